@@ -1,0 +1,57 @@
+# anycastd build. `make` builds everything from a fresh clone; `make test` builds and runs every test.
+SHELL := /bin/bash
+NODE_BIN := node_modules/.bin
+BPF_SRC := $(wildcard bpf/*.bpf.c)
+BPF_OBJ := $(patsubst bpf/%.bpf.c,build/bpf/%.bpf.o,$(BPF_SRC))
+BPF_HDR := $(wildcard bpf/*.h)
+ARCH_INC := /usr/include/$(shell uname -m)-linux-gnu
+ADDON := native/build/Release/anycastd.node
+NATIVE_SRC := $(wildcard native/src/*.cc native/src/*.h) native/binding.gyp
+TS_SRC := $(shell find src -name '*.ts' 2>/dev/null)
+TESTS ?= $(shell find test -name '*.test.ts' | sort)
+NODE_TEST := node --import tsx --test --test-reporter=spec
+
+.PHONY: all deps bpf native ts lint typecheck test fuzz bench demo clean install
+all: deps bpf native ts
+
+deps: .stamp-deps node_modules/.package-lock.json
+.stamp-deps: scripts/install-deps.sh
+	@scripts/install-deps.sh
+	@touch $@
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+bpf: $(BPF_OBJ)
+build/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDR) | .stamp-deps
+	@mkdir -p build/bpf
+	clang -O2 -g -target bpf -Wall -Werror -I$(ARCH_INC) -c $< -o $@
+
+native: $(ADDON)
+$(ADDON): $(NATIVE_SRC) | deps
+	cd native && ../$(NODE_BIN)/node-gyp rebuild --nodedir=/usr --loglevel=error >/dev/null
+
+ts: dist/.stamp
+dist/.stamp: $(TS_SRC) tsconfig.json | deps
+	$(NODE_BIN)/tsc -p tsconfig.json
+	@touch $@
+
+typecheck: | deps
+	$(NODE_BIN)/tsc -p tsconfig.json --noEmit
+
+lint: | deps
+	$(NODE_BIN)/biome check .
+
+test: all lint
+	$(NODE_TEST) $(TESTS)
+
+fuzz: all
+	ANYCASTD_FUZZ=long $(NODE_TEST) $(shell find test -name '*.fuzz.test.ts' | sort)
+
+bench: all
+	node --import tsx bench/run.ts
+
+demo: all
+	node --import tsx src/cli/main.ts demo
+
+clean:
+	rm -rf build dist native/build .stamp-deps

@@ -1,0 +1,38 @@
+// Every error anycastd raises, in one place: a stable `code` that tests and scripts assert on,
+// and the context that says what was being attempted. Modules add their own codes here
+// (append to the union and, if needed, a subclass); they never throw a bare Error or a bare number.
+
+/** Stable, documented error codes of anycastd itself (system errors carry their errno name instead). */
+export type AnycastdErrorCode =
+  | 'ERR_NATIVE_UNAVAILABLE' // the native addon could not be loaded
+  | 'ERR_INVALID_ARGUMENT' // an API was called with a value outside its contract
+  | 'ERR_CONFIG' // a configuration file is invalid (see ConfigError)
+  | 'ERR_BPF_OBJECT' // a BPF object has no such program/map/variable, or is in the wrong state
+  | 'ERR_NOT_SUPPORTED'; // the running kernel lacks a needed feature
+
+/** Base class: every error anycastd throws is one of these. */
+export class AnycastdError extends Error {
+  readonly code: string;
+  constructor(code: AnycastdErrorCode | string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/**
+ * A failed system call (made by the native addon or by Node), with the errno name as `code`
+ * ('EPERM', 'ENODEV', ...), the numeric `errno`, the `syscall` or library call that failed, and
+ * `attempt`, what anycastd was doing ("attach xdp to veth0").
+ */
+export class SystemError extends AnycastdError {
+  readonly errno: number;
+  readonly syscall: string;
+  readonly attempt: string;
+  constructor(code: string, errno: number, syscall: string, attempt: string, detail?: string) {
+    super(code, `${attempt}: ${syscall} failed: ${code}${detail ? ` (${detail})` : ''}`);
+    this.errno = errno;
+    this.syscall = syscall;
+    this.attempt = attempt;
+  }
+}
