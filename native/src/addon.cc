@@ -1,0 +1,19 @@
+// Module init of the anycastd native addon: one Init per part. Each part is a thin layer of
+// buffers and ints over a C API; types, validation and docs live in src/native/*.ts.
+#include <napi.h>
+
+#include "parts.h"
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  anycastd::InitErrors(env, exports);
+  anycastd::InitBpf(env, exports);
+  anycastd::InitXdp(env, exports);
+  anycastd::InitSys(env, exports);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(anycastd, Init)

@@ -1,0 +1,304 @@
+// libbpf objects, programs, maps and BPF_PROG_TEST_RUN, as handles, fds and buffers.
+// Objects live in a handle table (an int for JavaScript), so a stale handle is an error, not a crash.
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "errors.h"
+#include "util.h"
+
+namespace anycastd {
+
+namespace {
+
+constexpr size_t kLoadLogTailBytes = 8 * 1024;  // verifier log kept in a load error
+constexpr const char* kRodataSection = ".rodata";
+
+std::unordered_map<uint32_t, bpf_object*> g_objects;
+uint32_t g_next_handle = 1;
+
+bpf_object* ObjectOf(const Napi::CallbackInfo& info) {
+  auto it = g_objects.find(ArgU32(info, 0));
+  if (it == g_objects.end()) {
+    ThrowSys(info.Env(), EBADF, "bpf_object handle");
+    return nullptr;
+  }
+  return it->second;
+}
+
+bool EndsWith(const char* s, const char* suffix) {
+  size_t n = strlen(s), m = strlen(suffix);
+  return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+bpf_map* RodataMap(bpf_object* obj) {
+  bpf_map* map;
+  bpf_object__for_each_map(map, obj) {
+    if (bpf_map__is_internal(map) && EndsWith(bpf_map__name(map), kRodataSection)) return map;
+  }
+  return nullptr;
+}
+
+// objOpen(path) -> handle
+Napi::Value ObjOpen(const Napi::CallbackInfo& info) {
+  std::string path = ArgStr(info, 0);
+  LibbpfLogReset();
+  bpf_object* obj = bpf_object__open_file(path.c_str(), nullptr);
+  long err = libbpf_get_error(obj);
+  if (err != 0 || obj == nullptr) return ThrowSys(info.Env(), err ? -err : EIO, "bpf_object__open_file", LibbpfLogTail(1024));
+  uint32_t handle = g_next_handle++;
+  g_objects[handle] = obj;
+  return Napi::Number::New(info.Env(), handle);
+}
+
+// objRodataVar(handle, name) -> { offset, size } | null
+Napi::Value ObjRodataVar(const Napi::CallbackInfo& info) {
+  bpf_object* obj = ObjectOf(info);
+  if (obj == nullptr) return info.Env().Undefined();
+  std::string name = ArgStr(info, 1);
+  btf* b = bpf_object__btf(obj);
+  if (b == nullptr || RodataMap(obj) == nullptr) return info.Env().Null();
+  int sec_id = btf__find_by_name_kind(b, kRodataSection, BTF_KIND_DATASEC);
+  if (sec_id < 0) return info.Env().Null();
+  const btf_type* sec = btf__type_by_id(b, sec_id);
+  const btf_var_secinfo* vsi = btf_var_secinfos(sec);
+  for (int i = 0; i < btf_vlen(sec); i++, vsi++) {
+    const btf_type* var = btf__type_by_id(b, vsi->type);
+    if (name == btf__name_by_offset(b, var->name_off)) {
+      Napi::Object out = Napi::Object::New(info.Env());
+      out.Set("offset", vsi->offset);
+      out.Set("size", vsi->size);
+      return out;
+    }
+  }
+  return info.Env().Null();
+}
+
+// objWriteRodata(handle, offset, bytes): patch the .rodata initial value (before load).
+Napi::Value ObjWriteRodata(const Napi::CallbackInfo& info) {
+  bpf_object* obj = ObjectOf(info);
+  if (obj == nullptr) return info.Env().Undefined();
+  uint32_t offset = ArgU32(info, 1);
+  Napi::Buffer<uint8_t> bytes = ArgBuf(info, 2);
+  bpf_map* map = RodataMap(obj);
+  if (map == nullptr) return ThrowSys(info.Env(), ENOENT, "bpf_object__find_map(.rodata)");
+  size_t size = 0;
+  const void* current = bpf_map__initial_value(map, &size);
+  if (current == nullptr || offset + bytes.Length() > size) return ThrowSys(info.Env(), ERANGE, "bpf_map__initial_value");
+  std::vector<uint8_t> image(static_cast<const uint8_t*>(current), static_cast<const uint8_t*>(current) + size);
+  memcpy(image.data() + offset, bytes.Data(), bytes.Length());
+  int ret = bpf_map__set_initial_value(map, image.data(), image.size());
+  if (ret != 0) return ThrowSys(info.Env(), ErrnoOf(ret), "bpf_map__set_initial_value", LibbpfLogTail(1024));
+  return info.Env().Undefined();
+}
+
+// objReuseMap(handle, mapName, pinPath) -> false when the object has no such map
+Napi::Value ObjReuseMap(const Napi::CallbackInfo& info) {
+  bpf_object* obj = ObjectOf(info);
+  if (obj == nullptr) return info.Env().Undefined();
+  bpf_map* map = bpf_object__find_map_by_name(obj, ArgStr(info, 1).c_str());
+  if (map == nullptr) return Napi::Boolean::New(info.Env(), false);
+  std::string path = ArgStr(info, 2);
+  int fd = bpf_obj_get(path.c_str());
+  if (fd < 0) return ThrowSys(info.Env(), ErrnoOf(fd), "bpf_obj_get");
+  LibbpfLogReset();
+  int ret = bpf_map__reuse_fd(map, fd);  // dups fd
+  close(fd);
+  if (ret != 0) return ThrowSys(info.Env(), ErrnoOf(ret), "bpf_map__reuse_fd", LibbpfLogTail(1024));
+  return Napi::Boolean::New(info.Env(), true);
+}
+
+// objLoad(handle); a failure carries the tail of libbpf's log (the verifier's verdict).
+Napi::Value ObjLoad(const Napi::CallbackInfo& info) {
+  bpf_object* obj = ObjectOf(info);
+  if (obj == nullptr) return info.Env().Undefined();
+  LibbpfLogReset();
+  int ret = bpf_object__load(obj);
+  if (ret != 0) return ThrowSys(info.Env(), ErrnoOf(ret), "bpf_object__load", LibbpfLogTail(kLoadLogTailBytes));
+  return info.Env().Undefined();
+}
+
+// objProgramFd(handle, name) -> fd (-1 before load) | null when absent
+Napi::Value ObjProgramFd(const Napi::CallbackInfo& info) {
+  bpf_object* obj = ObjectOf(info);
+  if (obj == nullptr) return info.Env().Undefined();
+  bpf_program* prog = bpf_object__find_program_by_name(obj, ArgStr(info, 1).c_str());
+  if (prog == nullptr) return info.Env().Null();
+  return Napi::Number::New(info.Env(), bpf_program__fd(prog));
+}
+
+// objMapFd(handle, name) -> fd (-1 before load) | null when absent
+Napi::Value ObjMapFd(const Napi::CallbackInfo& info) {
+  bpf_object* obj = ObjectOf(info);
+  if (obj == nullptr) return info.Env().Undefined();
+  bpf_map* map = bpf_object__find_map_by_name(obj, ArgStr(info, 1).c_str());
+  if (map == nullptr) return info.Env().Null();
+  return Napi::Number::New(info.Env(), bpf_map__fd(map));
+}
+
+// objClose(handle): closes the object and every fd it owns.
+Napi::Value ObjClose(const Napi::CallbackInfo& info) {
+  auto it = g_objects.find(ArgU32(info, 0));
+  if (it != g_objects.end()) {
+    bpf_object__close(it->second);
+    g_objects.erase(it);
+  }
+  return info.Env().Undefined();
+}
+
+// progInfo(fd) -> { id, name, type }
+Napi::Value ProgInfo(const Napi::CallbackInfo& info) {
+  bpf_prog_info pi = {};
+  uint32_t len = sizeof(pi);
+  int ret = bpf_obj_get_info_by_fd(ArgInt(info, 0), &pi, &len);
+  if (ret != 0) return ThrowSys(info.Env(), ErrnoOf(ret), "bpf_obj_get_info_by_fd");
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("id", pi.id);
+  out.Set("name", pi.name);
+  out.Set("type", pi.type);
+  return out;
+}
+
+// mapInfo(fd) -> { id, name, type, keySize, valueSize, maxEntries, flags }
+Napi::Value MapInfo(const Napi::CallbackInfo& info) {
+  bpf_map_info mi = {};
+  uint32_t len = sizeof(mi);
+  int ret = bpf_obj_get_info_by_fd(ArgInt(info, 0), &mi, &len);
+  if (ret != 0) return ThrowSys(info.Env(), ErrnoOf(ret), "bpf_obj_get_info_by_fd");
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("id", mi.id);
+  out.Set("name", mi.name);
+  out.Set("type", mi.type);
+  out.Set("keySize", mi.key_size);
+  out.Set("valueSize", mi.value_size);
+  out.Set("maxEntries", mi.max_entries);
+  out.Set("flags", mi.map_flags);
+  return out;
+}
+
+// objPin(fd, path): pin a program or map fd on bpffs.
+Napi::Value ObjPin(const Napi::CallbackInfo& info) {
+  int ret = bpf_obj_pin(ArgInt(info, 0), ArgStr(info, 1).c_str());
+  if (ret != 0) return ThrowSys(info.Env(), ErrnoOf(ret), "bpf_obj_pin");
+  return info.Env().Undefined();
+}
+
+// objGet(path) -> fd of a pinned object (the caller owns it).
+Napi::Value ObjGet(const Napi::CallbackInfo& info) {
+  int fd = bpf_obj_get(ArgStr(info, 0).c_str());
+  if (fd < 0) return ThrowSys(info.Env(), ErrnoOf(fd), "bpf_obj_get");
+  return Napi::Number::New(info.Env(), fd);
+}
+
+// progTestRun(fd, data, repeat, sizeOut) -> { retval, data, durationNs }
+Napi::Value ProgTestRun(const Napi::CallbackInfo& info) {
+  Napi::Buffer<uint8_t> data = ArgBuf(info, 1);
+  std::vector<uint8_t> out(ArgU32(info, 3));
+  LIBBPF_OPTS(bpf_test_run_opts, opts);
+  opts.data_in = data.Data();
+  opts.data_size_in = data.Length();
+  opts.data_out = out.data();
+  opts.data_size_out = out.size();
+  opts.repeat = ArgInt(info, 2);
+  int ret = bpf_prog_test_run_opts(ArgInt(info, 0), &opts);
+  if (ret != 0) return ThrowSys(info.Env(), ErrnoOf(ret), "bpf_prog_test_run_opts");
+  Napi::Object result = Napi::Object::New(info.Env());
+  result.Set("retval", opts.retval);
+  result.Set("data", Napi::Buffer<uint8_t>::Copy(info.Env(), out.data(), opts.data_size_out));
+  result.Set("durationNs", opts.duration);
+  return result;
+}
+
+// mapLookup(fd, key, valueLen) -> Buffer | null when absent
+Napi::Value MapLookup(const Napi::CallbackInfo& info) {
+  Napi::Buffer<uint8_t> key = ArgBuf(info, 1);
+  Napi::Buffer<uint8_t> value = Napi::Buffer<uint8_t>::New(info.Env(), ArgU32(info, 2));
+  int ret = bpf_map_lookup_elem(ArgInt(info, 0), key.Data(), value.Data());
+  if (ret != 0) {
+    int err = ErrnoOf(ret);
+    if (err == ENOENT) return info.Env().Null();
+    return ThrowSys(info.Env(), err, "bpf_map_lookup_elem");
+  }
+  return value;
+}
+
+// mapUpdate(fd, key, value, flags)
+Napi::Value MapUpdate(const Napi::CallbackInfo& info) {
+  int ret = bpf_map_update_elem(ArgInt(info, 0), ArgBuf(info, 1).Data(), ArgBuf(info, 2).Data(), ArgU32(info, 3));
+  if (ret != 0) return ThrowSys(info.Env(), ErrnoOf(ret), "bpf_map_update_elem");
+  return info.Env().Undefined();
+}
+
+// mapDelete(fd, key) -> false when the key was absent
+Napi::Value MapDelete(const Napi::CallbackInfo& info) {
+  int ret = bpf_map_delete_elem(ArgInt(info, 0), ArgBuf(info, 1).Data());
+  if (ret != 0) {
+    int err = ErrnoOf(ret);
+    if (err == ENOENT) return Napi::Boolean::New(info.Env(), false);
+    return ThrowSys(info.Env(), err, "bpf_map_delete_elem");
+  }
+  return Napi::Boolean::New(info.Env(), true);
+}
+
+// mapNextKey(fd, key | null, keySize) -> next key | null at the end
+Napi::Value MapNextKey(const Napi::CallbackInfo& info) {
+  Napi::Buffer<uint8_t> next = Napi::Buffer<uint8_t>::New(info.Env(), ArgU32(info, 2));
+  const void* key = ArgIsNullish(info, 1) ? nullptr : ArgBuf(info, 1).Data();
+  int ret = bpf_map_get_next_key(ArgInt(info, 0), key, next.Data());
+  if (ret != 0) {
+    int err = ErrnoOf(ret);
+    if (err == ENOENT) return info.Env().Null();
+    return ThrowSys(info.Env(), err, "bpf_map_get_next_key");
+  }
+  return next;
+}
+
+// mapUpdateBatch(fd, keys, values, count, flags) -> count written; keys/values are concatenated.
+Napi::Value MapUpdateBatch(const Napi::CallbackInfo& info) {
+  uint32_t count = ArgU32(info, 3);
+  LIBBPF_OPTS(bpf_map_batch_opts, opts);
+  opts.elem_flags = ArgU32(info, 4);
+  int ret = bpf_map_update_batch(ArgInt(info, 0), ArgBuf(info, 1).Data(), ArgBuf(info, 2).Data(), &count, &opts);
+  if (ret != 0) return ThrowSys(info.Env(), ErrnoOf(ret), "bpf_map_update_batch");
+  return Napi::Number::New(info.Env(), count);
+}
+
+// possibleCpus() -> number of possible CPUs (the per-CPU value count)
+Napi::Value PossibleCpus(const Napi::CallbackInfo& info) {
+  int n = libbpf_num_possible_cpus();
+  if (n < 0) return ThrowSys(info.Env(), ErrnoOf(n), "libbpf_num_possible_cpus");
+  return Napi::Number::New(info.Env(), n);
+}
+
+}  // namespace
+
+void InitBpf(Napi::Env env, Napi::Object exports) {
+  Export(env, exports, "objOpen", ObjOpen);
+  Export(env, exports, "objRodataVar", ObjRodataVar);
+  Export(env, exports, "objWriteRodata", ObjWriteRodata);
+  Export(env, exports, "objReuseMap", ObjReuseMap);
+  Export(env, exports, "objLoad", ObjLoad);
+  Export(env, exports, "objProgramFd", ObjProgramFd);
+  Export(env, exports, "objMapFd", ObjMapFd);
+  Export(env, exports, "objClose", ObjClose);
+  Export(env, exports, "objPin", ObjPin);
+  Export(env, exports, "objGet", ObjGet);
+  Export(env, exports, "progInfo", ProgInfo);
+  Export(env, exports, "progTestRun", ProgTestRun);
+  Export(env, exports, "mapInfo", MapInfo);
+  Export(env, exports, "mapLookup", MapLookup);
+  Export(env, exports, "mapUpdate", MapUpdate);
+  Export(env, exports, "mapDelete", MapDelete);
+  Export(env, exports, "mapNextKey", MapNextKey);
+  Export(env, exports, "mapUpdateBatch", MapUpdateBatch);
+  Export(env, exports, "possibleCpus", PossibleCpus);
+}
+
+}  // namespace anycastd

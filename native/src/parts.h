@@ -1,0 +1,12 @@
+// The Init function of every part of the addon, called by addon.cc.
+#pragma once
+#include <napi.h>
+
+namespace anycastd {
+
+void InitErrors(Napi::Env env, Napi::Object exports);  // errors.cc
+void InitBpf(Napi::Env env, Napi::Object exports);     // bpf.cc: objects, programs, maps, test-run
+void InitXdp(Napi::Env env, Napi::Object exports);     // xdp.cc: attach, detach, query, if_nametoindex
+void InitSys(Napi::Env env, Napi::Object exports);     // sys.cc: mount, setns, close
+
+}  // namespace anycastd

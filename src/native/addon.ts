@@ -1,0 +1,108 @@
+// Loads the native addon (native/build/Release/anycastd.node) and describes its raw surface.
+// The addon is thin: ints, strings and Buffers in and out. Everything typed and validated lives in
+// the sibling modules (bpf.ts, map.ts, xdp.ts, netns.ts); only they call `native()`.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AnycastdError } from '../errors.js';
+
+/** Offset and size of a `const volatile` global inside the object's .rodata. */
+export interface RodataVar {
+  offset: number;
+  size: number;
+}
+export interface RawProgInfo {
+  id: number;
+  name: string;
+  type: number;
+}
+export interface RawMapInfo {
+  id: number;
+  name: string;
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags: number;
+}
+export interface RawTestRun {
+  retval: number;
+  data: Buffer;
+  durationNs: number;
+}
+export interface RawXdpQuery {
+  progId: number;
+  drvProgId: number;
+  skbProgId: number;
+  hwProgId: number;
+  attachMode: number;
+}
+
+/** The functions the addon exports (see native/src/*.cc for each one's C counterpart). */
+export interface NativeAddon {
+  lastLibbpfLog(maxBytes?: number): string;
+  // bpf.cc
+  objOpen(path: string): number;
+  objRodataVar(handle: number, name: string): RodataVar | null;
+  objWriteRodata(handle: number, offset: number, bytes: Buffer): void;
+  objReuseMap(handle: number, mapName: string, pinPath: string): boolean;
+  objLoad(handle: number): void;
+  objProgramFd(handle: number, name: string): number | null;
+  objMapFd(handle: number, name: string): number | null;
+  objClose(handle: number): void;
+  objPin(fd: number, path: string): void;
+  objGet(path: string): number;
+  progInfo(fd: number): RawProgInfo;
+  progTestRun(fd: number, data: Buffer, repeat: number, sizeOut: number): RawTestRun;
+  mapInfo(fd: number): RawMapInfo;
+  mapLookup(fd: number, key: Buffer, valueLen: number): Buffer | null;
+  mapUpdate(fd: number, key: Buffer, value: Buffer, flags: number): void;
+  mapDelete(fd: number, key: Buffer): boolean;
+  mapNextKey(fd: number, key: Buffer | null, keySize: number): Buffer | null;
+  mapUpdateBatch(fd: number, keys: Buffer, values: Buffer, count: number, flags: number): number;
+  possibleCpus(): number;
+  // xdp.cc
+  ifNameToIndex(name: string): number;
+  ifIndexToName(ifindex: number): string | null;
+  xdpAttach(ifindex: number, progFd: number, flags: number, oldFd: number): void;
+  xdpQuery(ifindex: number): RawXdpQuery;
+  // sys.cc
+  mount(source: string, target: string, fstype: string, data: string): void;
+  setns(fd: number, nstype: number): void;
+  closeFd(fd: number): void;
+  readonly CLONE_NEWNET: number;
+}
+
+const ADDON_RELATIVE_PATH = join('native', 'build', 'Release', 'anycastd.node');
+
+/** The project root: the nearest directory above this module that holds package.json. */
+export function projectRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir)
+      throw new AnycastdError('ERR_NATIVE_UNAVAILABLE', 'cannot find the anycastd project root');
+    dir = parent;
+  }
+}
+
+let loaded: NativeAddon | undefined;
+
+/** The loaded addon; throws ERR_NATIVE_UNAVAILABLE (saying to run `make`) when it is not built. */
+export function native(): NativeAddon {
+  if (loaded) return loaded;
+  const path = join(projectRoot(), ADDON_RELATIVE_PATH);
+  if (!existsSync(path)) {
+    throw new AnycastdError('ERR_NATIVE_UNAVAILABLE', `native addon not built (${path}); run \`make\``);
+  }
+  try {
+    loaded = createRequire(import.meta.url)(path) as NativeAddon;
+  } catch (cause) {
+    throw new AnycastdError('ERR_NATIVE_UNAVAILABLE', `cannot load native addon ${path}; run \`make\``, {
+      cause,
+    });
+  }
+  return loaded;
+}
