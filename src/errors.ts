@@ -36,3 +36,32 @@ export class SystemError extends AnycastdError {
     this.attempt = attempt;
   }
 }
+
+/** One problem in a config file, located for the operator (see src/config/issues.ts). */
+export interface ConfigIssue {
+  file: string;
+  /** 1-based line and column; 0 when the problem is not in the text (an unreadable file). */
+  line: number;
+  column: number;
+  /** Key path such as `services[0].checks[1].timeout`; "" for the document itself. */
+  path: string;
+  /** What the key must hold, e.g. `a duration such as "250ms", "2s" or "1m"`. */
+  expected: string;
+  /** What the file holds there, e.g. `"fast" (a string)` or `nothing`. */
+  found: string;
+}
+
+/** `file:line:column: path: expected X, found Y` */
+export function formatConfigIssue(i: ConfigIssue): string {
+  const where = i.line > 0 ? `${i.file}:${i.line}:${i.column}` : i.file;
+  return `${where}: ${i.path === '' ? '' : `${i.path}: `}expected ${i.expected}, found ${i.found}`;
+}
+
+/** An invalid config file (code ERR_CONFIG): every issue found, one per line of the message. */
+export class ConfigError extends AnycastdError {
+  readonly issues: readonly ConfigIssue[];
+  constructor(issues: ConfigIssue[]) {
+    super('ERR_CONFIG', issues.map(formatConfigIssue).join('\n'));
+    this.issues = issues;
+  }
+}

@@ -1,0 +1,110 @@
+// The whole config file's schema (zod v4): the sections, their defaults, and the final step that applies
+// the cross-field rules of semantics.ts and yields the normalized Config of types.ts.
+
+import { isIPv6 } from 'node:net';
+import { z } from 'zod';
+import { asn, canonicalIp, int, ipv4, strict } from './fields.js';
+import { bgpSchema, kernelRouteSchema } from './schema-bgp.js';
+import { addressPairSchema, serviceSchema } from './schema-service.js';
+import { applySemantics } from './semantics.js';
+import type { Config, DataplaneConfig, NodeConfig } from './types.js';
+
+export const DEFAULT_CONFIG_PATH = '/etc/anycastd/anycastd.yaml';
+export const DEFAULT_METRICS_LISTEN = '127.0.0.1:9469';
+export const DEFAULT_API_SOCKET = '/run/anycastd/anycastd.sock';
+/** Maglev's usual table size: a prime well above 100 × the instance count. */
+export const DEFAULT_RING_SIZE = 65_537;
+export const DEFAULT_FLOW_TABLE_SIZE = 65_536;
+export const DEFAULT_MTU = 1500;
+/** IPv6's minimum link MTU (RFC 8200) bounds the fabric MTU below. */
+const MIN_MTU = 1280;
+const MAX_MTU = 9216;
+const MAX_FLOW_TABLE = 1 << 24;
+const MAX_RING_SIZE = (1 << 24) - 3;
+const MIN_RING_SIZE = 3;
+const MIN_FLOW_TABLE = 1024;
+const HOST_PORT_RE = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/;
+
+/** "127.0.0.1:9469" or "[::1]:9469" → canonical text, or undefined. */
+export function parseListen(text: string): string | undefined {
+  const m = HOST_PORT_RE.exec(text);
+  const host = m ? canonicalIp(m[1] ?? m[2]!) : undefined;
+  const p = m ? Number(m[3]) : 0;
+  if (host === undefined || p < 1 || p > 0xffff || (m![2] !== undefined && isIPv6(host))) return undefined;
+  return isIPv6(host) ? `[${host}]:${p}` : `${host}:${p}`;
+}
+
+const LISTEN_EXPECTED = 'an address and port such as "127.0.0.1:9469" or "[::1]:9469"';
+const listen = () =>
+  z.string({ error: LISTEN_EXPECTED }).transform((v, ctx) => {
+    const out = parseListen(v);
+    if (out === undefined) {
+      ctx.issues.push({ code: 'custom', message: LISTEN_EXPECTED, input: v });
+      return z.NEVER;
+    }
+    return out;
+  });
+
+const nodeSchema = strict({
+  id: z.string().min(1),
+  host: addressPairSchema,
+  asn: asn(),
+  router_id: ipv4().optional(),
+  uplinks: z.array(z.string().min(1)).min(1),
+}).transform(
+  (n): NodeConfig => ({
+    id: n.id,
+    host: n.host,
+    asn: n.asn,
+    routerId: n.router_id ?? n.host.ipv4 ?? '',
+    uplinks: n.uplinks,
+  }),
+);
+
+const dataplaneSchema = strict({
+  xdp_mode: z.enum(['native', 'generic']).default('native'),
+  mtu: int(MIN_MTU, MAX_MTU).default(DEFAULT_MTU),
+  flow_table_size: int(MIN_FLOW_TABLE, MAX_FLOW_TABLE).default(DEFAULT_FLOW_TABLE_SIZE),
+  ring_size: int(MIN_RING_SIZE, MAX_RING_SIZE).default(DEFAULT_RING_SIZE),
+}).transform(
+  (d): DataplaneConfig => ({
+    xdpMode: d.xdp_mode,
+    mtu: d.mtu,
+    flowTableSize: d.flow_table_size,
+    ringSize: d.ring_size,
+  }),
+);
+
+export const configSchema = strict({
+  node: nodeSchema,
+  bgp: bgpSchema.default({ peers: [] }),
+  kernel_route: kernelRouteSchema.optional(),
+  services: z.array(serviceSchema).default([]),
+  metrics: strict({ listen: listen().default(DEFAULT_METRICS_LISTEN) }).optional(),
+  api: strict({
+    socket: z.string().startsWith('/').default(DEFAULT_API_SOCKET),
+    group: z.string().min(1).optional(),
+  }).optional(),
+  dataplane: dataplaneSchema.optional(),
+}).transform((c, ctx): Config => {
+  const cfg: Config = {
+    file: '',
+    node: c.node,
+    peers: c.bgp.peers,
+    kernelRoute: c.kernel_route ?? kernelRouteSchema.parse({}),
+    services: c.services,
+    metrics: { listen: c.metrics?.listen ?? DEFAULT_METRICS_LISTEN },
+    api: { socket: c.api?.socket ?? DEFAULT_API_SOCKET, group: c.api?.group ?? null },
+    dataplane: c.dataplane ?? dataplaneSchema.parse({}),
+  };
+  applySemantics(cfg, (path, expected, found) => {
+    ctx.issues.push({
+      code: 'custom',
+      message: expected,
+      path,
+      input: undefined,
+      params: found ? { found } : {},
+    });
+  });
+  return cfg;
+});

@@ -1,0 +1,197 @@
+// The normalized, typed configuration anycastd runs on: what src/config/schema.ts produces from the
+// YAML file once every default is filled in and every duration is in milliseconds. Field names are the
+// camelCase form of the YAML's snake_case keys. Consumers (agent, bgp, health, steer) read only this.
+
+/** A host's addresses; at least one family is present. */
+export interface AddressPair {
+  ipv4: string | null;
+  ipv6: string | null;
+}
+
+export interface NodeConfig {
+  id: string;
+  /** Put on lo and always exported. */
+  host: AddressPair;
+  /** 4-octet AS number (RFC 6793). */
+  asn: number;
+  /** BGP identifier, dotted quad (defaults to host.ipv4). */
+  routerId: string;
+  /** Uplink interfaces the XDP program is attached to. */
+  uplinks: string[];
+}
+
+export type MaxPrefixAction = 'warn' | 'withdraw' | 'reset';
+
+/** One accepted prefix range of an import policy: `prefix`, optionally widened by ge/le (as in FRR's prefix-lists). */
+export interface PrefixMatch {
+  prefix: string;
+  family: 4 | 6;
+  length: number;
+  ge: number;
+  le: number;
+}
+
+export interface PeerConfig {
+  /** Stable peer key: the name if given, else the address or `interface:<name>`. */
+  name: string;
+  /** Numbered peer address, or null for an unnumbered peer. */
+  address: string | null;
+  /** Interface of an unnumbered peer (IPv6 link-local, RFC 8950), or null. */
+  interface: string | null;
+  remoteAsn: number;
+  localAddress: string | null;
+  /** TCP MD5 key (RFC 2385) given inline, or null. */
+  password: string | null;
+  /** File holding the MD5 key (read by the BGP layer, so `check` stays pure), or null. */
+  passwordFile: string | null;
+  /** GTSM (RFC 5082): null = off, else the number of hops allowed (minimum TTL = 256 - hops). */
+  ttlSecurityHops: number | null;
+  holdTimeMs: number;
+  keepaliveMs: number;
+  connectRetryMs: number;
+  passive: boolean;
+  maxPrefix: { limit: number; action: MaxPrefixAction } | null;
+  importAccept: PrefixMatch[];
+  exportCommunities: string[];
+  exportLargeCommunities: string[];
+}
+
+export interface KernelRouteConfig {
+  metric: number;
+  /** rtnetlink route protocol number (RTPROT_*) marking routes anycastd owns. */
+  protocol: number;
+}
+
+export type Protocol = 'tcp' | 'udp';
+
+/** A service port: `port` null means any port of that protocol. */
+export interface PortConfig {
+  protocol: Protocol;
+  port: number | null;
+}
+
+export interface InstanceConfig {
+  id: string;
+  host: AddressPair;
+  weight: number;
+}
+
+export interface DampeningConfig {
+  /** Penalty added on each up→down flap. */
+  penalty: number;
+  halfLifeMs: number;
+  suppress: number;
+  reuse: number;
+  maxHoldDownMs: number;
+}
+
+interface CheckCommon {
+  intervalMs: number;
+  /** Interval while the result is changing (between the first differing result and rise/fall). */
+  fastIntervalMs: number;
+  timeoutMs: number;
+  rise: number;
+  fall: number;
+  dampening: DampeningConfig | null;
+}
+
+export interface TcpCheckConfig extends CheckCommon {
+  type: 'tcp';
+  port: number;
+  /** Watch the local listener and fail at once when it disappears. */
+  watchSocket: boolean;
+}
+
+export interface HttpCheckConfig extends CheckCommon {
+  type: 'http' | 'https';
+  port: number;
+  path: string;
+  host: string | null;
+  /** Accepted status codes. */
+  status: number[];
+  bodyContains: string | null;
+  bodyRegex: string | null;
+  tlsSkipVerify: boolean;
+  watchSocket: boolean;
+}
+
+export interface ExecCheckConfig extends CheckCommon {
+  type: 'exec';
+  command: string[];
+  expectExit: number;
+}
+
+export type DnsQueryType = 'A' | 'AAAA';
+
+export interface DnsCheckConfig extends CheckCommon {
+  type: 'dns';
+  port: number;
+  query: string;
+  queryType: DnsQueryType;
+  /** Addresses that must all appear in the answer (empty: any answer). */
+  expect: string[];
+}
+
+export interface UdpCheckConfig extends CheckCommon {
+  type: 'udp';
+  port: number;
+  send: string;
+  /** Substring the reply must contain (empty: any reply). */
+  expect: string;
+}
+
+export type CheckConfig =
+  | TcpCheckConfig
+  | HttpCheckConfig
+  | ExecCheckConfig
+  | DnsCheckConfig
+  | UdpCheckConfig;
+
+export type OnDownAction = 'withdraw' | 'med' | 'prepend' | 'graceful_shutdown';
+
+export interface OnDownConfig {
+  action: OnDownAction;
+  /** How long the worsened route stays before the withdrawal (0 for action withdraw). */
+  delayMs: number;
+  med: number;
+  prepend: number;
+}
+
+export interface ServiceConfig {
+  name: string;
+  /** VIP host addresses (IPv4 /32 and IPv6 /128), in canonical form. */
+  vips: string[];
+  ports: PortConfig[];
+  instances: InstanceConfig[];
+  /** Id of the instance that runs on this node. */
+  localInstanceId: string;
+  checks: CheckConfig[];
+  onDown: OnDownConfig;
+  vipLeavesLoWhenDown: boolean;
+  drainTimeMs: number;
+  /** At start, how long to wait for the first round of checks before advertising regardless. */
+  graceTimeMs: number;
+  drainFile: string;
+}
+
+export type XdpMode = 'native' | 'generic';
+
+export interface DataplaneConfig {
+  xdpMode: XdpMode;
+  mtu: number;
+  flowTableSize: number;
+  /** Maglev ring size; prime. */
+  ringSize: number;
+}
+
+export interface Config {
+  /** Absolute path of the file this came from. */
+  file: string;
+  node: NodeConfig;
+  peers: PeerConfig[];
+  kernelRoute: KernelRouteConfig;
+  services: ServiceConfig[];
+  metrics: { listen: string };
+  api: { socket: string; group: string | null };
+  dataplane: DataplaneConfig;
+}
