@@ -1,0 +1,133 @@
+// Network namespaces and veth pairs of the lab, named with a per-run prefix that encodes the pid of
+// the process that created them: `acdlab-<pid base 36>-<run>-<node>`. Removal is always by that
+// exact prefix; cleanupStale() removes only leftovers whose creating pid is dead.
+
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run, runIn, sleepSync, tryRun } from './exec.js';
+import { pidAlive } from './processes.js';
+
+/** Every lab namespace name starts with this. */
+export const PREFIX_FAMILY = 'acdlab-';
+/** `acdlab-<pid36>-<run>-`: group 1 is the creating pid in base 36. */
+const PREFIX_PATTERN = /^acdlab-([0-9a-z]+)-([0-9]+)-/;
+const PID_RADIX = 36;
+/** Settle time between SIGTERM and SIGKILL for processes left in a namespace being removed. */
+const LEFTOVER_GRACE_MS = 500;
+
+/** The prefix of run number `run` of this process. */
+export function labPrefix(run: number, pid = process.pid): string {
+  return `${PREFIX_FAMILY}${pid.toString(PID_RADIX)}-${run}-`;
+}
+
+/** The creating pid encoded in a namespace name, or undefined if the name is not a lab's. */
+export function prefixPid(name: string): number | undefined {
+  const m = PREFIX_PATTERN.exec(name);
+  return m ? Number.parseInt(m[1]!, PID_RADIX) : undefined;
+}
+
+/** The per-run directory for configs, sockets, pid files and logs. */
+export function runDir(prefix: string): string {
+  return join(tmpdir(), prefix.replace(/-$/, ''));
+}
+
+/** Names of all network namespaces (from `ip netns list`). */
+export function listNamespaces(): string[] {
+  const out = run('ip', ['-j', 'netns', 'list']).trim();
+  if (out === '') return [];
+  return (JSON.parse(out) as { name: string }[]).map((n) => n.name);
+}
+
+/** sysctls every lab namespace gets: a router forwards both families and hashes ECMP on L4. */
+const ROUTER_SYSCTLS = [
+  'net.ipv4.ip_forward=1',
+  'net.ipv6.conf.all.forwarding=1',
+  'net.ipv4.fib_multipath_hash_policy=1',
+  'net.ipv6.fib_multipath_hash_policy=1',
+];
+/** Strict reverse-path filtering would drop replies that come back over the other ToR. */
+const COMMON_SYSCTLS = ['net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0'];
+
+/** Create namespace `ns` with lo up; `router` turns on forwarding and L4 multipath hashing. */
+export function createNamespace(ns: string, router: boolean): void {
+  run('ip', ['netns', 'add', ns]);
+  runIn(ns, 'ip', ['link', 'set', 'lo', 'up']);
+  const sysctls = router ? [...COMMON_SYSCTLS, ...ROUTER_SYSCTLS] : COMMON_SYSCTLS;
+  runIn(ns, 'sysctl', ['-q', '-w', ...sysctls]);
+}
+
+/**
+ * A veth pair whose ends are created directly inside their namespaces, so no temporary name ever
+ * exists in the root namespace and generic names (up1, dn1) cannot collide between runs.
+ */
+export function createVeth(nsA: string, ifA: string, nsB: string, ifB: string): void {
+  run('ip', ['link', 'add', ifA, 'netns', nsA, 'type', 'veth', 'peer', 'name', ifB, 'netns', nsB]);
+}
+
+/** Add an address (`nodad` for IPv6: usable at once, no 1-2 s of duplicate address detection). */
+export function addAddress(ns: string, ifname: string, cidr: string): void {
+  const dad = cidr.includes(':') ? ['nodad'] : [];
+  runIn(ns, 'ip', ['addr', 'add', cidr, 'dev', ifname, ...dad]);
+}
+
+export function linkUp(ns: string, ifname: string): void {
+  runIn(ns, 'ip', ['link', 'set', ifname, 'up']);
+}
+
+/** Pids of processes inside `ns` (`ip netns pids`). */
+function nsPids(ns: string): number[] {
+  try {
+    return run('ip', ['netns', 'pids', ns])
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => Number.parseInt(l, 10));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Remove one lab namespace: stop the processes left in it (all of them the lab's own, started
+ * there by pid), then delete it; deleting the namespace also deletes the veth ends inside it.
+ */
+function removeNamespace(ns: string): void {
+  const pids = nsPids(ns);
+  for (const pid of pids) tryKill(pid, 'SIGTERM');
+  if (pids.length > 0) sleepSync(LEFTOVER_GRACE_MS);
+  for (const pid of pids) if (pidAlive(pid)) tryKill(pid, 'SIGKILL');
+  tryRun('ip', ['netns', 'del', ns]);
+}
+
+function tryKill(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // gone already
+  }
+}
+
+/** Remove every namespace whose name starts with `prefix`, and the run directory. Returns the names. */
+export function removeByPrefix(prefix: string): string[] {
+  if (!PREFIX_PATTERN.test(prefix)) throw new RangeError(`not a lab prefix: ${prefix}`);
+  const names = listNamespaces().filter((n) => n.startsWith(prefix));
+  for (const ns of names) removeNamespace(ns);
+  rmSync(runDir(prefix), { recursive: true, force: true });
+  return names;
+}
+
+/**
+ * Remove leftovers of crashed runs: namespaces of the lab's prefix family whose creating pid is
+ * no longer alive. A live run's namespaces (this process's or another test's) are never touched.
+ */
+export function cleanupStale(family = PREFIX_FAMILY): string[] {
+  const removed: string[] = [];
+  for (const ns of listNamespaces()) {
+    if (!ns.startsWith(family)) continue;
+    const pid = prefixPid(ns);
+    if (pid === undefined || pidAlive(pid)) continue;
+    const prefix = PREFIX_PATTERN.exec(ns)![0];
+    removed.push(...removeByPrefix(prefix));
+  }
+  return removed;
+}
