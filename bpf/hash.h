@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * hash.h — MurmurHash3 (x86, 32-bit) over whole little-endian u32 words: the flow hash and the
+ * vip_table hash. No helper calls, ~8 instructions a word. src/steer/hash.ts is the same function.
+ */
+#ifndef ANYCASTD_HASH_H
+#define ANYCASTD_HASH_H
+
+#include <linux/types.h>
+
+#define MURMUR_C1 0xcc9e2d51u
+#define MURMUR_C2 0x1b873593u
+#define MURMUR_N 0xe6546b64u
+#define MURMUR_F1 0x85ebca6bu
+#define MURMUR_F2 0xc2b2ae35u
+
+static __always_inline __u32 rotl32(__u32 x, int r)
+{
+	return (x << r) | (x >> (32 - r));
+}
+
+static __always_inline __u32 murmur_word(__u32 h, __u32 k)
+{
+	k *= MURMUR_C1;
+	k = rotl32(k, 15);
+	k *= MURMUR_C2;
+	h ^= k;
+	h = rotl32(h, 13);
+	return h * 5 + MURMUR_N;
+}
+
+static __always_inline __u32 murmur_final(__u32 h, __u32 len)
+{
+	h ^= len;
+	h ^= h >> 16;
+	h *= MURMUR_F1;
+	h ^= h >> 13;
+	h *= MURMUR_F2;
+	h ^= h >> 16;
+	return h;
+}
+
+/* murmur3_32 of `n` words (4n bytes) read as little-endian u32 (the host order of BPF on x86/arm64). */
+static __always_inline __u32 hash_words(const __u32 *w, const int n, __u32 seed)
+{
+	__u32 h = seed;
+#pragma unroll
+	for (int i = 0; i < n; i++)
+		h = murmur_word(h, w[i]);
+	return murmur_final(h, n * 4);
+}
+
+#endif

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* maps.h — the program's maps (layouts in steer.h) and its load-time tunables (rodata). */
+#ifndef ANYCASTD_MAPS_H
+#define ANYCASTD_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "steer.h"
+
+/* VIPs, open-addressed by hash(vip_key): array lookups are inlined by the JIT (no helper call). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VIP_SLOTS);
+	__type(key, __u32);
+	__type(value, struct vip_entry);
+} vip_table SEC(".maps");
+
+/* Per service: the active ring slot of each ring kind. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct service);
+} services SEC(".maps");
+
+/* Maglev rings, one whole ring per value; key = service * RING_SLOTS + slot. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_SERVICES * RING_SLOTS);
+	__type(key, __u32);
+	__type(value, struct ring);
+} rings SEC(".maps");
+
+/* Instance slots: the instance's host addresses, and whether it is local. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_INSTANCES);
+	__type(key, __u32);
+	__type(value, struct instance);
+} instances SEC(".maps");
+
+/* Flow table: 5-tuple → instance slot (one table for all CPUs, so a flow never changes owner). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MAX_FLOWS);
+	__type(key, struct flow_key);
+	__type(value, struct flow_val);
+} flows SEC(".maps");
+
+/* Per-CPU counters per VIP (key = vip_id). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MAX_VIPS);
+	__type(key, __u32);
+	__type(value, struct vip_stats);
+} vip_stats SEC(".maps");
+
+/* Per-CPU global counters (one entry). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct global_stats);
+} global_stats SEC(".maps");
+
+/* Tunables, set by the loader between open and load (a restarted agent reloads and replaces). */
+const volatile __u32 ring_size = 65537;      /* Maglev ring size, a prime <= RING_SIZE_MAX */
+const volatile __u32 hash_seed = 0x5eed1e55; /* flow-hash seed, the same on every host */
+const volatile __u32 mtu = 1500;             /* fabric MTU: encapsulated packets must fit */
+const volatile __be32 host4 = 0;             /* this host's IPv4 address (outer source, decap target) */
+const volatile __u32 host6[4] = {};          /* this host's IPv6 address (network byte order) */
+
+#endif

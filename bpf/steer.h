@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * steer.h — THE kernel/user contract of the steering program: every map key and value, fixed-width,
+ * with explicit padding and static size checks. src/steer/layout.ts mirrors it byte for byte and
+ * test/steer/layout.test.ts checks that mirror against this file's BTF.
+ *
+ * Rings are laid out for two ring kinds per service (issue 8: `new` and `established`) and a spare
+ * slot per kind, so adding the second kind changes no map layout: ring key = service * RING_SLOTS + slot,
+ * and a service's `active[kind]` names the live slot of each kind.
+ */
+#ifndef ANYCASTD_STEER_H
+#define ANYCASTD_STEER_H
+
+#include <linux/types.h>
+
+#define STEER_FAMILY_V4 4 /* flow_key.family / vip_key.family of an IPv4 flow */
+#define STEER_FAMILY_V6 6 /* ... of an IPv6 flow */
+
+#define MAX_VIPS 1024                /* vip_stats entries; vip_entry.vip_id < MAX_VIPS */
+#define VIP_SLOTS 4096               /* vip_table: open-addressed, a power of two */
+#define VIP_PROBES 4                 /* slots probed from hash(vip_key) (all of them, always) */
+#define VIP_TABLE_SEED 0x61637364    /* "acsd": fixed seed of the vip_table hash, shared with TS */
+#define MAX_SERVICES 16              /* services entries */
+#define RING_KINDS 4                 /* service.active[]: 0 = new, 1 = established (issue 8), 2..3 spare */
+#define RING_KIND_NEW 0              /* the ring that steers flow-table misses today */
+#define RING_KIND_ESTABLISHED 1      /* reserved for issue 8 */
+#define RING_SLOTS 4                 /* ring slots per service: (active + spare) × 2 kinds */
+#define RING_SIZE_MAX 65537          /* entries per ring value; rodata ring_size <= this */
+#define MAX_INSTANCES 4096           /* instances entries */
+#define MAX_FLOWS 131072             /* flows (LRU) entries */
+#define INSTANCE_NONE 0xffffffffu    /* ring entry of an empty ring */
+
+/* vip_entry.flags */
+#define VIP_F_USED 0x1      /* the slot holds a VIP */
+#define VIP_F_ANY_PORT 0x2  /* port 0 entry that matches any port */
+#define VIP_F_FRAG 0x4      /* port 0 entry used only for IP fragments (steer on addresses only) */
+
+/* instance.flags */
+#define INSTANCE_F_VALID 0x1 /* the slot describes a live instance */
+#define INSTANCE_F_LOCAL 0x2 /* the instance runs on this host: XDP_PASS */
+
+/* Drop reasons: index into vip_stats.drops[]. */
+#define DROP_NO_INSTANCE 0 /* the ring (or the instance it names) is empty */
+#define DROP_NO_ADDRESS 1  /* this host or the instance has no address of the flow's family */
+#define DROP_ADJUST 2      /* bpf_xdp_adjust_head/tail failed */
+#define DROP_ICMP_TOO_BIG 3 /* an ICMP error too big to encapsulate (never answered with ICMP) */
+#define DROP_REASONS 4
+
+/* Key of a VIP: destination address (IPv4 in the first 4 bytes, the rest zero), port (network order,
+ * 0 = the any-port / fragment entry), IP protocol, family. Hashed as 5 little-endian u32 words. */
+struct vip_key {
+	__u8 addr[16];
+	__be16 port;
+	__u8 proto;
+	__u8 family;
+};
+
+/* vip_table value (ARRAY, VIP_SLOTS): a VIP lives at one of the VIP_PROBES slots from its hash. */
+struct vip_entry {
+	struct vip_key key;
+	__u32 vip_id;     /* index into vip_stats */
+	__u32 service_id; /* index into services */
+	__u32 flags;      /* VIP_F_* */
+};
+
+/* services value (ARRAY, MAX_SERVICES): the live ring slot of each ring kind. Flipping active[k] is
+ * the one write that moves a service to a new ring. */
+struct service {
+	__u32 active[RING_KINDS];
+};
+
+/* rings value (ARRAY, MAX_SERVICES * RING_SLOTS, key = service * RING_SLOTS + slot): instance slots. */
+struct ring {
+	__u32 inst[RING_SIZE_MAX];
+};
+
+/* instances value (ARRAY, MAX_INSTANCES): where an instance lives. */
+struct instance {
+	__be32 host4;    /* the instance host's IPv4 address (outer destination of IPIP) */
+	__u32 flags;     /* INSTANCE_F_* */
+	__u8 host6[16];  /* the instance host's IPv6 address (outer destination of IP6-in-IP6) */
+};
+
+/* flows key (LRU_HASH, MAX_FLOWS): the 5-tuple as the VIP sees it (ports 0 for fragments). */
+struct flow_key {
+	__u8 src[16];
+	__u8 dst[16];
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 family;
+	__u8 pad[2];
+};
+
+/* flows value. */
+struct flow_val {
+	__u32 instance; /* instance slot */
+	__u32 flags;    /* reserved (issue 8: ring kind, second chance) */
+};
+
+/* vip_stats value (PERCPU_ARRAY, MAX_VIPS). */
+struct vip_stats {
+	__u64 packets;   /* packets to the VIP (after decapsulation for decapsulated ones) */
+	__u64 bytes;     /* their frame bytes */
+	__u64 local;     /* passed to this host's kernel */
+	__u64 forwarded; /* encapsulated to another host */
+	__u64 decap;     /* decapsulated here */
+	__u64 too_big;   /* answered with ICMP fragmentation-needed / packet-too-big */
+	__u64 icmp_err;  /* ICMP errors about a VIP flow, steered to the flow's owner */
+	__u64 reserved;
+	__u64 drops[DROP_REASONS];
+};
+
+/* global_stats value (PERCPU_ARRAY, 1 entry). */
+struct global_stats {
+	__u64 parse_fail; /* IP frames too short or malformed */
+	__u64 flow_hit;   /* flow-table hits */
+	__u64 flow_miss;  /* flow-table misses (ring lookups) */
+	__u64 non_vip;    /* parsed IP packets not for a VIP */
+	__u64 reserved[4];
+};
+
+_Static_assert(sizeof(struct vip_key) == 20, "vip_key");
+_Static_assert(sizeof(struct vip_entry) == 32, "vip_entry");
+_Static_assert(sizeof(struct service) == 16, "service");
+_Static_assert(sizeof(struct ring) == 4 * RING_SIZE_MAX, "ring");
+_Static_assert(sizeof(struct instance) == 24, "instance");
+_Static_assert(sizeof(struct flow_key) == 40, "flow_key");
+_Static_assert(sizeof(struct flow_val) == 8, "flow_val");
+_Static_assert(sizeof(struct vip_stats) == 96, "vip_stats");
+_Static_assert(sizeof(struct global_stats) == 64, "global_stats");
+
+#endif

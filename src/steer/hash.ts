@@ -1,0 +1,40 @@
+// The flow hash and the vip_table hash of bpf/hash.h: MurmurHash3 (x86, 32-bit) over whole
+// little-endian u32 words. Byte-identical to the C side; the differential test holds them together.
+
+const C1 = 0xcc9e2d51;
+const C2 = 0x1b873593;
+const N = 0xe6546b64;
+const F1 = 0x85ebca6b;
+const F2 = 0xc2b2ae35;
+
+const rotl = (x: number, r: number): number => (x << r) | (x >>> (32 - r));
+
+/** murmur3_32 of `buf` (length a multiple of 4) read as little-endian u32 words, with `seed`. */
+export function hashWords(buf: Uint8Array, seed: number): number {
+  if (buf.length % 4 !== 0) throw new RangeError(`hashWords: length ${buf.length} is not a multiple of 4`);
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  let h = seed >>> 0;
+  for (let off = 0; off < buf.length; off += 4) {
+    let k = view.getUint32(off, true);
+    k = Math.imul(k, C1);
+    k = rotl(k, 15);
+    k = Math.imul(k, C2);
+    h ^= k;
+    h = rotl(h, 13);
+    h = (Math.imul(h, 5) + N) | 0;
+  }
+  h ^= buf.length;
+  h ^= h >>> 16;
+  h = Math.imul(h, F1);
+  h ^= h >>> 13;
+  h = Math.imul(h, F2);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** murmur3_32 of arbitrary bytes (zero-padded to a word): used for the Maglev permutation of ids. */
+export function hashBytes(bytes: Uint8Array, seed: number): number {
+  const padded = new Uint8Array(Math.ceil(bytes.length / 4) * 4);
+  padded.set(bytes);
+  return hashWords(padded, seed ^ bytes.length);
+}

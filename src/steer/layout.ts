@@ -1,0 +1,242 @@
+// Typed encoders/decoders for every map key and value of bpf/steer.h, and its constants. Each struct
+// has a descriptor {size, field offsets} that the encoders use and that test/steer/layout.test.ts
+// checks against the BTF of build/bpf/steer.bpf.o, so a change on one side fails a test.
+
+export const FAMILY_V4 = 4;
+export const FAMILY_V6 = 6;
+export const MAX_VIPS = 1024;
+export const VIP_SLOTS = 4096;
+export const VIP_PROBES = 4;
+export const VIP_TABLE_SEED = 0x61637364;
+export const MAX_SERVICES = 16;
+export const RING_KINDS = 4;
+export const RING_KIND_NEW = 0;
+export const RING_KIND_ESTABLISHED = 1;
+export const RING_SLOTS = 4;
+export const RING_SIZE_MAX = 65537;
+export const MAX_INSTANCES = 4096;
+export const MAX_FLOWS = 131072;
+export const INSTANCE_NONE = 0xffffffff;
+
+export const VIP_F_USED = 0x1;
+export const VIP_F_ANY_PORT = 0x2;
+export const VIP_F_FRAG = 0x4;
+export const INSTANCE_F_VALID = 0x1;
+export const INSTANCE_F_LOCAL = 0x2;
+
+/** Drop reasons, in the order of vip_stats.drops[]. */
+export const DROP_REASONS = ['no-instance', 'no-address', 'adjust', 'icmp-too-big'] as const;
+export type DropReason = (typeof DROP_REASONS)[number];
+
+/** A struct of steer.h: its size and each field's byte offset. */
+export interface StructLayout {
+  readonly size: number;
+  readonly fields: Readonly<Record<string, number>>;
+}
+
+export const LAYOUTS = {
+  vip_key: { size: 20, fields: { addr: 0, port: 16, proto: 18, family: 19 } },
+  vip_entry: { size: 32, fields: { key: 0, vip_id: 20, service_id: 24, flags: 28 } },
+  service: { size: 16, fields: { active: 0 } },
+  ring: { size: 4 * RING_SIZE_MAX, fields: { inst: 0 } },
+  instance: { size: 24, fields: { host4: 0, flags: 4, host6: 8 } },
+  flow_key: { size: 40, fields: { src: 0, dst: 16, sport: 32, dport: 34, proto: 36, family: 37, pad: 38 } },
+  flow_val: { size: 8, fields: { instance: 0, flags: 4 } },
+  vip_stats: {
+    size: 96,
+    fields: {
+      packets: 0,
+      bytes: 8,
+      local: 16,
+      forwarded: 24,
+      decap: 32,
+      too_big: 40,
+      icmp_err: 48,
+      reserved: 56,
+      drops: 64,
+    },
+  },
+  global_stats: {
+    size: 64,
+    fields: { parse_fail: 0, flow_hit: 8, flow_miss: 16, non_vip: 24, reserved: 32 },
+  },
+} as const satisfies Record<string, StructLayout>;
+
+const L = LAYOUTS;
+
+export interface VipKey {
+  addr: Buffer; // 16 bytes, IPv4 in the first 4
+  port: number; // host order; 0 = any port / fragment entry
+  proto: number;
+  family: number;
+}
+export interface VipEntry {
+  key: VipKey;
+  vipId: number;
+  serviceId: number;
+  flags: number;
+}
+export interface Instance {
+  host4: Buffer; // 4 bytes, zero when the host has no IPv4 address
+  host6: Buffer; // 16 bytes, zero when none
+  flags: number;
+}
+export interface FlowKey {
+  src: Buffer; // 16 bytes
+  dst: Buffer; // 16 bytes
+  sport: number;
+  dport: number;
+  proto: number;
+  family: number;
+}
+export interface FlowVal {
+  instance: number;
+  flags: number;
+}
+export type VipStats = Record<Exclude<keyof typeof L.vip_stats.fields, 'drops' | 'reserved'>, bigint> & {
+  drops: Record<DropReason, bigint>;
+};
+export type GlobalStats = Record<Exclude<keyof typeof L.global_stats.fields, 'reserved'>, bigint>;
+
+export function encodeVipKey(k: VipKey, out = Buffer.alloc(L.vip_key.size), at = 0): Buffer {
+  k.addr.copy(out, at + L.vip_key.fields.addr, 0, 16);
+  out.writeUInt16BE(k.port, at + L.vip_key.fields.port);
+  out.writeUInt8(k.proto, at + L.vip_key.fields.proto);
+  out.writeUInt8(k.family, at + L.vip_key.fields.family);
+  return out;
+}
+
+export function decodeVipKey(b: Buffer, at = 0): VipKey {
+  const f = L.vip_key.fields;
+  return {
+    addr: Buffer.from(b.subarray(at + f.addr, at + f.addr + 16)),
+    port: b.readUInt16BE(at + f.port),
+    proto: b.readUInt8(at + f.proto),
+    family: b.readUInt8(at + f.family),
+  };
+}
+
+export function encodeVipEntry(e: VipEntry): Buffer {
+  const f = L.vip_entry.fields;
+  const out = Buffer.alloc(L.vip_entry.size);
+  encodeVipKey(e.key, out, f.key);
+  out.writeUInt32LE(e.vipId, f.vip_id);
+  out.writeUInt32LE(e.serviceId, f.service_id);
+  out.writeUInt32LE(e.flags, f.flags);
+  return out;
+}
+
+export function decodeVipEntry(b: Buffer): VipEntry {
+  const f = L.vip_entry.fields;
+  return {
+    key: decodeVipKey(b, f.key),
+    vipId: b.readUInt32LE(f.vip_id),
+    serviceId: b.readUInt32LE(f.service_id),
+    flags: b.readUInt32LE(f.flags),
+  };
+}
+
+export function encodeService(active: readonly number[]): Buffer {
+  const out = Buffer.alloc(L.service.size);
+  for (let k = 0; k < RING_KINDS; k++) out.writeUInt32LE(active[k] ?? 0, L.service.fields.active + 4 * k);
+  return out;
+}
+
+export function decodeService(b: Buffer): number[] {
+  return Array.from({ length: RING_KINDS }, (_, k) => b.readUInt32LE(L.service.fields.active + 4 * k));
+}
+
+/** A ring value: `slots` (instance slots, length <= RING_SIZE_MAX), the rest INSTANCE_NONE. */
+export function encodeRing(slots: Uint32Array): Buffer {
+  const all = new Uint32Array(RING_SIZE_MAX).fill(INSTANCE_NONE);
+  all.set(slots);
+  return Buffer.from(all.buffer); // map values are host order, like every u32 here (LE on x86/arm64)
+}
+
+export function encodeInstance(i: Instance): Buffer {
+  const f = L.instance.fields;
+  const out = Buffer.alloc(L.instance.size);
+  i.host4.copy(out, f.host4, 0, 4);
+  out.writeUInt32LE(i.flags, f.flags);
+  i.host6.copy(out, f.host6, 0, 16);
+  return out;
+}
+
+export function decodeInstance(b: Buffer): Instance {
+  const f = L.instance.fields;
+  return {
+    host4: Buffer.from(b.subarray(f.host4, f.host4 + 4)),
+    flags: b.readUInt32LE(f.flags),
+    host6: Buffer.from(b.subarray(f.host6, f.host6 + 16)),
+  };
+}
+
+export function encodeFlowKey(k: FlowKey): Buffer {
+  const f = L.flow_key.fields;
+  const out = Buffer.alloc(L.flow_key.size);
+  k.src.copy(out, f.src, 0, 16);
+  k.dst.copy(out, f.dst, 0, 16);
+  out.writeUInt16BE(k.sport, f.sport);
+  out.writeUInt16BE(k.dport, f.dport);
+  out.writeUInt8(k.proto, f.proto);
+  out.writeUInt8(k.family, f.family);
+  return out;
+}
+
+export function decodeFlowKey(b: Buffer): FlowKey {
+  const f = L.flow_key.fields;
+  return {
+    src: Buffer.from(b.subarray(f.src, f.src + 16)),
+    dst: Buffer.from(b.subarray(f.dst, f.dst + 16)),
+    sport: b.readUInt16BE(f.sport),
+    dport: b.readUInt16BE(f.dport),
+    proto: b.readUInt8(f.proto),
+    family: b.readUInt8(f.family),
+  };
+}
+
+export function encodeFlowVal(v: FlowVal): Buffer {
+  const out = Buffer.alloc(L.flow_val.size);
+  out.writeUInt32LE(v.instance, L.flow_val.fields.instance);
+  out.writeUInt32LE(v.flags, L.flow_val.fields.flags);
+  return out;
+}
+
+export function decodeFlowVal(b: Buffer): FlowVal {
+  return {
+    instance: b.readUInt32LE(L.flow_val.fields.instance),
+    flags: b.readUInt32LE(L.flow_val.fields.flags),
+  };
+}
+
+/** Sums per-CPU vip_stats values. */
+export function sumVipStats(perCpu: readonly Buffer[]): VipStats {
+  const f = L.vip_stats.fields;
+  const sum = (off: number): bigint => perCpu.reduce((acc, b) => acc + b.readBigUInt64LE(off), 0n);
+  const drops = Object.fromEntries(DROP_REASONS.map((r, i) => [r, sum(f.drops + 8 * i)])) as Record<
+    DropReason,
+    bigint
+  >;
+  return {
+    packets: sum(f.packets),
+    bytes: sum(f.bytes),
+    local: sum(f.local),
+    forwarded: sum(f.forwarded),
+    decap: sum(f.decap),
+    too_big: sum(f.too_big),
+    icmp_err: sum(f.icmp_err),
+    drops,
+  };
+}
+
+/** Sums per-CPU global_stats values. */
+export function sumGlobalStats(perCpu: readonly Buffer[]): GlobalStats {
+  const f = L.global_stats.fields;
+  const sum = (off: number): bigint => perCpu.reduce((acc, b) => acc + b.readBigUInt64LE(off), 0n);
+  return {
+    parse_fail: sum(f.parse_fail),
+    flow_hit: sum(f.flow_hit),
+    flow_miss: sum(f.flow_miss),
+    non_vip: sum(f.non_vip),
+  };
+}
