@@ -9,6 +9,7 @@
         "src/errors.cc",
         "src/bpf.cc",
         "src/xdp.cc",
+        "src/sockopt.cc",
         "src/sys.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -10,6 +10,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   anycastd::InitErrors(env, exports);
   anycastd::InitBpf(env, exports);
   anycastd::InitXdp(env, exports);
+  anycastd::InitSockopt(env, exports);
   anycastd::InitSys(env, exports);
   return exports;
 }

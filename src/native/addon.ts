@@ -67,6 +67,24 @@ export interface NativeAddon {
   ifIndexToName(ifindex: number): string | null;
   xdpAttach(ifindex: number, progFd: number, flags: number, oldFd: number): void;
   xdpQuery(ifindex: number): RawXdpQuery;
+  // sockopt.cc
+  sockCreate(family: number, type: number): number;
+  sockSetInt(fd: number, level: number, option: number, value: number): void;
+  sockGetInt(fd: number, level: number, option: number): number;
+  sockBindToDevice(fd: number, device: string): void;
+  sockSetMd5(
+    fd: number,
+    family: number,
+    address: string,
+    port: number,
+    scopeId: number,
+    prefixLen: number,
+    ifindex: number,
+    key: Buffer,
+  ): void;
+  sockBind(fd: number, family: number, address: string, port: number, scopeId: number): void;
+  sockListen(fd: number, backlog: number): void;
+  sockLocalPort(fd: number): number;
   // sys.cc
   mount(source: string, target: string, fstype: string, data: string): void;
   setns(fd: number, nstype: number): void;

@@ -17,6 +17,19 @@ export {
 export { errnoName } from './errors.js';
 export { netnsPath, withNetns } from './netns.js';
 export {
+  type ConnectOptions,
+  connectTcp,
+  type IpFamily,
+  type ListenOptions,
+  listenTcp,
+  MAX_TTL,
+  type Md5Key,
+  TCP_MD5_MAX_KEY_LEN,
+  type TcpListener,
+  TcpSocketFd,
+  type TcpSocketOptions,
+} from './sockopt.js';
+export {
   attachXdp,
   detachXdp,
   ifIndex,
