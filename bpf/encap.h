@@ -151,7 +151,7 @@ static __always_inline int decap(struct xdp_md *ctx, const struct pkt *p)
 /* Cuts the frame to l2 + quote_len bytes of the IP packet, then makes room for `hdr` bytes of headers. */
 static __always_inline int icmp_frame(struct xdp_md *ctx, const struct pkt *p, __u32 quote_len, int hdr)
 {
-	int len = (long)ctx->data_end - (long)ctx->data;
+	int len = bpf_xdp_get_buff_len(ctx); /* pointer difference on pkt_end is not allowed */
 
 	if (bpf_xdp_adjust_tail(ctx, (int)(p->l2_len + quote_len) - len))
 		return -1;

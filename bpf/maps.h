@@ -39,6 +39,14 @@ struct {
 	__type(value, struct instance);
 } instances SEC(".maps");
 
+/* Instance slot → stable id (control side only; the program never reads it). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_INSTANCES);
+	__type(key, __u32);
+	__type(value, struct instance_id);
+} instance_ids SEC(".maps");
+
 /* Flow table: 5-tuple → instance slot (one table for all CPUs, so a flow never changes owner). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

@@ -81,6 +81,13 @@ struct instance {
 	__u8 host6[16];  /* the instance host's IPv6 address (outer destination of IP6-in-IP6) */
 };
 
+/* instance_ids value (ARRAY, MAX_INSTANCES): the stable id of each instance slot, NUL-padded. Only the
+ * control side reads it: a restarted agent maps ids back to the slots its flows point at. */
+#define INSTANCE_ID_LEN 64
+struct instance_id {
+	char id[INSTANCE_ID_LEN];
+};
+
 /* flows key (LRU_HASH, MAX_FLOWS): the 5-tuple as the VIP sees it (ports 0 for fragments). */
 struct flow_key {
 	__u8 src[16];
@@ -125,6 +132,7 @@ _Static_assert(sizeof(struct vip_entry) == 32, "vip_entry");
 _Static_assert(sizeof(struct service) == 16, "service");
 _Static_assert(sizeof(struct ring) == 4 * RING_SIZE_MAX, "ring");
 _Static_assert(sizeof(struct instance) == 24, "instance");
+_Static_assert(sizeof(struct instance_id) == INSTANCE_ID_LEN, "instance_id");
 _Static_assert(sizeof(struct flow_key) == 40, "flow_key");
 _Static_assert(sizeof(struct flow_val) == 8, "flow_val");
 _Static_assert(sizeof(struct vip_stats) == 96, "vip_stats");

@@ -26,7 +26,7 @@ export function ipv6Bytes(text: string): Buffer {
   const r = rest === undefined ? [] : parse(rest);
   const words = rest === undefined ? h : [...h, ...new Array<number>(8 - h.length - r.length).fill(0), ...r];
   const out = Buffer.alloc(16);
-  words.forEach((w, i) => out.writeUInt16BE(w, i * 2));
+  for (const [i, w] of words.entries()) out.writeUInt16BE(w, i * 2);
   return out;
 }
 

@@ -16,6 +16,7 @@ export const RING_SLOTS = 4;
 export const RING_SIZE_MAX = 65537;
 export const MAX_INSTANCES = 4096;
 export const MAX_FLOWS = 131072;
+export const INSTANCE_ID_LEN = 64;
 export const INSTANCE_NONE = 0xffffffff;
 
 export const VIP_F_USED = 0x1;
@@ -40,6 +41,7 @@ export const LAYOUTS = {
   service: { size: 16, fields: { active: 0 } },
   ring: { size: 4 * RING_SIZE_MAX, fields: { inst: 0 } },
   instance: { size: 24, fields: { host4: 0, flags: 4, host6: 8 } },
+  instance_id: { size: 64, fields: { id: 0 } },
   flow_key: { size: 40, fields: { src: 0, dst: 16, sport: 32, dport: 34, proto: 36, family: 37, pad: 38 } },
   flow_val: { size: 8, fields: { instance: 0, flags: 4 } },
   vip_stats: {

@@ -1,0 +1,271 @@
+// Control side of the steering program: load bpf/steer.bpf.o with its tunables, pin its maps under
+// /sys/fs/bpf/anycastd/ (adopting the pinned ones on start, so flows survive an agent restart), write
+// VIPs, instances and Maglev rings (spare ring first, then the one-word flip of the active index),
+// attach/replace on interfaces, and read the per-CPU counters summed. It keeps a mirror of what it
+// wrote (`state`), the input of the TypeScript model.
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { AnycastdError } from '../errors.js';
+import {
+  attachXdp,
+  type BpfMap,
+  BpfObject,
+  type BpfProgram,
+  detachXdp,
+  ensureBpffs,
+  possibleCpus,
+  projectRoot,
+  type XdpMode,
+} from '../native/index.js';
+import { ipv4Bytes, ipv6Bytes } from './addr.js';
+import * as L from './layout.js';
+import { buildMaglev, EMPTY, isPrime, type MaglevMember } from './maglev.js';
+import type { SteerConfig, SteerState } from './model.js';
+import { placeVips, type VipSpec, vipEntries, vipKeyHex } from './vips.js';
+
+export const DEFAULT_PIN_DIR = '/sys/fs/bpf/anycastd';
+export const PROGRAM = 'steer';
+export const MAP_NAMES = [
+  'vip_table',
+  'services',
+  'rings',
+  'instances',
+  'instance_ids',
+  'flows',
+  'vip_stats',
+  'global_stats',
+] as const;
+export type MapName = (typeof MAP_NAMES)[number];
+const MIN_MTU = 1280 + 40; // an IPv6 packet of the minimum MTU must fit once encapsulated
+
+export interface DataplaneOptions {
+  objectPath?: string; // default <project>/build/bpf/steer.bpf.o
+  pinDir?: string; // default /sys/fs/bpf/anycastd; null-ish = no pinning
+  pin?: boolean; // default true
+  ringSize?: number; // a prime <= RING_SIZE_MAX (default 65537)
+  hashSeed?: number;
+  mtu?: number; // fabric MTU (default 1500)
+  host4?: string; // this host's addresses
+  host6?: string;
+}
+
+export interface InstanceSpec extends MaglevMember {
+  readonly host4?: string;
+  readonly host6?: string;
+  readonly local: boolean;
+}
+
+export class Dataplane {
+  readonly state: SteerState;
+  readonly program: BpfProgram;
+  readonly adopted: MapName[]; // maps taken over from pins
+  readonly #obj: BpfObject;
+  readonly #maps: Record<MapName, BpfMap>;
+  readonly #vipSlots = new Map<string, number>(); // vip key hex → vip_table slot
+  readonly #instanceSlots = new Map<string, number>(); // instance id → slot
+
+  private constructor(obj: BpfObject, config: SteerConfig, adopted: MapName[]) {
+    this.#obj = obj;
+    this.adopted = adopted;
+    this.program = obj.program(PROGRAM);
+    this.#maps = Object.fromEntries(MAP_NAMES.map((n) => [n, obj.map(n)])) as Record<MapName, BpfMap>;
+    this.state = { config, vips: [], services: new Map(), rings: new Map(), instances: new Map(), flows: new Map() };
+  }
+
+  /** Opens, configures and loads the program; adopts the maps pinned in pinDir, pins the others. */
+  static open(opts: DataplaneOptions = {}): Dataplane {
+    const config: SteerConfig = {
+      ringSize: opts.ringSize ?? 65537,
+      hashSeed: (opts.hashSeed ?? 0x5eed1e55) >>> 0,
+      mtu: opts.mtu ?? 1500,
+      host4: opts.host4 ? ipv4Bytes(opts.host4) : Buffer.alloc(4),
+      host6: opts.host6 ? ipv6Bytes(opts.host6) : Buffer.alloc(16),
+    };
+    if (!isPrime(config.ringSize) || config.ringSize > L.RING_SIZE_MAX)
+      throw new AnycastdError('ERR_INVALID_ARGUMENT', `ring size ${config.ringSize}: a prime <= ${L.RING_SIZE_MAX}`);
+    if (config.mtu < MIN_MTU || config.mtu > 0xffff)
+      throw new AnycastdError('ERR_INVALID_ARGUMENT', `mtu ${config.mtu}: must be ${MIN_MTU}..65535`);
+    const obj = BpfObject.open(opts.objectPath ?? join(projectRoot(), 'build/bpf/steer.bpf.o'));
+    const adopted: MapName[] = [];
+    try {
+      const u32 = (v: number): Buffer => Buffer.from(new Uint32Array([v]).buffer);
+      obj.setRodata('ring_size', u32(config.ringSize));
+      obj.setRodata('hash_seed', u32(config.hashSeed));
+      obj.setRodata('mtu', u32(config.mtu));
+      obj.setRodata('host4', config.host4);
+      obj.setRodata('host6', config.host6);
+      const pinDir = opts.pin === false ? undefined : (opts.pinDir ?? DEFAULT_PIN_DIR);
+      if (pinDir) {
+        ensureBpffs();
+        mkdirSync(pinDir, { recursive: true });
+        for (const name of MAP_NAMES) {
+          if (!existsSync(join(pinDir, name))) continue;
+          obj.reuseMap(name, join(pinDir, name));
+          adopted.push(name);
+        }
+      }
+      obj.load();
+      const dp = new Dataplane(obj, config, adopted);
+      if (pinDir) for (const name of MAP_NAMES) if (!adopted.includes(name)) dp.#maps[name].pin(join(pinDir, name));
+      if (adopted.length > 0) dp.#readBack();
+      return dp;
+    } catch (err) {
+      obj.close();
+      throw err;
+    }
+  }
+
+  map(name: MapName): BpfMap {
+    return this.#maps[name];
+  }
+
+  /** Replaces the VIP set: new and changed entries are written first, then vacated slots cleared. */
+  setVips(specs: readonly VipSpec[]): void {
+    const entries = vipEntries(specs);
+    const placed = placeVips(entries, this.#vipSlots);
+    const key = (slot: number): Buffer => Buffer.from(new Uint32Array([slot]).buffer);
+    for (const e of entries) this.#maps.vip_table.update(key(placed.get(vipKeyHex(e.key))!), L.encodeVipEntry(e));
+    const live = new Set(placed.values());
+    for (const slot of this.#vipSlots.values())
+      if (!live.has(slot)) this.#maps.vip_table.update(key(slot), Buffer.alloc(L.LAYOUTS.vip_entry.size));
+    this.#vipSlots.clear();
+    for (const [hex, slot] of placed) this.#vipSlots.set(hex, slot);
+    this.state.vips = entries;
+  }
+
+  /** The slot of an instance id (allocated on first use, stable for the life of the maps). */
+  instanceSlot(id: string): number {
+    let slot = this.#instanceSlots.get(id);
+    if (slot === undefined) {
+      slot = this.#instanceSlots.size;
+      const name = Buffer.from(id);
+      if (slot >= L.MAX_INSTANCES || name.length >= L.INSTANCE_ID_LEN)
+        throw new AnycastdError('ERR_INVALID_ARGUMENT', `instance ${id}: too many instances or id too long`);
+      const value = Buffer.alloc(L.INSTANCE_ID_LEN);
+      name.copy(value);
+      this.#maps.instance_ids.update(u32key(slot), value);
+      this.#instanceSlots.set(id, slot);
+    }
+    return slot;
+  }
+
+  /** Writes an instance's addresses; `valid: false` makes its flows re-steer (a failed instance). */
+  setInstance(spec: InstanceSpec, valid = true): number {
+    const slot = this.instanceSlot(spec.id);
+    const inst: L.Instance = {
+      host4: spec.host4 ? ipv4Bytes(spec.host4) : Buffer.alloc(4),
+      host6: spec.host6 ? ipv6Bytes(spec.host6) : Buffer.alloc(16),
+      flags: (valid ? L.INSTANCE_F_VALID : 0) | (spec.local ? L.INSTANCE_F_LOCAL : 0),
+    };
+    this.#maps.instances.update(u32key(slot), L.encodeInstance(inst));
+    this.state.instances.set(slot, inst);
+    return slot;
+  }
+
+  /**
+   * Points a service's `new` ring at a Maglev table of `members` (instances written first, then the
+   * spare ring, then the flip). Members that left keep their instance entry, so their flows stay.
+   */
+  setServiceMembers(serviceId: number, members: readonly InstanceSpec[]): Uint32Array {
+    const table = buildMaglev(members, this.state.config.ringSize);
+    const slotOf = new Map(members.map((m) => [m.id, this.setInstance(m)]));
+    const ring = table.table.map((e) => (e === EMPTY ? L.INSTANCE_NONE : slotOf.get(table.ids[e]!)!));
+    this.writeRing(serviceId, L.RING_KIND_NEW, ring);
+    return ring;
+  }
+
+  /** Writes `ring` (instance slots) into the spare slot of (service, kind), then flips to it. */
+  writeRing(serviceId: number, kind: number, ring: Uint32Array): void {
+    if (serviceId < 0 || serviceId >= L.MAX_SERVICES || ring.length !== this.state.config.ringSize)
+      throw new AnycastdError('ERR_INVALID_ARGUMENT', `ring for service ${serviceId}: bad id or length`);
+    const active = [...(this.state.services.get(serviceId) ?? new Array<number>(L.RING_KINDS).fill(0))];
+    const current = active[kind] ?? 0;
+    const pair = kind * 2; // each kind owns slots (2k, 2k+1): active and spare
+    const spare = this.state.rings.has(serviceId * L.RING_SLOTS + current) ? pair + ((current - pair + 1) % 2) : pair;
+    this.#maps.rings.update(u32key(serviceId * L.RING_SLOTS + spare), L.encodeRing(ring));
+    this.state.rings.set(serviceId * L.RING_SLOTS + spare, ring);
+    active[kind] = spare;
+    this.#maps.services.update(u32key(serviceId), L.encodeService(active));
+    this.state.services.set(serviceId, active);
+  }
+
+  vipStats(vipId: number): L.VipStats {
+    return L.sumVipStats(this.#maps.vip_stats.lookupPerCpu(u32key(vipId)));
+  }
+
+  globalStats(): L.GlobalStats {
+    return L.sumGlobalStats(this.#maps.global_stats.lookupPerCpu(u32key(0)));
+  }
+
+  /** Zeroes every counter (tests). */
+  resetStats(): void {
+    const n = possibleCpus();
+    const zero = (m: BpfMap, k: number): void =>
+      m.update(u32key(k), Buffer.alloc(n * Math.ceil(m.valueSize / 8) * 8));
+    zero(this.#maps.global_stats, 0);
+    for (const v of this.state.vips) zero(this.#maps.vip_stats, v.vipId);
+  }
+
+  /** The flow table as the kernel holds it: key hex → instance slot. */
+  readFlows(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const k of this.#maps.flows.keys()) {
+      const v = this.#maps.flows.lookup(k);
+      if (v) out.set(k.toString('hex'), L.decodeFlowVal(v).instance);
+    }
+    return out;
+  }
+
+  clearFlows(): void {
+    for (const k of this.#maps.flows.keys()) this.#maps.flows.delete(k);
+    this.state.flows.clear();
+  }
+
+  /** Attaches (or atomically replaces, with replaceFd) the program on an interface. */
+  attach(ifindex: number, mode: XdpMode = 'native', replaceFd?: number): void {
+    attachXdp(ifindex, this.program.fd, replaceFd === undefined ? { mode } : { mode, replaceFd });
+  }
+
+  detach(ifindex: number, mode: XdpMode = 'native'): void {
+    detachXdp(ifindex, { mode, expectedFd: this.program.fd });
+  }
+
+  close(): void {
+    this.#obj.close();
+  }
+
+  /** After adopting pinned maps: rebuild the mirror (VIPs, services, instances, active rings, flows). */
+  #readBack(): void {
+    const vips: L.VipEntry[] = [];
+    for (let slot = 0; slot < L.VIP_SLOTS; slot++) {
+      const e = L.decodeVipEntry(this.#maps.vip_table.lookup(u32key(slot))!);
+      if (!(e.flags & L.VIP_F_USED)) continue;
+      vips.push(e);
+      this.#vipSlots.set(vipKeyHex(e.key), slot);
+    }
+    this.state.vips = vips;
+    for (let s = 0; s < L.MAX_SERVICES; s++) {
+      const active = L.decodeService(this.#maps.services.lookup(u32key(s))!);
+      const rk = s * L.RING_SLOTS + (active[L.RING_KIND_NEW]! & (L.RING_SLOTS - 1));
+      const raw = this.#maps.rings.lookup(u32key(rk))!;
+      const ring = new Uint32Array(raw.buffer, raw.byteOffset, this.state.config.ringSize).slice();
+      if (ring.some((x) => x !== 0)) {
+        this.state.services.set(s, active);
+        this.state.rings.set(rk, ring);
+      }
+    }
+    for (let slot = 0; slot < L.MAX_INSTANCES; slot++) {
+      const inst = L.decodeInstance(this.#maps.instances.lookup(u32key(slot))!);
+      if (inst.flags !== 0) this.state.instances.set(slot, inst);
+      const id = this.#maps.instance_ids.lookup(u32key(slot))!;
+      const len = id.indexOf(0);
+      if (len !== 0) this.#instanceSlots.set(id.subarray(0, len < 0 ? id.length : len).toString(), slot);
+    }
+    this.state.flows = this.readFlows();
+  }
+}
+
+function u32key(n: number): Buffer {
+  return Buffer.from(new Uint32Array([n]).buffer);
+}
+

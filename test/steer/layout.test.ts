@@ -1,0 +1,91 @@
+// steer.h is the contract: the TypeScript layouts (src/steer/layout.ts) must match the BTF of the
+// compiled object field by field, and the loaded maps must have the sizes the constants say.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { BpfObject, projectRoot } from '../../src/native/index.js';
+import * as L from '../../src/steer/layout.js';
+
+const OBJECT = join(projectRoot(), 'build/bpf/steer.bpf.o');
+
+/** STRUCT name → {size, members: name → byte offset} from `bpftool btf dump ... format raw`. */
+function btfStructs(): Map<string, { size: number; members: Map<string, number> }> {
+  const out = new Map<string, { size: number; members: Map<string, number> }>();
+  const text = execFileSync('bpftool', ['btf', 'dump', 'file', OBJECT, 'format', 'raw'], {
+    encoding: 'utf8',
+  });
+  let current: Map<string, number> | undefined;
+  for (const line of text.split('\n')) {
+    const s = /^\[\d+\] STRUCT '(\w+)' size=(\d+)/.exec(line);
+    if (s) {
+      current = new Map();
+      out.set(s[1]!, { size: Number(s[2]), members: current });
+      continue;
+    }
+    const m = /^\s+'(\w+)' type_id=\d+ bits_offset=(\d+)/.exec(line);
+    if (m && current) current.set(m[1]!, Number(m[2]) / 8);
+    else if (!line.startsWith('\t')) current = undefined;
+  }
+  return out;
+}
+
+test('every steer.h struct has the size and field offsets of layout.ts', () => {
+  const btf = btfStructs();
+  for (const [name, layout] of Object.entries(L.LAYOUTS)) {
+    const s = btf.get(name);
+    assert.ok(s, `struct ${name} is in the object's BTF`);
+    assert.equal(s.size, layout.size, `sizeof(struct ${name})`);
+    assert.deepEqual(
+      Object.fromEntries(s.members),
+      layout.fields,
+      `offsets of struct ${name} (C: ${JSON.stringify(Object.fromEntries(s.members))})`,
+    );
+  }
+});
+
+test('the loaded maps have the key/value sizes and capacities of the constants', () => {
+  const obj = BpfObject.open(OBJECT);
+  try {
+    obj.load();
+    const expect: Record<string, [number, number, number]> = {
+      vip_table: [4, L.LAYOUTS.vip_entry.size, L.VIP_SLOTS],
+      services: [4, L.LAYOUTS.service.size, L.MAX_SERVICES],
+      rings: [4, L.LAYOUTS.ring.size, L.MAX_SERVICES * L.RING_SLOTS],
+      instances: [4, L.LAYOUTS.instance.size, L.MAX_INSTANCES],
+      instance_ids: [4, L.LAYOUTS.instance_id.size, L.MAX_INSTANCES],
+      flows: [L.LAYOUTS.flow_key.size, L.LAYOUTS.flow_val.size, L.MAX_FLOWS],
+      vip_stats: [4, L.LAYOUTS.vip_stats.size, L.MAX_VIPS],
+      global_stats: [4, L.LAYOUTS.global_stats.size, 1],
+    };
+    for (const [name, [k, v, n]] of Object.entries(expect)) {
+      const m = obj.map(name);
+      assert.deepEqual([m.keySize, m.valueSize, m.maxEntries], [k, v, n], `map ${name}`);
+    }
+    assert.equal(obj.map('flows').perCpu, false, 'one flow table for all CPUs');
+    assert.equal(obj.map('vip_stats').perCpu, true);
+  } finally {
+    obj.close();
+  }
+});
+
+test('encoders and decoders round-trip', () => {
+  const key: L.FlowKey = {
+    src: Buffer.from('20010db8000000000000000000000007', 'hex'),
+    dst: Buffer.from('20010db8000000000000000000000011', 'hex'),
+    sport: 40000,
+    dport: 443,
+    proto: 6,
+    family: L.FAMILY_V6,
+  };
+  assert.deepEqual(L.decodeFlowKey(L.encodeFlowKey(key)), key);
+  const entry: L.VipEntry = {
+    key: { addr: Buffer.alloc(16, 1), port: 53, proto: 17, family: 4 },
+    vipId: 9,
+    serviceId: 3,
+    flags: L.VIP_F_USED,
+  };
+  assert.deepEqual(L.decodeVipEntry(L.encodeVipEntry(entry)), entry);
+  assert.equal(L.encodeVipEntry(entry).readUInt16BE(16), 53, 'port in network order');
+  assert.deepEqual(L.decodeService(L.encodeService([1, 2])), [1, 2, 0, 0]);
+});
