@@ -1,0 +1,114 @@
+// Runs one check on its schedule: probe → CheckState → transition callback, with the probe bounded by the
+// check's timeout (aborted through its AbortSignal, and counted as a failure even if it ignores the abort),
+// the next run after CheckState.nextDelay(), and a timer for the dampening release. Time is injected.
+
+import { CheckState, type CheckTiming } from './check-state.js';
+import {
+  type Clock,
+  type Probe,
+  type ProbeResult,
+  systemClock,
+  type Transition,
+  type TransitionReason,
+} from './types.js';
+
+export interface RunnerOptions extends CheckTiming {
+  timeoutMs: number;
+  name: string;
+}
+
+export class CheckRunner {
+  readonly name: string;
+  readonly state: CheckState;
+  readonly #opts: RunnerOptions;
+  readonly #probe: Probe;
+  readonly #clock: Clock;
+  readonly #onTransition: (t: Transition) => void;
+  #timer: unknown = null;
+  #releaseTimer: unknown = null;
+  #running = false;
+  #abort: AbortController | null = null;
+
+  constructor(
+    opts: RunnerOptions,
+    probe: Probe,
+    onTransition: (t: Transition) => void,
+    clock: Clock = systemClock,
+  ) {
+    this.name = opts.name;
+    this.#opts = opts;
+    this.#probe = probe;
+    this.#clock = clock;
+    this.#onTransition = onTransition;
+    this.state = new CheckState(opts);
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#schedule(0);
+  }
+
+  stop(): void {
+    this.#running = false;
+    this.#abort?.abort();
+    for (const t of [this.#timer, this.#releaseTimer]) if (t !== null) this.#clock.clearTimeout(t);
+    this.#timer = this.#releaseTimer = null;
+  }
+
+  /** An event failed the check now (e.g. the listening socket is gone). Probing continues as usual. */
+  forceDown(reason: TransitionReason, detail: string): void {
+    this.#emit(this.state.forceDown(reason, detail, this.#clock.now()));
+  }
+
+  /** Runs the probe now (also used by tests); resolves with its result once recorded. */
+  async runOnce(): Promise<ProbeResult> {
+    const abort = new AbortController();
+    this.#abort = abort;
+    const started = this.#clock.now();
+    const timeoutMs = this.#opts.timeoutMs;
+    let timer: unknown = null;
+    const timedOut = new Promise<ProbeResult>((resolve) => {
+      timer = this.#clock.setTimeout(() => {
+        abort.abort();
+        resolve({ ok: false, durationMs: timeoutMs, detail: `timeout after ${timeoutMs}ms` });
+      }, timeoutMs);
+    });
+    const probed = this.#probe(abort.signal).catch(
+      (err: unknown): ProbeResult => ({
+        ok: false,
+        durationMs: this.#clock.now() - started,
+        detail: String(err),
+      }),
+    );
+    const result = await Promise.race([probed, timedOut]);
+    this.#clock.clearTimeout(timer);
+    this.#emit(this.state.record(result, this.#clock.now()));
+    return result;
+  }
+
+  #schedule(delay: number): void {
+    this.#timer = this.#clock.setTimeout(() => {
+      void this.runOnce().then(() => {
+        if (this.#running) this.#schedule(this.state.nextDelay());
+      });
+    }, delay);
+  }
+
+  #emit(t: Transition | null): void {
+    if (t === null || !this.#running) return;
+    this.#onTransition(t);
+    this.#armRelease();
+  }
+
+  /** While dampening holds the check, wake up when the penalty is due to fall below reuse. */
+  #armRelease(): void {
+    const release = this.state.releaseAt(this.#clock.now());
+    if (release === null || this.#releaseTimer !== null || !this.#running) return;
+    this.#releaseTimer = this.#clock.setTimeout(() => {
+      this.#releaseTimer = null;
+      this.#emit(this.state.tick(this.#clock.now()));
+      this.#armRelease();
+    }, release - this.#clock.now());
+  }
+}

@@ -1,0 +1,70 @@
+// HTTP and HTTPS checks: a GET of the configured path with an optional Host header (also the TLS SNI name),
+// healthy when the status is one of the accepted codes and the body (first 64 KiB) contains the
+// expected substring and/or matches the regular expression. TLS verification can be turned off for
+// self-signed service certificates.
+
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { isIP } from 'node:net';
+import type { HttpCheckConfig } from '../config/types.js';
+import { errorText, runProbe } from './probe-util.js';
+import type { ProbeResult } from './types.js';
+
+const MAX_BODY = 64 * 1024;
+const IPV6 = 6;
+
+export type HttpProbeOptions = Pick<
+  HttpCheckConfig,
+  'type' | 'port' | 'path' | 'host' | 'status' | 'bodyContains' | 'bodyRegex' | 'tlsSkipVerify'
+>;
+
+export function probeHttp(
+  address: string,
+  opts: HttpProbeOptions,
+  signal: AbortSignal,
+): Promise<ProbeResult> {
+  const regex = opts.bodyRegex !== null ? new RegExp(opts.bodyRegex) : null;
+  return runProbe(signal, (settle, cleanup) => {
+    const request = opts.type === 'https' ? httpsRequest : httpRequest;
+    const hostHeader = opts.host ?? (isIP(address) === IPV6 ? `[${address}]` : address);
+    const req = request({
+      host: address,
+      port: opts.port,
+      path: opts.path,
+      method: 'GET',
+      headers: { Host: opts.host === null ? `${hostHeader}:${opts.port}` : opts.host, Connection: 'close' },
+      agent: false,
+      ...(opts.type === 'https'
+        ? {
+            rejectUnauthorized: !opts.tlsSkipVerify,
+            ...(opts.host !== null ? { servername: opts.host } : {}),
+          }
+        : {}),
+    });
+    cleanup(() => req.destroy());
+    req.once('error', (err) => settle(false, errorText(err)));
+    req.once('response', (res: IncomingMessage) => {
+      const status = res.statusCode ?? 0;
+      if (!opts.status.includes(status)) return settle(false, `status ${status}`);
+      if (opts.bodyContains === null && regex === null) return settle(true, `status ${status}`);
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const judge = () => {
+        const body = Buffer.concat(chunks).subarray(0, MAX_BODY).toString('utf8');
+        if (opts.bodyContains !== null && !body.includes(opts.bodyContains))
+          return settle(false, `status ${status}, body lacks ${JSON.stringify(opts.bodyContains)}`);
+        if (regex !== null && !regex.test(body))
+          return settle(false, `status ${status}, body does not match ${regex}`);
+        settle(true, `status ${status}, body matched`);
+      };
+      res.on('data', (c: Buffer) => {
+        chunks.push(c);
+        size += c.length;
+        if (size >= MAX_BODY) judge();
+      });
+      res.once('end', judge);
+      res.once('error', (err) => settle(false, errorText(err)));
+    });
+    req.end();
+  });
+}

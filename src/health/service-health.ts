@@ -1,0 +1,98 @@
+// Health of one configured service on this host: an InstanceHealth per instance (every host of the
+// service, checked at its host address; every host computes the same set from the same observations), the
+// listener watch and the drain control of the local instance. Its transitions go to one callback; the
+// agent turns them into ordered actions. healthyInstances() is the instance set for the Maglev rings.
+
+import type { ServiceConfig } from '../config/types.js';
+import { DrainControl } from './drain.js';
+import { InstanceHealth, type InstanceTransition } from './instance-health.js';
+import type { ListenerWatch, ListenerWatcher } from './listener-watcher.js';
+import { makeProbe } from './probe.js';
+import { type Clock, systemClock } from './types.js';
+
+export interface ServiceHealthOptions {
+  service: ServiceConfig;
+  onTransition: (t: InstanceTransition) => void;
+  watcher?: ListenerWatcher;
+  clock?: Clock;
+  /** Probe factory (default: the real probes); tests may substitute. */
+  probeFor?: typeof makeProbe;
+  drainPollMs?: number;
+}
+
+export class ServiceHealth {
+  readonly name: string;
+  readonly instances: ReadonlyMap<string, InstanceHealth>;
+  readonly drain: DrainControl;
+  readonly #svc: ServiceConfig;
+  readonly #watcher: ListenerWatcher | undefined;
+  readonly #watches: ListenerWatch[] = [];
+
+  constructor(opts: ServiceHealthOptions) {
+    const svc = opts.service;
+    this.name = svc.name;
+    this.#svc = svc;
+    this.#watcher = opts.watcher;
+    const probeFor = opts.probeFor ?? makeProbe;
+    const map = new Map<string, InstanceHealth>();
+    for (const inst of svc.instances) {
+      const address = inst.host.ipv4 ?? inst.host.ipv6!;
+      const checks = svc.checks.map((c, i) => ({
+        options: { ...c, name: `${c.type}#${i}` },
+        probe: probeFor(c, address),
+        watchSocket: 'watchSocket' in c && c.watchSocket,
+      }));
+      const local = inst.id === svc.localInstanceId;
+      map.set(
+        inst.id,
+        new InstanceHealth({
+          service: svc.name,
+          instance: inst.id,
+          local,
+          checks,
+          onTransition: opts.onTransition,
+          clock: opts.clock ?? systemClock,
+        }),
+      );
+    }
+    this.instances = map;
+    this.drain = new DrainControl(
+      svc.drainFile,
+      (drained, source) => this.local.setDrained(drained, `drain ${source}`),
+      opts.drainPollMs,
+    );
+  }
+
+  get local(): InstanceHealth {
+    return this.instances.get(this.#svc.localInstanceId)!;
+  }
+
+  start(): void {
+    for (const inst of this.instances.values()) inst.start();
+    this.drain.start();
+    if (!this.#watcher) return;
+    const host = this.#svc.instances.find((i) => i.id === this.#svc.localInstanceId)!.host;
+    // A listener on a VIP, on the host address, or on a wildcard address serves the instance.
+    const addresses = [...this.#svc.vips, ...[host.ipv4, host.ipv6].filter((a): a is string => a !== null)];
+    const ports = new Set<number>();
+    for (const c of this.#svc.checks) if ('watchSocket' in c && c.watchSocket) ports.add(c.port);
+    for (const port of ports)
+      this.#watches.push(
+        this.#watcher.watch({ port, addresses }, { gone: (detail) => this.local.socketGone(detail) }),
+      );
+  }
+
+  stop(): void {
+    for (const w of this.#watches.splice(0)) w.close();
+    this.drain.stop();
+    for (const inst of this.instances.values()) inst.stop();
+  }
+
+  /** Ids of the instances that take new flows (up), sorted: the Maglev set. */
+  healthyInstances(): string[] {
+    return [...this.instances.values()]
+      .filter((i) => i.state === 'up')
+      .map((i) => i.instance)
+      .sort();
+  }
+}

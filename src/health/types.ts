@@ -1,0 +1,49 @@
+// Shared types of the health layer: a probe's result, the states and transitions of checkers and
+// instances, the kebab-case reasons that are logged with every transition, and the injectable clock.
+
+/** What one probe run found. */
+export interface ProbeResult {
+  ok: boolean;
+  durationMs: number;
+  /** Short human text: "connected", "status 503", "exit 1", "timeout after 500ms", ... */
+  detail: string;
+}
+
+/** Runs one probe; must settle by itself within its timeout (and stop early if `signal` aborts). */
+export type Probe = (signal: AbortSignal) => Promise<ProbeResult>;
+
+/** 'unknown' until the first checks have settled. */
+export type HealthState = 'unknown' | 'up' | 'down';
+
+/** Why a state changed; logged in kebab-case. */
+export type TransitionReason =
+  | 'check-failed' // fall consecutive failures (or the first failure before the first up)
+  | 'rise-reached' // rise consecutive successes
+  | 'socket-gone' // the local listening socket disappeared (event-driven, no waiting for fall)
+  | 'dampened' // rise reached but the flap penalty keeps it suppressed
+  | 'dampening-released' // the penalty decayed below the reuse threshold
+  | 'drained' // operator drain (flag or drain file)
+  | 'undrained'
+  | 'stopped';
+
+export interface Transition {
+  from: HealthState;
+  to: HealthState;
+  reason: TransitionReason;
+  /** Clock time (ms) of the change. */
+  at: number;
+  detail: string;
+}
+
+/** The clock and timers, injectable so the state machines run under test time. */
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const systemClock: Clock = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};

@@ -1,0 +1,190 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { parseConfig } from '../../src/config/load.js';
+import { DrainControl } from '../../src/health/drain.js';
+import type { InstanceTransition } from '../../src/health/instance-health.js';
+import { ProcNetListenerWatcher } from '../../src/health/listener-watcher.js';
+import { ServiceHealth } from '../../src/health/service-health.js';
+
+const TRIALS = 10;
+const LIMIT_MS = 150;
+const children = new Set<ChildProcess>();
+after(() => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
+/** A TCP server in a child process on 127.0.0.1; resolves with the child and its port. */
+function spawnServer(): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(
+    process.execPath,
+    [
+      '-e',
+      "const s=require('net').createServer(c=>c.end()).listen(0,'127.0.0.1',()=>console.log(s.address().port))",
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  children.add(child);
+  return new Promise((resolve, reject) => {
+    child.stdout!.once('data', (d: Buffer) => resolve({ child, port: Number(d.toString().trim()) }));
+    child.once('error', reject);
+  });
+}
+
+function configFor(port: number, drainFile: string) {
+  return parseConfig(
+    `node: { id: h1, host: { ipv4: 127.0.0.1 }, asn: 65000, uplinks: [lo] }
+services:
+  - name: web
+    vips: [203.0.113.10]
+    ports: [{ protocol: tcp, port: ${port} }]
+    instances: [{ id: h1, host: { ipv4: 127.0.0.1 } }]
+    checks: [{ type: tcp, port: ${port}, interval: 10s, timeout: 1s, rise: 1, fall: 3 }]
+    drain_file: ${drainFile}
+`,
+    'inline.yaml',
+  ).services[0]!;
+}
+
+function waitFor(seen: InstanceTransition[], pred: (t: InstanceTransition) => boolean, ms: number) {
+  return new Promise<InstanceTransition>((resolve, reject) => {
+    const started = performance.now();
+    const tick = () => {
+      const hit = seen.find(pred);
+      if (hit) return resolve(hit);
+      if (performance.now() - started > ms) return reject(new Error(`no matching transition in ${ms} ms`));
+      setImmediate(tick);
+    };
+    tick();
+  });
+}
+
+test(`kill -9 of the service: socket-gone within ${LIMIT_MS} ms (interval 10 s, fall 3), over ${TRIALS} trials`, async (t) => {
+  const watcher = new ProcNetListenerWatcher();
+  const dir = mkdtempSync(join(tmpdir(), 'acd-health-'));
+  const latencies: number[] = [];
+  try {
+    for (let i = 0; i < TRIALS; i++) {
+      const { child, port } = await spawnServer();
+      const seen: InstanceTransition[] = [];
+      const svc = new ServiceHealth({
+        service: configFor(port, join(dir, 'drain')),
+        watcher,
+        onTransition: (tr) => seen.push(tr),
+      });
+      svc.start();
+      await waitFor(seen, (tr) => tr.to === 'up', 2000);
+      await new Promise((r) => setTimeout(r, 120)); // let the watcher see the listener
+      const killedAt = performance.now();
+      child.kill('SIGKILL');
+      const gone = await waitFor(seen, (tr) => tr.to === 'down', 1000);
+      const ms = performance.now() - killedAt;
+      svc.stop();
+      children.delete(child);
+      assert.equal(gone.reason, 'socket-gone');
+      assert.equal(gone.check, 'tcp#0');
+      assert.equal(gone.detail, `no listening socket on port ${port}`);
+      assert.deepEqual(svc.healthyInstances(), []);
+      latencies.push(ms);
+    }
+  } finally {
+    watcher.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const p50 = sorted[Math.floor(sorted.length / 2)]!;
+  const max = sorted.at(-1)!;
+  t.diagnostic(
+    `socket-gone latency after kill -9 (ms): p50 ${p50.toFixed(1)}, max ${max.toFixed(1)}, all ${sorted.map((x) => x.toFixed(1)).join(' ')}`,
+  );
+  assert.ok(max < LIMIT_MS, `max ${max.toFixed(1)} ms`);
+});
+
+test('the watcher reports gone and back for an in-process listener', async () => {
+  const watcher = new ProcNetListenerWatcher({ intervalMs: 20 });
+  const srv = createServer();
+  const port = await new Promise<number>((r) =>
+    srv.listen(0, '::', () => r((srv.address() as { port: number }).port)),
+  );
+  const events: string[] = [];
+  watcher.watch(
+    { port, addresses: ['192.0.2.1'] },
+    { gone: (d) => events.push(`gone:${d}`), back: () => events.push('back') },
+  );
+  const other = watcher.watch(
+    { port: port === 1 ? 2 : 1, addresses: [] },
+    { gone: () => events.push('never') },
+  );
+  await new Promise((r) => setTimeout(r, 60));
+  await new Promise((r) => srv.close(r));
+  await new Promise((r) => setTimeout(r, 60));
+  srv.listen(port, '0.0.0.0');
+  await new Promise((r) => setTimeout(r, 60));
+  srv.close();
+  other.close();
+  watcher.close();
+  assert.deepEqual(events, [`gone:no listening socket on port ${port}`, 'back']);
+});
+
+test('drain: the in-memory flag and the drain file (created, removed) drive the drained state', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'acd-health-drain-'));
+  const file = join(dir, 'web');
+  const events: string[] = [];
+  const drain = new DrainControl(file, (d, src) => events.push(`${d}:${src}`), 50);
+  drain.start();
+  try {
+    drain.setFlag(true);
+    drain.setFlag(true);
+    writeFileSync(file, ''); // already drained by the flag: no event
+    await new Promise((r) => setTimeout(r, 100));
+    drain.setFlag(false); // the file still drains
+    assert.equal(drain.drained, true);
+    rmSync(file);
+    const removedAt = performance.now();
+    while (drain.drained && performance.now() - removedAt < 1000) await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(events, ['true:flag', 'false:file']);
+    writeFileSync(file, '');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(events, ['true:flag', 'false:file', 'true:file']);
+  } finally {
+    drain.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a drain file present at start drains the local instance of a ServiceHealth', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'acd-health-drain-'));
+  const file = join(dir, 'web');
+  writeFileSync(file, '');
+  const srv = createServer((c) => c.end());
+  const port = await new Promise<number>((r) =>
+    srv.listen(0, '127.0.0.1', () => r((srv.address() as { port: number }).port)),
+  );
+  const seen: InstanceTransition[] = [];
+  const svc = new ServiceHealth({
+    service: configFor(port, file),
+    onTransition: (tr) => seen.push(tr),
+    drainPollMs: 50,
+  });
+  svc.start();
+  try {
+    await waitFor(seen, (tr) => tr.to === 'drained', 2000);
+    assert.deepEqual(
+      seen.map((tr) => `${tr.from}>${tr.to}:${tr.reason}`),
+      ['unknown>drained:rise-reached'],
+    );
+    assert.deepEqual(svc.healthyInstances(), [], 'a drained instance takes no new flows');
+    rmSync(file);
+    await waitFor(seen, (tr) => tr.to === 'up', 2000);
+    assert.equal(seen.at(-1)!.reason, 'undrained');
+    assert.deepEqual(svc.healthyInstances(), ['h1']);
+  } finally {
+    svc.stop();
+    srv.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
