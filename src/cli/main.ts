@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+// The `anycastd` command line: one subcommand per job, exit codes scripts can rely on
+// (0 ok, 1 failure of the job, 2 bad usage or invalid config).
+import { Command } from 'commander';
+import { check, DEFAULT_CONFIG_PATH } from '../config/index.js';
+import { runDemo } from './demo.js';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+function program(): Command {
+  const cli = new Command('anycastd')
+    .description('Anycast load-balancer agent: BGP VIP advertisement, health checks, Maglev steering in XDP')
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT_OK : EXIT_USAGE));
+
+  cli
+    .command('check')
+    .description('validate a config file without touching the host')
+    .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
+    .option('--json', 'print the result as JSON')
+    .action(async (opts: { config: string; json?: boolean }) => {
+      const result = await check(opts.config);
+      if (opts.json) {
+        const out = result.ok
+          ? { ok: true }
+          : { ok: false, code: result.error.code, error: result.error.message };
+        process.stdout.write(`${JSON.stringify(out)}\n`);
+      } else if (result.ok) {
+        process.stdout.write(`${opts.config}: ok\n`);
+      } else {
+        process.stderr.write(`${result.error.message}\n`);
+      }
+      process.exitCode = result.ok ? EXIT_OK : EXIT_USAGE;
+    });
+
+  cli
+    .command('demo')
+    .description('build a throwaway lab in network namespaces, show anycastd at work, tear it down')
+    .action(async () => {
+      process.exitCode = (await runDemo((line) => process.stdout.write(`${line}\n`))) ? EXIT_OK : EXIT_FAILED;
+    });
+  return cli;
+}
+
+await program().parseAsync(process.argv);
