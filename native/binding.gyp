@@ -10,6 +10,7 @@
         "src/bpf.cc",
         "src/xdp.cc",
         "src/sockopt.cc",
+        "src/netlink.cc",
         "src/sys.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -11,6 +11,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   anycastd::InitBpf(env, exports);
   anycastd::InitXdp(env, exports);
   anycastd::InitSockopt(env, exports);
+  anycastd::InitNetlink(env, exports);
   anycastd::InitSys(env, exports);
   return exports;
 }

@@ -8,6 +8,7 @@ void InitErrors(Napi::Env env, Napi::Object exports);  // errors.cc
 void InitBpf(Napi::Env env, Napi::Object exports);     // bpf.cc: objects, programs, maps, test-run
 void InitXdp(Napi::Env env, Napi::Object exports);     // xdp.cc: attach, detach, query, if_nametoindex
 void InitSockopt(Napi::Env env, Napi::Object exports); // sockopt.cc: TCP sockets with MD5, TTL, GTSM
+void InitNetlink(Napi::Env env, Napi::Object exports);  // netlink.cc: request/reply transport
 void InitSys(Napi::Env env, Napi::Object exports);     // sys.cc: mount, setns, close
 
 }  // namespace anycastd

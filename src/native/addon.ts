@@ -85,6 +85,9 @@ export interface NativeAddon {
   sockBind(fd: number, family: number, address: string, port: number, scopeId: number): void;
   sockListen(fd: number, backlog: number): void;
   sockLocalPort(fd: number): number;
+  // netlink.cc
+  nlOpen(protocol: number): number;
+  nlRequest(fd: number, message: Buffer): Buffer[];
   // sys.cc
   mount(source: string, target: string, fstype: string, data: string): void;
   setns(fd: number, nstype: number): void;

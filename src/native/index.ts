@@ -15,7 +15,40 @@ export {
   type XdpMode,
 } from './bpf.js';
 export { errnoName } from './errors.js';
+export { formatIp, formatPrefix, type IpAddress, type IpPrefix, parseIp, parsePrefix } from './ip.js';
+export { NETLINK_ROUTE, NETLINK_SOCK_DIAG, type NetlinkOpenOptions, NetlinkSocket } from './netlink.js';
 export { netnsPath, withNetns } from './netns.js';
+export {
+  type KernelRoute,
+  type Route,
+  type RouteNexthop,
+  type RouteType,
+  RT_SCOPE_HOST,
+  RT_SCOPE_LINK,
+  RT_SCOPE_UNIVERSE,
+  RT_TABLE_LOCAL,
+  RT_TABLE_MAIN,
+  RTPROT_BOOT,
+  RTPROT_KERNEL,
+  RTPROT_STATIC,
+} from './route.js';
+export {
+  type AddressSpec,
+  describeRoute,
+  type InterfaceAddress,
+  type Link,
+  type Neighbour,
+  NUD_FAILED,
+  NUD_NOARP,
+  NUD_PERMANENT,
+  NUD_REACHABLE,
+  NUD_STALE,
+  Rtnetlink,
+  SCOPE_HOST,
+  SCOPE_LINK,
+  SCOPE_UNIVERSE,
+} from './rtnl.js';
+export { type InetSocket, type InetSocketQuery, SockDiag, type TcpState } from './sockdiag.js';
 export {
   type ConnectOptions,
   connectTcp,
