@@ -18,7 +18,8 @@ deps: .stamp-deps node_modules/.package-lock.json
 .stamp-deps: scripts/install-deps.sh
 	@scripts/install-deps.sh
 	@touch $@
-node_modules/.package-lock.json: package-lock.json
+node_modules/.package-lock.json: package-lock.json package.json
+	node scripts/lockfile-stubs.mjs
 	npm ci --no-audit --no-fund --loglevel=error
 
 bpf: $(BPF_OBJ)
