@@ -69,7 +69,14 @@ export class Dataplane {
     this.adopted = adopted;
     this.program = obj.program(PROGRAM);
     this.#maps = Object.fromEntries(MAP_NAMES.map((n) => [n, obj.map(n)])) as Record<MapName, BpfMap>;
-    this.state = { config, vips: [], services: new Map(), rings: new Map(), instances: new Map(), flows: new Map() };
+    this.state = {
+      config,
+      vips: [],
+      services: new Map(),
+      rings: new Map(),
+      instances: new Map(),
+      flows: new Map(),
+    };
   }
 
   /** Opens, configures and loads the program; adopts the maps pinned in pinDir, pins the others. */
@@ -82,7 +89,10 @@ export class Dataplane {
       host6: opts.host6 ? ipv6Bytes(opts.host6) : Buffer.alloc(16),
     };
     if (!isPrime(config.ringSize) || config.ringSize > L.RING_SIZE_MAX)
-      throw new AnycastdError('ERR_INVALID_ARGUMENT', `ring size ${config.ringSize}: a prime <= ${L.RING_SIZE_MAX}`);
+      throw new AnycastdError(
+        'ERR_INVALID_ARGUMENT',
+        `ring size ${config.ringSize}: a prime <= ${L.RING_SIZE_MAX}`,
+      );
     if (config.mtu < MIN_MTU || config.mtu > 0xffff)
       throw new AnycastdError('ERR_INVALID_ARGUMENT', `mtu ${config.mtu}: must be ${MIN_MTU}..65535`);
     const obj = BpfObject.open(opts.objectPath ?? join(projectRoot(), 'build/bpf/steer.bpf.o'));
@@ -106,7 +116,8 @@ export class Dataplane {
       }
       obj.load();
       const dp = new Dataplane(obj, config, adopted);
-      if (pinDir) for (const name of MAP_NAMES) if (!adopted.includes(name)) dp.#maps[name].pin(join(pinDir, name));
+      if (pinDir)
+        for (const name of MAP_NAMES) if (!adopted.includes(name)) dp.#maps[name].pin(join(pinDir, name));
       if (adopted.length > 0) dp.#readBack();
       return dp;
     } catch (err) {
@@ -124,7 +135,8 @@ export class Dataplane {
     const entries = vipEntries(specs);
     const placed = placeVips(entries, this.#vipSlots);
     const key = (slot: number): Buffer => Buffer.from(new Uint32Array([slot]).buffer);
-    for (const e of entries) this.#maps.vip_table.update(key(placed.get(vipKeyHex(e.key))!), L.encodeVipEntry(e));
+    for (const e of entries)
+      this.#maps.vip_table.update(key(placed.get(vipKeyHex(e.key))!), L.encodeVipEntry(e));
     const live = new Set(placed.values());
     for (const slot of this.#vipSlots.values())
       if (!live.has(slot)) this.#maps.vip_table.update(key(slot), Buffer.alloc(L.LAYOUTS.vip_entry.size));
@@ -181,7 +193,9 @@ export class Dataplane {
     const active = [...(this.state.services.get(serviceId) ?? new Array<number>(L.RING_KINDS).fill(0))];
     const current = active[kind] ?? 0;
     const pair = kind * 2; // each kind owns slots (2k, 2k+1): active and spare
-    const spare = this.state.rings.has(serviceId * L.RING_SLOTS + current) ? pair + ((current - pair + 1) % 2) : pair;
+    const spare = this.state.rings.has(serviceId * L.RING_SLOTS + current)
+      ? pair + ((current - pair + 1) % 2)
+      : pair;
     this.#maps.rings.update(u32key(serviceId * L.RING_SLOTS + spare), L.encodeRing(ring));
     this.state.rings.set(serviceId * L.RING_SLOTS + spare, ring);
     active[kind] = spare;
@@ -268,4 +282,3 @@ export class Dataplane {
 function u32key(n: number): Buffer {
   return Buffer.from(new Uint32Array([n]).buffer);
 }
-

@@ -46,7 +46,8 @@ export function vipEntries(specs: readonly VipSpec[]): VipEntry[] {
       throw new AnycastdError('ERR_INVALID_ARGUMENT', `vip ${s.addr}: id or service out of range`);
     const key = vipKeyOf(s.addr, PROTO[s.proto], s.port);
     const hex = vipKeyHex(key);
-    if (out.has(hex)) throw new AnycastdError('ERR_INVALID_ARGUMENT', `vip ${s.addr} ${s.proto}/${s.port} twice`);
+    if (out.has(hex))
+      throw new AnycastdError('ERR_INVALID_ARGUMENT', `vip ${s.addr} ${s.proto}/${s.port} twice`);
     const flags = VIP_F_USED | (s.port === 0 ? VIP_F_ANY_PORT : 0);
     out.set(hex, { key, vipId: s.vipId, serviceId: s.serviceId, flags });
   }
@@ -54,7 +55,8 @@ export function vipEntries(specs: readonly VipSpec[]): VipEntry[] {
   for (const s of byPort) {
     const key = vipKeyOf(s.addr, PROTO[s.proto], 0);
     const hex = vipKeyHex(key);
-    if (!out.has(hex)) out.set(hex, { key, vipId: s.vipId, serviceId: s.serviceId, flags: VIP_F_USED | VIP_F_FRAG });
+    if (!out.has(hex))
+      out.set(hex, { key, vipId: s.vipId, serviceId: s.serviceId, flags: VIP_F_USED | VIP_F_FRAG });
   }
   return [...out.values()];
 }
@@ -69,7 +71,10 @@ export function vipProbeSlots(k: VipKey): number[] {
  * Places `entries` in the table: an entry keeps the slot it has in `current` (key hex → slot), new ones
  * take the first free slot of their probe sequence. Returns key hex → slot.
  */
-export function placeVips(entries: readonly VipEntry[], current: ReadonlyMap<string, number>): Map<string, number> {
+export function placeVips(
+  entries: readonly VipEntry[],
+  current: ReadonlyMap<string, number>,
+): Map<string, number> {
   const placed = new Map<string, number>();
   const used = new Set<number>();
   const wanted = new Set(entries.map((e) => vipKeyHex(e.key)));

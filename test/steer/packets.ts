@@ -113,7 +113,7 @@ export function tcp(
   sport: number,
   dport: number,
   flags: number,
-  payload = Buffer.alloc(0),
+  payload: Buffer = Buffer.alloc(0),
 ): Buffer {
   const h = Buffer.alloc(20);
   h.writeUInt16BE(sport, 0);
@@ -128,7 +128,7 @@ export function tcp(
   return seg;
 }
 
-export function udp(a: Addrs, sport: number, dport: number, payload = Buffer.alloc(0)): Buffer {
+export function udp(a: Addrs, sport: number, dport: number, payload: Buffer = Buffer.alloc(0)): Buffer {
   const seg = Buffer.alloc(8 + payload.length);
   seg.writeUInt16BE(sport, 0);
   seg.writeUInt16BE(dport, 2);
