@@ -39,22 +39,46 @@ export function listNamespaces(): string[] {
   return (JSON.parse(out) as { name: string }[]).map((n) => n.name);
 }
 
-/** sysctls every lab namespace gets: a router forwards both families and hashes ECMP on L4. */
-const ROUTER_SYSCTLS = [
-  'net.ipv4.ip_forward=1',
-  'net.ipv6.conf.all.forwarding=1',
-  'net.ipv4.fib_multipath_hash_policy=1',
-  'net.ipv6.fib_multipath_hash_policy=1',
-];
 /** Strict reverse-path filtering would drop replies that come back over the other ToR. */
 const COMMON_SYSCTLS = ['net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0'];
+/** fib_multipath_hash_policy 1: L4 (5-tuple); 3: the fields in fib_multipath_hash_fields. */
+const HASH_POLICY_L4 = 1;
+const HASH_POLICY_CUSTOM = 3;
+/** src addr | dst addr | proto | src port | dst port (the 5-tuple; no flow label, no inner headers). */
+const HASH_FIELDS_5TUPLE = 0x37;
 
-/** Create namespace `ns` with lo up; `router` turns on forwarding and L4 multipath hashing. */
-export function createNamespace(ns: string, router: boolean): void {
+/**
+ * sysctls of a router: forwarding in both families, ECMP hashed on the 5-tuple, its own hash seed.
+ *
+ * Lab quirk (veth only): a veth hands the sender's skb to the peer namespace with its hash intact,
+ * and IPv6 policy 1 reuses an skb's L4 hash when there is one instead of hashing the headers. So every
+ * IPv6 router behind the client would see the client socket's hash, the spine's and a ToR's choices
+ * would be correlated (hash polarization: a ToR then sent nothing to one of its three hosts). A
+ * second-stage router (`secondStage`) therefore hashes IPv6 with policy 3 over the same 5-tuple, which
+ * always reads the headers, and every router gets a distinct seed (the unseeded hash is one function
+ * for the whole kernel; the IPv4 seed sysctl covers IPv6 too). On real wires neither is needed.
+ */
+export function routerSysctls(hashSeed: number, secondStage: boolean): string[] {
+  const v6 = secondStage
+    ? [
+        `net.ipv6.fib_multipath_hash_policy=${HASH_POLICY_CUSTOM}`,
+        `net.ipv6.fib_multipath_hash_fields=${HASH_FIELDS_5TUPLE}`,
+      ]
+    : [`net.ipv6.fib_multipath_hash_policy=${HASH_POLICY_L4}`];
+  return [
+    'net.ipv4.ip_forward=1',
+    'net.ipv6.conf.all.forwarding=1',
+    `net.ipv4.fib_multipath_hash_policy=${HASH_POLICY_L4}`,
+    ...v6,
+    `net.ipv4.fib_multipath_hash_seed=${hashSeed}`,
+  ];
+}
+
+/** Create namespace `ns` with lo up and these sysctls (see routerSysctls()). */
+export function createNamespace(ns: string, sysctls: readonly string[] = []): void {
   run('ip', ['netns', 'add', ns]);
   runIn(ns, 'ip', ['link', 'set', 'lo', 'up']);
-  const sysctls = router ? [...COMMON_SYSCTLS, ...ROUTER_SYSCTLS] : COMMON_SYSCTLS;
-  runIn(ns, 'sysctl', ['-q', '-w', ...sysctls]);
+  runIn(ns, 'sysctl', ['-q', '-w', ...COMMON_SYSCTLS, ...sysctls]);
 }
 
 /**

@@ -34,6 +34,7 @@ import {
   labPrefix,
   linkUp,
   removeByPrefix,
+  routerSysctls,
   runDir,
 } from './netns.js';
 import { hostPeers, type PeerSpec, spinePeers, torPeers } from './peers.js';
@@ -55,7 +56,12 @@ export interface SessionState {
   state: string;
 }
 
-const ROUTER_NODES = new Set<NodeName>(['spine', 'tor1', 'tor2']);
+/** Routers forward and hash ECMP on L4, each with its own seed; the ToRs are the second stage. */
+const ROUTER_SYSCTLS: Partial<Record<NodeName, string[]>> = {
+  spine: routerSysctls(0x5eed0001, false),
+  tor1: routerSysctls(0x5eed0002, true),
+  tor2: routerSysctls(0x5eed0003, true),
+};
 const SESSIONS_TIMEOUT_MS = 20_000;
 let nextRun = 0;
 
@@ -201,7 +207,7 @@ export class Lab {
 }
 
 function buildNetwork(lab: Lab): void {
-  for (const node of NODES) createNamespace(lab.ns(node), ROUTER_NODES.has(node));
+  for (const node of NODES) createNamespace(lab.ns(node), ROUTER_SYSCTLS[node]);
   for (const { a, b } of LINKS) {
     createVeth(lab.ns(a.node), a.ifname, lab.ns(b.node), b.ifname);
     for (const e of [a, b]) {

@@ -1,0 +1,165 @@
+// Observations of the fabric shared by the fabric test, run-fabric.ts and later the demo: where the
+// VIP's routes point (each ToR's FIB, the spine's FIB and BGP table), waiting for an expected set of
+// hosts to be there, and timing a host's withdrawal from the moment its speaker is stopped.
+//
+// What "three-way ECMP" means in this fabric: every host hangs off both ToRs, so each ToR's FIB holds
+// one nexthop per host (3), while the spine's FIB holds one per ToR (2) — the kernel merges equal
+// gateways, whatever BGP carries. With ADD-PATH from the ToRs, the spine's BGP table holds one path
+// per host per ToR (6), which is where the spine "sees" every host.
+
+import { HOSTS, type HostName, linkBetween, TORS, type TorName, VIP4, VIP6 } from './addressing.js';
+import { sleep, waitFor } from './exec.js';
+import { type Nexthop, routeNexthops } from './fib.js';
+import { frrPaths } from './frr.js';
+import { asOf, type Family } from './peers.js';
+import type { Lab } from './topology.js';
+
+const VIP_ROUTE: Record<Family, string> = { 4: `${VIP4}/32`, 6: `${VIP6}/128` };
+const WITHDRAW_POLL_MS = 5;
+const CONVERGE_TIMEOUT_MS = 20_000;
+
+export interface VipView {
+  /** Hosts each ToR's FIB points the VIP at, per family. */
+  tor: Record<TorName, Record<Family, HostName[]>>;
+  /** The spine's FIB nexthops for the VIP (one per ToR). */
+  spineFib: Record<Family, Nexthop[]>;
+  /** Host AS numbers in the spine's BGP paths for the VIP, one entry per path ("65001 65101" → 65101). */
+  spinePathOrigins: Record<Family, number[]>;
+}
+
+/** The host behind a ToR's downlink `dev`, or undefined for any other interface. */
+function hostOnDev(tor: TorName, dev: string): HostName | undefined {
+  return HOSTS.find((h) => linkBetween(tor, h).a.ifname === dev);
+}
+
+function origin(asPath: string): number {
+  const parts = asPath.trim().split(/\s+/);
+  return Number(parts[parts.length - 1]);
+}
+
+/** Read where the VIP points right now, at both ToRs and the spine, both families. */
+export async function vipView(lab: Lab): Promise<VipView> {
+  const spineDir = lab.frr.get('spine')!.dir;
+  const view: VipView = {
+    tor: { tor1: { 4: [], 6: [] }, tor2: { 4: [], 6: [] } },
+    spineFib: { 4: [], 6: [] },
+    spinePathOrigins: { 4: [], 6: [] },
+  };
+  const jobs: Promise<void>[] = [];
+  for (const f of [4, 6] as const) {
+    for (const tor of TORS) {
+      jobs.push(
+        routeNexthops(lab.ns(tor), VIP_ROUTE[f]).then((nhs) => {
+          view.tor[tor][f] = nhs
+            .map((n) => hostOnDev(tor, n.dev))
+            .filter((h) => h !== undefined)
+            .sort();
+        }),
+      );
+    }
+    jobs.push(
+      routeNexthops(lab.ns('spine'), VIP_ROUTE[f]).then((nhs) => {
+        view.spineFib[f] = nhs;
+      }),
+    );
+    jobs.push(
+      frrPaths(spineDir, VIP_ROUTE[f]).then((paths) => {
+        view.spinePathOrigins[f] = paths.map((p) => origin(p.asPath)).sort();
+      }),
+    );
+  }
+  await Promise.all(jobs);
+  return view;
+}
+
+function sameHosts(a: readonly HostName[], b: readonly HostName[]): boolean {
+  return a.length === b.length && a.every((h, i) => h === b[i]);
+}
+
+/** True when the view shows exactly `hosts` everywhere: each ToR's FIB, the spine's FIB and BGP table. */
+export function vipAt(view: VipView, hosts: readonly HostName[]): boolean {
+  const want = [...hosts].sort();
+  const wantOrigins = TORS.flatMap(() => want.map((h) => asOf(h))).sort();
+  return ([4, 6] as const).every(
+    (f) =>
+      TORS.every((t) => sameHosts(view.tor[t][f], want)) &&
+      view.spineFib[f].length === (want.length > 0 ? TORS.length : 0) &&
+      view.spinePathOrigins[f].length === wantOrigins.length &&
+      view.spinePathOrigins[f].every((o, i) => o === wantOrigins[i]),
+  );
+}
+
+/** Wait until the VIP is at exactly `hosts`; resolves with the final view and the time it took. */
+export async function waitVipAt(
+  lab: Lab,
+  hosts: readonly HostName[],
+  timeoutMs = CONVERGE_TIMEOUT_MS,
+): Promise<{ ms: number; view: VipView }> {
+  const start = performance.now();
+  const view = await waitFor(
+    `VIP at ${hosts.join(',') || 'no host'}`,
+    async () => {
+      const v = await vipView(lab);
+      if (vipAt(v, hosts)) return v;
+      throw new Error(JSON.stringify(v));
+    },
+    timeoutMs,
+  );
+  return { ms: performance.now() - start, view };
+}
+
+/** Milliseconds from a host's speaker being stopped to its route leaving each place. */
+export interface WithdrawalTimes {
+  tor1: Record<Family, number>;
+  tor2: Record<Family, number>;
+  /** Gone from the spine's BGP table (all paths with the host's AS withdrawn). */
+  spineBgp: Record<Family, number>;
+}
+
+/**
+ * Stop `host`'s BGP stand-in with `sig` and time, by polling every few ms, when the host leaves each
+ * ToR's FIB and the spine's BGP table. Resolution: the poll interval plus one `ip`/`vtysh` run.
+ */
+export async function measureWithdrawal(
+  lab: Lab,
+  host: HostName,
+  sig: NodeJS.Signals,
+  timeoutMs = CONVERGE_TIMEOUT_MS,
+): Promise<WithdrawalTimes> {
+  const start = performance.now();
+  const stopped = lab.stopHostStandIn(host, sig);
+  const spineDir = lab.frr.get('spine')!.dir;
+  const hostAs = asOf(host);
+  const until = async (probe: () => Promise<boolean>): Promise<number> => {
+    const deadline = start + timeoutMs;
+    while (performance.now() < deadline) {
+      if (await probe()) return performance.now() - start;
+      await sleep(WITHDRAW_POLL_MS);
+    }
+    return Number.POSITIVE_INFINITY;
+  };
+  const torGone = (tor: TorName, f: Family) =>
+    until(async () => {
+      const nhs = await routeNexthops(lab.ns(tor), VIP_ROUTE[f]);
+      return !nhs.some((n) => hostOnDev(tor, n.dev) === host);
+    });
+  const spineGone = (f: Family) =>
+    until(async () => !(await frrPaths(spineDir, VIP_ROUTE[f])).some((p) => origin(p.asPath) === hostAs));
+  const [t14, t16, t24, t26, s4, s6] = await Promise.all([
+    torGone('tor1', 4),
+    torGone('tor1', 6),
+    torGone('tor2', 4),
+    torGone('tor2', 6),
+    spineGone(4),
+    spineGone(6),
+  ]);
+  await stopped;
+  return { tor1: { 4: t14, 6: t16 }, tor2: { 4: t24, 6: t26 }, spineBgp: { 4: s4, 6: s6 } };
+}
+
+/** Bring a host fully up as the real agent will: VIP on lo, service on the VIP, BGP speaker (stand-in). */
+export async function bringUpHost(lab: Lab, host: HostName): Promise<void> {
+  lab.addVip(host);
+  await lab.startService(host);
+  await lab.startHostStandIn(host);
+}
