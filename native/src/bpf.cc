@@ -216,17 +216,16 @@ Napi::Value ProgTestRun(const Napi::CallbackInfo& info) {
   return result;
 }
 
-// mapLookup(fd, key, valueLen) -> Buffer | null when absent
+// mapLookup(fd, key, out) -> false when absent; the value is written into `out` (sized by the caller,
+// so no Buffer is allocated here: the syscall already costs microseconds on a mitigated guest).
 Napi::Value MapLookup(const Napi::CallbackInfo& info) {
-  Napi::Buffer<uint8_t> key = ArgBuf(info, 1);
-  Napi::Buffer<uint8_t> value = Napi::Buffer<uint8_t>::New(info.Env(), ArgU32(info, 2));
-  int ret = bpf_map_lookup_elem(ArgInt(info, 0), key.Data(), value.Data());
+  int ret = bpf_map_lookup_elem(ArgInt(info, 0), ArgBuf(info, 1).Data(), ArgBuf(info, 2).Data());
   if (ret != 0) {
     int err = ErrnoOf(ret);
-    if (err == ENOENT) return info.Env().Null();
+    if (err == ENOENT) return Napi::Boolean::New(info.Env(), false);
     return ThrowSys(info.Env(), err, "bpf_map_lookup_elem");
   }
-  return value;
+  return Napi::Boolean::New(info.Env(), true);
 }
 
 // mapUpdate(fd, key, value, flags)
@@ -247,17 +246,16 @@ Napi::Value MapDelete(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), true);
 }
 
-// mapNextKey(fd, key | null, keySize) -> next key | null at the end
+// mapNextKey(fd, key | null, out) -> false at the end; the next key is written into `out`.
 Napi::Value MapNextKey(const Napi::CallbackInfo& info) {
-  Napi::Buffer<uint8_t> next = Napi::Buffer<uint8_t>::New(info.Env(), ArgU32(info, 2));
   const void* key = ArgIsNullish(info, 1) ? nullptr : ArgBuf(info, 1).Data();
-  int ret = bpf_map_get_next_key(ArgInt(info, 0), key, next.Data());
+  int ret = bpf_map_get_next_key(ArgInt(info, 0), key, ArgBuf(info, 2).Data());
   if (ret != 0) {
     int err = ErrnoOf(ret);
-    if (err == ENOENT) return info.Env().Null();
+    if (err == ENOENT) return Napi::Boolean::New(info.Env(), false);
     return ThrowSys(info.Env(), err, "bpf_map_get_next_key");
   }
-  return next;
+  return Napi::Boolean::New(info.Env(), true);
 }
 
 // mapUpdateBatch(fd, keys, values, count, flags) -> count written; keys/values are concatenated.

@@ -56,10 +56,10 @@ export interface NativeAddon {
   progInfo(fd: number): RawProgInfo;
   progTestRun(fd: number, data: Buffer, repeat: number, sizeOut: number): RawTestRun;
   mapInfo(fd: number): RawMapInfo;
-  mapLookup(fd: number, key: Buffer, valueLen: number): Buffer | null;
+  mapLookup(fd: number, key: Buffer, out: Buffer): boolean;
   mapUpdate(fd: number, key: Buffer, value: Buffer, flags: number): void;
   mapDelete(fd: number, key: Buffer): boolean;
-  mapNextKey(fd: number, key: Buffer | null, keySize: number): Buffer | null;
+  mapNextKey(fd: number, key: Buffer | null, out: Buffer): boolean;
   mapUpdateBatch(fd: number, keys: Buffer, values: Buffer, count: number, flags: number): number;
   possibleCpus(): number;
   // xdp.cc

@@ -158,16 +158,19 @@ export class BpfMap {
   keys(): Buffer[] {
     const fd = this.fd;
     const out: Buffer[] = [];
-    let key: Buffer | null = null;
-    for (;;) {
-      const prev: Buffer | null = key;
-      key = callNative(
+    let prev: Buffer | null = null;
+    while (out.length < this.maxEntries) {
+      const next = Buffer.alloc(this.keySize);
+      const from = prev;
+      const found = callNative(
         () => `iterate keys of map ${this.name}`,
-        () => native().mapNextKey(fd, prev, this.keySize),
+        () => native().mapNextKey(fd, from, next),
       );
-      if (key === null || out.length >= this.maxEntries) return out;
-      out.push(key);
+      if (!found) break;
+      out.push(next);
+      prev = next;
     }
+    return out;
   }
 
   /** Updates many entries: BPF_MAP_UPDATE_BATCH where the map type has it, else one by one. */
@@ -217,10 +220,12 @@ export class BpfMap {
   #lookupRaw(key: Buffer): Buffer | null {
     this.#checkKey(key);
     const fd = this.fd;
-    return callNative(
+    const out = Buffer.allocUnsafe(this.storedValueSize);
+    const found = callNative(
       () => `look up in map ${this.name}`,
-      () => native().mapLookup(fd, key, this.storedValueSize),
+      () => native().mapLookup(fd, key, out),
     );
+    return found ? out : null;
   }
 
   #checkKey(key: Buffer): void {
