@@ -17,6 +17,7 @@ const AF_INET6 = 10;
 const SOCK_STREAM = 1;
 const SOL_SOCKET = 1;
 const SO_REUSEADDR = 2;
+const SO_BINDTOIFINDEX = 62;
 const IPPROTO_IP = 0;
 const IP_TTL = 2;
 const IP_MINTTL = 21;
@@ -55,6 +56,8 @@ export interface TcpSocketOptions {
   localScopeId?: number;
   /** SO_BINDTODEVICE. */
   device?: string;
+  /** SO_BINDTOIFINDEX: like `device`, by ifindex. */
+  deviceIndex?: number;
   /** TTL / hop limit of packets sent (GTSM: 255). */
   ttl?: number;
   /** Lowest TTL / hop limit accepted (GTSM: 255 for a directly connected peer). */
@@ -152,6 +155,11 @@ export class TcpSocketFd {
     );
   }
 
+  /** SO_BINDTOIFINDEX (0 unbinds). */
+  bindToIfindex(ifindex: number): void {
+    this.#setInt(SOL_SOCKET, SO_BINDTOIFINDEX, ifindex, 'bound ifindex');
+  }
+
   /** Binds the local address and port. */
   bind(address: string, port = 0, scopeId = 0): void {
     checkAddress(this.family, address, 'local address');
@@ -216,6 +224,7 @@ export class TcpSocketFd {
     if (opts.family === 6) this.#setInt(IPPROTO_IPV6, IPV6_V6ONLY, opts.v6Only === false ? 0 : 1, 'v6only');
     if (opts.reuseAddress) this.#setInt(SOL_SOCKET, SO_REUSEADDR, 1, 'reuseaddr');
     if (opts.device !== undefined) this.bindToDevice(opts.device);
+    if (opts.deviceIndex !== undefined) this.bindToIfindex(opts.deviceIndex);
     if (opts.ttl !== undefined) this.setTtl(opts.ttl);
     if (opts.minTtl !== undefined) this.setMinTtl(opts.minTtl);
     for (const key of opts.md5 ?? []) this.setMd5Key(key);
@@ -236,7 +245,10 @@ function fromNodeError(err: unknown, attempt: string): unknown {
 export interface ConnectOptions extends TcpSocketOptions {
   address: string;
   port: number;
-  /** IPv6 scope (ifindex) of a link-local peer address. */
+  /**
+   * IPv6 scope (ifindex) of a link-local peer address. Applied as SO_BINDTOIFINDEX (the kernel takes
+   * a bound device as the scope), since Node would resolve a `%zone` by name in its own namespace.
+   */
   scopeId?: number;
   /** Give up after this long with SystemError 'ETIMEDOUT' (default: the kernel's SYN retries). */
   timeoutMs?: number;
@@ -248,9 +260,10 @@ export interface ConnectOptions extends TcpSocketOptions {
  */
 export function connectTcp(opts: ConnectOptions): Promise<net.Socket> {
   checkAddress(opts.family, opts.address, 'peer address');
-  const host = opts.scopeId ? `${opts.address}%${opts.scopeId}` : opts.address;
-  const attempt = `connect to ${opts.family === 6 ? `[${host}]` : host}:${opts.port}`;
-  const sock = TcpSocketFd.create(opts);
+  const host = opts.address;
+  const zone = opts.scopeId ? `%${opts.scopeId}` : '';
+  const attempt = `connect to ${opts.family === 6 ? `[${host}${zone}]` : host}:${opts.port}`;
+  const sock = TcpSocketFd.create(opts.scopeId ? { ...opts, deviceIndex: opts.scopeId } : opts);
   const socket = new net.Socket({ fd: sock.handOff(), readable: true, writable: true });
   return new Promise((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;

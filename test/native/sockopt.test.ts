@@ -106,6 +106,31 @@ test('connection refused is a SystemError with the attempt', async () => {
   });
 });
 
+test('IPv6 link-local: listen on fe80::a%ll0, connect from the peer link by scope id', async () => {
+  ns.ip(['link', 'add', 'll0', 'type', 'veth', 'peer', 'name', 'll1']);
+  ns.ip(['link', 'set', 'll0', 'up']);
+  ns.ip(['link', 'set', 'll1', 'up']);
+  ns.ip(['addr', 'add', 'fe80::a/64', 'dev', 'll0', 'nodad']);
+  ns.ip(['addr', 'add', 'fe80::b/64', 'dev', 'll1', 'nodad']); // a usable source before DAD ends
+  const index = (dev: string): number => Number(ns.exec(['cat', `/sys/class/net/${dev}/ifindex`]).trim());
+  const l = await listenTcp(
+    { family: 6, netns: ns.name, localAddress: 'fe80::a', localScopeId: index('ll0'), port: 0, ttl: MAX_TTL },
+    (socket) => socket.end(GREETING),
+  );
+  listeners.push(l);
+  const socket = await connectTcp({
+    family: 6,
+    netns: ns.name,
+    address: 'fe80::a',
+    scopeId: index('ll1'),
+    port: l.port,
+    timeoutMs: 2000,
+  });
+  const chunks: Buffer[] = [];
+  for await (const chunk of socket) chunks.push(chunk as Buffer);
+  assert.equal(Buffer.concat(chunks).toString(), GREETING);
+});
+
 test('options are validated and applied', () => {
   const s = TcpSocketFd.create({ family: 6, netns: ns.name, ttl: MAX_TTL, device: 'lo' });
   try {
