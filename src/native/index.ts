@@ -15,7 +15,19 @@ export {
   type XdpMode,
 } from './bpf.js';
 export { errnoName } from './errors.js';
-export { formatIp, formatPrefix, type IpAddress, type IpPrefix, parseIp, parsePrefix } from './ip.js';
+export {
+  AF_INET,
+  AF_INET6,
+  afOf,
+  familyOfAf,
+  formatIp,
+  formatPrefix,
+  type IpAddress,
+  type IpFamily,
+  type IpPrefix,
+  parseIp,
+  parsePrefix,
+} from './ip.js';
 export { NETLINK_ROUTE, NETLINK_SOCK_DIAG, type NetlinkOpenOptions, NetlinkSocket } from './netlink.js';
 export { netnsPath, withNetns } from './netns.js';
 export {
@@ -52,7 +64,6 @@ export { type InetSocket, type InetSocketQuery, SockDiag, type TcpState } from '
 export {
   type ConnectOptions,
   connectTcp,
-  type IpFamily,
   type ListenOptions,
   listenTcp,
   MAX_TTL,

@@ -6,6 +6,18 @@ import { AnycastdError } from '../errors.js';
 
 export type IpFamily = 4 | 6;
 
+/** sys/socket.h address families of IPv4 and IPv6. */
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+
+/** The AF_* number of an IP family. */
+export const afOf = (family: IpFamily): number => (family === 4 ? AF_INET : AF_INET6);
+
+/** The IP family of an AF_* number, or undefined for other families. */
+export function familyOfAf(af: number): IpFamily | undefined {
+  return af === AF_INET ? 4 : af === AF_INET6 ? 6 : undefined;
+}
+
 export interface IpAddress {
   family: IpFamily;
   bytes: Buffer;

@@ -2,7 +2,7 @@
 // attributes, including multipath (RTA_MULTIPATH of struct rtnexthop) and an IPv6 next hop for an
 // IPv4 route (RTA_VIA, RFC 8950 style, as FRR installs for unnumbered peers).
 import { AnycastdError } from '../errors.js';
-import { formatIp, formatPrefix, type IpFamily, parseIp, parsePrefix } from './ip.js';
+import { afOf, familyOfAf, formatIp, formatPrefix, type IpFamily, parseIp, parsePrefix } from './ip.js';
 import { attr, attrU32, fixedHeader, parseAttrs, replyAttrs, u32Of } from './nlmsg.js';
 
 /** linux/rtnetlink.h */
@@ -48,11 +48,6 @@ const ROUTE_TYPES = [
   'nat',
 ] as const;
 export type RouteType = (typeof ROUTE_TYPES)[number];
-const AF: Record<IpFamily, number> = { 4: 2, 6: 10 };
-const FAMILY_OF_AF = new Map<number, IpFamily>([
-  [2, 4],
-  [10, 6],
-]);
 const MIN_WEIGHT = 1;
 const MAX_WEIGHT = 256;
 
@@ -99,7 +94,7 @@ function gatewayAttr(routeFamily: IpFamily, gateway: string): Buffer {
   if (gw.family === routeFamily) return attr(RTA_GATEWAY, gw.bytes);
   if (routeFamily === 4) {
     const via = Buffer.alloc(2 + gw.bytes.length);
-    via.writeUInt16LE(AF[gw.family], 0);
+    via.writeUInt16LE(afOf(gw.family), 0);
     gw.bytes.copy(via, 2);
     return attr(RTA_VIA, via);
   }
@@ -134,7 +129,7 @@ export function encodeRoute(route: Route, forDelete = false): { fixed: Buffer; a
         ? RT_SCOPE_LINK
         : RT_SCOPE_UNIVERSE);
   const fixed = Buffer.alloc(RTMSG_SIZE);
-  fixed.writeUInt8(AF[dst.family], 0);
+  fixed.writeUInt8(afOf(dst.family), 0);
   fixed.writeUInt8(dst.length, 1);
   fixed.writeUInt8(table > MAX_INLINE_TABLE ? RT_TABLE_UNSPEC : table, 4);
   fixed.writeUInt8(route.protocol ?? RTPROT_BOOT, 5);
@@ -179,7 +174,7 @@ function decodeMultipath(buf: Buffer): RouteNexthop[] {
 /** Decodes an RTM_NEWROUTE reply; null for families other than IPv4/IPv6. */
 export function decodeRoute(msg: Buffer): KernelRoute | null {
   const rt = fixedHeader(msg, RTMSG_SIZE);
-  const family = FAMILY_OF_AF.get(rt.readUInt8(0));
+  const family = familyOfAf(rt.readUInt8(0));
   if (family === undefined) return null;
   const attrs = replyAttrs(msg, RTMSG_SIZE);
   const length = rt.readUInt8(1);
@@ -214,6 +209,6 @@ export function decodeRoute(msg: Buffer): KernelRoute | null {
 /** rtmsg of a dump request for one family. */
 export function routeDumpHeader(family: IpFamily): Buffer {
   const fixed = Buffer.alloc(RTMSG_SIZE);
-  fixed.writeUInt8(AF[family], 0);
+  fixed.writeUInt8(afOf(family), 0);
   return fixed;
 }

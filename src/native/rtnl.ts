@@ -2,7 +2,7 @@
 // neighbours, and routes (route.ts codec: multipath, RTA_VIA). One socket per Rtnetlink, in this or
 // another network namespace; every call is one request and its replies.
 import { AnycastdError } from '../errors.js';
-import { formatIp, type IpFamily, parseIp } from './ip.js';
+import { afOf, familyOfAf, formatIp, type IpFamily, parseIp } from './ip.js';
 import { NETLINK_ROUTE, type NetlinkOpenOptions, NetlinkSocket } from './netlink.js';
 import {
   attr,
@@ -59,11 +59,6 @@ const IFF_UP = 0x1;
 const IFF_LOOPBACK = 0x8;
 const IFF_LOWER_UP = 0x10000;
 const AF_UNSPEC = 0;
-const AF: Record<IpFamily, number> = { 4: 2, 6: 10 };
-const FAMILY_OF_AF = new Map<number, IpFamily>([
-  [2, 4],
-  [10, 6],
-]);
 /** Neighbour states (NUD_*), by bit. */
 export const NUD_REACHABLE = 0x02;
 export const NUD_STALE = 0x04;
@@ -155,7 +150,7 @@ function decodeLink(msg: Buffer): Link {
 
 function decodeAddress(msg: Buffer): InterfaceAddress | null {
   const ifa = fixedHeader(msg, IFADDRMSG_SIZE);
-  const family = FAMILY_OF_AF.get(ifa.readUInt8(0));
+  const family = familyOfAf(ifa.readUInt8(0));
   if (family === undefined) return null;
   const attrs = replyAttrs(msg, IFADDRMSG_SIZE);
   const bytes = attrs.get(IFA_LOCAL) ?? attrs.get(IFA_ADDRESS);
@@ -172,7 +167,7 @@ function decodeAddress(msg: Buffer): InterfaceAddress | null {
 
 function decodeNeighbour(msg: Buffer): Neighbour | null {
   const nd = fixedHeader(msg, NDMSG_SIZE);
-  const family = FAMILY_OF_AF.get(nd.readUInt8(0));
+  const family = familyOfAf(nd.readUInt8(0));
   if (family === undefined) return null;
   const attrs = replyAttrs(msg, NDMSG_SIZE);
   const dst = attrs.get(NDA_DST);
@@ -232,7 +227,7 @@ export class Rtnetlink {
   /** Interface addresses, optionally of one family and/or interface. */
   addresses(filter: { family?: IpFamily; ifindex?: number } = {}): InterfaceAddress[] {
     const ifa = Buffer.alloc(IFADDRMSG_SIZE);
-    ifa.writeUInt8(filter.family ? AF[filter.family] : AF_UNSPEC, 0);
+    ifa.writeUInt8(filter.family ? afOf(filter.family) : AF_UNSPEC, 0);
     return this.#nl
       .request(RTM_GETADDR, NLM_F_DUMP, ifa, [], () => 'list addresses')
       .map(decodeAddress)
@@ -267,7 +262,7 @@ export class Rtnetlink {
   /** Neighbours (ARP / NDP entries), optionally of one family and/or interface. */
   neighbours(filter: { family?: IpFamily; ifindex?: number } = {}): Neighbour[] {
     const nd = Buffer.alloc(NDMSG_SIZE);
-    nd.writeUInt8(filter.family ? AF[filter.family] : AF_UNSPEC, 0);
+    nd.writeUInt8(filter.family ? afOf(filter.family) : AF_UNSPEC, 0);
     return this.#nl
       .request(RTM_GETNEIGH, NLM_F_DUMP, nd, [], () => 'list neighbours')
       .map(decodeNeighbour)
@@ -337,7 +332,7 @@ export class Rtnetlink {
 
   #ndmsg(family: IpFamily, ifindex: number, state: number): Buffer {
     const nd = Buffer.alloc(NDMSG_SIZE);
-    nd.writeUInt8(AF[family], 0);
+    nd.writeUInt8(afOf(family), 0);
     nd.writeInt32LE(ifindex, 4);
     nd.writeUInt16LE(state, 8);
     return nd;
@@ -347,7 +342,7 @@ export class Rtnetlink {
     const ip = parseIp(spec.address);
     const prefixLength = spec.prefixLength ?? (ip.family === 4 ? 32 : 128);
     const ifa = Buffer.alloc(IFADDRMSG_SIZE);
-    ifa.writeUInt8(AF[ip.family], 0);
+    ifa.writeUInt8(afOf(ip.family), 0);
     ifa.writeUInt8(prefixLength, 1);
     ifa.writeUInt8(spec.scope ?? SCOPE_UNIVERSE, 3);
     ifa.writeUInt32LE(spec.ifindex, 4);

@@ -1,6 +1,6 @@
 // sock_diag (NETLINK_SOCK_DIAG, inet_diag): list TCP or UDP sockets by state, e.g. whether a
 // service still has its listening socket. One SockDiag per netlink socket, reusable per poll.
-import { formatIp, type IpFamily } from './ip.js';
+import { AF_INET6, afOf, formatIp, type IpFamily } from './ip.js';
 import { NETLINK_SOCK_DIAG, type NetlinkOpenOptions, NetlinkSocket } from './netlink.js';
 import { fixedHeader, NLM_F_DUMP } from './nlmsg.js';
 
@@ -10,7 +10,6 @@ const INET_DIAG_REQ_V2_SIZE = 56;
 const INET_DIAG_MSG_SIZE = 72;
 const IPPROTO_TCP = 6;
 const IPPROTO_UDP = 17;
-const AF: Record<IpFamily, number> = { 4: 2, 6: 10 };
 
 /** TCP states (include/net/tcp_states.h), by number. */
 const TCP_STATES = [
@@ -57,7 +56,7 @@ export interface InetSocketQuery {
 
 function decodeSocket(msg: Buffer): InetSocket {
   const m = fixedHeader(msg, INET_DIAG_MSG_SIZE);
-  const family: IpFamily = m.readUInt8(0) === AF[6] ? 6 : 4;
+  const family: IpFamily = m.readUInt8(0) === AF_INET6 ? 6 : 4;
   const addrLen = family === 4 ? 4 : 16;
   return {
     family,
@@ -87,7 +86,7 @@ export class SockDiag {
   /** Sockets of one family and protocol, optionally by state and local port. */
   inetSockets(q: InetSocketQuery): InetSocket[] {
     const req = Buffer.alloc(INET_DIAG_REQ_V2_SIZE);
-    req.writeUInt8(AF[q.family], 0);
+    req.writeUInt8(afOf(q.family), 0);
     req.writeUInt8(q.protocol === 'tcp' ? IPPROTO_TCP : IPPROTO_UDP, 1);
     const states = q.states
       ? q.states.reduce((mask, s) => mask | (1 << TCP_STATES.indexOf(s)), 0)

@@ -9,11 +9,10 @@ import { constants } from 'node:os';
 import { AnycastdError } from '../errors.js';
 import { native } from './addon.js';
 import { callNative, systemError } from './errors.js';
+import { afOf, type IpFamily } from './ip.js';
 import { withNetns } from './netns.js';
 
 /** sys/socket.h, netinet/in.h, netinet/tcp.h constants. */
-const AF_INET = 2;
-const AF_INET6 = 10;
 const SOCK_STREAM = 1;
 const SOL_SOCKET = 1;
 const SO_REUSEADDR = 2;
@@ -31,8 +30,6 @@ export const TCP_MD5_MAX_KEY_LEN = 80;
 export const MAX_TTL = 255;
 const NO_PREFIX = -1;
 const DEFAULT_BACKLOG = 64;
-
-export type IpFamily = 4 | 6;
 
 /** A TCP MD5 key for a peer address, or for a prefix of addresses, optionally on one interface. */
 export interface Md5Key {
@@ -98,7 +95,7 @@ export class TcpSocketFd {
     const make = (): number =>
       callNative(
         () => `create IPv${opts.family} TCP socket`,
-        () => native().sockCreate(opts.family === 4 ? AF_INET : AF_INET6, SOCK_STREAM),
+        () => native().sockCreate(afOf(opts.family), SOCK_STREAM),
       );
     const sock = new TcpSocketFd(opts.netns ? withNetns(opts.netns, make) : make(), opts.family);
     try {
@@ -134,7 +131,7 @@ export class TcpSocketFd {
     if (prefix !== NO_PREFIX && !(Number.isInteger(prefix) && prefix >= 0 && prefix <= maxPrefix)) {
       throw invalid(`md5 prefix length must be 0..${maxPrefix}: ${prefix}`);
     }
-    const family = this.family === 4 ? AF_INET : AF_INET6;
+    const family = afOf(this.family);
     callNative(
       () =>
         `${key.length ? 'set' : 'remove'} tcp md5 key for ${spec.address}${prefix === NO_PREFIX ? '' : `/${prefix}`}`,
@@ -163,7 +160,7 @@ export class TcpSocketFd {
   /** Binds the local address and port. */
   bind(address: string, port = 0, scopeId = 0): void {
     checkAddress(this.family, address, 'local address');
-    const family = this.family === 4 ? AF_INET : AF_INET6;
+    const family = afOf(this.family);
     callNative(
       () => `bind to ${address} port ${port}`,
       () => native().sockBind(this.fd, family, address, port, scopeId),
