@@ -157,3 +157,17 @@ export function findCapability<K extends Capability['kind']>(
 export function hasFamily(caps: readonly Capability[], afi: number, safi: number): boolean {
   return caps.some((c) => c.kind === 'multiprotocol' && c.afi === afi && c.safi === safi);
 }
+
+const CODE_OF_KIND: Record<Exclude<Capability['kind'], 'unknown'>, number> = {
+  multiprotocol: CapabilityCode.MULTIPROTOCOL,
+  'route-refresh': CapabilityCode.ROUTE_REFRESH,
+  'enhanced-route-refresh': CapabilityCode.ENHANCED_ROUTE_REFRESH,
+  'four-octet-as': CapabilityCode.FOUR_OCTET_AS,
+  'graceful-restart': CapabilityCode.GRACEFUL_RESTART,
+  'extended-next-hop': CapabilityCode.EXTENDED_NEXT_HOP,
+};
+
+/** The IANA capability code of a decoded capability. */
+export function capabilityCode(c: Capability): number {
+  return c.kind === 'unknown' ? c.code : CODE_OF_KIND[c.kind];
+}
