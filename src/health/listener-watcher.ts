@@ -1,12 +1,19 @@
 // Event-driven fast failure for the local instance: tells when the service's listening TCP socket goes
 // away (process died, socket closed), so the check fails at once instead of at the next interval.
-// `ListenerWatcher` is the interface; this implementation polls /proc/net/tcp and /proc/net/tcp6 every
-// `intervalMs` (default 50 ms) — one read of each table per tick, whatever the number of watches. A
-// sock_diag (NETLINK_SOCK_DIAG, inet_diag_req_v2 filtered on LISTEN) implementation through the native addon
-// can replace it behind the same interface.
+//
+// `ListenerWatcher` is the interface. This implementation needs no native code:
+// - it polls the listening prefix of /proc/net/tcp and /proc/net/tcp6 (proc-net.ts) every `intervalMs`,
+//   one read of each table per tick whatever the number of watches;
+// - and, for speed without a fast poll, it holds one idle "sentinel" TCP connection to each present
+//   listener: when the service process dies the kernel closes its end, our socket sees FIN/RST at once, and
+//   the tables are read right then (and once more shortly after, in case the listener's fd closes after the
+//   connection's). A sentinel closed while the listener is still there is reopened, at most once per
+//   `sentinelRetryMs`.
+// A sock_diag (NETLINK_SOCK_DIAG, inet_diag_req_v2 with only TCPF_LISTEN, which skips the established
+// hash in the kernel) implementation through the native addon can replace it behind the same interface.
 
-import { readFile } from 'node:fs/promises';
-import { type Listener, listenerCovers, parseListeners } from './proc-net.js';
+import { connect, isIPv6, type Socket } from 'node:net';
+import { type Listener, listenerCovers, readListeners } from './proc-net.js';
 
 export interface ListenerSpec {
   port: number;
@@ -30,65 +37,137 @@ export interface ListenerWatcher {
   close(): void;
 }
 
-export const DEFAULT_POLL_MS = 50;
+export interface ProcNetWatcherOptions {
+  /** Poll period of the tables (default 100 ms; the backstop when no sentinel can be held). */
+  intervalMs?: number;
+  /** Hold sentinel connections (default true). */
+  sentinel?: boolean;
+  sentinelRetryMs?: number;
+  procNet?: string;
+}
+
+export const DEFAULT_POLL_MS = 100;
+export const DEFAULT_SENTINEL_RETRY_MS = 1000;
+/** Re-read delay after a sentinel closed but the listener was still listed (fd close order at exit). */
+const RECHECK_MS = 10;
 
 interface Entry {
   spec: ListenerSpec;
   handlers: ListenerHandlers;
   present: boolean | null;
+  /** The listener seen at the last poll (its address picks the sentinel's destination). */
+  listener: Listener | null;
+  sentinel: Socket | null;
+  sentinelAt: number;
 }
 
-export function specPresent(spec: ListenerSpec, listeners: Listener[]): boolean {
-  return listeners.some(
-    (l) =>
-      l.port === spec.port &&
-      (spec.addresses.length === 0 || spec.addresses.some((a) => listenerCovers(l, a))),
+export function findListener(spec: ListenerSpec, listeners: Listener[]): Listener | null {
+  return (
+    listeners.find(
+      (l) =>
+        l.port === spec.port &&
+        (spec.addresses.length === 0 || spec.addresses.some((a) => listenerCovers(l, a))),
+    ) ?? null
   );
+}
+
+/** Where a sentinel connects: the listener's own address, or the loopback of a wildcard's family. */
+function sentinelTarget(l: Listener): string {
+  if (l.address === '0.0.0.0') return '127.0.0.1';
+  if (l.address === '::') return '::1';
+  return l.address;
 }
 
 export class ProcNetListenerWatcher implements ListenerWatcher {
   readonly #entries = new Set<Entry>();
   readonly #intervalMs: number;
+  readonly #sentinel: boolean;
+  readonly #retryMs: number;
   readonly #tables: string[];
   #timer: NodeJS.Timeout | null = null;
   #busy = false;
+  #again = false;
 
-  constructor(opts: { intervalMs?: number; procNet?: string } = {}) {
+  constructor(opts: ProcNetWatcherOptions = {}) {
     this.#intervalMs = opts.intervalMs ?? DEFAULT_POLL_MS;
+    this.#sentinel = opts.sentinel ?? true;
+    this.#retryMs = opts.sentinelRetryMs ?? DEFAULT_SENTINEL_RETRY_MS;
     const dir = opts.procNet ?? '/proc/net';
     this.#tables = [`${dir}/tcp`, `${dir}/tcp6`];
   }
 
   watch(spec: ListenerSpec, handlers: ListenerHandlers): ListenerWatch {
-    const entry: Entry = { spec, handlers, present: null };
+    const entry: Entry = {
+      spec,
+      handlers,
+      present: null,
+      listener: null,
+      sentinel: null,
+      sentinelAt: -Infinity,
+    };
     this.#entries.add(entry);
     if (this.#timer === null) {
       this.#timer = setInterval(() => void this.poll(), this.#intervalMs);
       this.#timer.unref();
     }
     void this.poll();
-    return { close: () => this.#entries.delete(entry) };
+    return {
+      close: () => {
+        this.#entries.delete(entry);
+        entry.sentinel?.destroy();
+      },
+    };
   }
 
   /** Reads the tables once and fires gone/back for the watches whose state changed. */
   async poll(): Promise<void> {
-    if (this.#busy || this.#entries.size === 0) return;
+    if (this.#busy) {
+      this.#again = true;
+      return;
+    }
+    if (this.#entries.size === 0) return;
     this.#busy = true;
     try {
-      const tables = await Promise.all(this.#tables.map((t) => readFile(t, 'utf8').catch(() => '')));
-      const listeners = tables.flatMap(parseListeners);
-      for (const e of this.#entries) {
-        const now = specPresent(e.spec, listeners);
-        if (e.present === true && !now) e.handlers.gone(`no listening socket on port ${e.spec.port}`);
-        if (e.present === false && now) e.handlers.back?.();
-        e.present = now;
-      }
+      const listeners = (await Promise.all(this.#tables.map(readListeners))).flat();
+      for (const e of this.#entries) this.#update(e, findListener(e.spec, listeners));
     } finally {
       this.#busy = false;
     }
+    if (this.#again) {
+      this.#again = false;
+      await this.poll();
+    }
+  }
+
+  #update(e: Entry, found: Listener | null): void {
+    const now = found !== null;
+    if (e.present === true && !now) e.handlers.gone(`no listening socket on port ${e.spec.port}`);
+    if (e.present === false && now) e.handlers.back?.();
+    e.present = now;
+    e.listener = found;
+    if (now && this.#sentinel && e.sentinel === null && this.#entries.has(e)) this.#openSentinel(e);
+  }
+
+  #openSentinel(e: Entry): void {
+    const t = performance.now();
+    if (t - e.sentinelAt < this.#retryMs || e.listener === null) return;
+    e.sentinelAt = t;
+    const host = sentinelTarget(e.listener);
+    const sock = connect({ host, port: e.spec.port, family: isIPv6(host) ? 6 : 4 });
+    e.sentinel = sock;
+    sock.setNoDelay(true);
+    sock.resume(); // discard anything the service sends
+    sock.on('error', () => {});
+    sock.once('close', () => {
+      if (e.sentinel === sock) e.sentinel = null;
+      if (!this.#entries.has(e)) return;
+      void this.poll();
+      setTimeout(() => void this.poll(), RECHECK_MS).unref();
+    });
   }
 
   close(): void {
+    for (const e of this.#entries) e.sentinel?.destroy();
     this.#entries.clear();
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#timer = null;
