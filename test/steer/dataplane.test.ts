@@ -1,0 +1,79 @@
+// The control side: a restarted agent adopts the pinned maps (VIPs, rings, instance slots and flows
+// survive), the program is replaced on an interface atomically, and bad settings are refused.
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { test } from 'node:test';
+import { ifIndex, queryXdp, withNetns } from '../../src/native/index.js';
+import { Dataplane, MAP_NAMES } from '../../src/steer/dataplane.js';
+import * as P from '../../src/steer/proto.js';
+import { addVethPair, createNetns, removeNetnsByPrefix, uniquePrefix } from '../helpers/netns.js';
+import { flowFrame } from './packets.js';
+import { CLIENT4, HOST4, HOST6, LOCAL, MTU, openTestbed, REMOTE, SVC_REMOTE, VIPS } from './setup.js';
+
+const flow = {
+  family: 4 as const,
+  proto: 'tcp' as const,
+  src: CLIENT4,
+  dst: VIPS.remote4.addr,
+  sport: 777,
+  dport: 80,
+};
+
+test('a restarted agent adopts the pinned maps: VIPs, rings, instance slots and flows survive', (t) => {
+  const pinDir = `/sys/fs/bpf/${uniquePrefix('steer')}pins`;
+  t.after(() => rmSync(pinDir, { recursive: true, force: true }));
+  const first = openTestbed({ pin: true, pinDir });
+  let remoteSlot: number;
+  try {
+    assert.deepEqual(first.adopted, []);
+    assert.equal(first.program.testRun({ data: flowFrame(flow) }).retval, P.XDP_TX);
+    remoteSlot = first.instanceSlot(REMOTE.id);
+  } finally {
+    first.close();
+  }
+  const second = Dataplane.open({ pinDir, host4: HOST4, host6: HOST6, mtu: MTU });
+  try {
+    assert.deepEqual([...second.adopted].sort(), [...MAP_NAMES].sort());
+    assert.equal(second.state.vips.length, first.state.vips.length);
+    assert.equal(second.instanceSlot(REMOTE.id), remoteSlot, 'instance slots come back by id');
+    assert.equal(second.readFlows().size, 1);
+    second.setServiceMembers(SVC_REMOTE, [LOCAL]); // after the restart the ring moves to this host
+    assert.equal(second.program.testRun({ data: flowFrame({ ...flow, flags: P.TCP_ACK }) }).retval, P.XDP_TX);
+    assert.equal(second.program.testRun({ data: flowFrame({ ...flow, sport: 778 }) }).retval, P.XDP_PASS);
+  } finally {
+    second.close();
+  }
+});
+
+test('the program is replaced on an interface atomically (XDP_FLAGS_REPLACE)', (t) => {
+  const prefix = uniquePrefix('steerx');
+  t.after(() => removeNetnsByPrefix(prefix));
+  const ns = createNetns(prefix);
+  addVethPair(ns, 'v0', 'v1');
+  const a = Dataplane.open({ pin: false, host4: HOST4 });
+  const b = Dataplane.open({ pin: false, host4: HOST4 });
+  try {
+    withNetns(ns.name, () => {
+      const idx = ifIndex('v0');
+      a.attach(idx);
+      assert.equal(queryXdp(idx).progId, a.program.id);
+      b.attach(idx, 'native', a.program.fd);
+      assert.equal(queryXdp(idx).progId, b.program.id);
+      assert.throws(
+        () => a.attach(idx, 'native', a.program.fd),
+        'replacing a program that is no longer there fails',
+      );
+      b.detach(idx);
+      assert.equal(queryXdp(idx).mode, 'none');
+    });
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
+test('bad settings are refused before anything loads', () => {
+  assert.throws(() => Dataplane.open({ pin: false, ringSize: 65536 }), { code: 'ERR_INVALID_ARGUMENT' });
+  assert.throws(() => Dataplane.open({ pin: false, mtu: 1000 }), { code: 'ERR_INVALID_ARGUMENT' });
+  assert.throws(() => Dataplane.open({ pin: false, host4: '2001:db8::1' }), { code: 'ERR_INVALID_ARGUMENT' });
+});
