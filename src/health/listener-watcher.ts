@@ -1,19 +1,21 @@
 // Event-driven fast failure for the local instance: tells when the service's listening TCP socket goes
 // away (process died, socket closed), so the check fails at once instead of at the next interval.
 //
-// `ListenerWatcher` is the interface. This implementation needs no native code:
-// - it polls the listening prefix of /proc/net/tcp and /proc/net/tcp6 (proc-net.ts) every `intervalMs`,
-//   one read of each table per tick whatever the number of watches;
+// `ListenerWatcher` is the interface; PollingListenerWatcher implements it over a ListenerSource:
+// - it polls the source every `intervalMs`, one listing per tick whatever the number of watches: sock_diag
+//   through the native addon (listener-sources.ts; LISTEN only, so the kernel skips the established hash)
+//   or, without the addon, the listening prefix of /proc/net/tcp and /proc/net/tcp6 (proc-net.ts);
 // - and, for speed without a fast poll, it holds one idle "sentinel" TCP connection to each present
 //   listener: when the service process dies the kernel closes its end, our socket sees FIN/RST at once, and
 //   the tables are read right then (and once more shortly after, in case the listener's fd closes after the
 //   connection's). A sentinel closed while the listener is still there is reopened, at most once per
 //   `sentinelRetryMs`.
-// A sock_diag (NETLINK_SOCK_DIAG, inet_diag_req_v2 with only TCPF_LISTEN, which skips the established
-// hash in the kernel) implementation through the native addon can replace it behind the same interface.
 
 import { connect, isIPv6, type Socket } from 'node:net';
-import { type Listener, listenerCovers, readListeners } from './proc-net.js';
+import { type Listener, listenerCovers } from './proc-net.js';
+
+/** Lists the TCP listening sockets of this network namespace. */
+export type ListenerSource = () => Promise<Listener[]> | Listener[];
 
 export interface ListenerSpec {
   port: number;
@@ -37,13 +39,12 @@ export interface ListenerWatcher {
   close(): void;
 }
 
-export interface ProcNetWatcherOptions {
-  /** Poll period of the tables (default 100 ms; the backstop when no sentinel can be held). */
+export interface PollingWatcherOptions {
+  /** Poll period (default 100 ms; the backstop when no sentinel can be held). */
   intervalMs?: number;
   /** Hold sentinel connections (default true). */
   sentinel?: boolean;
   sentinelRetryMs?: number;
-  procNet?: string;
 }
 
 export const DEFAULT_POLL_MS = 100;
@@ -78,22 +79,21 @@ function sentinelTarget(l: Listener): string {
   return l.address;
 }
 
-export class ProcNetListenerWatcher implements ListenerWatcher {
+export class PollingListenerWatcher implements ListenerWatcher {
   readonly #entries = new Set<Entry>();
+  readonly #source: ListenerSource;
   readonly #intervalMs: number;
   readonly #sentinel: boolean;
   readonly #retryMs: number;
-  readonly #tables: string[];
   #timer: NodeJS.Timeout | null = null;
   #busy = false;
   #again = false;
 
-  constructor(opts: ProcNetWatcherOptions = {}) {
+  constructor(source: ListenerSource, opts: PollingWatcherOptions = {}) {
+    this.#source = source;
     this.#intervalMs = opts.intervalMs ?? DEFAULT_POLL_MS;
     this.#sentinel = opts.sentinel ?? true;
     this.#retryMs = opts.sentinelRetryMs ?? DEFAULT_SENTINEL_RETRY_MS;
-    const dir = opts.procNet ?? '/proc/net';
-    this.#tables = [`${dir}/tcp`, `${dir}/tcp6`];
   }
 
   watch(spec: ListenerSpec, handlers: ListenerHandlers): ListenerWatch {
@@ -119,7 +119,7 @@ export class ProcNetListenerWatcher implements ListenerWatcher {
     };
   }
 
-  /** Reads the tables once and fires gone/back for the watches whose state changed. */
+  /** Lists the listeners once and fires gone/back for the watches whose state changed. */
   async poll(): Promise<void> {
     if (this.#busy) {
       this.#again = true;
@@ -128,7 +128,7 @@ export class ProcNetListenerWatcher implements ListenerWatcher {
     if (this.#entries.size === 0) return;
     this.#busy = true;
     try {
-      const listeners = (await Promise.all(this.#tables.map(readListeners))).flat();
+      const listeners = await this.#source();
       for (const e of this.#entries) this.#update(e, findListener(e.spec, listeners));
     } finally {
       this.#busy = false;

@@ -8,7 +8,8 @@ import { after, test } from 'node:test';
 import { parseConfig } from '../../src/config/load.js';
 import { DrainControl } from '../../src/health/drain.js';
 import type { InstanceTransition } from '../../src/health/instance-health.js';
-import { ProcNetListenerWatcher } from '../../src/health/listener-watcher.js';
+import { procNetSource, sockDiagSource } from '../../src/health/listener-sources.js';
+import { PollingListenerWatcher } from '../../src/health/listener-watcher.js';
 import { ServiceHealth } from '../../src/health/service-health.js';
 
 const TRIALS = 10;
@@ -64,7 +65,7 @@ function waitFor(seen: InstanceTransition[], pred: (t: InstanceTransition) => bo
 }
 
 /** Kills a child TCP server TRIALS times and returns the ms from kill to the 'socket-gone' transition. */
-async function killTrials(watcher: ProcNetListenerWatcher): Promise<{ gone: number[]; reaped: number[] }> {
+async function killTrials(watcher: PollingListenerWatcher): Promise<{ gone: number[]; reaped: number[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'acd-health-'));
   const latencies: number[] = [];
   const reaped: number[] = [];
@@ -106,15 +107,23 @@ function summary(latencies: number[]): string {
 }
 
 test(`kill -9 of the service: socket-gone within ${LIMIT_MS} ms (check interval 10 s, fall 3)`, async (t) => {
-  const polledRun = await killTrials(new ProcNetListenerWatcher({ intervalMs: 50, sentinel: false }));
+  const polledRun = await killTrials(
+    new PollingListenerWatcher(procNetSource(), { intervalMs: 50, sentinel: false }),
+  );
   const polled = polledRun.gone;
   t.diagnostic(`socket-gone after kill -9, /proc poll every 50 ms only (ms): ${summary(polled)}`);
-  const sentinelRun = await killTrials(new ProcNetListenerWatcher());
+  const sentinelRun = await killTrials(new PollingListenerWatcher(procNetSource()));
   const sentinel = sentinelRun.gone;
   t.diagnostic(`socket-gone after kill -9, sentinel connection + 100 ms poll (ms): ${summary(sentinel)}`);
   t.diagnostic(
     `for reference, kill -9 → child 'exit' event (ms): ${summary([...polledRun.reaped, ...sentinelRun.reaped])}`,
   );
+  const diag = sockDiagSource();
+  if (diag) {
+    const diagRun = await killTrials(new PollingListenerWatcher(diag, { intervalMs: 50, sentinel: false }));
+    t.diagnostic(`socket-gone after kill -9, sock_diag poll every 50 ms only (ms): ${summary(diagRun.gone)}`);
+    assert.ok(Math.max(...diagRun.gone) < LIMIT_MS, 'sock_diag polling under the limit');
+  } else t.diagnostic('sock_diag: native addon not built, that mode was not measured');
   assert.ok(Math.max(...polled) < LIMIT_MS, 'polling alone stays under the limit');
   assert.ok(Math.max(...sentinel) < LIMIT_MS, 'sentinel under the limit');
   // The sentinel's FIN arrives at once: it must beat the 100 ms poll clearly in the median.
@@ -122,7 +131,7 @@ test(`kill -9 of the service: socket-gone within ${LIMIT_MS} ms (check interval 
 });
 
 test('the watcher reports gone and back for an in-process listener (closed, not killed)', async () => {
-  const watcher = new ProcNetListenerWatcher({ intervalMs: 20 });
+  const watcher = new PollingListenerWatcher(procNetSource(), { intervalMs: 20 });
   const srv = createServer();
   const port = await new Promise<number>((r) =>
     srv.listen(0, '::', () => r((srv.address() as { port: number }).port)),
