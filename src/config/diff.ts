@@ -65,6 +65,11 @@ export function changedFields<T extends object>(a: T, b: T): string[] {
   );
 }
 
+/** A service as the rings see it: instance order in the file does not matter (rings sort by id). */
+function ringView(s: ServiceConfig): ServiceConfig {
+  return { ...s, instances: [...s.instances].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) };
+}
+
 function diffNamed<T extends { name: string }>(before: T[], after: T[]) {
   const old = new Map(before.map((x) => [x.name, x]));
   const neu = new Map(after.map((x) => [x.name, x]));
@@ -81,7 +86,7 @@ function diffNamed<T extends { name: string }>(before: T[], after: T[]) {
 
 export function diffConfig(before: Config, after: Config): ConfigDiff {
   const peers = diffNamed(before.peers, after.peers);
-  const services = diffNamed(before.services, after.services);
+  const services = diffNamed(before.services.map(ringView), after.services.map(ringView));
   const diff: ConfigDiff = {
     node: changedFields(before.node, after.node),
     peers: {

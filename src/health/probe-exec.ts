@@ -1,6 +1,7 @@
 // Exec check: runs a command (no shell) in its own process group; healthy when it exits with the expected
-// code within the timeout. On timeout or abort the whole process group gets SIGKILL, so a script's
-// children die with it, and the probe settles only once the command has exited (no zombies left).
+// code within the timeout. The checked instance's address is in the environment as ANYCASTD_TARGET. On
+// timeout or abort the whole process group gets SIGKILL, so a script's children die with it, and the
+// probe settles only once the command has exited (no zombies left).
 
 import { spawn } from 'node:child_process';
 import { errorText, runProbe } from './probe-util.js';
@@ -10,6 +11,8 @@ export interface ExecProbeOptions {
   command: string[];
   expectExit: number;
   timeoutMs: number;
+  /** Extra environment, e.g. ANYCASTD_TARGET (the instance address the check is about). */
+  env?: Record<string, string>;
   /** Called with the pid once the command started (tests use it to assert the kill). */
   onSpawn?: (pid: number) => void;
 }
@@ -26,7 +29,11 @@ export function probeExec(opts: ExecProbeOptions, signal: AbortSignal): Promise<
       signal.removeEventListener('abort', onOuter);
     });
     const [file, ...args] = opts.command;
-    const child = spawn(file!, args, { detached: true, stdio: 'ignore' });
+    const child = spawn(file!, args, {
+      detached: true,
+      stdio: 'ignore',
+      env: { ...process.env, ...opts.env },
+    });
     let killed = false;
     const killGroup = () => {
       killed = true;

@@ -7,6 +7,9 @@ import { probeTcp } from './probe-tcp.js';
 import { probeDns, probeUdp } from './probe-udp.js';
 import type { Probe } from './types.js';
 
+/** Environment variable holding the checked instance's address for exec checks. */
+export const TARGET_ENV = 'ANYCASTD_TARGET';
+
 export function makeProbe(check: CheckConfig, address: string): Probe {
   switch (check.type) {
     case 'tcp':
@@ -17,7 +20,12 @@ export function makeProbe(check: CheckConfig, address: string): Probe {
     case 'exec':
       return (signal) =>
         probeExec(
-          { command: check.command, expectExit: check.expectExit, timeoutMs: check.timeoutMs },
+          {
+            command: check.command,
+            expectExit: check.expectExit,
+            timeoutMs: check.timeoutMs,
+            env: { [TARGET_ENV]: address },
+          },
           signal,
         );
     case 'dns':

@@ -36,6 +36,14 @@ test('a weight change is a ring change of that service only', () => {
   assert.deepEqual([d.services.added, d.services.removed, d.peers.changed], [[], [], []]);
 });
 
+test('reordering instances in the file changes nothing (rings sort by id)', () => {
+  const swapped = variant(
+    '      - { id: h1, host: { ipv4: 192.0.2.11 } }\n      - { id: h2, host: { ipv4: 192.0.2.12 }, weight: 2 }\n',
+    '      - { id: h2, host: { ipv4: 192.0.2.12 }, weight: 2 }\n      - { id: h1, host: { ipv4: 192.0.2.11 } }\n',
+  );
+  assert.equal(diffConfig(parse(BASE), parse(swapped)).empty, true);
+});
+
 test('a check change restarts checks but keeps the ring', () => {
   const d = diffConfig(parse(TWO), parse(variant('interval: 1s', 'interval: 2s', TWO)));
   assert.deepEqual(

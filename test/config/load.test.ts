@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -229,6 +229,57 @@ const BAD: { name: string; text: string; line: number; column: number; path: str
     path: '',
     message: 'expected valid YAML, found DUPLICATE_KEY: Map keys must be unique',
   },
+  {
+    name: 'community out of range',
+    text: variant(
+      '      hold_time: 9s\n',
+      '      hold_time: 9s\n      export: { communities: ["65536:1"] }\n',
+    ),
+    line: 12,
+    column: 31,
+    path: 'bgp.peers[0].export.communities[0]',
+    message:
+      'bgp.peers[0].export.communities[0]: expected a community "ASN:VALUE" with two 16-bit numbers, found "65536:1"',
+  },
+  {
+    name: 'import prefix with host bits',
+    text: variant('      hold_time: 9s\n', '      hold_time: 9s\n      import: { accept: ["10.0.0.1/8"] }\n'),
+    line: 12,
+    column: 26,
+    path: 'bgp.peers[0].import.accept[0]',
+    message:
+      'bgp.peers[0].import.accept[0]: expected a prefix with optional bounds, such as "0.0.0.0/0" or "10.0.0.0/8 ge 16 le 24", found "10.0.0.1/8"',
+  },
+  {
+    name: 'password and password_file together',
+    text: variant(
+      '      hold_time: 9s\n',
+      '      hold_time: 9s\n      password: s3cret\n      password_file: /etc/anycastd/tor1.key\n',
+    ),
+    line: 13,
+    column: 22,
+    path: 'bgp.peers[0].password_file',
+    message:
+      'bgp.peers[0].password_file: expected only one of password or password_file, found "/etc/anycastd/tor1.key"',
+  },
+  {
+    name: 'metrics listen without port',
+    text: variant('dataplane:', 'metrics: { listen: "127.0.0.1" }\ndataplane:'),
+    line: 23,
+    column: 20,
+    path: 'metrics.listen',
+    message:
+      'metrics.listen: expected an address and port such as "127.0.0.1:9469" or "[::1]:9469", found "127.0.0.1"',
+  },
+  {
+    name: 'worsening on_down without a delay',
+    text: variant('    checks:\n', '    on_down: { action: med }\n    checks:\n'),
+    line: 19,
+    column: 14,
+    path: 'services[0].on_down.delay',
+    message:
+      'services[0].on_down.delay: expected a delay above 0 (action med worsens the route, then withdraws), found nothing',
+  },
 ];
 
 for (const c of BAD) {
@@ -278,6 +329,22 @@ test('an empty file names the missing node section', () => {
     issues.map((i) => `${i.path}: ${i.expected} / ${i.found}`),
     ['node: a mapping / nothing'],
   );
+});
+
+test('check is pure: a password file and a drain directory that do not exist are not looked at', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'acd-config-'));
+  const file = join(dir, 'anycastd.yaml');
+  const text = variant(
+    '      hold_time: 9s\n',
+    `      hold_time: 9s\n      password_file: ${join(dir, 'missing.key')}\n`,
+    variant('    checks:\n', `    drain_file: ${join(dir, 'no-such-dir', 'web')}\n    checks:\n`),
+  );
+  writeFileSync(file, text);
+  const r = await check(file);
+  assert.ok(r.ok, r.ok ? '' : r.error.message);
+  assert.equal(r.config.peers[0]!.passwordFile, join(dir, 'missing.key'));
+  assert.equal(r.config.services[0]!.drainFile, join(dir, 'no-such-dir', 'web'));
+  assert.deepEqual(readdirSync(dir), ['anycastd.yaml']);
 });
 
 test('an unreadable file is a ConfigError naming the file and errno', async () => {

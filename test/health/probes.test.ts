@@ -4,6 +4,7 @@ import { createServer as createTcp } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { makeProbe } from '../../src/health/probe.js';
 import { probeExec } from '../../src/health/probe-exec.js';
 import { type HttpProbeOptions, probeHttp } from '../../src/health/probe-http.js';
 import { probeTcp } from '../../src/health/probe-tcp.js';
@@ -149,6 +150,22 @@ describe('exec', () => {
       verdict(await probeExec({ command: ['/nonexistent/x'], expectExit: 0, timeoutMs: 2000 }, never())),
       [false, 'ENOENT'],
     );
+  });
+
+  test('from config: the checked instance address is passed as ANYCASTD_TARGET', async () => {
+    const check = {
+      type: 'exec' as const,
+      command: ['sh', '-c', 'test "$ANYCASTD_TARGET" = 192.0.2.12'],
+      expectExit: 0,
+      intervalMs: 1000,
+      fastIntervalMs: 1000,
+      timeoutMs: 2000,
+      rise: 1,
+      fall: 1,
+      dampening: null,
+    };
+    assert.deepEqual(verdict(await makeProbe(check, '192.0.2.12')(never())), [true, 'exit 0']);
+    assert.deepEqual(verdict(await makeProbe(check, '192.0.2.13')(never())), [false, 'exit 1']);
   });
 
   test('a timeout kills the whole process group (the command and its child)', async () => {
