@@ -11,6 +11,7 @@
         "src/xdp.cc",
         "src/sockopt.cc",
         "src/netlink.cc",
+        "src/nlwatch.cc",
         "src/sys.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

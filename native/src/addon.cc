@@ -12,6 +12,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   anycastd::InitXdp(env, exports);
   anycastd::InitSockopt(env, exports);
   anycastd::InitNetlink(env, exports);
+  anycastd::InitNlWatch(env, exports);
   anycastd::InitSys(env, exports);
   return exports;
 }

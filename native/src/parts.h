@@ -9,6 +9,7 @@ void InitBpf(Napi::Env env, Napi::Object exports);     // bpf.cc: objects, progr
 void InitXdp(Napi::Env env, Napi::Object exports);     // xdp.cc: attach, detach, query, if_nametoindex
 void InitSockopt(Napi::Env env, Napi::Object exports); // sockopt.cc: TCP sockets with MD5, TTL, GTSM
 void InitNetlink(Napi::Env env, Napi::Object exports);  // netlink.cc: request/reply transport
+void InitNlWatch(Napi::Env env, Napi::Object exports);  // nlwatch.cc: multicast events on the event loop
 void InitSys(Napi::Env env, Napi::Object exports);     // sys.cc: mount, setns, close
 
 }  // namespace anycastd

@@ -88,6 +88,9 @@ export interface NativeAddon {
   // netlink.cc
   nlOpen(protocol: number): number;
   nlRequest(fd: number, message: Buffer): Buffer[];
+  // nlwatch.cc
+  nlWatch(protocol: number, groups: number[], callback: (errno: number, messages: Buffer[]) => void): number;
+  nlUnwatch(id: number): void;
   // sys.cc
   mount(source: string, target: string, fstype: string, data: string): void;
   setns(fd: number, nstype: number): void;

@@ -30,6 +30,7 @@ export {
 } from './ip.js';
 export { NETLINK_ROUTE, NETLINK_SOCK_DIAG, type NetlinkOpenOptions, NetlinkSocket } from './netlink.js';
 export { netnsPath, withNetns } from './netns.js';
+export { NetlinkWatch, type NetlinkWatchOptions } from './nlwatch.js';
 export {
   type KernelRoute,
   type Route,
@@ -60,7 +61,15 @@ export {
   SCOPE_LINK,
   SCOPE_UNIVERSE,
 } from './rtnl.js';
-export { type InetSocket, type InetSocketQuery, SockDiag, type TcpState } from './sockdiag.js';
+export { type RtnlAction, type RtnlEvent, type RtnlGroup, watchRtnl } from './rtnl-events.js';
+export {
+  type DestroyWatchOptions,
+  type InetSocket,
+  type InetSocketQuery,
+  SockDiag,
+  type TcpState,
+  watchSocketDestroy,
+} from './sockdiag.js';
 export {
   type ConnectOptions,
   connectTcp,

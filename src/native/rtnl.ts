@@ -129,7 +129,8 @@ function parseMac(mac: string): Buffer {
   return Buffer.from(parts.map((p) => Number.parseInt(p, 16)));
 }
 
-function decodeLink(msg: Buffer): Link {
+/** Decodes an RTM_NEWLINK / RTM_DELLINK message. */
+export function decodeLink(msg: Buffer): Link {
   const ifi = fixedHeader(msg, IFINFOMSG_SIZE);
   const attrs = replyAttrs(msg, IFINFOMSG_SIZE);
   const flags = ifi.readUInt32LE(8);
@@ -148,7 +149,8 @@ function decodeLink(msg: Buffer): Link {
   };
 }
 
-function decodeAddress(msg: Buffer): InterfaceAddress | null {
+/** Decodes an RTM_NEWADDR / RTM_DELADDR message; null for other families. */
+export function decodeAddress(msg: Buffer): InterfaceAddress | null {
   const ifa = fixedHeader(msg, IFADDRMSG_SIZE);
   const family = familyOfAf(ifa.readUInt8(0));
   if (family === undefined) return null;
@@ -165,7 +167,8 @@ function decodeAddress(msg: Buffer): InterfaceAddress | null {
   };
 }
 
-function decodeNeighbour(msg: Buffer): Neighbour | null {
+/** Decodes an RTM_NEWNEIGH / RTM_DELNEIGH message; null for other families. */
+export function decodeNeighbour(msg: Buffer): Neighbour | null {
   const nd = fixedHeader(msg, NDMSG_SIZE);
   const family = familyOfAf(nd.readUInt8(0));
   if (family === undefined) return null;

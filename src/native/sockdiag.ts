@@ -1,8 +1,11 @@
 // sock_diag (NETLINK_SOCK_DIAG, inet_diag): list TCP or UDP sockets by state, e.g. whether a
 // service still has its listening socket. One SockDiag per netlink socket, reusable per poll.
+
+import type { SystemError } from '../errors.js';
 import { AF_INET6, afOf, formatIp, type IpFamily } from './ip.js';
 import { NETLINK_SOCK_DIAG, type NetlinkOpenOptions, NetlinkSocket } from './netlink.js';
-import { fixedHeader, NLM_F_DUMP } from './nlmsg.js';
+import { fixedHeader, messageType, NLM_F_DUMP } from './nlmsg.js';
+import { NetlinkWatch } from './nlwatch.js';
 
 /** linux/sock_diag.h, inet_diag.h */
 const SOCK_DIAG_BY_FAMILY = 20;
@@ -54,6 +57,12 @@ export interface InetSocketQuery {
   localPort?: number;
 }
 
+/** linux/sock_diag.h SKNLGRP_*: destroy broadcasts per family and protocol. */
+const DESTROY_GROUPS: Readonly<Record<IpFamily, Record<'tcp' | 'udp', number>>> = {
+  4: { tcp: 1, udp: 2 },
+  6: { tcp: 3, udp: 4 },
+};
+
 function decodeSocket(msg: Buffer): InetSocket {
   const m = fixedHeader(msg, INET_DIAG_MSG_SIZE);
   const family: IpFamily = m.readUInt8(0) === AF_INET6 ? 6 : 4;
@@ -101,4 +110,38 @@ export class SockDiag {
   close(): void {
     this.#nl.close();
   }
+}
+
+export interface DestroyWatchOptions {
+  families?: IpFamily[];
+  protocols?: ('tcp' | 'udp')[];
+  /** Watch sockets of this network namespace. */
+  netns?: string;
+  /** Broadcasts were lost (the socket buffer overran): list sockets again. */
+  onOverrun?: (err: SystemError) => void;
+}
+
+/**
+ * Calls `handler` with each socket the kernel destroys (sock_diag destroy broadcast, needs
+ * CAP_NET_ADMIN), e.g. a service's listener going away when its process dies, without polling.
+ * The reported state is then 'close'; a listener is the one with remotePort 0.
+ */
+export function watchSocketDestroy(
+  opts: DestroyWatchOptions,
+  handler: (socket: InetSocket) => void,
+): NetlinkWatch {
+  const families = opts.families ?? [4, 6];
+  const protocols = opts.protocols ?? ['tcp'];
+  const groups = families.flatMap((f) => protocols.map((p) => DESTROY_GROUPS[f][p]));
+  return NetlinkWatch.open(
+    NETLINK_SOCK_DIAG,
+    groups,
+    (messages) => {
+      for (const msg of messages) if (messageType(msg) === SOCK_DIAG_BY_FAMILY) handler(decodeSocket(msg));
+    },
+    {
+      ...(opts.netns ? { netns: opts.netns } : {}),
+      ...(opts.onOverrun ? { onOverrun: opts.onOverrun } : {}),
+    },
+  );
 }
