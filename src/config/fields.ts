@@ -22,7 +22,7 @@ export function strict<S extends z.ZodRawShape>(shape: S) {
 }
 
 /** A schema of strings checked and mapped by `fn`, which returns undefined on failure. */
-function mapped<T>(expected: string, fn: (v: string) => T | undefined) {
+export function mapped<T>(expected: string, fn: (v: string) => T | undefined) {
   return z.string({ error: expected }).transform((v, ctx): T => {
     const out = fn(v);
     if (out === undefined) {

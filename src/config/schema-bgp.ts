@@ -3,7 +3,17 @@
 // policy (default: only the default routes) and the communities (RFC 1997, RFC 8092) added on export.
 
 import { z } from 'zod';
-import { asn, community, duration, int, ipAddress, largeCommunity, parsePrefix, strict } from './fields.js';
+import {
+  asn,
+  community,
+  duration,
+  int,
+  ipAddress,
+  largeCommunity,
+  mapped,
+  parsePrefix,
+  strict,
+} from './fields.js';
 import type { KernelRouteConfig, PeerConfig, PrefixMatch } from './types.js';
 
 /** RFC 4271 §4.2: a hold time is 0 or at least 3 seconds. */
@@ -38,15 +48,7 @@ export function parsePrefixMatch(text: string): PrefixMatch | undefined {
   return { ...p, ge, le };
 }
 
-const prefixMatch = () =>
-  z.string({ error: PREFIX_MATCH_EXPECTED }).transform((v, ctx): PrefixMatch => {
-    const out = parsePrefixMatch(v);
-    if (!out) {
-      ctx.issues.push({ code: 'custom', message: PREFIX_MATCH_EXPECTED, input: v });
-      return z.NEVER;
-    }
-    return out;
-  });
+const prefixMatch = () => mapped(PREFIX_MATCH_EXPECTED, parsePrefixMatch);
 
 export const peerSchema = strict({
   name: z.string().min(1).optional(),

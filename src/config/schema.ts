@@ -3,7 +3,7 @@
 
 import { isIPv6 } from 'node:net';
 import { z } from 'zod';
-import { asn, canonicalIp, int, ipv4, strict } from './fields.js';
+import { asn, canonicalIp, int, ipv4, mapped, strict } from './fields.js';
 import { bgpSchema, kernelRouteSchema } from './schema-bgp.js';
 import { addressPairSchema, serviceSchema } from './schema-service.js';
 import { applySemantics } from './semantics.js';
@@ -35,15 +35,7 @@ export function parseListen(text: string): string | undefined {
 }
 
 const LISTEN_EXPECTED = 'an address and port such as "127.0.0.1:9469" or "[::1]:9469"';
-const listen = () =>
-  z.string({ error: LISTEN_EXPECTED }).transform((v, ctx) => {
-    const out = parseListen(v);
-    if (out === undefined) {
-      ctx.issues.push({ code: 'custom', message: LISTEN_EXPECTED, input: v });
-      return z.NEVER;
-    }
-    return out;
-  });
+const listen = () => mapped(LISTEN_EXPECTED, parseListen);
 
 const nodeSchema = strict({
   id: z.string().min(1),
