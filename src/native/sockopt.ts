@@ -90,6 +90,22 @@ export class TcpSocketFd {
     this.family = family;
   }
 
+  /**
+   * Options access to the fd of a socket Node already owns (e.g. one a listener accepted, for a
+   * per-peer TTL or minimum TTL); close() leaves it alone.
+   */
+  static adopt(socket: net.Socket): TcpSocketFd {
+    const handle = (socket as unknown as { _handle?: { fd?: unknown } })._handle;
+    const fd = handle?.fd;
+    if (typeof fd !== 'number' || fd < 0) {
+      throw new AnycastdError('ERR_NOT_SUPPORTED', 'this socket has no file descriptor (closed, or not TCP)');
+    }
+    const family: IpFamily = socket.remoteFamily === 'IPv6' || socket.localAddress?.includes(':') ? 6 : 4;
+    const sock = new TcpSocketFd(fd, family);
+    sock.#state = 'node';
+    return sock;
+  }
+
   /** Creates a non-blocking TCP socket and applies `opts` (bind last). Closes it again on failure. */
   static create(opts: TcpSocketOptions): TcpSocketFd {
     const make = (): number =>

@@ -131,6 +131,22 @@ test('IPv6 link-local: listen on fe80::a%ll0, connect from the peer link by scop
   assert.equal(Buffer.concat(chunks).toString(), GREETING);
 });
 
+test('adopt: per-connection TTL on a socket a listener accepted', async () => {
+  const ttls: number[] = [];
+  const l = await listenTcp({ family: 4, netns: ns.name, localAddress: '127.0.0.1', port: 0 }, (socket) => {
+    const s = TcpSocketFd.adopt(socket);
+    ttls.push(s.getTtl());
+    s.setTtl(MAX_TTL);
+    ttls.push(s.getTtl());
+    s.close(); // Node still owns the fd
+    socket.end(GREETING);
+  });
+  listeners.push(l);
+  assert.equal(await exchange(4, l.port, {}), GREETING);
+  assert.equal(ttls[1], MAX_TTL);
+  assert.notEqual(ttls[0], MAX_TTL);
+});
+
 test('options are validated and applied', () => {
   const s = TcpSocketFd.create({ family: 6, netns: ns.name, ttl: MAX_TTL, device: 'lo' });
   try {
