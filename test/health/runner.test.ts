@@ -125,3 +125,39 @@ test('instance: up only when every check is up; socket-gone, drain and undrain t
   assert.equal(seen.length, n);
   inst.stop();
 });
+
+test('runner: a flapping check is held by dampening and released by its own timer', async () => {
+  const clock = new FakeClock();
+  const p = scripted(clock);
+  const seen: Transition[] = [];
+  const damp = { penalty: 1000, halfLifeMs: 10_000, suppress: 1500, reuse: 750, maxHoldDownMs: 40_000 };
+  const r = new CheckRunner(
+    { ...OPTS, rise: 1, fall: 1, dampening: damp },
+    p.probe,
+    (t) => seen.push(t),
+    clock,
+  );
+  r.start();
+  await clock.advance(0); // up
+  for (const ok of [false, true, false, true]) {
+    p.ok = ok;
+    await clock.advance(1000);
+  }
+  const brief = seen.map((t) => `${t.at}:${t.from}>${t.to}:${t.reason}`);
+  // flap at 1000 (penalty 1000), up at 2000, flap at 3000 (≈1870 > 1500: suppressed), held at 4000
+  assert.deepEqual(brief, [
+    '0:unknown>up:rise-reached',
+    '1000:up>down:check-failed',
+    '2000:down>up:rise-reached',
+    '3000:up>down:check-failed',
+    '4000:down>down:dampened',
+  ]);
+  // penalty ≈ 1870 at 3000 falls below 750 after 10 s · log2(1870/750) ≈ 13.2 s → released near 16.2 s
+  await clock.advance(11_000);
+  assert.equal(seen.length, 5, 'still held at 15 s');
+  await clock.advance(2000);
+  const last = seen.at(-1)!;
+  assert.deepEqual([last.from, last.to, last.reason], ['down', 'up', 'dampening-released']);
+  assert.ok(last.at > 16_000 && last.at < 16_400, `released at ${last.at}`);
+  r.stop();
+});
