@@ -32,6 +32,7 @@ export { NETLINK_ROUTE, NETLINK_SOCK_DIAG, type NetlinkOpenOptions, NetlinkSocke
 export { netnsPath, withNetns } from './netns.js';
 export { NetlinkWatch, type NetlinkWatchOptions } from './nlwatch.js';
 export {
+  describeRoute,
   type KernelRoute,
   type Route,
   type RouteNexthop,
@@ -45,9 +46,9 @@ export {
   RTPROT_KERNEL,
   RTPROT_STATIC,
 } from './route.js';
+export { Rtnetlink } from './rtnl.js';
 export {
   type AddressSpec,
-  describeRoute,
   type InterfaceAddress,
   type Link,
   type Neighbour,
@@ -56,11 +57,10 @@ export {
   NUD_PERMANENT,
   NUD_REACHABLE,
   NUD_STALE,
-  Rtnetlink,
   SCOPE_HOST,
   SCOPE_LINK,
   SCOPE_UNIVERSE,
-} from './rtnl.js';
+} from './rtnl-codec.js';
 export { type RtnlAction, type RtnlEvent, type RtnlGroup, watchRtnl } from './rtnl-events.js';
 export {
   type DestroyWatchOptions,
@@ -71,17 +71,13 @@ export {
   watchSocketDestroy,
 } from './sockdiag.js';
 export {
-  type ConnectOptions,
-  connectTcp,
-  type ListenOptions,
-  listenTcp,
   MAX_TTL,
   type Md5Key,
   TCP_MD5_MAX_KEY_LEN,
-  type TcpListener,
   TcpSocketFd,
   type TcpSocketOptions,
 } from './sockopt.js';
+export { type ConnectOptions, connectTcp, type ListenOptions, listenTcp, type TcpListener } from './tcp.js';
 export {
   attachXdp,
   detachXdp,

@@ -212,3 +212,18 @@ export function routeDumpHeader(family: IpFamily): Buffer {
   fixed.writeUInt8(afOf(family), 0);
   return fixed;
 }
+
+/** 'dst via gw dev N, ... table T proto P metric M' for attempts and logs. */
+export function describeRoute(r: Route): string {
+  const hops = r.nexthops
+    .map((nh) =>
+      [nh.gateway && `via ${nh.gateway}`, nh.ifindex && `ifindex ${nh.ifindex}`].filter(Boolean).join(' '),
+    )
+    .join(', ');
+  const extra = [
+    r.table !== undefined && `table ${r.table}`,
+    r.protocol !== undefined && `proto ${r.protocol}`,
+    r.metric !== undefined && `metric ${r.metric}`,
+  ].filter(Boolean);
+  return [r.type && r.type !== 'unicast' ? r.type : '', r.dst, hops, ...extra].filter(Boolean).join(' ');
+}

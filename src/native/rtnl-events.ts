@@ -13,7 +13,7 @@ import {
   type InterfaceAddress,
   type Link,
   type Neighbour,
-} from './rtnl.js';
+} from './rtnl-codec.js';
 
 /** linux/rtnetlink.h RTNLGRP_* by name. */
 const GROUPS = {

@@ -1,26 +1,14 @@
 // rtnetlink for the host: links (by name or index, up/down), interface addresses (the VIP on lo),
 // neighbours, and routes (route.ts codec: multipath, RTA_VIA). One socket per Rtnetlink, in this or
-// another network namespace; every call is one request and its replies.
+// another network namespace; every call is one request and its replies. Codec: rtnl-codec.ts.
+
 import { AnycastdError } from '../errors.js';
-import { afOf, familyOfAf, formatIp, type IpFamily, parseIp } from './ip.js';
+import { afOf, type IpFamily, parseIp } from './ip.js';
 import { NETLINK_ROUTE, type NetlinkOpenOptions, NetlinkSocket } from './netlink.js';
-import {
-  attr,
-  attrString,
-  attrU32,
-  fixedHeader,
-  NLM_F_ACK,
-  NLM_F_CREATE,
-  NLM_F_DUMP,
-  NLM_F_EXCL,
-  NLM_F_REPLACE,
-  parseAttrs,
-  replyAttrs,
-  stringOf,
-  u32Of,
-} from './nlmsg.js';
+import { attr, attrString, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE } from './nlmsg.js';
 import {
   decodeRoute,
+  describeRoute,
   encodeRoute,
   type KernelRoute,
   type Route,
@@ -29,160 +17,35 @@ import {
   RTM_NEWROUTE,
   routeDumpHeader,
 } from './route.js';
-
-/** linux/rtnetlink.h message types and linux/if_link.h, if_addr.h, neighbour.h attributes. */
-const RTM_NEWLINK = 16;
-const RTM_GETLINK = 18;
-const RTM_NEWADDR = 20;
-const RTM_DELADDR = 21;
-const RTM_GETADDR = 22;
-const RTM_NEWNEIGH = 28;
-const RTM_DELNEIGH = 29;
-const RTM_GETNEIGH = 30;
-const IFINFOMSG_SIZE = 16;
-const IFADDRMSG_SIZE = 8;
-const NDMSG_SIZE = 12;
-const IFLA_ADDRESS = 1;
-const IFLA_IFNAME = 3;
-const IFLA_MTU = 4;
-const IFLA_MASTER = 10;
-const IFLA_LINKINFO = 18;
-const IFLA_INFO_KIND = 1;
-const IFA_ADDRESS = 1;
-const IFA_LOCAL = 2;
-const IFA_LABEL = 3;
-const IFA_FLAGS = 8;
-const IFA_F_NODAD = 0x02;
-const NDA_DST = 1;
-const NDA_LLADDR = 2;
-const IFF_UP = 0x1;
-const IFF_LOOPBACK = 0x8;
-const IFF_LOWER_UP = 0x10000;
-const AF_UNSPEC = 0;
-/** Neighbour states (NUD_*), by bit. */
-export const NUD_REACHABLE = 0x02;
-export const NUD_STALE = 0x04;
-export const NUD_PERMANENT = 0x80;
-export const NUD_NOARP = 0x40;
-export const NUD_FAILED = 0x20;
-/** Address scopes (rtm/ifa scope). */
-export const SCOPE_UNIVERSE = 0;
-export const SCOPE_LINK = 253;
-export const SCOPE_HOST = 254;
-
-export interface Link {
-  ifindex: number;
-  name: string;
-  /** Administratively up (IFF_UP). */
-  up: boolean;
-  /** Carrier (IFF_LOWER_UP). */
-  lowerUp: boolean;
-  loopback: boolean;
-  mtu: number;
-  /** 'aa:bb:cc:dd:ee:ff', or null when the link has no hardware address. */
-  mac: string | null;
-  /** IFLA_INFO_KIND ('veth', 'bridge', ...), null for physical and loopback. */
-  kind: string | null;
-  /** ifindex of the master device (bridge, bond, vrf), 0 when none. */
-  master: number;
-}
-
-export interface InterfaceAddress {
-  family: IpFamily;
-  ifindex: number;
-  address: string;
-  prefixLength: number;
-  scope: number;
-  label: string | null;
-}
-
-export interface AddressSpec {
-  ifindex: number;
-  address: string;
-  /** Default: a host prefix (/32, /128). */
-  prefixLength?: number;
-  /** Default universe. */
-  scope?: number;
-  /** IPv6: skip duplicate address detection (usable at once). */
-  noDad?: boolean;
-}
-
-export interface Neighbour {
-  family: IpFamily;
-  ifindex: number;
-  address: string;
-  mac: string | null;
-  /** NUD_* bits. */
-  state: number;
-}
-
-function formatMac(b: Buffer | undefined): string | null {
-  if (!b || b.length === 0) return null;
-  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':');
-}
-
-function parseMac(mac: string): Buffer {
-  const parts = mac.split(':');
-  if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{1,2}$/.test(p))) {
-    throw new AnycastdError('ERR_INVALID_ARGUMENT', `not a MAC address: ${mac}`);
-  }
-  return Buffer.from(parts.map((p) => Number.parseInt(p, 16)));
-}
-
-/** Decodes an RTM_NEWLINK / RTM_DELLINK message. */
-export function decodeLink(msg: Buffer): Link {
-  const ifi = fixedHeader(msg, IFINFOMSG_SIZE);
-  const attrs = replyAttrs(msg, IFINFOMSG_SIZE);
-  const flags = ifi.readUInt32LE(8);
-  const linkinfo = attrs.get(IFLA_LINKINFO);
-  const kind = linkinfo ? stringOf(parseAttrs(linkinfo).get(IFLA_INFO_KIND)) : undefined;
-  return {
-    ifindex: ifi.readInt32LE(4),
-    name: stringOf(attrs.get(IFLA_IFNAME)) ?? '',
-    up: (flags & IFF_UP) !== 0,
-    lowerUp: (flags & IFF_LOWER_UP) !== 0,
-    loopback: (flags & IFF_LOOPBACK) !== 0,
-    mtu: u32Of(attrs.get(IFLA_MTU)) ?? 0,
-    mac: formatMac(attrs.get(IFLA_ADDRESS)),
-    kind: kind ?? null,
-    master: u32Of(attrs.get(IFLA_MASTER)) ?? 0,
-  };
-}
-
-/** Decodes an RTM_NEWADDR / RTM_DELADDR message; null for other families. */
-export function decodeAddress(msg: Buffer): InterfaceAddress | null {
-  const ifa = fixedHeader(msg, IFADDRMSG_SIZE);
-  const family = familyOfAf(ifa.readUInt8(0));
-  if (family === undefined) return null;
-  const attrs = replyAttrs(msg, IFADDRMSG_SIZE);
-  const bytes = attrs.get(IFA_LOCAL) ?? attrs.get(IFA_ADDRESS);
-  if (!bytes) return null;
-  return {
-    family,
-    ifindex: ifa.readUInt32LE(4),
-    address: formatIp(bytes),
-    prefixLength: ifa.readUInt8(1),
-    scope: ifa.readUInt8(3),
-    label: stringOf(attrs.get(IFA_LABEL)) ?? null,
-  };
-}
-
-/** Decodes an RTM_NEWNEIGH / RTM_DELNEIGH message; null for other families. */
-export function decodeNeighbour(msg: Buffer): Neighbour | null {
-  const nd = fixedHeader(msg, NDMSG_SIZE);
-  const family = familyOfAf(nd.readUInt8(0));
-  if (family === undefined) return null;
-  const attrs = replyAttrs(msg, NDMSG_SIZE);
-  const dst = attrs.get(NDA_DST);
-  if (!dst) return null;
-  return {
-    family,
-    ifindex: nd.readInt32LE(4),
-    address: formatIp(dst),
-    mac: formatMac(attrs.get(NDA_LLADDR)),
-    state: nd.readUInt16LE(8),
-  };
-}
+import {
+  type AddressSpec,
+  AF_UNSPEC,
+  decodeAddress,
+  decodeLink,
+  decodeNeighbour,
+  encodeAddress,
+  IFADDRMSG_SIZE,
+  IFF_UP,
+  IFINFOMSG_SIZE,
+  IFLA_IFNAME,
+  type InterfaceAddress,
+  type Link,
+  NDA_DST,
+  NDA_LLADDR,
+  NDMSG_SIZE,
+  type Neighbour,
+  NUD_PERMANENT,
+  ndmsg,
+  parseMac,
+  RTM_DELADDR,
+  RTM_DELNEIGH,
+  RTM_GETADDR,
+  RTM_GETLINK,
+  RTM_GETNEIGH,
+  RTM_NEWADDR,
+  RTM_NEWLINK,
+  RTM_NEWNEIGH,
+} from './rtnl-codec.js';
 
 export class Rtnetlink {
   readonly #nl: NetlinkSocket;
@@ -240,7 +103,7 @@ export class Rtnetlink {
   /** Adds an address; SystemError 'EEXIST' if present (unless `replace`). */
   addAddress(spec: AddressSpec, opts: { replace?: boolean } = {}): void {
     const flags = NLM_F_ACK | NLM_F_CREATE | (opts.replace ? NLM_F_REPLACE : NLM_F_EXCL);
-    const { fixed, attrs, text } = this.#encodeAddress(spec);
+    const { fixed, attrs, text } = encodeAddress(spec);
     this.#nl.request(
       RTM_NEWADDR,
       flags,
@@ -252,7 +115,7 @@ export class Rtnetlink {
 
   /** Removes an address; SystemError 'EADDRNOTAVAIL' when absent. */
   deleteAddress(spec: AddressSpec): void {
-    const { fixed, attrs, text } = this.#encodeAddress(spec);
+    const { fixed, attrs, text } = encodeAddress(spec);
     this.#nl.request(
       RTM_DELADDR,
       NLM_F_ACK,
@@ -278,7 +141,7 @@ export class Rtnetlink {
     this.#nl.request(
       RTM_NEWNEIGH,
       NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE,
-      this.#ndmsg(ip.family, n.ifindex, n.state ?? NUD_PERMANENT),
+      ndmsg(ip.family, n.ifindex, n.state ?? NUD_PERMANENT),
       [attr(NDA_DST, ip.bytes), attr(NDA_LLADDR, parseMac(n.mac))],
       () => `set neighbour ${n.address} on ifindex ${n.ifindex}`,
     );
@@ -290,7 +153,7 @@ export class Rtnetlink {
     this.#nl.request(
       RTM_DELNEIGH,
       NLM_F_ACK,
-      this.#ndmsg(ip.family, n.ifindex, 0),
+      ndmsg(ip.family, n.ifindex, 0),
       [attr(NDA_DST, ip.bytes)],
       () => `delete neighbour ${n.address} on ifindex ${n.ifindex}`,
     );
@@ -332,40 +195,4 @@ export class Rtnetlink {
     const { fixed, attrs } = encodeRoute(route, type === RTM_DELROUTE);
     this.#nl.request(type, flags | NLM_F_ACK, fixed, attrs, () => `${verb} route ${describeRoute(route)}`);
   }
-
-  #ndmsg(family: IpFamily, ifindex: number, state: number): Buffer {
-    const nd = Buffer.alloc(NDMSG_SIZE);
-    nd.writeUInt8(afOf(family), 0);
-    nd.writeInt32LE(ifindex, 4);
-    nd.writeUInt16LE(state, 8);
-    return nd;
-  }
-
-  #encodeAddress(spec: AddressSpec): { fixed: Buffer; attrs: Buffer[]; text: string } {
-    const ip = parseIp(spec.address);
-    const prefixLength = spec.prefixLength ?? (ip.family === 4 ? 32 : 128);
-    const ifa = Buffer.alloc(IFADDRMSG_SIZE);
-    ifa.writeUInt8(afOf(ip.family), 0);
-    ifa.writeUInt8(prefixLength, 1);
-    ifa.writeUInt8(spec.scope ?? SCOPE_UNIVERSE, 3);
-    ifa.writeUInt32LE(spec.ifindex, 4);
-    const attrs = [attr(IFA_LOCAL, ip.bytes), attr(IFA_ADDRESS, ip.bytes)];
-    if (spec.noDad) attrs.push(attrU32(IFA_FLAGS, IFA_F_NODAD));
-    return { fixed: ifa, attrs, text: `${spec.address}/${prefixLength}` };
-  }
-}
-
-/** 'dst via gw dev N, ... table T proto P metric M' for attempts and logs. */
-export function describeRoute(r: Route): string {
-  const hops = r.nexthops
-    .map((nh) =>
-      [nh.gateway && `via ${nh.gateway}`, nh.ifindex && `ifindex ${nh.ifindex}`].filter(Boolean).join(' '),
-    )
-    .join(', ');
-  const extra = [
-    r.table !== undefined && `table ${r.table}`,
-    r.protocol !== undefined && `proto ${r.protocol}`,
-    r.metric !== undefined && `metric ${r.metric}`,
-  ].filter(Boolean);
-  return [r.type && r.type !== 'unicast' ? r.type : '', r.dst, hops, ...extra].filter(Boolean).join(' ');
 }

@@ -1,14 +1,14 @@
-// TCP sockets with the options Node lacks, set before connect or listen and then handed to Node:
+// TCP sockets with the options Node lacks, set before connect or listen and then handed to Node
+// (tcp.ts does the connect and listen):
 // TCP MD5 signatures (RFC 2385, per peer address or prefix, optionally per interface), GTSM
 // (RFC 5082: IP_TTL/IP_MINTTL, IPV6_UNICAST_HOPS/IPV6_MINHOPCOUNT), SO_BINDTODEVICE, a bound local
 // address, and the network namespace the socket lives in. Node connects (`socket.connect`) and
 // listens (`server.listen({ fd })`) on the fd made here; options set on a listener are inherited by
 // the sockets it accepts, and MD5 keys can be added to or removed from a listener at any time.
 import net from 'node:net';
-import { constants } from 'node:os';
 import { AnycastdError } from '../errors.js';
 import { native } from './addon.js';
-import { callNative, systemError } from './errors.js';
+import { callNative } from './errors.js';
 import { afOf, type IpFamily } from './ip.js';
 import { withNetns } from './netns.js';
 
@@ -29,7 +29,6 @@ export const TCP_MD5_MAX_KEY_LEN = 80;
 /** Highest TTL / hop limit; GTSM (RFC 5082) sends with it and accepts >= 255 - (hops - 1). */
 export const MAX_TTL = 255;
 const NO_PREFIX = -1;
-const DEFAULT_BACKLOG = 64;
 
 /** A TCP MD5 key for a peer address, or for a prefix of addresses, optionally on one interface. */
 export interface Md5Key {
@@ -70,7 +69,8 @@ function invalid(message: string): AnycastdError {
   return new AnycastdError('ERR_INVALID_ARGUMENT', message);
 }
 
-function checkAddress(family: IpFamily, address: string, what: string): void {
+/** Throws ERR_INVALID_ARGUMENT unless `address` is an address of `family`. */
+export function checkAddress(family: IpFamily, address: string, what: string): void {
   if (net.isIP(address) !== family) throw invalid(`${what} ${address} is not an IPv${family} address`);
 }
 
@@ -244,100 +244,4 @@ export class TcpSocketFd {
     if (opts.localAddress !== undefined)
       this.bind(opts.localAddress, opts.localPort ?? 0, opts.localScopeId ?? 0);
   }
-}
-
-/** A Node error ({code, syscall}) as a SystemError with what was attempted. */
-function fromNodeError(err: unknown, attempt: string): unknown {
-  if (!(err instanceof Error)) return err;
-  const e = err as NodeJS.ErrnoException;
-  const errno = e.code ? (constants.errno as Record<string, number>)[e.code] : undefined;
-  if (errno === undefined) return err;
-  return systemError(errno, e.syscall ?? 'connect', attempt);
-}
-
-export interface ConnectOptions extends TcpSocketOptions {
-  address: string;
-  port: number;
-  /**
-   * IPv6 scope (ifindex) of a link-local peer address. Applied as SO_BINDTOIFINDEX (the kernel takes
-   * a bound device as the scope), since Node would resolve a `%zone` by name in its own namespace.
-   */
-  scopeId?: number;
-  /** Give up after this long with SystemError 'ETIMEDOUT' (default: the kernel's SYN retries). */
-  timeoutMs?: number;
-}
-
-/**
- * Connects a socket made with `opts` to address:port; resolves with a connected net.Socket.
- * Rejects with SystemError ('ECONNREFUSED', 'ETIMEDOUT', ...).
- */
-export function connectTcp(opts: ConnectOptions): Promise<net.Socket> {
-  checkAddress(opts.family, opts.address, 'peer address');
-  const host = opts.address;
-  const zone = opts.scopeId ? `%${opts.scopeId}` : '';
-  const attempt = `connect to ${opts.family === 6 ? `[${host}${zone}]` : host}:${opts.port}`;
-  const sock = TcpSocketFd.create(opts.scopeId ? { ...opts, deviceIndex: opts.scopeId } : opts);
-  const socket = new net.Socket({ fd: sock.handOff(), readable: true, writable: true });
-  return new Promise((resolve, reject) => {
-    let timer: NodeJS.Timeout | undefined;
-    const fail = (err: unknown): void => {
-      clearTimeout(timer);
-      socket.destroy();
-      reject(err);
-    };
-    const onError = (err: Error): void => fail(fromNodeError(err, attempt));
-    socket.once('error', onError);
-    if (opts.timeoutMs !== undefined) {
-      timer = setTimeout(
-        () => fail(systemError(constants.errno.ETIMEDOUT, 'connect', attempt)),
-        opts.timeoutMs,
-      );
-    }
-    socket.connect({ host, port: opts.port }, () => {
-      clearTimeout(timer);
-      socket.off('error', onError);
-      resolve(socket);
-    });
-  });
-}
-
-export interface ListenOptions extends TcpSocketOptions {
-  /** Local port (0: any; read it back from `port`). */
-  port: number;
-  /** Default: the family's any-address. */
-  localAddress?: string;
-  backlog?: number;
-}
-
-export interface TcpListener {
-  server: net.Server;
-  /** The listening socket: add or remove MD5 keys here while it runs. */
-  socket: TcpSocketFd;
-  port: number;
-}
-
-/** Listens with the options applied; accepted sockets inherit TTL, minimum TTL and MD5 keys. */
-export async function listenTcp(
-  opts: ListenOptions,
-  onConnection?: (socket: net.Socket) => void,
-): Promise<TcpListener> {
-  const localAddress = opts.localAddress ?? (opts.family === 4 ? '0.0.0.0' : '::');
-  const sock = TcpSocketFd.create({
-    ...opts,
-    localAddress,
-    localPort: opts.port,
-    reuseAddress: opts.reuseAddress ?? true,
-  });
-  const port = sock.localPort();
-  const backlog = opts.backlog ?? DEFAULT_BACKLOG;
-  callNative(
-    () => `listen on ${localAddress} port ${port}`,
-    () => native().sockListen(sock.fd, backlog),
-  );
-  const server = onConnection ? net.createServer(onConnection) : net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(fromNodeError(err, `listen on ${localAddress} port ${port}`)));
-    server.listen({ fd: sock.handOff(), backlog }, resolve);
-  });
-  return { server, socket: sock, port };
 }
