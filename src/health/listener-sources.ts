@@ -3,7 +3,7 @@
 // prefix of /proc/net/tcp{,6} when the addon is not available. createListenerWatcher() picks the first
 // that works.
 
-import { SockDiag } from '../native/index.js';
+import { SockDiag } from '../native/sockdiag.js';
 import {
   type ListenerSource,
   PollingListenerWatcher,

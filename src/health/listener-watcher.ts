@@ -7,8 +7,8 @@
 //   or, without the addon, the listening prefix of /proc/net/tcp and /proc/net/tcp6 (proc-net.ts);
 // - and, for speed without a fast poll, it holds one idle "sentinel" TCP connection to each present
 //   listener: when the service process dies the kernel closes its end, our socket sees FIN/RST at once, and
-//   the tables are read right then (and once more shortly after, in case the listener's fd closes after the
-//   connection's). A sentinel closed while the listener is still there is reopened, at most once per
+//   the listeners are read right then (and at 5, 15 and 40 ms after, in case the listener's fd closes after
+//   the connection's). A sentinel closed while the listener is still there is reopened, at most once per
 //   `sentinelRetryMs`.
 
 import { connect, isIPv6, type Socket } from 'node:net';
@@ -49,8 +49,11 @@ export interface PollingWatcherOptions {
 
 export const DEFAULT_POLL_MS = 100;
 export const DEFAULT_SENTINEL_RETRY_MS = 1000;
-/** Re-read delay after a sentinel closed but the listener was still listed (fd close order at exit). */
-const RECHECK_MS = 10;
+/**
+ * Re-reads after a sentinel closed, in case the listener was still listed: a dying process closes its
+ * fds one by one, after tearing down its memory, which takes longer on a loaded host.
+ */
+const RECHECK_MS = [5, 15, 40];
 
 interface Entry {
   spec: ListenerSpec;
@@ -162,7 +165,7 @@ export class PollingListenerWatcher implements ListenerWatcher {
       if (e.sentinel === sock) e.sentinel = null;
       if (!this.#entries.has(e)) return;
       void this.poll();
-      setTimeout(() => void this.poll(), RECHECK_MS).unref();
+      for (const ms of RECHECK_MS) setTimeout(() => void this.poll(), ms).unref();
     });
   }
 
