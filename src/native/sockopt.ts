@@ -37,7 +37,10 @@ export interface Md5Key {
   key: string | Buffer;
   /** Match a prefix instead of the one address. */
   prefixLength?: number;
-  /** Match only on this interface (e.g. link-local peers). */
+  /**
+   * Match only in this L3 domain: the ifindex of a VRF (L3 master) device. The kernel refuses any
+   * other device with EINVAL; link-local peers need no ifindex (key by address, socket bound to the link).
+   */
   ifindex?: number;
 }
 

@@ -157,6 +157,11 @@ test('options are validated and applied', () => {
       code: 'ERR_INVALID_ARGUMENT',
     });
     s.setMd5Key({ address: '2001:db8::', prefixLength: 64, key: KEY });
+    // An ifindex must name a VRF (L3 master); lo is not one.
+    assert.throws(() => s.setMd5Key({ address: 'fe80::1', ifindex: 1, key: KEY }), {
+      code: 'EINVAL',
+      syscall: 'setsockopt(TCP_MD5SIG_EXT)',
+    });
   } finally {
     s.close();
   }
