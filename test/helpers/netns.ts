@@ -69,7 +69,10 @@ export function listNetns(prefix: string): string[] {
     .filter((name) => name.startsWith(prefix));
 }
 
-/** Deletes every namespace whose name starts with `prefix`; never throws (for cleanup paths). */
+/**
+ * Deletes every namespace whose name starts with `prefix`; a namespace that is already gone is no
+ * error (for cleanup paths). Refuses a prefix shorter than `acd-x-`, which could match others' namespaces.
+ */
 export function removeNetnsByPrefix(prefix: string): void {
   if (prefix.length < 'acd-x-'.length) throw new Error(`refusing to remove by a short prefix: ${prefix}`);
   for (const name of listNetns(prefix)) {
