@@ -1,0 +1,33 @@
+// The contracts between the agent and the parts it drives. The agent (src/agent/) decides; these
+// interfaces are how it tells BGP (implemented by src/bgp/speaker.ts), the host (src/host/) and the
+// data plane (src/steer/) what to do. Kept here, small and stable, so each side can be built and
+// tested alone (tests may implement them over the real parts, never instead of them in end-to-end).
+import type { Prefix } from '../bgp/codec/prefix.js';
+import type { LargeCommunity } from '../bgp/codec/attributes/types.js';
+
+/** What the agent may change about an exported route; the speaker fills ORIGIN, AS_PATH, NEXT_HOP. */
+export interface ExportAttributes {
+  /** MULTI_EXIT_DISC; used to worsen a route before withdrawing it. */
+  med?: number;
+  /** Extra copies of the local AS prepended to AS_PATH (worsen by prepending). */
+  prepend?: number;
+  /** RFC 1997 communities as 32-bit values, e.g. GRACEFUL_SHUTDOWN 0xffff0000 (RFC 8326). */
+  communities?: number[];
+  /** RFC 8092 large communities. */
+  largeCommunities?: LargeCommunity[];
+}
+
+/** The BGP side as the agent sees it. */
+export interface RouteAnnouncer {
+  /** Advertise a prefix to every peer (again with new attributes if it changed; identical → nothing sent). */
+  advertise(prefix: Prefix, attrs?: ExportAttributes): void;
+  /** Withdraw a prefix from every peer. */
+  withdraw(prefix: Prefix): void;
+  /**
+   * Resolves true once every Established peer has been sent (written to its socket) every change made
+   * before the call; false when `timeoutMs` passes first. Peers not Established count as told.
+   */
+  flushed(timeoutMs: number): Promise<boolean>;
+  /** Start-up: End-of-RIB is held (RFC 4724) until the agent releases it after the first checks settle. */
+  releaseEndOfRib(): void;
+}
