@@ -72,7 +72,7 @@ export async function vipView(lab: Lab): Promise<VipView> {
   return view;
 }
 
-function sameHosts(a: readonly HostName[], b: readonly HostName[]): boolean {
+function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((h, i) => h === b[i]);
 }
 
@@ -82,7 +82,7 @@ export function vipAt(view: VipView, hosts: readonly HostName[]): boolean {
   const wantOrigins = TORS.flatMap(() => want.map((h) => asOf(h))).sort();
   return ([4, 6] as const).every(
     (f) =>
-      TORS.every((t) => sameHosts(view.tor[t][f], want)) &&
+      TORS.every((t) => sameList(view.tor[t][f], want)) &&
       view.spineFib[f].length === (want.length > 0 ? TORS.length : 0) &&
       view.spinePathOrigins[f].length === wantOrigins.length &&
       view.spinePathOrigins[f].every((o, i) => o === wantOrigins[i]),
@@ -162,4 +162,68 @@ export async function bringUpHost(lab: Lab, host: HostName): Promise<void> {
   lab.addVip(host);
   await lab.startService(host);
   await lab.startHostStandIn(host);
+}
+
+const DEFAULT_ROUTE: Record<Family, string> = { 4: '0.0.0.0/0', 6: '::/0' };
+
+/** Uplinks (up1 = tor1, up2 = tor2) of each host's default route, per family. */
+export async function hostDefaults(lab: Lab): Promise<Record<HostName, Record<Family, string[]>>> {
+  const out = {} as Record<HostName, Record<Family, string[]>>;
+  await Promise.all(
+    HOSTS.map(async (h) => {
+      const [v4, v6] = await Promise.all(
+        ([4, 6] as const).map((f) => routeNexthops(lab.ns(h), DEFAULT_ROUTE[f])),
+      );
+      out[h] = { 4: v4!.map((n) => n.dev).sort(), 6: v6!.map((n) => n.dev).sort() };
+    }),
+  );
+  return out;
+}
+
+/** What the fabric looks like with one ToR down: defaults and the spine's FIB keep only the other. */
+export interface TorDownView {
+  hostDefaults: Record<HostName, Record<Family, string[]>>;
+  spineFib: Record<Family, Nexthop[]>;
+  /** Hosts the surviving ToR's FIB points the VIP at. */
+  survivor: Record<Family, HostName[]>;
+}
+
+/**
+ * Stop `tor`'s daemons and wait until every host's default route and the spine's VIP route use only
+ * the other ToR (which still reaches all three hosts); resolves with that view and the time it took.
+ */
+export async function failTor(lab: Lab, tor: TorName): Promise<{ ms: number; view: TorDownView }> {
+  const other: TorName = tor === 'tor1' ? 'tor2' : 'tor1';
+  const otherUplink = linkBetween(other, 'h1').b.ifname;
+  const otherSpinePort = linkBetween('spine', other).a.ifname;
+  const start = performance.now();
+  await lab.stopRouter(tor);
+  const view = await waitFor(
+    `${tor} down: everything through ${other}`,
+    async () => {
+      const v: TorDownView = {
+        hostDefaults: await hostDefaults(lab),
+        spineFib: { 4: [], 6: [] },
+        survivor: { 4: [], 6: [] },
+      };
+      for (const f of [4, 6] as const) {
+        v.spineFib[f] = await routeNexthops(lab.ns('spine'), VIP_ROUTE[f]);
+        const nhs = await routeNexthops(lab.ns(other), VIP_ROUTE[f]);
+        v.survivor[f] = nhs
+          .map((n) => hostOnDev(other, n.dev))
+          .filter((h) => h !== undefined)
+          .sort();
+      }
+      const ok = ([4, 6] as const).every(
+        (f) =>
+          HOSTS.every((h) => sameList(v.hostDefaults[h][f], [otherUplink])) &&
+          v.spineFib[f].length === 1 &&
+          v.spineFib[f][0]!.dev === otherSpinePort,
+      );
+      if (ok) return v;
+      throw new Error(JSON.stringify(v));
+    },
+    CONVERGE_TIMEOUT_MS,
+  );
+  return { ms: performance.now() - start, view };
 }

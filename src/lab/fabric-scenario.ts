@@ -1,13 +1,14 @@
 // The fabric proof, one step after another, on a built lab with BIRD stand-ins for the hosts' BGP
 // speakers: sessions come up, the VIP converges at both ToRs and the spine, client connections
 // spread over the three hosts, h2 is withdrawn gracefully (SIGTERM) and h3 abruptly (SIGKILL), each
-// timed, traffic follows, h2 rejoins. Returns every observation; the fabric test asserts on them and
-// run-fabric.ts prints them.
+// timed, traffic follows, h2 rejoins; tor2 fails and returns (multihoming). Returns every
+// observation; the fabric test asserts on them and run-fabric.ts prints them.
 
 import { HOSTS, type HostName, VIP4, VIP6 } from './addressing.js';
 import {
-  bringUpHost,
+  failTor,
   measureWithdrawal,
+  type TorDownView,
   type VipView,
   type WithdrawalTimes,
   waitVipAt,
@@ -19,7 +20,7 @@ import type { Lab, SessionState } from './topology.js';
 export const PROBE_CONNECTIONS = 300;
 
 export interface FabricReport {
-  /** Hosts up (VIP, service, speaker started) → every session Established. */
+  /** Host speakers started (VIPs and services already up) → every session Established. */
   sessionsMs: number;
   sessions: SessionState[];
   /** Sessions Established → VIP at all three hosts everywhere (both families). */
@@ -35,14 +36,26 @@ export interface FabricReport {
   /** h3's speaker killed with SIGKILL (the kernel closes its TCP sessions; no NOTIFICATION). */
   abruptWithdrawal: WithdrawalTimes;
   afterAbrupt: VipView;
+  /** tor2 stopped (h3 up again first) → hosts' defaults and the spine use tor1 only. */
+  torDownMs: number;
+  torDown: TorDownView;
+  spreadTorDown: ProbeResult;
+  /** tor2 started again → VIP at all three hosts through both ToRs. */
+  torBackMs: number;
 }
 
-async function spreadAll(lab: Lab): Promise<FabricReport['spread']> {
+async function spreadAll(lab: Lab, log: (line: string) => void): Promise<FabricReport['spread']> {
   // One probe at a time: the client namespace's CPU is the machine's, and the figures are per probe.
-  const tcp4 = await lab.probe({ target: VIP4, count: PROBE_CONNECTIONS });
-  const tcp6 = await lab.probe({ target: VIP6, count: PROBE_CONNECTIONS });
-  const udp4 = await lab.probe({ target: VIP4, protocol: 'udp', count: PROBE_CONNECTIONS });
-  return { tcp4, tcp6, udp4 };
+  const one = async (what: string, target: string, protocol: 'tcp' | 'udp'): Promise<ProbeResult> => {
+    const r = await lab.probe({ target, protocol, count: PROBE_CONNECTIONS });
+    log(`spread ${what}: ${fmtCounts(r)}`);
+    return r;
+  };
+  return {
+    tcp4: await one('tcp4', VIP4, 'tcp'),
+    tcp6: await one('tcp6', VIP6, 'tcp'),
+    udp4: await one('udp4', VIP4, 'udp'),
+  };
 }
 
 function fmtCounts(r: ProbeResult): string {
@@ -62,13 +75,16 @@ export function fmtWithdrawal(w: WithdrawalTimes): string {
 }
 
 export async function runFabricScenario(lab: Lab, log: (line: string) => void): Promise<FabricReport> {
+  for (const h of HOSTS) lab.addVip(h);
+  await Promise.all(HOSTS.map((h) => lab.startService(h)));
+  log(`VIP on lo and service listening on ${HOSTS.join(', ')}`);
   const upStart = performance.now();
-  for (const h of HOSTS) await bringUpHost(lab, h);
+  await Promise.all(HOSTS.map((h) => lab.startHostStandIn(h)));
   await lab.waitEstablished(HOSTS);
   const sessionsMs = performance.now() - upStart;
   const sessions = await lab.sessions();
   log(
-    `${sessions.length} router-side BGP sessions Established ${Math.round(sessionsMs)} ms after hosts started`,
+    `${sessions.length} router-side BGP sessions Established ${Math.round(sessionsMs)} ms after the host speakers started`,
   );
 
   const conv = await waitVipAt(lab, HOSTS);
@@ -77,10 +93,7 @@ export async function runFabricScenario(lab: Lab, log: (line: string) => void): 
       `spine FIB ${conv.view.spineFib[4].length} nexthops, spine BGP ${conv.view.spinePathOrigins[4].length} paths`,
   );
 
-  const spread = await spreadAll(lab);
-  log(`spread tcp4: ${fmtCounts(spread.tcp4)}`);
-  log(`spread tcp6: ${fmtCounts(spread.tcp6)}`);
-  log(`spread udp4: ${fmtCounts(spread.udp4)}`);
+  const spread = await spreadAll(lab, log);
 
   const gracefulWithdrawal = await measureWithdrawal(lab, 'h2', 'SIGTERM');
   log(`h2 speaker SIGTERM → withdrawn: ${fmtWithdrawal(gracefulWithdrawal)}`);
@@ -98,6 +111,20 @@ export async function runFabricScenario(lab: Lab, log: (line: string) => void): 
   log(`h3 speaker SIGKILL → withdrawn: ${fmtWithdrawal(abruptWithdrawal)}`);
   const afterAbrupt = (await waitVipAt(lab, without('h3'))).view;
 
+  await lab.startHostStandIn('h3');
+  await waitVipAt(lab, HOSTS);
+  const down = await failTor(lab, 'tor2');
+  log(
+    `tor2 stopped → every host's default and the spine's route use tor1 only after ${Math.round(down.ms)} ms`,
+  );
+  const spreadTorDown = await lab.probe({ target: VIP6, count: PROBE_CONNECTIONS });
+  log(`spread tcp6 with tor2 down: ${fmtCounts(spreadTorDown)}`);
+  const backStart = performance.now();
+  await lab.startRouter('tor2');
+  await waitVipAt(lab, HOSTS);
+  const torBackMs = performance.now() - backStart;
+  log(`tor2 restarted → VIP through both ToRs again in ${Math.round(torBackMs)} ms`);
+
   return {
     sessionsMs,
     sessions,
@@ -110,9 +137,38 @@ export async function runFabricScenario(lab: Lab, log: (line: string) => void): 
     rejoinMs,
     abruptWithdrawal,
     afterAbrupt,
+    torDownMs: down.ms,
+    torDown: down.view,
+    spreadTorDown,
+    torBackMs,
   };
 }
 
 function without(host: HostName): HostName[] {
   return HOSTS.filter((h) => h !== host);
+}
+
+/** Percentile `p` (0..1) of `xs` by nearest rank. */
+export function percentile(xs: readonly number[], p: number): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? Number.NaN;
+}
+
+/**
+ * Repeat "stop `host`'s speaker with `sig`, time the withdrawal, start it again, wait until the VIP
+ * is back everywhere" `n` times (the lab must be converged with every host up).
+ */
+export async function withdrawalTrials(
+  lab: Lab,
+  host: HostName,
+  sig: NodeJS.Signals,
+  n: number,
+): Promise<WithdrawalTimes[]> {
+  const out: WithdrawalTimes[] = [];
+  for (let i = 0; i < n; i++) {
+    out.push(await measureWithdrawal(lab, host, sig));
+    await lab.startHostStandIn(host);
+    await waitVipAt(lab, HOSTS);
+  }
+  return out;
 }

@@ -22,6 +22,8 @@ const MAXIMUM_PATHS = 16;
 const KEEPALIVE_S = 1;
 const HOLD_S = 3;
 const CONNECT_RETRY_S = 1;
+/** Update-group coalesce timer (FRR's default, 1 s, delays the first UPDATEs to a new peer). */
+const COALESCE_MS = 10;
 const DAEMON_READY_TIMEOUT_MS = 10_000;
 
 /** Prefix lists and route maps that implement the three lab policies in both families. */
@@ -63,6 +65,7 @@ export function renderBgpd(hostname: string, routerId: string, peers: readonly P
     ' bgp bestpath as-path multipath-relax',
     ' bgp graceful-restart-disable',
     ' bgp fast-convergence',
+    ` coalesce-time ${COALESCE_MS}`,
     ` timers bgp ${KEEPALIVE_S} ${HOLD_S}`,
   ];
   for (const p of peers) {

@@ -51,25 +51,27 @@ const HASH_FIELDS_5TUPLE = 0x37;
  * sysctls of a router: forwarding in both families, ECMP hashed on the 5-tuple, its own hash seed.
  *
  * Lab quirk (veth only): a veth hands the sender's skb to the peer namespace with its hash intact,
- * and IPv6 policy 1 reuses an skb's L4 hash when there is one instead of hashing the headers. So every
- * IPv6 router behind the client would see the client socket's hash, the spine's and a ToR's choices
- * would be correlated (hash polarization: a ToR then sent nothing to one of its three hosts). A
- * second-stage router (`secondStage`) therefore hashes IPv6 with policy 3 over the same 5-tuple, which
- * always reads the headers, and every router gets a distinct seed (the unseeded hash is one function
- * for the whole kernel; the IPv4 seed sysctl covers IPv6 too). On real wires neither is needed.
+ * and policy 1 reuses an skb's L4 hash when there is one instead of hashing the headers. So every
+ * router behind the client could see the client socket's hash, and the spine's and a ToR's choices
+ * would be correlated (hash polarization: seen as a ToR sending nothing to one of its three hosts,
+ * in IPv6 often, in IPv4 in about one run of ten). A second-stage router (`secondStage`, the ToRs)
+ * therefore hashes with policy 3 over the same 5-tuple, which always reads the headers, and every
+ * router gets a distinct seed (the unseeded hash is one function for the whole kernel; the IPv4
+ * seed sysctl covers IPv6 too). The spine, the first stage, keeps policy 1. Real wires need neither.
  */
 export function routerSysctls(hashSeed: number, secondStage: boolean): string[] {
-  const v6 = secondStage
-    ? [
-        `net.ipv6.fib_multipath_hash_policy=${HASH_POLICY_CUSTOM}`,
-        `net.ipv6.fib_multipath_hash_fields=${HASH_FIELDS_5TUPLE}`,
-      ]
-    : [`net.ipv6.fib_multipath_hash_policy=${HASH_POLICY_L4}`];
+  const hash = (family: 'ipv4' | 'ipv6'): string[] =>
+    secondStage
+      ? [
+          `net.${family}.fib_multipath_hash_policy=${HASH_POLICY_CUSTOM}`,
+          `net.${family}.fib_multipath_hash_fields=${HASH_FIELDS_5TUPLE}`,
+        ]
+      : [`net.${family}.fib_multipath_hash_policy=${HASH_POLICY_L4}`];
   return [
     'net.ipv4.ip_forward=1',
     'net.ipv6.conf.all.forwarding=1',
-    `net.ipv4.fib_multipath_hash_policy=${HASH_POLICY_L4}`,
-    ...v6,
+    ...hash('ipv4'),
+    ...hash('ipv6'),
     `net.ipv4.fib_multipath_hash_seed=${hashSeed}`,
   ];
 }

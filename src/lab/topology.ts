@@ -49,8 +49,11 @@ export interface LabOptions {
 }
 
 /** One BGP session as seen from a router: who, which family, and its state. */
+export type RouterName = 'spine' | 'tor1' | 'tor2';
+const ROUTERS: readonly RouterName[] = ['spine', 'tor1', 'tor2'];
+
 export interface SessionState {
-  router: 'spine' | 'tor1' | 'tor2';
+  router: RouterName;
   peer: NodeName;
   family: 4 | 6;
   state: string;
@@ -152,6 +155,35 @@ export class Lab {
     return runProbeIn(this.ns('client'), opts);
   }
 
+  /** Start a router's daemons (FRR zebra + bgpd for the spine and tor1, BIRD for tor2). */
+  async startRouter(router: RouterName): Promise<void> {
+    const dir = join(this.dir, router);
+    if (router === 'tor2') {
+      const conf = renderBird(ROUTER_ID.tor2, torPeers('tor2'), join(dir, 'bird.log'));
+      this.tor2 = await startBird(this.procs, this.ns('tor2'), dir, 'tor2', conf);
+      return;
+    }
+    const peers = router === 'spine' ? spinePeers() : torPeers(router);
+    const conf = renderBgpd(router, ROUTER_ID[router], peers);
+    this.frr.set(router, await startFrr(this.procs, this.ns(router), dir, router, conf));
+  }
+
+  /** Stop a router's daemons (a ToR failure: its sessions close, its routes leave the kernel). */
+  async stopRouter(router: RouterName): Promise<void> {
+    if (router === 'tor2') {
+      const bird = this.tor2;
+      this.tor2 = undefined;
+      if (bird) await this.procs.stop(bird.proc);
+      return;
+    }
+    const frr = this.frr.get(router);
+    this.frr.delete(router);
+    if (frr) {
+      await this.procs.stop(frr.bgpd);
+      await this.procs.stop(frr.zebra);
+    }
+  }
+
   /** Every router-side session and its state. */
   async sessions(): Promise<SessionState[]> {
     const out: SessionState[] = [];
@@ -229,31 +261,7 @@ function buildNetwork(lab: Lab): void {
 }
 
 async function startRouters(lab: Lab): Promise<void> {
-  const spineDir = join(lab.dir, 'spine');
-  lab.frr.set(
-    'spine',
-    await startFrr(
-      lab.procs,
-      lab.ns('spine'),
-      spineDir,
-      'spine',
-      renderBgpd('spine', ROUTER_ID.spine, spinePeers()),
-    ),
-  );
-  const tor1Dir = join(lab.dir, 'tor1');
-  lab.frr.set(
-    'tor1',
-    await startFrr(
-      lab.procs,
-      lab.ns('tor1'),
-      tor1Dir,
-      'tor1',
-      renderBgpd('tor1', ROUTER_ID.tor1, torPeers('tor1')),
-    ),
-  );
-  const tor2Dir = join(lab.dir, 'tor2');
-  const tor2Conf = renderBird(ROUTER_ID.tor2, torPeers('tor2'), join(tor2Dir, 'bird.log'));
-  lab.tor2 = await startBird(lab.procs, lab.ns('tor2'), tor2Dir, 'tor2', tor2Conf);
+  for (const r of ROUTERS) await lab.startRouter(r);
 }
 
 /**

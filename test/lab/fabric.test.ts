@@ -2,7 +2,9 @@
 // Established; the VIP (IPv4 and IPv6) at all three hosts in both ToRs' FIBs and in the spine's
 // FIB (one nexthop per ToR) and BGP table (one path per host per ToR); client connections spread
 // over the three hosts; a host's withdrawal (SIGTERM and SIGKILL) leaves both ToRs and the spine in
-// well under a second, traffic follows; a rejoin converges. Always tears down, and checks it did.
+// well under a second, traffic follows; a rejoin converges; with one ToR down every host's default
+// and the spine's route keep the other ToR and the VIP still answers from all three hosts. Always
+// tears down, and checks it did.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -106,4 +108,21 @@ test('a rejoining host is back everywhere, and a killed speaker (SIGKILL) is wit
   assert.ok(report.rejoinMs < 10_000, `rejoin took ${report.rejoinMs} ms`);
   assertWithdrawn(report.abruptWithdrawal, 'SIGKILL');
   assertVipAt(report.afterAbrupt, ['h1', 'h2']);
+});
+
+test('multihoming: with tor2 down every default and the spine use tor1, and all three hosts still answer', () => {
+  for (const h of HOSTS) {
+    for (const f of [4, 6] as const)
+      assert.deepEqual(report.torDown.hostDefaults[h][f], ['up1'], `${h} default, IPv${f}`);
+  }
+  for (const f of [4, 6] as const) {
+    assert.deepEqual(
+      report.torDown.spineFib[f].map((n) => n.dev),
+      ['dn1'],
+      `spine FIB, IPv${f}`,
+    );
+    assert.deepEqual(report.torDown.survivor[f], [...HOSTS], `tor1 FIB, IPv${f}`);
+  }
+  assertSpread(report.spreadTorDown, HOSTS, 'tcp6 with tor2 down');
+  assert.ok(report.torBackMs < 10_000, `tor2 back after ${report.torBackMs} ms`);
 });
