@@ -18,8 +18,7 @@
 
 #define MAX_VIPS 1024                /* vip_stats entries; vip_entry.vip_id < MAX_VIPS */
 #define VIP_SLOTS 4096               /* vip_table: open-addressed, a power of two */
-#define VIP_PROBES 4                 /* slots probed from hash(vip_key) (all of them, always) */
-#define VIP_TABLE_SEED 0x61637364    /* "acsd": fixed seed of the vip_table hash, shared with TS */
+#define VIP_PROBES 4                 /* slots probed from hash_vip_key(), up to the first empty one */
 #define MAX_SERVICES 16              /* services entries */
 #define RING_KINDS 4                 /* service.active[]: 0 = new, 1 = established (issue 8), 2..3 spare */
 #define RING_KIND_NEW 0              /* the ring that steers flow-table misses today */
@@ -34,6 +33,7 @@
 #define VIP_F_USED 0x1      /* the slot holds a VIP */
 #define VIP_F_ANY_PORT 0x2  /* port 0 entry that matches any port */
 #define VIP_F_FRAG 0x4      /* port 0 entry used only for IP fragments (steer on addresses only) */
+#define VIP_F_TOMB 0x8      /* a removed entry: probing goes on past it (an all-zero slot ends it) */
 
 /* instance.flags */
 #define INSTANCE_F_VALID 0x1 /* the slot describes a live instance */
@@ -47,7 +47,7 @@
 #define DROP_REASONS 4
 
 /* Key of a VIP: destination address (IPv4 in the first 4 bytes, the rest zero), port (network order,
- * 0 = the any-port / fragment entry), IP protocol, family. Hashed as 5 little-endian u32 words. */
+ * 0 = the any-port / fragment entry), IP protocol, family. Read as 5 little-endian u32 words by hash_vip_key. */
 struct vip_key {
 	__u8 addr[16];
 	__be16 port;

@@ -40,6 +40,7 @@ const MIN_MTU = 1280 + 40; // an IPv6 packet of the minimum MTU must fit once en
 
 export interface DataplaneOptions {
   objectPath?: string; // default <project>/build/bpf/steer.bpf.o
+  program?: string; // default 'steer' (the benchmark harness has 'steer_undo')
   pinDir?: string; // default /sys/fs/bpf/anycastd; null-ish = no pinning
   pin?: boolean; // default true
   ringSize?: number; // a prime <= RING_SIZE_MAX (default 65537)
@@ -47,6 +48,7 @@ export interface DataplaneOptions {
   mtu?: number; // fabric MTU (default 1500)
   host4?: string; // this host's addresses
   host6?: string;
+  rodata?: Record<string, Buffer>; // further `const volatile` globals (the benchmark harness's)
 }
 
 export interface InstanceSpec extends MaglevMember {
@@ -64,10 +66,10 @@ export class Dataplane {
   readonly #vipSlots = new Map<string, number>(); // vip key hex → vip_table slot
   readonly #instanceSlots = new Map<string, number>(); // instance id → slot
 
-  private constructor(obj: BpfObject, config: SteerConfig, adopted: MapName[]) {
+  private constructor(obj: BpfObject, config: SteerConfig, adopted: MapName[], program: string) {
     this.#obj = obj;
     this.adopted = adopted;
-    this.program = obj.program(PROGRAM);
+    this.program = obj.program(program);
     this.#maps = Object.fromEntries(MAP_NAMES.map((n) => [n, obj.map(n)])) as Record<MapName, BpfMap>;
     this.state = {
       config,
@@ -104,6 +106,7 @@ export class Dataplane {
       obj.setRodata('mtu', u32(config.mtu));
       obj.setRodata('host4', config.host4);
       obj.setRodata('host6', config.host6);
+      for (const [name, value] of Object.entries(opts.rodata ?? {})) obj.setRodata(name, value);
       const pinDir = opts.pin === false ? undefined : (opts.pinDir ?? DEFAULT_PIN_DIR);
       if (pinDir) {
         ensureBpffs();
@@ -115,7 +118,7 @@ export class Dataplane {
         }
       }
       obj.load();
-      const dp = new Dataplane(obj, config, adopted);
+      const dp = new Dataplane(obj, config, adopted, opts.program ?? PROGRAM);
       if (pinDir)
         for (const name of MAP_NAMES) if (!adopted.includes(name)) dp.#maps[name].pin(join(pinDir, name));
       if (adopted.length > 0) dp.#readBack();
@@ -130,7 +133,7 @@ export class Dataplane {
     return this.#maps[name];
   }
 
-  /** Replaces the VIP set: new and changed entries are written first, then vacated slots cleared. */
+  /** Replaces the VIP set: new and changed entries are written first, then vacated slots tombstoned. */
   setVips(specs: readonly VipSpec[]): void {
     const entries = vipEntries(specs);
     const placed = placeVips(entries, this.#vipSlots);
@@ -138,8 +141,14 @@ export class Dataplane {
     for (const e of entries)
       this.#maps.vip_table.update(key(placed.get(vipKeyHex(e.key))!), L.encodeVipEntry(e));
     const live = new Set(placed.values());
+    const tomb = L.encodeVipEntry({
+      key: { addr: Buffer.alloc(16), port: 0, proto: 0, family: 0 },
+      vipId: 0,
+      serviceId: 0,
+      flags: L.VIP_F_TOMB,
+    });
     for (const slot of this.#vipSlots.values())
-      if (!live.has(slot)) this.#maps.vip_table.update(key(slot), Buffer.alloc(L.LAYOUTS.vip_entry.size));
+      if (!live.has(slot)) this.#maps.vip_table.update(key(slot), tomb);
     this.#vipSlots.clear();
     for (const [hex, slot] of placed) this.#vipSlots.set(hex, slot);
     this.state.vips = entries;

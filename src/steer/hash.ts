@@ -1,4 +1,4 @@
-// The flow hash and the vip_table hash of bpf/hash.h: MurmurHash3 (x86, 32-bit) over whole
+// The flow hash and the vip_table slot hash of bpf/hash.h. The flow hash is MurmurHash3 (x86, 32-bit) over whole
 // little-endian u32 words. Byte-identical to the C side; the differential test holds them together.
 
 const C1 = 0xcc9e2d51;
@@ -37,4 +37,15 @@ export function hashBytes(bytes: Uint8Array, seed: number): number {
   const padded = new Uint8Array(Math.ceil(bytes.length / 4) * 4);
   padded.set(bytes);
   return hashWords(padded, seed ^ bytes.length);
+}
+
+const GOLDEN32 = 0x9e3779b1;
+
+/** hash_vip_key of bpf/hash.h: the vip_table slot hash of an encoded vip_key (20 bytes). */
+export function hashVipKey(key: Uint8Array): number {
+  const v = new DataView(key.buffer, key.byteOffset, key.byteLength);
+  const w = [0, 4, 8, 12, 16].map((o) => v.getUint32(o, true));
+  let h = Math.imul((w[0]! ^ rotl(w[1]!, 8) ^ rotl(w[2]!, 16) ^ rotl(w[3]!, 24)) >>> 0, GOLDEN32);
+  h ^= Math.imul(w[4]!, F1);
+  return (h ^ (h >>> 16)) >>> 0;
 }

@@ -7,7 +7,6 @@ export const FAMILY_V6 = 6;
 export const MAX_VIPS = 1024;
 export const VIP_SLOTS = 4096;
 export const VIP_PROBES = 4;
-export const VIP_TABLE_SEED = 0x61637364;
 export const MAX_SERVICES = 16;
 export const RING_KINDS = 4;
 export const RING_KIND_NEW = 0;
@@ -22,6 +21,7 @@ export const INSTANCE_NONE = 0xffffffff;
 export const VIP_F_USED = 0x1;
 export const VIP_F_ANY_PORT = 0x2;
 export const VIP_F_FRAG = 0x4;
+export const VIP_F_TOMB = 0x8;
 export const INSTANCE_F_VALID = 0x1;
 export const INSTANCE_F_LOCAL = 0x2;
 

@@ -1,9 +1,11 @@
 // VIP table of the steering program: the entries a set of VIPs needs (exact port, any port, and the
 // port-0 "fragment" entry that lets port-less IP fragments find a port VIP), and their placement in the
-// open-addressed vip_table (VIP_PROBES slots from hash(vip_key), as steer.bpf.c probes them).
+// open-addressed vip_table: the program probes up to VIP_PROBES slots from hash_vip_key and stops at an
+// empty one, so a removed entry becomes a tombstone (never an empty slot) and a new entry takes the
+// first slot of its sequence that holds no live entry.
 import { AnycastdError } from '../errors.js';
 import { addr16, familyOf } from './addr.js';
-import { hashWords } from './hash.js';
+import { hashVipKey } from './hash.js';
 import {
   encodeVipKey,
   FAMILY_V4,
@@ -15,7 +17,6 @@ import {
   VIP_F_USED,
   VIP_PROBES,
   VIP_SLOTS,
-  VIP_TABLE_SEED,
   type VipEntry,
   type VipKey,
 } from './layout.js';
@@ -63,13 +64,13 @@ export function vipEntries(specs: readonly VipSpec[]): VipEntry[] {
 
 /** The probe sequence of a key. */
 export function vipProbeSlots(k: VipKey): number[] {
-  const h = hashWords(encodeVipKey(k), VIP_TABLE_SEED);
+  const h = hashVipKey(encodeVipKey(k));
   return Array.from({ length: VIP_PROBES }, (_, i) => (h + i) & (VIP_SLOTS - 1));
 }
 
 /**
- * Places `entries` in the table: an entry keeps the slot it has in `current` (key hex → slot), new ones
- * take the first free slot of their probe sequence. Returns key hex → slot.
+ * Places `entries`: an entry keeps the slot it has in `current` (key hex → slot); a new one takes the
+ * first slot of its probe sequence that no live entry keeps. Returns key hex → slot.
  */
 export function placeVips(
   entries: readonly VipEntry[],
@@ -77,9 +78,10 @@ export function placeVips(
 ): Map<string, number> {
   const placed = new Map<string, number>();
   const used = new Set<number>();
-  const wanted = new Set(entries.map((e) => vipKeyHex(e.key)));
-  for (const [hex, slot] of current) {
-    if (wanted.has(hex)) {
+  for (const e of entries) {
+    const hex = vipKeyHex(e.key);
+    const slot = current.get(hex);
+    if (slot !== undefined) {
       placed.set(hex, slot);
       used.add(slot);
     }
@@ -87,12 +89,11 @@ export function placeVips(
   for (const e of entries) {
     const hex = vipKeyHex(e.key);
     if (placed.has(hex)) continue;
-    const slot = vipProbeSlots(e.key).find((s) => !used.has(s) && ![...current.values()].includes(s));
-    const fallback = slot ?? vipProbeSlots(e.key).find((s) => !used.has(s));
-    if (fallback === undefined)
+    const slot = vipProbeSlots(e.key).find((s) => !used.has(s));
+    if (slot === undefined)
       throw new AnycastdError('ERR_INVALID_ARGUMENT', `vip table: no free slot among ${VIP_PROBES} probes`);
-    placed.set(hex, fallback);
-    used.add(fallback);
+    placed.set(hex, slot);
+    used.add(slot);
   }
   return placed;
 }

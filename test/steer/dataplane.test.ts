@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { ifIndex, queryXdp, withNetns } from '../../src/native/index.js';
 import { Dataplane, MAP_NAMES } from '../../src/steer/dataplane.js';
 import * as P from '../../src/steer/proto.js';
+import { vipKeyOf, vipProbeSlots } from '../../src/steer/vips.js';
 import { addVethPair, createNetns, removeNetnsByPrefix, uniquePrefix } from '../helpers/netns.js';
 import { flowFrame } from './packets.js';
 import { CLIENT4, HOST4, HOST6, LOCAL, MTU, openTestbed, REMOTE, SVC_REMOTE, VIPS } from './setup.js';
@@ -76,4 +77,34 @@ test('bad settings are refused before anything loads', () => {
   assert.throws(() => Dataplane.open({ pin: false, ringSize: 65536 }), { code: 'ERR_INVALID_ARGUMENT' });
   assert.throws(() => Dataplane.open({ pin: false, mtu: 1000 }), { code: 'ERR_INVALID_ARGUMENT' });
   assert.throws(() => Dataplane.open({ pin: false, host4: '2001:db8::1' }), { code: 'ERR_INVALID_ARGUMENT' });
+});
+
+test('a removed VIP leaves a tombstone, so a VIP probed past it is still found', () => {
+  // two ports of one address whose probe sequences start at the same slot
+  const bySlot = new Map<number, number>();
+  let pair: [number, number] | undefined;
+  for (let port = 1; port < 20000 && !pair; port++) {
+    const slot = vipProbeSlots(vipKeyOf('192.0.2.50', P.IPPROTO_TCP, port))[0]!;
+    const other = bySlot.get(slot);
+    if (other !== undefined) pair = [other, port];
+    bySlot.set(slot, port);
+  }
+  assert.ok(pair, 'a colliding pair exists');
+  const [first, second] = pair;
+  const spec = (vipId: number, port: number) =>
+    ({ vipId, serviceId: 0, addr: '192.0.2.50', proto: 'tcp', port }) as const;
+  const dp = Dataplane.open({ pin: false, host4: HOST4 });
+  try {
+    dp.setServiceMembers(0, [LOCAL]);
+    dp.setVips([spec(20, first), spec(21, second)]);
+    const to = (port: number) => flowFrame({ ...flow, dst: '192.0.2.50', dport: port });
+    assert.equal(dp.vipStats(21).local, 0n);
+    dp.setVips([spec(21, second)]); // the first one leaves: its slot becomes a tombstone
+    assert.equal(dp.program.testRun({ data: to(second) }).retval, P.XDP_PASS);
+    assert.equal(dp.vipStats(21).local, 1n, 'the second VIP is found past the tombstone');
+    dp.program.testRun({ data: to(first) });
+    assert.equal(dp.globalStats().non_vip, 1n, 'the removed VIP no longer matches');
+  } finally {
+    dp.close();
+  }
 });

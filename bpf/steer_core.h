@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * steer_core.h — the steering decision for one frame: parse → VIP → flow table or Maglev ring → pass
+ * locally, or encapsulate to the owner's host; decapsulate what other hosts send here. The rules are
+ * DESIGN.md "Data plane"; src/steer/model.ts is the same decision in TypeScript. Helper calls per
+ * path (array lookups are inlined by the JIT and not counted): non-VIP 0; local flow hit 1 (flows
+ * lookup); forward flow hit 2 (+ adjust_head); a miss adds 1 (flows update); decap 1 (adjust_head).
+ * The flow hash (10 murmur rounds) is computed only on a miss and for the IPv6 flow label.
+ */
+#ifndef ANYCASTD_STEER_CORE_H
+#define ANYCASTD_STEER_CORE_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "consts.h"
+#include "encap.h"
+#include "hash.h"
+#include "maps.h"
+#include "parse.h"
+#include "steer.h"
+
+static __always_inline int vip_key_eq(const struct vip_key *a, const struct vip_key *b)
+{
+	const __u32 *x = (const void *)a, *y = (const void *)b;
+
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3] && x[4] == y[4];
+}
+
+/* Up to VIP_PROBES slots from hash_vip_key(k), ending at an empty one (removed entries are
+ * tombstones, so an entry is never behind an empty slot); entries with a flag in `reject` do not match. */
+static __always_inline struct vip_entry *vip_probe(const struct vip_key *k, __u32 reject)
+{
+	__u32 h = hash_vip_key((const __u32 *)k);
+
+#pragma unroll
+	for (__u32 i = 0; i < VIP_PROBES; i++) {
+		__u32 idx = (h + i) & (VIP_SLOTS - 1);
+		struct vip_entry *e = bpf_map_lookup_elem(&vip_table, &idx);
+		if (!e || !e->flags)
+			return NULL;
+		if ((e->flags & VIP_F_USED) && !(e->flags & reject) && vip_key_eq(&e->key, k))
+			return e;
+	}
+	return NULL;
+}
+
+/* VIP of a flow: (address, protocol, port), then (address, protocol, any port). Fragments carry no
+ * port: they match the port-0 entry, which is an any-port VIP or a fragment-only entry. */
+static __always_inline struct vip_entry *vip_match(const struct pkt *p)
+{
+	struct vip_key k = {.proto = p->key.proto, .family = p->key.family};
+	struct vip_entry *e;
+
+	__builtin_memcpy(k.addr, p->key.dst, 16);
+	if (p->flags & PKT_F_FRAG)
+		return vip_probe(&k, 0);
+	k.port = p->key.dport;
+	e = vip_probe(&k, VIP_F_FRAG);
+	if (e)
+		return e;
+	k.port = 0;
+	return vip_probe(&k, VIP_F_FRAG);
+}
+
+/* An outer header addressed to this host that carries IPIP / IP6-in-IP6: step inside it. */
+static __always_inline int enter_tunnel(void *data, void *data_end, struct pkt *p)
+{
+	const __u32 *dst = (const void *)p->key.dst;
+
+	if (p->flags & PKT_F_FRAG)
+		return PARSE_OK;
+	if (p->key.family == STEER_FAMILY_V4) {
+		if (p->key.proto != IPPROTO_IPIP_ || dst[0] != host4)
+			return PARSE_OK;
+	} else if (p->key.proto != IPPROTO_IPV6_ || dst[0] != host6[0] || dst[1] != host6[1] ||
+		   dst[2] != host6[2] || dst[3] != host6[3]) {
+		return PARSE_OK;
+	}
+	p->outer_len = p->ip_hlen;
+	p->l3_off += p->ip_hlen;
+	return parse_ip(data, data_end, p);
+}
+
+static __always_inline int drop(struct vip_stats *st, int reason)
+{
+	if (reason >= 0 && reason < DROP_REASONS)
+		st->drops[reason]++;
+	return XDP_DROP;
+}
+
+/* A remote owner: encapsulate to it, or answer "too big" when the result would exceed the MTU. */
+static __always_inline int forward(struct xdp_md *ctx, const struct pkt *p, const struct instance *inst,
+				   struct vip_stats *st)
+{
+	int v4 = p->key.family == STEER_FAMILY_V4, rc;
+	__u32 overhead = v4 ? IPV4_HLEN : IPV6_HLEN;
+
+	if (v4 ? (!host4 || !inst->host4)
+	       : (!(host6[0] | host6[1] | host6[2] | host6[3]) ||
+		  !(*(__u32 *)&inst->host6[0] | *(__u32 *)&inst->host6[4] | *(__u32 *)&inst->host6[8] |
+		    *(__u32 *)&inst->host6[12])))
+		return drop(st, DROP_NO_ADDRESS);
+	if (p->l3_len + overhead > mtu) {
+		if (p->flags & PKT_F_ICMP_ERR)
+			return drop(st, DROP_ICMP_TOO_BIG);
+		rc = v4 ? icmp_too_big4(ctx, p) : icmp_too_big6(ctx, p);
+		if (rc != XDP_TX)
+			return drop(st, DROP_ADJUST);
+		st->too_big++;
+		return XDP_TX;
+	}
+	rc = v4 ? encap4(ctx, p, inst)
+		: encap6(ctx, p, inst, hash_words((const __u32 *)&p->key, sizeof(p->key) / 4, hash_seed));
+	if (rc != XDP_TX)
+		return drop(st, DROP_ADJUST);
+	st->forwarded++;
+	return XDP_TX;
+}
+
+/* The owner of a flow: the flow table, else the service's active `new` ring (recorded unless RST). */
+static __always_inline int steer_flow(struct xdp_md *ctx, const struct pkt *p, const struct vip_entry *vip,
+				      struct vip_stats *st, struct global_stats *gs)
+{
+	struct flow_val *fv = bpf_map_lookup_elem(&flows, &p->key);
+	struct instance *inst = NULL;
+	__u32 slot;
+
+	if (fv) {
+		slot = fv->instance;
+		inst = bpf_map_lookup_elem(&instances, &slot);
+		if (inst && !(inst->flags & INSTANCE_F_VALID))
+			inst = NULL;
+	}
+	if (inst) {
+		gs->flow_hit++;
+	} else {
+		__u32 svc_id = vip->service_id, ring_key, idx;
+		struct service *svc;
+		struct ring *ring;
+
+		__u32 hash = hash_words((const __u32 *)&p->key, sizeof(p->key) / 4, hash_seed);
+
+		gs->flow_miss++;
+		svc = bpf_map_lookup_elem(&services, &svc_id);
+		if (!svc)
+			return drop(st, DROP_NO_INSTANCE);
+		ring_key = svc_id * RING_SLOTS + (svc->active[RING_KIND_NEW] & (RING_SLOTS - 1));
+		ring = bpf_map_lookup_elem(&rings, &ring_key);
+		idx = hash % ring_size;
+		if (!ring || idx >= RING_SIZE_MAX)
+			return drop(st, DROP_NO_INSTANCE);
+		slot = ring->inst[idx];
+		inst = bpf_map_lookup_elem(&instances, &slot);
+		if (!inst || !(inst->flags & INSTANCE_F_VALID))
+			return drop(st, DROP_NO_INSTANCE);
+		if (!(p->flags & (PKT_F_RST | PKT_F_ICMP_ERR))) {
+			struct flow_val v = {.instance = slot};
+			bpf_map_update_elem(&flows, &p->key, &v, BPF_ANY);
+		}
+	}
+	if (p->flags & PKT_F_ICMP_ERR)
+		st->icmp_err++;
+	if (inst->flags & INSTANCE_F_LOCAL) {
+		st->local++;
+		return XDP_PASS;
+	}
+	return forward(ctx, p, inst, st);
+}
+
+/* The whole decision for one frame: an XDP action. */
+static __always_inline int steer_frame(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+	struct global_stats *gs;
+	struct vip_entry *vip;
+	struct vip_stats *st;
+	struct pkt p = {};
+	__u32 zero = 0;
+	int rc;
+
+	gs = bpf_map_lookup_elem(&global_stats, &zero);
+	if (!gs)
+		return XDP_PASS;
+	rc = parse_l2(data, data_end, &p);
+	if (rc == PARSE_OK)
+		rc = parse_ip(data, data_end, &p);
+	if (rc == PARSE_OK)
+		rc = enter_tunnel(data, data_end, &p);
+	if (rc == PARSE_OK)
+		rc = parse_l4(data, data_end, &p);
+	if (rc == PARSE_FAIL)
+		gs->parse_fail++;
+	if (rc != PARSE_OK)
+		return XDP_PASS; /* ARP, ND, other protocols, malformed: untouched */
+	vip = vip_match(&p);
+	if (!vip) {
+		gs->non_vip++;
+		return XDP_PASS;
+	}
+	__u32 vip_id = vip->vip_id;
+	st = bpf_map_lookup_elem(&vip_stats, &vip_id);
+	if (!st)
+		return XDP_PASS;
+	st->packets++;
+	st->bytes += (long)data_end - (long)data - p.outer_len;
+	if (p.outer_len) {
+		st->decap++;
+		rc = decap(ctx, &p);
+		return rc == XDP_PASS ? XDP_PASS : drop(st, DROP_ADJUST);
+	}
+	return steer_flow(ctx, &p, vip, st, gs);
+}
+
+#endif
