@@ -158,6 +158,21 @@ static __always_inline int icmp_frame(struct xdp_md *ctx, const struct pkt *p, _
 	return move_front(ctx, p, -hdr, L2_SWAP);
 }
 
+/* Writes the 8-byte ICMP header `icmp` (check field zero) at `off`, its checksum covering `sum` (a
+ * pseudo-header, or 0), the header and the quote_len bytes that follow it in the frame. */
+static __always_inline int icmp_write(struct xdp_md *ctx, __u32 off, void *icmp, __u32 sum, __u32 quote_len)
+{
+	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+	__u16 *check = icmp + 2;
+
+	if (off > L2_MAX_LEN + IPV6_HLEN || data + off + ICMP_HLEN > data_end)
+		return XDP_ABORTED;
+	*check = csum_fold(sum + csum_words(icmp, ICMP_HLEN / 2) +
+			   csum_packet(data + off + ICMP_HLEN, quote_len, data_end));
+	__builtin_memcpy(data + off, icmp, ICMP_HLEN);
+	return XDP_TX;
+}
+
 /* ICMP fragmentation needed back to the client, from the VIP, quoting the IP header + 64 bits. */
 static __always_inline int icmp_too_big4(struct xdp_md *ctx, const struct pkt *p)
 {
@@ -177,18 +192,7 @@ static __always_inline int icmp_too_big4(struct xdp_md *ctx, const struct pkt *p
 		return XDP_ABORTED;
 	if (write_ipv4(ctx, p->l2_len, 0, IPV4_HLEN + ICMP_HLEN + quote_len, 0, IPPROTO_ICMP, saddr, daddr))
 		return XDP_ABORTED;
-	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
-	__u32 off = p->l2_len + IPV4_HLEN;
-	if (off > L2_MAX_LEN + IPV4_HLEN)
-		return XDP_ABORTED;
-	void *quote = data + off + ICMP_HLEN;
-	if (quote > data_end)
-		return XDP_ABORTED;
-	icmp.check = csum_fold(csum_words(&icmp, ICMP_HLEN / 2) + csum_packet(quote, quote_len, data_end));
-	if (data + off + ICMP_HLEN > data_end)
-		return XDP_ABORTED;
-	__builtin_memcpy(data + off, &icmp, ICMP_HLEN);
-	return XDP_TX;
+	return icmp_write(ctx, p->l2_len + IPV4_HLEN, &icmp, 0, quote_len);
 }
 
 /* ICMPv6 packet too big back to the client, from the VIP, quoting the start of the packet. */
@@ -212,19 +216,7 @@ static __always_inline int icmp_too_big6(struct xdp_md *ctx, const struct pkt *p
 		return XDP_ABORTED;
 	if (write_ipv6(ctx, p->l2_len, 0, 0, ICMP_HLEN + quote_len, IPPROTO_ICMPV6_, pseudo.src, pseudo.dst))
 		return XDP_ABORTED;
-	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
-	__u32 off = p->l2_len + IPV6_HLEN;
-	if (off > L2_MAX_LEN + IPV6_HLEN)
-		return XDP_ABORTED;
-	void *quote = data + off + ICMP_HLEN;
-	if (quote > data_end)
-		return XDP_ABORTED;
-	icmp.check = csum_fold(csum_words(&pseudo, sizeof(pseudo) / 2) + csum_words(&icmp, ICMP_HLEN / 2) +
-			       csum_packet(quote, quote_len, data_end));
-	if (data + off + ICMP_HLEN > data_end)
-		return XDP_ABORTED;
-	__builtin_memcpy(data + off, &icmp, ICMP_HLEN);
-	return XDP_TX;
+	return icmp_write(ctx, p->l2_len + IPV6_HLEN, &icmp, csum_words(&pseudo, sizeof(pseudo) / 2), quote_len);
 }
 
 #endif

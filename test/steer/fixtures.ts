@@ -83,6 +83,9 @@ const tx = (name: string, input: Buffer, output: Buffer, outcome: Outcome = 'for
   outcome,
 });
 const unrecorded = (f: Fixture): Fixture => ({ ...f, recorded: false });
+/** An IP packet in a plain frame, expected back encapsulated toward the remote host. */
+const forwardedIp = (name: string, family: 4 | 6, ip: Buffer, label = 0): Fixture =>
+  tx(name, eth(ethType(family), ip), encapsulated(ip, family, {}, 0, label));
 
 const drop = (name: string, input: Buffer, outcome: Outcome): Fixture => ({
   name,
@@ -163,37 +166,17 @@ function fragments(): Fixture[] {
   const later6 = frag6(9, false, big(40));
   const label6 = flowLabel(CLIENT6, VIPS.remoteUdp6.addr, P.IPPROTO_UDP, 0, 0);
   return [
-    tx(
-      'v4 first fragment (UDP, any-port VIP) steers on addresses',
-      eth(P.ETH_P_IP, first4),
-      encapsulated(first4, 4, {}, 0),
-    ),
-    tx(
-      'v4 later fragment (no ports) goes the same way',
-      eth(P.ETH_P_IP, later4),
-      encapsulated(later4, 4, {}, 0),
-    ),
+    forwardedIp('v4 first fragment (UDP, any-port VIP) steers on addresses', 4, first4),
+    forwardedIp('v4 later fragment (no ports) goes the same way', 4, later4),
     pass(
       'v4 TCP fragment to a port VIP finds it via the fragment entry (local)',
       eth(P.ETH_P_IP, tcpFrag),
       'local',
       true,
     ),
-    tx(
-      'v4 TCP first fragment to a remote port VIP',
-      eth(P.ETH_P_IP, tcpFragRemote),
-      encapsulated(tcpFragRemote, 4, {}, 0),
-    ),
-    tx(
-      'v6 first fragment steers on addresses',
-      eth(P.ETH_P_IPV6, first6),
-      encapsulated(first6, 6, {}, 0, label6),
-    ),
-    tx(
-      'v6 later fragment goes the same way',
-      eth(P.ETH_P_IPV6, later6),
-      encapsulated(later6, 6, {}, 0, label6),
-    ),
+    forwardedIp('v4 TCP first fragment to a remote port VIP', 4, tcpFragRemote),
+    forwardedIp('v6 first fragment steers on addresses', 6, first6, label6),
+    forwardedIp('v6 later fragment goes the same way', 6, later6, label6),
   ];
 }
 
@@ -250,27 +233,9 @@ function icmpErrors(): Fixture[] {
   const label6 = flowLabel(CLIENT6, VIPS.remote6.addr, P.IPPROTO_TCP, 40000, 80);
   const nonVip = icmpErrorAbout(t4('192.0.2.99', 80), P.ICMP_DEST_UNREACH, P.ICMP_FRAG_NEEDED, u16(0, 1400));
   return [
-    unrecorded(
-      tx(
-        'ICMP frag-needed about a remote-owned VIP flow goes to the owner',
-        eth(P.ETH_P_IP, e4),
-        encapsulated(e4, 4, {}, 0),
-      ),
-    ),
-    unrecorded(
-      tx(
-        'ICMP time-exceeded about a VIP flow goes to the owner',
-        eth(P.ETH_P_IP, te4),
-        encapsulated(te4, 4, {}, 0),
-      ),
-    ),
-    unrecorded(
-      tx(
-        'ICMPv6 packet-too-big about a VIP flow goes to the owner',
-        eth(P.ETH_P_IPV6, e6),
-        encapsulated(e6, 6, {}, 0, label6),
-      ),
-    ),
+    unrecorded(forwardedIp('ICMP frag-needed about a remote-owned VIP flow goes to the owner', 4, e4)),
+    unrecorded(forwardedIp('ICMP time-exceeded about a VIP flow goes to the owner', 4, te4)),
+    unrecorded(forwardedIp('ICMPv6 packet-too-big about a VIP flow goes to the owner', 6, e6, label6)),
     pass(
       'ICMP error about a locally owned VIP flow: passed',
       eth(P.ETH_P_IP, icmpErrorAbout(l4, 3, 4, u16(0, 1400))),
