@@ -10,20 +10,21 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HOST_RANGE4, HOST_RANGE6, VIP_RANGE4, VIP_RANGE6 } from './addressing.js';
 import { runAsync, waitFor } from './exec.js';
-import type { Family, PeerSpec, Policy } from './peers.js';
+import {
+  DAEMON_READY_TIMEOUT_MS,
+  type Family,
+  LAB_TIMERS,
+  MAX_PATHS,
+  type PeerSpec,
+  type Policy,
+} from './peers.js';
 import type { LabProcess, ProcessRegistry } from './processes.js';
 
 const BIRD = 'bird';
 const BIRDC = 'birdc';
-const HOLD_S = 3;
-const KEEPALIVE_S = 1;
-const CONNECT_RETRY_S = 1;
 const CONNECT_DELAY_S = 1;
 const ERROR_WAIT_MIN_S = 1;
 const ERROR_WAIT_MAX_S = 5;
-/** Up to this many equal paths merged into one kernel route. */
-const MERGE_PATHS_LIMIT = 16;
-const DAEMON_READY_TIMEOUT_MS = 10_000;
 
 function rangeSet(range: string, len: number): string {
   return `${range}{${len},${len}}`;
@@ -65,7 +66,7 @@ export function renderBird(
     ...([4, 6] as const).map(
       (f) =>
         `protocol kernel kernel${f} {\n  ipv${f} { import none; export where source = RTS_BGP; };\n` +
-        `  merge paths on limit ${MERGE_PATHS_LIMIT};\n}`,
+        `  merge paths on limit ${MAX_PATHS};\n}`,
     ),
     FILTERS,
   ];
@@ -76,9 +77,9 @@ export function renderBird(
     }
   }
   parts.push(`template bgp lab {
-  hold time ${HOLD_S};
-  keepalive time ${KEEPALIVE_S};
-  connect retry time ${CONNECT_RETRY_S};
+  hold time ${LAB_TIMERS.holdS};
+  keepalive time ${LAB_TIMERS.keepaliveS};
+  connect retry time ${LAB_TIMERS.connectRetryS};
   connect delay time ${CONNECT_DELAY_S};
   error wait time ${ERROR_WAIT_MIN_S}, ${ERROR_WAIT_MAX_S};
   graceful restart off;

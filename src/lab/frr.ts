@@ -10,21 +10,22 @@ import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HOST_RANGE4, HOST_RANGE6, VIP_RANGE4, VIP_RANGE6 } from './addressing.js';
 import { run, runAsync, waitFor } from './exec.js';
-import type { Family, PeerSpec, Policy } from './peers.js';
+import {
+  DAEMON_READY_TIMEOUT_MS,
+  type Family,
+  LAB_TIMERS,
+  MAX_PATHS,
+  type PeerSpec,
+  type Policy,
+} from './peers.js';
 import type { LabProcess, ProcessRegistry } from './processes.js';
 
 const ZEBRA = '/usr/lib/frr/zebra';
 const BGPD = '/usr/lib/frr/bgpd';
 const VTYSH = 'vtysh';
 const FRR_USER = 'frr';
-/** Up to this many equal paths are installed (the lab needs 3; FRR is built with 256). */
-const MAXIMUM_PATHS = 16;
-const KEEPALIVE_S = 1;
-const HOLD_S = 3;
-const CONNECT_RETRY_S = 1;
 /** Update-group coalesce timer (FRR's default, 1 s, delays the first UPDATEs to a new peer). */
 const COALESCE_MS = 10;
-const DAEMON_READY_TIMEOUT_MS = 10_000;
 
 /** Prefix lists and route maps that implement the three lab policies in both families. */
 function policyConfig(): string {
@@ -66,21 +67,18 @@ export function renderBgpd(hostname: string, routerId: string, peers: readonly P
     ' bgp graceful-restart-disable',
     ' bgp fast-convergence',
     ` coalesce-time ${COALESCE_MS}`,
-    ` timers bgp ${KEEPALIVE_S} ${HOLD_S}`,
+    ` timers bgp ${LAB_TIMERS.keepaliveS} ${LAB_TIMERS.holdS}`,
   ];
   for (const p of peers) {
     lines.push(
       ` neighbor ${p.peerAddress} remote-as ${p.peerAs}`,
       ` neighbor ${p.peerAddress} description ${p.name}`,
-      ` neighbor ${p.peerAddress} timers connect ${CONNECT_RETRY_S}`,
+      ` neighbor ${p.peerAddress} timers connect ${LAB_TIMERS.connectRetryS}`,
       ` neighbor ${p.peerAddress} advertisement-interval 0`,
     );
   }
   for (const family of [4, 6] as const) {
-    lines.push(
-      ` address-family ${family === 4 ? 'ipv4' : 'ipv6'} unicast`,
-      `  maximum-paths ${MAXIMUM_PATHS}`,
-    );
+    lines.push(` address-family ${family === 4 ? 'ipv4' : 'ipv6'} unicast`, `  maximum-paths ${MAX_PATHS}`);
     for (const p of peers.filter((x) => x.family === family)) {
       lines.push(
         `  neighbor ${p.peerAddress} activate`,

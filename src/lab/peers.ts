@@ -22,6 +22,15 @@ import {
  */
 export type Policy = 'default-only' | 'host-routes' | 'none';
 export type Family = 4 | 6;
+
+/**
+ * Session timers of every lab router, FRR and BIRD alike (seconds): keepalive 1, hold 3 (the RFC 4271
+ * minimum), connect retry 1; ECMP up to MAX_PATHS equal paths in the kernel (the lab needs 3).
+ */
+export const LAB_TIMERS = { keepaliveS: 1, holdS: 3, connectRetryS: 1 } as const;
+export const MAX_PATHS = 16;
+/** How long a router daemon may take to answer on its control socket after start. */
+export const DAEMON_READY_TIMEOUT_MS = 10_000;
 export const FAMILIES: readonly Family[] = [4, 6];
 
 /** One BGP session as seen from one side. */

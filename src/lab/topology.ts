@@ -130,9 +130,8 @@ export class Lab {
   /** Stop a host's stand-in (SIGTERM: BIRD closes its sessions with a Cease; SIGKILL: TCP just closes). */
   async stopHostStandIn(host: HostName, sig: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const bird = this.standIns.get(host);
-    if (!bird) return;
     this.standIns.delete(host);
-    await this.procs.stop(bird.proc, sig);
+    if (bird) await this.procs.stop(bird.proc, sig);
   }
 
   /** Start the lab service on a host, bound to the VIP (add it first); answers with the host's name. */
@@ -145,9 +144,8 @@ export class Lab {
   /** Stop (SIGTERM) or kill (SIGKILL) a host's service. */
   async stopService(host: HostName, sig: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const proc = this.services.get(host);
-    if (!proc) return;
     this.services.delete(host);
-    await this.procs.stop(proc, sig);
+    if (proc) await this.procs.stop(proc, sig);
   }
 
   /** Many short client connections to a VIP; counts per answering host. */
