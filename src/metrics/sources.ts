@@ -1,0 +1,127 @@
+// What the metrics layer reads, as small snapshot interfaces the agent satisfies: BGP peers (from the
+// speaker's peers() snapshot), services (announced VIPs, check results, healthy instances, ring shares)
+// and the data plane (per-VIP per-CPU counters summed, flow-table fill, XDP attachment). Everything is
+// pulled at scrape time; only events with no natural snapshot (a check's duration, a transition, a
+// reload) are pushed, through the MetricsRecorder methods of AnycastdMetrics.
+import type { Rfc7606Action } from '../bgp/codec/errors.js';
+import type { FsmState } from '../bgp/fsm/types.js';
+import type { TransitionReason } from '../health/types.js';
+import type { GlobalStats, VipStats } from '../steer/layout.js';
+
+/** BGP message types by their RFC names, lower-case (the `type` label). */
+export const BGP_MESSAGE_TYPES = ['open', 'update', 'notification', 'keepalive', 'route_refresh'] as const;
+export type BgpMessageTypeName = (typeof BGP_MESSAGE_TYPES)[number];
+
+export const FSM_STATES = [
+  'idle',
+  'connect',
+  'active',
+  'open-sent',
+  'open-confirm',
+  'established',
+] as const satisfies readonly FsmState[];
+
+export const RFC7606_ACTIONS = [
+  'session-reset',
+  'treat-as-withdraw',
+  'attribute-discard',
+] as const satisfies readonly Rfc7606Action[];
+
+export const TRANSITION_REASONS = [
+  'check-failed',
+  'rise-reached',
+  'socket-gone',
+  'dampened',
+  'dampening-released',
+  'drained',
+  'undrained',
+  'stopped',
+] as const satisfies readonly TransitionReason[];
+
+// Compile-time completeness: adding a state, action or reason upstream fails the type check here.
+type Missing<All, Listed> = Exclude<All, Listed> extends never ? true : Exclude<All, Listed>;
+const complete: [
+  Missing<FsmState, (typeof FSM_STATES)[number]>,
+  Missing<Rfc7606Action, (typeof RFC7606_ACTIONS)[number]>,
+  Missing<TransitionReason, (typeof TRANSITION_REASONS)[number]>,
+] = [true, true, true];
+void complete;
+
+export const RELOAD_RESULTS = ['success', 'failure'] as const;
+export type ReloadResultLabel = (typeof RELOAD_RESULTS)[number];
+
+/** Data-plane outcomes counted per VIP (the `action` label); drops are counted by reason instead. */
+export const PACKET_ACTIONS = ['local', 'forwarded', 'decapsulated', 'icmp_too_big', 'icmp_error'] as const;
+export type PacketAction = (typeof PACKET_ACTIONS)[number];
+
+export const RING_KINDS = ['new', 'established'] as const;
+export type RingKindName = (typeof RING_KINDS)[number];
+
+/** One peer as the speaker's peers() snapshot gives it. Counters are monotonic since start. */
+export interface PeerMetrics {
+  name: string;
+  state: FsmState;
+  /** Unix time in ms the session last reached Established; null when it is not Established. */
+  establishedSince: number | null;
+  /** Times the session left Established. */
+  flaps: number;
+  messagesSent: Readonly<Record<BgpMessageTypeName, number>>;
+  messagesReceived: Readonly<Record<BgpMessageTypeName, number>>;
+  prefixesAdvertised: number;
+  prefixesReceived: number;
+  prefixesAccepted: number;
+  updateErrors: Readonly<Record<Rfc7606Action, number>>;
+}
+
+/** One service as the agent sees it. */
+export interface ServiceMetrics {
+  name: string;
+  /** VIP address → advertised to the peers right now. */
+  announced: ReadonlyMap<string, boolean>;
+  /** Last result of each (instance, check) pair. */
+  checks: readonly { instance: string; check: string; up: boolean }[];
+  instancesHealthy: number;
+  /** Fraction (0..1) of each ring's entries owned by each instance. */
+  ringShares: readonly { ring: RingKindName; instance: string; share: number }[];
+}
+
+/** Labels that identify a VIP's counters: service, address, protocol, port (0 = any port). */
+export interface VipLabels {
+  service: string;
+  vip: string;
+  protocol: 'tcp' | 'udp';
+  port: number;
+}
+
+export interface XdpAttachment {
+  interface: string;
+  mode: string;
+  attached: boolean;
+}
+
+/** The data plane's counters, read from the kernel at scrape time. */
+export interface DataplaneMetrics {
+  vips: readonly { labels: VipLabels; stats: VipStats }[];
+  global: GlobalStats;
+  flows: { entries: number; capacity: number };
+  xdp: readonly XdpAttachment[];
+}
+
+/** Everything pulled per scrape; each part may be absent while the agent starts. */
+export interface MetricsSource {
+  peers?(): readonly PeerMetrics[];
+  services?(): readonly ServiceMetrics[];
+  dataplane?(): DataplaneMetrics | null;
+}
+
+/** The events the agent pushes (implemented by AnycastdMetrics). */
+export interface MetricsRecorder {
+  checkDuration(service: string, instance: string, check: string, seconds: number): void;
+  transition(service: string, instance: string, reason: TransitionReason): void;
+  reload(result: ReloadResultLabel): void;
+}
+
+/** The `check` label of a configured check: its type and index, as src/health/service-health.ts names it. */
+export function checkLabel(type: string, index: number): string {
+  return `${type}#${index}`;
+}
