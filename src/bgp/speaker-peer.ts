@@ -1,0 +1,330 @@
+// One configured peer of the speaker: its BgpSession, Adj-RIB-In (import policy, max-prefix limit,
+// RFC 7606 treat-as-withdraw already applied by the codec) and Adj-RIB-Out (per-peer export with its
+// own communities; identical re-advertisements send nothing), End-of-RIB (RFC 4724 §2) after the
+// initial table once the speaker releases it, route refresh (RFC 2918: resend the Adj-RIB-Out),
+// graceful restart as a helper (RFC 4724 §4.2: a peer that drops without a NOTIFICATION keeps its
+// routes, marked stale, until its End-of-RIB on the new session or its restart time runs out), and
+// the counters the metrics layer reads.
+
+import type { ExportAttributes } from '../agent/ports.js';
+import type { PeerConfig } from '../config/types.js';
+import type { PathAttributes } from './codec/attributes/types.js';
+import { type Capability, findCapability } from './codec/capabilities.js';
+import { Afi, CeaseSubcode } from './codec/constants.js';
+import type { Prefix } from './codec/prefix.js';
+import { type DecodedUpdate, endOfRib, updateRoutes } from './codec/update.js';
+import {
+  buildUpdates,
+  canExport,
+  type ExportSession,
+  endOfRibUpdate,
+  exportSignature,
+  withPeerCommunities,
+} from './export.js';
+import type { FsmState } from './fsm.js';
+import { ImportPolicy, parseCommunity, parseLargeCommunity } from './policy.js';
+import { AdjRibIn, AdjRibOut, type RibOutRoute } from './rib.js';
+import { BgpSession, type SessionOptions } from './session.js';
+import { PeerCounters, type PeerStatus } from './speaker-status.js';
+
+const MS_PER_S = 1000;
+/** How long stale routes may wait for the restarted peer's End-of-RIB (FRR's stalepath-time). */
+export const STALE_PATH_TIME_MS = 360_000;
+const LINK_LOCAL_RE = /^fe[89ab]/i;
+
+type GracefulRestart = Extract<Capability, { kind: 'graceful-restart' }>;
+
+/** What a peer needs from the speaker. */
+export interface PeerHost {
+  localAs: number;
+  /** The routes to export now (agent VIPs and the host addresses). */
+  exported(): Iterable<RibOutRoute<ExportAttributes>>;
+  endOfRibReleased(): boolean;
+  /** The peer's accepted routes changed (the kernel's default route may follow). */
+  importChanged(): void;
+  log(event: string, fields: Record<string, unknown>): void;
+}
+
+export function isLinkLocal(address: string): boolean {
+  return LINK_LOCAL_RE.test(address);
+}
+
+/** The attributes kept in the Adj-RIB-In: the UPDATE's, without its NLRI lists. */
+function keptAttributes(a: PathAttributes): PathAttributes {
+  const { mpUnreach: _u, mpReach, ...rest } = a;
+  return mpReach ? { ...rest, mpReach: { ...mpReach, nlri: [] } } : rest;
+}
+
+export class SpeakerPeer {
+  readonly session: BgpSession;
+  readonly ribIn = new AdjRibIn();
+  readonly ribOut = new AdjRibOut<ExportAttributes>(exportSignature);
+  readonly counters = new PeerCounters();
+  /** Interface index of an unnumbered peer (for link-local next hops). */
+  ifindex: number | undefined;
+  private policy: ImportPolicy;
+  private communities: number[] = [];
+  private large: ReturnType<typeof parseLargeCommunity>[] = [];
+  private exportSession: ExportSession | undefined;
+  private eorSent = false;
+  private notified = false;
+  private peerGr: GracefulRestart | undefined;
+  private staleTimer: NodeJS.Timeout | undefined;
+  /** Max-prefix "withdraw": the peer's routes are not used while it is over its limit. */
+  suppressed = false;
+  private inFlight = 0;
+  private drainWaiters: (() => void)[] = [];
+  establishedAt: number | undefined;
+
+  constructor(
+    public config: PeerConfig,
+    options: SessionOptions,
+    private readonly host: PeerHost,
+  ) {
+    this.policy = new ImportPolicy(config.importAccept);
+    this.setExportConfig(config);
+    this.session = new BgpSession(options, {
+      onUp: () => this.up(),
+      onDown: (reason) => this.down(reason),
+      onUpdate: (u) => this.receive(u),
+      onRouteRefresh: (afi) => this.refresh(afi),
+      onNotification: (direction, n) => {
+        this.notified = true;
+        this.counters.notification(direction, n.code, n.subcode);
+      },
+      onState: (from, to, reason) => this.host.log('bgp-peer-state', { peer: config.name, from, to, reason }),
+    });
+  }
+
+  get state(): FsmState {
+    return this.session.state;
+  }
+
+  get established(): boolean {
+    return this.session.state === 'established' && this.exportSession !== undefined;
+  }
+
+  /** Change the policy, limit and communities without touching the session. True if export changed. */
+  reconfigure(config: PeerConfig): boolean {
+    const exportChanged =
+      JSON.stringify([config.exportCommunities, config.exportLargeCommunities]) !==
+      JSON.stringify([this.config.exportCommunities, this.config.exportLargeCommunities]);
+    this.config = config;
+    this.policy = new ImportPolicy(config.importAccept);
+    this.setExportConfig(config);
+    let changed = false;
+    for (const r of this.ribIn.routes()) {
+      if (!this.policy.accepts(r.prefix)) changed = this.ribIn.withdraw(r.prefix) || changed;
+    }
+    this.checkMaxPrefix();
+    if (changed) this.host.importChanged();
+    return exportChanged;
+  }
+
+  private setExportConfig(config: PeerConfig): void {
+    this.communities = config.exportCommunities.map(parseCommunity);
+    this.large = config.exportLargeCommunities.map(parseLargeCommunity);
+  }
+
+  /** Export attributes for this peer: the agent's plus the peer's configured communities. */
+  attributesFor(a: ExportAttributes): ExportAttributes {
+    return withPeerCommunities(a, this.communities, this.large);
+  }
+
+  private up(): void {
+    this.notified = false;
+    this.establishedAt = Date.now();
+    const s = this.session;
+    const local = s.localAddress ?? '';
+    const v6 = local.includes(':');
+    this.exportSession = {
+      localAs: this.host.localAs,
+      ibgp: s.negotiated?.peerAs === this.host.localAs,
+      families: s.families,
+      extendedNextHop: s.extendedNextHop,
+      ipv4NextHop: v6 ? undefined : local,
+      ipv6NextHops: v6 ? [local] : undefined,
+    };
+    this.ribOut.clear();
+    this.eorSent = false;
+    this.restartHelperOnUp(s.negotiated?.peerOpen.capabilities ?? []);
+    this.sync([...this.host.exported()], []);
+    this.sendEndOfRib();
+  }
+
+  private down(reason: string): void {
+    this.exportSession = undefined;
+    this.establishedAt = undefined;
+    this.ribOut.clear();
+    this.releaseWaiters();
+    const gr = this.peerGr;
+    if (gr && gr.time > 0 && !this.notified && this.ribIn.acceptedCount > 0) {
+      // RFC 4724 §4.2: keep forwarding on the routes, marked stale, for the peer's restart time.
+      this.ribIn.markStale();
+      this.armStaleTimer(gr.time * MS_PER_S);
+      this.host.log('bgp-graceful-restart-helper', { peer: this.config.name, reason, restartTimeS: gr.time });
+      return;
+    }
+    this.dropAll();
+  }
+
+  private dropAll(): void {
+    this.clearStaleTimer();
+    if (this.ribIn.clear().length > 0) this.host.importChanged();
+  }
+
+  private restartHelperOnUp(caps: Capability[]): void {
+    this.peerGr = findCapability(caps, 'graceful-restart');
+    if (!this.ribIn.hasStale()) return;
+    this.clearStaleTimer();
+    // Families the restarted peer did not preserve forwarding for lose their stale routes now.
+    let changed = false;
+    for (const afi of [Afi.IPV4, Afi.IPV6]) {
+      const kept = this.peerGr?.families.some((f) => f.afi === afi && f.forwardingPreserved) ?? false;
+      if (!kept) changed = this.ribIn.sweepStale(afi).length > 0 || changed;
+    }
+    if (this.ribIn.hasStale()) this.armStaleTimer(STALE_PATH_TIME_MS);
+    if (changed) this.host.importChanged();
+  }
+
+  private armStaleTimer(ms: number): void {
+    this.clearStaleTimer();
+    this.staleTimer = setTimeout(() => {
+      this.staleTimer = undefined;
+      if (this.ribIn.sweepStale().length > 0) this.host.importChanged();
+    }, ms);
+    this.staleTimer.unref();
+  }
+
+  private clearStaleTimer(): void {
+    if (this.staleTimer) clearTimeout(this.staleTimer);
+    this.staleTimer = undefined;
+  }
+
+  private receive(u: DecodedUpdate): void {
+    const eor = endOfRib(u);
+    if (eor) {
+      this.counters.endOfRibIn++;
+      if (this.ribIn.sweepStale(eor.afi).length > 0) this.host.importChanged();
+      if (!this.ribIn.hasStale()) this.clearStaleTimer();
+      return;
+    }
+    const { announced, withdrawn } = updateRoutes(u);
+    const attrs = keptAttributes(u.attributes);
+    let changed = false;
+    for (const p of withdrawn) changed = this.ribIn.withdraw(p) || changed;
+    for (const p of announced) {
+      const accept = this.policy.accepts(p);
+      this.counters.prefixesReceived++;
+      if (accept) this.counters.prefixesAccepted++;
+      changed = this.ribIn.announce(p, attrs, accept) || changed;
+    }
+    const suppressedBefore = this.suppressed;
+    this.checkMaxPrefix();
+    if (changed || suppressedBefore !== this.suppressed) this.host.importChanged();
+  }
+
+  /** Max-prefix (RFC 4271 §8 "MaxPrefix", Cease subcode 1 of RFC 4486) over the prefixes the peer announces. */
+  private checkMaxPrefix(): void {
+    const limit = this.config.maxPrefix;
+    const over = limit !== null && this.ribIn.receivedCount > limit.limit;
+    if (!over) {
+      this.suppressed = false;
+      this.counters.overLimit = false;
+      return;
+    }
+    if (!this.counters.overLimit) {
+      this.counters.overLimit = true;
+      this.counters.maxPrefixExceeded++;
+      this.host.log('bgp-max-prefix', {
+        peer: this.config.name,
+        limit: limit.limit,
+        action: limit.action,
+        received: this.ribIn.receivedCount,
+      });
+    }
+    if (limit.action === 'withdraw') this.suppressed = true;
+    if (limit.action === 'reset') this.session.reset(CeaseSubcode.MAX_PREFIXES);
+  }
+
+  /** RFC 2918: a ROUTE-REFRESH is answered with the whole Adj-RIB-Out of that family. */
+  private refresh(afi: number): void {
+    this.counters.routeRefreshIn++;
+    if (!this.exportSession) return;
+    const routes = this.ribOut.routes().filter((r) => r.prefix.afi === afi);
+    for (const u of buildUpdates(routes, [], this.exportSession)) this.send(u);
+  }
+
+  /** Bring the peer's Adj-RIB-Out to `announce` / `withdraw` (export attributes before peer additions). */
+  sync(announce: readonly RibOutRoute<ExportAttributes>[], withdraw: readonly Prefix[]): void {
+    const s = this.exportSession;
+    if (!s) return;
+    const out: RibOutRoute<ExportAttributes>[] = [];
+    for (const r of announce) {
+      if (!canExport(r.prefix, s)) continue;
+      const attributes = this.attributesFor(r.attributes);
+      if (this.ribOut.advertise(r.prefix, attributes)) out.push({ prefix: r.prefix, attributes });
+    }
+    const gone = withdraw.filter((p) => this.ribOut.withdraw(p));
+    for (const u of buildUpdates(out, gone, s)) this.send(u);
+    this.counters.prefixesAdvertised = this.ribOut.size;
+  }
+
+  /** Resend everything (export communities changed). */
+  resync(): void {
+    this.ribOut.clear();
+    this.sync([...this.host.exported()], []);
+  }
+
+  /** End-of-RIB for every negotiated family, once, after the initial table and the speaker's release. */
+  sendEndOfRib(): void {
+    if (!this.exportSession || this.eorSent || !this.host.endOfRibReleased()) return;
+    this.eorSent = true;
+    for (const f of this.exportSession.families) {
+      this.send(endOfRibUpdate(f.afi));
+      this.counters.endOfRibOut++;
+    }
+  }
+
+  private send(u: Parameters<BgpSession['send']>[0]): void {
+    this.inFlight++;
+    const sent = this.session.send(u, () => {
+      this.inFlight--;
+      if (this.inFlight === 0) this.releaseWaiters();
+    });
+    if (!sent) this.inFlight--;
+  }
+
+  private releaseWaiters(): void {
+    for (const w of this.drainWaiters.splice(0)) w();
+  }
+
+  /** Resolves once every UPDATE handed to the socket so far has been written (or the session is gone). */
+  drained(): Promise<void> {
+    if (this.inFlight === 0 || !this.established) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** Next hop of an accepted route for the kernel; an IPv6 link-local one needs the peer's interface. */
+  nexthopOf(prefix: Prefix): { gateway: string; ifindex?: number } | undefined {
+    const r = this.ribIn.get(prefix);
+    if (!r) return undefined;
+    if (r.attributes.nextHop && !r.attributes.mpReach) return { gateway: r.attributes.nextHop };
+    const hops = r.attributes.mpReach?.nextHops ?? [];
+    const global = hops.find((h) => !isLinkLocal(h));
+    const ll = hops.find(isLinkLocal);
+    if (ll && this.ifindex !== undefined) return { gateway: ll, ifindex: this.ifindex };
+    if (global) return { gateway: global };
+    if (r.attributes.nextHop) return { gateway: r.attributes.nextHop };
+    return undefined;
+  }
+
+  status(): PeerStatus {
+    return this.counters.snapshot(this);
+  }
+
+  stop(message?: string): void {
+    this.session.stop(message);
+    this.dropAll();
+  }
+}

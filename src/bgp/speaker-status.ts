@@ -1,0 +1,110 @@
+// Per-peer counters of the speaker and the plain snapshot the metrics layer reads (`peers()`):
+// session state, messages by type, prefixes advertised / received / accepted, max-prefix events,
+// graceful-restart stale routes and the RFC 7606 outcomes counted by the session.
+
+import type { PeerConfig } from '../config/types.js';
+import type { FsmState } from './fsm.js';
+import type { AdjRibIn } from './rib.js';
+import type { SessionCounters } from './session.js';
+
+export interface PeerStatus {
+  name: string;
+  address: string | null;
+  interface: string | null;
+  remoteAsn: number;
+  state: FsmState;
+  /** Milliseconds since the session came up, or null when it is not Established. */
+  uptimeMs: number | null;
+  messagesIn: number;
+  messagesOut: number;
+  updatesIn: number;
+  updatesOut: number;
+  notificationsIn: number;
+  notificationsOut: number;
+  /** The last NOTIFICATION, "code/subcode", by direction. */
+  lastNotificationIn: string | null;
+  lastNotificationOut: string | null;
+  routeRefreshIn: number;
+  endOfRibIn: number;
+  endOfRibOut: number;
+  /** Prefixes in the Adj-RIB-Out now. */
+  prefixesAdvertised: number;
+  /** Prefixes the peer announces now (before policy) and those accepted by import policy. */
+  prefixesReceived: number;
+  prefixesAccepted: number;
+  /** Announcements seen and accepted since start (cumulative). */
+  announcementsReceived: number;
+  announcementsAccepted: number;
+  staleRoutes: number;
+  maxPrefixExceeded: number;
+  /** Over the limit right now (with action withdraw: its routes are not used). */
+  overMaxPrefix: boolean;
+  /** RFC 7606 outcomes by "action:reason". */
+  rfc7606: Record<string, number>;
+}
+
+/** What a snapshot reads from the peer. */
+export interface StatusSource {
+  config: PeerConfig;
+  state: FsmState;
+  establishedAt: number | undefined;
+  ribIn: AdjRibIn;
+  session: { counters: SessionCounters };
+}
+
+export class PeerCounters {
+  notificationsIn = 0;
+  notificationsOut = 0;
+  lastNotificationIn: string | null = null;
+  lastNotificationOut: string | null = null;
+  routeRefreshIn = 0;
+  endOfRibIn = 0;
+  endOfRibOut = 0;
+  prefixesAdvertised = 0;
+  prefixesReceived = 0;
+  prefixesAccepted = 0;
+  maxPrefixExceeded = 0;
+  overLimit = false;
+
+  notification(direction: 'sent' | 'received', code: number, subcode: number): void {
+    if (direction === 'sent') {
+      this.notificationsOut++;
+      this.lastNotificationOut = `${code}/${subcode}`;
+    } else {
+      this.notificationsIn++;
+      this.lastNotificationIn = `${code}/${subcode}`;
+    }
+  }
+
+  snapshot(p: StatusSource): PeerStatus {
+    const c = p.session.counters;
+    return {
+      name: p.config.name,
+      address: p.config.address,
+      interface: p.config.interface,
+      remoteAsn: p.config.remoteAsn,
+      state: p.state,
+      uptimeMs: p.establishedAt !== undefined ? Date.now() - p.establishedAt : null,
+      messagesIn: c.messagesIn,
+      messagesOut: c.messagesOut,
+      updatesIn: c.updatesIn,
+      updatesOut: c.updatesOut,
+      notificationsIn: this.notificationsIn,
+      notificationsOut: this.notificationsOut,
+      lastNotificationIn: this.lastNotificationIn,
+      lastNotificationOut: this.lastNotificationOut,
+      routeRefreshIn: this.routeRefreshIn,
+      endOfRibIn: this.endOfRibIn,
+      endOfRibOut: this.endOfRibOut,
+      prefixesAdvertised: this.prefixesAdvertised,
+      prefixesReceived: p.ribIn.receivedCount,
+      prefixesAccepted: p.ribIn.acceptedCount,
+      announcementsReceived: this.prefixesReceived,
+      announcementsAccepted: this.prefixesAccepted,
+      staleRoutes: p.ribIn.routes().filter((r) => r.stale).length,
+      maxPrefixExceeded: this.maxPrefixExceeded,
+      overMaxPrefix: this.overLimit,
+      rfc7606: Object.fromEntries(c.rfc7606),
+    };
+  }
+}

@@ -1,0 +1,93 @@
+// The kernel's default route(s) learned by BGP: the accepted default routes of every Established
+// peer become ONE multipath route per family (RTA_MULTIPATH), written over rtnetlink through the
+// native addon with anycastd's own route protocol number and the configured metric; replaced as a
+// whole when the set of next hops changes, deleted when it becomes empty and on shutdown. An IPv4
+// default via an IPv6 (link-local) next hop goes out as RTA_VIA (RFC 8950, unnumbered peering).
+
+import type { IpFamily } from '../native/ip.js';
+import type { Route, RouteNexthop } from '../native/route.js';
+import type { Rtnetlink } from '../native/rtnl.js';
+
+export const DEFAULT_DST: Record<IpFamily, string> = { 4: '0.0.0.0/0', 6: '::/0' };
+/** Used when the config names no route protocol (not in iproute2's rt_protos). */
+export const FALLBACK_ROUTE_PROTOCOL = 200;
+const ESRCH = 'ESRCH';
+
+export interface DefaultNexthop {
+  gateway: string;
+  /** Needed for a link-local gateway. */
+  ifindex?: number;
+}
+
+/** Where the speaker puts the default route's next hops (this writer, or a recorder in tests). */
+export interface DefaultRouteSink {
+  update(family: IpFamily, nexthops: readonly DefaultNexthop[]): void;
+}
+
+export interface DefaultRouteOptions {
+  protocol?: number;
+  metric: number;
+  table?: number;
+}
+
+function key(nh: DefaultNexthop): string {
+  return `${nh.gateway}%${nh.ifindex ?? 0}`;
+}
+
+export class DefaultRouteWriter implements DefaultRouteSink {
+  private readonly installed = new Map<IpFamily, string>();
+  private readonly protocol: number;
+
+  constructor(
+    private readonly rtnl: Rtnetlink,
+    private readonly options: DefaultRouteOptions,
+  ) {
+    this.protocol = options.protocol ?? FALLBACK_ROUTE_PROTOCOL;
+  }
+
+  private route(family: IpFamily, nexthops: RouteNexthop[]): Route {
+    const r: Route = {
+      dst: DEFAULT_DST[family],
+      protocol: this.protocol,
+      metric: this.options.metric,
+      nexthops,
+    };
+    if (this.options.table !== undefined) r.table = this.options.table;
+    return r;
+  }
+
+  /** Install (replace) the default route with these next hops; none deletes it. Unchanged sets cost nothing. */
+  update(family: IpFamily, nexthops: readonly DefaultNexthop[]): void {
+    const unique = new Map(nexthops.map((nh) => [key(nh), nh]));
+    const sorted = [...unique.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, nh]) => nh);
+    const signature = sorted.map(key).join(',');
+    if ((this.installed.get(family) ?? '') === signature) return;
+    if (sorted.length === 0) {
+      this.remove(family);
+      return;
+    }
+    this.rtnl.replaceRoute(
+      this.route(
+        family,
+        sorted.map((nh) => ({ ...nh })),
+      ),
+    );
+    this.installed.set(family, signature);
+  }
+
+  /** Delete our default route of one family (a route already gone is fine). */
+  remove(family: IpFamily): void {
+    this.installed.delete(family);
+    try {
+      this.rtnl.deleteRoute(this.route(family, []));
+    } catch (err) {
+      if ((err as { code?: string }).code !== ESRCH) throw err;
+    }
+  }
+
+  /** Shutdown: both families' default routes out of the kernel. */
+  clear(): void {
+    this.remove(4);
+    this.remove(6);
+  }
+}
