@@ -87,6 +87,12 @@ export class Fsm implements FsmContext {
     }
   }
 
+  /** Stop every timer without emitting actions: the session is done with this FSM instance. */
+  dispose(): void {
+    for (const h of this.timers.values()) this.clock.clearTimeout(h);
+    this.timers.clear();
+  }
+
   /** Is this timer running? (for tests and status) */
   timerRunning(t: TimerName): boolean {
     return this.timers.has(t);

@@ -1,0 +1,370 @@
+// One BGP session on TCP: the FSM (fsm.ts) and the codec wired onto a net.Socket. Active opens go
+// through an injectable `connect` (the native addon's MD5/GTSM socket in production, plain
+// net.connect by default); passive opens arrive through `accept()` from the speaker's listener.
+// Connection collisions (RFC 4271 §6.8): an inbound connection while ours is in OpenSent/OpenConfirm
+// is held until its OPEN arrives, then the BGP identifiers decide which one stays; one that collides
+// with an Established session is closed with Cease / Connection Collision Resolution.
+// RFC 7606 outcomes of received UPDATEs are counted per action and reason.
+
+import net from 'node:net';
+import type { AttrContext } from './codec/attributes/types.js';
+import type { AfiSafi } from './codec/capabilities.js';
+import { CeaseSubcode, ErrorCode, OpenSubcode } from './codec/constants.js';
+import { BgpCodecError } from './codec/errors.js';
+import { Framer } from './codec/framer.js';
+import { encodeKeepalive } from './codec/keepalive.js';
+import { type BgpMessage, decodeMessage } from './codec/message.js';
+import { encodeNotification, type NotificationMessage, shutdownData } from './codec/notification.js';
+import { encodeOpen, type OpenMessage } from './codec/open.js';
+import { type DecodedUpdate, encodeUpdate, type Rfc7606Outcome, type UpdateMessage } from './codec/update.js';
+import { collisionSurvivor, type Direction } from './fsm/collision.js';
+import type { Clock } from './fsm/types.js';
+import { Fsm, type FsmAction, type FsmEvent, type FsmState, type Negotiated } from './fsm.js';
+import { buildOpen, commonFamilies, extendedNextHopAgreed, type OpenOptions } from './session-open.js';
+
+export const BGP_PORT = 179;
+/** How long an inbound connection that collides may take to send its OPEN. */
+const COLLISION_OPEN_WAIT_MS = 10_000;
+/** How long a dropped connection may take to flush a last NOTIFICATION before it is destroyed. */
+const LINGER_MS = 1000;
+
+export interface SessionOptions extends OpenOptions {
+  peerAddress: string;
+  port?: number;
+  localAddress?: string;
+  /** Make the outgoing connection (default: net.connect). */
+  connect?: (o: SessionOptions) => Promise<net.Socket>;
+  clock?: Clock;
+  random?: () => number;
+}
+
+export interface SessionHandlers {
+  onState?(from: FsmState, to: FsmState, reason: string): void;
+  onUp?(n: Negotiated): void;
+  onDown?(reason: string): void;
+  /** A received UPDATE (RFC 7606 treat-as-withdraw already flagged in it). */
+  onUpdate?(u: DecodedUpdate): void;
+  onRouteRefresh?(afi: number, safi: number): void;
+  onNotification?(direction: 'sent' | 'received', n: NotificationMessage): void;
+}
+
+export interface SessionCounters {
+  messagesIn: number;
+  messagesOut: number;
+  updatesIn: number;
+  updatesOut: number;
+  /** RFC 7606 outcomes by "action:reason". */
+  rfc7606: Map<string, number>;
+}
+
+function tcpConnect(o: SessionOptions): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host: o.peerAddress, port: o.port ?? BGP_PORT, localAddress: o.localAddress });
+    s.once('error', reject);
+    s.once('connect', () => {
+      s.off('error', reject);
+      resolve(s);
+    });
+  });
+}
+
+/** One TCP connection and its framer. */
+class Connection {
+  readonly framer = new Framer();
+  socket: net.Socket | undefined;
+  constructor(readonly direction: Direction) {}
+  close(): void {
+    const s = this.socket;
+    this.socket = undefined;
+    if (!s) return;
+    s.end();
+    setTimeout(() => s.destroy(), LINGER_MS).unref();
+  }
+}
+
+export class BgpSession {
+  private fsm: Fsm;
+  private conn: Connection | undefined;
+  private candidate: Connection | undefined;
+  /** Started and not administratively stopped. */
+  private running = false;
+  families: AfiSafi[] = [];
+  extendedNextHop = false;
+  readonly counters: SessionCounters = {
+    messagesIn: 0,
+    messagesOut: 0,
+    updatesIn: 0,
+    updatesOut: 0,
+    rfc7606: new Map(),
+  };
+
+  constructor(
+    readonly options: SessionOptions,
+    private readonly handlers: SessionHandlers = {},
+  ) {
+    this.fsm = this.newFsm();
+  }
+
+  get state(): FsmState {
+    return this.fsm.state;
+  }
+
+  get negotiated(): Negotiated | undefined {
+    return this.fsm.negotiated;
+  }
+
+  /** The codec context of this session (4-octet AS negotiated? eBGP?). */
+  get attrContext(): AttrContext {
+    const n = this.fsm.negotiated;
+    return { as4: n?.as4 ?? false, ebgp: (n?.peerAs ?? this.options.peerAs) !== this.options.localAs };
+  }
+
+  start(): void {
+    this.running = true;
+    this.fsm.handle({ type: 'manual-start' });
+  }
+
+  /** Administrative shutdown with an optional RFC 9003 message; no automatic restart. */
+  stop(message?: string): void {
+    this.running = false;
+    this.fsm.handle({ type: 'manual-stop', data: message ? shutdownData(message) : undefined });
+    this.fsm.dispose(); // no idle-hold restart timer may survive an administrative stop
+    this.candidate?.close();
+    this.candidate = undefined;
+  }
+
+  /** Local address of the current connection (the NEXT_HOP this speaker exports), if connected. */
+  get localAddress(): string | undefined {
+    return this.conn?.socket?.localAddress;
+  }
+
+  /** End the session with a Cease NOTIFICATION of this subcode (RFC 4486); it restarts by itself. */
+  reset(subcode: number): void {
+    this.fsm.handle({ type: 'automatic-stop', subcode });
+  }
+
+  /** Hand over an inbound connection from this peer (the speaker's listener matched the address). */
+  accept(socket: net.Socket): void {
+    socket.setNoDelay(true);
+    if (!this.running) {
+      socket.destroy(); // administratively stopped: refuse (§8.2.2 Idle)
+      return;
+    }
+    if (this.fsm.state === 'established' || this.candidate) {
+      this.reject(socket, CeaseSubcode.CONNECTION_COLLISION);
+      return;
+    }
+    if (this.fsm.state === 'active' && !this.conn?.socket) {
+      this.conn = this.attach(new Connection('inbound'), socket);
+      this.fsm.handle({ type: 'tcp-connection-confirmed' });
+      return;
+    }
+    // Our own connection is pending or up: hold this one until its OPEN says which one stays.
+    const cand = new Connection('inbound');
+    this.candidate = cand;
+    this.attach(cand, socket);
+    setTimeout(() => {
+      if (this.candidate === cand) {
+        this.candidate = undefined;
+        cand.close();
+      }
+    }, COLLISION_OPEN_WAIT_MS).unref();
+  }
+
+  /**
+   * Send an UPDATE (Established only); returns false when the session is not up. `onWritten` runs
+   * once the socket has taken the bytes (net.Socket write callback), with an error if it failed.
+   */
+  send(update: Partial<UpdateMessage>, onWritten?: (err?: Error | null) => void): boolean {
+    if (this.fsm.state !== 'established' || !this.conn?.socket) return false;
+    this.write(this.conn, encodeUpdate(update, this.attrContext), onWritten);
+    this.counters.updatesOut++;
+    this.fsm.handle({ type: 'update-sent' });
+    return true;
+  }
+
+  private newFsm(): Fsm {
+    return new Fsm(this.options, {
+      output: (a) => this.act(a),
+      clock: this.options.clock,
+      random: this.options.random,
+    });
+  }
+
+  private reject(socket: net.Socket, subcode: number): void {
+    socket.end(encodeNotification({ code: ErrorCode.CEASE, subcode }));
+    setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  }
+
+  private write(c: Connection, buf: Buffer, onWritten?: (err?: Error | null) => void): void {
+    c.socket?.write(buf, onWritten);
+    this.counters.messagesOut++;
+  }
+
+  private attach(c: Connection, socket: net.Socket): Connection {
+    c.socket = socket;
+    socket.on('data', (chunk) => this.receive(c, chunk));
+    const gone = (): void => {
+      if (this.candidate === c) this.candidate = undefined;
+      else if (this.conn === c && c.socket === socket) this.fsm.handle({ type: 'tcp-connection-fails' });
+    };
+    socket.on('close', gone);
+    socket.on('error', gone);
+    return c;
+  }
+
+  private act(a: FsmAction): void {
+    switch (a.type) {
+      case 'connect':
+        this.connect();
+        return;
+      case 'drop-connection':
+        this.conn?.close();
+        this.conn = undefined;
+        return;
+      case 'send-open':
+        if (this.conn) this.write(this.conn, encodeOpen(buildOpen(this.options)));
+        return;
+      case 'send-keepalive':
+        if (this.conn) this.write(this.conn, encodeKeepalive());
+        return;
+      case 'send-notification':
+        if (this.conn) this.write(this.conn, encodeNotification(a));
+        this.handlers.onNotification?.('sent', a);
+        return;
+      case 'state-change':
+        this.handlers.onState?.(a.from, a.to, a.reason);
+        return;
+      case 'session-up':
+        this.families = commonFamilies(this.options, a.negotiated.peerOpen);
+        this.extendedNextHop = extendedNextHopAgreed(this.options, a.negotiated.peerOpen);
+        this.handlers.onUp?.(a.negotiated);
+        return;
+      case 'session-down':
+        this.handlers.onDown?.(a.reason);
+        return;
+      default:
+        return; // timer bookkeeping
+    }
+  }
+
+  private connect(): void {
+    if (this.conn?.socket) return; // adopting a connection that is already up
+    const c = new Connection('outbound');
+    this.conn = c;
+    (this.options.connect ?? tcpConnect)(this.options).then(
+      (socket) => {
+        if (this.conn !== c || (this.fsm.state !== 'connect' && this.fsm.state !== 'active')) {
+          socket.destroy();
+          return;
+        }
+        socket.setNoDelay(true);
+        this.attach(c, socket);
+        this.fsm.handle({ type: 'tcp-cr-acked' });
+      },
+      () => {
+        if (this.conn === c) this.fsm.handle({ type: 'tcp-connection-fails' });
+      },
+    );
+  }
+
+  private receive(c: Connection, chunk: Buffer): void {
+    let msgs: Buffer[];
+    try {
+      msgs = c.framer.push(chunk);
+    } catch (e) {
+      this.codecFailure(c, e);
+      return;
+    }
+    for (const raw of msgs) {
+      const candidate = this.candidate === c;
+      if (!candidate && this.conn !== c) return; // dropped meanwhile
+      this.counters.messagesIn++;
+      let msg: BgpMessage;
+      try {
+        msg = decodeMessage(raw, this.attrContext, c.framer.maxLength);
+      } catch (e) {
+        this.codecFailure(c, e);
+        return;
+      }
+      if (candidate) {
+        if (!this.resolveCollision(c, msg)) return;
+        continue;
+      }
+      this.fsm.handle(this.eventOf(msg));
+      if (msg.type === 'update' && this.fsm.state === 'established') this.handlers.onUpdate?.(msg);
+    }
+  }
+
+  private codecFailure(c: Connection, e: unknown): void {
+    if (!(e instanceof BgpCodecError)) throw e;
+    if (this.candidate === c) {
+      if (c.socket) this.reject(c.socket, 0);
+      this.candidate = undefined;
+      return;
+    }
+    const type =
+      e.notifyCode === ErrorCode.OPEN_MESSAGE
+        ? 'bgp-open-msg-err'
+        : e.notifyCode === ErrorCode.UPDATE_MESSAGE
+          ? 'update-msg-err'
+          : 'bgp-header-err';
+    this.fsm.handle({ type, error: e });
+  }
+
+  private eventOf(msg: BgpMessage): FsmEvent {
+    switch (msg.type) {
+      case 'open':
+        return { type: 'bgp-open', open: msg };
+      case 'keepalive':
+        return { type: 'keepalive-msg' };
+      case 'notification': {
+        this.handlers.onNotification?.('received', msg);
+        const versionError =
+          msg.code === ErrorCode.OPEN_MESSAGE && msg.subcode === OpenSubcode.UNSUPPORTED_VERSION;
+        return versionError
+          ? { type: 'notif-msg-ver-err', notification: msg }
+          : { type: 'notif-msg', notification: msg };
+      }
+      case 'route-refresh':
+        if (this.fsm.state === 'established') this.handlers.onRouteRefresh?.(msg.afi, msg.safi);
+        return { type: 'route-refresh-msg' };
+      case 'update':
+        this.counters.updatesIn++;
+        for (const o of msg.outcomes) this.count(o);
+        return { type: 'update-msg' };
+    }
+  }
+
+  private count(o: Rfc7606Outcome): void {
+    const key = `${o.action}:${o.reason}`;
+    this.counters.rfc7606.set(key, (this.counters.rfc7606.get(key) ?? 0) + 1);
+  }
+
+  /**
+   * §6.8 on the first message of a held inbound connection; true if it was adopted. With our own
+   * connection up, the BGP identifiers decide; a pending attempt of ours (no OPEN sent yet) gives way.
+   */
+  private resolveCollision(c: Connection, msg: BgpMessage): boolean {
+    this.candidate = undefined;
+    if (msg.type !== 'open' || !this.running) {
+      if (c.socket) this.reject(c.socket, CeaseSubcode.CONNECTION_COLLISION);
+      return false;
+    }
+    const existing = this.conn?.socket ? this.conn : undefined;
+    if (existing && collisionSurvivor(this.options.localId, msg.bgpId) === existing.direction) {
+      if (c.socket) this.reject(c.socket, CeaseSubcode.CONNECTION_COLLISION);
+      return false;
+    }
+    // The new connection stays: dump ours, start a fresh FSM on the new one with the OPEN received.
+    if (existing) this.fsm.handle({ type: 'open-collision-dump' });
+    this.conn?.close();
+    this.fsm.dispose();
+    this.fsm = this.newFsm();
+    this.conn = c;
+    this.fsm.handle({ type: 'automatic-start' });
+    this.fsm.handle({ type: 'tcp-connection-confirmed' });
+    this.fsm.handle({ type: 'bgp-open', open: msg as OpenMessage });
+    return true;
+  }
+}
