@@ -2,8 +2,9 @@
 // interfaces are how it tells BGP (implemented by src/bgp/speaker.ts), the host (src/host/) and the
 // data plane (src/steer/) what to do. Kept here, small and stable, so each side can be built and
 // tested alone (tests may implement them over the real parts, never instead of them in end-to-end).
-import type { Prefix } from '../bgp/codec/prefix.js';
+
 import type { LargeCommunity } from '../bgp/codec/attributes/types.js';
+import type { Prefix } from '../bgp/codec/prefix.js';
 
 /** What the agent may change about an exported route; the speaker fills ORIGIN, AS_PATH, NEXT_HOP. */
 export interface ExportAttributes {

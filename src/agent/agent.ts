@@ -1,0 +1,247 @@
+// The agent: built from a Config and its parts (the RouteAnnouncer, the host's lo, the data plane, the
+// health layer), it is the one place that turns health transitions into ordered actions (per service in
+// service-agent.ts). Around that it owns the life cycle:
+// - start: the host address onto lo and exported, the VIP table written, every service's checks
+//   started; End-of-RIB (RFC 4724) is released only when every service's first round of checks settled;
+// - drain/undrain of a service (the drain file is watched by the health layer);
+// - reload (SIGHUP or the API): a bad file is rejected whole and logged, the running config untouched;
+//   a good one is applied as a diff: unchanged services are not touched (no ring write, no route change);
+// - stop (SIGTERM): withdraw every VIP, wait (bounded) until the peers were sent it, and leave the data
+//   plane as it is — XDP stays attached and the maps stay pinned, so flows that other hosts forward here
+//   keep being decapsulated, packets still arriving over a stale ECMP path keep being steered to their
+//   owners, and a restarted agent adopts the maps and keeps every flow.
+// Every action is one structured log line; the same records are emitted as 'log' events, and status()
+// is the snapshot the metrics/API layer reads.
+
+import { EventEmitter } from 'node:events';
+import { ConfigStore, type ReloadResult } from '../config/reload.js';
+import type { Config } from '../config/types.js';
+import { AnycastdError } from '../errors.js';
+import type { HostAddresses } from '../host/lo-addresses.js';
+import { jsonLineSink, type Level, type LogRecord, type LogSink, makeRecord } from './log.js';
+import { type HealthFactory, hasApplyPeers, type SteeringPort } from './parts.js';
+import type { RouteAnnouncer } from './ports.js';
+import { hostPrefix } from './routes.js';
+import { ServiceAgent, type ServiceStatus } from './service-agent.js';
+
+/** Bound on waiting for a withdrawal to reach every peer before the ring and lo steps go on anyway. */
+export const DEFAULT_FLUSH_TIMEOUT_MS = 2000;
+/** Bound on the whole stop (withdraw, wait for the peers). */
+export const DEFAULT_STOP_TIMEOUT_MS = 5000;
+
+export interface AgentParts {
+  announcer: RouteAnnouncer;
+  host: HostAddresses;
+  steering: SteeringPort;
+  health: HealthFactory;
+  sink?: LogSink;
+  flushTimeoutMs?: number;
+}
+
+export interface AgentStatus {
+  node: string;
+  started: boolean;
+  endOfRibReleased: boolean;
+  stopping: boolean;
+  hostAddresses: string[];
+  services: ServiceStatus[];
+  /** Health transitions of every service, by reason. */
+  transitionsByReason: Record<string, number>;
+}
+
+export interface AgentEvents {
+  log: [LogRecord];
+}
+
+export class Agent extends EventEmitter<AgentEvents> {
+  readonly store: ConfigStore;
+  readonly #p: AgentParts;
+  readonly #sink: LogSink;
+  readonly #services = new Map<string, ServiceAgent>();
+  #started = false;
+  #eorReleased = false;
+  #stopping = false;
+  #reloading: Promise<unknown> = Promise.resolve();
+
+  constructor(config: Config | ConfigStore, parts: AgentParts) {
+    super();
+    this.store = config instanceof ConfigStore ? config : new ConfigStore(config);
+    this.#p = parts;
+    this.#sink = parts.sink ?? jsonLineSink();
+  }
+
+  get config(): Config {
+    return this.store.current;
+  }
+
+  log(level: Level, event: string, fields: Record<string, unknown> = {}): void {
+    const record = makeRecord(level, event, fields);
+    this.#sink(record);
+    this.emit('log', record);
+  }
+
+  start(): void {
+    if (this.#started) throw new AnycastdError('ERR_INVALID_ARGUMENT', 'agent already started');
+    this.#started = true;
+    const cfg = this.config;
+    for (const address of this.#hostAddresses()) {
+      if (this.#p.host.add(address))
+        this.log('info', 'host-address-added', { reason: 'host-address', address });
+      this.#p.announcer.advertise(hostPrefix(address));
+      this.log('info', 'route-advertised', { reason: 'host-address', vips: [address] });
+    }
+    this.#p.steering.setServices(cfg.services);
+    this.log('info', 'agent-started', { node: cfg.node.id, services: cfg.services.map((s) => s.name) });
+    for (const svc of cfg.services) this.#addService(svc);
+    this.#maybeReleaseEndOfRib();
+  }
+
+  drain(service: string): void {
+    this.#service(service).setDrainFlag(true);
+  }
+
+  undrain(service: string): void {
+    this.#service(service).setDrainFlag(false);
+  }
+
+  /** Reloads the config file (default: the running one); serialized with other reloads. */
+  reload(file?: string): Promise<ReloadResult> {
+    const next = this.#reloading.then(() => this.#reload(file));
+    this.#reloading = next.catch(() => {});
+    return next;
+  }
+
+  /** Withdraws everything and waits (bounded) until the peers were told; the data plane is left as is. */
+  async stop(timeoutMs = DEFAULT_STOP_TIMEOUT_MS): Promise<{ flushed: boolean; ms: number }> {
+    const started = performance.now();
+    this.#stopping = true;
+    this.log('info', 'agent-stopping', { reason: 'shutdown', timeoutMs });
+    await Promise.all([...this.#services.values()].map((s) => s.shutdown('shutdown')));
+    const left = Math.max(0, timeoutMs - (performance.now() - started));
+    const flushed = await this.#p.announcer.flushed(left);
+    const ms = Math.round(performance.now() - started);
+    this.log(flushed ? 'info' : 'warn', 'agent-stopped', {
+      reason: 'shutdown',
+      flushed,
+      ms,
+      dataplane: 'left-attached',
+    });
+    return { flushed, ms };
+  }
+
+  status(): AgentStatus {
+    const services = [...this.#services.values()].map((s) => s.status());
+    const byReason: Record<string, number> = {};
+    for (const s of services)
+      for (const [reason, n] of Object.entries(s.transitions)) byReason[reason] = (byReason[reason] ?? 0) + n;
+    return {
+      node: this.config.node.id,
+      started: this.#started,
+      endOfRibReleased: this.#eorReleased,
+      stopping: this.#stopping,
+      hostAddresses: this.#hostAddresses(),
+      services,
+      transitionsByReason: byReason,
+    };
+  }
+
+  /** Resolves when every service has finished its pending steps (tests). */
+  async idle(): Promise<void> {
+    await Promise.all([...this.#services.values()].map((s) => s.idle()));
+  }
+
+  #hostAddresses(): string[] {
+    const { ipv4, ipv6 } = this.config.node.host;
+    return [ipv4, ipv6].filter((a): a is string => a !== null);
+  }
+
+  #service(name: string): ServiceAgent {
+    const s = this.#services.get(name);
+    if (!s) throw new AnycastdError('ERR_INVALID_ARGUMENT', `no service named ${name}`);
+    return s;
+  }
+
+  #addService(svc: Config['services'][number]): void {
+    const sa = new ServiceAgent(svc, {
+      announcer: this.#p.announcer,
+      host: this.#p.host,
+      steering: this.#p.steering,
+      health: this.#p.health,
+      log: (level, event, fields) => this.log(level, event, fields),
+      flushTimeoutMs: this.#p.flushTimeoutMs ?? DEFAULT_FLUSH_TIMEOUT_MS,
+      onSettled: () => this.#maybeReleaseEndOfRib(),
+    });
+    this.#services.set(svc.name, sa);
+    sa.placeStaticVips();
+    sa.start();
+  }
+
+  /** Once every service has settled and taken its first steps: End-of-RIB goes out. */
+  #maybeReleaseEndOfRib(): void {
+    if (this.#eorReleased || this.#stopping) return;
+    const all = [...this.#services.values()];
+    if (!all.every((s) => s.settled)) return;
+    this.#eorReleased = true;
+    void this.idle().then(() => {
+      if (this.#stopping) return;
+      this.#p.announcer.releaseEndOfRib();
+      this.log('info', 'end-of-rib-released', {
+        reason: 'checks-settled',
+        advertised: all.filter((s) => s.route !== 'withdrawn').map((s) => s.name),
+      });
+    });
+  }
+
+  async #reload(file?: string): Promise<ReloadResult> {
+    const result = await this.store.reload(file);
+    if (!result.ok) {
+      this.log('error', 'config-rejected', {
+        reason: 'invalid-config',
+        file: file ?? this.config.file,
+        code: result.error.code,
+        error: result.error.message,
+      });
+      return result;
+    }
+    const { diff, config } = result;
+    this.log('info', 'config-reloaded', {
+      reason: diff.empty ? 'no-change' : 'config-changed',
+      file: config.file,
+      services: {
+        added: diff.services.added.map((s) => s.name),
+        removed: diff.services.removed.map((s) => s.name),
+        changed: diff.services.changed.map((s) => s.name),
+      },
+      peers: {
+        added: diff.peers.added.map((p) => p.name),
+        removed: diff.peers.removed.map((p) => p.name),
+        changed: diff.peers.changed.map((p) => p.name),
+      },
+    });
+    if (diff.node.length > 0 || diff.dataplane.length > 0)
+      this.log('warn', 'restart-required', {
+        reason: 'config-changed',
+        fields: [...diff.node.map((f) => `node.${f}`), ...diff.dataplane.map((f) => `dataplane.${f}`)],
+      });
+    const peers = diff.peers;
+    if (peers.added.length + peers.removed.length + peers.changed.length > 0) {
+      if (hasApplyPeers(this.#p.announcer)) await this.#p.announcer.applyPeers(config.peers);
+      else this.log('warn', 'peers-not-applied', { reason: 'speaker-has-no-apply-peers' });
+    }
+    for (const svc of diff.services.removed) {
+      await this.#services.get(svc.name)?.retire();
+      this.#services.delete(svc.name);
+    }
+    const changed = diff.services.changed.map((change) => ({
+      change,
+      after: config.services.find((s) => s.name === change.name)!,
+      agent: this.#services.get(change.name)!,
+    }));
+    for (const c of changed) await c.agent.dropVips(c.after);
+    this.#p.steering.setServices(config.services);
+    for (const c of changed) c.agent.update(c.after, c.change);
+    for (const svc of diff.services.added)
+      if (!this.#stopping) this.#addService(config.services.find((s) => s.name === svc.name)!);
+    return result;
+  }
+}

@@ -1,0 +1,158 @@
+// SteeringPort over the real data plane (src/steer/dataplane.ts): stable service and VIP ids (taken
+// back from adopted pinned maps after a restart, so a restarted agent keeps the ids the program's maps
+// already use), the VIP table of every service × port, and both rings of a service built by Maglev over
+// the member instances (the same instance ids and weights on every host, so every host builds the same
+// table). Instance slots are keyed `<service>/<instance>`: one host runs instances of several services,
+// and a failed instance of one must not invalidate the flows of another.
+//
+// Ring kinds: the program's `services.active[]` has a `new` (0) and an `established` (1) slot. Today's
+// program (bpf/steer_core.h) looks up only the `new` ring on a flow-table miss; the `established` ring is
+// written all the same (the layout is there; issue 8 makes the program read it), so drain already puts
+// the right tables in place.
+
+import type { ServiceConfig } from '../config/types.js';
+import { AnycastdError } from '../errors.js';
+import type { Dataplane, InstanceSpec } from '../steer/dataplane.js';
+import {
+  INSTANCE_NONE,
+  MAX_SERVICES,
+  MAX_VIPS,
+  RING_KIND_ESTABLISHED,
+  RING_KIND_NEW,
+  VIP_F_FRAG,
+} from '../steer/layout.js';
+import { buildMaglev, EMPTY, shares } from '../steer/maglev.js';
+import { IPPROTO_TCP, IPPROTO_UDP } from '../steer/proto.js';
+import { type VipSpec, vipKeyHex, vipKeyOf } from '../steer/vips.js';
+import type { RingKind, RingShares, SteeringPort } from './parts.js';
+
+const KIND: Record<RingKind, number> = { new: RING_KIND_NEW, established: RING_KIND_ESTABLISHED };
+const PROTO = { tcp: IPPROTO_TCP, udp: IPPROTO_UDP } as const;
+const ANY_PORT = 0;
+
+export class Steering implements SteeringPort {
+  readonly dataplane: Dataplane;
+  readonly #serviceIds = new Map<string, number>();
+  readonly #vipIds = new Map<string, number>(); // vip key hex → vip id
+  readonly #shares = new Map<string, RingShares>();
+  /** Ids the adopted maps used: VIP key hex → {vipId, serviceId}. */
+  readonly #adopted = new Map<string, { vipId: number; serviceId: number }>();
+
+  constructor(dataplane: Dataplane) {
+    this.dataplane = dataplane;
+    for (const e of dataplane.state.vips)
+      if (!(e.flags & VIP_F_FRAG))
+        this.#adopted.set(vipKeyHex(e.key), { vipId: e.vipId, serviceId: e.serviceId });
+  }
+
+  serviceId(name: string): number | undefined {
+    return this.#serviceIds.get(name);
+  }
+
+  setServices(services: readonly ServiceConfig[]): void {
+    const live = new Set(services.map((s) => s.name));
+    for (const name of this.#serviceIds.keys()) if (!live.has(name)) this.#serviceIds.delete(name);
+    for (const s of services)
+      if (!this.#serviceIds.has(s.name)) this.#serviceIds.set(s.name, this.#allocService(s));
+    const specs: VipSpec[] = [];
+    const liveVips = new Set<string>();
+    for (const s of services)
+      for (const addr of s.vips)
+        for (const p of s.ports) {
+          const port = p.port ?? ANY_PORT;
+          const hex = vipKeyHex(vipKeyOf(addr, PROTO[p.protocol], port));
+          liveVips.add(hex);
+          specs.push({
+            vipId: this.#vipId(hex),
+            serviceId: this.#serviceIds.get(s.name)!,
+            addr,
+            proto: p.protocol,
+            port,
+          });
+        }
+    for (const hex of this.#vipIds.keys()) if (!liveVips.has(hex)) this.#vipIds.delete(hex);
+    this.dataplane.setVips(specs);
+  }
+
+  setRing(service: ServiceConfig, kind: RingKind, members: readonly string[]): void {
+    const id = this.#id(service.name);
+    const wanted = new Set(members);
+    const table = buildMaglev(
+      service.instances.filter((i) => wanted.has(i.id)).map((i) => ({ id: i.id, weight: i.weight })),
+      this.dataplane.state.config.ringSize,
+    );
+    const slotOf = new Map(
+      table.ids.map((instance) => [instance, this.dataplane.setInstance(this.#spec(service, instance))]),
+    );
+    const ring = table.table.map((e) => (e === EMPTY ? INSTANCE_NONE : slotOf.get(table.ids[e]!)!));
+    this.dataplane.writeRing(id, KIND[kind], ring);
+    const size = table.table.length;
+    const perId = Object.fromEntries([...shares(table)].map(([inst, n]) => [inst, n / size]));
+    const current = this.#shares.get(service.name) ?? { new: {}, established: {} };
+    this.#shares.set(service.name, { ...current, [kind]: perId });
+  }
+
+  setValid(service: ServiceConfig, instance: string, valid: boolean): void {
+    this.dataplane.setInstance(this.#spec(service, instance), valid);
+  }
+
+  removeService(name: string): void {
+    const id = this.#serviceIds.get(name);
+    if (id === undefined) return;
+    const empty = new Uint32Array(this.dataplane.state.config.ringSize).fill(INSTANCE_NONE);
+    for (const kind of Object.values(KIND)) this.dataplane.writeRing(id, kind, empty);
+    this.#serviceIds.delete(name);
+    this.#shares.delete(name);
+  }
+
+  shares(name: string): RingShares {
+    return this.#shares.get(name) ?? { new: {}, established: {} };
+  }
+
+  #id(name: string): number {
+    const id = this.#serviceIds.get(name);
+    if (id === undefined)
+      throw new AnycastdError('ERR_INVALID_ARGUMENT', `steering: unknown service ${name}`);
+    return id;
+  }
+
+  /** The id the adopted maps gave one of its VIPs, if free; else the lowest free id. */
+  #allocService(s: ServiceConfig): number {
+    const taken = new Set(this.#serviceIds.values());
+    for (const addr of s.vips)
+      for (const p of s.ports) {
+        const prior = this.#adopted.get(vipKeyHex(vipKeyOf(addr, PROTO[p.protocol], p.port ?? ANY_PORT)));
+        if (prior && !taken.has(prior.serviceId)) return prior.serviceId;
+      }
+    for (let id = 0; id < MAX_SERVICES; id++) if (!taken.has(id)) return id;
+    throw new AnycastdError('ERR_INVALID_ARGUMENT', `steering: more than ${MAX_SERVICES} services`);
+  }
+
+  #vipId(hex: string): number {
+    const known = this.#vipIds.get(hex);
+    if (known !== undefined) return known;
+    const taken = new Set(this.#vipIds.values());
+    const prior = this.#adopted.get(hex);
+    let id = prior && !taken.has(prior.vipId) ? prior.vipId : -1;
+    for (let i = 0; id < 0 && i < MAX_VIPS; i++) if (!taken.has(i)) id = i;
+    if (id < 0) throw new AnycastdError('ERR_INVALID_ARGUMENT', `steering: more than ${MAX_VIPS} VIPs`);
+    this.#vipIds.set(hex, id);
+    return id;
+  }
+
+  /** The data plane's view of an instance; its slot is named `<service>/<instance>`. */
+  #spec(service: ServiceConfig, instance: string): InstanceSpec {
+    const inst = service.instances.find((i) => i.id === instance);
+    if (!inst)
+      throw new AnycastdError(
+        'ERR_INVALID_ARGUMENT',
+        `steering: ${service.name} has no instance ${instance}`,
+      );
+    return {
+      id: `${service.name}/${inst.id}`,
+      ...(inst.host.ipv4 ? { host4: inst.host.ipv4 } : {}),
+      ...(inst.host.ipv6 ? { host6: inst.host.ipv6 } : {}),
+      local: inst.id === service.localInstanceId,
+    };
+  }
+}

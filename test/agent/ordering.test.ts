@@ -1,0 +1,299 @@
+// The ordered actions of the agent, with recording fakes of its ports: the exact sequence across lo, the
+// rings and BGP for start, up, down (plain and worsened), recovery during the worsen delay, drain and
+// undrain, a remote instance's failure, and stop. Pure sequencing; the real parts run in netns.test.ts.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Agent } from '../../src/agent/agent.js';
+import { silentSink } from '../../src/agent/log.js';
+import {
+  config,
+  FakeAnnouncer,
+  FakeHost,
+  FakeSteering,
+  fakeHealthFactory,
+  Recorder,
+  type ServiceOptions,
+  serviceYaml,
+} from './fakes.js';
+
+const VIP = '203.0.113.10';
+const P = `${VIP}/32`;
+
+function setup(opts: ServiceOptions = {}, more: string[] = []) {
+  const rec = new Recorder();
+  const announcer = new FakeAnnouncer(rec);
+  const host = new FakeHost(rec);
+  const steering = new FakeSteering(rec);
+  const health = fakeHealthFactory();
+  const agent = new Agent(config([serviceYaml(opts), ...more]), {
+    announcer,
+    host,
+    steering,
+    health: health.factory,
+    sink: silentSink,
+    flushTimeoutMs: 500,
+  });
+  const events: string[] = [];
+  agent.on('log', (r) => events.push(r.event));
+  agent.start();
+  const web = () => health.made.get('web')!;
+  return { rec, announcer, host, steering, health, agent, web, events };
+}
+
+/** Start, both instances up, settled and advertised; returns the recorder index after setup. */
+async function upAndRunning(opts: ServiceOptions = {}) {
+  const s = setup(opts);
+  s.web().set('h2', 'up', 'rise-reached');
+  s.web().set('h1', 'up', 'rise-reached');
+  await s.agent.idle();
+  await waitFor(() => s.rec.steps.includes('end-of-rib'));
+  return { ...s, mark: s.rec.steps.length };
+}
+
+async function waitFor(pred: () => boolean, ms = 2000): Promise<void> {
+  const until = performance.now() + ms;
+  while (!pred()) {
+    if (performance.now() > until) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+test('start: host address first; nothing advertised and End-of-RIB held until the checks settle', async () => {
+  const s = setup();
+  assert.deepEqual(s.rec.steps, ['lo-add 192.0.2.11', 'advertise 192.0.2.11/32', 'vips web=203.0.113.10']);
+  s.web().set('h2', 'up', 'rise-reached');
+  await s.agent.idle();
+  assert.equal(s.announcer.eorReleased, 0, 'one instance still unknown: held');
+  assert.equal(s.rec.steps.length, 3, 'no ring, no route before settling');
+  s.web().set('h1', 'up', 'rise-reached');
+  await waitFor(() => s.announcer.eorReleased === 1);
+  assert.deepEqual(s.rec.since(3), [
+    `lo-add ${VIP}`,
+    'ring web new [h1,h2]',
+    'ring web established [h1,h2]',
+    `advertise ${P}`,
+    'end-of-rib',
+  ]);
+  await s.agent.stop();
+});
+
+test('start with the local instance down: rings of the healthy rest, never advertised, End-of-RIB released', async () => {
+  const s = setup();
+  s.web().set('h2', 'up', 'rise-reached');
+  s.web().set('h1', 'down', 'check-failed');
+  await waitFor(() => s.announcer.eorReleased === 1);
+  assert.deepEqual(s.rec.since(3), [
+    'ring web new [h2]',
+    'ring web established [h2]',
+    'failed web/h1',
+    'end-of-rib',
+  ]);
+  assert.ok(!s.rec.steps.some((x) => x.startsWith(`advertise ${VIP}`)));
+  await s.agent.stop();
+});
+
+test('grace time: an instance that never answers does not hold End-of-RIB forever', async () => {
+  const s = setup({ grace: '30ms' });
+  s.web().set('h2', 'up', 'rise-reached');
+  await waitFor(() => s.announcer.eorReleased === 1);
+  assert.ok(s.events.includes('service-settled'));
+  assert.ok(!s.rec.steps.some((x) => x.startsWith(`advertise ${VIP}`)), 'unknown local is not advertised');
+  await s.agent.stop();
+});
+
+test('down (withdraw): withdraw → flushed → out of both rings → failed → VIP off lo, in that order', async () => {
+  const s = await upAndRunning();
+  s.web().set('h1', 'down', 'socket-gone');
+  await s.agent.idle();
+  assert.deepEqual(s.rec.since(s.mark), [
+    `withdraw ${P}`,
+    'flushed',
+    'ring web new [h2]',
+    'ring web established [h2]',
+    'failed web/h1',
+    `lo-remove ${VIP}`,
+  ]);
+  assert.ok(s.rec.timeOf('flushed') - s.rec.timeOf(`withdraw ${P}`) >= s.announcer.flushDelayMs - 1);
+  const st = s.agent.status();
+  assert.equal(st.services[0]!.route, 'withdrawn');
+  assert.equal(st.services[0]!.vipAnnounced, false);
+  assert.deepEqual(st.services[0]!.vipsOnLo, []);
+  assert.deepEqual(st.services[0]!.rings.new, { h2: 1 });
+  assert.equal(st.transitionsByReason['socket-gone'], 1);
+  assert.equal(st.transitionsByReason['rise-reached'], 2);
+  // And back: VIP on lo → into the rings → advertise.
+  const back = s.rec.steps.length;
+  s.web().set('h1', 'up', 'rise-reached');
+  await s.agent.idle();
+  assert.deepEqual(s.rec.since(back), [
+    `lo-add ${VIP}`,
+    'ring web new [h1,h2]',
+    'ring web established [h1,h2]',
+    `advertise ${P}`,
+  ]);
+  await s.agent.stop();
+});
+
+test('vip_leaves_lo_when_down false: the VIP is on lo from the start and stays there', async () => {
+  const s = await upAndRunning({ vipLeaves: false });
+  assert.equal(s.rec.steps.indexOf(`lo-add ${VIP}`), 3, 'placed at start, before any check');
+  s.web().set('h1', 'down', 'check-failed');
+  await s.agent.idle();
+  assert.deepEqual(s.rec.since(s.mark), [
+    `withdraw ${P}`,
+    'flushed',
+    'ring web new [h2]',
+    'ring web established [h2]',
+    'failed web/h1',
+  ]);
+  await s.agent.stop();
+});
+
+for (const [action, attrs] of [
+  ['graceful_shutdown', '{"communities":[4294901760]}'],
+  ['med', '{"med":5000}'],
+  ['prepend', '{"prepend":4}'],
+] as const) {
+  test(`down (${action}): worsen → delay → withdraw → flushed → rings → lo`, async () => {
+    const s = await upAndRunning({ onDown: `{ action: ${action}, delay: 60ms, med: 5000, prepend: 4 }` });
+    s.web().set('h1', 'down', 'check-failed');
+    await s.agent.idle();
+    assert.deepEqual(s.rec.since(s.mark), [
+      `advertise ${P} ${attrs}`,
+      `withdraw ${P}`,
+      'flushed',
+      'ring web new [h2]',
+      'ring web established [h2]',
+      'failed web/h1',
+      `lo-remove ${VIP}`,
+    ]);
+    const waited = s.rec.timeOf(`withdraw ${P}`) - s.rec.timeOf(`advertise ${P} ${attrs}`);
+    assert.ok(waited >= 55, `withdrawal ${waited} ms after worsening, delay 60 ms`);
+    await s.agent.stop();
+  });
+}
+
+test('recovery during the worsen delay: re-advertised with normal attributes, never withdrawn', async () => {
+  const s = await upAndRunning({ onDown: '{ action: med, delay: 200ms }' });
+  s.web().set('h1', 'down', 'check-failed');
+  await waitFor(() => s.rec.steps.length > s.mark);
+  s.web().set('h1', 'up', 'rise-reached');
+  await s.agent.idle();
+  assert.deepEqual(s.rec.since(s.mark), [`advertise ${P} {"med":1000}`, `advertise ${P}`]);
+  assert.equal(s.agent.status().services[0]!.route, 'advertised');
+  await s.agent.stop();
+});
+
+test('drain: route steps, out of `new` at once, out of `established` and VIP off lo after drain_time', async () => {
+  const s = await upAndRunning({ drainTime: '80ms' });
+  s.agent.drain('web');
+  await s.agent.idle();
+  const t0 = performance.now();
+  assert.deepEqual(s.rec.since(s.mark), [`withdraw ${P}`, 'flushed', 'ring web new [h2]']);
+  assert.equal(s.agent.status().services[0]!.drained, true);
+  await waitFor(() => s.rec.steps.includes(`lo-remove ${VIP}`));
+  assert.ok(performance.now() - t0 >= 60);
+  assert.deepEqual(s.rec.since(s.mark + 3), ['ring web established [h2]', `lo-remove ${VIP}`]);
+  assert.ok(!s.rec.steps.includes('failed web/h1'), 'a drained instance keeps its flows');
+  const back = s.rec.steps.length;
+  s.agent.undrain('web');
+  await s.agent.idle();
+  assert.deepEqual(s.rec.since(back), [
+    `lo-add ${VIP}`,
+    'ring web new [h1,h2]',
+    'ring web established [h1,h2]',
+    `advertise ${P}`,
+  ]);
+  await s.agent.stop();
+});
+
+test('undrain before drain_time: back in `new`, `established` never changed, re-advertised', async () => {
+  const s = await upAndRunning({ drainTime: '5s' });
+  s.agent.drain('web');
+  await s.agent.idle();
+  s.agent.undrain('web');
+  await s.agent.idle();
+  assert.deepEqual(s.rec.since(s.mark), [
+    `withdraw ${P}`,
+    'flushed',
+    'ring web new [h2]',
+    'ring web new [h1,h2]',
+    `advertise ${P}`,
+  ]);
+  await s.agent.stop();
+});
+
+test('a failure while draining takes the instance out of both rings at once', async () => {
+  const s = await upAndRunning({ drainTime: '5s' });
+  s.agent.drain('web');
+  await s.agent.idle();
+  s.web().set('h1', 'down', 'check-failed');
+  await s.agent.idle();
+  assert.deepEqual(s.rec.since(s.mark + 3), [
+    'ring web established [h2]',
+    'failed web/h1',
+    `lo-remove ${VIP}`,
+  ]);
+  await s.agent.stop();
+});
+
+test('a remote instance changes the rings at once and no route', async () => {
+  const s = await upAndRunning();
+  s.web().set('h2', 'down', 'check-failed');
+  await s.agent.idle();
+  assert.deepEqual(s.rec.since(s.mark), ['ring web new [h1]', 'ring web established [h1]', 'failed web/h2']);
+  s.web().set('h2', 'up', 'rise-reached');
+  await s.agent.idle();
+  assert.deepEqual(s.rec.since(s.mark + 3), ['ring web new [h1,h2]', 'ring web established [h1,h2]']);
+  await s.agent.stop();
+});
+
+test('a dampening hold (from === to) is logged and changes nothing', async () => {
+  const s = await upAndRunning();
+  s.web().set('h1', 'down', 'check-failed');
+  await s.agent.idle();
+  const mark = s.rec.steps.length;
+  s.web().set('h1', 'down', 'dampened');
+  await s.agent.idle();
+  assert.equal(s.rec.steps.length, mark);
+  assert.equal(s.agent.status().transitionsByReason['dampened'], 1);
+  await s.agent.stop();
+});
+
+test('stop: withdraw every VIP, wait for the peers, leave rings and lo alone', async () => {
+  const s = await upAndRunning();
+  const r = await s.agent.stop(1000);
+  assert.deepEqual(s.rec.since(s.mark), [`withdraw ${P}`, 'flushed']);
+  assert.equal(r.flushed, true);
+  assert.ok(s.host.addresses.has(VIP), 'VIP stays on lo: the local service may still finish its flows');
+  s.web().set('h1', 'down', 'check-failed');
+  await s.agent.idle();
+  assert.equal(s.rec.steps.length, s.mark + 2, 'no action after stop');
+});
+
+test('stop is bounded when a peer never takes the withdrawal', async () => {
+  const s = await upAndRunning();
+  s.announcer.peersDrain = false;
+  const t0 = performance.now();
+  const r = await s.agent.stop(100);
+  const ms = performance.now() - t0;
+  assert.equal(r.flushed, false);
+  assert.ok(ms >= 90 && ms < 400, `stop took ${ms} ms with a 100 ms bound`);
+});
+
+test('a withdrawal that never flushes still goes on with rings and lo after the flush timeout', async () => {
+  const s = await upAndRunning();
+  s.announcer.peersDrain = false;
+  s.web().set('h1', 'down', 'check-failed');
+  await s.agent.idle();
+  assert.deepEqual(s.rec.since(s.mark), [
+    `withdraw ${P}`,
+    'ring web new [h2]',
+    'ring web established [h2]',
+    'failed web/h1',
+    `lo-remove ${VIP}`,
+  ]);
+  assert.ok(s.events.includes('withdrawal-flush-timeout'));
+  await s.agent.stop(50);
+});
