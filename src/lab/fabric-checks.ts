@@ -12,6 +12,7 @@ import { sleep, waitFor } from './exec.js';
 import { type Nexthop, routeNexthops } from './fib.js';
 import { frrPaths } from './frr.js';
 import { asOf, type Family } from './peers.js';
+import { RouteWatch, wallNow } from './route-watch.js';
 import type { Lab } from './topology.js';
 
 const VIP_ROUTE: Record<Family, string> = { 4: `${VIP4}/32`, 6: `${VIP6}/128` };
@@ -110,15 +111,18 @@ export async function waitVipAt(
 
 /** Milliseconds from a host's speaker being stopped to its route leaving each place. */
 export interface WithdrawalTimes {
+  /** Left the ToR's FIB: the kernel's own route-change event (ip monitor, µs stamps). */
   tor1: Record<Family, number>;
   tor2: Record<Family, number>;
-  /** Gone from the spine's BGP table (all paths with the host's AS withdrawn). */
+  /** Gone from the spine's BGP table (all paths with the host's AS withdrawn), found by polling. */
   spineBgp: Record<Family, number>;
 }
 
 /**
- * Stop `host`'s BGP stand-in with `sig` and time, by polling every few ms, when the host leaves each
- * ToR's FIB and the spine's BGP table. Resolution: the poll interval plus one `ip`/`vtysh` run.
+ * Stop `host`'s BGP stand-in with `sig` and time when the host leaves each ToR's FIB and the spine's
+ * BGP table. The ToR figures are the timestamps of the kernel route events that removed it (polling
+ * only finds the moment; `ip monitor` dates it). The spine's BGP table has no such event: polled every
+ * few ms, so that figure includes up to one `vtysh` run (~10-20 ms) more.
  */
 export async function measureWithdrawal(
   lab: Lab,
@@ -126,35 +130,46 @@ export async function measureWithdrawal(
   sig: NodeJS.Signals,
   timeoutMs = CONVERGE_TIMEOUT_MS,
 ): Promise<WithdrawalTimes> {
-  const start = performance.now();
-  const stopped = lab.stopHostStandIn(host, sig);
-  const spineDir = lab.frr.get('spine')!.dir;
-  const hostAs = asOf(host);
-  const until = async (probe: () => Promise<boolean>): Promise<number> => {
-    const deadline = start + timeoutMs;
-    while (performance.now() < deadline) {
-      if (await probe()) return performance.now() - start;
-      await sleep(WITHDRAW_POLL_MS);
-    }
-    return Number.POSITIVE_INFINITY;
-  };
-  const torGone = (tor: TorName, f: Family) =>
-    until(async () => {
-      const nhs = await routeNexthops(lab.ns(tor), VIP_ROUTE[f]);
-      return !nhs.some((n) => hostOnDev(tor, n.dev) === host);
-    });
-  const spineGone = (f: Family) =>
-    until(async () => !(await frrPaths(spineDir, VIP_ROUTE[f])).some((p) => origin(p.asPath) === hostAs));
-  const [t14, t16, t24, t26, s4, s6] = await Promise.all([
-    torGone('tor1', 4),
-    torGone('tor1', 6),
-    torGone('tor2', 4),
-    torGone('tor2', 6),
-    spineGone(4),
-    spineGone(6),
-  ]);
-  await stopped;
-  return { tor1: { 4: t14, 6: t16 }, tor2: { 4: t24, 6: t26 }, spineBgp: { 4: s4, 6: s6 } };
+  const watches = await Promise.all(TORS.map((t) => RouteWatch.start(lab.procs, lab.ns(t), lab.dir)));
+  try {
+    const start = performance.now();
+    const startWall = wallNow();
+    const stopped = lab.stopHostStandIn(host, sig);
+    const spineDir = lab.frr.get('spine')!.dir;
+    const hostAs = asOf(host);
+    const until = async (probe: () => Promise<boolean>): Promise<number> => {
+      const deadline = start + timeoutMs;
+      while (performance.now() < deadline) {
+        if (await probe()) return performance.now() - start;
+        await sleep(WITHDRAW_POLL_MS);
+      }
+      return Number.POSITIVE_INFINITY;
+    };
+    const torGone = async (i: number, f: Family): Promise<number> => {
+      const tor = TORS[i]!;
+      const polled = await until(async () => {
+        const nhs = await routeNexthops(lab.ns(tor), VIP_ROUTE[f]);
+        return !nhs.some((n) => hostOnDev(tor, n.dev) === host);
+      });
+      const vip = f === 4 ? VIP4 : VIP6;
+      const event = watches[i]!.lastEvent(`${vip} `, startWall, startWall + polled);
+      return event ? event.at - startWall : polled;
+    };
+    const spineGone = (f: Family) =>
+      until(async () => !(await frrPaths(spineDir, VIP_ROUTE[f])).some((p) => origin(p.asPath) === hostAs));
+    const [t14, t16, t24, t26, s4, s6] = await Promise.all([
+      torGone(0, 4),
+      torGone(0, 6),
+      torGone(1, 4),
+      torGone(1, 6),
+      spineGone(4),
+      spineGone(6),
+    ]);
+    await stopped;
+    return { tor1: { 4: t14, 6: t16 }, tor2: { 4: t24, 6: t26 }, spineBgp: { 4: s4, 6: s6 } };
+  } finally {
+    await Promise.all(watches.map((w) => w.stop()));
+  }
 }
 
 /** Bring a host fully up as the real agent will: VIP on lo, service on the VIP, BGP speaker (stand-in). */

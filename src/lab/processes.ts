@@ -47,6 +47,13 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
+export interface StartOptions {
+  /** Hand stdout to the caller (`child.stdout`) instead of the log file; stderr still goes there. */
+  pipeStdout?: boolean;
+  /** Extra environment variables. */
+  env?: Record<string, string>;
+}
+
 export class ProcessRegistry {
   readonly #procs = new Map<number, LabProcess>();
 
@@ -56,15 +63,23 @@ export class ProcessRegistry {
   }
 
   /**
-   * Start `cmd args` in namespace `ns`, stdout and stderr to `logFile`. The child gets its own
+   * Start `cmd args` in namespace `ns`, stdout and stderr to `logFile` (or stdout piped, see opts). The child gets its own
    * process group, so a terminal's Ctrl-C reaches only the lab, which then stops it in order.
    */
-  start(label: string, ns: string, cmd: string, args: readonly string[], logFile: string): LabProcess {
+  start(
+    label: string,
+    ns: string,
+    cmd: string,
+    args: readonly string[],
+    logFile: string,
+    opts: StartOptions = {},
+  ): LabProcess {
     const [c, a] = inNs(ns, cmd, args);
     const fd = openSync(logFile, 'a');
     let child: ChildProcess;
     try {
-      child = spawn(c, a, { stdio: ['ignore', fd, fd], detached: true });
+      const env = opts.env ? { ...process.env, ...opts.env } : process.env;
+      child = spawn(c, a, { stdio: ['ignore', opts.pipeStdout ? 'pipe' : fd, fd], detached: true, env });
     } finally {
       closeSync(fd);
     }
