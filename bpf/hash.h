@@ -62,4 +62,14 @@ static __always_inline __u32 hash_vip_key(const __u32 *w)
 	return h ^ (h >> 16);
 }
 
+/* The flow_cache slot of a flow_key (10 words): folds and two multiplies. Only the program uses it (the
+ * cache is invisible to the decision), so it need not match anything in TypeScript. */
+static __always_inline __u32 hash_flow_slot(const __u32 *w)
+{
+	__u32 h = (w[0] ^ w[1] ^ w[2] ^ w[3] ^ rotl32(w[4] ^ w[5] ^ w[6] ^ w[7], 16)) * GOLDEN32;
+
+	h ^= (w[8] ^ rotl32(w[9], 8)) * MURMUR_F1;
+	return h ^ (h >> 15);
+}
+
 #endif

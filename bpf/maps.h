@@ -56,6 +56,22 @@ struct {
 	__type(value, struct flow_val);
 } flows SEC(".maps");
 
+/* Per-CPU direct-mapped cache in front of `flows` (an inlined array lookup instead of a hash lookup). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FLOW_CACHE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct flow_cache_entry);
+} flow_cache SEC(".maps");
+
+/* Control words (flow_cache generation). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ctl);
+} ctl SEC(".maps");
+
 /* Per-CPU counters per VIP (key = vip_id). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -28,6 +28,7 @@
 #define MAX_INSTANCES 4096           /* instances entries */
 #define MAX_FLOWS 131072             /* flows (LRU) entries */
 #define INSTANCE_NONE 0xffffffffu    /* ring entry of an empty ring */
+#define FLOW_CACHE_SLOTS 4096        /* flow_cache entries per CPU, a power of two */
 
 /* vip_entry.flags */
 #define VIP_F_USED 0x1      /* the slot holds a VIP */
@@ -105,6 +106,21 @@ struct flow_val {
 	__u32 flags;    /* reserved (issue 8: ring kind, second chance) */
 };
 
+/* flow_cache value (PERCPU_ARRAY, FLOW_CACHE_SLOTS): a direct-mapped per-CPU copy of flow-table
+ * entries, read without a helper call. It only ever holds what `flows` held (filled on a flow-table hit
+ * or insert); an entry counts while gen == ctl.flow_gen + 1, so bumping flow_gen empties every cache. */
+struct flow_cache_entry {
+	struct flow_key key;
+	__u32 instance;
+	__u32 gen;
+};
+
+/* ctl value (ARRAY, 1 entry): control words the agent flips. */
+struct ctl {
+	__u32 flow_gen;    /* bumped whenever the flow table is cleared by the agent */
+	__u32 reserved[3];
+};
+
 /* vip_stats value (PERCPU_ARRAY, MAX_VIPS). */
 struct vip_stats {
 	__u64 packets;   /* packets to the VIP (after decapsulation for decapsulated ones) */
@@ -135,6 +151,8 @@ _Static_assert(sizeof(struct instance) == 24, "instance");
 _Static_assert(sizeof(struct instance_id) == INSTANCE_ID_LEN, "instance_id");
 _Static_assert(sizeof(struct flow_key) == 40, "flow_key");
 _Static_assert(sizeof(struct flow_val) == 8, "flow_val");
+_Static_assert(sizeof(struct flow_cache_entry) == 48, "flow_cache_entry");
+_Static_assert(sizeof(struct ctl) == 16, "ctl");
 _Static_assert(sizeof(struct vip_stats) == 96, "vip_stats");
 _Static_assert(sizeof(struct global_stats) == 64, "global_stats");
 

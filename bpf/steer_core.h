@@ -3,8 +3,9 @@
  * steer_core.h — the steering decision for one frame: parse → VIP → flow table or Maglev ring → pass
  * locally, or encapsulate to the owner's host; decapsulate what other hosts send here. The rules are
  * DESIGN.md "Data plane"; src/steer/model.ts is the same decision in TypeScript. Helper calls per
- * path (array lookups are inlined by the JIT and not counted): non-VIP 0; local flow hit 1 (flows
- * lookup); forward flow hit 2 (+ adjust_head); a miss adds 1 (flows update); decap 1 (adjust_head).
+ * path (array lookups are inlined by the JIT and not counted): non-VIP 0; local flow hit 0 when this
+ * CPU's flow_cache has the flow, else 1 (flows lookup); forward adds 1 (adjust_head); a miss adds 2
+ * (flows lookup and update); decap 1 (adjust_head).
  * The flow hash (10 murmur rounds) is computed only on a miss and for the IPv6 flow label.
  */
 #ifndef ANYCASTD_STEER_CORE_H
@@ -118,15 +119,44 @@ static __always_inline int forward(struct xdp_md *ctx, const struct pkt *p, cons
 }
 
 /* The owner of a flow: the flow table, else the service's active `new` ring (recorded unless RST). */
+static __always_inline int flow_key_eq(const struct flow_key *a, const struct flow_key *b)
+{
+	const __u64 *x = (const void *)a, *y = (const void *)b;
+
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3] && x[4] == y[4];
+}
+
+/* The flow's instance slot from this CPU's flow_cache, else from `flows` (then cached); -1 if unknown. */
+static __always_inline long flow_lookup(const struct flow_key *k, struct flow_cache_entry *ce, __u32 gen)
+{
+	struct flow_val *fv;
+
+	if (ce && ce->gen == gen && flow_key_eq(&ce->key, k))
+		return ce->instance;
+	fv = bpf_map_lookup_elem(&flows, k);
+	if (!fv)
+		return -1;
+	if (ce) {
+		ce->key = *k;
+		ce->instance = fv->instance;
+		ce->gen = gen;
+	}
+	return fv->instance;
+}
+
 static __always_inline int steer_flow(struct xdp_md *ctx, const struct pkt *p, const struct vip_entry *vip,
 				      struct vip_stats *st, struct global_stats *gs)
 {
-	struct flow_val *fv = bpf_map_lookup_elem(&flows, &p->key);
+	__u32 zero = 0, cache_slot = hash_flow_slot((const __u32 *)&p->key) & (FLOW_CACHE_SLOTS - 1);
+	struct flow_cache_entry *ce = bpf_map_lookup_elem(&flow_cache, &cache_slot);
+	struct ctl *cw = bpf_map_lookup_elem(&ctl, &zero);
+	__u32 gen = cw ? cw->flow_gen + 1 : 0;
 	struct instance *inst = NULL;
+	long known = flow_lookup(&p->key, cw ? ce : NULL, gen);
 	__u32 slot;
 
-	if (fv) {
-		slot = fv->instance;
+	if (known >= 0) {
+		slot = known;
 		inst = bpf_map_lookup_elem(&instances, &slot);
 		if (inst && !(inst->flags & INSTANCE_F_VALID))
 			inst = NULL;
@@ -156,6 +186,11 @@ static __always_inline int steer_flow(struct xdp_md *ctx, const struct pkt *p, c
 		if (!(p->flags & (PKT_F_RST | PKT_F_ICMP_ERR))) {
 			struct flow_val v = {.instance = slot};
 			bpf_map_update_elem(&flows, &p->key, &v, BPF_ANY);
+			if (ce && cw) {
+				ce->key = p->key;
+				ce->instance = slot;
+				ce->gen = gen;
+			}
 		}
 	}
 	if (p->flags & PKT_F_ICMP_ERR)

@@ -63,6 +63,7 @@ export class Dataplane {
   readonly adopted: MapName[]; // maps taken over from pins
   readonly #obj: BpfObject;
   readonly #maps: Record<MapName, BpfMap>;
+  readonly #ctl: BpfMap; // per program instance, never pinned (like flow_cache, which it governs)
   readonly #vipSlots = new Map<string, number>(); // vip key hex → vip_table slot
   readonly #instanceSlots = new Map<string, number>(); // instance id → slot
 
@@ -71,6 +72,7 @@ export class Dataplane {
     this.adopted = adopted;
     this.program = obj.program(program);
     this.#maps = Object.fromEntries(MAP_NAMES.map((n) => [n, obj.map(n)])) as Record<MapName, BpfMap>;
+    this.#ctl = obj.map('ctl');
     this.state = {
       config,
       vips: [],
@@ -239,8 +241,15 @@ export class Dataplane {
     return out;
   }
 
+  /** Empties the flow table, and every CPU's flow_cache with it (a new cache generation). */
   clearFlows(): void {
     for (const k of this.#maps.flows.keys()) this.#maps.flows.delete(k);
+    const ctl = this.#ctl.lookup(u32key(0))!;
+    ctl.writeUInt32LE(
+      (ctl.readUInt32LE(L.LAYOUTS.ctl.fields.flow_gen) + 1) >>> 0,
+      L.LAYOUTS.ctl.fields.flow_gen,
+    );
+    this.#ctl.update(u32key(0), ctl);
     this.state.flows.clear();
   }
 

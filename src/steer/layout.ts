@@ -16,6 +16,7 @@ export const RING_SIZE_MAX = 65537;
 export const MAX_INSTANCES = 4096;
 export const MAX_FLOWS = 131072;
 export const INSTANCE_ID_LEN = 64;
+export const FLOW_CACHE_SLOTS = 4096;
 export const INSTANCE_NONE = 0xffffffff;
 
 export const VIP_F_USED = 0x1;
@@ -44,6 +45,8 @@ export const LAYOUTS = {
   instance_id: { size: 64, fields: { id: 0 } },
   flow_key: { size: 40, fields: { src: 0, dst: 16, sport: 32, dport: 34, proto: 36, family: 37, pad: 38 } },
   flow_val: { size: 8, fields: { instance: 0, flags: 4 } },
+  flow_cache_entry: { size: 48, fields: { key: 0, instance: 40, gen: 44 } },
+  ctl: { size: 16, fields: { flow_gen: 0, reserved: 4 } },
   vip_stats: {
     size: 96,
     fields: {

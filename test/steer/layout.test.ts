@@ -55,6 +55,8 @@ test('the loaded maps have the key/value sizes and capacities of the constants',
       instances: [4, L.LAYOUTS.instance.size, L.MAX_INSTANCES],
       instance_ids: [4, L.LAYOUTS.instance_id.size, L.MAX_INSTANCES],
       flows: [L.LAYOUTS.flow_key.size, L.LAYOUTS.flow_val.size, L.MAX_FLOWS],
+      flow_cache: [4, L.LAYOUTS.flow_cache_entry.size, L.FLOW_CACHE_SLOTS],
+      ctl: [4, L.LAYOUTS.ctl.size, 1],
       vip_stats: [4, L.LAYOUTS.vip_stats.size, L.MAX_VIPS],
       global_stats: [4, L.LAYOUTS.global_stats.size, 1],
     };
@@ -64,6 +66,7 @@ test('the loaded maps have the key/value sizes and capacities of the constants',
     }
     assert.equal(obj.map('flows').perCpu, false, 'one flow table for all CPUs');
     assert.equal(obj.map('vip_stats').perCpu, true);
+    assert.equal(obj.map('flow_cache').perCpu, true, 'the flow cache is per CPU: no torn entries');
   } finally {
     obj.close();
   }

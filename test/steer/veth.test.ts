@@ -32,11 +32,12 @@ const HOST6_B = '2001:db8:100::2';
 const SERVER = `const [n,f,v]=process.argv.slice(1);const d=require('dgram').createSocket('udp'+f);
 d.on('message',(m,r)=>d.send(Buffer.from(n+':'+m),r.port,r.address));
 d.bind(${PORT},v,()=>console.log('ready'));`;
-// argv: [payload, family, client, vip]
+// argv: [payload, family, client, vip]; sends every 500 ms (same socket, same flow) for up to 4 s
 const CLIENT_JS = `const [p,f,c,v]=process.argv.slice(1);const d=require('dgram').createSocket('udp'+f);
-const t=setTimeout(()=>{console.log('timeout');process.exit(0)},2000);
+const t=setTimeout(()=>{console.log('timeout');process.exit(0)},4000);
 d.on('message',(m)=>{console.log(String(m));clearTimeout(t);process.exit(0)});
-d.bind(0,c,()=>d.send(Buffer.from(p),${PORT},v));`;
+const send=()=>d.send(Buffer.from(p),${PORT},v);
+d.bind(0,c,()=>{send();setInterval(send,500)});`;
 
 const A = { id: 'a/echo', host4: HOST_A, host6: HOST6_A, local: true };
 const B = { id: 'b/echo', host4: HOST_B, host6: HOST6_B, local: false };
@@ -161,8 +162,9 @@ for (const family of [4, 6] as const) {
         typeof v === 'bigint' ? Number(v) : v,
       );
     assert.equal(reply, 'B:hello', diag());
-    assert.equal(stat(dpA, vipId, 'forwarded'), before[0]! + 1n);
-    assert.equal(stat(dpB, vipId, 'decap'), before[1]! + 1n);
+    assert.ok(stat(dpA, vipId, 'forwarded') > before[0]!, 'A forwarded it');
+    assert.ok(stat(dpB, vipId, 'decap') > before[1]!, 'B decapsulated it');
+    assert.equal(stat(dpA, vipId, 'local'), 0n, 'A never passed it up');
   });
 
   test(`IPv${family}: ring says A — A passes the packet to its own kernel, which answers`, () => {
@@ -170,6 +172,6 @@ for (const family of [4, 6] as const) {
     dpA.setServiceMembers(SVC, [A]);
     const before = stat(dpA, vipId, 'local');
     assert.equal(ask('again', family), 'A:again');
-    assert.equal(stat(dpA, vipId, 'local'), before + 1n);
+    assert.ok(stat(dpA, vipId, 'local') > before, 'A passed it up');
   });
 }
