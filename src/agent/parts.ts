@@ -6,6 +6,7 @@
 import type { PeerConfig, ServiceConfig } from '../config/types.js';
 import type { InstanceState, InstanceTransition } from '../health/instance-health.js';
 import type { HealthState } from '../health/types.js';
+import type { RouteAnnouncer } from './ports.js';
 
 /** The two rings of a service (DESIGN.md, data plane): SYNs and first packets use `new`. */
 export type RingKind = 'new' | 'established';
@@ -57,4 +58,10 @@ export interface PeerApplier {
 
 export function hasApplyPeers(x: object): x is PeerApplier {
   return typeof (x as Partial<PeerApplier>).applyPeers === 'function';
+}
+
+/** An announcer plus how to close it (the speaker's sessions). */
+export interface AnnouncerHandle {
+  announcer: RouteAnnouncer;
+  close(): void;
 }

@@ -2,6 +2,7 @@
 // The `anycastd` command line: one subcommand per job, exit codes scripts can rely on
 // (0 ok, 1 failure of the job, 2 bad usage or invalid config).
 import { Command } from 'commander';
+import { runAgent } from '../agent/run.js';
 import { check, DEFAULT_CONFIG_PATH } from '../config/index.js';
 import { runDemo } from './demo.js';
 
@@ -32,6 +33,14 @@ function program(): Command {
         process.stderr.write(`${result.error.message}\n`);
       }
       process.exitCode = result.ok ? EXIT_OK : EXIT_USAGE;
+    });
+
+  cli
+    .command('run')
+    .description('run the agent: health checks, BGP, XDP steering (SIGHUP reloads, SIGTERM stops)')
+    .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
+    .action(async (opts: { config: string }) => {
+      process.exit(await runAgent({ configFile: opts.config }));
     });
 
   cli

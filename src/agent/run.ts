@@ -1,0 +1,126 @@
+// `anycastd run -c FILE`: load the config, build the real parts — the data plane (load the steering
+// program adopting the maps pinned by a previous run, attach it to every uplink: a plain attach
+// atomically replaces the previous run's program, so no packet meets an interface without one), lo
+// over rtnetlink, the health layer with the listener watcher, the BGP speaker with the kernel's default
+// route writer — and run the Agent until SIGTERM/SIGINT. SIGHUP reloads the config.
+//
+// On SIGTERM/SIGINT: the agent withdraws every VIP and waits (bounded) until the peers were sent it;
+// then the speaker closes its sessions (Cease) and the process exits 0, within a bounded time. The XDP
+// program stays attached and its maps stay pinned (see agent.ts for why): a restart adopts them.
+
+import { loadConfig } from '../config/load.js';
+import type { Config } from '../config/types.js';
+import { ConfigError } from '../errors.js';
+import { createListenerWatcher } from '../health/listener-sources.js';
+import { LoAddresses } from '../host/lo-addresses.js';
+import { ifIndex } from '../native/xdp.js';
+import { Dataplane, DEFAULT_PIN_DIR } from '../steer/dataplane.js';
+import { Agent, DEFAULT_STOP_TIMEOUT_MS } from './agent.js';
+import { realHealth } from './health.js';
+import { jsonLineSink, type LogSink, makeRecord } from './log.js';
+import type { AnnouncerHandle } from './parts.js';
+import { startSpeaker } from './speaker.js';
+import { Steering } from './steering.js';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_CONFIG = 2;
+/** Hard bound on the whole shutdown, beyond the agent's own: exit even if something hangs. */
+const EXIT_GRACE_MS = 2000;
+
+export interface RunOptions {
+  configFile: string;
+  /** Builds the announcer; default: the BGP speaker of src/bgp (tests: a recorder). */
+  announcer?: (config: Config, sink: LogSink) => Promise<AnnouncerHandle>;
+  /** bpffs directory of the pinned maps (default /sys/fs/bpf/anycastd). */
+  pinDir?: string;
+  stopTimeoutMs?: number;
+  sink?: LogSink;
+  /** Called once the agent runs (tests read status() through it). */
+  onStarted?: (agent: Agent) => void;
+}
+
+/** Runs until a stop signal; resolves with the exit code. */
+export async function runAgent(opts: RunOptions): Promise<number> {
+  const sink = opts.sink ?? jsonLineSink();
+  const fail = (event: string, err: unknown, code: number): number => {
+    sink(makeRecord('error', event, { reason: 'start-failed', error: err }));
+    return code;
+  };
+  let config: Config;
+  try {
+    config = await loadConfig(opts.configFile);
+  } catch (err) {
+    return fail('config-rejected', err, err instanceof ConfigError ? EXIT_CONFIG : EXIT_FAILED);
+  }
+  const closers: (() => void)[] = [];
+  try {
+    const { ipv4, ipv6 } = config.node.host;
+    const dp = Dataplane.open({
+      pinDir: opts.pinDir ?? DEFAULT_PIN_DIR,
+      ringSize: config.dataplane.ringSize,
+      mtu: config.dataplane.mtu,
+      ...(ipv4 ? { host4: ipv4 } : {}),
+      ...(ipv6 ? { host6: ipv6 } : {}),
+    });
+    closers.push(() => dp.close()); // closing our fds leaves the attached program and the pins in place
+    for (const uplink of config.node.uplinks) dp.attach(ifIndex(uplink), config.dataplane.xdpMode);
+    sink(
+      makeRecord('info', 'xdp-attached', {
+        reason: 'start',
+        uplinks: config.node.uplinks,
+        adopted: dp.adopted,
+      }),
+    );
+    const lo = new LoAddresses();
+    closers.push(() => lo.close());
+    const { watcher } = createListenerWatcher();
+    closers.push(() => watcher.close());
+    const bgp = await (opts.announcer ?? startSpeaker)(config, sink);
+    closers.push(() => bgp.close());
+    const agent = new Agent(config, {
+      announcer: bgp.announcer,
+      host: lo,
+      steering: new Steering(dp),
+      health: realHealth({ watcher }),
+      sink,
+    });
+    agent.start();
+    opts.onStarted?.(agent);
+    await untilStopSignal(agent);
+    const bound = opts.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
+    const hard = setTimeout(() => process.exit(EXIT_OK), bound + EXIT_GRACE_MS);
+    hard.unref();
+    await agent.stop(bound);
+    return EXIT_OK;
+  } catch (err) {
+    return fail('agent-failed', err, EXIT_FAILED);
+  } finally {
+    for (const close of closers.reverse()) {
+      try {
+        close();
+      } catch {
+        // closing is best effort on the way out
+      }
+    }
+  }
+}
+
+/** SIGHUP reloads; resolves on the first SIGTERM or SIGINT. */
+function untilStopSignal(agent: Agent): Promise<void> {
+  const hup = (): void => {
+    void agent.reload();
+  };
+  process.on('SIGHUP', hup);
+  return new Promise((resolve) => {
+    const stop = (signal: NodeJS.Signals): void => {
+      process.off('SIGHUP', hup);
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      agent.log('info', 'signal-received', { reason: signal.toLowerCase() });
+      resolve();
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+}
