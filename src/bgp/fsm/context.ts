@@ -98,6 +98,13 @@ export function restartHold(ctx: FsmContext): void {
   else ctx.stopTimer('hold');
 }
 
+/** The keepalive timer fired: send one and arm it again. */
+export function keepaliveDue(ctx: FsmContext): Transition {
+  ctx.emit({ type: 'send-keepalive' });
+  restartKeepalive(ctx);
+  return undefined;
+}
+
 export function restartKeepalive(ctx: FsmContext): void {
   const ka = ctx.negotiated?.keepaliveTime ?? 0;
   if (ka > 0) ctx.startTimer('keepalive', ka * MS);

@@ -7,6 +7,7 @@ import {
   CEASE_COLLISION,
   codecError,
   type FsmContext,
+  keepaliveDue,
   restartHold,
   restartKeepalive,
   stopOrExpire,
@@ -27,9 +28,7 @@ export function established(ctx: FsmContext, ev: FsmEvent): Transition {
     case 'hold-timer-expires':
       return stopOrExpire(ctx, ev);
     case 'keepalive-timer-expires':
-      ctx.emit({ type: 'send-keepalive' });
-      restartKeepalive(ctx);
-      return undefined;
+      return keepaliveDue(ctx);
     case 'update-sent':
       restartKeepalive(ctx);
       return undefined;

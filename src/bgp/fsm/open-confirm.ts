@@ -6,8 +6,8 @@ import {
   CEASE_COLLISION,
   codecError,
   type FsmContext,
+  keepaliveDue,
   restartHold,
-  restartKeepalive,
   stopOrExpire,
   toIdle,
   unexpected,
@@ -27,9 +27,7 @@ export function openConfirm(ctx: FsmContext, ev: FsmEvent): Transition {
     case 'hold-timer-expires':
       return stopOrExpire(ctx, ev);
     case 'keepalive-timer-expires':
-      ctx.emit({ type: 'send-keepalive' });
-      restartKeepalive(ctx);
-      return undefined;
+      return keepaliveDue(ctx);
     case 'tcp-connection-fails':
       return toIdle(ctx, 'connection-failed', 'increment');
     case 'notif-msg':
