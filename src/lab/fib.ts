@@ -3,7 +3,7 @@
 // Routes installed by FRR use nexthop objects (`nhid`), but the kernel still expands their nexthops
 // in route dumps, so both daemons' routes read the same way.
 
-import { runInAsync } from './exec.js';
+import { runAsync } from './exec.js';
 
 export interface Nexthop {
   gateway: string;
@@ -22,7 +22,8 @@ interface RouteJson {
 /** The nexthops of the route to exactly `prefix` in `ns` ([] if there is no such route). */
 export async function routeNexthops(ns: string, prefix: string): Promise<Nexthop[]> {
   const family = prefix.includes(':') ? '-6' : '-4';
-  const out = await runInAsync(ns, 'ip', [family, '-j', 'route', 'show', 'exact', prefix]);
+  // `ip -n` switches namespace itself: one exec fewer than `ip netns exec`, which matters when polling.
+  const out = await runAsync('ip', ['-n', ns, family, '-j', 'route', 'show', 'exact', prefix]);
   const routes = JSON.parse(out.trim() === '' ? '[]' : out) as RouteJson[];
   const route = routes.find((r) => r.type === undefined || r.type === 'unicast');
   if (!route) return [];

@@ -2,7 +2,7 @@
 // the process that created them: `acdlab-<pid base 36>-<run>-<node>`. Removal is always by that
 // exact prefix; cleanupStale() removes only leftovers whose creating pid is dead.
 
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, runIn, sleepSync, tryRun } from './exec.js';
@@ -133,11 +133,29 @@ function tryKill(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
-/** Remove every namespace whose name starts with `prefix`, and the run directory. Returns the names. */
+/** FRR's state directory; `-N <ns>` makes each daemon create `<dir>/<ns>/` (empty, as the lab gives every path). */
+const FRR_STATE_DIR = '/var/run/frr';
+
+/** Directories under FRR's state directory that belong to lab runs. */
+function frrPathSpaces(): string[] {
+  try {
+    return readdirSync(FRR_STATE_DIR).filter((n) => n.startsWith(PREFIX_FAMILY));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Remove every namespace whose name starts with `prefix`, FRR's per-namespace directories of that
+ * prefix, and the run directory. Returns the namespace names.
+ */
 export function removeByPrefix(prefix: string): string[] {
   if (!PREFIX_PATTERN.test(prefix)) throw new RangeError(`not a lab prefix: ${prefix}`);
   const names = listNamespaces().filter((n) => n.startsWith(prefix));
   for (const ns of names) removeNamespace(ns);
+  for (const d of frrPathSpaces().filter((n) => n.startsWith(prefix))) {
+    rmSync(join(FRR_STATE_DIR, d), { recursive: true, force: true });
+  }
   rmSync(runDir(prefix), { recursive: true, force: true });
   return names;
 }
@@ -148,7 +166,8 @@ export function removeByPrefix(prefix: string): string[] {
  */
 export function cleanupStale(family = PREFIX_FAMILY): string[] {
   const removed: string[] = [];
-  for (const ns of listNamespaces()) {
+  // FRR's directories are looked at too: a run that crashed after its namespaces went may leave them.
+  for (const ns of new Set([...listNamespaces(), ...frrPathSpaces()])) {
     if (!ns.startsWith(family)) continue;
     const pid = prefixPid(ns);
     if (pid === undefined || pidAlive(pid)) continue;

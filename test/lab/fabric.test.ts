@@ -7,6 +7,7 @@
 // tears down, and checks it did.
 
 import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { AS_HOST, HOSTS, type HostName, TORS } from '../../src/lab/addressing.js';
 import type { VipView, WithdrawalTimes } from '../../src/lab/fabric-checks.js';
@@ -43,6 +44,12 @@ after(() => {
     'no namespace of the run is left',
   );
   assert.deepEqual(pids.filter(pidAlive), [], 'every process the lab started has exited');
+  assert.deepEqual(
+    readdirSync('/var/run/frr').filter((d) => d.startsWith(prefix)),
+    [],
+    "FRR's per-namespace directories are gone",
+  );
+  assert.equal(existsSync(lab.dir), false, 'the run directory is gone');
 });
 
 function assertVipAt(view: VipView, hosts: readonly HostName[]): void {

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { readdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -97,6 +98,11 @@ for (const [sig, status] of [
         [],
       );
       assert.deepEqual(pids.filter(pidAlive), [], 'every daemon stopped');
+      assert.deepEqual(
+        readdirSync('/var/run/frr').filter((d) => d.startsWith(prefix)),
+        [],
+        "FRR's per-namespace directories are gone",
+      );
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
       removeByPrefix(prefix);
