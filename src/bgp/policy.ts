@@ -36,7 +36,7 @@ export class ImportPolicy {
   constructor(matches: readonly PrefixMatch[]) {
     this.entries = matches.map((m) => ({
       afi: m.family === 4 ? Afi.IPV4 : Afi.IPV6,
-      bytes: ipToBytes(m.prefix),
+      bytes: ipToBytes(m.prefix.split('/')[0]!), // config form: "192.0.2.0/24"
       length: m.length,
       ge: m.ge,
       le: m.le,

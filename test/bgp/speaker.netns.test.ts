@@ -14,6 +14,7 @@ import { after, test } from 'node:test';
 import { Afi } from '../../src/bgp/codec/constants.js';
 import type { Prefix } from '../../src/bgp/codec/prefix.js';
 import { BgpSpeaker } from '../../src/bgp/speaker.js';
+import { DEFAULT_IMPORT, parsePrefixMatch } from '../../src/config/schema-bgp.js';
 import type { PeerConfig } from '../../src/config/types.js';
 import { DefaultRouteWriter } from '../../src/host/default-route.js';
 import { birdc, renderBird, startBird } from '../../src/lab/bird.js';
@@ -85,10 +86,7 @@ function peer(name: string, address: string, remoteAsn: number): PeerConfig {
     connectRetryMs: 1000,
     passive: false,
     maxPrefix: null,
-    importAccept: [
-      { prefix: '0.0.0.0', family: 4, length: 0, ge: 0, le: 0 },
-      { prefix: '::', family: 6, length: 0, ge: 0, le: 0 },
-    ],
+    importAccept: DEFAULT_IMPORT.map((p) => parsePrefixMatch(p)!),
     exportCommunities: [],
     exportLargeCommunities: [],
   };

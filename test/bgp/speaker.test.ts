@@ -1,0 +1,256 @@
+// The speaker against scripted peers over loopback (real TCP through the native addon's sockets):
+// initial table and End-of-RIB held until releaseEndOfRib(); identical re-advertisement sends
+// nothing; flushed(); route refresh answered with the Adj-RIB-Out; import policy and the default
+// route handed to the kernel sink; max-prefix warn / withdraw / reset (Cease 6/1); graceful-restart
+// helper (stale routes kept over a drop, swept at End-of-RIB or when the restart time runs out);
+// applyPeers() restarts only peers whose session settings changed.
+
+import assert from 'node:assert/strict';
+import { afterEach, test } from 'node:test';
+import type { Capability } from '../../src/bgp/codec/capabilities.js';
+import { Afi } from '../../src/bgp/codec/constants.js';
+import type { Prefix } from '../../src/bgp/codec/prefix.js';
+import { encodeRouteRefresh } from '../../src/bgp/codec/route-refresh.js';
+import { encodeEndOfRib, encodeUpdate, endOfRib } from '../../src/bgp/codec/update.js';
+import { BgpSpeaker } from '../../src/bgp/speaker.js';
+import { peerSchema } from '../../src/config/schema-bgp.js';
+import type { PeerConfig } from '../../src/config/types.js';
+import type { DefaultNexthop, DefaultRouteSink } from '../../src/host/default-route.js';
+import type { IpFamily } from '../../src/native/ip.js';
+import { ScriptedPeer, until } from './scripted-peer.js';
+
+const CTX = { as4: true, ebgp: true };
+const HOST_AS = 65101;
+const NODE = {
+  id: 'h1',
+  host: { ipv4: '198.51.100.11', ipv6: null },
+  asn: HOST_AS,
+  routerId: '198.51.100.11',
+  uplinks: [],
+};
+const VIP: Prefix = { afi: Afi.IPV4, addr: '203.0.113.10', len: 32 };
+const DEFAULT4: Prefix = { afi: Afi.IPV4, addr: '0.0.0.0', len: 0 };
+const OTHERS: Prefix[] = [
+  { afi: Afi.IPV4, addr: '10.0.0.0', len: 8 },
+  { afi: Afi.IPV4, addr: '10.1.0.0', len: 16 },
+];
+const TOR_ATTRS = (nh: string) => ({
+  origin: 0 as const,
+  asPath: [{ type: 'sequence' as const, asns: [65001] }],
+  nextHop: nh,
+});
+
+class Recorder implements DefaultRouteSink {
+  readonly hops: Record<IpFamily, DefaultNexthop[]> = { 4: [], 6: [] };
+  update(family: IpFamily, nexthops: readonly DefaultNexthop[]): void {
+    this.hops[family] = [...nexthops];
+  }
+}
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
+
+function peerConfig(address: string, extra: Record<string, unknown> = {}): PeerConfig {
+  return peerSchema.parse({ address, remote_asn: 65001, hold_time: '9s', connect_retry: '1s', ...extra });
+}
+
+async function setup(extra: Record<string, unknown> = {}, caps?: Capability[]) {
+  const tor = await ScriptedPeer.listen({
+    host: '127.0.0.21',
+    asn: 65001,
+    id: '192.0.2.101',
+    capabilities: caps,
+  });
+  const sink = new Recorder();
+  const speaker = await BgpSpeaker.start(
+    { node: NODE, peers: [peerConfig('127.0.0.21', extra)] },
+    { listen: false, port: tor.port, retryBaseMs: 50, retryMaxMs: 200, defaultRoutes: sink },
+  );
+  cleanups.push(() => {
+    speaker.stop();
+    tor.close();
+  });
+  await until(() => speaker.peers()[0]!.state === 'established', 5000, 'Established');
+  return { tor, speaker, sink };
+}
+
+const nlriOf = (tor: ScriptedPeer) => tor.updates().flatMap((u) => u.nlri.map((p) => `${p.addr}/${p.len}`));
+
+test('initial table, End-of-RIB held until released, identical re-advertisement sends nothing', async () => {
+  const { tor, speaker } = await setup();
+  await until(() => tor.updates().length === 1, 2000, 'initial UPDATE');
+  assert.deepEqual(nlriOf(tor), ['198.51.100.11/32']);
+  const first = tor.updates()[0]!;
+  assert.deepEqual(first.attributes.asPath, [{ type: 'sequence', asns: [HOST_AS] }]);
+  // NEXT_HOP = the session's local address (the codec treats a loopback next hop as invalid on receipt,
+  // so look at the bytes): flags 0x40, type 3, length 4, 127.0.0.1.
+  assert.ok(tor.raw[2]!.includes(Buffer.from('4003047f000001', 'hex')));
+  assert.deepEqual(
+    first.outcomes.map((o) => o.reason),
+    ['next-hop-invalid'],
+  );
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(tor.updates().length, 1, 'no End-of-RIB before release');
+  speaker.releaseEndOfRib();
+  await until(() => tor.updates().length === 2);
+  assert.deepEqual(endOfRib(tor.updates()[1]!), { afi: 1, safi: 1 });
+
+  speaker.advertise(VIP);
+  assert.equal(await speaker.flushed(1000), true);
+  await until(() => tor.updates().length === 3);
+  assert.deepEqual(tor.updates()[2]!.nlri, [VIP]);
+  speaker.advertise(VIP);
+  speaker.advertise(VIP, { prepend: 0 });
+  assert.equal(await speaker.flushed(1000), true);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(tor.updates().length, 3, 'identical re-advertisement sent nothing');
+  assert.equal(speaker.peers()[0]!.updatesOut, 3);
+  assert.equal(speaker.peers()[0]!.prefixesAdvertised, 2);
+  // the host address cannot be withdrawn; a VIP can
+  speaker.withdraw({ afi: Afi.IPV4, addr: '198.51.100.11', len: 32 });
+  speaker.withdraw(VIP);
+  assert.equal(await speaker.flushed(1000), true);
+  await until(() => tor.updates().length === 4);
+  assert.deepEqual(tor.updates()[3]!.withdrawn, [VIP]);
+  assert.equal(tor.updates().length, 4);
+});
+
+test('a ROUTE-REFRESH is answered with the whole Adj-RIB-Out', async () => {
+  const { tor, speaker } = await setup();
+  speaker.advertise(VIP, { med: 7 });
+  await until(() => nlriOf(tor).length === 2);
+  const before = tor.updates().length;
+  tor.send(encodeRouteRefresh({ afi: 1, safi: 1 }));
+  await until(() => tor.updates().length > before);
+  await new Promise((r) => setTimeout(r, 50));
+  const resent = tor.updates().slice(before);
+  assert.deepEqual(resent.flatMap((u) => u.nlri.map((p) => p.addr)).sort(), [
+    '198.51.100.11',
+    '203.0.113.10',
+  ]);
+  assert.equal(resent.find((u) => u.nlri.some((p) => p.addr === '203.0.113.10'))?.attributes.med, 7);
+  assert.equal(speaker.peers()[0]!.routeRefreshIn, 1);
+});
+
+test('import: only the default route is accepted; it becomes the kernel next hop and leaves with the peer', async () => {
+  const { tor, speaker, sink } = await setup();
+  tor.send(encodeUpdate({ attributes: TOR_ATTRS('192.0.2.1'), nlri: [DEFAULT4, ...OTHERS] }, CTX));
+  await until(() => sink.hops[4].length === 1);
+  assert.deepEqual(sink.hops[4], [{ gateway: '192.0.2.1' }]);
+  const s = speaker.peers()[0]!;
+  assert.equal(s.prefixesReceived, 3);
+  assert.equal(s.prefixesAccepted, 1);
+  tor.send(encodeUpdate({ withdrawn: [DEFAULT4] }, CTX));
+  await until(() => sink.hops[4].length === 0);
+  tor.send(encodeUpdate({ attributes: TOR_ATTRS('192.0.2.9'), nlri: [DEFAULT4] }, CTX));
+  await until(() => sink.hops[4][0]?.gateway === '192.0.2.9');
+  speaker.stop();
+  assert.deepEqual(sink.hops[4], []);
+});
+
+test('max-prefix reset: Cease / Maximum Number of Prefixes Reached, routes gone', async () => {
+  const { tor, speaker, sink } = await setup({ max_prefix: { limit: 2, action: 'reset' } });
+  tor.send(encodeUpdate({ attributes: TOR_ATTRS('192.0.2.1'), nlri: [DEFAULT4] }, CTX));
+  await until(() => sink.hops[4].length === 1);
+  tor.send(encodeUpdate({ attributes: TOR_ATTRS('192.0.2.1'), nlri: OTHERS }, CTX));
+  await until(() => tor.notifications().length === 1);
+  const n = tor.notifications()[0]!;
+  assert.deepEqual([n.code, n.subcode], [6, 1]);
+  assert.deepEqual(sink.hops[4], []);
+  assert.equal(speaker.peers()[0]!.maxPrefixExceeded, 1);
+  assert.equal(speaker.peers()[0]!.lastNotificationOut, '6/1');
+});
+
+test("max-prefix withdraw: over the limit the peer's routes are not used, the session stays up", async () => {
+  const { tor, speaker, sink } = await setup({ max_prefix: { limit: 2, action: 'withdraw' } });
+  tor.send(encodeUpdate({ attributes: TOR_ATTRS('192.0.2.1'), nlri: [DEFAULT4, ...OTHERS] }, CTX));
+  await until(() => speaker.peers()[0]!.overMaxPrefix);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(sink.hops[4], []);
+  assert.equal(speaker.peers()[0]!.state, 'established');
+  tor.send(encodeUpdate({ withdrawn: [OTHERS[0]!] }, CTX));
+  await until(() => sink.hops[4].length === 1);
+  assert.equal(speaker.peers()[0]!.overMaxPrefix, false);
+});
+
+test('max-prefix warn: counted, routes still used', async () => {
+  const { tor, speaker, sink } = await setup({ max_prefix: { limit: 1, action: 'warn' } });
+  tor.send(encodeUpdate({ attributes: TOR_ATTRS('192.0.2.1'), nlri: [DEFAULT4, ...OTHERS] }, CTX));
+  await until(() => sink.hops[4].length === 1);
+  assert.equal(speaker.peers()[0]!.maxPrefixExceeded, 1);
+  assert.equal(tor.notifications().length, 0);
+});
+
+const GR_CAPS = (time: number) => [
+  { kind: 'multiprotocol' as const, afi: 1, safi: 1 },
+  {
+    kind: 'graceful-restart' as const,
+    restarting: false,
+    notification: false,
+    time,
+    families: [{ afi: 1, safi: 1, forwardingPreserved: true }],
+  },
+];
+
+test('graceful restart helper: routes kept stale over a drop, swept by the End-of-RIB of the new session', async () => {
+  const { tor, speaker, sink } = await setup({}, GR_CAPS(30));
+  tor.send(encodeUpdate({ attributes: TOR_ATTRS('192.0.2.1'), nlri: [DEFAULT4, ...OTHERS] }, CTX));
+  await until(() => sink.hops[4].length === 1);
+  tor.drop();
+  await until(() => speaker.peers()[0]!.state !== 'established');
+  assert.deepEqual(sink.hops[4], [{ gateway: '192.0.2.1' }], 'still forwarding on the stale route');
+  assert.equal(speaker.peers()[0]!.staleRoutes, 1);
+  await until(
+    () => speaker.peers()[0]!.state === 'established' && tor.connections === 2,
+    5000,
+    'reconnected',
+  );
+  assert.deepEqual(sink.hops[4], [{ gateway: '192.0.2.1' }]);
+  tor.send(encodeEndOfRib(1, 1, CTX));
+  await until(() => sink.hops[4].length === 0);
+  assert.equal(speaker.peers()[0]!.staleRoutes, 0);
+});
+
+test('graceful restart helper: stale routes go when the restart time runs out', async () => {
+  const { tor, speaker, sink } = await setup({}, GR_CAPS(1));
+  tor.send(encodeUpdate({ attributes: TOR_ATTRS('192.0.2.1'), nlri: [DEFAULT4] }, CTX));
+  await until(() => sink.hops[4].length === 1);
+  tor.close(); // gone for good
+  const t = Date.now();
+  await until(() => speaker.peers()[0]!.state !== 'established');
+  assert.equal(sink.hops[4].length, 1);
+  await until(() => sink.hops[4].length === 0, 3000, 'stale route swept');
+  const ms = Date.now() - t;
+  assert.ok(ms >= 900 && ms < 2000, `swept after ${ms} ms`);
+});
+
+test('a peer that ends with a NOTIFICATION gets no graceful restart', async () => {
+  const { tor, sink, speaker } = await setup({}, GR_CAPS(30));
+  tor.send(encodeUpdate({ attributes: TOR_ATTRS('192.0.2.1'), nlri: [DEFAULT4] }, CTX));
+  await until(() => sink.hops[4].length === 1);
+  tor.send(Buffer.from(`${'ff'.repeat(16)}001503 0602`.replace(' ', ''), 'hex')); // Cease / admin shutdown
+  await until(() => sink.hops[4].length === 0);
+  assert.equal(speaker.peers()[0]!.lastNotificationIn, '6/2');
+});
+
+test('applyPeers: a policy change keeps the session, a hold-time change restarts it, removal sends Cease', async () => {
+  const { tor, speaker } = await setup();
+  const cfg = peerConfig('127.0.0.21');
+  speaker.applyPeers([{ ...cfg, importAccept: [], exportCommunities: ['65000:1'] }]);
+  await until(
+    () => tor.updates().some((u) => u.attributes.communities?.includes(0xfde80001)),
+    2000,
+    'resent with community',
+  );
+  assert.equal(speaker.peers()[0]!.state, 'established');
+  assert.equal(tor.connections, 1);
+  assert.equal(tor.notifications().length, 0);
+  speaker.applyPeers([{ ...cfg, holdTimeMs: 30_000 }]);
+  await until(() => tor.connections === 2 && speaker.peers()[0]!.state === 'established', 5000, 'restarted');
+  speaker.applyPeers([]);
+  await until(() => tor.notifications().length === 1);
+  assert.equal(tor.notifications()[0]!.code, 6);
+  assert.deepEqual(speaker.peers(), []);
+});
