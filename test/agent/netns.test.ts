@@ -1,0 +1,333 @@
+// The real agent in a network namespace: `runAgent` with the real Dataplane (XDP attached to a veth
+// uplink, maps pinned on bpffs), real rtnetlink on lo, real TCP checks of a local and a "remote" instance
+// with the listener watcher, and a recording RouteAnnouncer (the speaker's own end-to-end test with
+// FRR/BIRD is the speaker's). The rings are read back from the pinned maps, lo from `ip -j addr`.
+// Asserted: start (End-of-RIB after the checks settle, VIP on lo, both instances in the real ring),
+// kill of the local service → withdraw → flushed → ring without it → VIP off lo, in that order, with
+// the kill→withdraw latency printed over several trials; restore → up path; a remote failure changes
+// only the ring; the drain file drains; a bad reload (SIGHUP) keeps the running config; SIGTERM
+// withdraws and exits 0 with XDP still attached and the maps pinned, and a restart adopts them.
+
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, before, test } from 'node:test';
+import { BpfMap } from '../../src/native/map.js';
+import { decodeService, INSTANCE_ID_LEN, RING_KIND_NEW, RING_SLOTS } from '../../src/steer/layout.js';
+import {
+  addVethPair,
+  createNetns,
+  type Netns,
+  removeNetnsByPrefix,
+  run,
+  uniquePrefix,
+} from '../helpers/netns.js';
+
+const PREFIX = uniquePrefix('agent');
+const HOST = '198.51.100.1';
+const REMOTE = '198.51.100.2';
+const VIP = '192.0.2.10';
+const PORT = 8080;
+const RING_SIZE = 251;
+const TRIALS = 5;
+const KILL_TO_WITHDRAW_LIMIT_MS = 250;
+const RUNNER = join(import.meta.dirname, 'fixtures', 'agent-runner.ts');
+
+interface Line {
+  type: string;
+  t: number;
+  op?: string;
+  event?: string;
+  prefix?: string;
+  name?: string;
+  kind?: string;
+  members?: string[];
+  reason?: string;
+  vip?: string;
+  code?: number;
+  adopted?: string[];
+  status?: {
+    endOfRibReleased: boolean;
+    services: { name: string; route: string; vipsOnLo: string[]; rings: { new: Record<string, number> } }[];
+  };
+}
+
+let ns: Netns;
+let dir: string;
+let configFile: string;
+/** On a bpffs of our own: `ip netns exec` remounts /sys, so pins under /sys/fs/bpf would not outlive the runner. */
+let PIN_DIR: string;
+
+function configText(extra = ''): string {
+  return `node: { id: h1, host: { ipv4: ${HOST} }, asn: 65001, uplinks: [up0] }
+services:
+  - name: web
+    vips: [${VIP}]
+    ports: [{ protocol: tcp, port: ${PORT} }]
+    instances:
+      - { id: h1, host: { ipv4: ${HOST} } }
+      - { id: h2, host: { ipv4: ${REMOTE} } }
+    checks:
+      - { type: tcp, port: ${PORT}, interval: 1s, fast_interval: 100ms, timeout: 300ms, rise: 2, fall: 2, watch_socket: true }
+    vip_leaves_lo_when_down: true
+    drain_time: 300ms
+    grace_time: 5s
+    drain_file: ${join(dir, 'drain-web')}
+${extra}dataplane: { xdp_mode: native, ring_size: ${RING_SIZE} }
+`;
+}
+
+/** The agent runner in the namespace, with its output lines collected. */
+class Runner {
+  readonly lines: Line[] = [];
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+  constructor() {
+    this.child = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        ns.name,
+        process.execPath,
+        '--import',
+        'tsx',
+        RUNNER,
+        configFile,
+        PIN_DIR,
+        `${HOST},${VIP}`,
+        REMOTE,
+        String(PORT),
+      ],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    createInterface({ input: this.child.stdout! }).on('line', (l) => {
+      if (l.startsWith('{')) this.lines.push(JSON.parse(l) as Line);
+    });
+    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
+  }
+  send(cmd: string): void {
+    this.child.stdin!.write(`${cmd}\n`);
+  }
+  /** Waits for a line (from index `from` on) matching `pred`. */
+  async waitFor(pred: (l: Line) => boolean, from = 0, ms = 8000): Promise<Line> {
+    const until = performance.now() + ms;
+    for (;;) {
+      const hit = this.lines.slice(from).find(pred);
+      if (hit) return hit;
+      if (performance.now() > until)
+        throw new Error(`timed out; last lines: ${JSON.stringify(this.lines.slice(-8), null, 1)}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+  async status(): Promise<NonNullable<Line['status']>> {
+    const from = this.lines.length;
+    this.send('status');
+    return (await this.waitFor((l) => l.type === 'status', from)).status!;
+  }
+  /** Kinds of actions (bgp ops, lo and ring events) from `from` on, in order. */
+  actions(from: number): string[] {
+    return this.lines
+      .slice(from)
+      .filter(
+        (l) =>
+          (l.type === 'bgp' && l.op !== 'advertise') ||
+          (l.type === 'bgp' && l.prefix === `${VIP}/32`) ||
+          (l.type === 'log' && ['ring-updated', 'vip-added', 'vip-removed'].includes(l.event!)),
+      )
+      .map((l) =>
+        l.type === 'bgp'
+          ? `${l.op}${l.prefix ? ` ${l.prefix}` : ''}`
+          : `${l.event} ${l.kind ?? l.vip} ${l.members ?? ''}`.trim(),
+      );
+  }
+}
+
+/** Instance names and their entry counts in the active `new` ring of service `id`, from the pinned maps. */
+function ringOwners(serviceId: number): Record<string, number> {
+  const maps = ['services', 'rings', 'instance_ids'].map((m) => BpfMap.openPinned(join(PIN_DIR, m)));
+  try {
+    const [services, rings, ids] = maps as [BpfMap, BpfMap, BpfMap];
+    const key = (n: number) => Buffer.from(new Uint32Array([n]).buffer);
+    const active = decodeService(services.lookup(key(serviceId))!)[RING_KIND_NEW]!;
+    const raw = rings.lookup(key(serviceId * RING_SLOTS + active))!;
+    const counts: Record<string, number> = {};
+    for (let i = 0; i < RING_SIZE; i++) {
+      const slot = raw.readUInt32LE(i * 4);
+      const name =
+        ids.lookup(key(slot))?.subarray(0, INSTANCE_ID_LEN).toString().replace(/\0.*$/s, '') ?? `#${slot}`;
+      counts[name] = (counts[name] ?? 0) + 1;
+    }
+    return counts;
+  } finally {
+    for (const m of maps) m.close();
+  }
+}
+
+function loAddresses(): string[] {
+  const out = JSON.parse(ns.ip(['-j', 'addr', 'show', 'dev', 'lo'])) as { addr_info: { local: string }[] }[];
+  return out.flatMap((l) => l.addr_info.map((a) => a.local));
+}
+
+function xdpProgId(): number | null {
+  const [link] = JSON.parse(ns.ip(['-j', 'link', 'show', 'up0'])) as { xdp?: { prog?: { id: number } } }[];
+  return link?.xdp?.prog?.id ?? null;
+}
+
+let runner: Runner;
+
+before(() => {
+  removeNetnsByPrefix(PREFIX);
+  dir = mkdtempSync(join(tmpdir(), PREFIX));
+  mkdirSync(join(dir, 'bpffs'));
+  run(['mount', '-t', 'bpf', 'bpf', join(dir, 'bpffs')]);
+  PIN_DIR = join(dir, 'bpffs', 'pins');
+  configFile = join(dir, 'anycastd.yaml');
+  writeFileSync(configFile, configText());
+  ns = createNetns(PREFIX, 'host');
+  const tor = createNetns(PREFIX, 'tor');
+  addVethPair(ns, 'up0', 'tor0', tor);
+  ns.ip(['addr', 'add', '198.51.100.129/31', 'dev', 'up0']);
+  ns.ip(['addr', 'add', `${REMOTE}/32`, 'dev', 'lo']); // the remote instance's stand-in
+  ns.exec(['sysctl', '-qw', 'net.ipv4.ip_nonlocal_bind=1']); // the service binds the VIP while it is off lo
+});
+
+after(() => {
+  runner?.child.kill('SIGKILL');
+  removeNetnsByPrefix(PREFIX);
+  try {
+    run(['umount', join(dir, 'bpffs')]); // the pins go with the mount
+  } catch {
+    // not mounted
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const pct = (xs: number[], p: number): number =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
+
+test('start: checks settle, VIP onto lo, both instances in the real ring, advertised, then End-of-RIB', async () => {
+  runner = new Runner();
+  await runner.waitFor((l) => l.op === 'end-of-rib');
+  const acts = runner.actions(0);
+  const order = ['vip-added 192.0.2.10', 'ring-updated new h1,h2', `advertise ${VIP}/32`, 'end-of-rib'];
+  const at = order.map((a) => acts.indexOf(a));
+  assert.ok(
+    at.every((i, k) => i >= 0 && (k === 0 || i > at[k - 1]!)),
+    `order: ${JSON.stringify(acts)}`,
+  );
+  assert.ok(loAddresses().includes(VIP) && loAddresses().includes(HOST));
+  assert.ok(xdpProgId() !== null, 'XDP attached to up0');
+  const owners = ringOwners(0);
+  assert.deepEqual(Object.keys(owners).sort(), ['web/h1', 'web/h2']);
+  assert.ok(owners['web/h1']! > 100 && owners['web/h2']! > 100, JSON.stringify(owners));
+});
+
+test('kill the local service: withdraw → flushed → ring without it → VIP off lo; restore: up path', async () => {
+  const latencies: number[] = [];
+  for (let trial = 0; trial < TRIALS; trial++) {
+    const from = runner.lines.length;
+    runner.send('kill-local');
+    const kill = await runner.waitFor((l) => l.type === 'service' && l.op === 'kill', from);
+    const withdraw = await runner.waitFor((l) => l.op === 'withdraw' && l.prefix === `${VIP}/32`, from);
+    await runner.waitFor((l) => l.event === 'vip-removed', from);
+    latencies.push(withdraw.t - kill.t);
+    assert.deepEqual(runner.actions(from), [
+      `withdraw ${VIP}/32`,
+      'flushed',
+      'ring-updated new h2',
+      'ring-updated established h2',
+      `vip-removed ${VIP}`,
+    ]);
+    const gone = runner.lines.slice(from).find((l) => l.event === 'health-transition');
+    assert.equal(gone?.reason, 'socket-gone');
+    assert.deepEqual(ringOwners(0), { 'web/h2': RING_SIZE });
+    assert.ok(!loAddresses().includes(VIP), 'VIP off lo');
+    const back = runner.lines.length;
+    runner.send('start-local');
+    await runner.waitFor((l) => l.op === 'advertise' && l.prefix === `${VIP}/32`, back, 5000);
+    assert.deepEqual(runner.actions(back), [
+      `vip-added ${VIP}`,
+      'ring-updated new h1,h2',
+      'ring-updated established h1,h2',
+      `advertise ${VIP}/32`,
+    ]);
+    assert.ok(loAddresses().includes(VIP));
+  }
+  const figures = { trials: TRIALS, p50: pct(latencies, 0.5), max: Math.max(...latencies) };
+  console.log(`kill → withdraw (ms, socket-gone): ${latencies.map((x) => x.toFixed(1)).join(' ')}`, figures);
+  assert.ok(figures.max < KILL_TO_WITHDRAW_LIMIT_MS, `kill → withdraw ${figures.max} ms`);
+});
+
+test('a remote instance failing changes the ring only; back, it rejoins', async () => {
+  const from = runner.lines.length;
+  runner.send('kill-remote');
+  await runner.waitFor((l) => l.event === 'ring-updated' && l.kind === 'established', from, 5000);
+  assert.deepEqual(runner.actions(from), ['ring-updated new h1', 'ring-updated established h1']);
+  assert.deepEqual(ringOwners(0), { 'web/h1': RING_SIZE });
+  const back = runner.lines.length;
+  runner.send('start-remote');
+  await runner.waitFor((l) => l.event === 'ring-updated' && l.kind === 'established', back, 5000);
+  assert.deepEqual(runner.actions(back), ['ring-updated new h1,h2', 'ring-updated established h1,h2']);
+});
+
+test('drain file: withdrawn, out of `new`, out of `established` and VIP off lo after drain_time', async () => {
+  const from = runner.lines.length;
+  writeFileSync(join(dir, 'drain-web'), '');
+  await runner.waitFor((l) => l.event === 'vip-removed', from, 5000);
+  assert.deepEqual(runner.actions(from), [
+    `withdraw ${VIP}/32`,
+    'flushed',
+    'ring-updated new h2',
+    'ring-updated established h2',
+    `vip-removed ${VIP}`,
+  ]);
+  const newAt = runner.lines.find((l, i) => i >= from && l.event === 'ring-updated' && l.kind === 'new')!.t;
+  const estAt = runner.lines.find(
+    (l, i) => i >= from && l.event === 'ring-updated' && l.kind === 'established',
+  )!.t;
+  assert.ok(estAt - newAt >= 280, `established ring left ${estAt - newAt} ms after new (drain_time 300ms)`);
+  const back = runner.lines.length;
+  unlinkSync(join(dir, 'drain-web'));
+  await runner.waitFor((l) => l.op === 'advertise' && l.prefix === `${VIP}/32`, back, 5000);
+});
+
+test('reload (SIGHUP): a bad file is rejected and the running config keeps running; a good one applies the diff', async () => {
+  const from = runner.lines.length;
+  writeFileSync(configFile, configText().replace('interval: 1s', 'interval: often'));
+  runner.child.kill('SIGHUP');
+  const rejected = await runner.waitFor((l) => l.event === 'config-rejected', from);
+  assert.match(JSON.stringify(rejected), /anycastd\.yaml:\d+:\d+: services\[0\]\.checks\[0\]\.interval/);
+  const st = await runner.status();
+  assert.equal(st.services[0]!.route, 'advertised');
+  const good = runner.lines.length;
+  writeFileSync(configFile, configText().replace('drain_time: 300ms', 'drain_time: 2s'));
+  runner.child.kill('SIGHUP');
+  await runner.waitFor((l) => l.event === 'config-reloaded', good);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.deepEqual(runner.actions(good), [], 'an unchanged ring and route are not touched');
+});
+
+test('SIGTERM: withdraw, flushed, exit 0; XDP stays attached and maps pinned; a restart adopts them', async () => {
+  const from = runner.lines.length;
+  const t0 = performance.now();
+  runner.child.kill('SIGTERM');
+  const code = await runner.exited;
+  const ms = performance.now() - t0;
+  assert.equal(code, 0);
+  assert.ok(ms < 3000, `stopped in ${ms} ms`);
+  assert.deepEqual(runner.actions(from), [`withdraw ${VIP}/32`, 'flushed', 'closed']);
+  assert.ok(xdpProgId() !== null, 'XDP still attached');
+  assert.ok(ringOwners(0)['web/h1']! > 0, 'rings kept: flows forwarded here keep their owner');
+  runner = new Runner();
+  const attached = await runner.waitFor((l) => l.event === 'xdp-attached');
+  assert.ok((attached.adopted ?? []).includes('flows') && (attached.adopted ?? []).includes('rings'));
+  await runner.waitFor((l) => l.op === 'end-of-rib');
+  assert.deepEqual(Object.keys(ringOwners(0)).sort(), ['web/h1', 'web/h2'], 'same service id after adoption');
+  runner.child.kill('SIGTERM');
+  assert.equal(await runner.exited, 0);
+  console.log(`SIGTERM → exit: ${ms.toFixed(0)} ms`);
+});
