@@ -2,7 +2,7 @@
 // Shutdown and Reset the data may be a shutdown communication (RFC 9003: length octet + UTF-8).
 
 import { Reader, Writer } from './buffer.js';
-import { CeaseSubcode, ErrorCode, HEADER_LENGTH, MessageType } from './constants.js';
+import { CeaseSubcode, ErrorCode, HEADER_LENGTH, HeaderSubcode, MessageType } from './constants.js';
 import { fatal } from './errors.js';
 import { frame } from './header.js';
 
@@ -18,7 +18,7 @@ const MAX_SHUTDOWN_MESSAGE = 255;
 export function decodeNotification(msg: Buffer): NotificationMessage {
   const r = new Reader(
     msg,
-    () => fatal(ErrorCode.MESSAGE_HEADER, 2, 'notification-truncated'),
+    () => fatal(ErrorCode.MESSAGE_HEADER, HeaderSubcode.BAD_MESSAGE_LENGTH, 'notification-truncated'),
     HEADER_LENGTH,
   );
   return { code: r.u8(), subcode: r.u8(), data: Buffer.from(r.rest()) };

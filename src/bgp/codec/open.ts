@@ -10,6 +10,7 @@ import {
   BGP_VERSION,
   ErrorCode,
   HEADER_LENGTH,
+  HeaderSubcode,
   MAX_AS2,
   MessageType,
   OPT_PARAM_CAPABILITIES,
@@ -32,7 +33,11 @@ export interface OpenMessage {
 const MAX_PARAM_LEN = 255;
 
 export function decodeOpen(msg: Buffer): OpenMessage {
-  const r = new Reader(msg, () => fatal(ErrorCode.MESSAGE_HEADER, 2, 'open-truncated'), HEADER_LENGTH);
+  const r = new Reader(
+    msg,
+    () => fatal(ErrorCode.MESSAGE_HEADER, HeaderSubcode.BAD_MESSAGE_LENGTH, 'open-truncated'),
+    HEADER_LENGTH,
+  );
   const version = r.u8();
   const myAs = r.u16();
   const holdTime = r.u16();

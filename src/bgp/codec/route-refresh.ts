@@ -21,7 +21,7 @@ export function decodeRouteRefresh(msg: Buffer): RouteRefreshMessage {
   }
   const r = new Reader(
     msg,
-    () => fatal(ErrorCode.ROUTE_REFRESH, 1, 'route-refresh-truncated'),
+    () => fatal(ErrorCode.ROUTE_REFRESH, RouteRefreshSubcode.INVALID_LENGTH, 'route-refresh-truncated'),
     HEADER_LENGTH,
   );
   const afi = r.u16();

@@ -2,7 +2,7 @@
 // idea): expected flags, what RFC 7606 §7 says to do when it is malformed, and its decoder and encoder.
 // Decoders report malformation through `bad`, which update.ts turns into the row's RFC 7606 action.
 
-import { ipv4ToBytes, ipv4ToString } from '../addr.js';
+import { IPV4_LEN, ipv4ToBytes, ipv4ToString } from '../addr.js';
 import { Reader, Writer } from '../buffer.js';
 import { AttrFlag, AttrType, MAX_AS2, Origin, type OriginCode, UpdateSubcode } from '../constants.js';
 import type { BgpCodecError, Rfc7606Action } from '../errors.js';
@@ -56,7 +56,7 @@ function decodeAggregator(value: Buffer, asnSize: 2 | 4, name: string, bad: Bad)
   }
   const r = new Reader(value, () => bad(`${name}-bad-length`, ATTRIBUTE_LENGTH));
   const asn = asnSize === 4 ? r.u32() : r.u16();
-  return { asn, address: ipv4ToString(r.bytes(4)) };
+  return { asn, address: ipv4ToString(r.bytes(IPV4_LEN)) };
 }
 
 /** RFC 4271 §6.3: a NEXT_HOP that is not a valid unicast host address. */
@@ -104,7 +104,7 @@ export const ATTRIBUTES: readonly AttrSpec[] = [
     malformed: 'treat-as-withdraw',
     subcode: UpdateSubcode.INVALID_NEXT_HOP,
     decode(value, into, _ctx, bad) {
-      if (value.length !== 4) throw bad('next-hop-bad-length', ATTRIBUTE_LENGTH);
+      if (value.length !== IPV4_LEN) throw bad('next-hop-bad-length', ATTRIBUTE_LENGTH);
       if (badNextHop(value)) throw bad('next-hop-invalid');
       into.nextHop = ipv4ToString(value);
     },
@@ -205,7 +205,7 @@ export const ATTRIBUTES: readonly AttrSpec[] = [
     code: AttrType.AS4_PATH,
     name: 'as4-path',
     flags: OPTIONAL_TRANSITIVE,
-    malformed: 'attribute-discard', // RFC 6793 §6 as revised by RFC 7606 §7.? : discard
+    malformed: 'attribute-discard', // RFC 6793 §6: a malformed AS4_PATH is discarded
     subcode: UpdateSubcode.MALFORMED_AS_PATH,
     decode(value, into, ctx, bad) {
       if (ctx.as4) throw bad('as4-path-from-4-octet-speaker'); // RFC 6793 §4.1: ignored between NEW speakers
