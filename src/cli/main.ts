@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 // The `anycastd` command line: one subcommand per job, exit codes scripts can rely on
-// (0 ok, 1 failure of the job, 2 bad usage or invalid config).
+// (0 ok, 1 failure of the job, 2 bad usage or invalid config, 3 agent not reachable: src/cli/exit.ts).
 import { Command } from 'commander';
 import { runAgent } from '../agent/run.js';
 import { check, DEFAULT_CONFIG_PATH } from '../config/index.js';
+import { registerBench } from './bench.js';
+import { registerControl } from './control.js';
 import { runDemo } from './demo.js';
+import { MAIN_HELP } from './help.js';
+import { registerShow } from './show.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -49,6 +53,10 @@ function program(): Command {
     .action(async () => {
       process.exitCode = (await runDemo((line) => process.stdout.write(`${line}\n`))) ? EXIT_OK : EXIT_FAILED;
     });
+  registerShow(cli);
+  registerControl(cli);
+  registerBench(cli);
+  cli.addHelpText('after', MAIN_HELP);
   return cli;
 }
 
