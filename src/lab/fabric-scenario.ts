@@ -26,7 +26,7 @@ export interface FabricReport {
   /** Sessions Established → VIP at all three hosts everywhere (both families). */
   convergeMs: number;
   converged: VipView;
-  spread: { tcp4: ProbeResult; tcp6: ProbeResult; udp4: ProbeResult };
+  spread: Record<SpreadName, ProbeResult>;
   /** h2's speaker stopped with SIGTERM (BIRD sends a Cease NOTIFICATION). */
   gracefulWithdrawal: WithdrawalTimes;
   afterGraceful: VipView;
@@ -44,18 +44,25 @@ export interface FabricReport {
   torBackMs: number;
 }
 
-async function spreadAll(lab: Lab, log: (line: string) => void): Promise<FabricReport['spread']> {
+/** The probes of the spread step: every protocol of the service, both families. */
+const SPREAD_PROBES = [
+  ['tcp4', VIP4, 'tcp'],
+  ['tcp6', VIP6, 'tcp'],
+  ['udp4', VIP4, 'udp'],
+  ['udp6', VIP6, 'udp'],
+  ['http4', VIP4, 'http'],
+  ['http6', VIP6, 'http'],
+] as const;
+export type SpreadName = (typeof SPREAD_PROBES)[number][0];
+
+async function spreadAll(lab: Lab, log: (line: string) => void): Promise<Record<SpreadName, ProbeResult>> {
   // One probe at a time: the client namespace's CPU is the machine's, and the figures are per probe.
-  const one = async (what: string, target: string, protocol: 'tcp' | 'udp'): Promise<ProbeResult> => {
-    const r = await lab.probe({ target, protocol, count: PROBE_CONNECTIONS });
-    log(`spread ${what}: ${fmtCounts(r)}`);
-    return r;
-  };
-  return {
-    tcp4: await one('tcp4', VIP4, 'tcp'),
-    tcp6: await one('tcp6', VIP6, 'tcp'),
-    udp4: await one('udp4', VIP4, 'udp'),
-  };
+  const out = {} as Record<SpreadName, ProbeResult>;
+  for (const [name, target, protocol] of SPREAD_PROBES) {
+    out[name] = await lab.probe({ target, protocol, count: PROBE_CONNECTIONS });
+    log(`spread ${name}: ${fmtCounts(out[name])}`);
+  }
+  return out;
 }
 
 function fmtCounts(r: ProbeResult): string {

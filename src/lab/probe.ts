@@ -1,17 +1,20 @@
 // The lab's client probe: opens many short connections to a VIP and counts which host answered
 // each (the service answers with its host id). Run inside the client namespace:
-//   ip netns exec <ns> node --import tsx src/lab/probe.ts --target 203.0.113.10 --count 300
+//   ip netns exec <ns> node --import tsx src/lab/probe.ts --target 203.0.113.10 --count 300 [--protocol tcp|udp|http]
 // Every connection has its own source port, so an L4-hashing ECMP router spreads them. Prints one
 // JSON object: { counts: {h1: n, ...}, failures: n, firstError?: string, elapsedMs: n }.
 
 import { createSocket } from 'node:dgram';
+import { get as httpGet } from 'node:http';
 import { connect, isIPv6 } from 'node:net';
 import { parseArgs } from 'node:util';
 import { SERVICE_PORTS } from './addressing.js';
 
 const CONNECT_TIMEOUT_MS = 2_000;
+const HTTP_OK = 200;
+const PROTOCOLS: readonly ProbeProtocol[] = ['tcp', 'udp', 'http'];
 
-export type ProbeProtocol = 'tcp' | 'udp';
+export type ProbeProtocol = 'tcp' | 'udp' | 'http';
 
 export interface ProbeResult {
   counts: Record<string, number>;
@@ -46,6 +49,28 @@ function tcpOnce(target: string, port: number): Promise<string> {
   });
 }
 
+/** One HTTP GET on a fresh connection (no keep-alive agent); the body is the host id. */
+function httpOnce(target: string, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = httpGet(
+      { host: target, port, path: '/', agent: false, timeout: CONNECT_TIMEOUT_MS },
+      (res) => {
+        let body = '';
+        res.setEncoding('latin1');
+        res.on('data', (d: string) => {
+          body += d;
+        });
+        res.on('end', () =>
+          res.statusCode === HTTP_OK ? resolve(body.trim()) : reject(new Error(`HTTP ${res.statusCode}`)),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
 /** One UDP exchange from a fresh socket (fresh source port). */
 function udpOnce(target: string, port: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -75,8 +100,8 @@ export async function probe(
   concurrency: number,
   port?: number,
 ): Promise<ProbeResult> {
-  const p = port ?? (protocol === 'tcp' ? SERVICE_PORTS.tcp : SERVICE_PORTS.udp);
-  const once = protocol === 'tcp' ? tcpOnce : udpOnce;
+  const p = port ?? SERVICE_PORTS[protocol];
+  const once = { tcp: tcpOnce, udp: udpOnce, http: httpOnce }[protocol];
   const result: ProbeResult = { counts: {}, failures: 0, elapsedMs: 0 };
   const start = performance.now();
   let next = 0;
@@ -107,20 +132,15 @@ async function main(): Promise<void> {
       concurrency: { type: 'string', default: '20' },
     },
   });
-  if (!values.target || (values.protocol !== 'tcp' && values.protocol !== 'udp')) {
+  const protocol = PROTOCOLS.find((p) => p === values.protocol);
+  if (!values.target || !protocol) {
     process.stderr.write(
-      'usage: probe.ts --target <vip> [--protocol tcp|udp] [--count n] [--concurrency n]\n',
+      'usage: probe.ts --target <vip> [--protocol tcp|udp|http] [--count n] [--concurrency n]\n',
     );
     process.exit(2);
   }
   const port = values.port === undefined ? undefined : Number(values.port);
-  const r = await probe(
-    values.target,
-    values.protocol,
-    Number(values.count),
-    Number(values.concurrency),
-    port,
-  );
+  const r = await probe(values.target, protocol, Number(values.count), Number(values.concurrency), port);
   process.stdout.write(`${JSON.stringify(r)}\n`);
 }
 
