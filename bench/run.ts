@@ -19,9 +19,13 @@ const files = readdirSync(here)
   .sort();
 const results: Record<string, unknown> = {};
 for (const file of files) {
-  const mod = (await import(pathToFileURL(join(here, file)).href)) as { run: () => Promise<BenchOutput> };
+  const mod = (await import(pathToFileURL(join(here, file)).href)) as { run?: () => Promise<BenchOutput> };
   const name = file.replace(/\.bench\.ts$/, '');
   console.log(`== ${name}`);
+  if (typeof mod.run !== 'function') {
+    console.log(`(skipped: ${file} exports no run())`);
+    continue;
+  }
   const out = await mod.run();
   console.log(out.report);
   results[name] = out.data;
