@@ -48,10 +48,10 @@ export interface LabOptions {
   log?: (line: string) => void;
 }
 
-/** One BGP session as seen from a router: who, which family, and its state. */
 export type RouterName = 'spine' | 'tor1' | 'tor2';
 const ROUTERS: readonly RouterName[] = ['spine', 'tor1', 'tor2'];
 
+/** One BGP session as seen from a router: who, which family, and its state. */
 export interface SessionState {
   router: RouterName;
   peer: NodeName;
