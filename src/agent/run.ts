@@ -26,7 +26,7 @@ export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_CONFIG = 2;
 /** Hard bound on the whole shutdown, beyond the agent's own: exit even if something hangs. */
-const EXIT_GRACE_MS = 2000;
+export const EXIT_GRACE_MS = 2000;
 
 export interface RunOptions {
   configFile: string;
