@@ -54,5 +54,21 @@ bench: all
 demo: all
 	node --import tsx src/cli/main.ts demo
 
+# `make install`: a wrapper running dist/src/cli/main.js of this tree, the man page, the systemd unit
+# (its paths pointed at PREFIX), bash completion and the example config (never over an existing one).
+PREFIX ?= /usr/local
+SYSTEMD_DIR ?= /etc/systemd/system
+COMPLETION_DIR ?= /usr/share/bash-completion/completions
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(COMPLETION_DIR) $(DESTDIR)/etc/anycastd
+	printf '#!/bin/sh\nexec %s %s "$$@"\n' "$$(command -v node)" "$(CURDIR)/dist/src/cli/main.js" > $(DESTDIR)$(PREFIX)/bin/anycastd
+	chmod 755 $(DESTDIR)$(PREFIX)/bin/anycastd
+	install -m 644 man/anycastd.8 $(DESTDIR)$(PREFIX)/share/man/man8/anycastd.8
+	install -m 644 completions/anycastd.bash $(DESTDIR)$(COMPLETION_DIR)/anycastd
+	if [ -f packaging/anycastd.service ]; then install -d $(DESTDIR)$(SYSTEMD_DIR) && \
+	  sed 's|/usr/bin/anycastd|$(PREFIX)/bin/anycastd|g' packaging/anycastd.service > $(DESTDIR)$(SYSTEMD_DIR)/anycastd.service; fi
+	if [ -f examples/anycastd.yaml ] && [ ! -e $(DESTDIR)/etc/anycastd/anycastd.yaml ]; then \
+	  install -m 640 examples/anycastd.yaml $(DESTDIR)/etc/anycastd/anycastd.yaml; fi
+
 clean:
 	rm -rf build dist native/build .stamp-deps

@@ -1,0 +1,80 @@
+# bash completion for anycastd(8): commands, show subcommands, options, service names and VIPs
+# (asked of the running agent through `anycastd show services --json`, when it answers).
+_anycastd_services() {
+    local socket=$1
+    anycastd show services --json ${socket:+--socket "$socket"} 2>/dev/null |
+        grep -o '"name":"[^"]*"' | cut -d'"' -f4
+}
+
+_anycastd_vips() {
+    local socket=$1
+    anycastd show services --json ${socket:+--socket "$socket"} 2>/dev/null |
+        grep -o '"vips":\[[^]]*\]' | grep -o '"[0-9a-fA-F.:]*"' | tr -d '"'
+}
+
+_anycastd() {
+    local cur prev words cword
+    if declare -F _init_completion >/dev/null; then
+        _init_completion || return
+    else # without the bash-completion package
+        cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]} words=("${COMP_WORDS[@]}") cword=$COMP_CWORD
+    fi
+    local commands="run check show drain undrain reload demo bench help"
+    local shows="status peers services instances routes rings flows"
+    local api_opts="--socket --json --help"
+    local socket="" i
+    for ((i = 1; i < cword; i++)); do
+        if [[ ${words[i]} == --socket || ${words[i]} == -s ]]; then socket=${words[i + 1]}; fi
+    done
+
+    case $prev in
+        --socket | -s)
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return
+            ;;
+        --config | -c)
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return
+            ;;
+        --limit | -n)
+            return
+            ;;
+    esac
+
+    if ((cword == 1)); then
+        COMPREPLY=($(compgen -W "$commands --help" -- "$cur"))
+        return
+    fi
+    case ${words[1]} in
+        run | check)
+            COMPREPLY=($(compgen -W "--config --json --help" -- "$cur"))
+            ;;
+        show)
+            if ((cword == 2)); then
+                COMPREPLY=($(compgen -W "$shows" -- "$cur"))
+            elif [[ $cur == -* ]]; then
+                local extra=""
+                [[ ${words[2]} == flows ]] && extra="--limit"
+                COMPREPLY=($(compgen -W "$api_opts $extra" -- "$cur"))
+            else
+                case ${words[2]} in
+                    instances | rings) COMPREPLY=($(compgen -W "$(_anycastd_services "$socket")" -- "$cur")) ;;
+                    flows) COMPREPLY=($(compgen -W "$(_anycastd_vips "$socket")" -- "$cur")) ;;
+                esac
+            fi
+            ;;
+        drain | undrain)
+            if [[ $cur == -* ]]; then
+                COMPREPLY=($(compgen -W "$api_opts" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "$(_anycastd_services "$socket")" -- "$cur"))
+            fi
+            ;;
+        reload)
+            COMPREPLY=($(compgen -W "$api_opts" -- "$cur"))
+            ;;
+        help)
+            COMPREPLY=($(compgen -W "$commands" -- "$cur"))
+            ;;
+    esac
+} && complete -F _anycastd anycastd
