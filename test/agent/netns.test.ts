@@ -224,6 +224,11 @@ test('start: checks settle, VIP onto lo, both instances in the real ring, advert
   const owners = ringOwners(0);
   assert.deepEqual(Object.keys(owners).sort(), ['web/h1', 'web/h2']);
   assert.ok(owners['web/h1']! > 100 && owners['web/h2']! > 100, JSON.stringify(owners));
+  const st = await runner.status();
+  assert.equal(st.endOfRibReleased, true);
+  const shares = st.services[0]!.rings.new;
+  assert.equal(shares['h1'], owners['web/h1']! / RING_SIZE, 'status() shares are those of the real ring');
+  assert.equal(shares['h2'], owners['web/h2']! / RING_SIZE);
 });
 
 test('kill the local service: withdraw → flushed → ring without it → VIP off lo; restore: up path', async () => {
