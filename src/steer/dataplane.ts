@@ -3,12 +3,12 @@
 // VIPs, instances and Maglev rings (spare ring first, then the one-word flip of the active index),
 // attach/replace on interfaces, and read the per-CPU counters summed. It keeps a mirror of what it
 // wrote (`state`), the input of the TypeScript model.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { AnycastdError } from '../errors.js';
 import {
   attachXdp,
-  type BpfMap,
+  BpfMap,
   BpfObject,
   type BpfProgram,
   detachXdp,
@@ -61,15 +61,17 @@ export class Dataplane {
   readonly state: SteerState;
   readonly program: BpfProgram;
   readonly adopted: MapName[]; // maps taken over from pins
+  readonly dropped: MapName[]; // pins of another shape (an older layout), removed and made anew
   readonly #obj: BpfObject;
   readonly #maps: Record<MapName, BpfMap>;
   readonly #ctl: BpfMap; // per program instance, never pinned (like flow_cache, which it governs)
   readonly #vipSlots = new Map<string, number>(); // vip key hex → vip_table slot
   readonly #instanceSlots = new Map<string, number>(); // instance id → slot
 
-  private constructor(obj: BpfObject, config: SteerConfig, adopted: MapName[], program: string) {
+  private constructor(obj: BpfObject, config: SteerConfig, pins: Pins, program: string) {
     this.#obj = obj;
-    this.adopted = adopted;
+    this.adopted = pins.adopted;
+    this.dropped = pins.dropped;
     this.program = obj.program(program);
     this.#maps = Object.fromEntries(MAP_NAMES.map((n) => [n, obj.map(n)])) as Record<MapName, BpfMap>;
     this.#ctl = obj.map('ctl');
@@ -100,7 +102,7 @@ export class Dataplane {
     if (config.mtu < MIN_MTU || config.mtu > 0xffff)
       throw new AnycastdError('ERR_INVALID_ARGUMENT', `mtu ${config.mtu}: must be ${MIN_MTU}..65535`);
     const obj = BpfObject.open(opts.objectPath ?? join(projectRoot(), 'build/bpf/steer.bpf.o'));
-    const adopted: MapName[] = [];
+    const pins: Pins = { adopted: [], dropped: [] };
     try {
       const u32 = (v: number): Buffer => Buffer.from(new Uint32Array([v]).buffer);
       obj.setRodata('ring_size', u32(config.ringSize));
@@ -114,16 +116,23 @@ export class Dataplane {
         ensureBpffs();
         mkdirSync(pinDir, { recursive: true });
         for (const name of MAP_NAMES) {
-          if (!existsSync(join(pinDir, name))) continue;
-          obj.reuseMap(name, join(pinDir, name));
-          adopted.push(name);
+          const path = join(pinDir, name);
+          if (!existsSync(path)) continue;
+          if (!sameShape(path, L.MAP_SPECS[name]!)) {
+            rmSync(path);
+            pins.dropped.push(name);
+            continue;
+          }
+          obj.reuseMap(name, path);
+          pins.adopted.push(name);
         }
       }
       obj.load();
-      const dp = new Dataplane(obj, config, adopted, opts.program ?? PROGRAM);
+      const dp = new Dataplane(obj, config, pins, opts.program ?? PROGRAM);
       if (pinDir)
-        for (const name of MAP_NAMES) if (!adopted.includes(name)) dp.#maps[name].pin(join(pinDir, name));
-      if (adopted.length > 0) dp.#readBack();
+        for (const name of MAP_NAMES)
+          if (!pins.adopted.includes(name)) dp.#maps[name].pin(join(pinDir, name));
+      if (pins.adopted.length > 0) dp.#readBack();
       return dp;
     } catch (err) {
       obj.close();
@@ -294,6 +303,26 @@ export class Dataplane {
       if (len !== 0) this.#instanceSlots.set(id.subarray(0, len < 0 ? id.length : len).toString(), slot);
     }
     this.state.flows = this.readFlows();
+  }
+}
+
+interface Pins {
+  adopted: MapName[];
+  dropped: MapName[];
+}
+
+/** Does the map pinned at `path` have the shape `spec` (same type, sizes and capacity)? */
+function sameShape(path: string, spec: L.MapSpec): boolean {
+  const m = BpfMap.openPinned(path);
+  try {
+    return (
+      m.type === spec.type &&
+      m.keySize === spec.keySize &&
+      m.valueSize === spec.valueSize &&
+      m.maxEntries === spec.maxEntries
+    );
+  } finally {
+    m.close();
   }
 }
 

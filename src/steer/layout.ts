@@ -69,6 +69,36 @@ export const LAYOUTS = {
 
 const L = LAYOUTS;
 
+const MAP_ARRAY = 2; // linux/bpf.h enum bpf_map_type
+const MAP_PERCPU_ARRAY = 6;
+const MAP_LRU_HASH = 9;
+
+/** Each map's kernel shape (maps.h): a pinned map of another shape cannot be adopted. */
+export interface MapSpec {
+  readonly type: number;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly maxEntries: number;
+}
+
+export const MAP_SPECS: Readonly<Record<string, MapSpec>> = {
+  vip_table: { type: MAP_ARRAY, keySize: 4, valueSize: L.vip_entry.size, maxEntries: VIP_SLOTS },
+  services: { type: MAP_ARRAY, keySize: 4, valueSize: L.service.size, maxEntries: MAX_SERVICES },
+  rings: { type: MAP_ARRAY, keySize: 4, valueSize: L.ring.size, maxEntries: MAX_SERVICES * RING_SLOTS },
+  instances: { type: MAP_ARRAY, keySize: 4, valueSize: L.instance.size, maxEntries: MAX_INSTANCES },
+  instance_ids: { type: MAP_ARRAY, keySize: 4, valueSize: L.instance_id.size, maxEntries: MAX_INSTANCES },
+  flows: { type: MAP_LRU_HASH, keySize: L.flow_key.size, valueSize: L.flow_val.size, maxEntries: MAX_FLOWS },
+  flow_cache: {
+    type: MAP_PERCPU_ARRAY,
+    keySize: 4,
+    valueSize: L.flow_cache_entry.size,
+    maxEntries: FLOW_CACHE_SLOTS,
+  },
+  ctl: { type: MAP_ARRAY, keySize: 4, valueSize: L.ctl.size, maxEntries: 1 },
+  vip_stats: { type: MAP_PERCPU_ARRAY, keySize: 4, valueSize: L.vip_stats.size, maxEntries: MAX_VIPS },
+  global_stats: { type: MAP_PERCPU_ARRAY, keySize: 4, valueSize: L.global_stats.size, maxEntries: 1 },
+};
+
 export interface VipKey {
   addr: Buffer; // 16 bytes, IPv4 in the first 4
   port: number; // host order; 0 = any port / fragment entry

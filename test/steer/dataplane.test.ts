@@ -2,6 +2,7 @@
 // survive), the program is replaced on an interface atomically, and bad settings are refused.
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { ifIndex, queryXdp, withNetns } from '../../src/native/index.js';
 import { Dataplane, MAP_NAMES } from '../../src/steer/dataplane.js';
@@ -41,6 +42,25 @@ test('a restarted agent adopts the pinned maps: VIPs, rings, instance slots and 
     second.setServiceMembers(SVC_REMOTE, [LOCAL]); // after the restart the ring moves to this host
     assert.equal(second.program.testRun({ data: flowFrame({ ...flow, flags: P.TCP_ACK }) }).retval, P.XDP_TX);
     assert.equal(second.program.testRun({ data: flowFrame({ ...flow, sport: 778 }) }).retval, P.XDP_PASS);
+  } finally {
+    second.close();
+  }
+});
+
+test('a pinned map of another shape (an older layout) is dropped and made anew, the rest adopted', (t) => {
+  const pinDir = `/sys/fs/bpf/${uniquePrefix('steer')}shape`;
+  t.after(() => rmSync(pinDir, { recursive: true, force: true }));
+  const first = openTestbed({ pin: true, pinDir });
+  first.close();
+  rmSync(join(pinDir, 'instance_ids'));
+  const other = openTestbed({ pin: false });
+  other.map('services').pin(join(pinDir, 'instance_ids')); // 16-byte values where 64 are expected
+  other.close();
+  const second = Dataplane.open({ pinDir, host4: HOST4 });
+  try {
+    assert.deepEqual(second.dropped, ['instance_ids']);
+    assert.ok(second.adopted.includes('flows') && !second.adopted.includes('instance_ids'));
+    assert.equal(second.map('instance_ids').valueSize, 64);
   } finally {
     second.close();
   }

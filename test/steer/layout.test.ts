@@ -48,21 +48,13 @@ test('the loaded maps have the key/value sizes and capacities of the constants',
   const obj = BpfObject.open(OBJECT);
   try {
     obj.load();
-    const expect: Record<string, [number, number, number]> = {
-      vip_table: [4, L.LAYOUTS.vip_entry.size, L.VIP_SLOTS],
-      services: [4, L.LAYOUTS.service.size, L.MAX_SERVICES],
-      rings: [4, L.LAYOUTS.ring.size, L.MAX_SERVICES * L.RING_SLOTS],
-      instances: [4, L.LAYOUTS.instance.size, L.MAX_INSTANCES],
-      instance_ids: [4, L.LAYOUTS.instance_id.size, L.MAX_INSTANCES],
-      flows: [L.LAYOUTS.flow_key.size, L.LAYOUTS.flow_val.size, L.MAX_FLOWS],
-      flow_cache: [4, L.LAYOUTS.flow_cache_entry.size, L.FLOW_CACHE_SLOTS],
-      ctl: [4, L.LAYOUTS.ctl.size, 1],
-      vip_stats: [4, L.LAYOUTS.vip_stats.size, L.MAX_VIPS],
-      global_stats: [4, L.LAYOUTS.global_stats.size, 1],
-    };
-    for (const [name, [k, v, n]] of Object.entries(expect)) {
+    for (const [name, spec] of Object.entries(L.MAP_SPECS)) {
       const m = obj.map(name);
-      assert.deepEqual([m.keySize, m.valueSize, m.maxEntries], [k, v, n], `map ${name}`);
+      assert.deepEqual(
+        { type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries },
+        spec,
+        `map ${name}`,
+      );
     }
     assert.equal(obj.map('flows').perCpu, false, 'one flow table for all CPUs');
     assert.equal(obj.map('vip_stats').perCpu, true);
