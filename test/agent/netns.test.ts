@@ -34,6 +34,20 @@ const PORT = 8080;
 const RING_SIZE = 251;
 const TRIALS = 8;
 const KILL_TO_WITHDRAW_LIMIT_MS = 250;
+/** What the runner reports on the down path (also for a drain with drain_time) and on the up path. */
+const DOWN_ACTIONS = [
+  `withdraw ${VIP}/32`,
+  'flushed',
+  'ring-updated new h2',
+  'ring-updated established h2',
+  `vip-removed ${VIP}`,
+];
+const UP_ACTIONS = [
+  `vip-added ${VIP}`,
+  'ring-updated new h1,h2',
+  'ring-updated established h1,h2',
+  `advertise ${VIP}/32`,
+];
 const RUNNER = join(import.meta.dirname, 'fixtures', 'agent-runner.ts');
 
 interface Line {
@@ -241,13 +255,7 @@ test('kill the local service: withdraw → flushed → ring without it → VIP o
     const withdraw = await runner.waitFor((l) => l.op === 'withdraw' && l.prefix === `${VIP}/32`, from);
     await runner.waitFor((l) => l.event === 'vip-removed', from);
     latencies.push(withdraw.t - kill.t);
-    assert.deepEqual(runner.actions(from), [
-      `withdraw ${VIP}/32`,
-      'flushed',
-      'ring-updated new h2',
-      'ring-updated established h2',
-      `vip-removed ${VIP}`,
-    ]);
+    assert.deepEqual(runner.actions(from), DOWN_ACTIONS);
     const gone = runner.lines.slice(from).find((l) => l.event === 'health-transition');
     assert.equal(gone?.reason, 'socket-gone');
     detection.push(gone.t - kill.t);
@@ -256,12 +264,7 @@ test('kill the local service: withdraw → flushed → ring without it → VIP o
     const back = runner.lines.length;
     runner.send('start-local');
     await runner.waitFor((l) => l.op === 'advertise' && l.prefix === `${VIP}/32`, back, 5000);
-    assert.deepEqual(runner.actions(back), [
-      `vip-added ${VIP}`,
-      'ring-updated new h1,h2',
-      'ring-updated established h1,h2',
-      `advertise ${VIP}/32`,
-    ]);
+    assert.deepEqual(runner.actions(back), UP_ACTIONS);
     assert.ok(loAddresses().includes(VIP));
   }
   const figures = { trials: TRIALS, p50: pct(latencies, 0.5), max: Math.max(...latencies) };
@@ -288,13 +291,7 @@ test('drain file: withdrawn, out of `new`, out of `established` and VIP off lo a
   const from = runner.lines.length;
   writeFileSync(join(dir, 'drain-web'), '');
   await runner.waitFor((l) => l.event === 'vip-removed', from, 5000);
-  assert.deepEqual(runner.actions(from), [
-    `withdraw ${VIP}/32`,
-    'flushed',
-    'ring-updated new h2',
-    'ring-updated established h2',
-    `vip-removed ${VIP}`,
-  ]);
+  assert.deepEqual(runner.actions(from), DOWN_ACTIONS);
   const newAt = runner.lines.find((l, i) => i >= from && l.event === 'ring-updated' && l.kind === 'new')!.t;
   const estAt = runner.lines.find(
     (l, i) => i >= from && l.event === 'ring-updated' && l.kind === 'established',
