@@ -18,6 +18,7 @@ import {
   type XdpMode,
 } from '../native/index.js';
 import { ipv4Bytes, ipv6Bytes } from './addr.js';
+import { type Adopted, readFlows, readMaps, sameShape, u32key } from './adopt.js';
 import * as L from './layout.js';
 import { buildMaglev, EMPTY, isPrime, type MaglevMember } from './maglev.js';
 import type { SteerConfig, SteerState } from './model.js';
@@ -118,7 +119,7 @@ export class Dataplane {
         for (const name of MAP_NAMES) {
           const path = join(pinDir, name);
           if (!existsSync(path)) continue;
-          if (!sameShape(path, L.MAP_SPECS[name]!)) {
+          if (!sameShape((p) => BpfMap.openPinned(p), path, L.MAP_SPECS[name]!)) {
             rmSync(path);
             pins.dropped.push(name);
             continue;
@@ -132,7 +133,7 @@ export class Dataplane {
       if (pinDir)
         for (const name of MAP_NAMES)
           if (!pins.adopted.includes(name)) dp.#maps[name].pin(join(pinDir, name));
-      if (pins.adopted.length > 0) dp.#readBack();
+      if (pins.adopted.length > 0) dp.#adopt(readMaps((n) => dp.#maps[n as MapName], config.ringSize));
       return dp;
     } catch (err) {
       obj.close();
@@ -242,12 +243,15 @@ export class Dataplane {
 
   /** The flow table as the kernel holds it: key hex → instance slot. */
   readFlows(): Map<string, number> {
-    const out = new Map<string, number>();
-    for (const k of this.#maps.flows.keys()) {
-      const v = this.#maps.flows.lookup(k);
-      if (v) out.set(k.toString('hex'), L.decodeFlowVal(v).instance);
-    }
-    return out;
+    return readFlows(this.#maps.flows);
+  }
+
+  /** After adopting pinned maps: the mirror and the slot tables from what they hold. */
+  #adopt(a: Adopted): void {
+    Object.assign(this.state, { vips: a.vips, services: a.services, rings: a.rings, instances: a.instances });
+    this.state.flows = a.flows;
+    for (const [k, v] of a.vipSlots) this.#vipSlots.set(k, v);
+    for (const [k, v] of a.instanceSlots) this.#instanceSlots.set(k, v);
   }
 
   /** Empties the flow table, and every CPU's flow_cache with it (a new cache generation). */
@@ -274,58 +278,9 @@ export class Dataplane {
   close(): void {
     this.#obj.close();
   }
-
-  /** After adopting pinned maps: rebuild the mirror (VIPs, services, instances, active rings, flows). */
-  #readBack(): void {
-    const vips: L.VipEntry[] = [];
-    for (let slot = 0; slot < L.VIP_SLOTS; slot++) {
-      const e = L.decodeVipEntry(this.#maps.vip_table.lookup(u32key(slot))!);
-      if (!(e.flags & L.VIP_F_USED)) continue;
-      vips.push(e);
-      this.#vipSlots.set(vipKeyHex(e.key), slot);
-    }
-    this.state.vips = vips;
-    for (let s = 0; s < L.MAX_SERVICES; s++) {
-      const active = L.decodeService(this.#maps.services.lookup(u32key(s))!);
-      const rk = s * L.RING_SLOTS + (active[L.RING_KIND_NEW]! & (L.RING_SLOTS - 1));
-      const raw = this.#maps.rings.lookup(u32key(rk))!;
-      const ring = new Uint32Array(raw.buffer, raw.byteOffset, this.state.config.ringSize).slice();
-      if (ring.some((x) => x !== 0)) {
-        this.state.services.set(s, active);
-        this.state.rings.set(rk, ring);
-      }
-    }
-    for (let slot = 0; slot < L.MAX_INSTANCES; slot++) {
-      const inst = L.decodeInstance(this.#maps.instances.lookup(u32key(slot))!);
-      if (inst.flags !== 0) this.state.instances.set(slot, inst);
-      const id = this.#maps.instance_ids.lookup(u32key(slot))!;
-      const len = id.indexOf(0);
-      if (len !== 0) this.#instanceSlots.set(id.subarray(0, len < 0 ? id.length : len).toString(), slot);
-    }
-    this.state.flows = this.readFlows();
-  }
 }
 
 interface Pins {
   adopted: MapName[];
   dropped: MapName[];
-}
-
-/** Does the map pinned at `path` have the shape `spec` (same type, sizes and capacity)? */
-function sameShape(path: string, spec: L.MapSpec): boolean {
-  const m = BpfMap.openPinned(path);
-  try {
-    return (
-      m.type === spec.type &&
-      m.keySize === spec.keySize &&
-      m.valueSize === spec.valueSize &&
-      m.maxEntries === spec.maxEntries
-    );
-  } finally {
-    m.close();
-  }
-}
-
-function u32key(n: number): Buffer {
-  return Buffer.from(new Uint32Array([n]).buffer);
 }
