@@ -2,8 +2,10 @@
 // through an injectable `connect` (the native addon's MD5/GTSM socket in production, plain
 // net.connect by default); passive opens arrive through `accept()` from the speaker's listener.
 // Connection collisions (RFC 4271 §6.8): an inbound connection while ours is in OpenSent/OpenConfirm
-// is held until its OPEN arrives, then the BGP identifiers decide which one stays; one that collides
-// with an Established session is closed with Cease / Connection Collision Resolution.
+// (or still connecting) is held until its OPEN arrives, then the BGP identifiers decide which one
+// stays — if ours is still connecting and would stay, the inbound one waits for it and is taken only if
+// ours fails; one that collides with an Established session is closed with Cease / Connection
+// Collision Resolution.
 // RFC 7606 outcomes of received UPDATEs are counted per action and reason.
 
 import net from 'node:net';
@@ -88,6 +90,8 @@ export class BgpSession {
   private candidate: Connection | undefined;
   /** Started and not administratively stopped. */
   private running = false;
+  /** A held inbound connection whose OPEN came while our own attempt, which §6.8 prefers, was connecting. */
+  private deferred: { c: Connection; open: OpenMessage } | undefined;
   families: AfiSafi[] = [];
   extendedNextHop = false;
   readonly counters: SessionCounters = {
@@ -131,6 +135,7 @@ export class BgpSession {
     this.fsm.dispose(); // no idle-hold restart timer may survive an administrative stop
     this.candidate?.close();
     this.candidate = undefined;
+    this.deferred = undefined;
   }
 
   /** Local address of the current connection (the NEXT_HOP this speaker exports), if connected. */
@@ -192,7 +197,9 @@ export class BgpSession {
   }
 
   private reject(socket: net.Socket, subcode: number): void {
-    socket.end(encodeNotification({ code: ErrorCode.CEASE, subcode }));
+    const n = { code: ErrorCode.CEASE, subcode, data: Buffer.alloc(0) };
+    socket.end(encodeNotification(n));
+    this.handlers.onNotification?.('sent', n);
     setTimeout(() => socket.destroy(), LINGER_MS).unref();
   }
 
@@ -261,9 +268,21 @@ export class BgpSession {
         socket.setNoDelay(true);
         this.attach(c, socket);
         this.fsm.handle({ type: 'tcp-cr-acked' });
+        // Our connection is the one §6.8 keeps: the held inbound one goes.
+        const d = this.deferred;
+        this.deferred = undefined;
+        if (d && this.candidate === d.c) {
+          this.candidate = undefined;
+          if (d.c.socket) this.reject(d.c.socket, CeaseSubcode.CONNECTION_COLLISION);
+        }
       },
       () => {
-        if (this.conn === c) this.fsm.handle({ type: 'tcp-connection-fails' });
+        if (this.conn !== c) return;
+        const d = this.deferred;
+        this.deferred = undefined;
+        if (d && this.candidate === d.c)
+          this.adopt(d.c, d.open); // ours failed: take the held one
+        else this.fsm.handle({ type: 'tcp-connection-fails' });
       },
     );
   }
@@ -351,20 +370,31 @@ export class BgpSession {
       if (c.socket) this.reject(c.socket, CeaseSubcode.CONNECTION_COLLISION);
       return false;
     }
+    const survivor = collisionSurvivor(this.options.localId, msg.bgpId);
     const existing = this.conn?.socket ? this.conn : undefined;
-    if (existing && collisionSurvivor(this.options.localId, msg.bgpId) === existing.direction) {
+    if (existing && survivor === existing.direction) {
       if (c.socket) this.reject(c.socket, CeaseSubcode.CONNECTION_COLLISION);
       return false;
     }
-    // The new connection stays: dump ours, start a fresh FSM on the new one with the OPEN received.
+    if (!existing && this.conn && survivor === this.conn.direction) {
+      // Our attempt is still connecting and is the one §6.8 keeps: hold this one until ours is decided.
+      this.candidate = c;
+      this.deferred = { c, open: msg };
+      return false;
+    }
     if (existing) this.fsm.handle({ type: 'open-collision-dump' });
+    this.adopt(c, msg);
+    return true;
+  }
+
+  /** The held inbound connection stays: drop ours, start a fresh FSM on it with the OPEN received. */
+  private adopt(c: Connection, open: OpenMessage): void {
     this.conn?.close();
     this.fsm.dispose();
     this.fsm = this.newFsm();
     this.conn = c;
     this.fsm.handle({ type: 'automatic-start' });
     this.fsm.handle({ type: 'tcp-connection-confirmed' });
-    this.fsm.handle({ type: 'bgp-open', open: msg as OpenMessage });
-    return true;
+    this.fsm.handle({ type: 'bgp-open', open });
   }
 }

@@ -104,32 +104,44 @@ test('connection collision: both sides connect, one connection survives on both'
       s.once('error', reject);
     });
   };
-  a = new BgpSession({
-    ...BASE,
-    localAs: 65001,
-    localId: '192.0.2.1',
-    peerAs: 65002,
-    peerAddress: '127.0.0.2',
-    connect: gated('127.0.0.2', portB),
-  });
-  b = new BgpSession({
-    ...BASE,
-    localAs: 65002,
-    localId: '192.0.2.2',
-    peerAs: 65001,
-    peerAddress: '127.0.0.1',
-    connect: gated('127.0.0.1', portA),
-  });
+  const ceases: string[] = [];
+  const ceaseLog = (who: string) => (d: 'sent' | 'received', n: NotificationMessage) => {
+    if (d === 'sent' && n.code === 6 && n.subcode === 7) ceases.push(who);
+  };
+  a = new BgpSession(
+    {
+      ...BASE,
+      localAs: 65001,
+      localId: '192.0.2.1',
+      peerAs: 65002,
+      peerAddress: '127.0.0.2',
+      connect: gated('127.0.0.2', portB),
+    },
+    { onNotification: ceaseLog('a') },
+  );
+  b = new BgpSession(
+    {
+      ...BASE,
+      localAs: 65002,
+      localId: '192.0.2.2',
+      peerAs: 65001,
+      peerAddress: '127.0.0.1',
+      connect: gated('127.0.0.1', portA),
+    },
+    { onNotification: ceaseLog('b') },
+  );
   a.start();
   b.start();
   await until(() => a.state === 'established' && b.state === 'established');
-  // Both ends use the same TCP connection (outbound on one side, inbound on the other), and it stays.
+  // §6.8: B has the higher identifier, so the connection B opened stays: outbound at B, inbound at A.
   const direction = (x: BgpSession) => (x as unknown as { conn: { direction: string } }).conn.direction;
-  assert.notEqual(direction(a), direction(b));
+  assert.equal(direction(a), 'inbound');
+  assert.equal(direction(b), 'outbound');
+  assert.ok(ceases.length >= 1, 'a Cease / Connection Collision Resolution was sent');
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(a.state, 'established');
   assert.equal(b.state, 'established');
-  assert.notEqual(direction(a), direction(b));
+  assert.equal(direction(a), 'inbound');
   a.stop();
   b.stop();
 });
