@@ -33,7 +33,7 @@ export interface PeerEnvironment {
   /** BGP port of the peers (default 179). */
   port?: number;
   /** ifindex of an interface (for unnumbered peers); from the speaker's rtnetlink. */
-  ifindexOf?: (name: string) => number;
+  ifindexOf?: (name: string) => number | undefined;
   /** Connect-retry backoff base and ceiling (ms), for tests that want quick reconnects. */
   retryBaseMs?: number;
   retryMaxMs?: number;

@@ -43,6 +43,8 @@ export interface PeerHost {
   /** The peer's accepted routes changed (the kernel's default route may follow). */
   importChanged(): void;
   log(event: string, fields: Record<string, unknown>): void;
+  /** ifindex of an interface (unnumbered peers), if it exists. */
+  ifindexOf(name: string): number | undefined;
 }
 
 export function isLinkLocal(address: string): boolean {
@@ -134,6 +136,7 @@ export class SpeakerPeer {
   private up(): void {
     this.notified = false;
     this.establishedAt = Date.now();
+    if (this.config.interface !== null) this.ifindex = this.host.ifindexOf(this.config.interface);
     const s = this.session;
     const local = s.localAddress ?? '';
     const v6 = local.includes(':');

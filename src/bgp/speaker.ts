@@ -9,15 +9,21 @@
 
 import type { ExportAttributes, RouteAnnouncer } from '../agent/ports.js';
 import type { Config, NodeConfig, PeerConfig } from '../config/types.js';
-import { DEFAULT_DST, type DefaultNexthop, type DefaultRouteSink } from '../host/default-route.js';
+import {
+  DEFAULT_DST,
+  type DefaultNexthop,
+  type DefaultRouteSink,
+  DefaultRouteWriter,
+} from '../host/default-route.js';
 import type { IpFamily } from '../native/ip.js';
+import { Rtnetlink } from '../native/rtnl.js';
 import { MAX_TTL } from '../native/sockopt.js';
 import { Afi } from './codec/constants.js';
 import { type Prefix, prefixKey } from './codec/prefix.js';
 import { BgpListener } from './listener.js';
 import { md5KeyOf, minTtlFor, type PeerEnvironment, sessionChanged, sessionOptions } from './peer-config.js';
 import type { RibOutRoute } from './rib.js';
-import { SpeakerPeer } from './speaker-peer.js';
+import { isLinkLocal, SpeakerPeer } from './speaker-peer.js';
 import type { PeerStatus } from './speaker-status.js';
 
 export type { PeerStatus } from './speaker-status.js';
@@ -34,6 +40,8 @@ export interface SpeakerOptions extends PeerEnvironment {
   listen?: boolean;
   /** Where the default routes go (the kernel writer in production); none: nowhere. */
   defaultRoutes?: DefaultRouteSink;
+  /** Our IPv6 link-local addresses on an interface (to recognise an unnumbered peer's connection). */
+  linkLocalsOf?: (ifname: string) => string[];
   /** Structured events (kebab-case names). */
   log?: (event: string, fields: Record<string, unknown>) => void;
 }
@@ -45,6 +53,13 @@ export function hostPrefixes(node: NodeConfig): Prefix[] {
   return out;
 }
 
+function linkLocals(rtnl: Rtnetlink, ifindex: number): string[] {
+  return rtnl
+    .addresses({ family: 6, ifindex })
+    .map((a) => a.address)
+    .filter(isLinkLocal);
+}
+
 export class BgpSpeaker implements RouteAnnouncer {
   private readonly peerMap = new Map<string, SpeakerPeer>();
   private readonly exportTable = new Map<string, RibOutRoute<ExportAttributes>>();
@@ -54,6 +69,7 @@ export class BgpSpeaker implements RouteAnnouncer {
   private eorReleased = false;
   private listener: BgpListener | undefined;
   private stopped = false;
+  private readonly onStop: (() => void)[] = [];
 
   private constructor(
     private readonly node: NodeConfig,
@@ -83,6 +99,41 @@ export class BgpSpeaker implements RouteAnnouncer {
     return s;
   }
 
+  /**
+   * Production start: rtnetlink (in `options.netns`) resolves unnumbered peers' interfaces and our
+   * link-local addresses on them, and the kernel default routes are written with the config's
+   * protocol number and metric; stop() removes them and closes the socket.
+   */
+  static async startWithKernel(
+    config: Pick<Config, 'node' | 'peers' | 'kernelRoute'>,
+    options: SpeakerOptions = {},
+  ): Promise<BgpSpeaker> {
+    const rtnl = Rtnetlink.open({ netns: options.netns });
+    const writer = new DefaultRouteWriter(rtnl, {
+      protocol: config.kernelRoute.protocol,
+      metric: config.kernelRoute.metric,
+    });
+    try {
+      const s = await BgpSpeaker.start(config, {
+        ifindexOf: (name) => rtnl.links().find((l) => l.name === name)?.ifindex,
+        linkLocalsOf: (name) => {
+          const link = rtnl.links().find((l) => l.name === name);
+          return link ? linkLocals(rtnl, link.ifindex) : [];
+        },
+        defaultRoutes: writer,
+        ...options,
+      });
+      s.onStop.push(() => {
+        writer.clear();
+        rtnl.close();
+      });
+      return s;
+    } catch (err) {
+      rtnl.close();
+      throw err;
+    }
+  }
+
   /** The listener's port (tests listen on port 0). */
   get listenPort(): number | undefined {
     return this.listener?.port;
@@ -99,16 +150,16 @@ export class BgpSpeaker implements RouteAnnouncer {
       exported: () => this.exportTable.values(),
       endOfRibReleased: () => this.eorReleased,
       importChanged: () => this.updateKernel(),
+      ifindexOf: (name) => this.options.ifindexOf?.(name),
       log: (e, f) => this.log(e, f),
     });
-    if (config.interface !== null && this.options.ifindexOf)
-      peer.ifindex = this.options.ifindexOf(config.interface);
     this.peerMap.set(config.name, peer);
     this.listener?.add(config.name, {
       address: config.address,
       md5Key: md5KeyOf(config),
       ttl: config.ttlSecurityHops !== null ? MAX_TTL : undefined,
       minTtl: config.ttlSecurityHops !== null ? minTtlFor(config.ttlSecurityHops) : undefined,
+      localLinkLocals: config.interface !== null ? this.options.linkLocalsOf?.(config.interface) : undefined,
       accept: (socket) => peer.session.accept(socket),
     });
     peer.session.start();
@@ -223,5 +274,6 @@ export class BgpSpeaker implements RouteAnnouncer {
     for (const name of [...this.peerMap.keys()]) this.removePeer(name, message);
     this.stopped = true;
     this.listener?.close();
+    for (const f of this.onStop.splice(0)) f();
   }
 }
