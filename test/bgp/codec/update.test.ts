@@ -173,3 +173,35 @@ test('decodeMessage dispatches an UPDATE', () => {
   const m = decodeMessage(V4_UPDATE, AS4);
   assert.equal(m.type, 'update');
 });
+
+const IBGP_UPDATE = `
+  ${MARKER} 0054 02 0000 0039
+  40 01 01 01                  # ORIGIN EGP
+  40 02 10 02 01 0000fde9 01 02 0000fdea 0000fdeb   # AS_PATH: AS_SEQUENCE 65001, AS_SET {65002 65003}
+  40 03 04 c0000201            # NEXT_HOP 192.0.2.1
+  40 05 04 00000064            # LOCAL_PREF 100
+  40 06 00                     # ATOMIC_AGGREGATE
+  c0 07 08 0000fde9 c0000209   # AGGREGATOR 65001 192.0.2.9 (4-octet session)
+  FLAGS 63 03 010203           # unknown optional transitive attribute 99
+  18 cb0071                    # 203.0.113.0/24
+`;
+
+test('iBGP UPDATE: LOCAL_PREF, ATOMIC_AGGREGATE, AGGREGATOR, AS_SET; unknown transitive re-sent with Partial', () => {
+  const ibgp = { as4: true, ebgp: false };
+  const u = decodeUpdate(hex(IBGP_UPDATE.replace('FLAGS', 'c0')), ibgp);
+  assert.deepEqual(u.outcomes, []);
+  assert.deepEqual(u.attributes, {
+    origin: 1,
+    asPath: [
+      { type: 'sequence', asns: [65001] },
+      { type: 'set', asns: [65002, 65003] },
+    ],
+    nextHop: '192.0.2.1',
+    localPref: 100,
+    atomicAggregate: true,
+    aggregator: { asn: 65001, address: '192.0.2.9' },
+    unknown: [{ code: 99, flags: 0xe0, value: Buffer.from([1, 2, 3]) }],
+  });
+  // Re-advertised, the only change is the Partial bit on the attribute we did not recognise (RFC 4271 §5).
+  assert.deepEqual(encodeUpdate(u, ibgp), hex(IBGP_UPDATE.replace('FLAGS', 'e0')));
+});
