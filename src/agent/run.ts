@@ -54,6 +54,8 @@ export async function runAgent(opts: RunOptions): Promise<number> {
     return fail('config-rejected', err, err instanceof ConfigError ? EXIT_CONFIG : EXIT_FAILED);
   }
   const closers: (() => void)[] = [];
+  const signals = new Signals();
+  closers.push(() => signals.close());
   try {
     const { ipv4, ipv6 } = config.node.host;
     const dp = Dataplane.open({
@@ -87,7 +89,8 @@ export async function runAgent(opts: RunOptions): Promise<number> {
     });
     agent.start();
     opts.onStarted?.(agent);
-    await untilStopSignal(agent);
+    const signal = await signals.run(agent);
+    agent.log('info', 'signal-received', { reason: signal.toLowerCase() });
     const bound = opts.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
     const hard = setTimeout(() => process.exit(EXIT_OK), bound + EXIT_GRACE_MS);
     hard.unref();
@@ -106,21 +109,40 @@ export async function runAgent(opts: RunOptions): Promise<number> {
   }
 }
 
-/** SIGHUP reloads; resolves on the first SIGTERM or SIGINT. */
-function untilStopSignal(agent: Agent): Promise<void> {
-  const hup = (): void => {
-    void agent.reload();
+/**
+ * The signals, taken over from the start (a SIGHUP while starting must not kill the process): SIGHUP
+ * reloads once the agent runs, the first SIGTERM or SIGINT stops it (also one that came during start).
+ */
+class Signals {
+  #agent: Agent | null = null;
+  #stop: NodeJS.Signals | null = null;
+  #wake: ((signal: NodeJS.Signals) => void) | null = null;
+  readonly #onHup = (): void => {
+    void this.#agent?.reload();
   };
-  process.on('SIGHUP', hup);
-  return new Promise((resolve) => {
-    const stop = (signal: NodeJS.Signals): void => {
-      process.off('SIGHUP', hup);
-      process.off('SIGTERM', stop);
-      process.off('SIGINT', stop);
-      agent.log('info', 'signal-received', { reason: signal.toLowerCase() });
-      resolve();
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-  });
+  readonly #onStop = (signal: NodeJS.Signals): void => {
+    this.#stop ??= signal;
+    this.#wake?.(signal);
+  };
+
+  constructor() {
+    process.on('SIGHUP', this.#onHup);
+    process.on('SIGTERM', this.#onStop);
+    process.on('SIGINT', this.#onStop);
+  }
+
+  /** Serves SIGHUP for `agent` until a stop signal; resolves with it. */
+  run(agent: Agent): Promise<NodeJS.Signals> {
+    this.#agent = agent;
+    if (this.#stop) return Promise.resolve(this.#stop);
+    return new Promise((resolve) => {
+      this.#wake = resolve;
+    });
+  }
+
+  close(): void {
+    process.off('SIGHUP', this.#onHup);
+    process.off('SIGTERM', this.#onStop);
+    process.off('SIGINT', this.#onStop);
+  }
 }

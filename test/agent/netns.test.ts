@@ -33,6 +33,7 @@ const VIP = '192.0.2.10';
 const PORT = 8080;
 const RING_SIZE = 251;
 const TRIALS = 8;
+const POLL_TRIALS = 3;
 const KILL_TO_WITHDRAW_LIMIT_MS = 250;
 /** What the runner reports on the down path (also for a drain with drain_time) and on the up path. */
 const DOWN_ACTIONS = [
@@ -316,6 +317,33 @@ test('reload (SIGHUP): a bad file is rejected and the running config keeps runni
   await runner.waitFor((l) => l.event === 'config-reloaded', good);
   await new Promise((r) => setTimeout(r, 200));
   assert.deepEqual(runner.actions(good), [], 'an unchanged ring and route are not touched');
+});
+
+test('polling only (interval 1s, fall 2): a reload that changes the checks does not flap; kill → withdraw', async () => {
+  const from = runner.lines.length;
+  writeFileSync(
+    configFile,
+    configText().replace('fast_interval: 100ms, ', '').replace('watch_socket: true', 'watch_socket: false'),
+  );
+  runner.child.kill('SIGHUP');
+  await runner.waitFor((l) => l.event === 'service-settled', from, 5000);
+  assert.deepEqual(runner.actions(from), [], 'new checkers settle with the same result: nothing touched');
+  const latencies: number[] = [];
+  for (let trial = 0; trial < POLL_TRIALS; trial++) {
+    const at = runner.lines.length;
+    runner.send('kill-local');
+    const kill = await runner.waitFor((l) => l.type === 'service' && l.op === 'kill', at);
+    const withdraw = await runner.waitFor((l) => l.op === 'withdraw' && l.prefix === `${VIP}/32`, at, 5000);
+    latencies.push(withdraw.t - kill.t);
+    const why = runner.lines.slice(at).find((l) => l.event === 'health-transition');
+    assert.equal(why?.reason, 'check-failed');
+    await runner.waitFor((l) => l.event === 'vip-removed', at);
+    const back = runner.lines.length;
+    runner.send('start-local');
+    await runner.waitFor((l) => l.op === 'advertise' && l.prefix === `${VIP}/32`, back, 5000);
+  }
+  console.log(`kill → withdraw (ms, polling 1s/fall 2): ${latencies.map((x) => x.toFixed(0)).join(' ')}`);
+  assert.ok(Math.max(...latencies) < 2000 + 300 + 100, 'within two intervals plus a timeout');
 });
 
 test('SIGTERM: withdraw, flushed, exit 0; XDP stays attached and maps pinned; a restart adopts them', async () => {
