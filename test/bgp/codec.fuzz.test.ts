@@ -19,24 +19,13 @@ import { encodeOpen } from '../../src/bgp/codec/open.js';
 import type { Prefix } from '../../src/bgp/codec/prefix.js';
 import { encodeRouteRefresh } from '../../src/bgp/codec/route-refresh.js';
 import { encodeUpdate } from '../../src/bgp/codec/update.js';
+import { seededRandom } from './rng.js';
 
 const LONG = process.env['ANYCASTD_FUZZ'] === 'long';
 const BUDGET_MS = LONG ? 60_000 : 3_000;
 const SEED = 0x5eed4271;
 
-/** mulberry32: small, fast, deterministic. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const rand = rng(SEED);
+const rand = seededRandom(SEED);
 const int = (n: number) => Math.floor(rand() * n);
 const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
 

@@ -7,19 +7,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { VALID_SUBCODES } from '../../../src/bgp/codec/constants.js';
 import type { FsmEvent, FsmState, TimerName } from '../../../src/bgp/fsm.js';
+import { seededRandom } from '../rng.js';
 import { codecErr, make, PEER_OPEN } from './harness.js';
 
 const STEPS = 20_000;
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const notification = { code: 6, subcode: 2, data: Buffer.alloc(0) };
 const EVENTS: FsmEvent[] = [
@@ -63,7 +54,7 @@ const TIMERS_OF: Record<FsmState, TimerName[]> = {
 
 for (const passive of [false, true]) {
   test(`FSM random walk (${passive ? 'passive' : 'active'}): invariants hold for ${STEPS} events`, () => {
-    const rand = rng(passive ? 7 : 4271);
+    const rand = seededRandom(passive ? 7 : 4271);
     const h = make({ passive, retryBaseMs: 100, retryMaxMs: 2000 }, rand);
     let up = false;
     const visited = new Set<FsmState>();
