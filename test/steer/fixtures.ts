@@ -230,6 +230,12 @@ function icmpErrors(): Fixture[] {
   const e4 = icmpErrorAbout(r4, P.ICMP_DEST_UNREACH, P.ICMP_FRAG_NEEDED, u16(0, 1400));
   const e6 = icmpErrorAbout(r6, P.ICMP6_PACKET_TOO_BIG, 0, u32(1400));
   const te4 = icmpErrorAbout(r4, P.ICMP_TIME_EXCEEDED, 0, u32(0));
+  const udp4 = icmpErrorAbout(
+    u4(VIPS.remoteUdp4.addr, 5353),
+    P.ICMP_DEST_UNREACH,
+    P.ICMP_PORT_UNREACH,
+    u32(0),
+  );
   const label6 = flowLabel(CLIENT6, VIPS.remote6.addr, P.IPPROTO_TCP, 40000, 80);
   const nonVip = icmpErrorAbout(t4('192.0.2.99', 80), P.ICMP_DEST_UNREACH, P.ICMP_FRAG_NEEDED, u16(0, 1400));
   return [
@@ -243,6 +249,9 @@ function icmpErrors(): Fixture[] {
       false,
     ),
     pass('ICMP error about a non-VIP flow: untouched', eth(P.ETH_P_IP, nonVip), 'non-vip'),
+    unrecorded(
+      forwardedIp('ICMP port-unreachable quoting a UDP datagram of a VIP flow goes to the owner', 4, udp4),
+    ),
   ];
 }
 
@@ -276,6 +285,9 @@ export function fixtures(): Fixture[] {
   })();
   const lying4 = Buffer.from(flowFrame(t4(vip4, 80)));
   lying4.writeUInt16BE(200, 14 + 2); // total length beyond the frame
+  const truncated6 = flowFrame(t6(vip6, 80)).subarray(0, 14 + 30);
+  const lying6 = Buffer.from(flowFrame(t6(vip6, 80)));
+  lying6.writeUInt16BE(400, 14 + 4); // payload length beyond the frame
   const badVersion = Buffer.from(flowFrame(t4(vip4, 80)));
   badVersion[14] = 0x55;
   return [
@@ -428,6 +440,13 @@ export function fixtures(): Fixture[] {
     drop(
       'v4 VIP whose service has no instance: dropped, counted',
       flowFrame(t4(VIPS.empty4.addr, 443)),
+      'drop-no-instance',
+    ),
+    pass('v6 truncated IPv6 header: untouched, counted', truncated6, 'parse-fail'),
+    pass('v6 payload length beyond the frame: untouched, counted', lying6, 'parse-fail'),
+    drop(
+      'v6 VIP whose service has no instance: dropped, counted',
+      flowFrame(t6(VIPS.empty6.addr, 443)),
       'drop-no-instance',
     ),
     drop(

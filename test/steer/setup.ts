@@ -28,6 +28,7 @@ export const VIPS = {
   remote6: { vipId: 5, serviceId: SVC_REMOTE, addr: '2001:db8::11', proto: 'tcp', port: 80 },
   remoteUdp6: { vipId: 6, serviceId: SVC_REMOTE, addr: '2001:db8::11', proto: 'udp', port: 0 },
   v6only4: { vipId: 7, serviceId: SVC_V6ONLY, addr: '192.0.2.13', proto: 'udp', port: 53 },
+  empty6: { vipId: 8, serviceId: SVC_EMPTY, addr: '2001:db8::12', proto: 'tcp', port: 443 },
 } as const satisfies Record<string, VipSpec>;
 
 export const LOCAL = { id: 'a/web', host4: HOST4, host6: HOST6, local: true };
