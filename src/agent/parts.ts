@@ -3,6 +3,7 @@
 // interfaces only, so its ordering can be tested with recording fakes and, end to end, with the real
 // parts (steering.ts over src/steer's Dataplane, health.ts over src/health's ServiceHealth).
 
+import type { PeerStatus } from '../bgp/speaker-status.js';
 import type { PeerConfig, ServiceConfig } from '../config/types.js';
 import type { InstanceState, InstanceTransition } from '../health/instance-health.js';
 import type { HealthState } from '../health/types.js';
@@ -60,8 +61,9 @@ export function hasApplyPeers(x: object): x is PeerApplier {
   return typeof (x as Partial<PeerApplier>).applyPeers === 'function';
 }
 
-/** An announcer plus how to close it (the speaker's sessions). */
+/** An announcer plus how to close it (the speaker's sessions) and, from a speaker, its peers' snapshot. */
 export interface AnnouncerHandle {
   announcer: RouteAnnouncer;
   close(): void;
+  peers?: () => readonly PeerStatus[];
 }

@@ -8,6 +8,7 @@
 // then the speaker closes its sessions (Cease) and the process exits 0, within a bounded time. The XDP
 // program stays attached and its maps stay pinned (see agent.ts for why): a restart adopts them.
 
+import type { PeerStatus } from '../bgp/speaker-status.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { ConfigError } from '../errors.js';
@@ -36,8 +37,22 @@ export interface RunOptions {
   pinDir?: string;
   stopTimeoutMs?: number;
   sink?: LogSink;
-  /** Called once the agent runs (tests read status() through it). */
-  onStarted?: (agent: Agent) => void;
+  /**
+   * Called once the agent runs, with its parts: the place to start the ops layer (metrics, control
+   * socket) or, in tests, to read status(). What it returns is called on the way out.
+   */
+  onStarted?: (ctx: RunContext) => Promise<Closer | undefined> | Closer | undefined;
+}
+
+type Closer = () => void;
+
+export interface RunContext {
+  agent: Agent;
+  steering: Steering;
+  /** The speaker's peers (absent for an announcer that is no speaker). */
+  peers?: () => readonly PeerStatus[];
+  /** Unix time (ms) the agent started. */
+  startedAt: number;
 }
 
 /** Runs until a stop signal; resolves with the exit code. */
@@ -80,15 +95,22 @@ export async function runAgent(opts: RunOptions): Promise<number> {
     closers.push(() => watcher.close());
     const bgp = await (opts.announcer ?? startSpeaker)(config, sink);
     closers.push(() => bgp.close());
+    const steering = new Steering(dp);
     const agent = new Agent(config, {
       announcer: bgp.announcer,
       host: lo,
-      steering: new Steering(dp),
+      steering,
       health: realHealth({ watcher }),
       sink,
     });
     agent.start();
-    opts.onStarted?.(agent);
+    const closeOps = await opts.onStarted?.({
+      agent,
+      steering,
+      ...(bgp.peers ? { peers: bgp.peers } : {}),
+      startedAt: Date.now(),
+    });
+    if (closeOps) closers.push(closeOps);
     const signal = await signals.run(agent);
     agent.log('info', 'signal-received', { reason: signal.toLowerCase() });
     const bound = opts.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
