@@ -34,6 +34,8 @@ export interface SessionOptions extends OpenOptions {
   peerAddress: string;
   port?: number;
   localAddress?: string;
+  /** Treat routes whose AS_PATH does not start with the eBGP peer's AS as withdrawn (default true). */
+  enforceFirstAs?: boolean;
   /** Make the outgoing connection (default: net.connect). */
   connect?: (o: SessionOptions) => Promise<net.Socket>;
   clock?: Clock;
@@ -120,7 +122,9 @@ export class BgpSession {
   /** The codec context of this session (4-octet AS negotiated? eBGP?). */
   get attrContext(): AttrContext {
     const n = this.fsm.negotiated;
-    return { as4: n?.as4 ?? false, ebgp: (n?.peerAs ?? this.options.peerAs) !== this.options.localAs };
+    const ebgp = (n?.peerAs ?? this.options.peerAs) !== this.options.localAs;
+    const enforce = ebgp && (this.options.enforceFirstAs ?? true);
+    return { as4: n?.as4 ?? false, ebgp, peerAs: enforce ? n?.peerAs : undefined };
   }
 
   start(): void {

@@ -146,7 +146,7 @@ test('connection collision: both sides connect, one connection survives on both'
   b.stop();
 });
 
-/** A raw peer: completes the OPEN exchange by hand, then lets the test write any bytes. */
+/** A raw peer (AS 65001, the first AS of the test vectors): completes the OPEN exchange by hand, then lets the test write any bytes. */
 async function rawPeer(): Promise<{
   session: BgpSession;
   sock: net.Socket;
@@ -164,11 +164,11 @@ async function rawPeer(): Promise<{
         if (msg.type === 'open') {
           s.write(
             encodeOpen({
-              myAs: 65002,
+              myAs: 65001,
               holdTime: 9,
               bgpId: '192.0.2.3',
               capabilities: [
-                { kind: 'four-octet-as', asn: 65002 },
+                { kind: 'four-octet-as', asn: 65001 },
                 { kind: 'multiprotocol', afi: 2, safi: 1 },
               ],
             }),
@@ -181,9 +181,9 @@ async function rawPeer(): Promise<{
   });
   const session = new BgpSession({
     ...BASE,
-    localAs: 65001,
+    localAs: 65003,
     localId: '192.0.2.1',
-    peerAs: 65002,
+    peerAs: 65001,
     peerAddress: '127.0.0.3',
     port,
     autoRestart: false,

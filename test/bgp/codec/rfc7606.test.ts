@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { AttrContext } from '../../../src/bgp/codec/attributes/types.js';
 import { BgpCodecError } from '../../../src/bgp/codec/errors.js';
 import { decodeUpdate, updateRoutes } from '../../../src/bgp/codec/update.js';
 import { BASE_ATTRS, NLRI_V4, rawUpdate } from './vectors.js';
@@ -23,7 +24,7 @@ interface Row {
   attrs: string;
   nlri?: string;
   withdrawn?: string;
-  ctx?: typeof EBGP;
+  ctx?: AttrContext;
   /** [action, reason, subcode] of each non-fatal outcome, in order */
   outcomes?: [string, string, number][];
   /** NOTIFICATION [code, subcode, reason] for a session reset */
@@ -66,6 +67,24 @@ const ROWS: Row[] = [
     what: 'AS_PATH confederation segment from an eBGP peer',
     attrs: `${ORIGIN} 40 02 06 03 01 0000fde9 ${NEXT_HOP}`,
     outcomes: [['treat-as-withdraw', 'as-path-confed-from-ebgp', 11]],
+  },
+  {
+    what: 'AS_PATH from an eBGP peer not starting with its AS (enforce first AS)',
+    attrs: `${ORIGIN} 40 02 06 02 01 0000fdea ${NEXT_HOP}`,
+    ctx: { ...EBGP, peerAs: 65001 },
+    outcomes: [['treat-as-withdraw', 'as-path-first-as-mismatch', 11]],
+  },
+  {
+    what: 'empty AS_PATH from an eBGP peer (enforce first AS)',
+    attrs: `${ORIGIN} 40 02 00 ${NEXT_HOP}`,
+    ctx: { ...EBGP, peerAs: 65001 },
+    outcomes: [['treat-as-withdraw', 'as-path-first-as-mismatch', 11]],
+  },
+  {
+    what: 'AS_PATH starting with the peer AS',
+    attrs: BASE_ATTRS,
+    ctx: { ...EBGP, peerAs: 65001 },
+    outcomes: [],
   },
   {
     what: 'NEXT_HOP length 5',

@@ -15,7 +15,7 @@ import {
   encodeLargeCommunities,
 } from './communities.js';
 import { decodeMpReach, decodeMpUnreach, encodeMpReach, encodeMpUnreach } from './mp.js';
-import type { Aggregator, AttrContext, DecodingAttributes, PathAttributes } from './types.js';
+import type { Aggregator, AsPathSegment, AttrContext, DecodingAttributes, PathAttributes } from './types.js';
 
 export type Bad = (reason: string, subcode?: number, action?: Rfc7606Action) => BgpCodecError;
 
@@ -68,6 +68,12 @@ function badNextHop(b: Buffer): boolean {
   return first === ZERO_NET || first === LOOPBACK_NET || first >= MULTICAST_START;
 }
 
+/** RFC 4271 §6.3: the leftmost AS of a path from an external peer is the peer's own AS. */
+function startsWith(path: readonly AsPathSegment[], asn: number): boolean {
+  const first = path[0];
+  return first?.type === 'sequence' && first.asns[0] === asn;
+}
+
 const ORIGIN_VALUES: readonly number[] = Object.values(Origin);
 
 export const ATTRIBUTES: readonly AttrSpec[] = [
@@ -93,6 +99,9 @@ export const ATTRIBUTES: readonly AttrSpec[] = [
     decode(value, into, ctx, bad) {
       const path = decodeAsPath(value, ctx.as4 ? 4 : 2, bad);
       if (ctx.ebgp && path.some(isConfed)) throw bad('as-path-confed-from-ebgp');
+      if (ctx.ebgp && ctx.peerAs !== undefined && !startsWith(path, ctx.peerAs)) {
+        throw bad('as-path-first-as-mismatch');
+      }
       into.asPath = path;
     },
     encode: (a, ctx) => (a.asPath ? encodeAsPath(a.asPath, ctx.as4 ? 4 : 2) : undefined),

@@ -71,4 +71,9 @@ export interface AttrContext {
   as4: boolean;
   /** The peer is external: LOCAL_PREF is discarded, confederation segments are malformed. */
   ebgp: boolean;
+  /**
+   * The external peer's AS: when set, an AS_PATH that does not start with it is malformed (RFC 4271
+   * §6.3 "enforce first AS", treat-as-withdraw under RFC 7606). Leave unset for route servers.
+   */
+  peerAs?: number;
 }
