@@ -21,7 +21,6 @@ export const RING_KIND_NAMES: Readonly<Record<number, string>> = {
 };
 export const DEFAULT_FLOW_LIMIT = 1000;
 const IPV4_BYTES = 4;
-const SLOTS_PER_KIND = 2; // active + spare (src/steer/dataplane.ts writeRing)
 const PROTOCOL_NAMES: Readonly<Record<number, string>> = { [IPPROTO_TCP]: 'tcp', [IPPROTO_UDP]: 'udp' };
 
 type DataplaneView = Pick<Dataplane, 'state' | 'map' | 'readFlows'>;
@@ -41,8 +40,8 @@ export function ringsOf(dp: DataplaneView, serviceId: number, service: string): 
   const out: RingInfo[] = [];
   for (const [kind, name] of Object.entries(RING_KIND_NAMES)) {
     const slot = active[Number(kind)]!;
-    // each kind owns ring slots (2k, 2k+1); an active index elsewhere means the kind was never written
-    if (Math.floor(slot / SLOTS_PER_KIND) !== Number(kind)) continue;
+    // a kind never written still points at slot 0, which is the `new` ring's
+    if (Number(kind) !== RING_KIND_NEW && slot === active[RING_KIND_NEW]) continue;
     const ring = dp.state.rings.get(serviceId * RING_SLOTS + slot);
     if (!ring) continue;
     const counts = new Map<number, number>();

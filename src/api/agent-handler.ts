@@ -1,0 +1,189 @@
+// The control API's handler over a running agent (OpsParts, src/metrics/agent-source.ts): status,
+// peers from the speaker's snapshot, services and instances from the agent's status(), rings and flows
+// read from the data plane, drain/undrain/reload passed to the agent, and the routes it advertises.
+import { isIPv4 } from 'node:net';
+import type { Config } from '../config/types.js';
+import { AnycastdError } from '../errors.js';
+import type { FlapCounter, LastChange, OpsParts } from '../metrics/agent-source.js';
+import { flowsOf, ringsOf } from './dataplane-views.js';
+import { ApiError, type ApiHandler, type PeerInfo, type RouteInfo } from './types.js';
+
+const MS_PER_SECOND = 1000;
+const HOST_LEN = { 4: 32, 6: 128 } as const;
+const seconds = (ms: number): number => ms / MS_PER_SECOND;
+const hostPrefix = (a: string): string => `${a}/${isIPv4(a) ? HOST_LEN[4] : HOST_LEN[6]}`;
+
+function serviceOf(config: Config, name: string): Config['services'][number] {
+  const s = config.services.find((x) => x.name === name);
+  if (!s) throw new ApiError('NOT_FOUND', `no service named ${name}`);
+  return s;
+}
+
+export interface AgentHandlerState {
+  flaps: FlapCounter;
+  /** Service → last transition of its local instance. */
+  lastChange: ReadonlyMap<string, LastChange>;
+  /** Unix ms the running config was loaded. */
+  configLoadedAt(): number;
+}
+
+export function agentHandler(parts: OpsParts, st: AgentHandlerState): ApiHandler {
+  const { agent } = parts;
+  const peers = (): PeerInfo[] => {
+    const list = parts.peers?.() ?? [];
+    st.flaps.observe(list);
+    const now = Date.now();
+    return list.map((p) => ({
+      name: p.name,
+      address: p.address ?? `interface:${p.interface ?? ''}`,
+      remoteAsn: p.remoteAsn,
+      state: p.state,
+      establishedSince: p.uptimeMs === null ? 0 : seconds(now - p.uptimeMs),
+      flaps: st.flaps.flaps(p.name),
+      prefixesAdvertised: p.prefixesAdvertised,
+      prefixesReceived: p.prefixesReceived,
+      prefixesAccepted: p.prefixesAccepted,
+      lastError: p.lastNotificationIn ?? p.lastNotificationOut ?? '',
+    }));
+  };
+  const names = (service: string): string[] =>
+    service === '' ? agent.config.services.map((s) => s.name) : [serviceOf(agent.config, service).name];
+  const dataplane = () => {
+    const dp = parts.steering?.dataplane;
+    if (!dp) throw new ApiError('UNAVAILABLE', 'the data plane is not running');
+    return dp;
+  };
+  const control = (verb: 'drain' | 'undrain', service: string) => {
+    serviceOf(agent.config, service);
+    const before = agent.status().services.find((s) => s.name === service)?.drained;
+    try {
+      agent[verb](service);
+    } catch (err) {
+      if (err instanceof AnycastdError && err.code === 'ERR_INVALID_ARGUMENT')
+        throw new ApiError('NOT_FOUND', err.message);
+      throw err;
+    }
+    const wanted = verb === 'drain';
+    return {
+      changed: before !== wanted,
+      message: `${service} ${verb === 'drain' ? 'drained' : 'undrained'}`,
+    };
+  };
+
+  return {
+    status: () => {
+      const s = agent.status();
+      const ps = peers();
+      return {
+        nodeId: s.node,
+        version: parts.version,
+        startedAt: seconds(parts.startedAt),
+        configFile: agent.config.file,
+        configLoadedAt: seconds(st.configLoadedAt()),
+        ready: s.started && s.endOfRibReleased && !s.stopping,
+        peersEstablished: ps.filter((p) => p.state === 'established').length,
+        peersTotal: ps.length,
+        servicesUp: s.services.filter((x) => x.vipAnnounced).length,
+        servicesTotal: s.services.length,
+      };
+    },
+    peers: () => ({ peers: peers() }),
+    services: () => ({
+      services: agent.status().services.map((s) => {
+        const local = s.instances.find((i) => i.local);
+        const last = st.lastChange.get(s.name);
+        return {
+          name: s.name,
+          state: local?.state ?? 'unknown',
+          announced: s.vipAnnounced,
+          drained: s.drained,
+          vips: agent.config.services.find((c) => c.name === s.name)?.vips ?? [],
+          instancesHealthy: s.instances.filter((i) => i.state === 'up').length,
+          instancesTotal: s.instances.length,
+          lastReason: last?.reason ?? '',
+          lastChange: last ? seconds(last.at) : 0,
+        };
+      }),
+    }),
+    instances: ({ service }) => {
+      const wanted = new Set(names(service));
+      return {
+        instances: agent
+          .status()
+          .services.filter((s) => wanted.has(s.name))
+          .flatMap((s) => {
+            const cfg = serviceOf(agent.config, s.name);
+            return s.instances.map((i) => {
+              const ic = cfg.instances.find((x) => x.id === i.id);
+              return {
+                service: s.name,
+                id: i.id,
+                address: ic?.host.ipv4 ?? ic?.host.ipv6 ?? '',
+                weight: ic?.weight ?? 0,
+                local: i.local,
+                health: i.state,
+                inRing: i.inNew || i.inEstablished,
+                share: s.rings.new?.[i.id] ?? 0,
+              };
+            });
+          }),
+      };
+    },
+    rings: ({ service }) => {
+      const dp = dataplane();
+      return {
+        rings: names(service).flatMap((n) => {
+          const id = parts.steering?.serviceId(n);
+          return id === undefined ? [] : ringsOf(dp, id, n);
+        }),
+      };
+    },
+    flows: ({ vip, limit }) => {
+      if (!agent.config.services.some((s) => s.vips.includes(vip)))
+        throw new ApiError('NOT_FOUND', `no VIP ${vip}`);
+      return flowsOf(dataplane(), vip, limit || undefined);
+    },
+    drain: ({ service }) => control('drain', service),
+    undrain: ({ service }) => control('undrain', service),
+    reload: async () => {
+      const r = await agent.reload();
+      if (!r.ok) throw new ApiError('INVALID_CONFIG', r.error.message);
+      const d = r.diff;
+      const lines = [
+        ...d.services.added.map((s) => `service ${s.name} added`),
+        ...d.services.removed.map((s) => `service ${s.name} removed`),
+        ...d.services.changed.map((s) => `service ${s.name} changed`),
+        ...d.peers.added.map((p) => `peer ${p.name} added`),
+        ...d.peers.removed.map((p) => `peer ${p.name} removed`),
+        ...d.peers.changed.map((p) => `peer ${p.name} changed`),
+      ];
+      return { changed: !d.empty, changes: lines };
+    },
+    routes: () => {
+      const s = agent.status();
+      const advertised = (prefix: string, service: string): RouteInfo => ({
+        prefix,
+        direction: 'advertised',
+        peer: '',
+        nextHop: '',
+        service,
+        med: 0,
+        asPath: '',
+        communities: [],
+        best: true,
+      });
+      return {
+        routes: [
+          ...s.hostAddresses.map((a) => advertised(hostPrefix(a), '')),
+          ...s.services
+            .filter((x) => x.vipAnnounced)
+            .flatMap((x) =>
+              (agent.config.services.find((c) => c.name === x.name)?.vips ?? []).map((v) =>
+                advertised(hostPrefix(v), x.name),
+              ),
+            ),
+        ],
+      };
+    },
+  };
+}

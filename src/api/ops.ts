@@ -1,0 +1,66 @@
+// The operator's surfaces of a running agent, started in one call from `anycastd run`: the Prometheus
+// registry and its /metrics server on config.metrics.listen, and the control socket on config.api.socket
+// (mode 0660, group config.api.group). Health transitions and reloads are counted from the agent's log
+// events, so nothing else has to call the metrics.
+import type { LogRecord } from '../agent/log.js';
+import type { TransitionReason } from '../health/types.js';
+import { agentMetricsSource, FlapCounter, type LastChange, type OpsParts } from '../metrics/agent-source.js';
+import { AnycastdMetrics } from '../metrics/metrics.js';
+import { MetricsServer } from '../metrics/server.js';
+import { agentHandler } from './agent-handler.js';
+import { ApiServer } from './server.js';
+
+export interface Ops {
+  metrics: AnycastdMetrics;
+  metricsServer: MetricsServer;
+  api: ApiServer;
+  close(): Promise<void>;
+}
+
+/** Overrides of the config's addresses (tests). */
+export interface OpsListen {
+  metrics?: string;
+  socket?: string;
+}
+
+export async function startOps(parts: OpsParts, listen: OpsListen = {}): Promise<Ops> {
+  const config = parts.agent.config;
+  const flaps = new FlapCounter();
+  const lastChange = new Map<string, LastChange>();
+  let loadedAt = Date.now();
+  const metrics = new AnycastdMetrics(
+    agentMetricsSource(parts, flaps),
+    { version: parts.version, node: config.node.id },
+    config,
+  );
+  parts.agent.on('log', (r: LogRecord) => {
+    if (r.event === 'health-transition' && r.service && typeof r.instance === 'string') {
+      metrics.transition(r.service, r.instance, r.reason as TransitionReason);
+      if (r.local === true) lastChange.set(r.service, { reason: String(r.reason), at: Date.parse(r.time) });
+    } else if (r.event === 'config-reloaded') {
+      loadedAt = Date.now();
+      metrics.reload('success');
+      metrics.configure(parts.agent.config);
+    } else if (r.event === 'config-rejected') metrics.reload('failure');
+  });
+  const metricsServer = await MetricsServer.listen(metrics, listen.metrics ?? config.metrics.listen);
+  let api: ApiServer;
+  try {
+    api = await ApiServer.listen({
+      path: listen.socket ?? config.api.socket,
+      group: config.api.group,
+      handler: agentHandler(parts, { flaps, lastChange, configLoadedAt: () => loadedAt }),
+    });
+  } catch (err) {
+    await metricsServer.close();
+    throw err;
+  }
+  return {
+    metrics,
+    metricsServer,
+    api,
+    close: async () => {
+      await Promise.all([api.close(), metricsServer.close()]);
+    },
+  };
+}

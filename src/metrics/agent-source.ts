@@ -1,0 +1,161 @@
+// The metrics (and API) view of a running agent: adapts the Agent's status() snapshot, the BGP speaker's
+// peers() snapshot and the Steering's Dataplane to the MetricsSource interfaces. It also keeps what
+// neither snapshot holds: session flaps (Established → anything else, seen between snapshots) and the
+// last transition of each service's local instance (from the agent's 'health-transition' log events).
+import type { AgentStatus } from '../agent/agent.js';
+import type { LogRecord } from '../agent/log.js';
+import type { Rfc7606Action } from '../bgp/codec/errors.js';
+import type { PeerStatus } from '../bgp/speaker-status.js';
+import type { ReloadResult } from '../config/reload.js';
+import type { Config } from '../config/types.js';
+import type { Dataplane } from '../steer/dataplane.js';
+import { VIP_F_FRAG } from '../steer/layout.js';
+import { IPPROTO_TCP, IPPROTO_UDP } from '../steer/proto.js';
+import { vipKeyHex, vipKeyOf } from '../steer/vips.js';
+import { type CountedVip, readDataplaneMetrics } from './dataplane-source.js';
+import { vipLabelsOf } from './label-sets.js';
+import {
+  BGP_MESSAGE_TYPES,
+  type BgpMessageTypeName,
+  type DataplaneMetrics,
+  type MetricsSource,
+  type PeerMetrics,
+  RFC7606_ACTIONS,
+  RING_KINDS,
+  type ServiceMetrics,
+  type XdpAttachment,
+} from './sources.js';
+
+/** What the ops layer needs of the Agent (src/agent/agent.ts satisfies it as it is). */
+export interface OpsAgent {
+  readonly config: Config;
+  status(): AgentStatus;
+  drain(service: string): void;
+  undrain(service: string): void;
+  reload(file?: string): Promise<ReloadResult>;
+  on(event: 'log', listener: (record: LogRecord) => void): unknown;
+}
+
+export interface OpsParts {
+  agent: OpsAgent;
+  /** The speaker's peers() snapshot (BgpSpeaker.peers). */
+  peers?: () => readonly PeerStatus[];
+  /** The data plane (Steering.dataplane) and the service ids the agent gave it (Steering.serviceId). */
+  steering?: { dataplane: Dataplane; serviceId(name: string): number | undefined };
+  /** Where the program is attached, in which mode. */
+  xdp?: () => readonly XdpAttachment[];
+  version: string;
+  /** Unix time (ms) the agent started. */
+  startedAt: number;
+}
+
+const PROTO = { tcp: IPPROTO_TCP, udp: IPPROTO_UDP } as const;
+
+/** Counts each peer's departures from Established between snapshots. */
+export class FlapCounter {
+  readonly #last = new Map<string, string>();
+  readonly #flaps = new Map<string, number>();
+
+  observe(peers: readonly PeerStatus[]): void {
+    for (const p of peers) {
+      if (this.#last.get(p.name) === 'established' && p.state !== 'established')
+        this.#flaps.set(p.name, this.flaps(p.name) + 1);
+      this.#last.set(p.name, p.state);
+    }
+  }
+
+  flaps(peer: string): number {
+    return this.#flaps.get(peer) ?? 0;
+  }
+}
+
+/** The last transition of each service's local instance, from the agent's log events. */
+export interface LastChange {
+  reason: string;
+  at: number; // unix ms
+}
+
+/**
+ * Messages by type from the speaker's counters. The speaker counts UPDATEs, NOTIFICATIONs and received
+ * ROUTE-REFRESHes by type; the rest of its message total is KEEPALIVEs and the session's OPEN, counted
+ * here as keepalive until the speaker counts OPENs apart.
+ */
+function byType(
+  total: number,
+  update: number,
+  notification: number,
+  refresh: number,
+): Record<BgpMessageTypeName, number> {
+  const out = Object.fromEntries(BGP_MESSAGE_TYPES.map((t) => [t, 0])) as Record<BgpMessageTypeName, number>;
+  out.update = update;
+  out.notification = notification;
+  out.route_refresh = refresh;
+  out.keepalive = Math.max(0, total - update - notification - refresh);
+  return out;
+}
+
+export function peerMetrics(p: PeerStatus, flaps: number, now: number = Date.now()): PeerMetrics {
+  const errors = Object.fromEntries(RFC7606_ACTIONS.map((a) => [a, 0])) as Record<Rfc7606Action, number>;
+  for (const [key, n] of Object.entries(p.rfc7606)) {
+    const action = key.split(':')[0] as Rfc7606Action;
+    if (action in errors) errors[action] += n;
+  }
+  return {
+    name: p.name,
+    state: p.state,
+    establishedSince: p.uptimeMs === null ? null : now - p.uptimeMs,
+    flaps,
+    messagesSent: byType(p.messagesOut, p.updatesOut, p.notificationsOut, 0),
+    messagesReceived: byType(p.messagesIn, p.updatesIn, p.notificationsIn, p.routeRefreshIn),
+    prefixesAdvertised: p.prefixesAdvertised,
+    prefixesReceived: p.prefixesReceived,
+    prefixesAccepted: p.prefixesAccepted,
+    updateErrors: errors,
+  };
+}
+
+export function serviceMetrics(s: AgentStatus['services'][number], vips: readonly string[]): ServiceMetrics {
+  return {
+    name: s.name,
+    announced: new Map(vips.map((v) => [v, s.vipAnnounced])),
+    checks: s.instances.flatMap((i) =>
+      i.checks.map((c) => ({ instance: i.id, check: c.name, up: c.state === 'up' })),
+    ),
+    instancesHealthy: s.instances.filter((i) => i.state === 'up').length,
+    ringShares: RING_KINDS.flatMap((ring) =>
+      Object.entries(s.rings[ring] ?? {}).map(([instance, share]) => ({ ring, instance, share })),
+    ),
+  };
+}
+
+/** The config's VIP counters with the ids the data plane gave them (VIPs not yet written are left out). */
+export function countedVips(config: Config, dp: Pick<Dataplane, 'state'>): CountedVip[] {
+  const ids = new Map<string, number>();
+  for (const e of dp.state.vips) if (!(e.flags & VIP_F_FRAG)) ids.set(vipKeyHex(e.key), e.vipId);
+  return config.services.flatMap(vipLabelsOf).flatMap((v) => {
+    const vipId = ids.get(vipKeyHex(vipKeyOf(v.vip, PROTO[v.protocol], v.port)));
+    return vipId === undefined ? [] : [{ ...v, vipId }];
+  });
+}
+
+/** The MetricsSource of a running agent. */
+export function agentMetricsSource(parts: OpsParts, flaps: FlapCounter): MetricsSource {
+  return {
+    peers: () => {
+      const peers = parts.peers?.() ?? [];
+      flaps.observe(peers);
+      return peers.map((p) => peerMetrics(p, flaps.flaps(p.name)));
+    },
+    services: () => {
+      const cfg = parts.agent.config;
+      return parts.agent
+        .status()
+        .services.map((s) => serviceMetrics(s, cfg.services.find((c) => c.name === s.name)?.vips ?? []));
+    },
+    dataplane: (): DataplaneMetrics | null => {
+      const dp = parts.steering?.dataplane;
+      if (!dp) return null;
+      return readDataplaneMetrics(dp, countedVips(parts.agent.config, dp), parts.xdp?.() ?? []);
+    },
+  };
+}
