@@ -4,7 +4,9 @@
 // FRR/BIRD is the speaker's). The rings are read back from the pinned maps, lo from `ip -j addr`.
 // Asserted: start (End-of-RIB after the checks settle, VIP on lo, both instances in the real ring),
 // kill of the local service → withdraw → flushed → ring without it → VIP off lo, in that order, with
-// the kill→withdraw latency printed over several trials; restore → up path; a remote failure changes
+// the kill→withdraw latency printed over several trials; real flows from the tor through the uplink's
+// XDP go to both instances while both are up and all to the remote one once the local left the ring
+// (the program's counters); restore → up path; a remote failure changes
 // only the ring; the drain file drains; a bad reload (SIGHUP) keeps the running config; SIGTERM
 // withdraws and exits 0 with XDP still attached and the maps pinned, and a restart adopts them.
 
@@ -16,7 +18,13 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
 import { BpfMap } from '../../src/native/map.js';
-import { decodeService, INSTANCE_ID_LEN, RING_KIND_NEW, RING_SLOTS } from '../../src/steer/layout.js';
+import {
+  decodeService,
+  INSTANCE_ID_LEN,
+  RING_KIND_NEW,
+  RING_SLOTS,
+  sumVipStats,
+} from '../../src/steer/layout.js';
 import {
   addVethPair,
   createNetns,
@@ -30,6 +38,9 @@ const PREFIX = uniquePrefix('agent');
 const HOST = '198.51.100.1';
 const REMOTE = '198.51.100.2';
 const VIP = '192.0.2.10';
+const UPLINK = '198.51.100.129';
+const TOR = '198.51.100.128';
+const CONNECTS = 24;
 const PORT = 8080;
 const RING_SIZE = 251;
 const TRIALS = 8;
@@ -71,6 +82,7 @@ interface Line {
 }
 
 let ns: Netns;
+let tor: Netns;
 let dir: string;
 let configFile: string;
 /** On a bpffs of our own: `ip netns exec` remounts /sys, so pins under /sys/fs/bpf would not outlive the runner. */
@@ -182,6 +194,30 @@ function ringOwners(serviceId: number): Record<string, number> {
   }
 }
 
+/** The VIP's counters, summed over CPUs, from the pinned vip_stats map (VIP id 0: the only VIP). */
+function vipStats(): { local: bigint; forwarded: bigint } {
+  const map = BpfMap.openPinned(join(PIN_DIR, 'vip_stats'));
+  try {
+    return sumVipStats(map.lookupPerCpu(Buffer.alloc(4)));
+  } finally {
+    map.close();
+  }
+}
+
+// From the tor: N connections to the VIP at once (N source ports, so N flows through the ring).
+const CLIENT = `const net=require('net');const n=Number(process.argv[1]);let done=0;
+const fin=()=>{if(++done===n)process.exit(0)};
+for(let i=0;i<n;i++){const s=net.connect({host:'${VIP}',port:${PORT},timeout:400});
+s.on('connect',()=>{s.destroy();fin()});s.on('error',fin);s.on('timeout',()=>{s.destroy();fin()})}`;
+
+/** How the uplink's program steered CONNECTS new flows from the tor: counter deltas. */
+function steer(): { local: bigint; forwarded: bigint } {
+  const before = vipStats();
+  tor.exec([process.execPath, '-e', CLIENT, String(CONNECTS)]);
+  const after = vipStats();
+  return { local: after.local - before.local, forwarded: after.forwarded - before.forwarded };
+}
+
 function loAddresses(): string[] {
   const out = JSON.parse(ns.ip(['-j', 'addr', 'show', 'dev', 'lo'])) as { addr_info: { local: string }[] }[];
   return out.flatMap((l) => l.addr_info.map((a) => a.local));
@@ -203,9 +239,11 @@ before(() => {
   configFile = join(dir, 'anycastd.yaml');
   writeFileSync(configFile, configText());
   ns = createNetns(PREFIX, 'host');
-  const tor = createNetns(PREFIX, 'tor');
+  tor = createNetns(PREFIX, 'tor');
   addVethPair(ns, 'up0', 'tor0', tor);
-  ns.ip(['addr', 'add', '198.51.100.129/31', 'dev', 'up0']);
+  ns.ip(['addr', 'add', `${UPLINK}/31`, 'dev', 'up0']);
+  tor.ip(['addr', 'add', `${TOR}/31`, 'dev', 'tor0']);
+  tor.ip(['route', 'add', `${VIP}/32`, 'via', UPLINK]); // clients reach the VIP through the uplink's XDP
   ns.ip(['addr', 'add', `${REMOTE}/32`, 'dev', 'lo']); // the remote instance's stand-in
   ns.exec(['sysctl', '-qw', 'net.ipv4.ip_nonlocal_bind=1']); // the service binds the VIP while it is off lo
 });
@@ -221,6 +259,7 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+const big = (_k: string, v: unknown): unknown => (typeof v === 'bigint' ? Number(v) : v);
 const pct = (xs: number[], p: number): number =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
 
@@ -249,6 +288,11 @@ test('start: checks settle, VIP onto lo, both instances in the real ring, advert
 test('kill the local service: withdraw → flushed → ring without it → VIP off lo; restore: up path', async () => {
   const latencies: number[] = [];
   const detection: number[] = [];
+  const both = steer();
+  assert.ok(
+    both.local > 0n && both.forwarded > 0n,
+    `both instances take new flows: ${JSON.stringify(both, big)}`,
+  );
   for (let trial = 0; trial < TRIALS; trial++) {
     const from = runner.lines.length;
     runner.send('kill-local');
@@ -262,6 +306,10 @@ test('kill the local service: withdraw → flushed → ring without it → VIP o
     detection.push(gone.t - kill.t);
     assert.deepEqual(ringOwners(0), { 'web/h2': RING_SIZE });
     assert.ok(!loAddresses().includes(VIP), 'VIP off lo');
+    if (trial === 0) {
+      const h2only = steer();
+      assert.ok(h2only.local === 0n && h2only.forwarded > 0n, `all to h2: ${JSON.stringify(h2only, big)}`);
+    }
     const back = runner.lines.length;
     runner.send('start-local');
     await runner.waitFor((l) => l.op === 'advertise' && l.prefix === `${VIP}/32`, back, 5000);
