@@ -200,8 +200,14 @@ export class BgpSession {
     });
   }
 
-  private reject(socket: net.Socket, subcode: number): void {
-    const n = { code: ErrorCode.CEASE, subcode, data: Buffer.alloc(0) };
+  /** Close a connection that is not (or no longer) the session's with a NOTIFICATION (Cease by default). */
+  private reject(
+    socket: net.Socket,
+    subcode: number,
+    code: number = ErrorCode.CEASE,
+    data: Buffer = Buffer.alloc(0),
+  ): void {
+    const n = { code, subcode, data };
     socket.end(encodeNotification(n));
     this.handlers.onNotification?.('sent', n);
     setTimeout(() => socket.destroy(), LINGER_MS).unref();
@@ -321,9 +327,10 @@ export class BgpSession {
 
   private codecFailure(c: Connection, e: unknown): void {
     if (!(e instanceof BgpCodecError)) throw e;
-    if (this.candidate === c) {
-      if (c.socket) this.reject(c.socket, 0);
-      this.candidate = undefined;
+    if (this.candidate === c || this.conn !== c) {
+      // A held or stale connection: answer with the error's NOTIFICATION and close it, the session is untouched.
+      if (c.socket) this.reject(c.socket, e.notifySubcode, e.notifyCode, e.data);
+      if (this.candidate === c) this.candidate = undefined;
       return;
     }
     const type =

@@ -1,8 +1,8 @@
 // Two BgpSessions over loopback TCP (no daemons): active and passive open to Established, an UPDATE
-// across, shutdown communication on stop, a collision when both open at once (exactly one
-// connection survives, the same one on both sides), and RFC 7606 handling of malformed UPDATEs sent
-// from a raw socket: treat-as-withdraw keeps the session up and is counted, a duplicate MP_REACH_NLRI
-// resets it with NOTIFICATION 3/1.
+// across, shutdown communication on stop, a collision when both open at once (the connection opened
+// by the higher BGP identifier survives on both sides, with a Cease 6/7 sent), and errors from a raw
+// socket: a treat-as-withdraw UPDATE keeps the session up and is counted, a duplicate MP_REACH_NLRI
+// resets it with NOTIFICATION 3/1, a bad marker with NOTIFICATION 1/1.
 
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -215,4 +215,16 @@ test('RFC 7606 over the wire: a duplicate MP_REACH_NLRI resets the session with 
   const n = received().find((m) => m.type === 'notification');
   assert.ok(n && n.type === 'notification');
   assert.deepEqual([n.code, n.subcode], [3, 1]);
+});
+
+test('a bad marker on the wire: NOTIFICATION 1/1 (Connection Not Synchronized), session down', async () => {
+  const { session, sock, received } = await rawPeer();
+  const keepalive = encodeKeepalive();
+  keepalive[0] = 0;
+  sock.write(keepalive);
+  await until(() => session.state === 'idle');
+  await until(() => received().some((m) => m.type === 'notification'));
+  const n = received().find((m) => m.type === 'notification');
+  assert.ok(n && n.type === 'notification');
+  assert.deepEqual([n.code, n.subcode], [1, 1]);
 });
