@@ -3,7 +3,8 @@
 // before any SYN arrives. An accepted connection goes to the session of its peer by remote address
 // (IPv4-mapped addresses unwrapped), or for an unnumbered peer (IPv6 link-local, RFC 8950) by the
 // interface it came in on (matched through our own link-local address on that interface). GTSM
-// (RFC 5082) is applied per accepted socket. Connections from unknown peers are closed at once.
+// (RFC 5082) is applied per accepted socket, and on the listener when every peer of the family uses
+// it (then even SYNs with a low TTL never get through). Unknown peers' connections are closed at once.
 
 import type net from 'node:net';
 import type { IpFamily } from '../native/ip.js';
@@ -11,6 +12,8 @@ import { TcpSocketFd } from '../native/sockopt.js';
 import { listenTcp, type TcpListener } from '../native/tcp.js';
 
 const MAPPED_V4_PREFIX = '::ffff:';
+/** A minimum TTL every packet meets (IP_MINTTL takes 1..255; 1 checks nothing). */
+const ANY_TTL = 1;
 
 /** What the listener needs to know about a peer to hand it a connection. */
 export interface ListenerPeer {
@@ -72,6 +75,7 @@ export class BgpListener {
     this.remove(name);
     this.peers.set(name, peer);
     if (peer.md5Key !== undefined && peer.address !== null) this.setKey(peer.address, peer.md5Key);
+    this.applyMinTtl();
   }
 
   remove(name: string): void {
@@ -79,6 +83,23 @@ export class BgpListener {
     if (!old) return;
     this.peers.delete(name);
     if (old.md5Key !== undefined && old.address !== null) this.setKey(old.address, '');
+    this.applyMinTtl();
+  }
+
+  /**
+   * GTSM on the listening socket itself: the lowest minimum TTL any peer of the family allows, so
+   * that when every peer uses GTSM even a SYN with a low TTL is dropped by the kernel. With a peer
+   * that does not, the check starts only on the accepted socket (after the handshake).
+   */
+  private applyMinTtl(): void {
+    for (const l of this.listeners) {
+      const family = l.socket.family;
+      const peers = [...this.peers.values()].filter(
+        (p) => (p.address === null ? 6 : p.address.includes(':') ? 6 : 4) === family,
+      );
+      const min = peers.length === 0 ? ANY_TTL : Math.min(...peers.map((p) => p.minTtl ?? ANY_TTL));
+      if (l.socket.getMinTtl() !== min) l.socket.setMinTtl(min);
+    }
   }
 
   private setKey(address: string, key: string): void {

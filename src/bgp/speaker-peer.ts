@@ -75,6 +75,8 @@ export class SpeakerPeer {
   /** Max-prefix "withdraw": the peer's routes are not used while it is over its limit. */
   suppressed = false;
   private inFlight = 0;
+  /** Bumped when a session ends, so late write callbacks of its socket are not counted. */
+  private generation = 0;
   private drainWaiters: (() => void)[] = [];
   establishedAt: number | undefined;
 
@@ -159,6 +161,8 @@ export class SpeakerPeer {
     this.exportSession = undefined;
     this.establishedAt = undefined;
     this.ribOut.clear();
+    this.generation++;
+    this.inFlight = 0;
     this.releaseWaiters();
     const gr = this.peerGr;
     if (gr && gr.time > 0 && !this.notified && this.ribIn.acceptedCount > 0) {
@@ -290,8 +294,10 @@ export class SpeakerPeer {
   }
 
   private send(u: Parameters<BgpSession['send']>[0]): void {
+    const generation = this.generation;
     this.inFlight++;
     const sent = this.session.send(u, () => {
+      if (generation !== this.generation) return; // a write of a connection that is gone
       this.inFlight--;
       if (this.inFlight === 0) this.releaseWaiters();
     });

@@ -7,10 +7,8 @@
 // down and removed on shutdown. Times from advertise() to the route at FRR and BIRD are printed.
 
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { Afi } from '../../src/bgp/codec/constants.js';
 import type { Prefix } from '../../src/bgp/codec/prefix.js';
 import { BgpSpeaker } from '../../src/bgp/speaker.js';
@@ -22,13 +20,11 @@ import { runIn, waitFor } from '../../src/lab/exec.js';
 import { renderBgpd, startFrr, vtyshJson } from '../../src/lab/frr.js';
 import { addAddress, createNamespace, createVeth, linkUp } from '../../src/lab/netns.js';
 import type { PeerSpec } from '../../src/lab/peers.js';
-import { ProcessRegistry } from '../../src/lab/processes.js';
 import { Rtnetlink } from '../../src/native/rtnl.js';
-import { removeNetnsByPrefix, uniquePrefix } from '../helpers/netns.js';
+import { SpeakerLab } from './speaker-lab.js';
 
-const PREFIX = uniquePrefix('spk');
-const NS = { host: `${PREFIX}h`, tor1: `${PREFIX}t1`, tor2: `${PREFIX}t2` };
-const DIR = join(tmpdir(), `${PREFIX}run`);
+const lab = new SpeakerLab('spk');
+const NS = { host: lab.ns('h'), tor1: lab.ns('t1'), tor2: lab.ns('t2') };
 const HOST_AS = 65101;
 const TOR_AS = { tor1: 65001, tor2: 65002 };
 const PROTOCOL = 211;
@@ -42,17 +38,6 @@ const LINK = {
   tor1: { h4: '192.0.2.0', t4: '192.0.2.1', h6: '2001:db8:1::', t6: '2001:db8:1::1' },
   tor2: { h4: '192.0.2.2', t4: '192.0.2.3', h6: '2001:db8:2::', t6: '2001:db8:2::1' },
 };
-
-const procs = new ProcessRegistry();
-let speaker: BgpSpeaker | undefined;
-let rtnl: Rtnetlink | undefined;
-after(async () => {
-  speaker?.stop();
-  rtnl?.close();
-  await procs.stopAll();
-  removeNetnsByPrefix(PREFIX);
-  rmSync(DIR, { recursive: true, force: true });
-});
 
 function torSpecs(tor: 'tor1' | 'tor2'): PeerSpec[] {
   const l = LINK[tor];
@@ -97,7 +82,7 @@ interface FrrRoutes {
 }
 
 async function frrPrefixes(family: 4 | 6): Promise<Map<string, { path: string; med: number | undefined }>> {
-  const j = await vtyshJson<FrrRoutes>(join(DIR, 'tor1'), `show bgp ipv${family} unicast json`);
+  const j = await vtyshJson<FrrRoutes>(join(lab.dir, 'tor1'), `show bgp ipv${family} unicast json`);
   const out = new Map<string, { path: string; med: number | undefined }>();
   for (const [p, paths] of Object.entries(j.routes ?? {})) {
     const first = paths[0];
@@ -108,14 +93,14 @@ async function frrPrefixes(family: 4 | 6): Promise<Map<string, { path: string; m
 
 async function frrUpdatesReceived(): Promise<number> {
   const j = await vtyshJson<Record<string, { messageStats?: { updatesRecv?: number } }>>(
-    join(DIR, 'tor1'),
+    join(lab.dir, 'tor1'),
     'show bgp neighbors json',
   );
   return Object.values(j).reduce((n, v) => n + (v.messageStats?.updatesRecv ?? 0), 0);
 }
 
 async function birdRoutes(family: 4 | 6): Promise<string> {
-  return birdc(join(DIR, 'tor2', 'bird.ctl'), `show route table master${family}`);
+  return birdc(join(lab.dir, 'tor2', 'bird.ctl'), `show route table master${family}`);
 }
 
 function kernelDefault(
@@ -149,26 +134,27 @@ test('speaker with FRR and BIRD: sessions, VIPs at both peers, no-op re-advertis
     linkUp(NS[tor], 'to-host');
   }
   await startFrr(
-    procs,
+    lab.procs,
     NS.tor1,
-    join(DIR, 'tor1'),
+    join(lab.dir, 'tor1'),
     'tor1',
     renderBgpd('tor1', '192.0.2.101', torSpecs('tor1')),
   );
   await startBird(
-    procs,
+    lab.procs,
     NS.tor2,
-    join(DIR, 'tor2'),
+    join(lab.dir, 'tor2'),
     'tor2',
-    renderBird('192.0.2.102', torSpecs('tor2'), join(DIR, 'tor2', 'bird.log'), {
+    renderBird('192.0.2.102', torSpecs('tor2'), join(lab.dir, 'tor2', 'bird.log'), {
       v4: ['0.0.0.0/0'],
       v6: ['::/0'],
     }),
   );
 
-  rtnl = Rtnetlink.open({ netns: NS.host });
+  const rtnl = Rtnetlink.open({ netns: NS.host });
+  lab.onTeardown(() => rtnl.close());
   const writer = new DefaultRouteWriter(rtnl, { protocol: PROTOCOL, metric: METRIC });
-  speaker = await BgpSpeaker.start(
+  lab.speaker = await BgpSpeaker.start(
     {
       node: { id: 'h1', host: { ipv4: HOST4, ipv6: HOST6 }, asn: HOST_AS, routerId: HOST4, uplinks: [] },
       peers: [
@@ -180,7 +166,7 @@ test('speaker with FRR and BIRD: sessions, VIPs at both peers, no-op re-advertis
     },
     { netns: NS.host, retryBaseMs: 200, retryMaxMs: 1000, defaultRoutes: writer },
   );
-  const sp = speaker;
+  const sp = lab.speaker;
   await waitFor(
     'four sessions Established',
     async () => (sp.peers().every((p) => p.state === 'established') ? true : undefined),
@@ -307,7 +293,7 @@ test('speaker with FRR and BIRD: sessions, VIPs at both peers, no-op re-advertis
 
   // BIRD goes away: its next hops leave the default routes.
   const tDown = Date.now();
-  await procs.stop(procs.list().find((p) => p.label === 'bird tor2')!);
+  await lab.procs.stop(lab.procs.list().find((p) => p.label === 'bird tor2')!);
   await waitFor(
     'one IPv4 next hop',
     async () => (gatewaysOf(4).length === 1 && gatewaysOf(6).length === 1 ? true : undefined),
@@ -320,7 +306,7 @@ test('speaker with FRR and BIRD: sessions, VIPs at both peers, no-op re-advertis
 
   // Shutdown: the default routes are removed.
   sp.stop();
-  speaker = undefined;
+  lab.speaker = undefined;
   assert.deepEqual(kernelDefault(4), []);
   assert.deepEqual(kernelDefault(6), []);
   console.log(

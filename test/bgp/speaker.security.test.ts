@@ -1,24 +1,21 @@
 // TCP MD5 (RFC 2385) and GTSM (RFC 5082) per peer, set by peer-config.ts / listener.ts through the
-// native addon, against a real FRR on three links: the right key with GTSM on both sides comes up
-// (so we send TTL 255 and accept FRR's 255); a wrong key never gets a segment through; GTSM on our
-// side only refuses FRR's TTL-1 eBGP packets, so that session never comes up either.
+// native addon, against a real FRR on three links, every peer with GTSM on our side (so the listener
+// itself drops low-TTL SYNs): the right key with GTSM on both sides comes up (we send TTL 255 and
+// accept FRR's 255); a wrong key never gets a segment through; FRR without GTSM sends its eBGP
+// packets with TTL 1, which are dropped, so that session never comes up and no message arrives.
 
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { BgpSpeaker } from '../../src/bgp/speaker.js';
 import { peerSchema } from '../../src/config/schema-bgp.js';
 import { sleep, waitFor } from '../../src/lab/exec.js';
 import { frrSessionStates, startFrr } from '../../src/lab/frr.js';
 import { addAddress, createNamespace, createVeth, linkUp } from '../../src/lab/netns.js';
-import { ProcessRegistry } from '../../src/lab/processes.js';
-import { removeNetnsByPrefix, uniquePrefix } from '../helpers/netns.js';
+import { SpeakerLab } from './speaker-lab.js';
 
-const PREFIX = uniquePrefix('spks');
-const NS = { host: `${PREFIX}h`, tor: `${PREFIX}t` };
-const DIR = join(tmpdir(), `${PREFIX}run`);
+const lab = new SpeakerLab('spks');
+const NS = { host: lab.ns('h'), tor: lab.ns('t') };
 const HOST_AS = 65101;
 const TOR_AS = 65001;
 /** host side, ToR side of each /31 */
@@ -42,7 +39,7 @@ router bgp ${TOR_AS}
  no bgp default ipv4-unicast
  timers bgp 1 3
 ${neighbor(LINKS.ok[0], ['password secret', 'ttl-security hops 1'])}
-${neighbor(LINKS.badKey[0], ['password secret'])}
+${neighbor(LINKS.badKey[0], ['password secret', 'ttl-security hops 1'])}
 ${neighbor(LINKS.gtsm[0], [])}
  address-family ipv4 unicast
   neighbor ${LINKS.ok[0]} activate
@@ -51,15 +48,6 @@ ${neighbor(LINKS.gtsm[0], [])}
  exit-address-family
 !
 `;
-
-const procs = new ProcessRegistry();
-let speaker: BgpSpeaker | undefined;
-after(async () => {
-  speaker?.stop();
-  await procs.stopAll();
-  removeNetnsByPrefix(PREFIX);
-  rmSync(DIR, { recursive: true, force: true });
-});
 
 test('MD5 and GTSM against FRR: right key + GTSM up, wrong key and TTL-1 packets refused', {
   timeout: 40_000,
@@ -75,11 +63,11 @@ test('MD5 and GTSM against FRR: right key + GTSM up, wrong key and TTL-1 packets
     linkUp(NS.tor, `l${i}`);
     i++;
   }
-  const dir = join(DIR, 'tor1');
-  await startFrr(procs, NS.tor, dir, 'tor1', BGPD_CONF);
+  const dir = join(lab.dir, 'tor1');
+  await startFrr(lab.procs, NS.tor, dir, 'tor1', BGPD_CONF);
   const peer = (name: string, address: string, extra: Record<string, unknown>) =>
     peerSchema.parse({ name, address, remote_asn: TOR_AS, hold_time: '9s', connect_retry: '1s', ...extra });
-  speaker = await BgpSpeaker.start(
+  lab.speaker = await BgpSpeaker.start(
     {
       node: {
         id: 'h1',
@@ -90,13 +78,13 @@ test('MD5 and GTSM against FRR: right key + GTSM up, wrong key and TTL-1 packets
       },
       peers: [
         peer('ok', LINKS.ok[1], { password: 'secret', ttl_security: true }),
-        peer('bad-key', LINKS.badKey[1], { password: 'wrong' }),
+        peer('bad-key', LINKS.badKey[1], { password: 'wrong', ttl_security: true }),
         peer('gtsm', LINKS.gtsm[1], { ttl_security: true }),
       ],
     },
     { netns: NS.host, retryBaseMs: 200, retryMaxMs: 1000 },
   );
-  const sp = speaker;
+  const sp = lab.speaker;
   const state = (name: string) => sp.peers().find((p) => p.name === name)?.state;
   const t0 = Date.now();
   await waitFor(

@@ -254,3 +254,16 @@ test('applyPeers: a policy change keeps the session, a hold-time change restarts
   assert.equal(tor.notifications()[0]!.code, 6);
   assert.deepEqual(speaker.peers(), []);
 });
+
+test('flushed(): a peer that is not Established counts as told', async () => {
+  const speaker = await BgpSpeaker.start(
+    { node: NODE, peers: [peerConfig('127.0.0.29')] },
+    { listen: false, port: 9, retryBaseMs: 1000, retryMaxMs: 1000 },
+  );
+  cleanups.push(() => speaker.stop());
+  speaker.advertise(VIP);
+  const t = Date.now();
+  assert.equal(await speaker.flushed(500), true);
+  assert.ok(Date.now() - t < 100);
+  assert.notEqual(speaker.peers()[0]!.state, 'established');
+});

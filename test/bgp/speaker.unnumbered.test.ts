@@ -9,21 +9,17 @@
 // from us to learn our address, which the speaker does not send.)
 
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { BgpSpeaker } from '../../src/bgp/speaker.js';
 import { peerSchema } from '../../src/config/schema-bgp.js';
 import { birdc, startBird } from '../../src/lab/bird.js';
 import { runIn, waitFor } from '../../src/lab/exec.js';
 import { addAddress, createNamespace, createVeth, linkUp } from '../../src/lab/netns.js';
-import { ProcessRegistry } from '../../src/lab/processes.js';
-import { removeNetnsByPrefix, uniquePrefix } from '../helpers/netns.js';
+import { SpeakerLab } from './speaker-lab.js';
 
-const PREFIX = uniquePrefix('spku');
-const NS = { host: `${PREFIX}h`, tor: `${PREFIX}t` };
-const DIR = join(tmpdir(), `${PREFIX}run`);
+const lab = new SpeakerLab('spku');
+const NS = { host: lab.ns('h'), tor: lab.ns('t') };
 const HOST_AS = 65101;
 const TOR_AS = 65001;
 const PROTOCOL = 212;
@@ -52,15 +48,6 @@ protocol bgp h1 {
 `;
 }
 
-const procs = new ProcessRegistry();
-let speaker: BgpSpeaker | undefined;
-after(async () => {
-  speaker?.stop();
-  await procs.stopAll();
-  removeNetnsByPrefix(PREFIX);
-  rmSync(DIR, { recursive: true, force: true });
-});
-
 interface IpRoute {
   protocol: string;
   via?: { family: string; host: string };
@@ -87,14 +74,14 @@ test('unnumbered with BIRD: passive interface peer, extended next hop, IPv4 defa
   linkUp(NS.host, 'to-tor1');
   linkUp(NS.tor, 'to-host');
   const bird = await startBird(
-    procs,
+    lab.procs,
     NS.tor,
-    join(DIR, 'tor'),
+    join(lab.dir, 'tor'),
     'tor',
-    birdConf(join(DIR, 'tor', 'bird.log')),
+    birdConf(join(lab.dir, 'tor', 'bird.log')),
   );
 
-  speaker = await BgpSpeaker.startWithKernel(
+  lab.speaker = await BgpSpeaker.startWithKernel(
     {
       node: {
         id: 'h1',
@@ -110,7 +97,7 @@ test('unnumbered with BIRD: passive interface peer, extended next hop, IPv4 defa
     },
     { netns: NS.host },
   );
-  const sp = speaker;
+  const sp = lab.speaker;
   await waitFor(
     'unnumbered session Established',
     async () => (sp.peers()[0]?.state === 'established' ? true : undefined),
@@ -160,7 +147,7 @@ test('unnumbered with BIRD: passive interface peer, extended next hop, IPv4 defa
   );
 
   sp.stop();
-  speaker = undefined;
+  lab.speaker = undefined;
   assert.deepEqual(defaults(4), []);
   assert.deepEqual(defaults(6), []);
   console.log(`# unnumbered: Established ${upMs} ms after start; total ${Date.now() - t0} ms`);

@@ -1,0 +1,44 @@
+// Shared set-up of the speaker's namespace tests: a unique namespace prefix, a run directory, the
+// lab's process registry for FRR and BIRD, and one after() hook that stops the speaker (and whatever
+// else was registered), then the daemons, and removes the namespaces and the directory — also when
+// the test fails.
+
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after } from 'node:test';
+import type { BgpSpeaker } from '../../src/bgp/speaker.js';
+import { ProcessRegistry } from '../../src/lab/processes.js';
+import { removeNetnsByPrefix, uniquePrefix } from '../helpers/netns.js';
+
+export class SpeakerLab {
+  readonly prefix: string;
+  readonly dir: string;
+  readonly procs = new ProcessRegistry();
+  speaker: BgpSpeaker | undefined;
+  private readonly closers: (() => void)[] = [];
+
+  constructor(part: string) {
+    this.prefix = uniquePrefix(part);
+    this.dir = join(tmpdir(), `${this.prefix}run`);
+    after(() => this.teardown());
+  }
+
+  /** Name of this test's namespace `suffix`. */
+  ns(suffix: string): string {
+    return `${this.prefix}${suffix}`;
+  }
+
+  /** Run `close` at teardown, after the speaker stops. */
+  onTeardown(close: () => void): void {
+    this.closers.push(close);
+  }
+
+  private async teardown(): Promise<void> {
+    this.speaker?.stop();
+    for (const c of this.closers.splice(0)) c();
+    await this.procs.stopAll();
+    removeNetnsByPrefix(this.prefix);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
