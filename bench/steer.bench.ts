@@ -181,6 +181,7 @@ function maglev(): { buildMs: Record<string, number>; disruption: Record<string,
   const members = (n: number): { id: string }[] =>
     Array.from({ length: n }, (_, i) => ({ id: `host${i}/svc` }));
   const buildMs: Record<string, number> = {};
+  buildMaglev(members(100)); // warm the JIT before timing
   for (const n of [10, 100, 1000]) {
     const ts: number[] = [];
     for (let r = 0; r < RUNS; r++) {
