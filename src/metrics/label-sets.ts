@@ -35,9 +35,9 @@ export interface ConfigLabelSets {
   peerAction: { peer: string; action: string }[];
   service: { service: string }[];
   serviceVip: { service: string; vip: string }[];
-  check: { service: string; instance: string; check: string }[];
-  transition: { service: string; instance: string; reason: string }[];
-  ringShare: { service: string; ring: string; instance: string }[];
+  check: { service: string; instance_id: string; check: string }[];
+  transition: { service: string; instance_id: string; reason: string }[];
+  ringShare: { service: string; ring: string; instance_id: string }[];
   vip: Record<'service' | 'vip' | 'protocol' | 'port', string>[];
   vipAction: Record<'service' | 'vip' | 'protocol' | 'port' | 'action', string>[];
   vipDrop: Record<'service' | 'vip' | 'protocol' | 'port' | 'reason', string>[];
@@ -60,13 +60,13 @@ export function labelSetsOf(cfg: Config): ConfigLabelSets {
     service: cfg.services.map((s) => ({ service: s.name })),
     serviceVip: cfg.services.flatMap((s) => s.vips.map((vip) => ({ service: s.name, vip }))),
     check: instances.flatMap(({ service, instance, svc }) =>
-      svc.checks.map((c, i) => ({ service, instance, check: checkLabel(c.type, i) })),
+      svc.checks.map((c, i) => ({ service, instance_id: instance, check: checkLabel(c.type, i) })),
     ),
     transition: instances.flatMap(({ service, instance }) =>
-      TRANSITION_REASONS.map((reason) => ({ service, instance, reason })),
+      TRANSITION_REASONS.map((reason) => ({ service, instance_id: instance, reason })),
     ),
     ringShare: instances.flatMap(({ service, instance }) =>
-      RING_KINDS.map((ring) => ({ service, ring, instance })),
+      RING_KINDS.map((ring) => ({ service, ring, instance_id: instance })),
     ),
     vip: vips,
     vipAction: vips.flatMap((v) => PACKET_ACTIONS.map((action) => ({ ...v, action }))),

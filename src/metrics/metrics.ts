@@ -2,7 +2,8 @@
 // the Prometheus naming rules: prefix anycastd_, base units (seconds, bytes), _total on counters, _info
 // for build information. configure(config) creates every labelled series at 0; snapshot values (peers,
 // services, the kernel's counters) are pulled once per scrape by the metrics' collect() callbacks, and
-// events are pushed through the MetricsRecorder methods.
+// events are pushed through the MetricsRecorder methods. A service's instance is labelled `instance_id`:
+// `instance` is Prometheus's own target label (a scraped `instance` would become `exported_instance`).
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Config } from '../config/types.js';
 import type { TransitionReason } from '../health/types.js';
@@ -172,18 +173,18 @@ export class AnycastdMetrics implements MetricsRecorder {
     const checkUp = gauge(
       'health_check_up',
       'Last result of a health check of an instance: 1 passing, 0 failing or not yet run.',
-      ['service', 'instance', 'check'],
+      ['service', 'instance_id', 'check'],
       (g) => {
         for (const s of snap().services)
           for (const c of s.checks)
-            g.set({ service: s.name, instance: c.instance, check: c.check }, c.up ? 1 : 0);
+            g.set({ service: s.name, instance_id: c.instance, check: c.check }, c.up ? 1 : 0);
       },
     );
     this.#track(SeriesSet.gauge(checkUp), (s) => s.check);
     this.#checkDuration = new Histogram({
       name: `${PREFIX}health_check_duration_seconds`,
       help: 'Time a health check probe took.',
-      labelNames: ['service', 'instance', 'check'],
+      labelNames: ['service', 'instance_id', 'check'],
       buckets: CHECK_DURATION_BUCKETS,
       registers: r,
     });
@@ -191,7 +192,7 @@ export class AnycastdMetrics implements MetricsRecorder {
     this.#transitions = new Counter({
       name: `${PREFIX}health_transitions_total`,
       help: 'Health state changes of an instance, by reason.',
-      labelNames: ['service', 'instance', 'reason'],
+      labelNames: ['service', 'instance_id', 'reason'],
       registers: r,
     });
     this.#track(SeriesSet.counter(this.#transitions), (s) => s.transition);
@@ -207,11 +208,11 @@ export class AnycastdMetrics implements MetricsRecorder {
     const share = gauge(
       'ring_share_ratio',
       'Fraction of a Maglev ring (new or established) owned by an instance.',
-      ['service', 'ring', 'instance'],
+      ['service', 'ring', 'instance_id'],
       (g) => {
         for (const s of snap().services)
           for (const x of s.ringShares)
-            g.set({ service: s.name, ring: x.ring, instance: x.instance }, x.share);
+            g.set({ service: s.name, ring: x.ring, instance_id: x.instance }, x.share);
       },
     );
     this.#track(SeriesSet.gauge(share), (s) => s.ringShare);
@@ -327,8 +328,8 @@ export class AnycastdMetrics implements MetricsRecorder {
     if (config) this.configure(config);
   }
 
-  readonly #checkDuration: Histogram<'service' | 'instance' | 'check'>;
-  readonly #transitions: Counter<'service' | 'instance' | 'reason'>;
+  readonly #checkDuration: Histogram<'service' | 'instance_id' | 'check'>;
+  readonly #transitions: Counter<'service' | 'instance_id' | 'reason'>;
   readonly #reloads: Counter<'result'>;
 
   /** Creates every series the config implies at 0, and drops the series of what it no longer has. */
@@ -342,11 +343,11 @@ export class AnycastdMetrics implements MetricsRecorder {
   }
 
   checkDuration(service: string, instance: string, check: string, seconds: number): void {
-    this.#checkDuration.observe({ service, instance, check }, seconds);
+    this.#checkDuration.observe({ service, instance_id: instance, check }, seconds);
   }
 
   transition(service: string, instance: string, reason: TransitionReason): void {
-    this.#transitions.inc({ service, instance, reason });
+    this.#transitions.inc({ service, instance_id: instance, reason });
   }
 
   reload(result: ReloadResultLabel): void {

@@ -45,12 +45,15 @@ test('names follow the Prometheus rules and every labelled series exists at 0 fr
     assert.equal(value(e, 'anycastd_bgp_session_established_timestamp_seconds', { peer }), 0);
   }
   assert.equal(value(e, 'anycastd_vip_announced', { service: 'web', vip: WEB_VIP }), 0);
-  assert.equal(value(e, 'anycastd_health_check_up', { service: 'web', instance: 'h2', check: 'http#1' }), 0);
+  assert.equal(
+    value(e, 'anycastd_health_check_up', { service: 'web', instance_id: 'h2', check: 'http#1' }),
+    0,
+  );
   assert.equal(find(e, 'anycastd_health_check_up').length, 2 * 2 + 2 * 1, 'instances × checks');
   assert.equal(
     value(e, 'anycastd_health_check_duration_seconds_count', {
       service: 'dns',
-      instance: 'h1',
+      instance_id: 'h1',
       check: 'dns#0',
     }),
     0,
@@ -101,13 +104,17 @@ test('snapshot values and pushed events appear; a reload drops the series of a r
   );
   assert.equal(value(e, 'anycastd_bgp_session_flaps_total', { peer: 'tor1' }), 2);
   assert.equal(
-    value(e, 'anycastd_health_transitions_total', { service: 'web', instance: 'h1', reason: 'socket-gone' }),
+    value(e, 'anycastd_health_transitions_total', {
+      service: 'web',
+      instance_id: 'h1',
+      reason: 'socket-gone',
+    }),
     1,
   );
   assert.equal(
     value(e, 'anycastd_health_check_duration_seconds_bucket', {
       service: 'web',
-      instance: 'h1',
+      instance_id: 'h1',
       check: 'tcp#0',
       le: '0.005',
     }),
@@ -125,7 +132,7 @@ test('snapshot values and pushed events appear; a reload drops the series of a r
   assert.equal(
     value(after, 'anycastd_health_transitions_total', {
       service: 'web',
-      instance: 'h1',
+      instance_id: 'h1',
       reason: 'socket-gone',
     }),
     1,

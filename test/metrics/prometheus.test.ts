@@ -124,6 +124,9 @@ scrape_configs:
   assert.equal((await query(base, 'count(anycastd_health_transitions_total)'))[0]?.value[1], String(4 * 8));
   assert.equal((await query(base, 'count(anycastd_bgp_messages_sent_total)'))[0]?.value[1], String(2 * 5));
   assert.equal((await query(base, 'anycastd_xdp_attached{interface="eth0"}'))[0]?.value[1], '1');
+  const checks = await query(base, 'anycastd_health_check_up{service="web"}');
+  assert.deepEqual(checks.map((v) => v.metric.instance_id).sort(), ['h1', 'h1', 'h2', 'h2']);
+  assert.ok(checks.every((v) => v.metric.exported_instance === undefined && v.metric.job === 'anycastd'));
 
   const push = (n: number, base0: number): void => {
     for (let i = 0; i < n; i++)
