@@ -4,7 +4,8 @@
 // = the host's AS; an identical re-advertisement sends no UPDATE (counted on both sides); a MED
 // change does; withdraw removes the VIPs at both; the host namespace's kernel gets ONE default route
 // per family with two next hops and the configured protocol number, shrinking to one when BIRD goes
-// down and removed on shutdown. Times from advertise() to the route at FRR and BIRD are printed.
+// down and removed on shutdown. Printed: times from advertise() / withdraw() to the route in (out of)
+// each ToR's FIB over 20 trials (rtnetlink polled every millisecond in the ToR namespaces).
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -54,6 +55,15 @@ function torSpecs(tor: 'tor1' | 'tor2'): PeerSpec[] {
     { ...base, name: 'h1_4', family: 4, localAddress: l.t4, peerAddress: l.h4 },
     { ...base, name: 'h1_6', family: 6, localAddress: l.t6, peerAddress: l.h6 },
   ];
+}
+
+/** Timed advertise/withdraw rounds. */
+const TRIALS = 20;
+
+function summary(ms: number[]): string {
+  const sorted = [...ms].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!.toFixed(1);
+  return `p50 ${at(0.5)} ms, p95 ${at(0.95)} ms, max ${at(1)} ms`;
 }
 
 function peer(name: string, address: string, remoteAsn: number): PeerConfig {
@@ -291,6 +301,40 @@ test('speaker with FRR and BIRD: sessions, VIPs at both peers, no-op re-advertis
     10,
   );
 
+  // Timed trials: advertise() / withdraw() to the route in (out of) both ToRs' FIBs, polled over
+  // rtnetlink in their namespaces every millisecond.
+  const fib = { tor1: Rtnetlink.open({ netns: NS.tor1 }), tor2: Rtnetlink.open({ netns: NS.tor2 }) };
+  lab.onTeardown(() => {
+    fib.tor1.close();
+    fib.tor2.close();
+  });
+  const inFib = (rt: Rtnetlink) => rt.routes({ family: 4, dst: '203.0.113.10/32' }).length > 0;
+  /** ms until each ToR's FIB has (or lacks) the VIP. */
+  const timeUntil = async (want: boolean): Promise<{ tor1: number; tor2: number }> => {
+    const t = performance.now();
+    const seen: { tor1?: number; tor2?: number } = {};
+    while (seen.tor1 === undefined || seen.tor2 === undefined) {
+      for (const tor of ['tor1', 'tor2'] as const) {
+        if (seen[tor] === undefined && inFib(fib[tor]) === want) seen[tor] = performance.now() - t;
+      }
+      if (performance.now() - t > 5000) throw new Error('FIB change not seen in 5 s');
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    return { tor1: seen.tor1, tor2: seen.tor2 };
+  };
+  const adv = { tor1: [] as number[], tor2: [] as number[] };
+  const wd = { tor1: [] as number[], tor2: [] as number[] };
+  for (let i = 0; i < TRIALS; i++) {
+    sp.advertise(VIP4);
+    const a = await timeUntil(true);
+    sp.withdraw(VIP4);
+    const w = await timeUntil(false);
+    for (const tor of ['tor1', 'tor2'] as const) {
+      adv[tor].push(a[tor]);
+      wd[tor].push(w[tor]);
+    }
+  }
+
   // BIRD goes away: its next hops leave the default routes.
   const tDown = Date.now();
   await lab.procs.stop(lab.procs.list().find((p) => p.label === 'bird tor2')!);
@@ -310,7 +354,9 @@ test('speaker with FRR and BIRD: sessions, VIPs at both peers, no-op re-advertis
   assert.deepEqual(kernelDefault(4), []);
   assert.deepEqual(kernelDefault(6), []);
   console.log(
-    `# speaker netns: sessions up ${tUp - t0} ms after start; advertise→FRR ${atFrr.ms} ms, →BIRD ${birdMs} ms; ` +
-      `withdraw→FRR ${wdFrrMs} ms; BIRD stop→one next hop ${downMs} ms; total ${Date.now() - t0} ms`,
+    `# speaker netns: sessions up ${tUp - t0} ms after start; advertise→FRR ${atFrr.ms} ms, →BIRD ${birdMs} ms (polling vtysh/birdc); ` +
+      `withdraw→FRR ${wdFrrMs} ms; BIRD stop→one next hop ${downMs} ms; total ${Date.now() - t0} ms\n` +
+      `# ${TRIALS} trials to the ToR's FIB: FRR advertise ${summary(adv.tor1)}, withdraw ${summary(wd.tor1)}; ` +
+      `BIRD advertise ${summary(adv.tor2)}, withdraw ${summary(wd.tor2)}`,
   );
 });
