@@ -218,10 +218,12 @@ export class SpeakerPeer {
     }
     const { announced, withdrawn } = updateRoutes(u);
     const attrs = keptAttributes(u.attributes);
+    // RFC 4271 §9.1.2: a route whose AS_PATH holds our own AS is a loop and is not used.
+    const loop = attrs.asPath?.some((seg) => seg.asns.includes(this.host.localAs)) ?? false;
     let changed = false;
     for (const p of withdrawn) changed = this.ribIn.withdraw(p) || changed;
     for (const p of announced) {
-      const accept = this.policy.accepts(p);
+      const accept = !loop && this.policy.accepts(p);
       this.counters.prefixesReceived++;
       if (accept) this.counters.prefixesAccepted++;
       changed = this.ribIn.announce(p, attrs, accept) || changed;

@@ -6,6 +6,7 @@
 // applyPeers() restarts only peers whose session settings changed.
 
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { afterEach, test } from 'node:test';
 import type { Capability } from '../../src/bgp/codec/capabilities.js';
 import { Afi } from '../../src/bgp/codec/constants.js';
@@ -266,4 +267,44 @@ test('flushed(): a peer that is not Established counts as told', async () => {
   assert.equal(await speaker.flushed(500), true);
   assert.ok(Date.now() - t < 100);
   assert.notEqual(speaker.peers()[0]!.state, 'established');
+});
+
+test('a route whose AS_PATH holds our own AS is not accepted (loop)', async () => {
+  const { tor, speaker, sink } = await setup();
+  const looped = {
+    origin: 0 as const,
+    asPath: [{ type: 'sequence' as const, asns: [65001, HOST_AS] }],
+    nextHop: '192.0.2.1',
+  };
+  tor.send(encodeUpdate({ attributes: looped, nlri: [DEFAULT4] }, CTX));
+  await until(() => speaker.peers()[0]!.prefixesReceived === 1);
+  assert.equal(speaker.peers()[0]!.prefixesAccepted, 0);
+  assert.deepEqual(sink.hops[4], []);
+});
+
+test('listener: a configured passive peer gets an OPEN, an unknown address is refused', async () => {
+  const refused: string[] = [];
+  const speaker = await BgpSpeaker.start(
+    { node: NODE, peers: [peerConfig('127.0.0.31', { passive: true })] },
+    { port: 0, log: (e, f) => e === 'bgp-connection-refused' && refused.push(String(f.remote)) },
+  );
+  cleanups.push(() => speaker.stop());
+  const port = speaker.listenPort!;
+  const dial = (from: string) =>
+    new Promise<Buffer>((resolve) => {
+      const chunks: Buffer[] = [];
+      const s = net.connect({ host: '127.0.0.1', port, localAddress: from });
+      s.on('data', (d) => {
+        chunks.push(d);
+        if (Buffer.concat(chunks).length >= 29) s.destroy(); // an OPEN's minimum length
+      });
+      s.on('error', () => {});
+      s.on('close', () => resolve(Buffer.concat(chunks)));
+    });
+  const unknown = await dial('127.0.0.32');
+  assert.equal(unknown.length, 0);
+  assert.deepEqual(refused, ['127.0.0.32']);
+  const known = await dial('127.0.0.31');
+  assert.equal(known[18], 1, 'an OPEN (message type 1) from the speaker');
+  await until(() => speaker.peers()[0]!.messagesOut >= 1);
 });
