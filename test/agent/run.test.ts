@@ -68,6 +68,7 @@ dataplane: { ring_size: 251 }
   });
   assert.equal(code, EXIT_FAILED);
   const failed = lines.find((l) => l.event === 'agent-failed');
-  assert.equal((failed?.error as { code?: string }).code, 'ENODEV');
+  assert.ok(failed, 'agent-failed logged');
+  assert.equal((failed.error as { code?: string }).code, 'ENODEV');
   assert.deepEqual(handlers(), before);
 });
