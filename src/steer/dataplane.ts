@@ -191,6 +191,8 @@ export class Dataplane {
       flags: (valid ? L.INSTANCE_F_VALID : 0) | (spec.local ? L.INSTANCE_F_LOCAL : 0),
     };
     this.#maps.instances.update(u32key(slot), L.encodeInstance(inst));
+    // its flows re-steer; no CPU's cache may send them back should the instance return
+    if (!valid) this.#newCacheGeneration();
     this.state.instances.set(slot, inst);
     return slot;
   }
@@ -257,13 +259,16 @@ export class Dataplane {
   /** Empties the flow table, and every CPU's flow_cache with it (a new cache generation). */
   clearFlows(): void {
     for (const k of this.#maps.flows.keys()) this.#maps.flows.delete(k);
-    const ctl = this.#ctl.lookup(u32key(0))!;
-    ctl.writeUInt32LE(
-      (ctl.readUInt32LE(L.LAYOUTS.ctl.fields.flow_gen) + 1) >>> 0,
-      L.LAYOUTS.ctl.fields.flow_gen,
-    );
-    this.#ctl.update(u32key(0), ctl);
+    this.#newCacheGeneration();
     this.state.flows.clear();
+  }
+
+  /** Empties every CPU's flow_cache (the program ignores entries of an older generation). */
+  #newCacheGeneration(): void {
+    const ctl = this.#ctl.lookup(u32key(0))!;
+    const at = L.LAYOUTS.ctl.fields.flow_gen;
+    ctl.writeUInt32LE((ctl.readUInt32LE(at) + 1) >>> 0, at);
+    this.#ctl.update(u32key(0), ctl);
   }
 
   /** Attaches (or atomically replaces, with replaceFd) the program on an interface. */
