@@ -43,8 +43,11 @@ function program(): Command {
     .command('run')
     .description('run the agent: health checks, BGP, XDP steering (SIGHUP reloads, SIGTERM stops)')
     .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
-    .action(async (opts: { config: string }) => {
-      process.exit(await runAgent({ configFile: opts.config }));
+    .option('--pin-dir <dir>', 'bpffs directory of the pinned maps (default /sys/fs/bpf/anycastd)')
+    .action(async (opts: { config: string; pinDir?: string }) => {
+      process.exit(
+        await runAgent({ configFile: opts.config, ...(opts.pinDir ? { pinDir: opts.pinDir } : {}) }),
+      );
     });
 
   cli

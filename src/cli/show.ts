@@ -112,27 +112,29 @@ export function registerShow(cli: Command): void {
     'services: health, announced, drained, healthy instances, last transition',
     'anycastd show services',
   ).action((o: ApiOptions) => runApi(o, 'services', EMPTY, servicesText));
-  sub(
+  const perService = <M extends 'instances' | 'rings'>(
+    name: M,
+    description: string,
+    text: (r: Reply<M>) => string,
+  ) =>
+    sub(name, description, `anycastd show ${name} web`)
+      .argument('[service]', 'only this service')
+      .action((service: string | undefined, o: ApiOptions) =>
+        runApi(o, name, { service: service ?? '' } as Methods[M]['args'], text),
+      );
+  perService(
     'instances',
     'instances of every service (or of SERVICE): health, ring membership, share',
-    'anycastd show instances web',
-  )
-    .argument('[service]', 'only this service')
-    .action((service: string | undefined, o: ApiOptions) =>
-      runApi(o, 'instances', { service: service ?? '' }, instancesText),
-    );
+    instancesText,
+  );
   sub('routes', 'routes advertised to the peers and received from them', 'anycastd show routes').action(
     (o: ApiOptions) => runApi(o, 'routes', EMPTY, routesText),
   );
-  sub(
+  perService(
     'rings',
     'Maglev rings (new, established) and the share of entries each instance owns',
-    'anycastd show rings web',
-  )
-    .argument('[service]', 'only this service')
-    .action((service: string | undefined, o: ApiOptions) =>
-      runApi(o, 'rings', { service: service ?? '' }, ringsText),
-    );
+    ringsText,
+  );
   sub(
     'flows',
     'flows of a VIP in the XDP flow table and the instance each is pinned to',

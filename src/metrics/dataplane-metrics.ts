@@ -1,0 +1,101 @@
+// Data-plane metrics, read from the kernel at each scrape (per-CPU maps summed): per VIP, packets and
+// bytes received, packets by action and drops by reason; for the program, flow-table lookups, parse
+// failures, non-VIP packets, flow-table fill; and where it is attached, in which mode.
+import { DROP_REASONS, type VipStats } from '../steer/layout.js';
+import type { MetricFactory } from './factory.js';
+import { vipLabelStrings } from './label-sets.js';
+import { SeriesSet } from './series.js';
+import type { DataplaneMetrics, PacketAction } from './sources.js';
+
+const VIP_LABELS = ['service', 'vip', 'protocol', 'port'] as const;
+const ACTION_FIELD: Record<PacketAction, keyof Omit<VipStats, 'drops'>> = {
+  local: 'local',
+  forwarded: 'forwarded',
+  decapsulated: 'decap',
+  icmp_too_big: 'too_big',
+  icmp_error: 'icmp_err',
+};
+
+export function defineDataplaneMetrics(f: MetricFactory): void {
+  const dp = (): DataplaneMetrics | null => f.snap().dataplane;
+  const perVip = [
+    ['dataplane_received_packets_total', 'Packets to the VIP seen by the XDP program.', 'packets'],
+    ['dataplane_received_bytes_total', 'Bytes of the packets to the VIP seen by the XDP program.', 'bytes'],
+  ] as const;
+  for (const [name, help, field] of perVip) {
+    const c = f.mirrored(name, help, [...VIP_LABELS], (c) => {
+      for (const v of dp()?.vips ?? []) c.set(vipLabelStrings(v.labels), v.stats[field]);
+    });
+    f.track(c, (s) => s.vip);
+  }
+  const actions = f.mirrored(
+    'dataplane_packets_total',
+    'Packets to the VIP by action: local (passed to this host), forwarded (encapsulated to another), decapsulated, icmp_too_big (answered), icmp_error (steered to the flow owner).',
+    [...VIP_LABELS, 'action'],
+    (c) => {
+      for (const v of dp()?.vips ?? [])
+        for (const [action, field] of Object.entries(ACTION_FIELD))
+          c.set({ ...vipLabelStrings(v.labels), action }, v.stats[field]);
+    },
+  );
+  f.track(actions, (s) => s.vipAction);
+  const drops = f.mirrored(
+    'dataplane_dropped_packets_total',
+    'Packets to the VIP dropped, by reason.',
+    [...VIP_LABELS, 'reason'],
+    (c) => {
+      for (const v of dp()?.vips ?? [])
+        for (const reason of DROP_REASONS)
+          c.set({ ...vipLabelStrings(v.labels), reason }, v.stats.drops[reason]);
+    },
+  );
+  f.track(drops, (s) => s.vipDrop);
+  f.mirrored(
+    'dataplane_flow_lookups_total',
+    'Flow-table lookups for VIP packets, by result (hit, miss).',
+    ['result'],
+    (c) => {
+      const g = dp()?.global;
+      if (g) {
+        c.set({ result: 'hit' }, g.flow_hit);
+        c.set({ result: 'miss' }, g.flow_miss);
+      }
+    },
+  ).sync([{ result: 'hit' }, { result: 'miss' }]);
+  const global = [
+    [
+      'dataplane_parse_failures_total',
+      'Packets the XDP program could not parse (passed on untouched).',
+      'parse_fail',
+    ],
+    [
+      'dataplane_non_vip_packets_total',
+      'IP packets not addressed to a VIP (passed on untouched).',
+      'non_vip',
+    ],
+  ] as const;
+  for (const [name, help, field] of global)
+    f.mirrored(name, help, [], (c) => {
+      const g = dp()?.global;
+      if (g) c.set({}, g[field]);
+    }).sync([{}]);
+  f.gauge('dataplane_flow_table_entries', 'Entries in the XDP flow table (LRU).', [], (g) =>
+    g.set(dp()?.flows.entries ?? 0),
+  );
+  f.gauge('dataplane_flow_table_capacity', 'Maximum entries of the XDP flow table.', [], (g) =>
+    g.set(dp()?.flows.capacity ?? 0),
+  );
+  f.gauge('dataplane_flow_table_fill_ratio', 'Entries of the XDP flow table over its capacity.', [], (g) => {
+    const flows = dp()?.flows;
+    g.set(flows && flows.capacity > 0 ? flows.entries / flows.capacity : 0);
+  });
+  const xdp = f.gauge(
+    'xdp_attached',
+    'Whether the steering program is attached to the interface in the mode (1) or not (0).',
+    ['interface', 'mode'],
+    (g) => {
+      for (const x of dp()?.xdp ?? []) g.set({ interface: x.interface, mode: x.mode }, x.attached ? 1 : 0);
+    },
+  );
+  f.track(SeriesSet.gauge(xdp), (s) => s.xdp);
+}
