@@ -95,6 +95,7 @@ export class SpeakerPeer {
       onNotification: (direction, n) => {
         this.notified = true;
         this.counters.notification(direction, n.code, n.subcode);
+        this.host.log('bgp-notification', { peer: config.name, direction, code: n.code, subcode: n.subcode });
       },
       onState: (from, to, reason) => this.host.log('bgp-peer-state', { peer: config.name, from, to, reason }),
     });

@@ -5,7 +5,8 @@
 // change does; withdraw removes the VIPs at both; the host namespace's kernel gets ONE default route
 // per family with two next hops and the configured protocol number, shrinking to one when BIRD goes
 // down and removed on shutdown. Printed: times from advertise() / withdraw() to the route in (out of)
-// each ToR's FIB over 20 trials (rtnetlink polled every millisecond in the ToR namespaces).
+// each ToR's FIB over 20 trials (rtnetlink polled every millisecond in the ToR namespaces), and the
+// time until 1,000 IPv6 VIPs advertised at once are all in each ToR's FIB. The host uses a 4-octet AS.
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -26,7 +27,8 @@ import { SpeakerLab } from './speaker-lab.js';
 
 const lab = new SpeakerLab('spk');
 const NS = { host: lab.ns('h'), tor1: lab.ns('t1'), tor2: lab.ns('t2') };
-const HOST_AS = 65101;
+/** A 4-octet AS (RFC 6793) for the host. */
+const HOST_AS = 4_200_000_101;
 const TOR_AS = { tor1: 65001, tor2: 65002 };
 const PROTOCOL = 211;
 const METRIC = 30;
@@ -59,6 +61,8 @@ function torSpecs(tor: 'tor1' | 'tor2'): PeerSpec[] {
 
 /** Timed advertise/withdraw rounds. */
 const TRIALS = 20;
+/** VIPs advertised at once for the bulk figure. */
+const BULK = 1000;
 
 function summary(ms: number[]): string {
   const sorted = [...ms].sort((a, b) => a - b);
@@ -335,6 +339,35 @@ test('speaker with FRR and BIRD: sessions, VIPs at both peers, no-op re-advertis
     }
   }
 
+  // 1,000 IPv6 VIPs at once: time until all are in each ToR's FIB.
+  const many: Prefix[] = Array.from({ length: BULK }, (_, i) => ({
+    afi: Afi.IPV6,
+    addr: `2001:db8:ffff::1:${i.toString(16)}`,
+    len: 128,
+  }));
+  const countIn = (rt: Rtnetlink) =>
+    rt.routes({ family: 6 }).filter((r) => r.dst.startsWith('2001:db8:ffff::1:')).length;
+  const updatesBefore = sp.peers().find((p) => p.name === 'tor2_6')!.updatesOut;
+  const tBulk = performance.now();
+  for (const p of many) sp.advertise(p);
+  const bulkSeen: { tor1?: number; tor2?: number } = {};
+  while (bulkSeen.tor1 === undefined || bulkSeen.tor2 === undefined) {
+    for (const tor of ['tor1', 'tor2'] as const) {
+      if (bulkSeen[tor] === undefined && countIn(fib[tor]) === BULK)
+        bulkSeen[tor] = performance.now() - tBulk;
+    }
+    assert.ok(performance.now() - tBulk < 10_000, `${BULK} VIPs not in both FIBs within 10 s`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  const bulkUpdates = sp.peers().find((p) => p.name === 'tor2_6')!.updatesOut - updatesBefore;
+  for (const p of many) sp.withdraw(p);
+  await waitFor(
+    'bulk withdrawn',
+    async () => (countIn(fib.tor1) + countIn(fib.tor2) === 0 ? true : undefined),
+    10_000,
+    20,
+  );
+
   // BIRD goes away: its next hops leave the default routes.
   const tDown = Date.now();
   await lab.procs.stop(lab.procs.list().find((p) => p.label === 'bird tor2')!);
@@ -357,6 +390,8 @@ test('speaker with FRR and BIRD: sessions, VIPs at both peers, no-op re-advertis
     `# speaker netns: sessions up ${tUp - t0} ms after start; advertise→FRR ${atFrr.ms} ms, →BIRD ${birdMs} ms (polling vtysh/birdc); ` +
       `withdraw→FRR ${wdFrrMs} ms; BIRD stop→one next hop ${downMs} ms; total ${Date.now() - t0} ms\n` +
       `# ${TRIALS} trials to the ToR's FIB: FRR advertise ${summary(adv.tor1)}, withdraw ${summary(wd.tor1)}; ` +
-      `BIRD advertise ${summary(adv.tor2)}, withdraw ${summary(wd.tor2)}`,
+      `BIRD advertise ${summary(adv.tor2)}, withdraw ${summary(wd.tor2)}\n` +
+      `# ${BULK} IPv6 VIPs advertised at once: all in FRR's FIB after ${bulkSeen.tor1!.toFixed(0)} ms, ` +
+      `in BIRD's after ${bulkSeen.tor2!.toFixed(0)} ms (${bulkUpdates} UPDATEs to BIRD)`,
   );
 });
