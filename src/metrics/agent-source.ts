@@ -25,6 +25,7 @@ import {
   type ServiceMetrics,
   type XdpAttachment,
 } from './sources.js';
+import { xdpAttachments } from './xdp-source.js';
 
 /** What the ops layer needs of the Agent (src/agent/agent.ts satisfies it as it is). */
 export interface OpsAgent {
@@ -42,7 +43,7 @@ export interface OpsParts {
   peers?: () => readonly PeerStatus[];
   /** The data plane (Steering.dataplane) and the service ids the agent gave it (Steering.serviceId). */
   steering?: { dataplane: Dataplane; serviceId(name: string): number | undefined };
-  /** Where the program is attached, in which mode. */
+  /** Where the program is attached, in which mode (default: the kernel asked about each uplink). */
   xdp?: () => readonly XdpAttachment[];
   version: string;
   /** Unix time (ms) the agent started. */
@@ -155,7 +156,9 @@ export function agentMetricsSource(parts: OpsParts, flaps: FlapCounter): Metrics
     dataplane: (): DataplaneMetrics | null => {
       const dp = parts.steering?.dataplane;
       if (!dp) return null;
-      return readDataplaneMetrics(dp, countedVips(parts.agent.config, dp), parts.xdp?.() ?? []);
+      const cfg = parts.agent.config;
+      const xdp = parts.xdp?.() ?? xdpAttachments(cfg.node.uplinks, dp.program.id, cfg.dataplane.xdpMode);
+      return readDataplaneMetrics(dp, countedVips(cfg, dp), xdp);
     },
   };
 }

@@ -14,8 +14,11 @@ import {
   RFC7606_ACTIONS,
   TRANSITION_REASONS,
 } from '../../src/metrics/sources.js';
+import { xdpAttachments } from '../../src/metrics/xdp-source.js';
+import { ifIndex, withNetns } from '../../src/native/index.js';
 import { DROP_REASONS } from '../../src/steer/layout.js';
 import { XDP_PASS, XDP_TX } from '../../src/steer/proto.js';
+import { addVethPair, createNetns, removeNetnsByPrefix, uniquePrefix } from '../helpers/netns.js';
 import { flowFrame } from '../steer/packets.js';
 import { find, parseExposition, value } from './exposition.js';
 import { CLIENT4, DNS_VIP, openTestbed, testConfig, WEB_VIP } from './fixture.js';
@@ -196,4 +199,23 @@ test('the HTTP endpoint serves /metrics, 404 elsewhere, 405 for other methods', 
   assert.equal((await fetch(`${base}/`)).status, 404);
   assert.equal((await fetch(`${base}/metrics/x`)).status, 404);
   assert.equal((await fetch(`${base}/metrics`, { method: 'POST' })).status, 405);
+});
+
+test('XDP attachment is read from the kernel per uplink', (t) => {
+  const prefix = uniquePrefix('metrics');
+  t.after(() => removeNetnsByPrefix(prefix));
+  const ns = createNetns(prefix);
+  addVethPair(ns, 'up0', 'up1');
+  const bed = openTestbed();
+  t.after(() => bed.close());
+  withNetns(ns.name, () => {
+    bed.dp.attach(ifIndex('up0'), 'native');
+    const found = xdpAttachments(['up0', 'up1', 'gone0'], bed.dp.program.id, 'native');
+    assert.deepEqual(found, [
+      { interface: 'up0', mode: 'native', attached: true },
+      { interface: 'up1', mode: 'native', attached: false },
+      { interface: 'gone0', mode: 'native', attached: false },
+    ]);
+    bed.dp.detach(ifIndex('up0'), 'native');
+  });
 });
