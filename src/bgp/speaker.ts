@@ -112,6 +112,7 @@ export class BgpSpeaker implements RouteAnnouncer {
     const writer = new DefaultRouteWriter(rtnl, {
       protocol: config.kernelRoute.protocol,
       metric: config.kernelRoute.metric,
+      prefsrc: { 4: config.node.host.ipv4, 6: config.node.host.ipv6 },
     });
     try {
       const s = await BgpSpeaker.start(config, {

@@ -28,6 +28,13 @@ export interface DefaultRouteOptions {
   protocol?: number;
   metric: number;
   table?: number;
+  /**
+   * Source address for traffic the host itself sends by the default route (RTA_PREFSRC), per family: the
+   * host address, which is always advertised. Without it the kernel picks the first uplink's link address,
+   * and the reply to a packet that left by the other uplink has no way back (only VIPs and host
+   * addresses are exported), so health checks of remote instances fail on some ECMP hashes.
+   */
+  prefsrc?: Partial<Record<IpFamily, string | null>>;
 }
 
 function key(nh: DefaultNexthop): string {
@@ -53,6 +60,8 @@ export class DefaultRouteWriter implements DefaultRouteSink {
       nexthops,
     };
     if (this.options.table !== undefined) r.table = this.options.table;
+    const src = this.options.prefsrc?.[family];
+    if (src && nexthops.length > 0) r.prefsrc = src;
     return r;
   }
 
