@@ -16,7 +16,8 @@ const SERVICE_SCRIPT = fileURLToPath(new URL('./service.ts', import.meta.url));
 const PROBE_SCRIPT = fileURLToPath(new URL('./probe.ts', import.meta.url));
 const SERVICE_READY_TIMEOUT_MS = 15_000;
 
-function nodeArgs(script: string, args: readonly string[]): string[] {
+/** argv of `node` running one of the lab's TypeScript programs through tsx. */
+export function nodeArgs(script: string, args: readonly string[]): string[] {
   return ['--import', TSX_LOADER, script, ...args];
 }
 

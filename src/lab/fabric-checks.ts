@@ -124,17 +124,30 @@ export interface WithdrawalTimes {
  * only finds the moment; `ip monitor` dates it). The spine's BGP table has no such event: polled every
  * few ms, so that figure includes up to one `vtysh` run (~10-20 ms) more.
  */
-export async function measureWithdrawal(
+export function measureWithdrawal(
   lab: Lab,
   host: HostName,
   sig: NodeJS.Signals,
+  timeoutMs = CONVERGE_TIMEOUT_MS,
+): Promise<WithdrawalTimes> {
+  return measureWithdrawalBy(lab, host, () => lab.stopHostStandIn(host, sig), timeoutMs);
+}
+
+/**
+ * Time `host`'s withdrawal after `act` (stop its speaker, kill its service, drain it): from the moment
+ * `act` starts to the host leaving each ToR's FIB and the spine's BGP table.
+ */
+export async function measureWithdrawalBy(
+  lab: Lab,
+  host: HostName,
+  act: () => Promise<void>,
   timeoutMs = CONVERGE_TIMEOUT_MS,
 ): Promise<WithdrawalTimes> {
   const watches = await Promise.all(TORS.map((t) => RouteWatch.start(lab.procs, lab.ns(t), lab.dir)));
   try {
     const start = performance.now();
     const startWall = wallNow();
-    const stopped = lab.stopHostStandIn(host, sig);
+    const stopped = act();
     const spineDir = lab.frr.get('spine')!.dir;
     const hostAs = asOf(host);
     const until = async (probe: () => Promise<boolean>): Promise<number> => {

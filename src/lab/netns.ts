@@ -2,7 +2,7 @@
 // the process that created them: `acdlab-<pid base 36>-<run>-<node>`. Removal is always by that
 // exact prefix; cleanupStale() removes only leftovers whose creating pid is dead.
 
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, runIn, sleepSync, tryRun } from './exec.js';
@@ -145,6 +145,22 @@ function frrPathSpaces(): string[] {
   }
 }
 
+/** Mount points (field 2 of /proc/self/mounts, octal escapes decoded), deepest first. */
+function mountPoints(): string[] {
+  const text = readFileSync('/proc/self/mounts', 'utf8');
+  return text
+    .split('\n')
+    .map((l) => l.split(' ')[1])
+    .filter((m): m is string => m !== undefined && m !== '')
+    .map((m) => m.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8))))
+    .sort((a, b) => b.length - a.length);
+}
+
+/** Unmount whatever the run mounted under its directory (the agents' bpffs: its pins go with it). */
+export function unmountUnder(dir: string): void {
+  for (const m of mountPoints()) if (m === dir || m.startsWith(`${dir}/`)) tryRun('umount', [m]);
+}
+
 /**
  * Remove every namespace whose name starts with `prefix`, FRR's per-namespace directories of that
  * prefix, and the run directory. Returns the namespace names.
@@ -156,6 +172,7 @@ export function removeByPrefix(prefix: string): string[] {
   for (const d of frrPathSpaces().filter((n) => n.startsWith(prefix))) {
     rmSync(join(FRR_STATE_DIR, d), { recursive: true, force: true });
   }
+  unmountUnder(runDir(prefix));
   rmSync(runDir(prefix), { recursive: true, force: true });
   return names;
 }

@@ -50,6 +50,8 @@ function signal(pid: number, sig: NodeJS.Signals): void {
 export interface StartOptions {
   /** Hand stdout to the caller (`child.stdout`) instead of the log file; stderr still goes there. */
   pipeStdout?: boolean;
+  /** Give the caller the child's stdin (`child.stdin`) to drive it. */
+  pipeStdin?: boolean;
   /** Extra environment variables. */
   env?: Record<string, string>;
 }
@@ -79,7 +81,11 @@ export class ProcessRegistry {
     let child: ChildProcess;
     try {
       const env = opts.env ? { ...process.env, ...opts.env } : process.env;
-      child = spawn(c, a, { stdio: ['ignore', opts.pipeStdout ? 'pipe' : fd, fd], detached: true, env });
+      child = spawn(c, a, {
+        stdio: [opts.pipeStdin ? 'pipe' : 'ignore', opts.pipeStdout ? 'pipe' : fd, fd],
+        detached: true,
+        env,
+      });
     } finally {
       closeSync(fd);
     }

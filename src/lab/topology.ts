@@ -134,9 +134,9 @@ export class Lab {
     if (bird) await this.procs.stop(bird.proc, sig);
   }
 
-  /** Start the lab service on a host, bound to the VIP (add it first); answers with the host's name. */
-  async startService(host: HostName): Promise<LabProcess> {
-    const proc = await startServiceIn(this.procs, this.ns(host), this.dir, host);
+  /** Start the lab service on a host, bound to the VIP (add it first) or `bind`; answers with the host's name. */
+  async startService(host: HostName, bind?: readonly string[]): Promise<LabProcess> {
+    const proc = await startServiceIn(this.procs, this.ns(host), this.dir, host, bind);
     this.services.set(host, proc);
     return proc;
   }

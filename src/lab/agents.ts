@@ -1,0 +1,165 @@
+// Real anycastd agents in the lab's host namespaces: `anycastd run -c <config> --pin-dir <dir>` started
+// with `ip netns exec` (tracked by pid in the lab's registry, stdout/stderr to a log file), stopped by pid
+// with SIGTERM or SIGKILL. prepare() readies the fabric for the agents' XDP steering:
+// - a bpffs mounted in the run directory, one pin directory per host: `ip netns exec` gives every
+//   process a private /sys, so pins under /sys/fs/bpf would vanish with the agent and a restart could
+//   not adopt them (the lab unmounts it with the run: src/lab/netns.ts);
+// - a plain XDP_PASS program on the ToR end of every host link: XDP_TX out of a veth is only received
+//   when the peer end has an XDP program;
+// - TX checksum offload off on the client's uplink: a veth hands locally sent packets on with
+//   CHECKSUM_PARTIAL, which an XDP encapsulation and XDP_TX lose (the frame would arrive with a bad
+//   L4 checksum); real wire frames are complete.
+
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { HOST_PLAN, HOSTS, type HostName, linkBetween, TORS, VIP4, VIP6 } from './addressing.js';
+import { type AgentPaths, HOST_UPLINKS, renderAgentConfig } from './agent-config.js';
+import { run, runIn, waitFor } from './exec.js';
+import type { LabProcess } from './processes.js';
+import type { Lab } from './topology.js';
+
+const TSX_LOADER = import.meta.resolve('tsx');
+const CLI_SCRIPT = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
+const XDP_PASS_OBJECT = fileURLToPath(new URL('../../build/bpf/xdp_pass.bpf.o', import.meta.url));
+const XDP_SECTION = 'xdp';
+const START_TIMEOUT_MS = 20_000;
+
+/** One JSON line of an agent's log (only the fields the lab reads). */
+export interface AgentEvent {
+  level?: string;
+  event?: string;
+  reason?: string;
+  adopted?: string[];
+  [field: string]: unknown;
+}
+
+export class HostAgents {
+  readonly #lab: Lab;
+  readonly #procs = new Map<HostName, LabProcess>();
+  readonly bpffs: string;
+
+  constructor(lab: Lab) {
+    this.#lab = lab;
+    this.bpffs = join(lab.dir, 'bpffs');
+  }
+
+  /** bpffs, XDP_PASS on the ToR ends, checksum offload off at the client; VIP on lo and the service on each host. */
+  async prepare(): Promise<void> {
+    mkdirSync(this.bpffs, { recursive: true });
+    run('mount', ['-t', 'bpf', 'bpf', this.bpffs]);
+    for (const tor of TORS)
+      for (const h of HOSTS) {
+        const dev = linkBetween(tor, h).a.ifname;
+        runIn(this.#lab.ns(tor), 'ip', [
+          'link',
+          'set',
+          'dev',
+          dev,
+          'xdpdrv',
+          'obj',
+          XDP_PASS_OBJECT,
+          'sec',
+          XDP_SECTION,
+        ]);
+      }
+    runIn(this.#lab.ns('client'), 'ethtool', ['-K', linkBetween('spine', 'client').b.ifname, 'tx', 'off']);
+    for (const h of HOSTS) {
+      this.#lab.addVip(h);
+      mkdirSync(join(this.#lab.dir, h), { recursive: true });
+    }
+    await Promise.all(HOSTS.map((h) => this.startService(h)));
+  }
+
+  /** Start `host`'s service on the VIP and on its host address (where the other hosts' agents check it). */
+  startService(host: HostName): Promise<LabProcess> {
+    return this.#lab.startService(host, [VIP4, VIP6, HOST_PLAN[host].lo4, HOST_PLAN[host].lo6]);
+  }
+
+  paths(host: HostName): AgentPaths & { log: string; pins: string } {
+    const dir = join(this.#lab.dir, host);
+    return {
+      config: join(dir, 'anycastd.yaml'),
+      api: join(dir, 'anycastd.sock'),
+      drainFile: join(dir, 'drain-web'),
+      log: join(dir, 'anycastd.log'),
+      pins: join(this.bpffs, host),
+    };
+  }
+
+  /** Write `host`'s config and start its agent; resolves once the agent has attached XDP. */
+  async start(host: HostName): Promise<LabProcess> {
+    const p = this.paths(host);
+    if (!existsSync(p.config)) writeFileSync(p.config, renderAgentConfig(host, p));
+    const from = this.events(host).length;
+    const args = ['--import', TSX_LOADER, CLI_SCRIPT, 'run', '-c', p.config, '--pin-dir', p.pins];
+    const proc = this.#lab.procs.start(`anycastd ${host}`, this.#lab.ns(host), process.execPath, args, p.log);
+    this.#procs.set(host, proc);
+    await waitFor(
+      `anycastd ${host} started (XDP attached)`,
+      async () => {
+        if (proc.child.exitCode !== null) throw new Error(`exited ${proc.child.exitCode}: see ${p.log}`);
+        return this.events(host)
+          .slice(from)
+          .find((e) => e.event === 'xdp-attached');
+      },
+      START_TIMEOUT_MS,
+    );
+    return proc;
+  }
+
+  /** Start every host's agent at once. */
+  async startAll(): Promise<void> {
+    await Promise.all(HOSTS.map((h) => this.start(h)));
+  }
+
+  /** Stop `host`'s agent by pid (SIGTERM: withdraw and Cease; SIGKILL: the sessions just close). */
+  async stop(host: HostName, sig: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const proc = this.#procs.get(host);
+    this.#procs.delete(host);
+    if (proc) await this.#lab.procs.stop(proc, sig);
+  }
+
+  running(host: HostName): LabProcess | undefined {
+    return this.#procs.get(host);
+  }
+
+  /** Every JSON line the agent of `host` has logged so far (across restarts). */
+  events(host: HostName): AgentEvent[] {
+    const p = this.paths(host);
+    if (!existsSync(p.log)) return [];
+    const out: AgentEvent[] = [];
+    for (const line of readFileSync(p.log, 'utf8').split('\n')) {
+      if (!line.startsWith('{')) continue;
+      try {
+        out.push(JSON.parse(line) as AgentEvent);
+      } catch {
+        // a line being written
+      }
+    }
+    return out;
+  }
+
+  /** Drain (or undrain) `host`'s instance through its drain file, which the agent watches. */
+  setDrained(host: HostName, drained: boolean): void {
+    const file = this.paths(host).drainFile;
+    if (drained) writeFileSync(file, 'drained by the lab\n');
+    else rmSync(file, { force: true });
+  }
+
+  /** Detach the agent's XDP program from `host`'s uplinks: plain ECMP anycast (the baseline). */
+  detachXdp(host: HostName): void {
+    for (const dev of HOST_UPLINKS)
+      runIn(this.#lab.ns(host), 'ip', ['link', 'set', 'dev', dev, 'xdpdrv', 'off']);
+  }
+
+  /** The XDP program id on each uplink of `host` (null: none). */
+  xdpProgIds(host: HostName): (number | null)[] {
+    return HOST_UPLINKS.map((dev) => {
+      const [link] = JSON.parse(runIn(this.#lab.ns(host), 'ip', ['-j', 'link', 'show', 'dev', dev])) as {
+        xdp?: { prog?: { id?: number } };
+      }[];
+      return link?.xdp?.prog?.id ?? null;
+    });
+  }
+}
