@@ -1,15 +1,9 @@
-// `anycastd demo`: the story of what exists so far, told step by step. Today: the XDP data plane in a
-// throwaway namespace (load through the verifier, attach natively, packets through BPF_PROG_TEST_RUN).
-import { xdpSmoke } from '../demo/xdp-smoke.js';
+// `anycastd demo`: builds the lab (client, spine, two ToRs running FRR and BIRD, three hosts each running
+// a real anycastd and the lab service) in network namespaces and tells the story of src/lab/demo-story.ts,
+// a progress line per step and a summary table; everything is torn down at the end, on failure and on Ctrl-C.
+import { runLabDemo } from '../lab/demo-story.js';
 
 /** Runs the demo, printing a line per step; resolves false when a step failed (after cleaning up). */
-export async function runDemo(log: (line: string) => void): Promise<boolean> {
-  try {
-    await xdpSmoke(log);
-    return true;
-  } catch (err) {
-    const code = err instanceof Error && 'code' in err ? ` [${String(err.code)}]` : '';
-    log(`demo failed${code}: ${err instanceof Error ? err.message : String(err)}`);
-    return false;
-  }
+export function runDemo(log: (line: string) => void): Promise<boolean> {
+  return runLabDemo(log);
 }
