@@ -4,7 +4,7 @@
 // HTTP endpoint serves /metrics only.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { readDataplaneMetrics } from '../../src/metrics/dataplane-source.js';
+import { flowEntries, readDataplaneMetrics } from '../../src/metrics/dataplane-source.js';
 import { AnycastdMetrics } from '../../src/metrics/metrics.js';
 import { MetricsServer } from '../../src/metrics/server.js';
 import {
@@ -218,4 +218,16 @@ test('XDP attachment is read from the kernel per uplink', (t) => {
     ]);
     bed.dp.detach(ifIndex('up0'), 'native');
   });
+});
+
+test('the flow-table count is reused between scrapes until it is older than the interval', (t) => {
+  const bed = openTestbed();
+  t.after(() => bed.close());
+  const frame = (sport: number) =>
+    flowFrame({ family: 4, proto: 'tcp', src: CLIENT4, dst: WEB_VIP, sport, dport: 80 });
+  bed.dp.program.testRun({ data: frame(1) });
+  assert.equal(flowEntries(bed.dp, 10_000, 0), 1);
+  bed.dp.program.testRun({ data: frame(2) });
+  assert.equal(flowEntries(bed.dp, 10_000, 5_000), 1, 'within the interval: the last count');
+  assert.equal(flowEntries(bed.dp, 10_000, 10_000), 2, 'after it: counted again');
 });

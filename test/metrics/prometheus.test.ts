@@ -73,7 +73,7 @@ test('a real Prometheus scrapes the series and sees packet counters rise', {
   const metrics = new AnycastdMetrics(
     {
       dataplane: () =>
-        readDataplaneMetrics(bed.dp, bed.vips, [{ interface: 'eth0', mode: 'native', attached: true }]),
+        readDataplaneMetrics(bed.dp, bed.vips, [{ interface: 'eth0', mode: 'native', attached: true }], 0),
     },
     { version: '0.1.0', node: 'h1' },
     bed.config,
