@@ -147,7 +147,11 @@ test('startOps over a real Agent and Steering: API replies, drain through the so
   );
   assert.equal(value(e, 'anycastd_bgp_session_flaps_total', { peer: 'tor1' }), 1, 'established → idle seen');
   assert.equal(
-    value(e, 'anycastd_health_transitions_total', { service: 'web', instance_id: 'h1', reason: 'rise-reached' }),
+    value(e, 'anycastd_health_transitions_total', {
+      service: 'web',
+      instance_id: 'h1',
+      reason: 'rise-reached',
+    }),
     1,
   );
   assert.equal(
