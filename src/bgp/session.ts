@@ -8,27 +8,26 @@
 // Collision Resolution.
 // RFC 7606 outcomes of received UPDATEs are counted per action and reason.
 
-import net from 'node:net';
+import type net from 'node:net';
 import type { AttrContext } from './codec/attributes/types.js';
 import type { AfiSafi } from './codec/capabilities.js';
-import { CeaseSubcode, ErrorCode, OpenSubcode } from './codec/constants.js';
+import { CeaseSubcode, ErrorCode } from './codec/constants.js';
 import { BgpCodecError } from './codec/errors.js';
-import { Framer } from './codec/framer.js';
 import { encodeKeepalive } from './codec/keepalive.js';
 import { type BgpMessage, decodeMessage } from './codec/message.js';
 import { encodeNotification, type NotificationMessage, shutdownData } from './codec/notification.js';
 import { encodeOpen, type OpenMessage } from './codec/open.js';
 import { type DecodedUpdate, encodeUpdate, type Rfc7606Outcome, type UpdateMessage } from './codec/update.js';
-import { collisionSurvivor, type Direction } from './fsm/collision.js';
+import { collisionSurvivor } from './fsm/collision.js';
 import type { Clock } from './fsm/types.js';
 import { Fsm, type FsmAction, type FsmEvent, type FsmState, type Negotiated } from './fsm.js';
+import { Connection, codecErrorEvent, LINGER_MS, messageEvent, tcpConnect } from './session-io.js';
 import { buildOpen, commonFamilies, extendedNextHopAgreed, type OpenOptions } from './session-open.js';
 
-export const BGP_PORT = 179;
+export { BGP_PORT } from './session-io.js';
+
 /** How long an inbound connection that collides may take to send its OPEN. */
 const COLLISION_OPEN_WAIT_MS = 10_000;
-/** How long a dropped connection may take to flush a last NOTIFICATION before it is destroyed. */
-const LINGER_MS = 1000;
 
 export interface SessionOptions extends OpenOptions {
   peerAddress: string;
@@ -59,31 +58,6 @@ export interface SessionCounters {
   updatesOut: number;
   /** RFC 7606 outcomes by "action:reason". */
   rfc7606: Map<string, number>;
-}
-
-function tcpConnect(o: SessionOptions): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ host: o.peerAddress, port: o.port ?? BGP_PORT, localAddress: o.localAddress });
-    s.once('error', reject);
-    s.once('connect', () => {
-      s.off('error', reject);
-      resolve(s);
-    });
-  });
-}
-
-/** One TCP connection and its framer. */
-class Connection {
-  readonly framer = new Framer();
-  socket: net.Socket | undefined;
-  constructor(readonly direction: Direction) {}
-  close(): void {
-    const s = this.socket;
-    this.socket = undefined;
-    if (!s) return;
-    s.end();
-    setTimeout(() => s.destroy(), LINGER_MS).unref();
-  }
 }
 
 export class BgpSession {
@@ -333,37 +307,20 @@ export class BgpSession {
       if (this.candidate === c) this.candidate = undefined;
       return;
     }
-    const type =
-      e.notifyCode === ErrorCode.OPEN_MESSAGE
-        ? 'bgp-open-msg-err'
-        : e.notifyCode === ErrorCode.UPDATE_MESSAGE
-          ? 'update-msg-err'
-          : 'bgp-header-err';
-    this.fsm.handle({ type, error: e });
+    this.fsm.handle(codecErrorEvent(e));
   }
 
+  /** Side effects of a received message (handlers, counters); returns the FSM event it raises. */
   private eventOf(msg: BgpMessage): FsmEvent {
-    switch (msg.type) {
-      case 'open':
-        return { type: 'bgp-open', open: msg };
-      case 'keepalive':
-        return { type: 'keepalive-msg' };
-      case 'notification': {
-        this.handlers.onNotification?.('received', msg);
-        const versionError =
-          msg.code === ErrorCode.OPEN_MESSAGE && msg.subcode === OpenSubcode.UNSUPPORTED_VERSION;
-        return versionError
-          ? { type: 'notif-msg-ver-err', notification: msg }
-          : { type: 'notif-msg', notification: msg };
-      }
-      case 'route-refresh':
-        if (this.fsm.state === 'established') this.handlers.onRouteRefresh?.(msg.afi, msg.safi);
-        return { type: 'route-refresh-msg' };
-      case 'update':
-        this.counters.updatesIn++;
-        for (const o of msg.outcomes) this.count(o);
-        return { type: 'update-msg' };
+    if (msg.type === 'notification') this.handlers.onNotification?.('received', msg);
+    if (msg.type === 'route-refresh' && this.fsm.state === 'established') {
+      this.handlers.onRouteRefresh?.(msg.afi, msg.safi);
     }
+    if (msg.type === 'update') {
+      this.counters.updatesIn++;
+      for (const o of msg.outcomes) this.count(o);
+    }
+    return messageEvent(msg);
   }
 
   private count(o: Rfc7606Outcome): void {
