@@ -1,0 +1,15 @@
+// Shared figures of the end-to-end tests.
+
+/** Long-lived connections held per step: 200 in `make test`, ANYCASTD_E2E_CONNECTIONS to change (e.g. 1000). */
+export function heldConnections(): number {
+  return Number(process.env.ANYCASTD_E2E_CONNECTIONS ?? 200);
+}
+
+/**
+ * Share of held connections on healthy instances that may break when an instance LEAVES the ring (its
+ * service failed, or its agent was away long enough for the others' remote checks to fail): Maglev moves a
+ * few entries between surviving instances, and today's program reads only the `new` ring (no second
+ * chance yet), so a flow that then reaches a host it never reached before can be re-steered. Drains do
+ * not change the other hosts' rings and must break none.
+ */
+export const MAX_BROKEN_SHARE = 0.03;
