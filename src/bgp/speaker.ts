@@ -113,6 +113,8 @@ export class BgpSpeaker implements RouteAnnouncer {
       protocol: config.kernelRoute.protocol,
       metric: config.kernelRoute.metric,
       prefsrc: { 4: config.node.host.ipv4, 6: config.node.host.ipv6 },
+      onPrefsrcRejected: (family, prefsrc) =>
+        options.log?.('bgp-default-route-without-prefsrc', { family, prefsrc, why: 'not a local address' }),
     });
     try {
       const s = await BgpSpeaker.start(config, {

@@ -1,7 +1,8 @@
 // The kernel's default route(s) learned by BGP: the accepted default routes of every Established
 // peer become ONE multipath route per family (RTA_MULTIPATH), written over rtnetlink through the
 // native addon with anycastd's own route protocol number and the configured metric; replaced as a
-// whole when the set of next hops changes, deleted when it becomes empty and on shutdown. An IPv4
+// whole when the set of next hops changes, deleted when it becomes empty and on shutdown; with the
+// host address as preferred source when it is on an interface (else without, retried later). An IPv4
 // default via an IPv6 (link-local) next hop goes out as RTA_VIA (RFC 8950, unnumbered peering).
 
 import type { IpFamily } from '../native/ip.js';
@@ -12,6 +13,10 @@ export const DEFAULT_DST: Record<IpFamily, string> = { 4: '0.0.0.0/0', 6: '::/0'
 /** Used when the config names no route protocol (not in iproute2's rt_protos). */
 export const FALLBACK_ROUTE_PROTOCOL = 200;
 const ESRCH = 'ESRCH';
+/** The kernel's answer to a preferred source that is no local address. */
+const EINVAL = 'EINVAL';
+/** Marks an installed next-hop set that went in without its preferred source. */
+const WITHOUT_PREFSRC = '!no-prefsrc';
 
 export interface DefaultNexthop {
   gateway: string;
@@ -35,6 +40,8 @@ export interface DefaultRouteOptions {
    * addresses are exported), so health checks of remote instances fail on some ECMP hashes.
    */
   prefsrc?: Partial<Record<IpFamily, string | null>>;
+  /** The kernel refused the preferred source (not a local address); the route went in without it. */
+  onPrefsrcRejected?: (family: IpFamily, prefsrc: string) => void;
 }
 
 function key(nh: DefaultNexthop): string {
@@ -75,13 +82,21 @@ export class DefaultRouteWriter implements DefaultRouteSink {
       this.remove(family);
       return;
     }
-    this.rtnl.replaceRoute(
-      this.route(
-        family,
-        sorted.map((nh) => ({ ...nh })),
-      ),
+    const route = this.route(
+      family,
+      sorted.map((nh) => ({ ...nh })),
     );
-    this.installed.set(family, signature);
+    try {
+      this.rtnl.replaceRoute(route);
+      this.installed.set(family, signature);
+    } catch (err) {
+      if (route.prefsrc === undefined || (err as { code?: string }).code !== EINVAL) throw err;
+      // The host address is not (yet) on an interface: forward without a preferred source rather than
+      // not at all; the next update tries the source again.
+      this.options.onPrefsrcRejected?.(family, route.prefsrc);
+      this.rtnl.replaceRoute({ ...route, prefsrc: undefined });
+      this.installed.set(family, `${signature}${WITHOUT_PREFSRC}`);
+    }
   }
 
   /** Delete our default route of one family (a route already gone is fine). */

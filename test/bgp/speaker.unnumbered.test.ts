@@ -3,7 +3,8 @@
 // recognises the connection by the interface it came in on (our link-local address there), extended
 // next hop is negotiated, our host /32 reaches BIRD in MP_REACH_NLRI with our link-local next hop,
 // and BIRD's IPv4 default route lands in the host kernel as an IPv4 route via inet6 fe80::2
-// (RTA_VIA) with the configured protocol; startWithKernel()'s speaker removes it on shutdown.
+// (RTA_VIA) with the configured protocol and the host address (on lo) as preferred source;
+// startWithKernel()'s speaker removes it on shutdown.
 // (FRR 8.4 with an explicit link-local neighbor stays in "Waiting for NHT": its known NHT problem
 // with `neighbor <LL> interface <if>`; FRR's `neighbor <if> interface` needs router advertisements
 // from us to learn our address, which the speaker does not send.)
@@ -48,8 +49,20 @@ protocol bgp h1 {
 `;
 }
 
+/** Runs `f`; a failure carries the speaker's events so far. */
+async function withEvents<T>(events: string[], f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (err) {
+    throw new Error(
+      `${err instanceof Error ? err.message : String(err)}\nspeaker events:\n${events.join('\n')}`,
+    );
+  }
+}
+
 interface IpRoute {
   protocol: string;
+  prefsrc?: string;
   via?: { family: string; host: string };
   gateway?: string;
   dev?: string;
@@ -65,6 +78,7 @@ test('unnumbered with BIRD: passive interface peer, extended next hop, IPv4 defa
   timeout: 40_000,
 }, async () => {
   const t0 = Date.now();
+  const events: string[] = [];
   const noRa = ['net.ipv6.conf.all.accept_ra=0', 'net.ipv6.conf.default.accept_ra=0'];
   createNamespace(NS.host, noRa);
   createNamespace(NS.tor, noRa);
@@ -73,6 +87,9 @@ test('unnumbered with BIRD: passive interface peer, extended next hop, IPv4 defa
   addAddress(NS.tor, 'to-host', `${TOR_LL}/64`);
   linkUp(NS.host, 'to-tor1');
   linkUp(NS.tor, 'to-host');
+  // The host addresses on lo, as the agent puts them: the default routes' preferred source.
+  addAddress(NS.host, 'lo', '198.51.100.11/32');
+  addAddress(NS.host, 'lo', '2001:db8:100::11/128');
   const bird = await startBird(
     lab.procs,
     NS.tor,
@@ -95,7 +112,7 @@ test('unnumbered with BIRD: passive interface peer, extended next hop, IPv4 defa
       ],
       kernelRoute: { protocol: PROTOCOL, metric: 20 },
     },
-    { netns: NS.host },
+    { netns: NS.host, log: (e, f) => events.push(`${Date.now() - t0} ${e} ${JSON.stringify(f)}`) },
   );
   const sp = lab.speaker;
   await waitFor(
@@ -107,21 +124,25 @@ test('unnumbered with BIRD: passive interface peer, extended next hop, IPv4 defa
   const upMs = Date.now() - t0;
   sp.releaseEndOfRib();
 
-  const v4 = await waitFor(
-    'IPv4 default via fe80::2 in the kernel',
-    async () => {
-      const r = defaults(4);
-      return r.length === 1 && r[0]!.via ? r[0]! : undefined;
-    },
-    10_000,
-    20,
+  const v4 = await withEvents(events, () =>
+    waitFor(
+      'IPv4 default via fe80::2 in the kernel',
+      async () => {
+        const r = defaults(4);
+        return r.length === 1 && r[0]!.via ? r[0]! : undefined;
+      },
+      10_000,
+      20,
+    ),
   );
   assert.deepEqual(v4.via, { family: 'inet6', host: TOR_LL });
   assert.equal(v4.dev, 'to-tor1');
   assert.equal(v4.protocol, String(PROTOCOL));
+  assert.equal(v4.prefsrc, '198.51.100.11');
   const v6 = await waitFor('IPv6 default', async () => defaults(6)[0], 10_000, 20);
   assert.equal(v6.gateway, TOR_LL);
   assert.equal(v6.dev, 'to-tor1');
+  assert.equal(v6.prefsrc, '2001:db8:100::11');
 
   const at4 = await waitFor(
     'host /32 at BIRD',

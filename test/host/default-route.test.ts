@@ -132,4 +132,33 @@ test("another daemon's default route (other protocol, other metric) is left alon
   assert.equal(left.length, 1);
   assert.equal(left[0]!.metric, 500);
   assert.equal(left[0]!.protocol, '4');
+  ns.ip(['route', 'del', 'default', 'via', '192.0.2.1', 'metric', '500', 'proto', 'static']);
+});
+
+test('preferred source: the host address when it is local; without it (and retried) when not', () => {
+  const rejected: string[] = [];
+  const w = new DefaultRouteWriter(rt, {
+    protocol: PROTO,
+    metric: METRIC,
+    prefsrc: { 4: '198.51.100.11' },
+    onPrefsrcRejected: (_f, src) => rejected.push(src),
+  });
+  const prefsrcOf = () =>
+    (
+      JSON.parse(ns.ip(['-j', '-N', '-4', 'route', 'show', 'default', 'proto', String(PROTO)])) as {
+        prefsrc?: string;
+      }[]
+    )[0]?.prefsrc;
+  w.update(4, [{ gateway: '192.0.2.1' }]);
+  assert.deepEqual(rejected, ['198.51.100.11']);
+  assert.equal(prefsrcOf(), undefined);
+  assert.deepEqual(hopsOf(defaults(4)[0]), ['192.0.2.1']);
+  ns.ip(['addr', 'add', '198.51.100.11/32', 'dev', 'lo']);
+  w.update(4, [{ gateway: '192.0.2.1' }]); // same next hops: tried again, now with the source
+  assert.equal(prefsrcOf(), '198.51.100.11');
+  assert.equal(rejected.length, 1);
+  w.update(4, [{ gateway: '192.0.2.1' }, { gateway: '192.0.2.3' }]);
+  assert.equal(prefsrcOf(), '198.51.100.11');
+  w.clear();
+  assert.deepEqual(defaults(4), []);
 });
