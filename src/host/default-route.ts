@@ -2,7 +2,7 @@
 // peer become ONE multipath route per family (RTA_MULTIPATH), written over rtnetlink through the
 // native addon with anycastd's own route protocol number and the configured metric; replaced as a
 // whole when the set of next hops changes, deleted when it becomes empty and on shutdown; with the
-// host address as preferred source when it is on an interface (else without, retried later). An IPv4
+// host address as preferred source when it is on an interface (else without it, retried every second). An IPv4
 // default via an IPv6 (link-local) next hop goes out as RTA_VIA (RFC 8950, unnumbered peering).
 
 import type { IpFamily } from '../native/ip.js';
@@ -15,6 +15,8 @@ export const FALLBACK_ROUTE_PROTOCOL = 200;
 const ESRCH = 'ESRCH';
 /** The kernel's answer to a preferred source that is no local address. */
 const EINVAL = 'EINVAL';
+/** How soon a route installed without its preferred source tries it again. */
+const PREFSRC_RETRY_MS = 1000;
 /** Marks an installed next-hop set that went in without its preferred source. */
 const WITHOUT_PREFSRC = '!no-prefsrc';
 
@@ -42,6 +44,8 @@ export interface DefaultRouteOptions {
   prefsrc?: Partial<Record<IpFamily, string | null>>;
   /** The kernel refused the preferred source (not a local address); the route went in without it. */
   onPrefsrcRejected?: (family: IpFamily, prefsrc: string) => void;
+  /** Retry interval for the preferred source (default 1 s). */
+  prefsrcRetryMs?: number;
 }
 
 function key(nh: DefaultNexthop): string {
@@ -50,6 +54,7 @@ function key(nh: DefaultNexthop): string {
 
 export class DefaultRouteWriter implements DefaultRouteSink {
   private readonly installed = new Map<IpFamily, string>();
+  private readonly retries = new Map<IpFamily, NodeJS.Timeout>();
   private readonly protocol: number;
 
   constructor(
@@ -92,16 +97,30 @@ export class DefaultRouteWriter implements DefaultRouteSink {
     } catch (err) {
       if (route.prefsrc === undefined || (err as { code?: string }).code !== EINVAL) throw err;
       // The host address is not (yet) on an interface: forward without a preferred source rather than
-      // not at all; the next update tries the source again.
+      // not at all; tried again on the next update or after a while.
       this.options.onPrefsrcRejected?.(family, route.prefsrc);
       this.rtnl.replaceRoute({ ...route, prefsrc: undefined });
       this.installed.set(family, `${signature}${WITHOUT_PREFSRC}`);
+      this.retryLater(family, sorted);
     }
+  }
+
+  /** Try the preferred source again after a while (the agent may put the host address on lo later). */
+  private retryLater(family: IpFamily, nexthops: DefaultNexthop[]): void {
+    clearTimeout(this.retries.get(family));
+    const timer = setTimeout(() => {
+      this.retries.delete(family);
+      if (this.installed.get(family)?.endsWith(WITHOUT_PREFSRC)) this.update(family, nexthops);
+    }, this.options.prefsrcRetryMs ?? PREFSRC_RETRY_MS);
+    timer.unref();
+    this.retries.set(family, timer);
   }
 
   /** Delete our default route of one family (a route already gone is fine). */
   remove(family: IpFamily): void {
     this.installed.delete(family);
+    clearTimeout(this.retries.get(family));
+    this.retries.delete(family);
     try {
       this.rtnl.deleteRoute(this.route(family, []));
     } catch (err) {

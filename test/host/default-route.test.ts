@@ -135,7 +135,7 @@ test("another daemon's default route (other protocol, other metric) is left alon
   ns.ip(['route', 'del', 'default', 'via', '192.0.2.1', 'metric', '500', 'proto', 'static']);
 });
 
-test('preferred source: the host address when it is local; without it (and retried) when not', () => {
+test('preferred source: the host address when it is local; without it (and retried) when not', async () => {
   const rejected: string[] = [];
   const w = new DefaultRouteWriter(rt, {
     protocol: PROTO,
@@ -161,4 +161,18 @@ test('preferred source: the host address when it is local; without it (and retri
   assert.equal(prefsrcOf(), '198.51.100.11');
   w.clear();
   assert.deepEqual(defaults(4), []);
+  ns.ip(['addr', 'del', '198.51.100.11/32', 'dev', 'lo']);
+  // Retried by a timer too: the address arrives later, no BGP change needed.
+  const w2 = new DefaultRouteWriter(rt, {
+    protocol: PROTO,
+    metric: METRIC,
+    prefsrc: { 4: '198.51.100.11' },
+    prefsrcRetryMs: 50,
+  });
+  w2.update(4, [{ gateway: '192.0.2.1' }]);
+  assert.equal(prefsrcOf(), undefined);
+  ns.ip(['addr', 'add', '198.51.100.11/32', 'dev', 'lo']);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(prefsrcOf(), '198.51.100.11');
+  w2.clear();
 });
