@@ -2,6 +2,8 @@
 // peers from the speaker's snapshot, services and instances from the agent's status(), rings and flows
 // read from the data plane, drain/undrain/reload passed to the agent, and the routes it advertises.
 import { isIPv4 } from 'node:net';
+import type { ExportAttributes } from '../agent/ports.js';
+import { worseAttributes } from '../agent/routes.js';
 import type { Config } from '../config/types.js';
 import { AnycastdError } from '../errors.js';
 import type { FlapCounter, LastChange, OpsParts } from '../metrics/agent-source.js';
@@ -12,6 +14,10 @@ const MS_PER_SECOND = 1000;
 const HOST_LEN = { 4: 32, 6: 128 } as const;
 const seconds = (ms: number): number => ms / MS_PER_SECOND;
 const hostPrefix = (a: string): string => `${a}/${isIPv4(a) ? HOST_LEN[4] : HOST_LEN[6]}`;
+const COMMUNITY_HALF = 16;
+const COMMUNITY_MASK = 0xffff;
+/** RFC 1997 text form "AS:value". */
+const communityText = (c: number): string => `${c >>> COMMUNITY_HALF}:${c & COMMUNITY_MASK}`;
 
 function serviceOf(config: Config, name: string): Config['services'][number] {
   const s = config.services.find((x) => x.name === name);
@@ -161,27 +167,29 @@ export function agentHandler(parts: OpsParts, st: AgentHandlerState): ApiHandler
     },
     routes: () => {
       const s = agent.status();
-      const advertised = (prefix: string, service: string): RouteInfo => ({
+      const cfg = agent.config;
+      const advertised = (prefix: string, service: string, worse: ExportAttributes | null): RouteInfo => ({
         prefix,
         direction: 'advertised',
         peer: '',
         nextHop: '',
         service,
-        med: 0,
-        asPath: '',
-        communities: [],
+        med: worse?.med ?? 0,
+        asPath: worse?.prepend ? Array(worse.prepend).fill(cfg.node.asn).join(' ') : '',
+        communities: (worse?.communities ?? []).map(communityText),
         best: true,
       });
       return {
         routes: [
-          ...s.hostAddresses.map((a) => advertised(hostPrefix(a), '')),
+          ...s.hostAddresses.map((a) => advertised(hostPrefix(a), '', null)),
           ...s.services
             .filter((x) => x.vipAnnounced)
-            .flatMap((x) =>
-              (agent.config.services.find((c) => c.name === x.name)?.vips ?? []).map((v) =>
-                advertised(hostPrefix(v), x.name),
-              ),
-            ),
+            .flatMap((x) => {
+              const svc = cfg.services.find((c) => c.name === x.name);
+              const worse = x.route === 'worsened' && svc ? worseAttributes(svc.onDown) : null;
+              return (svc?.vips ?? []).map((v) => advertised(hostPrefix(v), x.name, worse));
+            }),
+          ...(parts.received?.() ?? []),
         ],
       };
     },

@@ -4,6 +4,7 @@
 // last transition of each service's local instance (from the agent's 'health-transition' log events).
 import type { AgentStatus } from '../agent/agent.js';
 import type { LogRecord } from '../agent/log.js';
+import type { RouteInfo } from '../api/types.js';
 import type { Rfc7606Action } from '../bgp/codec/errors.js';
 import type { PeerStatus } from '../bgp/speaker-status.js';
 import type { ReloadResult } from '../config/reload.js';
@@ -43,6 +44,8 @@ export interface OpsParts {
   peers?: () => readonly PeerStatus[];
   /** The data plane (Steering.dataplane) and the service ids the agent gave it (Steering.serviceId). */
   steering?: { dataplane: Dataplane; serviceId(name: string): number | undefined };
+  /** Routes received from the peers, for `show routes` (the speaker's Adj-RIB-In; none: not shown). */
+  received?: () => readonly RouteInfo[];
   /** Where the program is attached, in which mode (default: the kernel asked about each uplink). */
   xdp?: () => readonly XdpAttachment[];
   version: string;

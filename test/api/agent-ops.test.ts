@@ -170,3 +170,55 @@ test('startOps over a real Agent and Steering: API replies, drain through the so
   );
   assert.equal(value(e, 'anycastd_xdp_attached', { interface: 'eth0', mode: 'native' }), 1);
 });
+
+test('routes: a worsened VIP shows its MED, AS-path prepend or GRACEFUL_SHUTDOWN community', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'acd-ops-'));
+  const cases = [
+    ['med', { med: 5000, asPath: '', communities: [] as string[] }],
+    ['prepend', { med: 0, asPath: '4200000011 4200000011', communities: [] as string[] }],
+    ['graceful_shutdown', { med: 0, asPath: '', communities: ['65535:0'] }],
+  ] as const;
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  for (const [action, expected] of cases) {
+    const dp = Dataplane.open({ pin: false, host4: '192.0.2.11' });
+    const health = fakeHealthFactory();
+    const steering = new Steering(dp);
+    const agent = new Agent(
+      config([serviceYaml({ onDown: `{ action: ${action}, delay: 10s, med: 5000, prepend: 2 }` })]),
+      {
+        announcer: new FakeAnnouncer(new Recorder()),
+        host: new FakeHost(new Recorder()),
+        steering,
+        health: health.factory,
+        sink: silentSink,
+        flushTimeoutMs: 200,
+      },
+    );
+    const socket = join(dir, `${action}.sock`);
+    const ops = await startOps(
+      { agent, steering, version: '0.1.0', startedAt: Date.now() },
+      { metrics: '127.0.0.1:0', socket },
+    );
+    try {
+      agent.start();
+      const web = health.made.get('web')!;
+      web.set('h1', 'up', 'rise-reached');
+      web.set('h2', 'up', 'rise-reached');
+      await agent.idle();
+      web.set('h1', 'down', 'check-failed'); // worsened now, withdrawn after the 10 s delay
+      while (agent.status().services[0]!.route !== 'worsened') await new Promise((r) => setTimeout(r, 5));
+      const c = await ApiClient.connect(socket);
+      const vip = (await c.call('routes', {})).routes.find((r) => r.prefix === '203.0.113.10/32');
+      c.close();
+      assert.deepEqual(
+        { med: vip?.med, asPath: vip?.asPath, communities: vip?.communities },
+        expected,
+        action,
+      );
+    } finally {
+      await ops.close();
+      await agent.stop(300);
+      dp.close();
+    }
+  }
+});
