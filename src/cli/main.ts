@@ -7,12 +7,11 @@ import { check, DEFAULT_CONFIG_PATH } from '../config/index.js';
 import { registerBench } from './bench.js';
 import { registerControl } from './control.js';
 import { runDemo } from './demo.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './exit.js';
 import { MAIN_HELP } from './help.js';
 import { registerShow } from './show.js';
 
-export const EXIT_OK = 0;
-export const EXIT_FAILED = 1;
-export const EXIT_USAGE = 2;
+export { EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE } from './exit.js';
 
 function program(): Command {
   const cli = new Command('anycastd')
