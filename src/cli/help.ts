@@ -1,5 +1,6 @@
 // Help text that reads like a man page: every command's --help ends with EXAMPLES, and the top-level
 // help adds EXIT STATUS, FILES and ENVIRONMENT (the same text as man/anycastd.8).
+import type { Command } from 'commander';
 import { SOCKET_ENV } from './api-command.js';
 import { EXIT_STATUS_HELP } from './exit.js';
 
@@ -27,3 +28,18 @@ Environment:
 
 See anycastd(8).
 `;
+
+/** Examples of the commands defined in main.ts (run, check, demo): added to their --help. */
+const MAIN_COMMAND_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
+  run: ['anycastd run -c /etc/anycastd/anycastd.yaml', 'systemctl start anycastd   # the unit runs the same'],
+  check: ['anycastd check -c /etc/anycastd/anycastd.yaml', 'anycastd check -c new.yaml --json'],
+  demo: ['anycastd demo'],
+};
+
+/** Gives every top-level command without examples its EXAMPLES and EXIT STATUS sections. */
+export function addCommandExamples(cli: Command): void {
+  for (const cmd of cli.commands) {
+    const lines = MAIN_COMMAND_EXAMPLES[cmd.name()];
+    if (lines) cmd.addHelpText('after', examples(...lines));
+  }
+}

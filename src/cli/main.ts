@@ -8,7 +8,7 @@ import { registerBench } from './bench.js';
 import { registerControl } from './control.js';
 import { runDemo } from './demo.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './exit.js';
-import { MAIN_HELP } from './help.js';
+import { addCommandExamples, MAIN_HELP } from './help.js';
 import { registerShow } from './show.js';
 
 export { EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE } from './exit.js';
@@ -58,6 +58,7 @@ function program(): Command {
   registerShow(cli);
   registerControl(cli);
   registerBench(cli);
+  addCommandExamples(cli);
   cli.addHelpText('after', MAIN_HELP);
   return cli;
 }
