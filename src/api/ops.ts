@@ -17,22 +17,27 @@ export interface Ops {
   close(): Promise<void>;
 }
 
-/** Overrides of the config's addresses (tests). */
-export interface OpsListen {
-  metrics?: string;
+/** Overrides of the config's addresses (tests), and metrics made before the agent. */
+export interface OpsOptions {
+  metricsListen?: string;
   socket?: string;
+  /**
+   * Metrics created before the agent, so its health factory can time the probes with them
+   * (ServiceHealth's probeFor: timedProbeFor(metrics, service), src/metrics/probe-timing.ts).
+   */
+  metrics?: AnycastdMetrics;
 }
 
-export async function startOps(parts: OpsParts, listen: OpsListen = {}): Promise<Ops> {
+export async function startOps(parts: OpsParts, opts: OpsOptions = {}): Promise<Ops> {
   const config = parts.agent.config;
   const flaps = new FlapCounter();
   const lastChange = new Map<string, LastChange>();
   let loadedAt = Date.now();
-  const metrics = new AnycastdMetrics(
-    agentMetricsSource(parts, flaps),
-    { version: parts.version, node: config.node.id },
-    config,
-  );
+  const source = agentMetricsSource(parts, flaps);
+  const metrics =
+    opts.metrics ?? new AnycastdMetrics(source, { version: parts.version, node: config.node.id }, config);
+  metrics.setSource(source);
+  metrics.configure(config);
   parts.agent.on('log', (r: LogRecord) => {
     if (r.event === 'health-transition' && r.service && typeof r.instance === 'string') {
       metrics.transition(r.service, r.instance, r.reason as TransitionReason);
@@ -43,11 +48,11 @@ export async function startOps(parts: OpsParts, listen: OpsListen = {}): Promise
       metrics.configure(parts.agent.config);
     } else if (r.event === 'config-rejected') metrics.reload('failure');
   });
-  const metricsServer = await MetricsServer.listen(metrics, listen.metrics ?? config.metrics.listen);
+  const metricsServer = await MetricsServer.listen(metrics, opts.metricsListen ?? config.metrics.listen);
   let api: ApiServer;
   try {
     api = await ApiServer.listen({
-      path: listen.socket ?? config.api.socket,
+      path: opts.socket ?? config.api.socket,
       group: config.api.group,
       handler: agentHandler(parts, { flaps, lastChange, configLoadedAt: () => loadedAt }),
     });

@@ -13,6 +13,7 @@ import { Steering } from '../../src/agent/steering.js';
 import { ApiClient } from '../../src/api/client.js';
 import { startOps } from '../../src/api/ops.js';
 import type { PeerStatus } from '../../src/bgp/speaker-status.js';
+import { AnycastdMetrics } from '../../src/metrics/metrics.js';
 import { Dataplane } from '../../src/steer/dataplane.js';
 import { XDP_PASS, XDP_TX } from '../../src/steer/proto.js';
 import { config, FakeAnnouncer, FakeHost, fakeHealthFactory, Recorder, serviceYaml } from '../agent/fakes.js';
@@ -66,6 +67,7 @@ test('startOps over a real Agent and Steering: API replies, drain through the so
   });
   const socket = join(dir, 'anycastd.sock');
   let state: PeerStatus['state'] = 'established';
+  const early = new AnycastdMetrics({}, { version: '0.1.0', node: 'h1' });
   const ops = await startOps(
     {
       agent,
@@ -75,8 +77,9 @@ test('startOps over a real Agent and Steering: API replies, drain through the so
       version: '0.1.0',
       startedAt: Date.now() - 60_000,
     },
-    { metrics: '127.0.0.1:0', socket },
+    { metricsListen: '127.0.0.1:0', socket, metrics: early },
   );
+  assert.equal(ops.metrics, early, 'metrics made before the agent (for timed probes) are the ones served');
   const client = await ApiClient.connect(socket);
   t.after(async () => {
     client.close();
@@ -197,7 +200,7 @@ test('routes: a worsened VIP shows its MED, AS-path prepend or GRACEFUL_SHUTDOWN
     const socket = join(dir, `${action}.sock`);
     const ops = await startOps(
       { agent, steering, version: '0.1.0', startedAt: Date.now() },
-      { metrics: '127.0.0.1:0', socket },
+      { metricsListen: '127.0.0.1:0', socket },
     );
     try {
       agent.start();

@@ -115,7 +115,7 @@ test('an agent in a lab namespace: Prometheus sees the session, the VIP and risi
   const socket = join(lab.dir, 'anycastd.sock');
   const ops = await startOps(
     { agent, peers: () => speaker.peers(), steering, version: '0.1.0', startedAt: Date.now() },
-    { metrics: '127.0.0.1:0', socket },
+    { metricsListen: '127.0.0.1:0', socket },
   );
   const prom = await Prometheus.start(lab.dir, `127.0.0.1:${ops.metricsServer.address.port}`);
   lab.onTeardown(() => {
