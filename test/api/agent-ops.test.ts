@@ -51,13 +51,12 @@ const peer: PeerStatus = {
   rfc7606: { 'treat-as-withdraw:bad-origin': 2 },
 };
 
-test('startOps over a real Agent and Steering: API replies, drain through the socket, metrics', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'acd-ops-'));
-  const cfg = config([serviceYaml({ grace: '10s' })]);
+/** A real Agent and Steering over a real (unpinned) Dataplane; BGP, lo and health are recording fakes. */
+function realAgent(service: string) {
   const dp = Dataplane.open({ pin: false, host4: '192.0.2.11' });
   const health = fakeHealthFactory();
   const steering = new Steering(dp);
-  const agent = new Agent(cfg, {
+  const agent = new Agent(config([service]), {
     announcer: new FakeAnnouncer(new Recorder()),
     host: new FakeHost(new Recorder()),
     steering,
@@ -65,6 +64,12 @@ test('startOps over a real Agent and Steering: API replies, drain through the so
     sink: silentSink,
     flushTimeoutMs: 200,
   });
+  return { dp, health, steering, agent };
+}
+
+test('startOps over a real Agent and Steering: API replies, drain through the socket, metrics', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'acd-ops-'));
+  const { dp, health, steering, agent } = realAgent(serviceYaml({ grace: '10s' }));
   const socket = join(dir, 'anycastd.sock');
   let state: PeerStatus['state'] = 'established';
   const early = new AnycastdMetrics({}, { version: '0.1.0', node: 'h1' });
@@ -183,19 +188,8 @@ test('routes: a worsened VIP shows its MED, AS-path prepend or GRACEFUL_SHUTDOWN
   ] as const;
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   for (const [action, expected] of cases) {
-    const dp = Dataplane.open({ pin: false, host4: '192.0.2.11' });
-    const health = fakeHealthFactory();
-    const steering = new Steering(dp);
-    const agent = new Agent(
-      config([serviceYaml({ onDown: `{ action: ${action}, delay: 10s, med: 5000, prepend: 2 }` })]),
-      {
-        announcer: new FakeAnnouncer(new Recorder()),
-        host: new FakeHost(new Recorder()),
-        steering,
-        health: health.factory,
-        sink: silentSink,
-        flushTimeoutMs: 200,
-      },
+    const { dp, health, steering, agent } = realAgent(
+      serviceYaml({ onDown: `{ action: ${action}, delay: 10s, med: 5000, prepend: 2 }` }),
     );
     const socket = join(dir, `${action}.sock`);
     const ops = await startOps(
