@@ -19,7 +19,7 @@ import type { Config } from '../config/types.js';
 import { AnycastdError } from '../errors.js';
 import type { HostAddresses } from '../host/lo-addresses.js';
 import { jsonLineSink, type Level, type LogRecord, type LogSink, makeRecord } from './log.js';
-import { type HealthFactory, hasApplyPeers, type SteeringPort } from './parts.js';
+import { type ConnectionCounter, type HealthFactory, hasApplyPeers, type SteeringPort } from './parts.js';
 import type { RouteAnnouncer } from './ports.js';
 import { hostPrefix } from './routes.js';
 import { ServiceAgent, type ServiceStatus } from './service-agent.js';
@@ -34,6 +34,8 @@ export interface AgentParts {
   host: HostAddresses;
   steering: SteeringPort;
   health: HealthFactory;
+  /** Client connections of a service's local instance (drain ends early at zero); none: drain_time only. */
+  connections?: ConnectionCounter;
   sink?: LogSink;
   flushTimeoutMs?: number;
 }
@@ -167,6 +169,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       host: this.#p.host,
       steering: this.#p.steering,
       health: this.#p.health,
+      ...(this.#p.connections ? { connections: this.#p.connections } : {}),
       log: (level, event, fields) => this.log(level, event, fields),
       flushTimeoutMs: this.#p.flushTimeoutMs ?? DEFAULT_FLUSH_TIMEOUT_MS,
       onSettled: () => this.#maybeReleaseEndOfRib(),

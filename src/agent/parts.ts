@@ -52,6 +52,12 @@ export type HealthFactory = (
   onTransition: (t: InstanceTransition) => void,
 ) => HealthPort;
 
+/**
+ * Client connections the local instance of `service` still serves (a drain ends early at zero), or
+ * null when that cannot be told (UDP flows).
+ */
+export type ConnectionCounter = (service: ServiceConfig) => number | null;
+
 /** What a speaker offers for reloading its peers without touching unchanged sessions (optional). */
 export interface PeerApplier {
   applyPeers(peers: readonly PeerConfig[]): void | Promise<void>;

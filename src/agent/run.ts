@@ -17,6 +17,7 @@ import { LoAddresses } from '../host/lo-addresses.js';
 import { ifIndex } from '../native/xdp.js';
 import { Dataplane, DEFAULT_PIN_DIR } from '../steer/dataplane.js';
 import { Agent, DEFAULT_STOP_TIMEOUT_MS } from './agent.js';
+import { sockDiagConnections } from './connections.js';
 import { realHealth } from './health.js';
 import { jsonLineSink, type LogSink, makeRecord } from './log.js';
 import type { AnnouncerHandle } from './parts.js';
@@ -95,12 +96,15 @@ export async function runAgent(opts: RunOptions): Promise<number> {
     closers.push(() => watcher.close());
     const bgp = await (opts.announcer ?? startSpeaker)(config, sink);
     closers.push(() => bgp.close());
+    const connections = sockDiagConnections(config);
+    closers.push(() => connections.close());
     const steering = new Steering(dp);
     const agent = new Agent(config, {
       announcer: bgp.announcer,
       host: lo,
       steering,
       health: realHealth({ watcher }),
+      connections,
       sink,
     });
     agent.start();

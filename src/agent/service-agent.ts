@@ -6,8 +6,9 @@
 //   down:  worsen (MED / prepend / GRACEFUL_SHUTDOWN, per on_down) and wait its delay → withdraw →
 //          wait until every peer was sent the withdrawal → local instance out of both rings (and marked
 //          failed, so its flows re-steer) → VIPs off lo (if vip_leaves_lo_when_down)
-//   drain: the same route steps → out of the `new` ring → after drain_time out of the `established`
-//          ring → VIPs off lo (if configured; never before, its flows still need the VIP)
+//   drain: the same route steps → out of the `new` ring → after drain_time, or once no client
+//          connection is left, out of the `established` ring → VIPs off lo (if configured; never
+//          before, its flows still need the VIP)
 // Remote instances change the rings at once (no route of ours depends on them). Until the first round of
 // checks has settled (or grace_time passed) nothing is done: a restarting host never advertises a dead
 // service; after a reload that rebuilt the checks, the running state is held the same way.
@@ -17,19 +18,31 @@ import type { ServiceConfig } from '../config/types.js';
 import type { InstanceState, InstanceTransition } from '../health/instance-health.js';
 import type { HostAddresses } from '../host/lo-addresses.js';
 import type { Level } from './log.js';
-import type { CheckView, HealthFactory, HealthPort, RingKind, RingShares, SteeringPort } from './parts.js';
+import type {
+  CheckView,
+  ConnectionCounter,
+  HealthFactory,
+  HealthPort,
+  RingKind,
+  RingShares,
+  SteeringPort,
+} from './parts.js';
 import type { RouteAnnouncer } from './ports.js';
 import { hostPrefix, worseAttributes } from './routes.js';
 
 export type RouteState = 'withdrawn' | 'advertised' | 'worsened';
 type Wish = 'hold' | 'up' | 'down' | 'drain' | 'stop';
 const RETRY_MS = 1000;
+/** While draining, how often the remaining client connections are counted. */
+export const DRAIN_POLL_MS = 250;
 
 export interface ServiceAgentDeps {
   announcer: RouteAnnouncer;
   host: HostAddresses;
   steering: SteeringPort;
   health: HealthFactory;
+  /** Counts the local instance's client connections, so a drain can end when none is left. */
+  connections?: ConnectionCounter;
   log: (level: Level, event: string, fields: Record<string, unknown>) => void;
   /** Bound on waiting for a withdrawal to reach the peers. */
   flushTimeoutMs: number;
@@ -77,6 +90,7 @@ export class ServiceAgent {
   #wait: { wish: Wish; done: (completed: boolean) => void } | null = null;
   #graceTimer: NodeJS.Timeout | null = null;
   #drainTimer: NodeJS.Timeout | null = null;
+  #drainPoll: NodeJS.Timeout | null = null;
   #retryTimer: NodeJS.Timeout | null = null;
 
   constructor(config: ServiceConfig, deps: ServiceAgentDeps) {
@@ -314,15 +328,28 @@ export class ServiceAgent {
     this.#writeRings(reason);
     if (!this.#inRing.established || this.#drainTimer) return;
     this.#log('info', 'drain-started', { reason, drainTimeMs: this.config.drainTimeMs });
-    this.#drainTimer = setTimeout(() => {
-      this.#drainTimer = null;
-      if (this.#wish() !== 'drain') return;
-      this.#inRing.established = false;
-      this.#writeRings('drain-time-over');
-      this.#log('info', 'drain-finished', { reason: 'drain-time-over' });
-      if (this.config.vipLeavesLoWhenDown)
-        for (const vip of this.config.vips) this.#vipOff(vip, 'drain-time-over');
-    }, this.config.drainTimeMs);
+    this.#drainTimer = setTimeout(() => this.#finishDrain('drain-time-over'), this.config.drainTimeMs);
+    const count = this.#d.connections;
+    if (count)
+      this.#drainPoll = setInterval(() => {
+        try {
+          if (count(this.config) === 0) this.#finishDrain('no-connections-left');
+        } catch (err) {
+          this.#log('warn', 'connection-count-failed', { reason, error: err });
+          if (this.#drainPoll) clearInterval(this.#drainPoll);
+          this.#drainPoll = null;
+        }
+      }, DRAIN_POLL_MS);
+  }
+
+  /** The drain time is over or no client connection is left: out of the `established` ring too. */
+  #finishDrain(reason: string): void {
+    this.#cancelDrain();
+    if (this.#wish() !== 'drain') return;
+    this.#inRing.established = false;
+    this.#writeRings(reason);
+    this.#log('info', 'drain-finished', { reason });
+    if (this.config.vipLeavesLoWhenDown) for (const vip of this.config.vips) this.#vipOff(vip, reason);
   }
 
   #withdraw(reason: string): void {
@@ -395,12 +422,14 @@ export class ServiceAgent {
 
   #cancelDrain(): void {
     if (this.#drainTimer) clearTimeout(this.#drainTimer);
-    this.#drainTimer = null;
+    if (this.#drainPoll) clearInterval(this.#drainPoll);
+    this.#drainTimer = this.#drainPoll = null;
   }
 
   #clearTimers(): void {
-    for (const t of [this.#graceTimer, this.#drainTimer, this.#retryTimer]) if (t) clearTimeout(t);
-    this.#graceTimer = this.#drainTimer = this.#retryTimer = null;
+    this.#cancelDrain();
+    for (const t of [this.#graceTimer, this.#retryTimer]) if (t) clearTimeout(t);
+    this.#graceTimer = this.#retryTimer = null;
   }
 
   #log(level: Level, event: string, fields: Record<string, unknown>): void {

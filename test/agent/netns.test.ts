@@ -12,6 +12,7 @@
 
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,6 +45,8 @@ const CONNECTS = 24;
 const PORT = 8080;
 const RING_SIZE = 251;
 const TRIALS = 8;
+/** No test may hang the suite: past this it fails and the cleanup runs. */
+const TEST_TIMEOUT_MS = 60_000;
 const POLL_TRIALS = 3;
 // Bounds that hold on a loaded 2-core test machine (the figures printed are the result; the agent's own
 // share is under a few ms, the rest is the kernel tearing the process down and the watcher seeing it).
@@ -104,7 +107,7 @@ services:
     checks:
       - { type: tcp, port: ${PORT}, interval: 1s, fast_interval: 100ms, timeout: 300ms, rise: 2, fall: 2, watch_socket: true }
     vip_leaves_lo_when_down: true
-    drain_time: 300ms
+    drain_time: 5s
     grace_time: 5s
     drain_file: ${join(dir, 'drain-web')}
 ${extra}dataplane: { xdp_mode: native, ring_size: ${RING_SIZE} }
@@ -245,6 +248,8 @@ function xdpProgId(): number | null {
 
 let runner: Runner;
 const runners: Runner[] = [];
+/** Other processes a test started (killed on cleanup if still there). */
+const strays: ChildProcess[] = [];
 
 before(() => {
   removeNetnsByPrefix(PREFIX);
@@ -265,6 +270,7 @@ before(() => {
 });
 
 after(() => {
+  for (const p of strays) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
   // The runner and the services it started (by their pids: SIGKILL of the runner would orphan them).
   for (const r of runners) {
     r.child.kill('SIGKILL');
@@ -288,7 +294,9 @@ const big = (_k: string, v: unknown): unknown => (typeof v === 'bigint' ? Number
 const pct = (xs: number[], p: number): number =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
 
-test('start: checks settle, VIP onto lo, both instances in the real ring, advertised, then End-of-RIB', async () => {
+test('start: checks settle, VIP onto lo, both instances in the real ring, advertised, then End-of-RIB', {
+  timeout: TEST_TIMEOUT_MS,
+}, async () => {
   runner = new Runner();
   await runner.waitFor((l) => l.op === 'end-of-rib');
   const acts = runner.actions(0);
@@ -310,7 +318,9 @@ test('start: checks settle, VIP onto lo, both instances in the real ring, advert
   assert.equal(shares['h2'], owners['web/h2']! / RING_SIZE);
 });
 
-test('kill the local service: withdraw → flushed → ring without it → VIP off lo; restore: up path', async () => {
+test('kill the local service: withdraw → flushed → ring without it → VIP off lo; restore: up path', {
+  timeout: TEST_TIMEOUT_MS,
+}, async () => {
   const latencies: number[] = [];
   const detection: number[] = [];
   const both = steer();
@@ -352,7 +362,9 @@ test('kill the local service: withdraw → flushed → ring without it → VIP o
   );
 });
 
-test('a remote instance failing changes the ring only; back, it rejoins', async () => {
+test('a remote instance failing changes the ring only; back, it rejoins', {
+  timeout: TEST_TIMEOUT_MS,
+}, async () => {
   const from = runner.lines.length;
   runner.send('kill-remote');
   await runner.waitFor((l) => l.event === 'ring-updated' && l.kind === 'established', from, 5000);
@@ -364,22 +376,58 @@ test('a remote instance failing changes the ring only; back, it rejoins', async 
   assert.deepEqual(runner.actions(back), ['ring-updated new h1,h2', 'ring-updated established h1,h2']);
 });
 
-test('drain file: withdrawn, out of `new`, out of `established` and VIP off lo after drain_time', async () => {
+// From the tor: one connection to the VIP that the uplink steered to the local instance (one steered to
+// h2 is forwarded out of the uplink and goes nowhere, so it never connects: try until one does). It
+// writes every 50 ms; "broken" if the connection fails; "close" on stdin closes it.
+const HOLDER = `const net=require('net');let tries=0;
+const attempt=()=>{const s=net.connect({host:'${VIP}',port:${PORT},timeout:300});
+s.once('timeout',()=>{s.destroy();if(++tries<40)attempt();else console.log('no-connection')});
+s.once('connect',()=>{s.setTimeout(0);console.log('connected');const t=setInterval(()=>s.write('x'),50);
+s.on('error',()=>console.log('broken'));
+process.stdin.once('data',()=>{clearInterval(t);s.end(()=>{console.log('closed-ok');process.exit(0)})})});
+s.on('error',()=>{})};attempt();`;
+
+test('drain file: a client connection keeps working, `established` left once it closes, VIP off lo', {
+  timeout: TEST_TIMEOUT_MS,
+}, async () => {
+  const holder = spawn('ip', ['netns', 'exec', tor.name, process.execPath, '-e', HOLDER], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  strays.push(holder);
+  const exited = once(holder, 'exit');
+  let said = '';
+  holder.stdout!.on('data', (d: Buffer) => {
+    said += d.toString();
+  });
+  const until = performance.now() + 15000;
+  while (!said.includes('connected') && !said.includes('no-connection') && performance.now() < until)
+    await new Promise((r) => setTimeout(r, 20));
+  assert.match(said, /connected/);
   const from = runner.lines.length;
   writeFileSync(join(dir, 'drain-web'), '');
-  await runner.waitFor((l) => l.event === 'vip-removed', from, 5000);
+  await runner.waitFor((l) => l.event === 'ring-updated' && l.kind === 'new', from, 5000);
+  await new Promise((r) => setTimeout(r, 800));
+  assert.deepEqual(
+    runner.actions(from),
+    DOWN_ACTIONS.slice(0, 3),
+    'the client holds `established` and the VIP',
+  );
+  holder.stdin!.write('close\n');
+  const finished = await runner.waitFor((l) => l.event === 'drain-finished', from, 3000);
+  assert.equal(finished.reason, 'no-connections-left');
+  await runner.waitFor((l) => l.event === 'vip-removed', from);
   assert.deepEqual(runner.actions(from), DOWN_ACTIONS);
-  const newAt = runner.lines.find((l, i) => i >= from && l.event === 'ring-updated' && l.kind === 'new')!.t;
-  const estAt = runner.lines.find(
-    (l, i) => i >= from && l.event === 'ring-updated' && l.kind === 'established',
-  )!.t;
-  assert.ok(estAt - newAt >= 280, `established ring left ${estAt - newAt} ms after new (drain_time 300ms)`);
+  await exited;
+  assert.match(said, /closed-ok/);
+  assert.doesNotMatch(said, /broken/, 'the drained instance served its connection to the end');
   const back = runner.lines.length;
   unlinkSync(join(dir, 'drain-web'));
   await runner.waitFor((l) => l.op === 'advertise' && l.prefix === `${VIP}/32`, back, 5000);
 });
 
-test('reload (SIGHUP): a bad file is rejected and the running config keeps running; a good one applies the diff', async () => {
+test('reload (SIGHUP): a bad file is rejected and the running config keeps running; a good one applies the diff', {
+  timeout: TEST_TIMEOUT_MS,
+}, async () => {
   const from = runner.lines.length;
   writeFileSync(configFile, configText().replace('interval: 1s', 'interval: often'));
   runner.child.kill('SIGHUP');
@@ -388,14 +436,16 @@ test('reload (SIGHUP): a bad file is rejected and the running config keeps runni
   const st = await runner.status();
   assert.equal(st.services[0]!.route, 'advertised');
   const good = runner.lines.length;
-  writeFileSync(configFile, configText().replace('drain_time: 300ms', 'drain_time: 2s'));
+  writeFileSync(configFile, configText().replace('drain_time: 5s', 'drain_time: 2s'));
   runner.child.kill('SIGHUP');
   await runner.waitFor((l) => l.event === 'config-reloaded', good);
   await new Promise((r) => setTimeout(r, 200));
   assert.deepEqual(runner.actions(good), [], 'an unchanged ring and route are not touched');
 });
 
-test('polling only (interval 1s, fall 2): a reload that changes the checks does not flap; kill → withdraw', async () => {
+test('polling only (interval 1s, fall 2): a reload that changes the checks does not flap; kill → withdraw', {
+  timeout: TEST_TIMEOUT_MS,
+}, async () => {
   const from = runner.lines.length;
   writeFileSync(
     configFile,
@@ -422,7 +472,9 @@ test('polling only (interval 1s, fall 2): a reload that changes the checks does 
   assert.ok(Math.max(...latencies) < 2000 + 300 + 100, 'within two intervals plus a timeout');
 });
 
-test('SIGTERM: withdraw, flushed, exit 0; XDP stays attached and maps pinned; a restart adopts them', async () => {
+test('SIGTERM: withdraw, flushed, exit 0; XDP stays attached and maps pinned; a restart adopts them', {
+  timeout: TEST_TIMEOUT_MS,
+}, async () => {
   const from = runner.lines.length;
   const t0 = performance.now();
   runner.child.kill('SIGTERM');

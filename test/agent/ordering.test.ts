@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Agent } from '../../src/agent/agent.js';
-import { silentSink } from '../../src/agent/log.js';
+import { type LogRecord, silentSink } from '../../src/agent/log.js';
+import type { ConnectionCounter } from '../../src/agent/parts.js';
 import {
   config,
   FakeAnnouncer,
@@ -24,7 +25,7 @@ const UP = [`lo-add ${VIP}`, 'ring web new [h1,h2]', 'ring web established [h1,h
 const DOWN_RINGS = ['ring web new [h2]', 'ring web established [h2]', 'failed web/h1', `lo-remove ${VIP}`];
 const DOWN = [`withdraw ${P}`, 'flushed', ...DOWN_RINGS];
 
-function setup(opts: ServiceOptions = {}, more: string[] = []) {
+function setup(opts: ServiceOptions = {}, more: string[] = [], connections?: ConnectionCounter) {
   const rec = new Recorder();
   const announcer = new FakeAnnouncer(rec);
   const host = new FakeHost(rec);
@@ -37,17 +38,22 @@ function setup(opts: ServiceOptions = {}, more: string[] = []) {
     health: health.factory,
     sink: silentSink,
     flushTimeoutMs: 500,
+    ...(connections ? { connections } : {}),
   });
   const events: string[] = [];
-  agent.on('log', (r) => events.push(r.event));
+  const records: LogRecord[] = [];
+  agent.on('log', (r) => {
+    events.push(r.event);
+    records.push(r);
+  });
   agent.start();
   const web = () => health.made.get('web')!;
-  return { rec, announcer, host, steering, health, agent, web, events };
+  return { rec, announcer, host, steering, health, agent, web, events, records };
 }
 
 /** Start, both instances up, settled and advertised; returns the recorder index after setup. */
-async function upAndRunning(opts: ServiceOptions = {}) {
-  const s = setup(opts);
+async function upAndRunning(opts: ServiceOptions = {}, connections?: ConnectionCounter) {
+  const s = setup(opts, [], connections);
   s.web().set('h2', 'up', 'rise-reached');
   s.web().set('h1', 'up', 'rise-reached');
   await s.agent.idle();
@@ -194,6 +200,34 @@ test('undrain before drain_time: back in `new`, `established` never changed, re-
     'ring web new [h1,h2]',
     `advertise ${P}`,
   ]);
+  await s.agent.stop();
+});
+
+test('drain ends early once no client connection is left', async () => {
+  let clients: number | null = 2;
+  const s = await upAndRunning({ drainTime: '10s' }, () => clients);
+  s.agent.drain('web');
+  await s.agent.idle();
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(
+    s.rec.since(s.mark),
+    [`withdraw ${P}`, 'flushed', 'ring web new [h2]'],
+    'clients left: held',
+  );
+  const t0 = performance.now();
+  clients = 0;
+  await waitFor(() => s.rec.steps.includes(`lo-remove ${VIP}`));
+  assert.ok(performance.now() - t0 < 400, 'within a poll or two');
+  assert.deepEqual(s.rec.since(s.mark + 3), ['ring web established [h2]', `lo-remove ${VIP}`]);
+  assert.equal(s.records.find((r) => r.event === 'drain-finished')?.reason, 'no-connections-left');
+  await s.agent.stop();
+});
+
+test('drain of a service whose flows cannot be counted (null) runs the full drain_time', async () => {
+  const s = await upAndRunning({ drainTime: '150ms' }, () => null);
+  s.agent.drain('web');
+  await waitFor(() => s.rec.steps.includes(`lo-remove ${VIP}`));
+  assert.equal(s.records.find((r) => r.event === 'drain-finished')?.reason, 'drain-time-over');
   await s.agent.stop();
 });
 
