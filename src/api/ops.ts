@@ -2,11 +2,15 @@
 // registry and its /metrics server on config.metrics.listen, and the control socket on config.api.socket
 // (mode 0660, group config.api.group). Health transitions and reloads are counted from the agent's log
 // events, so nothing else has to call the metrics.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { LogRecord } from '../agent/log.js';
+import type { RunContext } from '../agent/run.js';
 import type { TransitionReason } from '../health/types.js';
 import { agentMetricsSource, FlapCounter, type LastChange, type OpsParts } from '../metrics/agent-source.js';
 import { AnycastdMetrics } from '../metrics/metrics.js';
 import { MetricsServer } from '../metrics/server.js';
+import { projectRoot } from '../native/addon.js';
 import { agentHandler } from './agent-handler.js';
 import { ApiServer } from './server.js';
 
@@ -68,4 +72,26 @@ export async function startOps(parts: OpsParts, opts: OpsOptions = {}): Promise<
       await Promise.all([api.close(), metricsServer.close()]);
     },
   };
+}
+
+/** The `onStarted` hook of runAgent (src/agent/run.ts): starts the ops surfaces, returns their closer. */
+export function opsOnStarted(version: string): (ctx: RunContext) => Promise<() => void> {
+  return async (ctx) => {
+    const ops = await startOps({
+      agent: ctx.agent,
+      steering: ctx.steering,
+      ...(ctx.peers ? { peers: ctx.peers } : {}),
+      version,
+      startedAt: ctx.startedAt,
+    });
+    return () => {
+      void ops.close();
+    };
+  };
+}
+
+/** anycastd's version, from package.json. */
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version?: string };
+  return pkg.version ?? '0.0.0';
 }

@@ -6,15 +6,16 @@ export interface Column<T> {
   value: (row: T) => string | number;
 }
 
-/** Renders rows as an aligned table with a header line; numbers are right-aligned. */
+/** Renders rows as an aligned table with a header line; number columns (and their headers) are right-aligned. */
 export function table<T>(rows: readonly T[], columns: readonly Column<T>[]): string {
   const cells = rows.map((r) => columns.map((c) => c.value(r)));
   const widths = columns.map((c, i) =>
     Math.max(c.header.length, ...cells.map((row) => String(row[i]).length)),
   );
+  const numeric = columns.map((_, i) => cells.length > 0 && cells.every((row) => typeof row[i] === 'number'));
   const line = (values: readonly (string | number)[]): string =>
     values
-      .map((v, i) => (typeof v === 'number' ? String(v).padStart(widths[i]!) : v.padEnd(widths[i]!)))
+      .map((v, i) => (numeric[i] ? String(v).padStart(widths[i]!) : String(v).padEnd(widths[i]!)))
       .join('  ')
       .trimEnd();
   return [line(columns.map((c) => c.header)), ...cells.map(line)].join('\n');

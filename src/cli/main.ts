@@ -3,6 +3,7 @@
 // (0 ok, 1 failure of the job, 2 bad usage or invalid config, 3 agent not reachable: src/cli/exit.ts).
 import { Command } from 'commander';
 import { runAgent } from '../agent/run.js';
+import { opsOnStarted, packageVersion } from '../api/ops.js';
 import { check, DEFAULT_CONFIG_PATH } from '../config/index.js';
 import { registerBench } from './bench.js';
 import { registerControl } from './control.js';
@@ -45,7 +46,11 @@ function program(): Command {
     .option('--pin-dir <dir>', 'bpffs directory of the pinned maps (default /sys/fs/bpf/anycastd)')
     .action(async (opts: { config: string; pinDir?: string }) => {
       process.exit(
-        await runAgent({ configFile: opts.config, ...(opts.pinDir ? { pinDir: opts.pinDir } : {}) }),
+        await runAgent({
+          configFile: opts.config,
+          ...(opts.pinDir ? { pinDir: opts.pinDir } : {}),
+          onStarted: opsOnStarted(packageVersion()),
+        }),
       );
     });
 

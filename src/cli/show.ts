@@ -41,7 +41,11 @@ export const servicesText = (r: Reply<'services'>): string =>
     { header: 'DRAINED', value: (s) => yesNo(s.drained) },
     { header: 'HEALTHY', value: (s) => `${s.instancesHealthy}/${s.instancesTotal}` },
     { header: 'VIPS', value: (s) => s.vips.join(',') },
-    { header: 'LAST CHANGE', value: (s) => `${orDash(s.lastReason)} ${since(s.lastChange)}`.trim() },
+    {
+      header: 'LAST CHANGE',
+      value: (s) =>
+        s.lastChange > 0 ? `${orDash(s.lastReason)} (${since(s.lastChange)} ago)` : orDash(s.lastReason),
+    },
   ]);
 
 export const instancesText = (r: Reply<'instances'>): string =>
@@ -69,7 +73,10 @@ export const routesText = (r: Reply<'routes'>): string =>
 
 export const ringsText = (r: Reply<'rings'>): string =>
   table(
-    r.rings.flatMap((ring) => ring.shares.map((s) => ({ ring, s }))),
+    // a ring with no instance (every one failed) still gets a row
+    r.rings.flatMap((ring) =>
+      ring.shares.length > 0 ? ring.shares.map((s) => ({ ring, s })) : [{ ring, s: NO_SHARE }],
+    ),
     [
       { header: 'SERVICE', value: (x) => x.ring.service },
       { header: 'RING', value: (x) => x.ring.kind },
@@ -91,6 +98,7 @@ export const flowsText = (r: Reply<'flows'>): string =>
   ])}\n${r.flows.length} of ${r.total} flows to ${r.vip}`;
 
 const EMPTY = {} as Record<string, never>;
+const NO_SHARE = { instance: '-', entries: 0, share: 0 };
 
 export function registerShow(cli: Command): void {
   const show = cli
