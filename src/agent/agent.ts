@@ -22,7 +22,10 @@ import { jsonLineSink, type Level, type LogRecord, type LogSink, makeRecord } fr
 import { type ConnectionCounter, type HealthFactory, hasApplyPeers, type SteeringPort } from './parts.js';
 import type { RouteAnnouncer } from './ports.js';
 import { hostPrefix } from './routes.js';
-import { ServiceAgent, type ServiceStatus } from './service-agent.js';
+import { ServiceAgent } from './service-agent.js';
+import type { AgentStatus } from './status.js';
+
+export type { AgentStatus, InstanceStatus, ServiceStatus } from './status.js';
 
 /** Bound on waiting for a withdrawal to reach every peer before the ring and lo steps go on anyway. */
 export const DEFAULT_FLUSH_TIMEOUT_MS = 2000;
@@ -38,17 +41,6 @@ export interface AgentParts {
   connections?: ConnectionCounter;
   sink?: LogSink;
   flushTimeoutMs?: number;
-}
-
-export interface AgentStatus {
-  node: string;
-  started: boolean;
-  endOfRibReleased: boolean;
-  stopping: boolean;
-  hostAddresses: string[];
-  services: ServiceStatus[];
-  /** Health transitions of every service, by reason. */
-  transitionsByReason: Record<string, number>;
 }
 
 export interface AgentEvents {

@@ -29,6 +29,9 @@ export const EXIT_FAILED = 1;
 export const EXIT_CONFIG = 2;
 /** Hard bound on the whole shutdown, beyond the agent's own: exit even if something hangs. */
 export const EXIT_GRACE_MS = 2000;
+/** Bound on holding the checks back until a peer has given this host a route (see untilRouted). */
+export const ROUTED_WAIT_MS = 5000;
+const ROUTED_POLL_MS = 20;
 
 export interface RunOptions {
   configFile: string;
@@ -98,6 +101,7 @@ export async function runAgent(opts: RunOptions): Promise<number> {
     closers.push(() => bgp.close());
     const connections = sockDiagConnections(config);
     closers.push(() => connections.close());
+    await untilRouted(config, bgp, sink);
     const steering = new Steering(dp);
     const agent = new Agent(config, {
       announcer: bgp.announcer,
@@ -171,4 +175,26 @@ class Signals {
     process.off('SIGTERM', this.#onStop);
     process.off('SIGINT', this.#onStop);
   }
+}
+
+/**
+ * Before the checks start, wait (bounded) until a peer is Established and has given this host an accepted
+ * route (the default): checks of remote instances need a way out. Checks that fail only because this host
+ * has no route yet settle the remote instances as down; after a restart the agent then advertised its VIP
+ * with a ring of itself alone (~0.5 s, until the remote checks rose) and answered the other hosts' flows
+ * that reached it with RSTs (found in the lab: test/e2e/connections.test.ts).
+ */
+async function untilRouted(config: Config, bgp: AnnouncerHandle, sink: LogSink): Promise<void> {
+  const peers = bgp.peers;
+  if (!peers || config.peers.length === 0) return;
+  const start = Date.now();
+  const routed = (): boolean => peers().some((p) => p.state === 'established' && p.prefixesAccepted > 0);
+  while (!routed() && Date.now() - start < ROUTED_WAIT_MS)
+    await new Promise((resolve) => setTimeout(resolve, ROUTED_POLL_MS));
+  sink(
+    makeRecord('info', 'routes-ready', {
+      reason: routed() ? 'peer-route-accepted' : 'timeout',
+      ms: Date.now() - start,
+    }),
+  );
 }

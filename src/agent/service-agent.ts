@@ -15,26 +15,18 @@
 
 import type { ServiceChange } from '../config/diff.js';
 import type { ServiceConfig } from '../config/types.js';
-import type { InstanceState, InstanceTransition } from '../health/instance-health.js';
+import type { InstanceTransition } from '../health/instance-health.js';
 import type { HostAddresses } from '../host/lo-addresses.js';
+import { type DrainEnd, DrainWait } from './drain-wait.js';
 import type { Level } from './log.js';
-import type {
-  CheckView,
-  ConnectionCounter,
-  HealthFactory,
-  HealthPort,
-  RingKind,
-  RingShares,
-  SteeringPort,
-} from './parts.js';
+import type { ConnectionCounter, HealthFactory, HealthPort, SteeringPort } from './parts.js';
 import type { RouteAnnouncer } from './ports.js';
 import { hostPrefix, worseAttributes } from './routes.js';
+import { ServiceRings } from './service-rings.js';
+import type { RouteState, ServiceStatus } from './status.js';
 
-export type RouteState = 'withdrawn' | 'advertised' | 'worsened';
 type Wish = 'hold' | 'up' | 'down' | 'drain' | 'stop';
 const RETRY_MS = 1000;
-/** While draining, how often the remaining client connections are counted. */
-export const DRAIN_POLL_MS = 250;
 
 export interface ServiceAgentDeps {
   announcer: RouteAnnouncer;
@@ -50,27 +42,6 @@ export interface ServiceAgentDeps {
   onSettled: () => void;
 }
 
-export interface InstanceStatus {
-  id: string;
-  local: boolean;
-  state: InstanceState;
-  inNew: boolean;
-  inEstablished: boolean;
-  checks: CheckView[];
-}
-
-export interface ServiceStatus {
-  name: string;
-  settled: boolean;
-  route: RouteState;
-  vipAnnounced: boolean;
-  vipsOnLo: string[];
-  drained: boolean;
-  instances: InstanceStatus[];
-  rings: RingShares;
-  transitions: Record<string, number>;
-}
-
 export class ServiceAgent {
   config: ServiceConfig;
   #health: HealthPort;
@@ -79,23 +50,20 @@ export class ServiceAgent {
   #settled = false;
   #stopping = false;
   readonly #onLo = new Set<string>();
-  readonly #inRing: Record<RingKind, boolean> = { new: false, established: false };
-  readonly #written: Record<RingKind, string | null> = { new: null, established: null };
-  readonly #members: Record<RingKind, string[]> = { new: [], established: [] };
-  readonly #valid = new Map<string, boolean>();
+  readonly #rings: ServiceRings;
   readonly #transitions = new Map<string, number>();
   #reason = 'start';
   #running: Promise<void> | null = null;
   #dirty = false;
   #wait: { wish: Wish; done: (completed: boolean) => void } | null = null;
   #graceTimer: NodeJS.Timeout | null = null;
-  #drainTimer: NodeJS.Timeout | null = null;
-  #drainPoll: NodeJS.Timeout | null = null;
+  readonly #drain = new DrainWait();
   #retryTimer: NodeJS.Timeout | null = null;
 
   constructor(config: ServiceConfig, deps: ServiceAgentDeps) {
     this.config = config;
     this.#d = deps;
+    this.#rings = new ServiceRings(deps.steering, (event, fields) => this.#log('info', event, fields));
     this.#health = deps.health(config, (t) => this.#onTransition(t));
   }
 
@@ -196,8 +164,8 @@ export class ServiceAgent {
         id: i.id,
         local: i.id === this.config.localInstanceId,
         state: states.get(i.id) ?? 'unknown',
-        inNew: this.#members.new.includes(i.id),
-        inEstablished: this.#members.established.includes(i.id),
+        inNew: this.#rings.members('new').includes(i.id),
+        inEstablished: this.#rings.members('established').includes(i.id),
         checks: this.#health.checks(i.id),
       })),
       rings: this.#d.steering.shares(this.name),
@@ -288,9 +256,9 @@ export class ServiceAgent {
 
   #up(): void {
     const reason = this.#reason;
-    this.#cancelDrain();
+    this.#drain.cancel();
     for (const vip of this.config.vips) this.#vipOn(vip, reason);
-    this.#inRing.new = this.#inRing.established = true;
+    this.#rings.local.new = this.#rings.local.established = true;
     this.#writeRings(reason);
     if (this.#route === 'advertised') return;
     for (const vip of this.config.vips) this.#d.announcer.advertise(hostPrefix(vip));
@@ -317,36 +285,29 @@ export class ServiceAgent {
       if (this.#wish() !== wish) return;
     }
     if (wish === 'down') {
-      this.#cancelDrain();
-      this.#inRing.new = this.#inRing.established = false;
+      this.#drain.cancel();
+      this.#rings.local.new = this.#rings.local.established = false;
       this.#writeRings(reason);
-      this.#setValid(this.config.localInstanceId, false);
+      this.#rings.setValid(this.config, this.config.localInstanceId, false, reason);
       if (this.config.vipLeavesLoWhenDown) for (const vip of this.config.vips) this.#vipOff(vip, reason);
       return;
     }
-    this.#inRing.new = false;
+    this.#rings.local.new = false;
     this.#writeRings(reason);
-    if (!this.#inRing.established || this.#drainTimer) return;
+    if (!this.#rings.local.established || this.#drain.active) return;
     this.#log('info', 'drain-started', { reason, drainTimeMs: this.config.drainTimeMs });
-    this.#drainTimer = setTimeout(() => this.#finishDrain('drain-time-over'), this.config.drainTimeMs);
-    const count = this.#d.connections;
-    if (count)
-      this.#drainPoll = setInterval(() => {
-        try {
-          if (count(this.config) === 0) this.#finishDrain('no-connections-left');
-        } catch (err) {
-          this.#log('warn', 'connection-count-failed', { reason, error: err });
-          if (this.#drainPoll) clearInterval(this.#drainPoll);
-          this.#drainPoll = null;
-        }
-      }, DRAIN_POLL_MS);
+    this.#drain.start(
+      () => this.config,
+      this.#d.connections,
+      (why) => this.#finishDrain(why),
+      (error) => this.#log('warn', 'connection-count-failed', { reason, error }),
+    );
   }
 
   /** The drain time is over or no client connection is left: out of the `established` ring too. */
-  #finishDrain(reason: string): void {
-    this.#cancelDrain();
+  #finishDrain(reason: DrainEnd): void {
     if (this.#wish() !== 'drain') return;
-    this.#inRing.established = false;
+    this.#rings.local.established = false;
     this.#writeRings(reason);
     this.#log('info', 'drain-finished', { reason });
     if (this.config.vipLeavesLoWhenDown) for (const vip of this.config.vips) this.#vipOff(vip, reason);
@@ -384,30 +345,7 @@ export class ServiceAgent {
   }
 
   #writeRings(reason: string): void {
-    const states = this.#health.states();
-    const local = this.config.localInstanceId;
-    for (const kind of ['new', 'established'] as const) {
-      const members = this.config.instances
-        .filter((i) => (i.id === local ? this.#inRing[kind] : states.get(i.id) === 'up'))
-        .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-      const key = members.map((i) => `${i.id}*${i.weight}`).join(',');
-      if (key === this.#written[kind]) continue;
-      const ids = members.map((i) => i.id);
-      this.#d.steering.setRing(this.config, kind, ids);
-      this.#written[kind] = key;
-      this.#members[kind] = ids;
-      for (const id of ids) this.#valid.set(id, true);
-      this.#log('info', 'ring-updated', { reason, kind, members: ids });
-    }
-    for (const i of this.config.instances)
-      if (i.id !== local && states.get(i.id) === 'down') this.#setValid(i.id, false);
-  }
-
-  #setValid(instance: string, valid: boolean): void {
-    if (this.#valid.get(instance) === valid) return;
-    this.#d.steering.setValid(this.config, instance, valid);
-    this.#valid.set(instance, valid);
-    this.#log('info', valid ? 'instance-valid' : 'instance-failed', { reason: this.#reason, instance });
+    this.#rings.write(this.config, this.#health.states(), reason);
   }
 
   #vipOn(vip: string, reason: string): void {
@@ -420,14 +358,8 @@ export class ServiceAgent {
     this.#onLo.delete(vip);
   }
 
-  #cancelDrain(): void {
-    if (this.#drainTimer) clearTimeout(this.#drainTimer);
-    if (this.#drainPoll) clearInterval(this.#drainPoll);
-    this.#drainTimer = this.#drainPoll = null;
-  }
-
   #clearTimers(): void {
-    this.#cancelDrain();
+    this.#drain.cancel();
     for (const t of [this.#graceTimer, this.#retryTimer]) if (t) clearTimeout(t);
     this.#graceTimer = this.#retryTimer = null;
   }
