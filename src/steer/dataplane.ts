@@ -216,9 +216,10 @@ export class Dataplane {
     const active = [...(this.state.services.get(serviceId) ?? new Array<number>(L.RING_KINDS).fill(0))];
     const current = active[kind] ?? 0;
     const pair = kind * 2; // each kind owns slots (2k, 2k+1): active and spare
-    const spare = this.state.rings.has(serviceId * L.RING_SLOTS + current)
-      ? pair + ((current - pair + 1) % 2)
-      : pair;
+    // The kind's live slot is `current` only once this kind has been written; until then write `pair`.
+    const written =
+      (current === pair || current === pair + 1) && this.state.rings.has(serviceId * L.RING_SLOTS + current);
+    const spare = written ? (current === pair ? pair + 1 : pair) : pair;
     this.#maps.rings.update(u32key(serviceId * L.RING_SLOTS + spare), L.encodeRing(ring));
     this.state.rings.set(serviceId * L.RING_SLOTS + spare, ring);
     active[kind] = spare;
