@@ -10,8 +10,9 @@
 //          connection is left, out of the `established` ring → VIPs off lo (if configured; never
 //          before, its flows still need the VIP)
 // Remote instances change the rings at once (no route of ours depends on them). Until the first round of
-// checks has settled (or grace_time passed) nothing is done: a restarting host never advertises a dead
-// service; after a reload that rebuilt the checks, the running state is held the same way.
+// checks has settled — the local instance judged and every remote one up — or grace_time passed, nothing
+// is done: a restarting host never advertises a dead service, nor a ring lacking instances it cannot
+// reach yet; after a reload that rebuilt the checks, the running state is held the same way.
 
 import type { ServiceChange } from '../config/diff.js';
 import type { ServiceConfig } from '../config/types.js';
@@ -200,8 +201,17 @@ export class ServiceAgent {
     this.#kick();
   }
 
+  /**
+   * Settled by the checks once the local instance has a state and every remote instance is up. A remote
+   * instance seen down at start may only be unreachable from here for now (no route of ours yet, our host
+   * address not yet at the ToRs): settling on it would advertise the VIP with a ring lacking it and re-steer
+   * the flows other hosts send here (found in the lab after a restart). Such a start waits for grace_time.
+   */
   #checkSettled(): void {
-    if ([...this.#health.states().values()].every((s) => s !== 'unknown')) this.#settle('checks-settled');
+    const local = this.config.localInstanceId;
+    const states = [...this.#health.states().entries()];
+    if (states.every(([id, s]) => (id === local ? s !== 'unknown' : s === 'up')))
+      this.#settle('checks-settled');
   }
 
   #settle(reason: string): void {
