@@ -1,9 +1,9 @@
 // End to end connection keeping with three real anycastd agents, one lab for the file: N long-lived
 // TCP connections to the VIP (200 in `make test`, ANYCASTD_E2E_CONNECTIONS=1000 for the issue's figure)
-// while h3 is drained and undrained — (almost) none may break; h1's agent restarted by SIGTERM and by kill -9 —
-// it adopts its pinned maps, XDP stays on both uplinks, the other hosts' connections are kept (h1's
-// own and the others' broken connections are printed; their survival is a todo test, see below); then the same drain with every agent's XDP detached (plain ECMP anycast,
-// the baseline), printed beside ours and asserted to break more.
+// while h3 is drained and undrained — (almost) none may break; h1's agent restarted by SIGTERM and by
+// kill -9 — it adopts its pinned maps, XDP stays on both uplinks, the held connections survive; then the
+// same drain with every agent's XDP detached (plain ECMP anycast, the baseline), printed beside ours and
+// asserted to break more.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -18,7 +18,7 @@ import {
 } from '../../src/lab/agent-steps.js';
 import { HostAgents } from '../../src/lab/agents.js';
 import { buildLab, type Lab } from '../../src/lab/topology.js';
-import { heldConnections, MAX_BROKEN_SHARE_DRAIN } from './limits.js';
+import { heldConnections, MAX_BROKEN_SHARE, MAX_BROKEN_SHARE_DRAIN } from './limits.js';
 
 const log = (l: string): void => void process.stderr.write(`${l}\n`);
 /** Maps the agent pins and must adopt after a restart. */
@@ -59,15 +59,10 @@ test('connection keeping: drain h3 and bring it back, held connections kept (XDP
 });
 
 /**
- * Known gaps, found here (see docs/DEVELOPMENT.md "Lab with agents"): while an agent is away its host
- * address is withdrawn with its sessions, so the other hosts' remote checks fail and drop it from their
- * rings; and a (re)started agent advertises the VIP as soon as its own instance rises, while the remote
- * instances still count as down (their first checks ran before the BGP default route existed), so its
- * ring is {itself} for ~0.5 s. Either breaks held connections on some runs; until fixed in the agent,
- * survival is reported as a todo test, the adoption and XDP facts are asserted.
+ * While an agent is away its sessions close and its host address is withdrawn, so the other agents' remote
+ * checks of it fail and they drop it from their rings for a moment: a flow that first reaches a host then can
+ * be re-steered (Maglev moves a few entries). Hence a small bound; 0 in every run so far.
  */
-const RESTART_TODO = 'restart keeps connections only when no ring changes (agent: see the comment above)';
-
 for (const sig of ['SIGTERM', 'SIGKILL'] as const) {
   let restart: RestartReport | undefined;
   test(`agent restart by ${sig}: pinned maps adopted, XDP stays attached on both uplinks`, async () => {
@@ -84,9 +79,13 @@ for (const sig of ['SIGTERM', 'SIGKILL'] as const) {
     for (const id of [...r.progBefore, ...r.progAfter])
       assert.ok(id !== null, 'an XDP program on both uplinks');
   });
-  test(`agent restart by ${sig}: established connections survive`, { todo: RESTART_TODO }, () => {
+  test(`agent restart by ${sig}: established connections survive`, () => {
     assert.ok(restart, 'the restart ran');
-    assert.equal(restart.kept.brokenHealthy, 0, JSON.stringify(restart.kept.check.broken));
+    const n = heldConnections();
+    assert.ok(
+      restart.kept.brokenHealthy <= Math.floor(n * MAX_BROKEN_SHARE),
+      JSON.stringify(restart.kept.check.broken),
+    );
   });
 }
 
