@@ -131,6 +131,8 @@ export async function restoreService(lab: Lab, agents: HostAgents, host: HostNam
 }
 
 export interface DrainReport {
+  /** How the drain was asked for: `anycastd drain` over the control socket, or the drain file. */
+  via: 'api' | 'file';
   /** Drain file written → the host gone from both ToRs and the spine. */
   withdrawal: WithdrawalTimes;
   /** Drain file removed → the VIP at every host again (ms). */
@@ -148,18 +150,21 @@ export async function drainAndBack(
 ): Promise<DrainReport> {
   const holder = await Holder.start(lab, { count: held, target: VIP4 });
   try {
-    const withdrawal = await measureWithdrawalBy(lab, host, async () => agents.setDrained(host, true));
+    let via: DrainReport['via'] = 'file';
+    const withdrawal = await measureWithdrawalBy(lab, host, async () => {
+      via = await agents.setDrained(host, true);
+    });
     await waitVipAt(
       lab,
       HOSTS.filter((h) => h !== host),
     );
     const afterDrain = kept(holder, await holder.check(), []);
     const start = performance.now();
-    agents.setDrained(host, false);
+    await agents.setDrained(host, false);
     await waitVipAt(lab, HOSTS);
     const backMs = performance.now() - start;
     const afterBack = kept(holder, await holder.check(), []);
-    return { withdrawal, backMs, afterDrain, afterBack };
+    return { via, withdrawal, backMs, afterDrain, afterBack };
   } finally {
     await holder.stop();
   }

@@ -13,8 +13,9 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { callOnce } from '../api/client.js';
 import { HOST_PLAN, HOSTS, type HostName, linkBetween, TORS, VIP4, VIP6 } from './addressing.js';
-import { type AgentPaths, HOST_UPLINKS, renderAgentConfig } from './agent-config.js';
+import { type AgentPaths, HOST_UPLINKS, renderAgentConfig, SERVICE_NAME } from './agent-config.js';
 import { run, runIn, waitFor } from './exec.js';
 import type { LabProcess } from './processes.js';
 import type { Lab } from './topology.js';
@@ -141,10 +142,25 @@ export class HostAgents {
   }
 
   /** Drain (or undrain) `host`'s instance through its drain file, which the agent watches. */
-  setDrained(host: HostName, drained: boolean): void {
+  setDrainFile(host: HostName, drained: boolean): void {
     const file = this.paths(host).drainFile;
     if (drained) writeFileSync(file, 'drained by the lab\n');
     else rmSync(file, { force: true });
+  }
+
+  /**
+   * Drain (or undrain) `host`'s instance as an operator would: the control API's drain call (what
+   * `anycastd drain web` sends) over the agent's socket — a unix socket, reachable from outside the
+   * namespace; called in-process so that timings do not include a CLI's start. Resolves with how it was done.
+   */
+  async setDrained(host: HostName, drained: boolean): Promise<'api' | 'file'> {
+    const socket = this.paths(host).api;
+    if (!existsSync(socket)) {
+      this.setDrainFile(host, drained);
+      return 'file';
+    }
+    await callOnce(socket, drained ? 'drain' : 'undrain', { service: SERVICE_NAME });
+    return 'api';
   }
 
   /** Detach the agent's XDP program from `host`'s uplinks: plain ECMP anycast (the baseline). */

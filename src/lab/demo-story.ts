@@ -156,10 +156,10 @@ async function story(lab: Lab, log: Log, rows: Row[]): Promise<void> {
   rows.push(['service back → VIP at every host', ms(back)]);
   const d = await step(
     log,
-    `drain h3 (drain file) under ${HELD} long-lived connections, then undrain`,
+    `drain h3 (the control API's drain, as \`anycastd drain web\`) under ${HELD} long-lived connections, then undrain`,
     () => drainAndBack(lab, agents, 'h3', HELD),
     (r) =>
-      `withdrawn: ${fmtWithdrawal(r.withdrawal)}; after drain broken ${r.afterDrain.brokenHealthy}, back in ` +
+      `drained via ${r.via}; withdrawn: ${fmtWithdrawal(r.withdrawal)}; after drain broken ${r.afterDrain.brokenHealthy}, back in ` +
       `${ms(r.backMs)}, after undrain broken ${r.afterBack.brokenHealthy} of ${HELD}`,
   );
   rows.push(['drain h3 and back: held connections broken', `${d.afterBack.brokenHealthy} of ${HELD}`]);
