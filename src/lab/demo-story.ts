@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AnycastdError } from '../errors.js';
 import { HOSTS, type HostName, TORS, VIP4, VIP6 } from './addressing.js';
+import { METRICS_PORT } from './agent-config.js';
 import {
   bringUp,
   drainAndBack,
@@ -21,6 +22,7 @@ import {
   spread,
 } from './agent-steps.js';
 import { HostAgents } from './agents.js';
+import { runInAsync } from './exec.js';
 import type { WithdrawalTimes } from './fabric-checks.js';
 import type { ProbeProtocol } from './probe.js';
 import { buildLab, type Lab } from './topology.js';
@@ -105,6 +107,12 @@ async function story(lab: Lab, log: Log, rows: Row[]): Promise<void> {
       '(ADD-PATH: one per host per ToR); each host one default via up1+up2',
   );
   rows.push(['ToR FIB / spine FIB / spine BGP paths', '3 / 2 / 6 (IPv4 and IPv6)']);
+  await step(
+    log,
+    "each agent's own view: its Prometheus /metrics (in its namespace, 127.0.0.1:9469)",
+    () => Promise.all(HOSTS.map((h) => agentView(lab, h))),
+    (views) => views.join('; '),
+  );
   for (const [name, target, protocol] of SPREAD_PROBES) {
     const r = await step(
       log,
@@ -172,6 +180,17 @@ async function story(lab: Lab, log: Log, rows: Row[]): Promise<void> {
       `${x.progBefore.join(',')} → ${x.progAfter.join(',')}; broken: ${brokenBy(x.kept)}`,
   );
   rows.push(['agent restart: held connections broken', brokenBy(r.kept)]);
+}
+
+/** Sessions up and instances whose checks pass, from `host`'s agent's /metrics. */
+async function agentView(lab: Lab, host: HostName): Promise<string> {
+  const text = await runInAsync(lab.ns(host), 'curl', ['-sf', `http://127.0.0.1:${METRICS_PORT}/metrics`]);
+  const ones = (metric: string): number =>
+    text.split('\n').filter((l) => l.startsWith(`${metric}{`) && l.endsWith(' 1')).length;
+  const sessions = ones('anycastd_bgp_session_up');
+  const healthy = ones('anycastd_health_check_up');
+  if (sessions !== 4) fail(`${host} /metrics`, `${sessions} BGP sessions up, not 4`);
+  return `${host}: ${sessions}/4 sessions up, ${healthy}/3 instances passing`;
 }
 
 function brokenBy(k: KeptReport): string {
