@@ -26,6 +26,7 @@
 #define IPV6_FRAG_MASK 0xfff9 /* fragment offset + M flag (the rest are reserved bits) */
 #define ENCAP_TTL 64        /* TTL / hop limit of outer and ICMP headers we build */
 #define TCPF_RST_BYTE 0x04   /* in the 13th byte of the TCP header */
+#define TCPF_SYN_BYTE 0x02   /* ... */
 #define TCP_FLAGS_OFF 13
 #define PORTS_LEN 4          /* source + destination port, the start of TCP and UDP headers */
 #define ICMP_HLEN 8          /* ICMP / ICMPv6 header incl. the 4-byte rest of header */

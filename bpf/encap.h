@@ -70,8 +70,8 @@ static __always_inline int move_front(struct xdp_md *ctx, const struct pkt *p, i
 }
 
 /* An IPv4 header built on the stack, checksummed, then written at `off`. */
-static __always_inline int write_ipv4(struct xdp_md *ctx, __u32 off, __u8 tos, __u16 tot_len, __u16 frag,
-				      __u8 proto, __be32 saddr, __be32 daddr)
+static __always_inline int write_ipv4(struct xdp_md *ctx, __u32 off, __u8 tos, __u16 tot_len, __u16 id,
+				      __u16 frag, __u8 proto, __be32 saddr, __be32 daddr)
 {
 	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
 	struct iphdr h = {
@@ -79,6 +79,7 @@ static __always_inline int write_ipv4(struct xdp_md *ctx, __u32 off, __u8 tos, _
 		.ihl = IPV4_HLEN / 4,
 		.tos = tos,
 		.tot_len = bpf_htons(tot_len),
+		.id = bpf_htons(id),
 		.frag_off = bpf_htons(frag),
 		.ttl = ENCAP_TTL,
 		.protocol = proto,
@@ -116,26 +117,31 @@ static __always_inline int write_ipv6(struct xdp_md *ctx, __u32 off, __u8 tc, __
 	return 0;
 }
 
-/* IPIP toward inst: outer src = this host, outer dst = the instance's host. */
+/* IPIP toward inst: outer src = this host, outer dst = the instance's host; id 0, or the
+ * second-chance mark when p has PKT_F_MARK. */
 static __always_inline int encap4(struct xdp_md *ctx, const struct pkt *p, const struct instance *inst)
 {
+	__u16 id = (p->flags & PKT_F_MARK) ? SECOND_CHANCE_ID4 : 0;
+
 	if (move_front(ctx, p, -IPV4_HLEN, L2_SWAP))
 		return XDP_ABORTED;
-	if (write_ipv4(ctx, p->l2_len, p->tos, p->l3_len + IPV4_HLEN, IPV4_DF, IPPROTO_IPIP_, host4,
+	if (write_ipv4(ctx, p->l2_len, p->tos, p->l3_len + IPV4_HLEN, id, IPV4_DF, IPPROTO_IPIP_, host4,
 		       inst->host4))
 		return XDP_ABORTED;
 	return XDP_TX;
 }
 
-/* IP6-in-IP6 toward inst; the flow label carries the flow hash (RFC 6438) for the fabric's ECMP. */
+/* IP6-in-IP6 toward inst; the flow label carries the flow hash (RFC 6438) for the fabric's ECMP, and
+ * its top bit the second-chance mark when p has PKT_F_MARK. */
 static __always_inline int encap6(struct xdp_md *ctx, const struct pkt *p, const struct instance *inst,
 				  __u32 hash)
 {
 	__u32 src[4] = {host6[0], host6[1], host6[2], host6[3]};
+	__u32 label = (hash & FLOW_LABEL_HASH_MASK) | ((p->flags & PKT_F_MARK) ? SECOND_CHANCE_LABEL6 : 0);
 
 	if (move_front(ctx, p, -IPV6_HLEN, L2_SWAP))
 		return XDP_ABORTED;
-	if (write_ipv6(ctx, p->l2_len, p->tos, hash & 0xfffff, p->l3_len, IPPROTO_IPV6_, src, inst->host6))
+	if (write_ipv6(ctx, p->l2_len, p->tos, label, p->l3_len, IPPROTO_IPV6_, src, inst->host6))
 		return XDP_ABORTED;
 	return XDP_TX;
 }
@@ -190,7 +196,7 @@ static __always_inline int icmp_too_big4(struct xdp_md *ctx, const struct pkt *p
 	__builtin_memcpy(&daddr, p->key.src, 4);
 	if (icmp_frame(ctx, p, quote_len, IPV4_HLEN + ICMP_HLEN))
 		return XDP_ABORTED;
-	if (write_ipv4(ctx, p->l2_len, 0, IPV4_HLEN + ICMP_HLEN + quote_len, 0, IPPROTO_ICMP, saddr, daddr))
+	if (write_ipv4(ctx, p->l2_len, 0, IPV4_HLEN + ICMP_HLEN + quote_len, 0, 0, IPPROTO_ICMP, saddr, daddr))
 		return XDP_ABORTED;
 	return icmp_write(ctx, p->l2_len + IPV4_HLEN, &icmp, 0, quote_len);
 }

@@ -21,6 +21,9 @@
 #define PKT_F_FRAG 0x1     /* an IP fragment: steer on addresses only */
 #define PKT_F_RST 0x2      /* TCP RST: never recorded in the flow table */
 #define PKT_F_ICMP_ERR 0x4 /* an ICMP error: key is the quoted flow, reversed */
+#define PKT_F_SYN 0x8      /* TCP SYN: a miss looks up the `new` ring */
+#define PKT_F_MARKED 0x10  /* arrived tunnelled with the second-chance mark (steer.h) */
+#define PKT_F_MARK 0x20    /* forward: put the second-chance mark on the outer header */
 
 /* What the parser learned about a frame. */
 struct pkt {
@@ -212,6 +215,8 @@ static __always_inline int parse_l4(void *data, void *data_end, struct pkt *p)
 				return PARSE_FAIL;
 			if (*flags & TCPF_RST_BYTE)
 				p->flags |= PKT_F_RST;
+			if (*flags & TCPF_SYN_BYTE)
+				p->flags |= PKT_F_SYN;
 		}
 		return PARSE_OK;
 	}

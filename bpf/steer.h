@@ -21,8 +21,8 @@
 #define VIP_PROBES 4                 /* slots probed from hash_vip_key(), up to the first empty one */
 #define MAX_SERVICES 16              /* services entries */
 #define RING_KINDS 4                 /* service.active[]: 0 = new, 1 = established (issue 8), 2..3 spare */
-#define RING_KIND_NEW 0              /* the ring that steers flow-table misses today */
-#define RING_KIND_ESTABLISHED 1      /* reserved for issue 8 */
+#define RING_KIND_NEW 0              /* TCP SYN, UDP and other flow-table misses (and a one-ring service) */
+#define RING_KIND_ESTABLISHED 1      /* non-SYN TCP flow-table misses; only when its slot is 2 or 3 */
 #define RING_SLOTS 4                 /* ring slots per service: (active + spare) × 2 kinds */
 #define RING_SIZE_MAX 65537          /* entries per ring value; rodata ring_size <= this */
 #define MAX_INSTANCES 4096           /* instances entries */
@@ -100,11 +100,30 @@ struct flow_key {
 	__u8 pad[2];
 };
 
+/* flow_val.flags */
+#define FLOW_F_ESTABLISHED 0x1 /* recorded from the established ring (a non-SYN TCP miss) */
+#define FLOW_F_SECOND 0x2      /* recorded by a second chance: the instance is the other ring's owner */
+
 /* flows value. */
 struct flow_val {
 	__u32 instance; /* instance slot */
-	__u32 flags;    /* reserved (issue 8: ring kind, second chance) */
+	__u32 flags;    /* FLOW_F_* (the program never reads them: a hit costs the same) */
 };
+
+/*
+ * Second chance (issue 8). A non-SYN TCP packet that this host would pass to its kernel — steered here
+ * by a flow-table miss of the established ring, or decapsulated here — while no socket matches it
+ * (bpf_skc_lookup_tcp; a listener does not count) is sent once to the flow's owner in the other ring,
+ * encapsulated with a mark that the receiving host reads from the OUTER header and never forwards again:
+ *  - IPv4: outer IP identification = SECOND_CHANCE_ID4 (our IPIP headers are atomic — DF set, never
+ *    fragmented — so the id carries no reassembly meaning, RFC 6864; unmarked ones have id 0);
+ *  - IPv6: outer flow-label bit SECOND_CHANCE_LABEL6 (the label of every IP6-in-IP6 packet we build is
+ *    the flow hash & FLOW_LABEL_HASH_MASK, so the bit is free; routers do not change it, RFC 6437).
+ * Only services whose established ring is written take part: a one-ring service behaves as before.
+ */
+#define SECOND_CHANCE_ID4 0x5343      /* "SC" */
+#define SECOND_CHANCE_LABEL6 0x80000u /* the top bit of the 20-bit flow label */
+#define FLOW_LABEL_HASH_MASK 0x7ffffu /* the flow hash bits of an outer IPv6 flow label */
 
 /* flow_cache value (PERCPU_ARRAY, FLOW_CACHE_SLOTS): a direct-mapped per-CPU copy of flow-table
  * entries, read without a helper call. It only ever holds what `flows` held (filled on a flow-table hit
@@ -132,6 +151,11 @@ struct vip_stats {
 	__u64 icmp_err;  /* ICMP errors about a VIP flow, steered to the flow's owner */
 	__u64 reserved;
 	__u64 drops[DROP_REASONS];
+	/* second chance, one per outcome of a socket check (see SECOND_CHANCE_ID4 above) */
+	__u64 sc_forwarded; /* no socket here: sent once to the other ring's owner, marked */
+	__u64 sc_used;      /* no socket here and the mark says it had its chance: to the kernel (RST) */
+	__u64 sc_socket;    /* a socket here: passed */
+	__u64 sc_none;      /* no socket and no other owner (the other ring names this host or none) */
 };
 
 /* global_stats value (PERCPU_ARRAY, 1 entry). */
@@ -140,7 +164,8 @@ struct global_stats {
 	__u64 flow_hit;   /* flow-table hits */
 	__u64 flow_miss;  /* flow-table misses (ring lookups) */
 	__u64 non_vip;    /* parsed IP packets not for a VIP */
-	__u64 reserved[4];
+	__u64 sk_lookup;  /* bpf_skc_lookup_tcp calls (second-chance socket checks) */
+	__u64 reserved[3];
 };
 
 _Static_assert(sizeof(struct vip_key) == 20, "vip_key");
@@ -153,7 +178,7 @@ _Static_assert(sizeof(struct flow_key) == 40, "flow_key");
 _Static_assert(sizeof(struct flow_val) == 8, "flow_val");
 _Static_assert(sizeof(struct flow_cache_entry) == 48, "flow_cache_entry");
 _Static_assert(sizeof(struct ctl) == 16, "ctl");
-_Static_assert(sizeof(struct vip_stats) == 96, "vip_stats");
+_Static_assert(sizeof(struct vip_stats) == 128, "vip_stats");
 _Static_assert(sizeof(struct global_stats) == 64, "global_stats");
 
 #endif

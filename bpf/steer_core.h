@@ -5,7 +5,9 @@
  * DESIGN.md "Data plane"; src/steer/model.ts is the same decision in TypeScript. Helper calls per
  * path (array lookups are inlined by the JIT and not counted): non-VIP 0; local flow hit 0 when this
  * CPU's flow_cache has the flow, else 1 (flows lookup); forward adds 1 (adjust_head); a miss adds 2
- * (flows lookup and update); decap 1 (adjust_head).
+ * (flows lookup and update); decap 1 (adjust_head). Two-ring services (rings.h) add a socket check
+ * (bpf_skc_lookup_tcp, + bpf_sk_release when found) to a non-SYN TCP miss passed here and to a
+ * decapsulated non-SYN TCP packet; a flow-table hit pays nothing more.
  * The flow hash (10 murmur rounds) is computed only on a miss and for the IPv6 flow label.
  */
 #ifndef ANYCASTD_STEER_CORE_H
@@ -18,6 +20,7 @@
 #include "hash.h"
 #include "maps.h"
 #include "parse.h"
+#include "rings.h"
 #include "steer.h"
 
 static __always_inline int vip_key_eq(const struct vip_key *a, const struct vip_key *b)
@@ -63,6 +66,21 @@ static __always_inline struct vip_entry *vip_match(const struct pkt *p)
 	return vip_probe(&k, VIP_F_FRAG);
 }
 
+/* Does the outer header at p->l3_off carry the second-chance mark (steer.h)? */
+static __always_inline int outer_marked(void *data, void *data_end, const struct pkt *p)
+{
+	if (p->key.family == STEER_FAMILY_V4) {
+		struct iphdr *o = data + p->l3_off;
+		if ((void *)(o + 1) > data_end)
+			return 0;
+		return o->id == bpf_htons(SECOND_CHANCE_ID4);
+	}
+	__u8 *o = data + p->l3_off;
+	if ((void *)(o + 4) > data_end)
+		return 0;
+	return (o[1] & (SECOND_CHANCE_LABEL6 >> 16)) != 0;
+}
+
 /* An outer header addressed to this host that carries IPIP / IP6-in-IP6: step inside it. */
 static __always_inline int enter_tunnel(void *data, void *data_end, struct pkt *p)
 {
@@ -77,6 +95,8 @@ static __always_inline int enter_tunnel(void *data, void *data_end, struct pkt *
 		   dst[2] != host6[2] || dst[3] != host6[3]) {
 		return PARSE_OK;
 	}
+	if (outer_marked(data, data_end, p))
+		p->flags |= PKT_F_MARKED;
 	p->outer_len = p->ip_hlen;
 	p->l3_off += p->ip_hlen;
 	return parse_ip(data, data_end, p);
@@ -118,7 +138,6 @@ static __always_inline int forward(struct xdp_md *ctx, const struct pkt *p, cons
 	return XDP_TX;
 }
 
-/* The owner of a flow: the flow table, else the service's active `new` ring (recorded unless RST). */
 static __always_inline int flow_key_eq(const struct flow_key *a, const struct flow_key *b)
 {
 	const __u64 *x = (const void *)a, *y = (const void *)b;
@@ -144,7 +163,21 @@ static __always_inline long flow_lookup(const struct flow_key *k, struct flow_ca
 	return fv->instance;
 }
 
-static __always_inline int steer_flow(struct xdp_md *ctx, const struct pkt *p, const struct vip_entry *vip,
+/* Writes a flow entry (and this CPU's cached copy of it). */
+static __always_inline void record(const struct pkt *p, const struct flow_val *v, struct flow_cache_entry *ce,
+				   __u32 gen)
+{
+	bpf_map_update_elem(&flows, &p->key, v, BPF_ANY);
+	if (ce) {
+		ce->key = p->key;
+		ce->instance = v->instance;
+		ce->gen = gen;
+	}
+}
+
+/* The owner of a flow: the flow table, else the ring of the miss's kind (recorded unless RST), where a
+ * non-SYN TCP miss owned here without a socket here is given to the `new` ring's owner (second chance). */
+static __always_inline int steer_flow(struct xdp_md *ctx, struct pkt *p, const struct vip_entry *vip,
 				      struct vip_stats *st, struct global_stats *gs)
 {
 	__u32 zero = 0, cache_slot = hash_flow_slot((const __u32 *)&p->key) & (FLOW_CACHE_SLOTS - 1);
@@ -155,18 +188,15 @@ static __always_inline int steer_flow(struct xdp_md *ctx, const struct pkt *p, c
 	long known = flow_lookup(&p->key, cw ? ce : NULL, gen);
 	__u32 slot;
 
-	if (known >= 0) {
-		slot = known;
-		inst = bpf_map_lookup_elem(&instances, &slot);
-		if (inst && !(inst->flags & INSTANCE_F_VALID))
-			inst = NULL;
-	}
+	if (known >= 0)
+		inst = valid_instance(known);
 	if (inst) {
 		gs->flow_hit++;
 	} else {
-		__u32 svc_id = vip->service_id, ring_key, idx;
+		__u32 svc_id = vip->service_id, idx, alt_slot;
 		struct service *svc;
-		struct ring *ring;
+		struct flow_val v = {};
+		int kind;
 
 		__u32 hash = hash_words((const __u32 *)&p->key, sizeof(p->key) / 4, hash_seed);
 
@@ -174,24 +204,25 @@ static __always_inline int steer_flow(struct xdp_md *ctx, const struct pkt *p, c
 		svc = bpf_map_lookup_elem(&services, &svc_id);
 		if (!svc)
 			return drop(st, DROP_NO_INSTANCE);
-		ring_key = svc_id * RING_SLOTS + (svc->active[RING_KIND_NEW] & (RING_SLOTS - 1));
-		ring = bpf_map_lookup_elem(&rings, &ring_key);
 		idx = hash % ring_size;
-		if (!ring || idx >= RING_SIZE_MAX)
+		kind = miss_kind(p, svc);
+		slot = ring_entry(svc_id, svc, kind, idx);
+		inst = valid_instance(slot);
+		if (!inst)
 			return drop(st, DROP_NO_INSTANCE);
-		slot = ring->inst[idx];
-		inst = bpf_map_lookup_elem(&instances, &slot);
-		if (!inst || !(inst->flags & INSTANCE_F_VALID))
-			return drop(st, DROP_NO_INSTANCE);
-		if (!(p->flags & (PKT_F_RST | PKT_F_ICMP_ERR))) {
-			struct flow_val v = {.instance = slot};
-			bpf_map_update_elem(&flows, &p->key, &v, BPF_ANY);
-			if (ce && cw) {
-				ce->key = p->key;
-				ce->instance = slot;
-				ce->gen = gen;
+		v.instance = slot;
+		v.flags = kind == RING_KIND_ESTABLISHED ? FLOW_F_ESTABLISHED : 0;
+		if (kind == RING_KIND_ESTABLISHED && (inst->flags & INSTANCE_F_LOCAL) && sc_candidate(p, svc)) {
+			struct instance *alt = remote_owner(svc_id, svc, RING_KIND_NEW, idx, &alt_slot);
+			if (second_chance(ctx, p, alt, st, gs) == SC_FORWARD && alt) {
+				inst = alt;
+				v.instance = alt_slot;
+				v.flags = FLOW_F_SECOND;
+				p->flags |= PKT_F_MARK;
 			}
 		}
+		if (!(p->flags & (PKT_F_RST | PKT_F_ICMP_ERR)))
+			record(p, &v, cw ? ce : NULL, gen);
 	}
 	if (p->flags & PKT_F_ICMP_ERR)
 		st->icmp_err++;
@@ -200,6 +231,37 @@ static __always_inline int steer_flow(struct xdp_md *ctx, const struct pkt *p, c
 		return XDP_PASS;
 	}
 	return forward(ctx, p, inst, st);
+}
+
+/* A packet tunnelled here: decapsulate and pass; a non-SYN TCP one without a socket here gets its
+ * second chance instead — to the first owner on another host of the established ring, else the new one
+ * (a front host sends non-SYN misses by the established ring, so when it names this host the other ring
+ * is `new`) — re-encapsulated with the mark. */
+static __always_inline int steer_decap(struct xdp_md *ctx, struct pkt *p, const struct vip_entry *vip,
+				       struct vip_stats *st, struct global_stats *gs)
+{
+	__u32 svc_id = vip->service_id, alt_slot;
+	struct service *svc = bpf_map_lookup_elem(&services, &svc_id);
+	struct instance *alt = NULL;
+	int rc;
+
+	st->decap++;
+	if (svc && sc_candidate(p, svc)) {
+		__u32 idx = hash_words((const __u32 *)&p->key, sizeof(p->key) / 4, hash_seed) % ring_size;
+
+		alt = remote_owner(svc_id, svc, RING_KIND_ESTABLISHED, idx, &alt_slot);
+		if (!alt)
+			alt = remote_owner(svc_id, svc, RING_KIND_NEW, idx, &alt_slot);
+		if (second_chance(ctx, p, alt, st, gs) != SC_FORWARD)
+			alt = NULL;
+	}
+	rc = decap(ctx, p);
+	if (rc != XDP_PASS)
+		return drop(st, DROP_ADJUST);
+	if (!alt)
+		return XDP_PASS;
+	p->flags |= PKT_F_MARK;
+	return forward(ctx, p, alt, st);
 }
 
 /* The whole decision for one frame: an XDP action. */
@@ -238,11 +300,8 @@ static __always_inline int steer_frame(struct xdp_md *ctx)
 		return XDP_PASS;
 	st->packets++;
 	st->bytes += (long)data_end - (long)data - p.outer_len;
-	if (p.outer_len) {
-		st->decap++;
-		rc = decap(ctx, &p);
-		return rc == XDP_PASS ? XDP_PASS : drop(st, DROP_ADJUST);
-	}
+	if (p.outer_len)
+		return steer_decap(ctx, &p, vip, st, gs);
 	return steer_flow(ctx, &p, vip, st, gs);
 }
 

@@ -25,6 +25,12 @@ export const VIP_F_FRAG = 0x4;
 export const VIP_F_TOMB = 0x8;
 export const INSTANCE_F_VALID = 0x1;
 export const INSTANCE_F_LOCAL = 0x2;
+export const FLOW_F_ESTABLISHED = 0x1;
+export const FLOW_F_SECOND = 0x2;
+/** The second-chance mark on the outer header (steer.h): IPv4 identification, IPv6 flow-label bit. */
+export const SECOND_CHANCE_ID4 = 0x5343;
+export const SECOND_CHANCE_LABEL6 = 0x80000;
+export const FLOW_LABEL_HASH_MASK = 0x7ffff;
 
 /** Drop reasons, in the order of vip_stats.drops[]. */
 export const DROP_REASONS = ['no-instance', 'no-address', 'adjust', 'icmp-too-big'] as const;
@@ -48,7 +54,7 @@ export const LAYOUTS = {
   flow_cache_entry: { size: 48, fields: { key: 0, instance: 40, gen: 44 } },
   ctl: { size: 16, fields: { flow_gen: 0, reserved: 4 } },
   vip_stats: {
-    size: 96,
+    size: 128,
     fields: {
       packets: 0,
       bytes: 8,
@@ -59,11 +65,15 @@ export const LAYOUTS = {
       icmp_err: 48,
       reserved: 56,
       drops: 64,
+      sc_forwarded: 96,
+      sc_used: 104,
+      sc_socket: 112,
+      sc_none: 120,
     },
   },
   global_stats: {
     size: 64,
-    fields: { parse_fail: 0, flow_hit: 8, flow_miss: 16, non_vip: 24, reserved: 32 },
+    fields: { parse_fail: 0, flow_hit: 8, flow_miss: 16, non_vip: 24, sk_lookup: 32, reserved: 40 },
   },
 } as const satisfies Record<string, StructLayout>;
 
@@ -261,6 +271,10 @@ export function sumVipStats(perCpu: readonly Buffer[]): VipStats {
     too_big: sum(f.too_big),
     icmp_err: sum(f.icmp_err),
     drops,
+    sc_forwarded: sum(f.sc_forwarded),
+    sc_used: sum(f.sc_used),
+    sc_socket: sum(f.sc_socket),
+    sc_none: sum(f.sc_none),
   };
 }
 
@@ -273,5 +287,6 @@ export function sumGlobalStats(perCpu: readonly Buffer[]): GlobalStats {
     flow_hit: sum(f.flow_hit),
     flow_miss: sum(f.flow_miss),
     non_vip: sum(f.non_vip),
+    sk_lookup: sum(f.sk_lookup),
   };
 }

@@ -10,9 +10,12 @@ import {
   INSTANCE_NONE,
   type Instance,
   MAX_INSTANCES,
+  RING_KIND_ESTABLISHED,
   RING_KIND_NEW,
   RING_SIZE_MAX,
   RING_SLOTS,
+  SECOND_CHANCE_ID4,
+  SECOND_CHANCE_LABEL6,
   VIP_F_FRAG,
   VIP_F_USED,
   type VipEntry,
@@ -38,7 +41,13 @@ export interface SteerState {
   rings: Map<number, Uint32Array>; // service * RING_SLOTS + slot → instance slots (ringSize long)
   instances: Map<number, Instance>;
   flows: Map<string, number>; // hex(flow_key) → instance slot
+  /** hex(flow_key) of the connections this host's kernel holds (what bpf_skc_lookup_tcp finds; not
+   * listeners). Absent = none. */
+  sockets?: Set<string>;
 }
+
+/** The outcome of a second-chance socket check (one vip_stats counter each). */
+export type SecondChance = 'forwarded' | 'used' | 'socket' | 'none';
 
 export type Outcome =
   | 'not-ip'
@@ -60,6 +69,8 @@ export interface Decision {
   flowHit?: boolean;
   recorded?: boolean; // a flow entry was written
   vipId?: number;
+  ringKind?: number; // the ring a miss looked up (RING_KIND_*)
+  secondChance?: SecondChance; // a socket check ran, with this outcome
 }
 
 const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(a, b) === 0;
@@ -81,14 +92,38 @@ export function matchVip(vips: readonly VipEntry[], p: Pkt): VipEntry | undefine
   return find(p.key.dport, VIP_F_FRAG) ?? find(0, VIP_F_FRAG);
 }
 
-/** The ring entry the program reads for a flow-table miss. */
-function ringSlot(s: SteerState, serviceId: number, hash: number): number {
-  const active = s.services.get(serviceId)?.[RING_KIND_NEW] ?? 0;
+/** Whether the service's established ring was written (its active slot is 2 or 3). */
+function hasEstablished(s: SteerState, serviceId: number): boolean {
+  const active = s.services.get(serviceId)?.[RING_KIND_ESTABLISHED] ?? 0;
+  return (active & (RING_SLOTS - 1)) >> 1 === RING_KIND_ESTABLISHED;
+}
+
+/** The ring entry the program reads at ring index `idx` of the live ring of `kind`. */
+function ringEntry(s: SteerState, serviceId: number, kind: number, idx: number): number {
+  const active = s.services.get(serviceId)?.[kind] ?? 0;
   const ring = s.rings.get(serviceId * RING_SLOTS + (active & (RING_SLOTS - 1)));
-  const idx = hash % s.config.ringSize;
   if (idx >= RING_SIZE_MAX) return INSTANCE_NONE;
   if (!ring) return 0; // an array map entry never written is all zeros
   return ring[idx] ?? INSTANCE_NONE;
+}
+
+/** sc_candidate of rings.h: non-SYN TCP, whole, not an ICMP error, in a two-ring service. */
+function scCandidate(s: SteerState, p: Pkt, serviceId: number): boolean {
+  return p.key.proto === P.IPPROTO_TCP && !p.syn && !p.frag && !p.icmpErr && hasEstablished(s, serviceId);
+}
+
+/** remote_owner of rings.h: the ring's valid instance at idx if it runs on another host. */
+function remoteOwner(s: SteerState, serviceId: number, kind: number, idx: number) {
+  const slot = ringEntry(s, serviceId, kind, idx);
+  const inst = validInstance(s, slot);
+  return inst && !(inst.flags & INSTANCE_F_LOCAL) ? { slot, inst } : undefined;
+}
+
+/** second_chance of rings.h. */
+function secondChance(s: SteerState, p: Pkt, keyHex: string, alt: boolean): SecondChance {
+  if (s.sockets?.has(keyHex)) return 'socket';
+  if (p.marked) return 'used';
+  return alt ? 'forwarded' : 'none';
 }
 
 function validInstance(s: SteerState, slot: number): Instance | undefined {
@@ -108,7 +143,7 @@ export function decide(s: SteerState, frame: Buffer): Decision {
   if (rc === 'skip') return pass('not-ip');
   const vip = matchVip(s.vips, p);
   if (!vip) return pass('non-vip');
-  if (p.outerLen) return { verdict: P.XDP_PASS, outcome: 'decap', data: R.decap(frame, p), vipId: vip.vipId };
+  if (p.outerLen) return { ...steerDecap(s, frame, p, vip), vipId: vip.vipId };
   return { ...steerFlow(s, frame, p, vip), vipId: vip.vipId };
 }
 
@@ -119,41 +154,86 @@ function enterTunnel(c: SteerConfig, f: Buffer, p: Pkt): 'ok' | 'skip' | 'fail' 
     ? p.key.proto === P.IPPROTO_IPIP && sameBytes(p.key.dst.subarray(0, 4), c.host4)
     : p.key.proto === P.IPPROTO_IPV6 && sameBytes(p.key.dst, c.host6);
   if (!mine) return 'ok';
+  const o = p.l3Off;
+  p.marked = v4
+    ? f.readUInt16BE(o + 4) === SECOND_CHANCE_ID4
+    : (f.readUInt32BE(o) & SECOND_CHANCE_LABEL6) !== 0;
   p.outerLen = p.ipHlen;
   p.l3Off += p.ipHlen;
   return parseIp(f, p);
+}
+
+/** steer_decap: decapsulate and pass, or give a non-SYN TCP packet without a socket here its chance. */
+function steerDecap(s: SteerState, f: Buffer, p: Pkt, vip: VipEntry): Decision {
+  const inner = (): Buffer => R.decap(f, p);
+  if (!scCandidate(s, p, vip.serviceId)) return { verdict: P.XDP_PASS, outcome: 'decap', data: inner() };
+  const keyBytes = encodeFlowKey(p.key);
+  const hash = hashWords(keyBytes, s.config.hashSeed);
+  const idx = hash % s.config.ringSize;
+  const alt =
+    remoteOwner(s, vip.serviceId, RING_KIND_ESTABLISHED, idx) ??
+    remoteOwner(s, vip.serviceId, RING_KIND_NEW, idx);
+  const sc = secondChance(s, p, keyBytes.toString('hex'), alt !== undefined);
+  if (sc !== 'forwarded' || !alt)
+    return { verdict: P.XDP_PASS, outcome: 'decap', data: inner(), secondChance: sc };
+  const q: Pkt = { ...p, l3Off: p.l2Len, outerLen: 0, mark: true };
+  return { ...deliver(s, inner(), q, alt.inst, hash), instance: alt.slot, secondChance: sc };
 }
 
 function steerFlow(s: SteerState, f: Buffer, p: Pkt, vip: VipEntry): Decision {
   const keyBytes = encodeFlowKey(p.key);
   const hash = hashWords(keyBytes, s.config.hashSeed);
   const keyHex = keyBytes.toString('hex');
-  const drop = (outcome: Outcome): Decision => ({ verdict: P.XDP_DROP, outcome, data: f });
   const known = s.flows.get(keyHex);
   let slot = known ?? 0;
   let inst = known === undefined ? undefined : validInstance(s, known);
   const flowHit = inst !== undefined;
   let recorded = false;
+  let ringKind: number | undefined;
+  let sc: SecondChance | undefined;
   if (!inst) {
-    slot = ringSlot(s, vip.serviceId, hash);
+    const idx = hash % s.config.ringSize;
+    const two = hasEstablished(s, vip.serviceId);
+    ringKind =
+      two && p.key.proto === P.IPPROTO_TCP && !p.syn && !p.frag ? RING_KIND_ESTABLISHED : RING_KIND_NEW;
+    slot = ringEntry(s, vip.serviceId, ringKind, idx);
     inst = validInstance(s, slot);
-    if (!inst) return { ...drop('drop-no-instance'), flowHit };
+    if (!inst) return { verdict: P.XDP_DROP, outcome: 'drop-no-instance', data: f, flowHit, ringKind };
+    if (
+      ringKind === RING_KIND_ESTABLISHED &&
+      inst.flags & INSTANCE_F_LOCAL &&
+      scCandidate(s, p, vip.serviceId)
+    ) {
+      const alt = remoteOwner(s, vip.serviceId, RING_KIND_NEW, idx);
+      sc = secondChance(s, p, keyHex, alt !== undefined);
+      if (sc === 'forwarded' && alt) {
+        slot = alt.slot;
+        inst = alt.inst;
+        p.mark = true;
+      }
+    }
     if (!p.rst && !p.icmpErr) {
       s.flows.set(keyHex, slot);
       recorded = true;
     }
   }
-  const base = { instance: slot, flowHit, recorded };
-  if (inst.flags & INSTANCE_F_LOCAL) return { ...base, verdict: P.XDP_PASS, outcome: 'local', data: f };
+  const base = { instance: slot, flowHit, recorded, ringKind, secondChance: sc };
+  return { ...base, ...deliver(s, f, p, inst, hash) };
+}
+
+/** Pass locally, or encapsulate to the instance's host (or answer "too big", or drop). */
+function deliver(s: SteerState, f: Buffer, p: Pkt, inst: Instance, hash: number): Decision {
+  const drop = (outcome: Outcome): Decision => ({ verdict: P.XDP_DROP, outcome, data: f });
+  if (inst.flags & INSTANCE_F_LOCAL) return { verdict: P.XDP_PASS, outcome: 'local', data: f };
   const c = s.config;
   const v4 = p.key.family === FAMILY_V4;
   if (v4 ? isZero(c.host4) || isZero(inst.host4) : isZero(c.host6) || isZero(inst.host6))
-    return { ...base, ...drop('drop-no-address') };
+    return drop('drop-no-address');
   if (p.l3Len + (v4 ? P.IPV4_HLEN : P.IPV6_HLEN) > c.mtu) {
-    if (p.icmpErr) return { ...base, ...drop('drop-icmp-too-big') };
+    if (p.icmpErr) return drop('drop-icmp-too-big');
     const data = v4 ? R.tooBig4(f, p, c.mtu) : R.tooBig6(f, p, c.mtu);
-    return { ...base, verdict: P.XDP_TX, outcome: 'too-big', data };
+    return { verdict: P.XDP_TX, outcome: 'too-big', data };
   }
   const data = v4 ? R.encap4(f, p, c.host4, inst.host4) : R.encap6(f, p, c.host6, inst.host6, hash);
-  return { ...base, verdict: P.XDP_TX, outcome: 'forward', data };
+  return { verdict: P.XDP_TX, outcome: 'forward', data };
 }

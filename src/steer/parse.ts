@@ -19,6 +19,9 @@ export interface Pkt {
   frag: boolean;
   rst: boolean;
   icmpErr: boolean;
+  syn: boolean; // TCP SYN: a miss looks up the `new` ring
+  marked: boolean; // arrived tunnelled with the second-chance mark
+  mark: boolean; // forward with the second-chance mark
 }
 
 export function emptyKey(family = 0): FlowKey {
@@ -27,7 +30,8 @@ export function emptyKey(family = 0): FlowKey {
 
 export function newPkt(): Pkt {
   const p = { l2Len: 0, l3Off: 0, l3Len: 0, ipHlen: 0, outerLen: 0, ethProto: 0, tos: 0 };
-  return { ...p, key: emptyKey(), frag: false, rst: false, icmpErr: false };
+  const flags = { frag: false, rst: false, icmpErr: false, syn: false, marked: false, mark: false };
+  return { ...p, key: emptyKey(), ...flags };
 }
 
 export function parseL2(f: Buffer, p: Pkt): ParseResult {
@@ -151,6 +155,7 @@ export function parseL4(f: Buffer, p: Pkt): ParseResult {
     if (proto === P.IPPROTO_TCP) {
       if (off + P.TCP_FLAGS_OFF + 1 > f.length) return 'fail';
       if (f[off + P.TCP_FLAGS_OFF]! & P.TCP_RST) p.rst = true;
+      if (f[off + P.TCP_FLAGS_OFF]! & P.TCP_SYN) p.syn = true;
     }
     return 'ok';
   }

@@ -1,6 +1,7 @@
 // The packet rewrites of bpf/encap.h, as byte builders for the model: IPIP (RFC 2003), IP6-in-IP6
 // (RFC 2473), decapsulation, ICMP fragmentation-needed (RFC 792/1191), ICMPv6 packet-too-big (RFC 4443).
 import { checksum, pseudo6 } from './csum.js';
+import { FLOW_LABEL_HASH_MASK, SECOND_CHANCE_ID4, SECOND_CHANCE_LABEL6 } from './layout.js';
 import type { Pkt } from './parse.js';
 import * as P from './proto.js';
 
@@ -16,6 +17,7 @@ export function l2Header(f: Buffer, p: Pkt, swap: boolean): Buffer {
 
 export interface Ipv4Fields {
   tos: number;
+  id?: number; // identification (0 unless the second-chance mark)
   totLen: number;
   frag: number;
   proto: number;
@@ -23,12 +25,13 @@ export interface Ipv4Fields {
   dst: Uint8Array;
 }
 
-/** An IPv4 header without options, id 0, TTL 64, checksummed. */
+/** An IPv4 header without options, TTL 64, checksummed. */
 export function ipv4Header(h: Ipv4Fields): Buffer {
   const b = Buffer.alloc(P.IPV4_HLEN);
   b[0] = 0x45;
   b[1] = h.tos;
   b.writeUInt16BE(h.totLen, 2);
+  b.writeUInt16BE(h.id ?? 0, 4);
   b.writeUInt16BE(h.frag, 6);
   b[8] = P.ENCAP_TTL;
   b[9] = h.proto;
@@ -63,6 +66,7 @@ export function encap4(f: Buffer, p: Pkt, src: Uint8Array, dst: Uint8Array): Buf
   const outer = ipv4Header({
     tos: p.tos,
     totLen: p.l3Len + P.IPV4_HLEN,
+    id: p.mark ? SECOND_CHANCE_ID4 : 0,
     frag: P.IPV4_DF,
     proto: P.IPPROTO_IPIP,
     src,
@@ -74,7 +78,7 @@ export function encap4(f: Buffer, p: Pkt, src: Uint8Array, dst: Uint8Array): Buf
 export function encap6(f: Buffer, p: Pkt, src: Uint8Array, dst: Uint8Array, hash: number): Buffer {
   const outer = ipv6Header({
     tc: p.tos,
-    label: hash & 0xfffff,
+    label: (hash & FLOW_LABEL_HASH_MASK) | (p.mark ? SECOND_CHANCE_LABEL6 : 0),
     payloadLen: p.l3Len,
     nextHeader: P.IPPROTO_IPV6,
     src,

@@ -4,7 +4,7 @@
 
 import { addr16 } from '../../src/steer/addr.js';
 import { hashWords } from '../../src/steer/hash.js';
-import { encodeFlowKey, FAMILY_V4, FAMILY_V6 } from '../../src/steer/layout.js';
+import { encodeFlowKey, FAMILY_V4, FAMILY_V6, FLOW_LABEL_HASH_MASK } from '../../src/steer/layout.js';
 import type { Outcome } from '../../src/steer/model.js';
 import * as P from '../../src/steer/proto.js';
 import {
@@ -46,7 +46,7 @@ const swapped = (e: EthOpts): EthOpts => ({ ...e, ...SWAPPED });
 /** The flow label the program puts on IP6-in-IP6: the flow hash of the (VIP-side) 5-tuple. */
 export function flowLabel(src: string, dst: string, proto: number, sport: number, dport: number): number {
   const key = { src: addr16(src), dst: addr16(dst), sport, dport, proto, family: FAMILY_V6 };
-  return hashWords(encodeFlowKey(key), HASH_SEED) & 0xfffff;
+  return hashWords(encodeFlowKey(key), HASH_SEED) & FLOW_LABEL_HASH_MASK;
 }
 void FAMILY_V4;
 

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * rings.h — the two rings of a service (issue 8) and the second chance. A flow-table miss of a TCP
+ * packet without SYN looks up the `established` ring, every other miss the `new` ring; a service whose
+ * established ring was never written (services.active[1] outside its slot pair 2..3) has one ring, and
+ * then nothing here changes the program's behaviour. The socket check (bpf_skc_lookup_tcp, one helper
+ * call + bpf_sk_release when found) runs only where a non-SYN TCP packet would go to this host's kernel
+ * after a flow-table miss of the established ring, or after decapsulation — never on a flow-table hit.
+ */
+#ifndef ANYCASTD_RINGS_H
+#define ANYCASTD_RINGS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "maps.h"
+#include "parse.h"
+#include "steer.h"
+
+/* Whether the service has its established ring: its active slot is one of that kind's pair. */
+static __always_inline int has_established(const struct service *svc)
+{
+	return (svc->active[RING_KIND_ESTABLISHED] & (RING_SLOTS - 1)) >> 1 == RING_KIND_ESTABLISHED;
+}
+
+/* The ring kind a flow-table miss of p looks up. Fragments carry no TCP flags: `new`, as before. */
+static __always_inline int miss_kind(const struct pkt *p, const struct service *svc)
+{
+	if (p->key.proto != IPPROTO_TCP || (p->flags & (PKT_F_SYN | PKT_F_FRAG)) || !has_established(svc))
+		return RING_KIND_NEW;
+	return RING_KIND_ESTABLISHED;
+}
+
+/* Is p a candidate for a socket check: non-SYN TCP, a whole packet, not an ICMP error, two rings. */
+static __always_inline int sc_candidate(const struct pkt *p, const struct service *svc)
+{
+	return p->key.proto == IPPROTO_TCP && !(p->flags & (PKT_F_SYN | PKT_F_FRAG | PKT_F_ICMP_ERR)) &&
+	       has_established(svc);
+}
+
+/* The instance slot at ring index idx of the live ring of `kind` (INSTANCE_NONE if there is none). */
+static __always_inline __u32 ring_entry(__u32 svc_id, const struct service *svc, int kind, __u32 idx)
+{
+	__u32 ring_key = svc_id * RING_SLOTS + (svc->active[kind & 1] & (RING_SLOTS - 1));
+	struct ring *ring = bpf_map_lookup_elem(&rings, &ring_key);
+	__u64 i = idx;
+
+	asm volatile("" : "+r"(i)); /* one register for the bound check and the access (verifier) */
+	if (!ring || i >= RING_SIZE_MAX)
+		return INSTANCE_NONE;
+	return ring->inst[i];
+}
+
+/* The valid instance in slot `slot`, or NULL. */
+static __always_inline struct instance *valid_instance(__u32 slot)
+{
+	struct instance *inst = bpf_map_lookup_elem(&instances, &slot);
+
+	return inst && (inst->flags & INSTANCE_F_VALID) ? inst : NULL;
+}
+
+/* The valid instance of ring `kind` at idx if it runs on another host (a second-chance target), else NULL. */
+static __always_inline struct instance *remote_owner(__u32 svc_id, const struct service *svc, int kind,
+						     __u32 idx, __u32 *slot)
+{
+	struct instance *inst;
+
+	*slot = ring_entry(svc_id, svc, kind, idx);
+	inst = valid_instance(*slot);
+	return inst && !(inst->flags & INSTANCE_F_LOCAL) ? inst : NULL;
+}
+
+/* Does this host's stack hold a socket for p (established, request or time-wait; a listener does not
+ * count: it would answer a non-SYN segment with RST)? */
+static __always_inline int has_socket(struct xdp_md *ctx, const struct pkt *p, struct global_stats *gs)
+{
+	struct bpf_sock_tuple t = {};
+	struct bpf_sock *sk;
+	__u32 size;
+	int found;
+
+	if (p->key.family == STEER_FAMILY_V4) {
+		__builtin_memcpy(&t.ipv4.saddr, p->key.src, 4);
+		__builtin_memcpy(&t.ipv4.daddr, p->key.dst, 4);
+		t.ipv4.sport = p->key.sport;
+		t.ipv4.dport = p->key.dport;
+		size = sizeof(t.ipv4);
+	} else {
+		__builtin_memcpy(t.ipv6.saddr, p->key.src, 16);
+		__builtin_memcpy(t.ipv6.daddr, p->key.dst, 16);
+		t.ipv6.sport = p->key.sport;
+		t.ipv6.dport = p->key.dport;
+		size = sizeof(t.ipv6);
+	}
+	gs->sk_lookup++;
+	sk = bpf_skc_lookup_tcp(ctx, &t, size, BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return 0;
+	found = sk->state != BPF_TCP_LISTEN;
+	bpf_sk_release(sk);
+	return found;
+}
+
+#define SC_PASS 0    /* pass to this host's kernel */
+#define SC_FORWARD 1 /* forward, marked, to `alt` */
+
+/* The second-chance verdict of a candidate about to be passed here, counted per VIP. */
+static __always_inline int second_chance(struct xdp_md *ctx, const struct pkt *p, const struct instance *alt,
+					 struct vip_stats *st, struct global_stats *gs)
+{
+	if (has_socket(ctx, p, gs)) {
+		st->sc_socket++;
+		return SC_PASS;
+	}
+	if (p->flags & PKT_F_MARKED) {
+		st->sc_used++;
+		return SC_PASS;
+	}
+	if (!alt) {
+		st->sc_none++;
+		return SC_PASS;
+	}
+	st->sc_forwarded++;
+	return SC_FORWARD;
+}
+
+#endif
