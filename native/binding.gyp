@@ -12,7 +12,8 @@
         "src/sockopt.cc",
         "src/netlink.cc",
         "src/nlwatch.cc",
-        "src/sys.cc"
+        "src/sys.cc",
+        "src/icmp6.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_DISABLE_CPP_EXCEPTIONS", "NAPI_VERSION=8"],

@@ -14,6 +14,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   anycastd::InitNetlink(env, exports);
   anycastd::InitNlWatch(env, exports);
   anycastd::InitSys(env, exports);
+  anycastd::InitIcmp6(env, exports);
   return exports;
 }
 

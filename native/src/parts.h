@@ -11,5 +11,6 @@ void InitSockopt(Napi::Env env, Napi::Object exports); // sockopt.cc: TCP socket
 void InitNetlink(Napi::Env env, Napi::Object exports);  // netlink.cc: request/reply transport
 void InitNlWatch(Napi::Env env, Napi::Object exports);  // nlwatch.cc: multicast events on the event loop
 void InitSys(Napi::Env env, Napi::Object exports);     // sys.cc: mount, setns, close
+void InitIcmp6(Napi::Env env, Napi::Object exports);   // icmp6.cc: raw ICMPv6 (router advertisements)
 
 }  // namespace anycastd

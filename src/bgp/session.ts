@@ -126,6 +126,16 @@ export class BgpSession {
     this.fsm.handle({ type: 'automatic-stop', subcode });
   }
 
+  /**
+   * The peer's address became known (an unnumbered peer's link-local address, RFC 8950): from now
+   * on the session also connects actively — at the next connect-retry (Active) or restart (Idle);
+   * a session that is up or connecting is left alone.
+   */
+  learnPeerAddress(address: string): void {
+    this.options.peerAddress = address;
+    this.options.passive = false;
+  }
+
   /** Hand over an inbound connection from this peer (the speaker's listener matched the address). */
   accept(socket: net.Socket): void {
     socket.setNoDelay(true);

@@ -5,7 +5,8 @@
 // callbacks. Import: the accepted default routes of all peers (Established, or stale in a graceful
 // restart) become one multipath default route per family in the kernel (src/host/default-route.ts).
 // Passive opens arrive through one listener per family (listener.ts). applyPeers() changes only the
-// peers whose config changed.
+// peers whose config changed. An interface peer (RFC 8950) sends router advertisements and learns the
+// peer's link-local address (unnumbered-peer.ts), then connects actively too.
 
 import type { ExportAttributes, RouteAnnouncer } from '../agent/ports.js';
 import type { Config, NodeConfig, PeerConfig } from '../config/types.js';
@@ -25,6 +26,7 @@ import { md5KeyOf, minTtlFor, type PeerEnvironment, sessionChanged, sessionOptio
 import type { RibOutRoute } from './rib.js';
 import { isLinkLocal, SpeakerPeer } from './speaker-peer.js';
 import type { PeerStatus } from './speaker-status.js';
+import { discoverUnnumberedPeer, type PeerSource, type UnnumberedDiscovery } from './unnumbered-peer.js';
 
 export type { PeerStatus } from './speaker-status.js';
 
@@ -44,6 +46,15 @@ export interface SpeakerOptions extends PeerEnvironment {
   linkLocalsOf?: (ifname: string) => string[];
   /** Structured events (kebab-case names). */
   log?: (event: string, fields: Record<string, unknown>) => void;
+  /**
+   * Find an unnumbered peer's link-local address on an interface (router advertisements, the
+   * neighbour table: unnumbered-peer.ts); once found the session also connects actively. None: the
+   * interface peer only listens.
+   */
+  discoverUnnumbered?: (
+    ifname: string,
+    found: (address: string, source: PeerSource) => void,
+  ) => UnnumberedDiscovery;
 }
 
 export function hostPrefixes(node: NodeConfig): Prefix[] {
@@ -62,6 +73,7 @@ function linkLocals(rtnl: Rtnetlink, ifindex: number): string[] {
 
 export class BgpSpeaker implements RouteAnnouncer {
   private readonly peerMap = new Map<string, SpeakerPeer>();
+  private readonly discoveries = new Map<string, UnnumberedDiscovery>();
   private readonly exportTable = new Map<string, RibOutRoute<ExportAttributes>>();
   private readonly hostKeys = new Set<string>();
   private readonly dirty = new Map<string, Prefix>();
@@ -124,6 +136,8 @@ export class BgpSpeaker implements RouteAnnouncer {
           return link ? linkLocals(rtnl, link.ifindex) : [];
         },
         defaultRoutes: writer,
+        discoverUnnumbered: (ifname, found) =>
+          discoverUnnumberedPeer(ifname, { rtnl, netns: options.netns, log: options.log }, found),
         ...options,
       });
       s.onStop.push(() => {
@@ -166,12 +180,21 @@ export class BgpSpeaker implements RouteAnnouncer {
       accept: (socket) => peer.session.accept(socket),
     });
     peer.session.start();
+    if (config.interface !== null && config.address === null && this.options.discoverUnnumbered) {
+      const session = peer.session;
+      const discovery = this.options.discoverUnnumbered(config.interface, (address) => {
+        if (!config.passive) session.learnPeerAddress(address);
+      });
+      this.discoveries.set(config.name, discovery);
+    }
   }
 
   private removePeer(name: string, message: string): void {
     const peer = this.peerMap.get(name);
     if (!peer) return;
     this.peerMap.delete(name);
+    this.discoveries.get(name)?.stop();
+    this.discoveries.delete(name);
     this.listener?.remove(name);
     peer.stop(message);
     this.updateKernel();

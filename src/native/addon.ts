@@ -39,6 +39,13 @@ export interface RawXdpQuery {
   attachMode: number;
 }
 
+/** A received ICMPv6 message: source address, hop limit it arrived with (-1: unknown), the message. */
+export interface RawIcmp6Packet {
+  from: string;
+  hopLimit: number;
+  data: Buffer;
+}
+
 /** The functions the addon exports (see native/src/*.cc for each one's C counterpart). */
 export interface NativeAddon {
   lastLibbpfLog(maxBytes?: number): string;
@@ -91,6 +98,15 @@ export interface NativeAddon {
   // nlwatch.cc
   nlWatch(protocol: number, groups: number[], callback: (errno: number, messages: Buffer[]) => void): number;
   nlUnwatch(id: number): void;
+  // icmp6.cc
+  icmp6Open(
+    ifindex: number,
+    hopLimit: number,
+    types: number[],
+    callback: (errno: number, packets: RawIcmp6Packet[]) => void,
+  ): number;
+  icmp6Send(id: number, destination: string, message: Buffer): void;
+  icmp6Close(id: number): void;
   // sys.cc
   mount(source: string, target: string, fstype: string, data: string): void;
   setns(fd: number, nstype: number): void;
