@@ -3,9 +3,12 @@
 // never two runs at once, re-reading the wish after every wait (a service that recovers during the
 // worsen delay is advertised again, not withdrawn):
 //   up:    VIPs onto lo → local instance into both rings → advertise
-//   down:  worsen (MED / prepend / GRACEFUL_SHUTDOWN, per on_down) and wait its delay → withdraw →
-//          wait until every peer was sent the withdrawal → local instance out of both rings (and marked
-//          failed, so its flows re-steer) → VIPs off lo (if vip_leaves_lo_when_down)
+//   down:  the first route step (worsen by MED / prepend / GRACEFUL_SHUTDOWN per on_down, or withdraw)
+//          → wait until every peer was sent it → local instance out of both rings (and marked failed, so
+//          its flows re-steer: nothing can be kept on a dead instance, and packets still arriving here
+//          while the route converges go to healthy instances, not to a dead socket) → if worsened: wait
+//          its delay → withdraw → wait until sent → VIPs off lo (if vip_leaves_lo_when_down).
+//          The route goes first because the ring write (two 65537-entry rings) takes tens of ms.
 //   drain: the same route steps → out of the `new` ring → after drain_time, or once no client
 //          connection is left, out of the `established` ring → VIPs off lo (if configured; never
 //          before, its flows still need the VIP)
@@ -287,6 +290,11 @@ export class ServiceAgent {
         action: this.config.onDown.action,
         delayMs: this.config.onDown.delayMs,
       });
+      if (wish === 'down') {
+        await this.#flush(reason);
+        if (this.#wish() !== wish) return;
+        this.#leaveRings(reason);
+      }
       if (!(await this.#sleep(this.config.onDown.delayMs, wish))) return;
     }
     if (this.#route !== 'withdrawn') {
@@ -295,10 +303,7 @@ export class ServiceAgent {
       if (this.#wish() !== wish) return;
     }
     if (wish === 'down') {
-      this.#drain.cancel();
-      this.#rings.local.new = this.#rings.local.established = false;
-      this.#writeRings(reason);
-      this.#rings.setValid(this.config, this.config.localInstanceId, false, reason);
+      this.#leaveRings(reason);
       if (this.config.vipLeavesLoWhenDown) for (const vip of this.config.vips) this.#vipOff(vip, reason);
       return;
     }
@@ -312,6 +317,14 @@ export class ServiceAgent {
       (why) => this.#finishDrain(why),
       (error) => this.#log('warn', 'connection-count-failed', { reason, error }),
     );
+  }
+
+  /** A failed local instance: out of both rings and marked failed, before any route step. */
+  #leaveRings(reason: string): void {
+    this.#drain.cancel();
+    this.#rings.local.new = this.#rings.local.established = false;
+    this.#writeRings(reason);
+    this.#rings.setValid(this.config, this.config.localInstanceId, false, reason);
   }
 
   /** The drain time is over or no client connection is left: out of the `established` ring too. */

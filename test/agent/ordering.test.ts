@@ -147,11 +147,18 @@ for (const [action, attrs] of [
   ['med', '{"med":5000}'],
   ['prepend', '{"prepend":4}'],
 ] as const) {
-  test(`down (${action}): worsen → delay → withdraw → flushed → rings → lo`, async () => {
+  test(`down (${action}): worsen → flushed → rings → delay → withdraw → flushed → lo`, async () => {
     const s = await upAndRunning({ onDown: `{ action: ${action}, delay: 60ms, med: 5000, prepend: 4 }` });
     s.web().set('h1', 'down', 'check-failed');
     await s.agent.idle();
-    assert.deepEqual(s.rec.since(s.mark), [`advertise ${P} ${attrs}`, ...DOWN]);
+    assert.deepEqual(s.rec.since(s.mark), [
+      `advertise ${P} ${attrs}`,
+      'flushed',
+      ...DOWN_RINGS.slice(0, -1),
+      `withdraw ${P}`,
+      'flushed',
+      `lo-remove ${VIP}`,
+    ]);
     const waited = s.rec.timeOf(`withdraw ${P}`) - s.rec.timeOf(`advertise ${P} ${attrs}`);
     assert.ok(waited >= 55, `withdrawal ${waited} ms after worsening, delay 60 ms`);
     await s.agent.stop();
@@ -164,7 +171,8 @@ test('recovery during the worsen delay: re-advertised with normal attributes, ne
   await waitFor(() => s.rec.steps.length > s.mark);
   s.web().set('h1', 'up', 'rise-reached');
   await s.agent.idle();
-  assert.deepEqual(s.rec.since(s.mark), [`advertise ${P} {"med":1000}`, `advertise ${P}`]);
+  // Recovered before the worsening was even sent: the rings were never touched.
+  assert.deepEqual(s.rec.since(s.mark), [`advertise ${P} {"med":1000}`, 'flushed', `advertise ${P}`]);
   assert.equal(s.agent.status().services[0]!.route, 'advertised');
   await s.agent.stop();
 });
