@@ -75,10 +75,10 @@ export function discoverUnnumberedPeer(
             mac: link.mac,
             netns: env.netns,
             schedule: env.schedule,
-            onRouter: (from) => {
+            onRouter: (from, ra) => {
               if (!routers.has(from)) {
                 routers.add(from);
-                log('bgp-unnumbered-router-heard', { address: from });
+                log('bgp-unnumbered-router-heard', { address: from, routerLifetime: ra.routerLifetime });
               }
               learn(from, 'router-advertisement');
             },

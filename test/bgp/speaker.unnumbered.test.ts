@@ -6,8 +6,8 @@
 // (RTA_VIA) with the configured protocol and the host address (on lo) as preferred source;
 // startWithKernel()'s speaker removes it on shutdown.
 // (FRR 8.4 with an explicit link-local neighbor stays in "Waiting for NHT": its known NHT problem
-// with `neighbor <LL> interface <if>`; FRR's `neighbor <if> interface` needs router advertisements
-// from us to learn our address, which the speaker does not send.)
+// with `neighbor <LL> interface <if>`; FRR's `neighbor <if> interface` learns our address from
+// the router advertisements the speaker sends: speaker.unnumbered-frr.test.ts.)
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
