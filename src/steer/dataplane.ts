@@ -202,11 +202,33 @@ export class Dataplane {
    * spare ring, then the flip). Members that left keep their instance entry, so their flows stay.
    */
   setServiceMembers(serviceId: number, members: readonly InstanceSpec[]): Uint32Array {
-    const table = buildMaglev(members, this.state.config.ringSize);
-    const slotOf = new Map(members.map((m) => [m.id, this.setInstance(m)]));
-    const ring = table.table.map((e) => (e === EMPTY ? L.INSTANCE_NONE : slotOf.get(table.ids[e]!)!));
+    const ring = this.#ringOf(members);
     this.writeRing(serviceId, L.RING_KIND_NEW, ring);
     return ring;
+  }
+
+  /** A Maglev table of `members` as instance slots (their instance entries written first). */
+  #ringOf(members: readonly InstanceSpec[]): Uint32Array {
+    const table = buildMaglev(members, this.state.config.ringSize);
+    const slotOf = new Map(members.map((m) => [m.id, this.setInstance(m)]));
+    return table.table.map((e) => (e === EMPTY ? L.INSTANCE_NONE : slotOf.get(table.ids[e]!)!));
+  }
+
+  /**
+   * Both rings of a service (issue 8): `new` for SYN / UDP / other misses, `established` for non-SYN TCP
+   * misses (written first, so a packet never sees an established ring newer than its new ring's members).
+   * A service given only setServiceMembers keeps one ring and the program's one-ring behaviour.
+   */
+  setServiceRings(
+    serviceId: number,
+    rings: Readonly<Record<'new' | 'established', readonly InstanceSpec[]>>,
+  ): void {
+    for (const [kind, members] of [
+      [L.RING_KIND_ESTABLISHED, rings.established],
+      [L.RING_KIND_NEW, rings.new],
+    ] as const) {
+      this.writeRing(serviceId, kind, this.#ringOf(members));
+    }
   }
 
   /** Writes `ring` (instance slots) into the spare slot of (service, kind), then flips to it. */
