@@ -41,6 +41,19 @@ export interface RouterAdvertiserOptions {
   onProblem?: (what: string, detail: Record<string, unknown>) => void;
 }
 
+/** What we advertise: no default router (lifetime 0), no host parameters, our link-layer address. */
+export function ourAdvertisement(mac: string | null): RouterAdvertisement {
+  return {
+    curHopLimit: 0,
+    managed: false,
+    other: false,
+    routerLifetime: 0,
+    reachableTimeMs: 0,
+    retransTimerMs: 0,
+    sourceLinkLayer: mac,
+  };
+}
+
 export class RouterAdvertiser {
   private readonly socket: Icmp6Socket;
   private readonly schedule: RaSchedule;
@@ -60,15 +73,7 @@ export class RouterAdvertiser {
       fastCount: opts.schedule?.fastCount ?? RA_FAST_COUNT,
     };
     this.fastLeft = this.schedule.fastCount;
-    this.message = encodeRouterAdvertisement({
-      curHopLimit: 0,
-      managed: false,
-      other: false,
-      routerLifetime: 0,
-      reachableTimeMs: 0,
-      retransTimerMs: 0,
-      sourceLinkLayer: opts.mac,
-    });
+    this.message = encodeRouterAdvertisement(ourAdvertisement(opts.mac));
     this.socket = Icmp6Socket.open({
       ifindex: opts.ifindex,
       netns: opts.netns,

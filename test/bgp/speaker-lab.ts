@@ -11,6 +11,17 @@ import type { BgpSpeaker } from '../../src/bgp/speaker.js';
 import { ProcessRegistry } from '../../src/lab/processes.js';
 import { removeNetnsByPrefix, uniquePrefix } from '../helpers/netns.js';
 
+/** Runs `f`; a failure carries the speaker's events so far. */
+export async function withEvents<T>(events: string[], f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (err) {
+    throw new Error(
+      `${err instanceof Error ? err.message : String(err)}\nspeaker events:\n${events.join('\n')}`,
+    );
+  }
+}
+
 export class SpeakerLab {
   readonly prefix: string;
   readonly dir: string;

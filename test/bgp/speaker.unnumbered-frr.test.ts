@@ -20,7 +20,7 @@ import { peerSchema } from '../../src/config/schema-bgp.js';
 import { runIn, waitFor } from '../../src/lab/exec.js';
 import { frrSessionStates, startFrr, vtyshJson } from '../../src/lab/frr.js';
 import { addAddress, createNamespace, createVeth, linkUp } from '../../src/lab/netns.js';
-import { SpeakerLab } from './speaker-lab.js';
+import { SpeakerLab, withEvents } from './speaker-lab.js';
 
 const lab = new SpeakerLab('spkuf');
 const HOST_AS = 65101;
@@ -86,17 +86,6 @@ interface FrrPrefixJson {
   paths?: { nexthops?: { ip?: string; afi?: string; scope?: string; used?: boolean }[] }[];
 }
 
-/** Runs `f`; a failure carries the speaker's events so far. */
-async function withEvents<T>(events: string[], f: () => Promise<T>): Promise<T> {
-  try {
-    return await f();
-  } catch (err) {
-    throw new Error(
-      `${err instanceof Error ? err.message : String(err)}\nspeaker events:\n${events.join('\n')}`,
-    );
-  }
-}
-
 /** One run against FRR in two fresh namespaces named `<prefix><tag>h` / `<prefix><tag>t`. */
 async function scenario(tag: string, passive: boolean): Promise<void> {
   const NS = { host: lab.ns(`${tag}h`), tor: lab.ns(`${tag}t`) };
@@ -145,7 +134,7 @@ async function scenario(tag: string, passive: boolean): Promise<void> {
   const upMs = Date.now() - t0;
   sp.releaseEndOfRib();
   // The peer is learned from whichever comes first: FRR's RA, or its entry in our neighbour table
-  // (FRR's kernel solicits on link-up). FRR's RAs must be heard in any case.
+  // (usually there already when the speaker starts). FRR's RAs must be heard in any case.
   assert.equal(learned.length, 1, JSON.stringify(learned));
   assert.equal(learned[0]!.address, torLl);
   await withEvents(events, () =>

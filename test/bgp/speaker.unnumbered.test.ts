@@ -17,7 +17,7 @@ import { peerSchema } from '../../src/config/schema-bgp.js';
 import { birdc, startBird } from '../../src/lab/bird.js';
 import { runIn, waitFor } from '../../src/lab/exec.js';
 import { addAddress, createNamespace, createVeth, linkUp } from '../../src/lab/netns.js';
-import { SpeakerLab } from './speaker-lab.js';
+import { SpeakerLab, withEvents } from './speaker-lab.js';
 
 const lab = new SpeakerLab('spku');
 const NS = { host: lab.ns('h'), tor: lab.ns('t') };
@@ -47,17 +47,6 @@ protocol bgp h1 {
   ipv6 { import all; export where net = ::/0; };
 }
 `;
-}
-
-/** Runs `f`; a failure carries the speaker's events so far. */
-async function withEvents<T>(events: string[], f: () => Promise<T>): Promise<T> {
-  try {
-    return await f();
-  } catch (err) {
-    throw new Error(
-      `${err instanceof Error ? err.message : String(err)}\nspeaker events:\n${events.join('\n')}`,
-    );
-  }
 }
 
 interface IpRoute {

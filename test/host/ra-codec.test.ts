@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { ourAdvertisement } from '../../src/host/ra.js';
 import {
   decodeRouterAdvertisement,
   encodeRouterAdvertisement,
@@ -11,15 +12,7 @@ import {
   type RouterAdvertisement,
 } from '../../src/host/ra-codec.js';
 
-const OURS: RouterAdvertisement = {
-  curHopLimit: 0,
-  managed: false,
-  other: false,
-  routerLifetime: 0,
-  reachableTimeMs: 0,
-  retransTimerMs: 0,
-  sourceLinkLayer: '02:00:5e:10:00:01',
-};
+const OURS = ourAdvertisement('02:00:5e:10:00:01');
 const LL = 'fe80::1';
 
 test('our RA: type 134, code 0, checksum left to the kernel, lifetime 0, SLLA option', () => {
