@@ -1,11 +1,15 @@
 // Differential test: thousands of random frames — flows to VIPs over a 5-instance Maglev ring, repeats
 // (flow hits), RSTs, fragments, VLANs, oversize packets, ICMP errors, tunnelled packets, non-VIPs —
 // through the real program (BPF_PROG_TEST_RUN) and the TypeScript model over the same state: the
-// same verdict, the same output bytes, and in the end the same flow table. Ring changes happen midway.
+// same verdict, the same output bytes, and in the end the same flow table. Ring changes happen midway;
+// a second run drives a two-ring service through drain, drain end, add, grace end and a failure, with
+// marked and unmarked tunnelled packets (second chance).
 // ANYCASTD_FUZZ=long runs 50x more frames.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { checksum } from '../../src/steer/csum.js';
 import type { Dataplane, InstanceSpec } from '../../src/steer/dataplane.js';
+import { SECOND_CHANCE_ID4, SECOND_CHANCE_LABEL6 } from '../../src/steer/layout.js';
 import { decide, type SteerState } from '../../src/steer/model.js';
 import * as P from '../../src/steer/proto.js';
 import type { VipSpec } from '../../src/steer/vips.js';
@@ -35,6 +39,13 @@ const MEMBERS: InstanceSpec[] = [
     local: false,
   })),
 ];
+const SVC2 = 5; // two rings
+const RING_VIPS: VipSpec[] = [
+  { vipId: 14, serviceId: SVC2, addr: '192.0.2.30', proto: 'tcp', port: 443 },
+  { vipId: 15, serviceId: SVC2, addr: '192.0.2.30', proto: 'udp', port: 0 },
+  { vipId: 16, serviceId: SVC2, addr: '2001:db8::30', proto: 'tcp', port: 443 },
+  { vipId: 17, serviceId: SVC2, addr: '2001:db8::30', proto: 'udp', port: 0 },
+];
 const DIFF_VIPS: VipSpec[] = [
   { vipId: 10, serviceId: SVC, addr: '192.0.2.20', proto: 'tcp', port: 443 },
   { vipId: 11, serviceId: SVC, addr: '192.0.2.20', proto: 'udp', port: 0 },
@@ -58,14 +69,25 @@ let dp: Dataplane;
 before(() => {
   dp = openTestbed();
   dp.setServiceMembers(SVC, MEMBERS);
-  dp.setVips([...Object.values(VIPS), ...DIFF_VIPS]);
+  dp.setVips([...Object.values(VIPS), ...DIFF_VIPS, ...RING_VIPS]);
 });
 after(() => dp?.close());
 
-function randomFrame(r: () => number): Buffer {
+/** Puts the second-chance mark on an outer header (IPv4 id, checksum fixed; IPv6 flow-label bit). */
+function markOuter(ip: Buffer, family: 4 | 6): void {
+  if (family === 6) {
+    ip.writeUInt32BE((ip.readUInt32BE(0) | SECOND_CHANCE_LABEL6) >>> 0, 0);
+    return;
+  }
+  ip.writeUInt16BE(SECOND_CHANCE_ID4, 4);
+  ip.writeUInt16BE(0, 10);
+  ip.writeUInt16BE(checksum(ip.subarray(0, P.IPV4_HLEN)), 10);
+}
+
+function randomFrame(r: () => number, vips: readonly VipSpec[] = DIFF_VIPS): Buffer {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const family = r() < 0.5 ? 4 : 6;
-  const vip = pick(DIFF_VIPS.filter((v) => (family === 4) === v.addr.includes('.')));
+  const vip = pick(vips.filter((v) => (family === 4) === v.addr.includes('.')));
   const proto = r() < 0.3 ? pick(['tcp', 'udp'] as const) : vip.proto;
   const n = Math.floor(r() * 65536);
   const src = family === 4 ? `203.0.113.${n & 0xff}` : `2001:db8:200::${n.toString(16)}`;
@@ -108,11 +130,9 @@ function randomFrame(r: () => number): Buffer {
     const outerDst =
       r() < 0.8 ? (family === 4 ? HOST4 : HOST6) : family === 4 ? '198.51.100.77' : '2001:db8:100::77';
     const outerSrc = family === 4 ? '198.51.100.3' : '2001:db8:100::3';
-    return eth(
-      family === 4 ? P.ETH_P_IP : P.ETH_P_IPV6,
-      tunnel(family, outerSrc, outerDst, ipPacket(flow)),
-      e,
-    );
+    const t = tunnel(family, outerSrc, outerDst, ipPacket(flow));
+    if (r() < 0.3) markOuter(t, family); // a second-chance packet
+    return eth(family === 4 ? P.ETH_P_IP : P.ETH_P_IPV6, t, e);
   }
   if (kind < 0.15 && family === 4) {
     const seg = ipPacket(flow).subarray(20);
@@ -136,7 +156,12 @@ function randomFrame(r: () => number): Buffer {
   return kind < 0.17 ? frame.subarray(0, 14 + Math.floor(r() * (frame.length - 14))) : frame; // some truncated
 }
 
-test(`${FLOWS} random frames: program and model agree on verdict, bytes and flow table`, () => {
+/** Runs random frames through program and model; `step(i)` changes rings midway. */
+function differential(
+  vips: readonly VipSpec[],
+  step: (i: number) => void,
+  outcomes: readonly string[],
+): void {
   const seed = Number(process.env.ANYCASTD_SEED ?? Date.now() % 0xffffffff);
   const r = rng(seed);
   dp.clearFlows();
@@ -144,17 +169,13 @@ test(`${FLOWS} random frames: program and model agree on verdict, bytes and flow
   const seen: Buffer[] = [];
   const counts = new Map<string, number>();
   for (let i = 0; i < FLOWS; i++) {
-    if (i === Math.floor(FLOWS / 3)) dp.setServiceMembers(SVC, MEMBERS.slice(1)); // the local one leaves
-    if (i === Math.floor((2 * FLOWS) / 3))
-      dp.setServiceMembers(SVC, [
-        ...MEMBERS,
-        { id: 'h6/web', host4: '198.51.100.6', host6: '2001:db8:100::6', local: false },
-      ]);
-    const frame = seen.length > 0 && r() < 0.3 ? seen[Math.floor(r() * seen.length)]! : randomFrame(r);
+    step(i);
+    const frame = seen.length > 0 && r() < 0.3 ? seen[Math.floor(r() * seen.length)]! : randomFrame(r, vips);
     if (frame.length >= 14) seen.push(frame);
     const got = dp.program.testRun({ data: frame });
     const want = decide(model, frame);
-    counts.set(want.outcome, (counts.get(want.outcome) ?? 0) + 1);
+    const key = want.secondChance ? `sc-${want.secondChance}` : want.outcome;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
     const ctx = `seed ${seed}, frame ${i} (${want.outcome}): ${frame.toString('hex')}`;
     assert.equal(got.retval, want.verdict, `verdict; ${ctx}`);
     assert.equal(got.data.toString('hex'), want.data.toString('hex'), `bytes; ${ctx}`);
@@ -164,6 +185,52 @@ test(`${FLOWS} random frames: program and model agree on verdict, bytes and flow
     new Map([...model.flows].sort()),
     `flow tables; seed ${seed}`,
   );
-  for (const o of ['local', 'forward', 'decap', 'non-vip', 'too-big', 'parse-fail'])
+  for (const o of outcomes)
     assert.ok((counts.get(o) ?? 0) > 0, `outcome ${o} exercised (${JSON.stringify([...counts])})`);
+}
+
+test(`${FLOWS} random frames: program and model agree on verdict, bytes and flow table`, () => {
+  const h6 = { id: 'h6/web', host4: '198.51.100.6', host6: '2001:db8:100::6', local: false };
+  differential(
+    DIFF_VIPS,
+    (i) => {
+      if (i === Math.floor(FLOWS / 3)) dp.setServiceMembers(SVC, MEMBERS.slice(1)); // the local one leaves
+      if (i === Math.floor((2 * FLOWS) / 3)) dp.setServiceMembers(SVC, [...MEMBERS, h6]);
+    },
+    ['local', 'forward', 'decap', 'non-vip', 'too-big', 'parse-fail'],
+  );
+});
+
+test(`${FLOWS} random frames over two rings through drain, add and failure: program and model agree`, () => {
+  const h6 = { id: 'h6/web', host4: '198.51.100.6', host6: '2001:db8:100::6', local: false };
+  const h3 = MEMBERS[2]!;
+  const without = (xs: readonly InstanceSpec[], x: InstanceSpec) => xs.filter((m) => m.id !== x.id);
+  const steps: [number, () => void][] = [
+    [0, () => dp.setServiceRings(SVC2, { new: MEMBERS, established: MEMBERS })],
+    [1 / 6, () => dp.setServiceRings(SVC2, { new: without(MEMBERS, LOCAL), established: MEMBERS })], // drain
+    [
+      2 / 6,
+      () => dp.setServiceRings(SVC2, { new: without(MEMBERS, LOCAL), established: without(MEMBERS, LOCAL) }),
+    ],
+    [3 / 6, () => dp.setServiceRings(SVC2, { new: [...MEMBERS, h6], established: MEMBERS })], // undrain + add
+    [4 / 6, () => dp.setServiceRings(SVC2, { new: [...MEMBERS, h6], established: [...MEMBERS, h6] })], // grace over
+    [
+      5 / 6,
+      () => {
+        dp.setInstance(h3, false); // h3 fails: out of both at once
+        dp.setServiceRings(SVC2, {
+          new: without([...MEMBERS, h6], h3),
+          established: without([...MEMBERS, h6], h3),
+        });
+      },
+    ],
+  ];
+  differential(
+    RING_VIPS,
+    (i) => {
+      for (const [at, run] of steps) if (i === Math.floor(at * FLOWS)) run();
+    },
+    ['local', 'forward', 'decap', 'sc-forwarded', 'sc-used', 'sc-none'],
+  );
+  dp.setInstance(h3, true);
 });
