@@ -1,0 +1,147 @@
+// The second chance on real kernels (veth lab of veth-lab.ts, both hosts running the program): a TCP
+// connection held open by a client behind the ToR survives when the front host A has forgotten it
+// (its flow table cleared, as after an ECMP move to a host that never saw the flow) and A's rings send
+// its non-SYN packets somewhere without its socket:
+//  1. the connection lives on B; A's established ring names A → A finds no socket (only the listener),
+//     sends the segment once, marked, to the new ring's owner B; B's kernel answers;
+//  2. the connection lives on A; A's established ring names B → A forwards to B; B finds no socket,
+//     re-sends it marked to the new ring's owner A; A decapsulates, sees the mark and its socket, passes.
+// And the baseline: when both rings name A (no other owner), case 1 breaks — A's kernel resets it.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface, type Interface } from 'node:readline';
+import { after, before, test } from 'node:test';
+import { type BpfObject, ifIndex, withNetns } from '../../src/native/index.js';
+import { Dataplane, type InstanceSpec } from '../../src/steer/dataplane.js';
+import { type Netns, removeNetnsByPrefix, uniquePrefix } from '../helpers/netns.js';
+import { buildVethLab, CLIENT, HOST_A, HOST_B, HOST6_A, HOST6_B, VIP } from './veth-lab.js';
+
+const PREFIX = uniquePrefix('steer-sc');
+const PORT = 7778;
+const SVC = 0;
+const VIP_ID = 0;
+// argv: [name]; echoes every line as "<name>:<line>"
+const SERVER = `const n=process.argv[1];require('net').createServer((s)=>{let b='';s.on('data',(d)=>{b+=d;
+let i;while((i=b.indexOf('\\n'))>=0){s.write(n+':'+b.slice(0,i)+'\\n');b=b.slice(i+1)}});s.on('error',()=>{})})
+.listen(${PORT},'${VIP}',()=>console.log('ready'));`;
+// argv: [client address]; a held connection: stdin lines out, replies (and 'closed: <why>') to stdout
+const CLIENT_JS = `const s=require('net').connect({port:${PORT},host:'${VIP}',localAddress:process.argv[1]});
+s.on('connect',()=>console.log('connected'));s.on('data',(d)=>process.stdout.write(d));
+s.on('error',(e)=>console.log('closed: '+e.code));s.on('close',()=>{console.log('closed: end');process.exit(0)});
+require('readline').createInterface({input:process.stdin}).on('line',(l)=>s.write(l+'\\n'));`;
+
+const A: InstanceSpec = { id: 'a/echo', host4: HOST_A, host6: HOST6_A, local: true };
+const B: InstanceSpec = { id: 'b/echo', host4: HOST_B, host6: HOST6_B, local: false };
+const local = (i: InstanceSpec, yes: boolean): InstanceSpec => ({ ...i, local: yes });
+
+let tor: Netns;
+let nsA: Netns;
+let nsB: Netns;
+let pass: BpfObject;
+let dpA: Dataplane; // A's view: A local
+let dpB: Dataplane; // B's view: B local
+const procs: ChildProcess[] = [];
+
+async function spawnIn(
+  ns: Netns,
+  script: string,
+  arg: string,
+): Promise<{ p: ChildProcess; lines: Interface }> {
+  const p = spawn('ip', ['netns', 'exec', ns.name, process.execPath, '-e', script, arg], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  procs.push(p);
+  return { p, lines: createInterface({ input: p.stdout! }) };
+}
+
+async function nextLine(lines: Interface, ms = 3000): Promise<string> {
+  const timer = new Promise<string>((resolve) => setTimeout(() => resolve('timeout'), ms).unref());
+  return Promise.race([once(lines, 'line').then(([l]) => String(l)), timer]);
+}
+
+/** Both hosts' rings: A's view and B's view of the same members. */
+function rings(newRing: InstanceSpec[], established: InstanceSpec[]): void {
+  for (const [dp, me] of [
+    [dpA, A.id],
+    [dpB, B.id],
+  ] as const) {
+    const view = (xs: InstanceSpec[]): InstanceSpec[] => xs.map((i) => local(i, i.id === me));
+    dp.setServiceRings(SVC, { new: view(newRing), established: view(established) });
+  }
+}
+
+before(async () => {
+  ({ tor, nsA, nsB, pass } = buildVethLab(PREFIX));
+  const vips = [{ vipId: VIP_ID, serviceId: SVC, addr: VIP, proto: 'tcp' as const, port: PORT }];
+  dpA = Dataplane.open({ pin: false, host4: HOST_A, host6: HOST6_A });
+  dpB = Dataplane.open({ pin: false, host4: HOST_B, host6: HOST6_B });
+  for (const dp of [dpA, dpB]) dp.setVips(vips);
+  withNetns(nsA.name, () => dpA.attach(ifIndex('up0'), 'native'));
+  withNetns(nsB.name, () => dpB.attach(ifIndex('up0'), 'native'));
+  for (const [ns, name] of [
+    [nsA, 'A'],
+    [nsB, 'B'],
+  ] as const) {
+    const { lines } = await spawnIn(ns, SERVER, name);
+    assert.equal(await nextLine(lines), 'ready');
+  }
+});
+
+after(() => {
+  for (const p of procs) p.kill();
+  removeNetnsByPrefix(PREFIX);
+  dpA?.close();
+  dpB?.close();
+  pass?.close();
+});
+
+/** Opens a held connection while the new ring is `owner`, checks it is served there, returns it. */
+async function hold(owner: InstanceSpec): Promise<{ p: ChildProcess; lines: Interface }> {
+  for (const dp of [dpA, dpB]) dp.clearFlows();
+  rings([owner], [owner]);
+  const c = await spawnIn(tor, CLIENT_JS, CLIENT);
+  assert.equal(await nextLine(c.lines), 'connected');
+  c.p.stdin!.write('one\n');
+  assert.equal(await nextLine(c.lines), `${owner === A ? 'A' : 'B'}:one`);
+  return c;
+}
+
+test('connection on B, A forgets it and its established ring names A: second chance to B, kept', async () => {
+  const c = await hold(B);
+  dpA.clearFlows();
+  dpA.resetStats();
+  dpB.resetStats();
+  rings([B], [A]);
+  c.p.stdin!.write('two\n');
+  assert.equal(await nextLine(c.lines), 'B:two');
+  assert.ok(dpA.vipStats(VIP_ID).sc_forwarded >= 1n, 'A gave it its second chance');
+  assert.ok(dpB.vipStats(VIP_ID).sc_socket >= 1n, 'B found the socket');
+  c.p.stdin!.write('three\n'); // now a flow-table hit at A: straight to B
+  assert.equal(await nextLine(c.lines), 'B:three');
+  c.p.kill();
+});
+
+test('connection on A, A forgets it and its established ring names B: B sends it back marked, kept', async () => {
+  const c = await hold(A);
+  dpA.clearFlows();
+  dpA.resetStats();
+  dpB.resetStats();
+  rings([A], [B]);
+  c.p.stdin!.write('two\n');
+  assert.equal(await nextLine(c.lines), 'A:two');
+  assert.ok(dpB.vipStats(VIP_ID).sc_forwarded >= 1n, 'B gave it its second chance');
+  assert.ok(dpA.vipStats(VIP_ID).sc_socket >= 1n, 'A found its socket');
+  c.p.kill();
+});
+
+test('baseline, both rings naming A after the connection went to B (no other owner): A resets it', async () => {
+  const c = await hold(B);
+  dpA.clearFlows();
+  dpA.resetStats();
+  rings([A], [A]);
+  c.p.stdin!.write('two\n');
+  assert.match(await nextLine(c.lines), /^closed: (ECONNRESET|end)$/);
+  assert.ok(dpA.vipStats(VIP_ID).sc_none >= 1n, 'A had no other owner');
+  c.p.kill();
+});
