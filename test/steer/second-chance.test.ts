@@ -107,14 +107,22 @@ async function hold(owner: InstanceSpec): Promise<{ p: ChildProcess; lines: Inte
   return c;
 }
 
-test('connection on B, A forgets it and its established ring names A: second chance to B, kept', async () => {
-  const c = await hold(B);
+/**
+ * Holds a connection on `owner`, then makes A forget it and sets the rings (new, established); the
+ * next line's answer (or 'closed: …') is returned with the held client.
+ */
+async function forgetAndSend(owner: InstanceSpec, fresh: InstanceSpec[], established: InstanceSpec[]) {
+  const c = await hold(owner);
   dpA.clearFlows();
-  dpA.resetStats();
-  dpB.resetStats();
-  rings([B], [A]);
+  for (const dp of [dpA, dpB]) dp.resetStats();
+  rings(fresh, established);
   c.p.stdin!.write('two\n');
-  assert.equal(await nextLine(c.lines), 'B:two');
+  return { c, answer: await nextLine(c.lines) };
+}
+
+test('connection on B, A forgets it and its established ring names A: second chance to B, kept', async () => {
+  const { c, answer } = await forgetAndSend(B, [B], [A]);
+  assert.equal(answer, 'B:two');
   assert.ok(dpA.vipStats(VIP_ID).sc_forwarded >= 1n, 'A gave it its second chance');
   assert.ok(dpB.vipStats(VIP_ID).sc_socket >= 1n, 'B found the socket');
   c.p.stdin!.write('three\n'); // now a flow-table hit at A: straight to B
@@ -123,25 +131,16 @@ test('connection on B, A forgets it and its established ring names A: second cha
 });
 
 test('connection on A, A forgets it and its established ring names B: B sends it back marked, kept', async () => {
-  const c = await hold(A);
-  dpA.clearFlows();
-  dpA.resetStats();
-  dpB.resetStats();
-  rings([A], [B]);
-  c.p.stdin!.write('two\n');
-  assert.equal(await nextLine(c.lines), 'A:two');
+  const { c, answer } = await forgetAndSend(A, [A], [B]);
+  assert.equal(answer, 'A:two');
   assert.ok(dpB.vipStats(VIP_ID).sc_forwarded >= 1n, 'B gave it its second chance');
   assert.ok(dpA.vipStats(VIP_ID).sc_socket >= 1n, 'A found its socket');
   c.p.kill();
 });
 
 test('baseline, both rings naming A after the connection went to B (no other owner): A resets it', async () => {
-  const c = await hold(B);
-  dpA.clearFlows();
-  dpA.resetStats();
-  rings([A], [A]);
-  c.p.stdin!.write('two\n');
-  assert.match(await nextLine(c.lines), /^closed: (ECONNRESET|end)$/);
+  const { c, answer } = await forgetAndSend(B, [A], [A]);
+  assert.match(answer, /^closed: (ECONNRESET|end)$/);
   assert.ok(dpA.vipStats(VIP_ID).sc_none >= 1n, 'A had no other owner');
   c.p.kill();
 });
