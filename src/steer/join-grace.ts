@@ -1,0 +1,42 @@
+// The join grace of the `established` ring (issue 8): an instance that joins a service's established
+// ring after that ring was first written waits the grace time before it is written into it, so a
+// non-SYN packet of an older connection that misses the flow table still finds the instance that holds
+// it (had it joined both rings at once, both rings would name the newcomer and the second chance would
+// have nowhere else to go). The first write of a service (start, or a restart adopting its maps) admits
+// everyone: those instances may hold connections already. Leaving is never delayed here (drain timing
+// is the caller's), and an established ring is never left empty while instances are wanted in it.
+
+export interface Admitted {
+  /** The members to write now. */
+  readonly members: string[];
+  /** When the next held instance falls due (ms, the caller's clock), or null. */
+  readonly nextDue: number | null;
+}
+
+export class JoinGrace {
+  readonly #written = new Map<string, Set<string>>(); // service → established members last admitted
+  readonly #due = new Map<string, Map<string, number>>(); // service → held instance → when it may join
+
+  /** Of the `wanted` established members of `service`, those to write at `now`. */
+  admit(service: string, wanted: readonly string[], graceMs: number, now: number): Admitted {
+    const prev = this.#written.get(service);
+    const due = this.#due.get(service) ?? new Map<string, number>();
+    for (const id of wanted)
+      if (prev && !prev.has(id) && !due.has(id) && graceMs > 0) due.set(id, now + graceMs);
+    for (const [id, at] of due) if (at <= now || !wanted.includes(id)) due.delete(id);
+    let members = wanted.filter((id) => !due.has(id));
+    if (members.length === 0) {
+      members = [...wanted];
+      due.clear();
+    }
+    this.#written.set(service, new Set(members));
+    this.#due.set(service, due);
+    return { members, nextDue: due.size > 0 ? Math.min(...due.values()) : null };
+  }
+
+  /** Drops what is known of a removed service. */
+  forget(service: string): void {
+    this.#written.delete(service);
+    this.#due.delete(service);
+  }
+}
