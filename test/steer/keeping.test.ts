@@ -1,0 +1,25 @@
+// Connection keeping on the veth lab (keeping.ts): held connections through a drain and an ECMP move
+// break none with the program, and some with plain ECMP (the baseline). 100 each phase here; bench
+// (bench/steer-keeping.bench.ts) runs 1,000.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { uniquePrefix } from '../helpers/netns.js';
+import { keepingScenario } from './keeping.js';
+
+const COUNT = 100;
+
+test(`drain B, then the ECMP route moves to B: ${2 * COUNT} held connections, none broken`, async () => {
+  const r = await keepingScenario(uniquePrefix('steer-keep'), COUNT, true);
+  console.log(`keeping (two rings + second chance): ${JSON.stringify(r)}`);
+  assert.ok(
+    (r.held.A ?? 0) > COUNT && (r.held.B ?? 0) > 0,
+    `both instances held some: ${JSON.stringify(r.held)}`,
+  );
+  assert.equal(r.broken, 0, JSON.stringify(r.reasons));
+});
+
+test('baseline: the same steps with XDP off (plain ECMP) break the connections on A', async () => {
+  const r = await keepingScenario(uniquePrefix('steer-keep'), COUNT, false);
+  console.log(`keeping (plain ECMP): ${JSON.stringify(r)}`);
+  assert.ok(r.broken >= COUNT, `at least the second phase's ${COUNT} (all on A): ${JSON.stringify(r)}`);
+});

@@ -1,0 +1,117 @@
+// Connection keeping across a drain and an ECMP move, on the two-host veth lab (veth-lab.ts) with the
+// lab's own service and holder programs (src/lab/service.ts, src/lab/holder.ts, run, not changed):
+//  1. rings new = established = {A, B} on both hosts, the ToR sends the VIP to A: `count` held connections;
+//  2. B drains: new = {A}, established = {A, B}: `count` more held connections (all on A);
+//  3. the ToR's route moves to B (an ECMP change: B has never seen these flows), then every held
+//     connection sends a line and must get its own instance's answer.
+// With the program (two rings + second chance) none may break; the baseline runs the same steps with
+// XDP off on both hosts (plain ECMP anycast). Used by keeping.test.ts (small) and bench (1,000).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface, type Interface } from 'node:readline';
+import { ifIndex, projectRoot, withNetns } from '../../src/native/index.js';
+import { Dataplane, type InstanceSpec } from '../../src/steer/dataplane.js';
+import { removeNetnsByPrefix } from '../helpers/netns.js';
+import { buildVethLab, HOST_A, HOST_B, HOST6_A, HOST6_B, VIP } from './veth-lab.js';
+
+const PORT = 8000; // the lab service's TCP port
+const SVC = 0;
+const A: InstanceSpec = { id: 'a/svc', host4: HOST_A, host6: HOST6_A, local: true };
+const B: InstanceSpec = { id: 'b/svc', host4: HOST_B, host6: HOST6_B, local: false };
+const LINE_TIMEOUT_MS = 30_000;
+
+export interface KeepingReport {
+  xdp: boolean;
+  held: Record<string, number>; // per instance, both phases
+  broken: number;
+  reasons: Record<string, number>;
+}
+
+interface Proc {
+  p: ChildProcess;
+  lines: Interface;
+}
+
+function start(ns: string, args: string[]): Proc {
+  const p = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', ...args], {
+    cwd: projectRoot(),
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  return { p, lines: createInterface({ input: p.stdout! }) };
+}
+
+function line(proc: Proc): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('no answer from a lab process')), LINE_TIMEOUT_MS);
+    proc.lines.once('line', (l) => {
+      clearTimeout(t);
+      resolve(String(l));
+    });
+  });
+}
+
+/** Runs the three steps; `xdp` false is the plain-ECMP baseline. */
+export async function keepingScenario(prefix: string, count: number, xdp: boolean): Promise<KeepingReport> {
+  const lab = buildVethLab(prefix);
+  const procs: Proc[] = [];
+  const dps: Dataplane[] = [];
+  try {
+    lab.tor.exec(['ethtool', '-K', 'tB', 'tx', 'off']); // after the move, B encapsulates the ToR's frames
+    const dpA = Dataplane.open({ pin: false, host4: HOST_A, host6: HOST6_A });
+    dps.push(dpA);
+    const dpB = Dataplane.open({ pin: false, host4: HOST_B, host6: HOST6_B });
+    dps.push(dpB);
+    const rings = (fresh: InstanceSpec[], established: InstanceSpec[]): void => {
+      for (const [dp, me] of [
+        [dpA, A.id],
+        [dpB, B.id],
+      ] as const) {
+        const view = (xs: InstanceSpec[]) => xs.map((i) => ({ ...i, local: i.id === me }));
+        dp.setServiceRings(SVC, { new: view(fresh), established: view(established) });
+      }
+    };
+    for (const dp of dps) dp.setVips([{ vipId: 0, serviceId: SVC, addr: VIP, proto: 'tcp', port: PORT }]);
+    rings([A, B], [A, B]);
+    if (xdp) {
+      withNetns(lab.nsA.name, () => dpA.attach(ifIndex('up0'), 'native'));
+      withNetns(lab.nsB.name, () => dpB.attach(ifIndex('up0'), 'native'));
+    }
+    for (const [ns, id] of [
+      [lab.nsA.name, 'A'],
+      [lab.nsB.name, 'B'],
+    ] as const) {
+      const s = start(ns, ['src/lab/service.ts', '--id', id, '--bind', VIP]);
+      procs.push(s);
+      if ((await line(s)) !== 'ready') throw new Error(`service ${id} did not start`);
+    }
+    const hold = async (): Promise<Proc> => {
+      const h = start(lab.tor.name, ['src/lab/holder.ts', '--target', VIP, '--count', String(count)]);
+      procs.push(h);
+      const opened = JSON.parse(await line(h)) as { failed: number };
+      if (opened.failed > 0) throw new Error(`holder: ${opened.failed} connections failed to open`);
+      return h;
+    };
+    const first = await hold();
+    rings([A], [A, B]); // B drains
+    const second = await hold();
+    lab.tor.ip(['route', 'replace', `${VIP}/32`, 'via', '198.51.100.131']); // ECMP move to B
+    const report: KeepingReport = { xdp, held: {}, broken: 0, reasons: {} };
+    for (const h of [first, second]) {
+      h.p.stdin!.write('check\n');
+      const r = JSON.parse(await line(h)) as {
+        alive: Record<string, number>;
+        broken: Record<string, number>;
+        reasons: Record<string, number>;
+      };
+      for (const rec of [r.alive, r.broken])
+        for (const [host, n] of Object.entries(rec)) report.held[host] = (report.held[host] ?? 0) + n;
+      for (const n of Object.values(r.broken)) report.broken += n;
+      for (const [why, n] of Object.entries(r.reasons)) report.reasons[why] = (report.reasons[why] ?? 0) + n;
+    }
+    return report;
+  } finally {
+    for (const { p } of procs) p.kill();
+    removeNetnsByPrefix(prefix);
+    for (const dp of dps) dp.close();
+    lab.pass.close();
+  }
+}
