@@ -4,6 +4,7 @@
 import type { ServiceConfig } from '../config/types.js';
 import type { InstanceState, InstanceTransition } from '../health/instance-health.js';
 import type { ListenerWatcher } from '../health/listener-watcher.js';
+import type { makeProbe } from '../health/probe.js';
 import { ServiceHealth } from '../health/service-health.js';
 import type { CheckView, HealthFactory, HealthPort } from './parts.js';
 
@@ -39,6 +40,8 @@ export interface RealHealthOptions {
   /** Listener watcher for socket-gone (shared by every service); none: checks only. */
   watcher?: ListenerWatcher;
   drainPollMs?: number;
+  /** The probe factory of each service (default the plain probes; ops: timed for the duration histogram). */
+  probeFor?: (service: ServiceConfig) => typeof makeProbe;
 }
 
 export function realHealth(opts: RealHealthOptions = {}): HealthFactory {
@@ -49,6 +52,7 @@ export function realHealth(opts: RealHealthOptions = {}): HealthFactory {
         onTransition,
         ...(opts.watcher ? { watcher: opts.watcher } : {}),
         ...(opts.drainPollMs === undefined ? {} : { drainPollMs: opts.drainPollMs }),
+        ...(opts.probeFor ? { probeFor: opts.probeFor(service) } : {}),
       }),
     );
 }

@@ -3,7 +3,7 @@
 // interfaces only, so its ordering can be tested with recording fakes and, end to end, with the real
 // parts (steering.ts over src/steer's Dataplane, health.ts over src/health's ServiceHealth).
 
-import type { PeerStatus } from '../bgp/speaker-status.js';
+import type { PeerStatus, ReceivedRoute } from '../bgp/speaker-status.js';
 import type { PeerConfig, ServiceConfig } from '../config/types.js';
 import type { InstanceState, InstanceTransition } from '../health/instance-health.js';
 import type { HealthState } from '../health/types.js';
@@ -72,4 +72,6 @@ export interface AnnouncerHandle {
   announcer: RouteAnnouncer;
   close(): void;
   peers?: () => readonly PeerStatus[];
+  /** Routes received from the peers (the speaker's accepted Adj-RIB-In). */
+  received?: () => readonly ReceivedRoute[];
 }

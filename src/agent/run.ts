@@ -8,12 +8,14 @@
 // then the speaker closes its sessions (Cease) and the process exits 0, within a bounded time. The XDP
 // program stays attached and its maps stay pinned (see agent.ts for why): a restart adopts them.
 
-import type { PeerStatus } from '../bgp/speaker-status.js';
+import type { PeerStatus, ReceivedRoute } from '../bgp/speaker-status.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { ConfigError } from '../errors.js';
 import { createListenerWatcher } from '../health/listener-sources.js';
 import { LoAddresses } from '../host/lo-addresses.js';
+import { AnycastdMetrics } from '../metrics/metrics.js';
+import { timedProbeFor } from '../metrics/probe-timing.js';
 import { ifIndex } from '../native/xdp.js';
 import { Dataplane, DEFAULT_PIN_DIR } from '../steer/dataplane.js';
 import { Agent, DEFAULT_STOP_TIMEOUT_MS } from './agent.js';
@@ -41,9 +43,12 @@ export interface RunOptions {
   pinDir?: string;
   stopTimeoutMs?: number;
   sink?: LogSink;
+  /** anycastd's version for the metrics' build info (default 0.0.0). */
+  version?: string;
   /**
-   * Called once the agent runs, with its parts: the place to start the ops layer (metrics, control
-   * socket) or, in tests, to read status(). What it returns is called on the way out.
+   * Called once the agent is built, just before it starts (so nothing it logs is missed), with its
+   * parts: the place to start the ops layer (metrics, control socket) or, in tests, to read status().
+   * What it returns is called on the way out.
    */
   onStarted?: (ctx: RunContext) => Promise<Closer | undefined> | Closer | undefined;
 }
@@ -55,6 +60,10 @@ export interface RunContext {
   steering: Steering;
   /** The speaker's peers (absent for an announcer that is no speaker). */
   peers?: () => readonly PeerStatus[];
+  /** Routes received from the peers (the speaker's Adj-RIB-In). */
+  received?: () => readonly ReceivedRoute[];
+  /** Made before the agent: its health checks record their durations here. */
+  metrics: AnycastdMetrics;
   /** Unix time (ms) the agent started. */
   startedAt: number;
 }
@@ -103,22 +112,26 @@ export async function runAgent(opts: RunOptions): Promise<number> {
     closers.push(() => connections.close());
     await untilRouted(config, bgp, sink);
     const steering = new Steering(dp);
+    const build = { version: opts.version ?? '0.0.0', node: config.node.id };
+    const metrics = new AnycastdMetrics({}, build, config); // before the agent: its probes are timed
     const agent = new Agent(config, {
       announcer: bgp.announcer,
       host: lo,
       steering,
-      health: realHealth({ watcher }),
+      health: realHealth({ watcher, probeFor: (service) => timedProbeFor(metrics, service) }),
       connections,
       sink,
     });
-    agent.start();
     const closeOps = await opts.onStarted?.({
       agent,
       steering,
       ...(bgp.peers ? { peers: bgp.peers } : {}),
+      ...(bgp.received ? { received: bgp.received } : {}),
+      metrics,
       startedAt: Date.now(),
     });
     if (closeOps) closers.push(closeOps);
+    agent.start();
     const signal = await signals.run(agent);
     agent.log('info', 'signal-received', { reason: signal.toLowerCase() });
     const bound = opts.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;

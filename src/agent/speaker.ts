@@ -11,5 +11,10 @@ export async function startSpeaker(config: Config, sink: LogSink): Promise<Annou
   const speaker = await BgpSpeaker.startWithKernel(config, {
     log: (event, fields) => sink(makeRecord('info', event, fields)),
   });
-  return { announcer: speaker, close: () => speaker.stop(), peers: () => speaker.peers() };
+  return {
+    announcer: speaker,
+    close: () => speaker.stop(),
+    peers: () => speaker.peers(),
+    received: () => speaker.received(),
+  };
 }

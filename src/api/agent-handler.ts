@@ -4,9 +4,10 @@
 import { isIPv4 } from 'node:net';
 import type { ExportAttributes } from '../agent/ports.js';
 import { worseAttributes } from '../agent/routes.js';
+import type { ReceivedRoute } from '../bgp/speaker-status.js';
 import type { Config } from '../config/types.js';
 import { AnycastdError } from '../errors.js';
-import type { FlapCounter, LastChange, OpsParts } from '../metrics/agent-source.js';
+import type { LastChange, OpsParts } from '../metrics/agent-source.js';
 import { flowsOf, ringsOf } from './dataplane-views.js';
 import { ApiError, type ApiHandler, type PeerInfo, type RouteInfo } from './types.js';
 
@@ -19,6 +20,21 @@ const COMMUNITY_MASK = 0xffff;
 /** RFC 1997 text form "AS:value". */
 const communityText = (c: number): string => `${c >>> COMMUNITY_HALF}:${c & COMMUNITY_MASK}`;
 
+/** A route of a peer's Adj-RIB-In as `show routes` lists it. */
+export function receivedRouteInfo(r: ReceivedRoute): RouteInfo {
+  return {
+    prefix: r.prefix,
+    direction: 'received',
+    peer: r.peer,
+    nextHop: r.nextHop,
+    service: '',
+    med: r.med ?? 0,
+    asPath: r.asPath.join(' '),
+    communities: r.communities.map(communityText),
+    best: r.used && !r.stale,
+  };
+}
+
 function serviceOf(config: Config, name: string): Config['services'][number] {
   const s = config.services.find((x) => x.name === name);
   if (!s) throw new ApiError('NOT_FOUND', `no service named ${name}`);
@@ -26,7 +42,6 @@ function serviceOf(config: Config, name: string): Config['services'][number] {
 }
 
 export interface AgentHandlerState {
-  flaps: FlapCounter;
   /** Service → last transition of its local instance. */
   lastChange: ReadonlyMap<string, LastChange>;
   /** Unix ms the running config was loaded. */
@@ -37,7 +52,6 @@ export function agentHandler(parts: OpsParts, st: AgentHandlerState): ApiHandler
   const { agent } = parts;
   const peers = (): PeerInfo[] => {
     const list = parts.peers?.() ?? [];
-    st.flaps.observe(list);
     const now = Date.now();
     return list.map((p) => ({
       name: p.name,
@@ -45,7 +59,7 @@ export function agentHandler(parts: OpsParts, st: AgentHandlerState): ApiHandler
       remoteAsn: p.remoteAsn,
       state: p.state,
       establishedSince: p.uptimeMs === null ? 0 : seconds(now - p.uptimeMs),
-      flaps: st.flaps.flaps(p.name),
+      flaps: p.flaps,
       prefixesAdvertised: p.prefixesAdvertised,
       prefixesReceived: p.prefixesReceived,
       prefixesAccepted: p.prefixesAccepted,

@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import type { LogRecord } from '../agent/log.js';
 import type { RunContext } from '../agent/run.js';
 import type { TransitionReason } from '../health/types.js';
-import { agentMetricsSource, FlapCounter, type LastChange, type OpsParts } from '../metrics/agent-source.js';
+import { agentMetricsSource, type LastChange, type OpsParts } from '../metrics/agent-source.js';
 import { AnycastdMetrics } from '../metrics/metrics.js';
 import { MetricsServer } from '../metrics/server.js';
 import { projectRoot } from '../native/addon.js';
-import { agentHandler } from './agent-handler.js';
+import { agentHandler, receivedRouteInfo } from './agent-handler.js';
 import { ApiServer } from './server.js';
 
 export interface Ops {
@@ -34,10 +34,9 @@ export interface OpsOptions {
 
 export async function startOps(parts: OpsParts, opts: OpsOptions = {}): Promise<Ops> {
   const config = parts.agent.config;
-  const flaps = new FlapCounter();
   const lastChange = new Map<string, LastChange>();
   let loadedAt = Date.now();
-  const source = agentMetricsSource(parts, flaps);
+  const source = agentMetricsSource(parts);
   const metrics =
     opts.metrics ?? new AnycastdMetrics(source, { version: parts.version, node: config.node.id }, config);
   metrics.setSource(source);
@@ -58,7 +57,7 @@ export async function startOps(parts: OpsParts, opts: OpsOptions = {}): Promise<
     api = await ApiServer.listen({
       path: opts.socket ?? config.api.socket,
       group: config.api.group,
-      handler: agentHandler(parts, { flaps, lastChange, configLoadedAt: () => loadedAt }),
+      handler: agentHandler(parts, { lastChange, configLoadedAt: () => loadedAt }),
     });
   } catch (err) {
     await metricsServer.close();
@@ -77,13 +76,18 @@ export async function startOps(parts: OpsParts, opts: OpsOptions = {}): Promise<
 /** The `onStarted` hook of runAgent (src/agent/run.ts): starts the ops surfaces, returns their closer. */
 export function opsOnStarted(version: string): (ctx: RunContext) => Promise<() => void> {
   return async (ctx) => {
-    const ops = await startOps({
-      agent: ctx.agent,
-      steering: ctx.steering,
-      ...(ctx.peers ? { peers: ctx.peers } : {}),
-      version,
-      startedAt: ctx.startedAt,
-    });
+    const received = ctx.received;
+    const ops = await startOps(
+      {
+        agent: ctx.agent,
+        steering: ctx.steering,
+        ...(ctx.peers ? { peers: ctx.peers } : {}),
+        ...(received ? { received: () => received().map(receivedRouteInfo) } : {}),
+        version,
+        startedAt: ctx.startedAt,
+      },
+      { metrics: ctx.metrics },
+    );
     return () => {
       void ops.close();
     };

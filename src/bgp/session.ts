@@ -6,7 +6,8 @@
 // stays — if ours is still connecting and would stay, the inbound one waits for it and is taken only if
 // ours fails; one that collides with an Established session is closed with Cease / Connection
 // Collision Resolution.
-// RFC 7606 outcomes of received UPDATEs are counted per action and reason.
+// RFC 7606 outcomes of received UPDATEs are counted per action and reason, and messages by type in
+// each direction (the session's connection only: a rejected colliding one is not the session's).
 
 import type net from 'node:net';
 import type { AttrContext } from './codec/attributes/types.js';
@@ -56,8 +57,16 @@ export interface SessionCounters {
   messagesOut: number;
   updatesIn: number;
   updatesOut: number;
+  /** Messages of the session's connection by type, as sent and as received (decoded). */
+  sentByType: Record<BgpMessage['type'], number>;
+  receivedByType: Record<BgpMessage['type'], number>;
   /** RFC 7606 outcomes by "action:reason". */
   rfc7606: Map<string, number>;
+}
+
+/** Every message type at 0. */
+export function messageTypeCounts(): Record<BgpMessage['type'], number> {
+  return { open: 0, update: 0, notification: 0, keepalive: 0, 'route-refresh': 0 };
 }
 
 export class BgpSession {
@@ -75,6 +84,8 @@ export class BgpSession {
     messagesOut: 0,
     updatesIn: 0,
     updatesOut: 0,
+    sentByType: messageTypeCounts(),
+    receivedByType: messageTypeCounts(),
     rfc7606: new Map(),
   };
 
@@ -170,7 +181,7 @@ export class BgpSession {
    */
   send(update: Partial<UpdateMessage>, onWritten?: (err?: Error | null) => void): boolean {
     if (this.fsm.state !== 'established' || !this.conn?.socket) return false;
-    this.write(this.conn, encodeUpdate(update, this.attrContext), onWritten);
+    this.write(this.conn, 'update', encodeUpdate(update, this.attrContext), onWritten);
     this.counters.updatesOut++;
     this.fsm.handle({ type: 'update-sent' });
     return true;
@@ -197,9 +208,15 @@ export class BgpSession {
     setTimeout(() => socket.destroy(), LINGER_MS).unref();
   }
 
-  private write(c: Connection, buf: Buffer, onWritten?: (err?: Error | null) => void): void {
+  private write(
+    c: Connection,
+    type: BgpMessage['type'],
+    buf: Buffer,
+    onWritten?: (err?: Error | null) => void,
+  ): void {
     c.socket?.write(buf, onWritten);
     this.counters.messagesOut++;
+    this.counters.sentByType[type]++;
   }
 
   private attach(c: Connection, socket: net.Socket): Connection {
@@ -224,13 +241,13 @@ export class BgpSession {
         this.conn = undefined;
         return;
       case 'send-open':
-        if (this.conn) this.write(this.conn, encodeOpen(buildOpen(this.options)));
+        if (this.conn) this.write(this.conn, 'open', encodeOpen(buildOpen(this.options)));
         return;
       case 'send-keepalive':
-        if (this.conn) this.write(this.conn, encodeKeepalive());
+        if (this.conn) this.write(this.conn, 'keepalive', encodeKeepalive());
         return;
       case 'send-notification':
-        if (this.conn) this.write(this.conn, encodeNotification(a));
+        if (this.conn) this.write(this.conn, 'notification', encodeNotification(a));
         this.handlers.onNotification?.('sent', a);
         return;
       case 'state-change':
@@ -302,8 +319,10 @@ export class BgpSession {
       }
       if (candidate) {
         if (!this.resolveCollision(c, msg)) return;
+        this.counters.receivedByType[msg.type]++; // the adopted connection's OPEN
         continue;
       }
+      this.counters.receivedByType[msg.type]++;
       this.fsm.handle(this.eventOf(msg));
       if (msg.type === 'update' && this.fsm.state === 'established') this.handlers.onUpdate?.(msg);
     }

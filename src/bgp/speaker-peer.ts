@@ -11,7 +11,7 @@ import type { PeerConfig } from '../config/types.js';
 import type { PathAttributes } from './codec/attributes/types.js';
 import { type Capability, findCapability } from './codec/capabilities.js';
 import { Afi, CeaseSubcode } from './codec/constants.js';
-import type { Prefix } from './codec/prefix.js';
+import { type Prefix, prefixKey } from './codec/prefix.js';
 import { type DecodedUpdate, endOfRib, updateRoutes } from './codec/update.js';
 import {
   buildUpdates,
@@ -25,7 +25,7 @@ import type { FsmState } from './fsm.js';
 import { ImportPolicy, parseCommunity, parseLargeCommunity } from './policy.js';
 import { AdjRibIn, AdjRibOut, type RibOutRoute } from './rib.js';
 import { BgpSession, type SessionOptions } from './session.js';
-import { PeerCounters, type PeerStatus } from './speaker-status.js';
+import { PeerCounters, type PeerStatus, type ReceivedRoute } from './speaker-status.js';
 
 const MS_PER_S = 1000;
 /** How long stale routes may wait for the restarted peer's End-of-RIB (FRR's stalepath-time). */
@@ -97,7 +97,10 @@ export class SpeakerPeer {
         this.counters.notification(direction, n.code, n.subcode);
         this.host.log('bgp-notification', { peer: config.name, direction, code: n.code, subcode: n.subcode });
       },
-      onState: (from, to, reason) => this.host.log('bgp-peer-state', { peer: config.name, from, to, reason }),
+      onState: (from, to, reason) => {
+        this.counters.state(from, to);
+        this.host.log('bgp-peer-state', { peer: config.name, from, to, reason });
+      },
     });
   }
 
@@ -333,6 +336,20 @@ export class SpeakerPeer {
 
   status(): PeerStatus {
     return this.counters.snapshot(this);
+  }
+
+  /** The accepted routes of the Adj-RIB-In. */
+  received(): ReceivedRoute[] {
+    return this.ribIn.routes().map((r) => ({
+      peer: this.config.name,
+      prefix: prefixKey(r.prefix),
+      nextHop: this.nexthopOf(r.prefix)?.gateway ?? '',
+      asPath: (r.attributes.asPath ?? []).flatMap((seg) => seg.asns),
+      med: r.attributes.med ?? null,
+      communities: r.attributes.communities ?? [],
+      stale: r.stale,
+      used: !this.suppressed,
+    }));
   }
 
   stop(message?: string): void {

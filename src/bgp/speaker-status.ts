@@ -1,11 +1,32 @@
 // Per-peer counters of the speaker and the plain snapshot the metrics layer reads (`peers()`):
-// session state, messages by type, prefixes advertised / received / accepted, max-prefix events,
+// session state, flaps (Established → any other state), messages by type in each direction, prefixes advertised / received / accepted, max-prefix events,
 // graceful-restart stale routes and the RFC 7606 outcomes counted by the session.
 
 import type { PeerConfig } from '../config/types.js';
+import type { BgpMessage } from './codec/message.js';
 import type { FsmState } from './fsm.js';
 import type { AdjRibIn } from './rib.js';
 import type { SessionCounters } from './session.js';
+
+export type MessageCounts = Readonly<Record<BgpMessage['type'], number>>;
+
+/** One accepted route of a peer's Adj-RIB-In, as `show routes` lists it. */
+export interface ReceivedRoute {
+  peer: string;
+  /** "address/length". */
+  prefix: string;
+  /** The next hop the kernel route would use ('' if none is usable). */
+  nextHop: string;
+  /** The AS numbers of the AS_PATH in order (sets flattened). */
+  asPath: number[];
+  med: number | null;
+  /** RFC 1997 communities as 32-bit values. */
+  communities: number[];
+  /** Kept, stale, from before the peer restarted (graceful restart helper). */
+  stale: boolean;
+  /** In use: the peer is not over a max-prefix limit with action withdraw. */
+  used: boolean;
+}
 
 export interface PeerStatus {
   name: string;
@@ -19,6 +40,11 @@ export interface PeerStatus {
   messagesOut: number;
   updatesIn: number;
   updatesOut: number;
+  /** Messages by type (open, update, notification, keepalive, route-refresh), sent and received. */
+  sentByType: MessageCounts;
+  receivedByType: MessageCounts;
+  /** Times the session left Established since the peer was configured. */
+  flaps: number;
   notificationsIn: number;
   notificationsOut: number;
   /** The last NOTIFICATION, "code/subcode", by direction. */
@@ -65,6 +91,12 @@ export class PeerCounters {
   prefixesAccepted = 0;
   maxPrefixExceeded = 0;
   overLimit = false;
+  flaps = 0;
+
+  /** An FSM transition: leaving Established is a flap. */
+  state(from: FsmState, to: FsmState): void {
+    if (from === 'established' && to !== 'established') this.flaps++;
+  }
 
   notification(direction: 'sent' | 'received', code: number, subcode: number): void {
     if (direction === 'sent') {
@@ -89,6 +121,9 @@ export class PeerCounters {
       messagesOut: c.messagesOut,
       updatesIn: c.updatesIn,
       updatesOut: c.updatesOut,
+      sentByType: { ...c.sentByType },
+      receivedByType: { ...c.receivedByType },
+      flaps: this.flaps,
       notificationsIn: this.notificationsIn,
       notificationsOut: this.notificationsOut,
       lastNotificationIn: this.lastNotificationIn,

@@ -25,10 +25,10 @@ import { BgpListener } from './listener.js';
 import { md5KeyOf, minTtlFor, type PeerEnvironment, sessionChanged, sessionOptions } from './peer-config.js';
 import type { RibOutRoute } from './rib.js';
 import { isLinkLocal, SpeakerPeer } from './speaker-peer.js';
-import type { PeerStatus } from './speaker-status.js';
+import type { PeerStatus, ReceivedRoute } from './speaker-status.js';
 import { discoverUnnumberedPeer, type PeerSource, type UnnumberedDiscovery } from './unnumbered-peer.js';
 
-export type { PeerStatus } from './speaker-status.js';
+export type { PeerStatus, ReceivedRoute } from './speaker-status.js';
 
 const IPV4_HOST_LEN = 32;
 const IPV6_HOST_LEN = 128;
@@ -293,6 +293,11 @@ export class BgpSpeaker implements RouteAnnouncer {
   /** Snapshot of every peer for the metrics layer and the CLI. */
   peers(): PeerStatus[] {
     return [...this.peerMap.values()].map((p) => p.status());
+  }
+
+  /** Every peer's accepted routes (Adj-RIB-In after import policy), for `show routes`. */
+  received(): ReceivedRoute[] {
+    return [...this.peerMap.values()].flatMap((p) => p.received());
   }
 
   /** Close every session (Cease, administrative shutdown) and the listeners. */

@@ -49,6 +49,7 @@ function program(): Command {
         await runAgent({
           configFile: opts.config,
           ...(opts.pinDir ? { pinDir: opts.pinDir } : {}),
+          version: packageVersion(),
           onStarted: opsOnStarted(packageVersion()),
         }),
       );

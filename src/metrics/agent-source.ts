@@ -1,12 +1,12 @@
 // The metrics (and API) view of a running agent: adapts the Agent's status() snapshot, the BGP speaker's
-// peers() snapshot and the Steering's Dataplane to the MetricsSource interfaces. It also keeps what
-// neither snapshot holds: session flaps (Established → anything else, seen between snapshots) and the
-// last transition of each service's local instance (from the agent's 'health-transition' log events).
+// peers() snapshot (messages by type and flaps as the speaker counts them) and the Steering's Dataplane
+// to the MetricsSource interfaces, and names the last transition of each service's local instance
+// (kept by the ops layer from the agent's 'health-transition' log events).
 import type { AgentStatus } from '../agent/agent.js';
 import type { LogRecord } from '../agent/log.js';
 import type { RouteInfo } from '../api/types.js';
 import type { Rfc7606Action } from '../bgp/codec/errors.js';
-import type { PeerStatus } from '../bgp/speaker-status.js';
+import type { MessageCounts, PeerStatus } from '../bgp/speaker-status.js';
 import type { ReloadResult } from '../config/reload.js';
 import type { Config } from '../config/types.js';
 import type { Dataplane } from '../steer/dataplane.js';
@@ -16,7 +16,6 @@ import { vipKeyHex, vipKeyOf } from '../steer/vips.js';
 import { type CountedVip, readDataplaneMetrics } from './dataplane-source.js';
 import { vipLabelsOf } from './label-sets.js';
 import {
-  BGP_MESSAGE_TYPES,
   type BgpMessageTypeName,
   type DataplaneMetrics,
   type MetricsSource,
@@ -55,50 +54,24 @@ export interface OpsParts {
 
 const PROTO = { tcp: IPPROTO_TCP, udp: IPPROTO_UDP } as const;
 
-/** Counts each peer's departures from Established between snapshots. */
-export class FlapCounter {
-  readonly #last = new Map<string, string>();
-  readonly #flaps = new Map<string, number>();
-
-  observe(peers: readonly PeerStatus[]): void {
-    for (const p of peers) {
-      if (this.#last.get(p.name) === 'established' && p.state !== 'established')
-        this.#flaps.set(p.name, this.flaps(p.name) + 1);
-      this.#last.set(p.name, p.state);
-    }
-  }
-
-  flaps(peer: string): number {
-    return this.#flaps.get(peer) ?? 0;
-  }
-}
-
 /** The last transition of each service's local instance, from the agent's log events. */
 export interface LastChange {
   reason: string;
   at: number; // unix ms
 }
 
-/**
- * Messages by type from the speaker's counters. The speaker counts UPDATEs, NOTIFICATIONs and received
- * ROUTE-REFRESHes by type; the rest of its message total is KEEPALIVEs and the session's OPEN, counted
- * here as keepalive until the speaker counts OPENs apart.
- */
-function byType(
-  total: number,
-  update: number,
-  notification: number,
-  refresh: number,
-): Record<BgpMessageTypeName, number> {
-  const out = Object.fromEntries(BGP_MESSAGE_TYPES.map((t) => [t, 0])) as Record<BgpMessageTypeName, number>;
-  out.update = update;
-  out.notification = notification;
-  out.route_refresh = refresh;
-  out.keepalive = Math.max(0, total - update - notification - refresh);
-  return out;
+/** The speaker's counts by message type under the metric's `type` label names. */
+function byType(counts: MessageCounts): Record<BgpMessageTypeName, number> {
+  return {
+    open: counts.open,
+    update: counts.update,
+    notification: counts.notification,
+    keepalive: counts.keepalive,
+    route_refresh: counts['route-refresh'],
+  };
 }
 
-export function peerMetrics(p: PeerStatus, flaps: number, now: number = Date.now()): PeerMetrics {
+export function peerMetrics(p: PeerStatus, now: number = Date.now()): PeerMetrics {
   const errors = Object.fromEntries(RFC7606_ACTIONS.map((a) => [a, 0])) as Record<Rfc7606Action, number>;
   for (const [key, n] of Object.entries(p.rfc7606)) {
     const action = key.split(':')[0] as Rfc7606Action;
@@ -108,9 +81,9 @@ export function peerMetrics(p: PeerStatus, flaps: number, now: number = Date.now
     name: p.name,
     state: p.state,
     establishedSince: p.uptimeMs === null ? null : now - p.uptimeMs,
-    flaps,
-    messagesSent: byType(p.messagesOut, p.updatesOut, p.notificationsOut, 0),
-    messagesReceived: byType(p.messagesIn, p.updatesIn, p.notificationsIn, p.routeRefreshIn),
+    flaps: p.flaps,
+    messagesSent: byType(p.sentByType),
+    messagesReceived: byType(p.receivedByType),
     prefixesAdvertised: p.prefixesAdvertised,
     prefixesReceived: p.prefixesReceived,
     prefixesAccepted: p.prefixesAccepted,
@@ -143,13 +116,9 @@ export function countedVips(config: Config, dp: Pick<Dataplane, 'state'>): Count
 }
 
 /** The MetricsSource of a running agent. */
-export function agentMetricsSource(parts: OpsParts, flaps: FlapCounter): MetricsSource {
+export function agentMetricsSource(parts: OpsParts): MetricsSource {
   return {
-    peers: () => {
-      const peers = parts.peers?.() ?? [];
-      flaps.observe(peers);
-      return peers.map((p) => peerMetrics(p, flaps.flaps(p.name)));
-    },
+    peers: () => (parts.peers?.() ?? []).map((p) => peerMetrics(p)),
     services: () => {
       const cfg = parts.agent.config;
       return parts.agent

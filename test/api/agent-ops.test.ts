@@ -33,6 +33,9 @@ const peer: PeerStatus = {
   messagesOut: 15,
   updatesIn: 2,
   updatesOut: 4,
+  sentByType: { open: 1, update: 4, notification: 0, keepalive: 10, 'route-refresh': 0 },
+  receivedByType: { open: 1, update: 2, notification: 0, keepalive: 8, 'route-refresh': 1 },
+  flaps: 0,
   notificationsIn: 0,
   notificationsOut: 0,
   lastNotificationIn: null,
@@ -76,7 +79,9 @@ test('startOps over a real Agent and Steering: API replies, drain through the so
   const ops = await startOps(
     {
       agent,
-      peers: () => [{ ...peer, state, uptimeMs: state === 'established' ? 5000 : null }],
+      peers: () => [
+        { ...peer, state, uptimeMs: state === 'established' ? 5000 : null, flaps: state === 'idle' ? 1 : 0 },
+      ],
       steering,
       xdp: () => [{ interface: 'eth0', mode: 'native', attached: true }],
       version: '0.1.0',
@@ -149,11 +154,13 @@ test('startOps over a real Agent and Steering: API replies, drain through the so
   assert.equal(value(e, 'anycastd_bgp_session_up', { peer: 'tor1' }), 0);
   assert.equal(value(e, 'anycastd_bgp_messages_received_total', { peer: 'tor1', type: 'update' }), 2);
   assert.equal(value(e, 'anycastd_bgp_messages_received_total', { peer: 'tor1', type: 'route_refresh' }), 1);
+  assert.equal(value(e, 'anycastd_bgp_messages_received_total', { peer: 'tor1', type: 'open' }), 1);
+  assert.equal(value(e, 'anycastd_bgp_messages_sent_total', { peer: 'tor1', type: 'keepalive' }), 10);
   assert.equal(
     value(e, 'anycastd_bgp_update_errors_total', { peer: 'tor1', action: 'treat-as-withdraw' }),
     2,
   );
-  assert.equal(value(e, 'anycastd_bgp_session_flaps_total', { peer: 'tor1' }), 1, 'established → idle seen');
+  assert.equal(value(e, 'anycastd_bgp_session_flaps_total', { peer: 'tor1' }), 1, "the speaker's flap count");
   assert.equal(
     value(e, 'anycastd_health_transitions_total', {
       service: 'web',
