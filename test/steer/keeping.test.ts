@@ -1,6 +1,6 @@
-// Connection keeping on the veth lab (keeping.ts): held connections through a drain and an ECMP move
-// break none with the program, and some with plain ECMP (the baseline). 100 each phase here; bench
-// (bench/steer-keeping.bench.ts) runs 1,000.
+// Connection keeping on the veth lab (keeping.ts): held connections through a drain or an add and then
+// an ECMP move break none with the program; an add without the join grace, and plain ECMP (the
+// baseline), break some. 100 each phase here; bench (bench/steer-keeping.bench.ts) runs 1,000.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { uniquePrefix } from '../helpers/netns.js';
@@ -16,6 +16,19 @@ test(`drain B, then the ECMP route moves to B: ${2 * COUNT} held connections, no
     `both instances held some: ${JSON.stringify(r.held)}`,
   );
   assert.equal(r.broken, 0, JSON.stringify(r.reasons));
+});
+
+test(`B added (established after its grace), then the ECMP route moves to B: none broken`, async () => {
+  const r = await keepingScenario(uniquePrefix('steer-keep'), COUNT, true, 'add');
+  console.log(`keeping, add: ${JSON.stringify(r)}`);
+  assert.ok((r.held.B ?? 0) > 0, JSON.stringify(r.held));
+  assert.equal(r.broken, 0, JSON.stringify(r.reasons));
+});
+
+test('B added to both rings at once (no join grace): the move breaks connections the rings moved to B', async () => {
+  const r = await keepingScenario(uniquePrefix('steer-keep'), COUNT, true, 'add-at-once');
+  console.log(`keeping, add at once: ${JSON.stringify(r)}`);
+  assert.ok(r.broken > 0, JSON.stringify(r));
 });
 
 test('baseline: the same steps with XDP off (plain ECMP) break the connections on A', async () => {

@@ -1,11 +1,13 @@
-// Connection keeping across a drain and an ECMP move, on the two-host veth lab (veth-lab.ts) with the
-// lab's own service and holder programs (src/lab/service.ts, src/lab/holder.ts, run, not changed):
-//  1. rings new = established = {A, B} on both hosts, the ToR sends the VIP to A: `count` held connections;
-//  2. B drains: new = {A}, established = {A, B}: `count` more held connections (all on A);
+// Connection keeping across a membership change and an ECMP move, on the two-host veth lab (veth-lab.ts)
+// with the lab's own service and holder programs (src/lab/service.ts, src/lab/holder.ts, run as they are):
+//  1. the ToR sends the VIP to A; rings before the change: `count` held connections;
+//  2. the change — `drain`: B leaves `new`, stays in `established` (rings {A,B}/{A,B} → {A}/{A,B});
+//     `add`: B joins `new`, `established` after its grace ({A}/{A} → {A,B}/{A}); `add-at-once`: B joins
+//     both at once ({A,B}/{A,B}, what the join grace prevents) — then `count` more held connections;
 //  3. the ToR's route moves to B (an ECMP change: B has never seen these flows), then every held
 //     connection sends a line and must get its own instance's answer.
-// With the program (two rings + second chance) none may break; the baseline runs the same steps with
-// XDP off on both hosts (plain ECMP anycast). Used by keeping.test.ts (small) and bench (1,000).
+// `xdp` false runs the same steps with XDP off on both hosts (plain ECMP anycast, the baseline). Used by
+// keeping.test.ts (small counts) and bench/steer-keeping.bench.ts (1,000).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface, type Interface } from 'node:readline';
 import { ifIndex, projectRoot, withNetns } from '../../src/native/index.js';
@@ -19,7 +21,32 @@ const A: InstanceSpec = { id: 'a/svc', host4: HOST_A, host6: HOST6_A, local: tru
 const B: InstanceSpec = { id: 'b/svc', host4: HOST_B, host6: HOST6_B, local: false };
 const LINE_TIMEOUT_MS = 30_000;
 
+export type Change = 'drain' | 'add' | 'add-at-once';
+
+/** Rings (new, established) before and after each change. */
+const CHANGES: Record<Change, [InstanceSpec[][], InstanceSpec[][]]> = {
+  drain: [
+    [
+      [A, B],
+      [A, B],
+    ],
+    [[A], [A, B]],
+  ],
+  add: [
+    [[A], [A]],
+    [[A, B], [A]],
+  ],
+  'add-at-once': [
+    [[A], [A]],
+    [
+      [A, B],
+      [A, B],
+    ],
+  ],
+};
+
 export interface KeepingReport {
+  change: Change;
   xdp: boolean;
   held: Record<string, number>; // per instance, both phases
   broken: number;
@@ -50,7 +77,13 @@ function line(proc: Proc): Promise<string> {
 }
 
 /** Runs the three steps; `xdp` false is the plain-ECMP baseline. */
-export async function keepingScenario(prefix: string, count: number, xdp: boolean): Promise<KeepingReport> {
+export async function keepingScenario(
+  prefix: string,
+  count: number,
+  xdp: boolean,
+  change: Change = 'drain',
+): Promise<KeepingReport> {
+  const [before, after] = CHANGES[change];
   const lab = buildVethLab(prefix);
   const procs: Proc[] = [];
   const dps: Dataplane[] = [];
@@ -70,7 +103,7 @@ export async function keepingScenario(prefix: string, count: number, xdp: boolea
       }
     };
     for (const dp of dps) dp.setVips([{ vipId: 0, serviceId: SVC, addr: VIP, proto: 'tcp', port: PORT }]);
-    rings([A, B], [A, B]);
+    rings(before[0]!, before[1]!);
     if (xdp) {
       withNetns(lab.nsA.name, () => dpA.attach(ifIndex('up0'), 'native'));
       withNetns(lab.nsB.name, () => dpB.attach(ifIndex('up0'), 'native'));
@@ -91,10 +124,10 @@ export async function keepingScenario(prefix: string, count: number, xdp: boolea
       return h;
     };
     const first = await hold();
-    rings([A], [A, B]); // B drains
+    rings(after[0]!, after[1]!);
     const second = await hold();
     lab.tor.ip(['route', 'replace', `${VIP}/32`, 'via', '198.51.100.131']); // ECMP move to B
-    const report: KeepingReport = { xdp, held: {}, broken: 0, reasons: {} };
+    const report: KeepingReport = { change, xdp, held: {}, broken: 0, reasons: {} };
     for (const h of [first, second]) {
       h.p.stdin!.write('check\n');
       const r = JSON.parse(await line(h)) as {
