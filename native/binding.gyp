@@ -13,7 +13,8 @@
         "src/netlink.cc",
         "src/nlwatch.cc",
         "src/sys.cc",
-        "src/icmp6.cc"
+        "src/icmp6.cc",
+        "src/notify.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_DISABLE_CPP_EXCEPTIONS", "NAPI_VERSION=8"],

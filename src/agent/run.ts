@@ -4,6 +4,10 @@
 // over rtnetlink, the health layer with the listener watcher, the BGP speaker with the kernel's default
 // route writer — and run the Agent until SIGTERM/SIGINT. SIGHUP reloads the config.
 //
+// systemd (Type=notify, sd_notify(3)): WATCHDOG=1 pings from the start; READY=1 once XDP is attached to
+// every uplink, the BGP speaker listens and the agent runs; RELOADING=1 … READY=1 around a SIGHUP reload;
+// STOPPING=1 on SIGTERM/SIGINT; a STATUS= line with each.
+//
 // On SIGTERM/SIGINT: the agent withdraws every VIP and waits (bounded) until the peers were sent it;
 // then the speaker closes its sessions (Cease) and the process exits 0, within a bounded time. The XDP
 // program stays attached and its maps stay pinned (see agent.ts for why): a restart adopts them.
@@ -16,6 +20,7 @@ import { createListenerWatcher } from '../health/listener-sources.js';
 import { LoAddresses } from '../host/lo-addresses.js';
 import { AnycastdMetrics } from '../metrics/metrics.js';
 import { timedProbeFor } from '../metrics/probe-timing.js';
+import { SystemdNotifier } from '../native/notify.js';
 import { ifIndex } from '../native/xdp.js';
 import { Dataplane, DEFAULT_PIN_DIR } from '../steer/dataplane.js';
 import { Agent, DEFAULT_STOP_TIMEOUT_MS } from './agent.js';
@@ -43,6 +48,8 @@ export interface RunOptions {
   pinDir?: string;
   stopTimeoutMs?: number;
   sink?: LogSink;
+  /** Tells systemd about start, reload and stop (default: from $NOTIFY_SOCKET, a no-op without it). */
+  notifier?: SystemdNotifier;
   /** anycastd's version for the metrics' build info (default 0.0.0). */
   version?: string;
   /**
@@ -82,7 +89,12 @@ export async function runAgent(opts: RunOptions): Promise<number> {
     return fail('config-rejected', err, err instanceof ConfigError ? EXIT_CONFIG : EXIT_FAILED);
   }
   const closers: (() => void)[] = [];
-  const signals = new Signals();
+  const notifier =
+    opts.notifier ??
+    new SystemdNotifier({ onError: (error) => sink(makeRecord('warn', 'systemd-notify-failed', { error })) });
+  notifier.startWatchdog();
+  closers.push(() => notifier.stopWatchdog());
+  const signals = new Signals(notifier);
   closers.push(() => signals.close());
   try {
     const { ipv4, ipv6 } = config.node.host;
@@ -132,7 +144,9 @@ export async function runAgent(opts: RunOptions): Promise<number> {
     });
     if (closeOps) closers.push(closeOps);
     agent.start();
+    notifier.ready(runningStatus(config));
     const signal = await signals.run(agent);
+    notifier.stopping(`stopping (${signal}): withdrawing every VIP`);
     agent.log('info', 'signal-received', { reason: signal.toLowerCase() });
     const bound = opts.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
     const hard = setTimeout(() => process.exit(EXIT_OK), bound + EXIT_GRACE_MS);
@@ -140,6 +154,7 @@ export async function runAgent(opts: RunOptions): Promise<number> {
     await agent.stop(bound);
     return EXIT_OK;
   } catch (err) {
+    notifier.status(`failed: ${err instanceof Error ? err.message : String(err)}`);
     return fail('agent-failed', err, EXIT_FAILED);
   } finally {
     for (const close of closers.reverse()) {
@@ -160,15 +175,24 @@ class Signals {
   #agent: Agent | null = null;
   #stop: NodeJS.Signals | null = null;
   #wake: ((signal: NodeJS.Signals) => void) | null = null;
+  readonly #notifier: SystemdNotifier;
   readonly #onHup = (): void => {
-    void this.#agent?.reload();
+    const agent = this.#agent;
+    if (!agent) return;
+    this.#notifier.reloading('reloading the config (SIGHUP)');
+    void agent.reload().then(
+      (result) =>
+        this.#notifier.ready(runningStatus(agent.config, result.ok ? undefined : 'reload rejected')),
+      () => this.#notifier.ready(runningStatus(agent.config, 'reload failed')),
+    );
   };
   readonly #onStop = (signal: NodeJS.Signals): void => {
     this.#stop ??= signal;
     this.#wake?.(signal);
   };
 
-  constructor() {
+  constructor(notifier: SystemdNotifier) {
+    this.#notifier = notifier;
     process.on('SIGHUP', this.#onHup);
     process.on('SIGTERM', this.#onStop);
     process.on('SIGINT', this.#onStop);
@@ -188,6 +212,12 @@ class Signals {
     process.off('SIGTERM', this.#onStop);
     process.off('SIGINT', this.#onStop);
   }
+}
+
+/** The STATUS= line while running: what is served, and the last reload's trouble if any. */
+function runningStatus(config: Config, trouble?: string): string {
+  const s = `running: ${config.services.length} services, ${config.peers.length} peers, XDP on ${config.node.uplinks.join(',')}`;
+  return trouble ? `${s} (${trouble}; the running config is kept)` : s;
 }
 
 /**

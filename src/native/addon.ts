@@ -107,6 +107,8 @@ export interface NativeAddon {
   ): number;
   icmp6Send(id: number, destination: string, message: Buffer): void;
   icmp6Close(id: number): void;
+  // notify.cc
+  notifySend(socketName: string, message: string): void;
   // sys.cc
   mount(source: string, target: string, fstype: string, data: string): void;
   setns(fd: number, nstype: number): void;

@@ -1,5 +1,6 @@
-// The systemd unit in packaging/: the least capabilities (no CAP_SYS_ADMIN), reload by SIGHUP, stop by
-// SIGTERM with a stop timeout above the agent's own bound, and `systemd-analyze verify` finds nothing
+// The systemd unit in packaging/: the least capabilities (no CAP_SYS_ADMIN), Type=notify with a
+// watchdog (the agent's side: systemd.test.ts), reload by SIGHUP, stop by SIGTERM with a stop timeout
+// above the agent's own bound, and `systemd-analyze verify` finds nothing
 // wrong beyond the binary and man page not being installed on the build machine.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -32,7 +33,9 @@ test('capabilities: exactly the five the agent needs, bounding and ambient alike
 
 test('signals: SIGHUP reloads, SIGTERM stops within a bound above the agent’s own', () => {
   const d = directives();
-  assert.equal(d.get('Type'), 'simple');
+  assert.equal(d.get('Type'), 'notify');
+  assert.equal(d.get('NotifyAccess'), 'main', 'only the agent, not its exec checks, may notify');
+  assert.match(d.get('WatchdogSec') ?? '', /^\d+s$/);
   assert.equal(d.get('ExecReload'), '/bin/kill -HUP $MAINPID');
   assert.equal(d.get('KillSignal'), 'SIGTERM');
   assert.match(d.get('ExecStart')!, /anycastd run -c \/etc\/anycastd\/anycastd\.yaml$/);
