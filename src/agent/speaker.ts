@@ -1,15 +1,16 @@
 // The production RouteAnnouncer: the BGP speaker of src/bgp started with its kernel side (the default
 // route writer and the interface lookups of unnumbered peers over its own rtnetlink socket), its
-// structured events going to the agent's log sink.
+// structured events going to the agent's log sink (a session leaving Established and the speaker's
+// failures at level warn, the rest info; `bgp-peer-state` carries from, to and the reason).
 
 import { BgpSpeaker } from '../bgp/speaker.js';
 import type { Config } from '../config/types.js';
-import { type LogSink, makeRecord } from './log.js';
+import { type Level, type LogSink, makeRecord } from './log.js';
 import type { AnnouncerHandle } from './parts.js';
 
 export async function startSpeaker(config: Config, sink: LogSink): Promise<AnnouncerHandle> {
   const speaker = await BgpSpeaker.startWithKernel(config, {
-    log: (event, fields) => sink(makeRecord('info', event, fields)),
+    log: (event, fields) => sink(makeRecord(levelOf(event, fields), event, fields)),
   });
   return {
     announcer: speaker,
@@ -17,4 +18,9 @@ export async function startSpeaker(config: Config, sink: LogSink): Promise<Annou
     peers: () => speaker.peers(),
     received: () => speaker.received(),
   };
+}
+
+function levelOf(event: string, fields: Record<string, unknown>): Level {
+  const lostSession = event === 'bgp-peer-state' && fields.from === 'established';
+  return lostSession || event.endsWith('-failed') || event === 'bgp-max-prefix' ? 'warn' : 'info';
 }
