@@ -93,6 +93,7 @@ export async function runAgent(opts: RunOptions): Promise<number> {
     opts.notifier ??
     new SystemdNotifier({ onError: (error) => sink(makeRecord('warn', 'systemd-notify-failed', { error })) });
   notifier.startWatchdog();
+  notifier.status(`starting: attaching XDP to ${config.node.uplinks.join(',')}`);
   closers.push(() => notifier.stopWatchdog());
   const signals = new Signals(notifier);
   closers.push(() => signals.close());
@@ -122,6 +123,7 @@ export async function runAgent(opts: RunOptions): Promise<number> {
     closers.push(() => bgp.close());
     const connections = sockDiagConnections(config);
     closers.push(() => connections.close());
+    notifier.status('starting: BGP listening, waiting for a peer route');
     await untilRouted(config, bgp, sink);
     const steering = new Steering(dp);
     const build = { version: opts.version ?? '0.0.0', node: config.node.id };

@@ -1,6 +1,7 @@
 // `anycastd run` as systemd runs it (Type=notify): the real CLI in a network namespace with NOTIFY_SOCKET
-// pointing at a datagram socket of the test and WATCHDOG_USEC set. Asserted: READY=1 comes once, and at
-// the moment it arrives XDP is attached to the uplink and TCP port 179 (BGP) listens; WATCHDOG=1 pings
+// pointing at a datagram socket of the test and WATCHDOG_USEC set. Asserted: STATUS=starting lines, then
+// READY=1 once, and at the moment it arrives XDP is attached to the uplink and TCP port 179 (BGP)
+// listens; WATCHDOG=1 pings
 // arrive every WATCHDOG_USEC/2 (none missing while running); SIGHUP gives RELOADING=1 with
 // MONOTONIC_USEC then READY=1 (a bad file: READY=1 again with a STATUS saying the reload was rejected);
 // SIGTERM gives STOPPING=1 before the exit, and the exit is 0.
@@ -100,6 +101,14 @@ test('Type=notify: READY after XDP and BGP, watchdog pings, reload and stop', {
     listener.messages.slice(0, ready).every((m) => !m.lines.includes('READY=1')),
     'READY=1 only once',
   );
+  const starting = listener.messages
+    .slice(0, ready)
+    .map((_, i) => status(i))
+    .filter((st) => st !== '');
+  assert.deepEqual(starting, [
+    'starting: attaching XDP to up0',
+    'starting: BGP listening, waiting for a peer route',
+  ]);
 
   // Pings while running: every PING_MS, none missing.
   const from = listener.messages.length;
