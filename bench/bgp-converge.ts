@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { Afi } from '../src/bgp/codec/constants.js';
 import type { Prefix } from '../src/bgp/codec/prefix.js';
 import { BgpSpeaker } from '../src/bgp/speaker.js';
-import { DEFAULT_IMPORT, parsePrefixMatch } from '../src/config/schema-bgp.js';
-import type { PeerConfig } from '../src/config/types.js';
+import { parseConfig } from '../src/config/load.js';
+import type { Config } from '../src/config/types.js';
 import { renderBird, startBird } from '../src/lab/bird.js';
 import { sleep, waitFor } from '../src/lab/exec.js';
 import { renderBgpd, startFrr } from '../src/lab/frr.js';
@@ -70,25 +70,27 @@ function torSpecs(tor: Tor): PeerSpec[] {
   ];
 }
 
-function peer(name: string, address: string, remoteAsn: number): PeerConfig {
-  return {
-    name,
-    address,
-    interface: null,
-    remoteAsn,
-    localAddress: null,
-    password: null,
-    passwordFile: null,
-    ttlSecurityHops: null,
-    holdTimeMs: 9000,
-    keepaliveMs: 3000,
-    connectRetryMs: 1000,
-    passive: false,
-    maxPrefix: null,
-    importAccept: DEFAULT_IMPORT.map((p) => parsePrefixMatch(p)!),
-    exportCommunities: [],
-    exportLargeCommunities: [],
-  };
+/** The speaker's node and peers, through the agent's own config parser (src/config/load.ts). */
+function speakerConfig(): Pick<Config, 'node' | 'peers'> {
+  const peers = TORS.flatMap((t) =>
+    ([4, 6] as const).map(
+      (f) =>
+        `    - { name: ${t}_${f}, address: "${LINK[t][`t${f}`]}", remote_asn: ${TOR_AS[t]}, ` +
+        'hold_time: 9s, keepalive: 3s, connect_retry: 1s }',
+    ),
+  );
+  const yaml = [
+    'node:',
+    '  id: h1',
+    `  host: { ipv4: ${HOST4}, ipv6: "${HOST6}" }`,
+    `  asn: ${HOST_AS}`,
+    `  uplinks: [${TORS.map((t) => `to-${t}`).join(', ')}]`,
+    'bgp:',
+    '  peers:',
+    ...peers,
+    '',
+  ].join('\n');
+  return parseConfig(yaml, 'bench/bgp-converge.ts');
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -142,16 +144,7 @@ export async function convergeFigures(vips: number, runs: number): Promise<Conve
       v6: ['::/0'],
     });
     await startBird(procs, ns.bird, join(dir, 'bird'), 'tor2', birdConf);
-    speaker = await BgpSpeaker.start(
-      {
-        node: { id: 'h1', host: { ipv4: HOST4, ipv6: HOST6 }, asn: HOST_AS, routerId: HOST4, uplinks: [] },
-        peers: TORS.flatMap((t) => [
-          peer(`${t}_4`, LINK[t].t4, TOR_AS[t]),
-          peer(`${t}_6`, LINK[t].t6, TOR_AS[t]),
-        ]),
-      },
-      { netns: ns.host, retryBaseMs: 200, retryMaxMs: 1000 },
-    );
+    speaker = await BgpSpeaker.start(speakerConfig(), { netns: ns.host, retryBaseMs: 200, retryMaxMs: 1000 });
     const sp = speaker;
     await waitFor(
       'sessions Established',
