@@ -5,14 +5,17 @@
 // table). Instance slots are keyed `<service>/<instance>`: one host runs instances of several services,
 // and a failed instance of one must not invalidate the flows of another.
 //
-// Ring kinds: the program's `services.active[]` has a `new` (0) and an `established` (1) slot. Today's
-// program (bpf/steer_core.h) looks up only the `new` ring on a flow-table miss; the `established` ring is
-// written all the same (the layout is there; issue 8 makes the program read it), so drain already puts
-// the right tables in place.
+// Ring kinds: the program's `services.active[]` has a `new` (0) and an `established` (1) slot; SYNs and
+// first UDP packets that miss the flow table read `new`, other TCP misses read `established` (and get the
+// second chance, bpf/rings.h). An instance joining `established` after the service's first write waits the
+// service's grace_time before it is written into it (src/steer/join-grace.ts; a timer writes it then):
+// had it joined both rings at once, older connections both rings now send to it would find no socket and
+// no other owner.
 
 import type { ServiceConfig } from '../config/types.js';
 import { AnycastdError } from '../errors.js';
 import type { Dataplane, InstanceSpec } from '../steer/dataplane.js';
+import { JoinGrace } from '../steer/join-grace.js';
 import {
   INSTANCE_NONE,
   MAX_SERVICES,
@@ -35,6 +38,8 @@ export class Steering implements SteeringPort {
   readonly #serviceIds = new Map<string, number>();
   readonly #vipIds = new Map<string, number>(); // vip key hex → vip id
   readonly #shares = new Map<string, RingShares>();
+  readonly #joinGrace = new JoinGrace();
+  readonly #joinTimers = new Map<string, NodeJS.Timeout>();
   /** Ids the adopted maps used: VIP key hex → {vipId, serviceId}. */
   readonly #adopted = new Map<string, { vipId: number; serviceId: number }>();
 
@@ -74,8 +79,15 @@ export class Steering implements SteeringPort {
     this.dataplane.setVips(specs);
   }
 
-  setRing(service: ServiceConfig, kind: RingKind, members: readonly string[]): void {
+  setRing(service: ServiceConfig, kind: RingKind, wantedMembers: readonly string[]): void {
     const id = this.#id(service.name);
+    let members = wantedMembers;
+    if (kind === 'established') {
+      const now = Date.now();
+      const admitted = this.#joinGrace.admit(service.name, wantedMembers, service.graceTimeMs, now);
+      members = admitted.members;
+      this.#scheduleJoin(service, wantedMembers, admitted.nextDue, now);
+    }
     const wanted = new Set(members);
     const table = buildMaglev(
       service.instances.filter((i) => wanted.has(i.id)).map((i) => ({ id: i.id, weight: i.weight })),
@@ -101,12 +113,32 @@ export class Steering implements SteeringPort {
     if (id === undefined) return;
     const empty = new Uint32Array(this.dataplane.state.config.ringSize).fill(INSTANCE_NONE);
     for (const kind of Object.values(KIND)) this.dataplane.writeRing(id, kind, empty);
+    this.#clearJoin(name);
+    this.#joinGrace.forget(name);
     this.#serviceIds.delete(name);
     this.#shares.delete(name);
   }
 
   shares(name: string): RingShares {
     return this.#shares.get(name) ?? { new: {}, established: {} };
+  }
+
+  #clearJoin(name: string): void {
+    const prior = this.#joinTimers.get(name);
+    if (prior) clearTimeout(prior);
+    this.#joinTimers.delete(name);
+  }
+
+  /** (Re)arms the write of `service`'s established ring for when its next held joiner falls due. */
+  #scheduleJoin(service: ServiceConfig, wanted: readonly string[], due: number | null, now: number): void {
+    this.#clearJoin(service.name);
+    if (due === null) return;
+    const timer = setTimeout(() => {
+      this.#joinTimers.delete(service.name);
+      if (this.#serviceIds.has(service.name)) this.setRing(service, 'established', wanted);
+    }, due - now);
+    timer.unref();
+    this.#joinTimers.set(service.name, timer);
   }
 
   #id(name: string): number {
