@@ -234,9 +234,10 @@ static __always_inline int steer_flow(struct xdp_md *ctx, struct pkt *p, const s
 }
 
 /* A packet tunnelled here: decapsulate and pass; a non-SYN TCP one without a socket here gets its
- * second chance instead — to the first owner on another host of the established ring, else the new one
- * (a front host sends non-SYN misses by the established ring, so when it names this host the other ring
- * is `new`) — re-encapsulated with the mark. */
+ * second chance instead — to the new ring's owner if it runs on another host, else the established
+ * ring's — re-encapsulated with the mark. The new ring first: a front host sends non-SYN misses by the
+ * established ring, so the other ring is `new`; and when the hosts' established rings differ for a
+ * while (each admits a joiner after its own grace timer), the new rings, which change at once, agree. */
 static __always_inline int steer_decap(struct xdp_md *ctx, struct pkt *p, const struct vip_entry *vip,
 				       struct vip_stats *st, struct global_stats *gs)
 {
@@ -249,9 +250,9 @@ static __always_inline int steer_decap(struct xdp_md *ctx, struct pkt *p, const 
 	if (svc && sc_candidate(p, svc)) {
 		__u32 idx = hash_words((const __u32 *)&p->key, sizeof(p->key) / 4, hash_seed) % ring_size;
 
-		alt = remote_owner(svc_id, svc, RING_KIND_ESTABLISHED, idx, &alt_slot);
+		alt = remote_owner(svc_id, svc, RING_KIND_NEW, idx, &alt_slot);
 		if (!alt)
-			alt = remote_owner(svc_id, svc, RING_KIND_NEW, idx, &alt_slot);
+			alt = remote_owner(svc_id, svc, RING_KIND_ESTABLISHED, idx, &alt_slot);
 		if (second_chance(ctx, p, alt, st, gs) != SC_FORWARD)
 			alt = NULL;
 	}

@@ -171,8 +171,8 @@ function steerDecap(s: SteerState, f: Buffer, p: Pkt, vip: VipEntry): Decision {
   const hash = hashWords(keyBytes, s.config.hashSeed);
   const idx = hash % s.config.ringSize;
   const alt =
-    remoteOwner(s, vip.serviceId, RING_KIND_ESTABLISHED, idx) ??
-    remoteOwner(s, vip.serviceId, RING_KIND_NEW, idx);
+    remoteOwner(s, vip.serviceId, RING_KIND_NEW, idx) ??
+    remoteOwner(s, vip.serviceId, RING_KIND_ESTABLISHED, idx);
   const sc = secondChance(s, p, keyBytes.toString('hex'), alt !== undefined);
   if (sc !== 'forwarded' || !alt)
     return { verdict: P.XDP_PASS, outcome: 'decap', data: inner(), secondChance: sc };
