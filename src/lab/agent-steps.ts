@@ -17,6 +17,7 @@ import type { CheckReport, SteadyReport } from './holder.js';
 import { Holder } from './holder-client.js';
 import type { Family } from './peers.js';
 import type { ProbeProtocol, ProbeResult } from './probe.js';
+import { setHostSessions } from './session-control.js';
 import type { Lab } from './topology.js';
 import { counterDelta, readXdpCounters, type XdpCounters } from './xdp-counters.js';
 
@@ -224,4 +225,39 @@ export async function baselineDrain(
 ): Promise<DrainReport> {
   for (const h of HOSTS) agents.detachXdp(h);
   return drainAndBack(lab, agents, host, held);
+}
+
+export interface ShutReport {
+  /** Sessions shut at both ToRs → the host gone from both ToRs' FIBs and the spine. */
+  withdrawal: WithdrawalTimes;
+  /** Sessions re-enabled → Established and the VIP at every host again (ms). */
+  backMs: number;
+  /** `host` is counted as failed: without its sessions it has no route out, so its own flows cannot be served. */
+  afterShut: KeptReport;
+  afterBack: KeptReport;
+}
+
+/**
+ * Hold `held` connections, shut `host`'s BGP sessions at both ToRs (its agent, service and XDP keep
+ * running; ECMP moves), check them, re-enable the sessions (ECMP moves back), check them again.
+ */
+export async function shutSessionsAndBack(lab: Lab, host: HostName, held: number): Promise<ShutReport> {
+  const holder = await Holder.start(lab, { count: held, target: VIP4 });
+  try {
+    const withdrawal = await measureWithdrawalBy(lab, host, () => setHostSessions(lab, host, false));
+    await waitVipAt(
+      lab,
+      HOSTS.filter((h) => h !== host),
+    );
+    const afterShut = kept(holder, await holder.check(), [host]);
+    const start = performance.now();
+    await setHostSessions(lab, host, true);
+    await lab.waitEstablished(HOSTS);
+    await waitVipAt(lab, HOSTS);
+    const backMs = performance.now() - start;
+    const afterBack = kept(holder, await holder.check(), [host]);
+    return { withdrawal, backMs, afterShut, afterBack };
+  } finally {
+    await holder.stop();
+  }
 }

@@ -179,6 +179,13 @@ export async function vtyshJson<T>(dir: string, command: string): Promise<T> {
   return JSON.parse(out) as T;
 }
 
+/** Apply configuration lines to a running bgpd (`configure terminal`, then each line in order). */
+export async function vtyshConfig(dir: string, lines: readonly string[]): Promise<void> {
+  const args = ['--vty_socket', dir, '-c', 'configure terminal'];
+  for (const l of lines) args.push('-c', l);
+  await runAsync(VTYSH, args);
+}
+
 interface BgpSummaryJson {
   ipv4Unicast?: { peers?: Record<string, { state: string }> };
   ipv6Unicast?: { peers?: Record<string, { state: string }> };
