@@ -18,21 +18,17 @@ import { startOps } from '../../src/api/ops.js';
 import { BgpSpeaker } from '../../src/bgp/speaker.js';
 import { parseConfig } from '../../src/config/load.js';
 import { waitFor } from '../../src/lab/exec.js';
-import { renderBgpd, startFrr, vtyshJson } from '../../src/lab/frr.js';
-import { addAddress, createNamespace, createVeth, linkUp } from '../../src/lab/netns.js';
+import { vtyshJson } from '../../src/lab/frr.js';
 import { projectRoot } from '../../src/native/addon.js';
 import { Dataplane } from '../../src/steer/dataplane.js';
 import { FakeHost, fakeHealthFactory, Recorder } from '../agent/fakes.js';
 import { SpeakerLab } from '../bgp/speaker-lab.js';
 import { HAVE_PROMETHEUS, Prometheus } from '../metrics/prometheus.js';
 import { flowFrame } from '../steer/packets.js';
+import { HOST_AS, HOST4, LINK, startTorLab, TOR_AS, torLabNames } from './tor-lab.js';
 
 const lab = new SpeakerLab('ops');
-const NS = { host: lab.ns('h'), tor1: lab.ns('t1') };
-const HOST_AS = 4_200_000_011;
-const TOR_AS = 65001;
-const HOST4 = '198.51.100.11';
-const LINK = { h4: '192.0.2.0', t4: '192.0.2.1' };
+const NS = torLabNames(lab);
 const VIP = '203.0.113.10';
 const CLIENT = '198.51.100.99';
 
@@ -57,10 +53,7 @@ services:
 `;
 
 async function frrHas(prefix: string): Promise<boolean> {
-  const j = await vtyshJson<{ routes?: Record<string, unknown> }>(
-    join(lab.dir, 'tor1'),
-    'show bgp ipv4 unicast json',
-  );
+  const j = await vtyshJson<{ routes?: Record<string, unknown> }>(NS.frrDir, 'show bgp ipv4 unicast json');
   return prefix in (j.routes ?? {});
 }
 
@@ -68,34 +61,7 @@ test('an agent in a lab namespace: Prometheus sees the session, the VIP and risi
   timeout: 90_000,
   skip: !HAVE_PROMETHEUS,
 }, async () => {
-  createNamespace(NS.host);
-  createNamespace(NS.tor1);
-  createVeth(NS.host, 'to-tor1', NS.tor1, 'to-host');
-  addAddress(NS.host, 'to-tor1', `${LINK.h4}/31`);
-  addAddress(NS.tor1, 'to-host', `${LINK.t4}/31`);
-  linkUp(NS.host, 'to-tor1');
-  linkUp(NS.tor1, 'to-host');
-  await startFrr(
-    lab.procs,
-    NS.tor1,
-    join(lab.dir, 'tor1'),
-    'tor1',
-    renderBgpd('tor1', '192.0.2.101', [
-      {
-        name: 'h1_4',
-        peer: 'h1',
-        family: 4,
-        localAddress: LINK.t4,
-        peerAddress: LINK.h4,
-        localAs: TOR_AS,
-        peerAs: HOST_AS,
-        import: 'host-routes',
-        export: 'default-only',
-        originateDefault: true,
-        addPathTx: false,
-      },
-    ]),
-  );
+  await startTorLab(lab);
   const config = parseConfig(CONFIG, join(lab.dir, 'anycastd.yaml'));
   const speaker = await BgpSpeaker.start(config, { netns: NS.host, retryBaseMs: 200, retryMaxMs: 1000 });
   lab.speaker = speaker;
