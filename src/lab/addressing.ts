@@ -15,11 +15,15 @@
 //   tor2–h1         tor2/dn1          192.0.2.20 2001:db8:2::20 h1/up2          192.0.2.21 2001:db8:2::21
 //   tor2–h2         tor2/dn2          192.0.2.22 2001:db8:2::22 h2/up2          192.0.2.23 2001:db8:2::23
 //   tor2–h3         tor2/dn3          192.0.2.24 2001:db8:2::24 h3/up2          192.0.2.25 2001:db8:2::25
+//   tor1–h4         tor1/dn4          192.0.2.16 2001:db8:2::16 h4/up1          192.0.2.17 2001:db8:2::17
+//   tor2–h4         tor2/dn4          192.0.2.26 2001:db8:2::26 h4/up2          192.0.2.27 2001:db8:2::27
+//   (h4 and its links exist only once Lab.addHost('h4') is called: not in the default three-host lab)
 //
 //   host  AS     host address on lo (always)             VIP on lo (only when addVip() is called)
 //   h1    65101  198.51.100.11/32 2001:db8:100::11/128   203.0.113.10/32 2001:db8:ffff::10/128
 //   h2    65102  198.51.100.12/32 2001:db8:100::12/128   (same VIP on every host: anycast)
 //   h3    65103  198.51.100.13/32 2001:db8:100::13/128
+//   h4    65104  198.51.100.14/32 2001:db8:100::14/128   (added on demand)
 //   spine AS 65000 (FRR), tor1 AS 65001 (FRR), tor2 AS 65002 (BIRD 2). Router IDs: the router's first
 //   link address (spine 192.0.2.2, tor1 192.0.2.5, tor2 192.0.2.7, hosts their lo address).
 //
@@ -29,8 +33,11 @@
 
 /** Names of the lab's namespaces, without the per-run prefix. */
 export const HOSTS = ['h1', 'h2', 'h3'] as const;
+/** Hosts that join only on demand (Lab.addHost): never part of the default lab. */
+export const EXTRA_HOSTS = ['h4'] as const;
+export const ALL_HOSTS = [...HOSTS, ...EXTRA_HOSTS] as const;
 export const TORS = ['tor1', 'tor2'] as const;
-export type HostName = (typeof HOSTS)[number];
+export type HostName = (typeof ALL_HOSTS)[number];
 export type TorName = (typeof TORS)[number];
 export type NodeName = 'client' | 'spine' | TorName | HostName;
 export const NODES: readonly NodeName[] = ['client', 'spine', ...TORS, ...HOSTS];
@@ -41,7 +48,7 @@ export const P2P_PREFIX_V6 = 127;
 
 export const AS_SPINE = 65000;
 export const AS_TOR: Record<TorName, number> = { tor1: 65001, tor2: 65002 };
-export const AS_HOST: Record<HostName, number> = { h1: 65101, h2: 65102, h3: 65103 };
+export const AS_HOST: Record<HostName, number> = { h1: 65101, h2: 65102, h3: 65103, h4: 65104 };
 
 /** One end of a link: namespace, interface name inside it, addresses without prefix length. */
 export interface LinkEnd {
@@ -72,9 +79,15 @@ export const LINKS: readonly Link[] = [
   { a: end('tor2', 'dn3', 24), b: end('h3', 'up2', 25) },
 ];
 
+/** The links of the on-demand hosts (created by Lab.addHost). */
+export const EXTRA_LINKS: readonly Link[] = [
+  { a: end('tor1', 'dn4', 16), b: end('h4', 'up1', 17) },
+  { a: end('tor2', 'dn4', 26), b: end('h4', 'up2', 27) },
+];
+
 /** The link between two nodes (throws if there is none: a programming error). */
 export function linkBetween(upper: NodeName, lower: NodeName): Link {
-  const link = LINKS.find((l) => l.a.node === upper && l.b.node === lower);
+  const link = [...LINKS, ...EXTRA_LINKS].find((l) => l.a.node === upper && l.b.node === lower);
   if (!link) throw new RangeError(`no lab link ${upper}–${lower}`);
   return link;
 }
@@ -90,6 +103,7 @@ export const HOST_PLAN: Record<HostName, HostPlan> = {
   h1: { name: 'h1', as: AS_HOST.h1, lo4: '198.51.100.11', lo6: '2001:db8:100::11' },
   h2: { name: 'h2', as: AS_HOST.h2, lo4: '198.51.100.12', lo6: '2001:db8:100::12' },
   h3: { name: 'h3', as: AS_HOST.h3, lo4: '198.51.100.13', lo6: '2001:db8:100::13' },
+  h4: { name: 'h4', as: AS_HOST.h4, lo4: '198.51.100.14', lo6: '2001:db8:100::14' },
 };
 
 /** The anycast VIP every host serves. */

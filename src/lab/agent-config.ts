@@ -1,7 +1,7 @@
 // A real anycastd's config for a lab host, derived from the addressing plan (src/lab/addressing.ts) and
 // the host's sessions (src/lab/peers.ts): node id, host address, AS, uplinks up1/up2, one peer per ToR
 // session (IPv4 and IPv6, the lab routers' timers), the service "web" on the VIP (TCP 8000 and 8080,
-// UDP 8053) with an instance on every host checked by TCP with a short interval and the listener watch,
+// UDP 8053) with an instance on every host (or the given ones) checked by TCP with a short interval and the listener watch,
 // XDP on both uplinks, and the metrics/API sockets and drain file under the host's run directory.
 
 import { HOST_PLAN, HOSTS, type HostName, SERVICE_PORTS, VIP4, VIP6 } from './addressing.js';
@@ -46,14 +46,19 @@ export interface AgentPaths {
 const ms = (x: number): string => `${x}ms`;
 
 /** The YAML config of `host`'s agent. */
-export function renderAgentConfig(host: HostName, paths: AgentPaths, t = LAB_AGENT_TIMINGS): string {
+export function renderAgentConfig(
+  host: HostName,
+  paths: AgentPaths,
+  t = LAB_AGENT_TIMINGS,
+  instances: readonly HostName[] = HOSTS,
+): string {
   const plan = HOST_PLAN[host];
   const peers = hostPeers(host).map(
     (p) =>
       `    - { name: ${p.name}, address: "${p.peerAddress}", remote_asn: ${p.peerAs}, ` +
       `hold_time: ${LAB_TIMERS.holdS}s, keepalive: ${LAB_TIMERS.keepaliveS}s, connect_retry: ${LAB_TIMERS.connectRetryS}s }`,
   );
-  const instances = HOSTS.map(
+  const instanceLines = instances.map(
     (h) => `      - { id: ${h}, host: { ipv4: ${HOST_PLAN[h].lo4}, ipv6: "${HOST_PLAN[h].lo6}" } }`,
   );
   return [
@@ -74,7 +79,7 @@ export function renderAgentConfig(host: HostName, paths: AgentPaths, t = LAB_AGE
     `      - { protocol: tcp, port: ${SERVICE_PORTS.http} }`,
     `      - { protocol: udp, port: ${SERVICE_PORTS.udp} }`,
     '    instances:',
-    ...instances,
+    ...instanceLines,
     '    checks:',
     `      - { type: tcp, port: ${SERVICE_PORTS.tcp}, interval: ${ms(t.checkIntervalMs)}, ` +
       `timeout: ${ms(t.checkTimeoutMs)}, rise: ${t.rise}, fall: ${t.fall}, watch_socket: true }`,

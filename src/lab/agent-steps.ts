@@ -86,7 +86,7 @@ export interface KeptReport {
   brokenFailed: number;
 }
 
-function kept(holder: Holder, check: CheckReport, failed: readonly string[]): KeptReport {
+export function kept(holder: Holder, check: CheckReport, failed: readonly string[]): KeptReport {
   let brokenHealthy = 0;
   let brokenFailed = 0;
   for (const [host, n] of Object.entries(check.broken)) {

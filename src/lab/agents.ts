@@ -15,7 +15,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { callOnce } from '../api/client.js';
 import { HOST_PLAN, HOSTS, type HostName, linkBetween, TORS, VIP4, VIP6 } from './addressing.js';
-import { type AgentPaths, HOST_UPLINKS, renderAgentConfig, SERVICE_NAME } from './agent-config.js';
+import {
+  type AgentPaths,
+  HOST_UPLINKS,
+  LAB_AGENT_TIMINGS,
+  renderAgentConfig,
+  SERVICE_NAME,
+} from './agent-config.js';
 import { run, runIn, waitFor } from './exec.js';
 import type { LabProcess } from './processes.js';
 import type { Lab } from './topology.js';
@@ -25,6 +31,8 @@ const CLI_SCRIPT = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
 const XDP_PASS_OBJECT = fileURLToPath(new URL('../../build/bpf/xdp_pass.bpf.o', import.meta.url));
 const XDP_SECTION = 'xdp';
 const START_TIMEOUT_MS = 20_000;
+/** The agent's log event after a SIGHUP reload (src/agent/run.ts). */
+const RELOAD_EVENT = /^config-(reloaded|rejected)$/;
 
 /** One JSON line of an agent's log (only the fields the lab reads). */
 export interface AgentEvent {
@@ -49,27 +57,60 @@ export class HostAgents {
   async prepare(): Promise<void> {
     mkdirSync(this.bpffs, { recursive: true });
     run('mount', ['-t', 'bpf', 'bpf', this.bpffs]);
-    for (const tor of TORS)
-      for (const h of HOSTS) {
-        const dev = linkBetween(tor, h).a.ifname;
-        runIn(this.#lab.ns(tor), 'ip', [
-          'link',
-          'set',
-          'dev',
-          dev,
-          'xdpdrv',
-          'obj',
-          XDP_PASS_OBJECT,
-          'sec',
-          XDP_SECTION,
-        ]);
-      }
     runIn(this.#lab.ns('client'), 'ethtool', ['-K', linkBetween('spine', 'client').b.ifname, 'tx', 'off']);
-    for (const h of HOSTS) {
-      this.#lab.addVip(h);
-      mkdirSync(join(this.#lab.dir, h), { recursive: true });
+    await Promise.all(HOSTS.map((h) => this.prepareHost(h)));
+  }
+
+  /** XDP_PASS on the ToR ends of `host`'s links, the VIP on its lo, its run directory and its service. */
+  async prepareHost(host: HostName): Promise<void> {
+    for (const tor of TORS) {
+      const dev = linkBetween(tor, host).a.ifname;
+      runIn(this.#lab.ns(tor), 'ip', [
+        'link',
+        'set',
+        'dev',
+        dev,
+        'xdpdrv',
+        'obj',
+        XDP_PASS_OBJECT,
+        'sec',
+        XDP_SECTION,
+      ]);
     }
-    await Promise.all(HOSTS.map((h) => this.startService(h)));
+    this.#lab.addVip(host);
+    mkdirSync(join(this.#lab.dir, host), { recursive: true });
+    await this.startService(host);
+  }
+
+  /** Write `host`'s config listing the lab's current hosts as instances. */
+  writeConfig(host: HostName): void {
+    const p = this.paths(host);
+    writeFileSync(p.config, renderAgentConfig(host, p, LAB_AGENT_TIMINGS, this.#lab.hosts));
+  }
+
+  /**
+   * Rewrite every running agent's config with the lab's current hosts as instances and send it SIGHUP
+   * (the agent applies the difference); resolves once each has logged its reload.
+   */
+  async reloadInstances(): Promise<void> {
+    await Promise.all(
+      [...this.#procs].map(async ([host, proc]) => {
+        this.writeConfig(host);
+        const from = this.events(host).length;
+        process.kill(proc.pid, 'SIGHUP');
+        await waitFor(
+          `anycastd ${host} reloaded`,
+          async () => {
+            const ev = this.events(host)
+              .slice(from)
+              .find((e) => RELOAD_EVENT.test(e.event ?? ''));
+            if (ev?.level === 'error') throw new Error(`reload failed: ${JSON.stringify(ev)}`);
+            return ev;
+          },
+          START_TIMEOUT_MS,
+        );
+      }),
+    );
   }
 
   /** Start `host`'s service on the VIP and on its host address (where the other hosts' agents check it). */

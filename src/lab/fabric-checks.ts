@@ -7,7 +7,16 @@
 // gateways, whatever BGP carries. With ADD-PATH from the ToRs, the spine's BGP table holds one path
 // per host per ToR (6), which is where the spine "sees" every host.
 
-import { HOSTS, type HostName, linkBetween, TORS, type TorName, VIP4, VIP6 } from './addressing.js';
+import {
+  ALL_HOSTS,
+  HOSTS,
+  type HostName,
+  linkBetween,
+  TORS,
+  type TorName,
+  VIP4,
+  VIP6,
+} from './addressing.js';
 import { sleep, waitFor } from './exec.js';
 import { type Nexthop, routeNexthops } from './fib.js';
 import { frrPaths } from './frr.js';
@@ -30,7 +39,7 @@ export interface VipView {
 
 /** The host behind a ToR's downlink `dev`, or undefined for any other interface. */
 function hostOnDev(tor: TorName, dev: string): HostName | undefined {
-  return HOSTS.find((h) => linkBetween(tor, h).a.ifname === dev);
+  return ALL_HOSTS.find((h) => linkBetween(tor, h).a.ifname === dev);
 }
 
 function origin(asPath: string): number {

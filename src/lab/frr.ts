@@ -69,6 +69,13 @@ export function renderBgpd(hostname: string, routerId: string, peers: readonly P
     ` coalesce-time ${COALESCE_MS}`,
     ` timers bgp ${LAB_TIMERS.keepaliveS} ${LAB_TIMERS.holdS}`,
   ];
+  lines.push(...neighborLines(peers), '!', '');
+  return lines.join('\n');
+}
+
+/** The `router bgp` lines of `peers` (indented as in bgpd.conf; vtysh takes them as they are). */
+function neighborLines(peers: readonly PeerSpec[]): string[] {
+  const lines: string[] = [];
   for (const p of peers) {
     lines.push(
       ` neighbor ${p.peerAddress} remote-as ${p.peerAs}`,
@@ -90,8 +97,18 @@ export function renderBgpd(hostname: string, routerId: string, peers: readonly P
     }
     lines.push(' exit-address-family');
   }
-  lines.push('!', '');
-  return lines.join('\n');
+  return lines;
+}
+
+/** Add `peers` to a running bgpd (the same lines as its config file), or remove them. */
+export function frrSetNeighbors(
+  dir: string,
+  localAs: number,
+  peers: readonly PeerSpec[],
+  add: boolean,
+): Promise<void> {
+  const lines = add ? neighborLines(peers) : peers.map((p) => `no neighbor ${p.peerAddress}`);
+  return vtyshConfig(dir, [`router bgp ${localAs}`, ...lines.map((l) => l.trim())]);
 }
 
 /** A running FRR instance: its directory (sockets, configs, logs) and its two daemons. */

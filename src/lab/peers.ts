@@ -102,7 +102,7 @@ export function spinePeers(): PeerSpec[] {
 }
 
 /** A ToR's sessions: up to the spine (default in, host routes out), down to each host (the reverse). */
-export function torPeers(tor: TorName): PeerSpec[] {
+export function torPeers(tor: TorName, hosts: readonly HostName[] = HOSTS): PeerSpec[] {
   const up = FAMILIES.map((f) =>
     session(tor, linkBetween('spine', tor), f, {
       import: 'default-only',
@@ -110,7 +110,7 @@ export function torPeers(tor: TorName): PeerSpec[] {
       addPathTx: true,
     }),
   );
-  const down = HOSTS.flatMap((h) =>
+  const down = hosts.flatMap((h) =>
     FAMILIES.map((f) =>
       session(tor, linkBetween(tor, h), f, { import: 'host-routes', export: 'default-only' }),
     ),

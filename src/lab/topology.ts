@@ -11,6 +11,7 @@ import {
   HOSTS,
   type HostName,
   LINKS,
+  type Link,
   linkBetween,
   NODES,
   type NodeName,
@@ -77,6 +78,8 @@ export class Lab {
   /** Host BGP stand-ins (BIRD) that are running. */
   readonly standIns = new Map<HostName, BirdInstance>();
   readonly services = new Map<HostName, LabProcess>();
+  /** Hosts in the fabric now: the default three, plus any added by addHost() (src/lab/extra-host.ts). */
+  readonly hosts: HostName[] = [...HOSTS];
   readonly #log: (line: string) => void;
   #unregister: () => void = () => {};
   #down = false;
@@ -157,11 +160,11 @@ export class Lab {
   async startRouter(router: RouterName): Promise<void> {
     const dir = join(this.dir, router);
     if (router === 'tor2') {
-      const conf = renderBird(ROUTER_ID.tor2, torPeers('tor2'), join(dir, 'bird.log'));
+      const conf = renderBird(ROUTER_ID.tor2, torPeers('tor2', this.hosts), join(dir, 'bird.log'));
       this.tor2 = await startBird(this.procs, this.ns('tor2'), dir, 'tor2', conf);
       return;
     }
-    const peers = router === 'spine' ? spinePeers() : torPeers(router);
+    const peers = router === 'spine' ? spinePeers() : torPeers(router, this.hosts);
     const conf = renderBgpd(router, ROUTER_ID[router], peers);
     this.frr.set(router, await startFrr(this.procs, this.ns(router), dir, router, conf));
   }
@@ -197,10 +200,11 @@ export class Lab {
       }
     };
     for (const [router, frr] of this.frr) {
-      const peers = router === 'spine' ? spinePeers() : torPeers(router);
+      const peers = router === 'spine' ? spinePeers() : torPeers(router, this.hosts);
       collect(router, peers, await frrSessionStates(frr.dir), false);
     }
-    if (this.tor2) collect('tor2', torPeers('tor2'), await birdSessionStates(this.tor2.ctl), true);
+    if (this.tor2)
+      collect('tor2', torPeers('tor2', this.hosts), await birdSessionStates(this.tor2.ctl), true);
     return out;
   }
 
@@ -236,9 +240,9 @@ export class Lab {
   }
 }
 
-function buildNetwork(lab: Lab): void {
-  for (const node of NODES) createNamespace(lab.ns(node), ROUTER_SYSCTLS[node]);
-  for (const { a, b } of LINKS) {
+/** Create `links` (veth pairs between existing namespaces), address them and bring them up. */
+export function wireLinks(lab: Lab, links: readonly Link[]): void {
+  for (const { a, b } of links) {
     createVeth(lab.ns(a.node), a.ifname, lab.ns(b.node), b.ifname);
     for (const e of [a, b]) {
       addAddress(lab.ns(e.node), e.ifname, `${e.v4}/${P2P_PREFIX_V4}`);
@@ -246,10 +250,18 @@ function buildNetwork(lab: Lab): void {
       linkUp(lab.ns(e.node), e.ifname);
     }
   }
-  for (const host of HOSTS) {
-    addAddress(lab.ns(host), 'lo', `${HOST_PLAN[host].lo4}/32`);
-    addAddress(lab.ns(host), 'lo', `${HOST_PLAN[host].lo6}/128`);
-  }
+}
+
+/** The host address (IPv4 /32 and IPv6 /128) on the host's lo. */
+export function addHostAddress(lab: Lab, host: HostName): void {
+  addAddress(lab.ns(host), 'lo', `${HOST_PLAN[host].lo4}/32`);
+  addAddress(lab.ns(host), 'lo', `${HOST_PLAN[host].lo6}/128`);
+}
+
+function buildNetwork(lab: Lab): void {
+  for (const node of NODES) createNamespace(lab.ns(node), ROUTER_SYSCTLS[node]);
+  wireLinks(lab, LINKS);
+  for (const host of HOSTS) addHostAddress(lab, host);
   // Nothing leaves the lab: whatever the spine has no route for is dropped there.
   runIn(lab.ns('spine'), 'ip', ['-4', 'route', 'add', 'blackhole', 'default']);
   runIn(lab.ns('spine'), 'ip', ['-6', 'route', 'add', 'blackhole', 'default']);

@@ -11,15 +11,18 @@ import { after, before, test } from 'node:test';
 import { HOSTS } from '../../src/lab/addressing.js';
 import { bringUp, type ShutReport, shutSessionsAndBack } from '../../src/lab/agent-steps.js';
 import { HostAgents } from '../../src/lab/agents.js';
+import { type JoinReport, joinHost, leaveHost } from '../../src/lab/join-steps.js';
 import { buildLab, type Lab } from '../../src/lab/topology.js';
-import { heldConnections, MAX_BROKEN_SHARE } from './limits.js';
+import { heldConnections, MAX_BROKEN_SHARE, MAX_BROKEN_SHARE_DRAIN } from './limits.js';
 
 const log = (l: string): void => void process.stderr.write(`${l}\n`);
 const SHUT = 'h3';
+const NEW = 'h4';
 
 let lab: Lab;
 let agents: HostAgents;
 let ours: ShutReport | undefined;
+let oursJoin: JoinReport | undefined;
 
 before(async () => {
   lab = await buildLab({ log });
@@ -48,6 +51,45 @@ test(`shut ${SHUT}'s BGP sessions at the ToRs and bring them back: h1's and h2's
   assert.ok(ours.afterBack.brokenHealthy <= bound, 'after sessions back');
 });
 
+function fmtJoin(name: string, r: JoinReport, n: number): string {
+  return (
+    `e2e ${name}: ${n} held ${JSON.stringify(r.atJoin.opened)}; add ${NEW} (VIP at every host in ` +
+    `${Math.round(r.joinMs)} ms) → broken ${r.atJoin.brokenHealthy} at once, ${r.settled.brokenHealthy} after the ` +
+    `join grace (${JSON.stringify(r.settled.check.broken)}, ${JSON.stringify(r.settled.check.reasons)}); ` +
+    `new flows right after ${JSON.stringify(r.newFlows.counts)} (${r.newFlows.failures} failed)`
+  );
+}
+
+test(`add a fourth host ${NEW}: the others' rings gain it by SIGHUP, held connections kept, ${NEW} takes new flows at once`, async () => {
+  const n = heldConnections();
+  try {
+    oursJoin = await joinHost(lab, agents, NEW, n);
+  } finally {
+    await leaveHost(lab, agents, NEW);
+  }
+  log(fmtJoin('join ours', oursJoin, n));
+  assert.ok((oursJoin.newFlows.counts[NEW] ?? 0) > 0, `${NEW} served new flows`);
+  assert.equal(oursJoin.newFlows.failures, 0);
+});
+
+/**
+ * Not yet: 14-22 of 200 break (ECONNRESET), ~1/4 of the flows ECMP moves to h4. The joining agent's
+ * first ring write puts h4 in its established ring too, so a moved flow that h4 owns in both rings has
+ * no previous owner to get its second chance at; and the existing agents, reloaded, admit h4 to their
+ * established rings at once rather than after the join grace. Kept as a todo so the figure is watched.
+ */
+test(`adding ${NEW}: no held connection breaks`, {
+  todo: 'joining host owns moved flows in both rings',
+}, () => {
+  assert.ok(oursJoin, 'the join ran');
+  const bound = Math.floor(heldConnections() * MAX_BROKEN_SHARE_DRAIN);
+  assert.ok(oursJoin.atJoin.brokenHealthy <= bound, `at join: ${oursJoin.atJoin.brokenHealthy}`);
+  assert.ok(
+    oursJoin.settled.brokenHealthy <= bound,
+    `after the join grace: ${oursJoin.settled.brokenHealthy}`,
+  );
+});
+
 test('baseline: the same with XDP detached (plain ECMP anycast) breaks connections on healthy hosts', async () => {
   const n = heldConnections();
   for (const h of HOSTS) agents.detachXdp(h);
@@ -58,4 +100,16 @@ test('baseline: the same with XDP detached (plain ECMP anycast) breaks connectio
       `ours ${ours?.afterBack.brokenHealthy ?? '?'}, plain ECMP ${base.afterBack.brokenHealthy}`,
   );
   assert.ok(base.afterBack.brokenHealthy > (ours?.afterBack.brokenHealthy ?? 0));
+});
+
+test(`baseline: adding ${NEW} with XDP detached (plain ECMP anycast) breaks held connections`, async () => {
+  const n = heldConnections();
+  const base = await joinHost(lab, agents, NEW, n, false);
+  log(fmtJoin('join plain ECMP', base, n));
+  log(
+    `e2e held connections broken by adding ${NEW}, ${n} held: ours ${oursJoin?.settled.brokenHealthy ?? '?'}, ` +
+      `plain ECMP ${base.settled.brokenHealthy}`,
+  );
+  assert.ok(oursJoin, 'the join with XDP steering ran');
+  assert.ok(base.settled.brokenHealthy > oursJoin.settled.brokenHealthy);
 });
