@@ -77,8 +77,20 @@ test('active and passive open reach Established; UPDATE across; stop sends a shu
   );
   await until(() => updates.length === 1);
   assert.deepEqual(updates[0]!.nlri, [{ afi: 1, addr: '203.0.113.7', len: 32 }]);
+  // messages by type: one OPEN each way, KEEPALIVEs of the handshake, the one UPDATE
+  for (const [x, y] of [
+    [a, b],
+    [b, a],
+  ] as const) {
+    assert.equal(x.counters.sentByType.open, 1);
+    assert.equal(x.counters.receivedByType.open, 1);
+    assert.ok(x.counters.sentByType.keepalive >= 1);
+    assert.ok(y.counters.receivedByType.keepalive >= 1);
+  }
+  assert.deepEqual([a.counters.sentByType.update, b.counters.receivedByType.update], [1, 1]);
   a.stop('maintenance');
   await until(() => notes.length === 1 && b.state !== 'established');
+  assert.deepEqual([a.counters.sentByType.notification, b.counters.receivedByType.notification], [1, 1]);
   assert.deepEqual([notes[0]!.code, notes[0]!.subcode], [6, 2]);
   assert.equal(shutdownMessage(notes[0]!), 'maintenance');
   assert.equal(a.state, 'idle');
