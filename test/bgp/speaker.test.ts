@@ -143,6 +143,12 @@ test('import: only the default route is accepted; it becomes the kernel next hop
   const s = speaker.peers()[0]!;
   assert.equal(s.prefixesReceived, 3);
   assert.equal(s.prefixesAccepted, 1);
+  const received = speaker.received();
+  assert.deepEqual(
+    received.map((r) => [r.peer, r.prefix, r.nextHop, r.stale, r.used]),
+    [[s.name, '0.0.0.0/0', '192.0.2.1', false, true]],
+    'the Adj-RIB-In keeps the accepted default only',
+  );
   tor.send(encodeUpdate({ withdrawn: [DEFAULT4] }, CTX));
   await until(() => sink.hops[4].length === 0);
   tor.send(encodeUpdate({ attributes: TOR_ATTRS('192.0.2.9'), nlri: [DEFAULT4] }, CTX));
@@ -203,10 +209,18 @@ test('graceful restart helper: routes kept stale over a drop, swept by the End-o
   await until(() => speaker.peers()[0]!.state !== 'established');
   assert.deepEqual(sink.hops[4], [{ gateway: '192.0.2.1' }], 'still forwarding on the stale route');
   assert.equal(speaker.peers()[0]!.staleRoutes, 1);
+  assert.equal(speaker.peers()[0]!.flaps, 1, 'leaving Established is a flap');
+  assert.equal(speaker.received()[0]?.stale, true);
   await until(
     () => speaker.peers()[0]!.state === 'established' && tor.connections === 2,
     5000,
     'reconnected',
+  );
+  const p = speaker.peers()[0]!;
+  assert.deepEqual(
+    [p.flaps, p.sentByType.open, p.receivedByType.open],
+    [1, 2, 2],
+    'one OPEN per session each way',
   );
   assert.deepEqual(sink.hops[4], [{ gateway: '192.0.2.1' }]);
   tor.send(encodeEndOfRib(1, 1, CTX));
