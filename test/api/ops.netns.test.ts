@@ -25,22 +25,14 @@ import { FakeHost, fakeHealthFactory, Recorder } from '../agent/fakes.js';
 import { SpeakerLab } from '../bgp/speaker-lab.js';
 import { HAVE_PROMETHEUS, Prometheus } from '../metrics/prometheus.js';
 import { flowFrame } from '../steer/packets.js';
-import { HOST_AS, HOST4, LINK, startTorLab, TOR_AS, torLabNames } from './tor-lab.js';
+import { HOST4, LINK, NODE_AND_PEER_YAML, startTorLab, TOR_AS, torLabNames } from './tor-lab.js';
 
 const lab = new SpeakerLab('ops');
 const NS = torLabNames(lab);
 const VIP = '203.0.113.10';
 const CLIENT = '198.51.100.99';
 
-const CONFIG = `node:
-  id: h1
-  host: { ipv4: ${HOST4} }
-  asn: ${HOST_AS}
-  uplinks: [to-tor1]
-bgp:
-  peers:
-    - { name: tor1, address: ${LINK.t4}, remote_asn: ${TOR_AS}, hold_time: 9s }
-services:
+const CONFIG = `${NODE_AND_PEER_YAML}services:
   - name: web
     vips: [${VIP}]
     ports: [{ protocol: tcp, port: 80 }]

@@ -40,7 +40,7 @@ import { FakeHost, Recorder } from '../agent/fakes.js';
 import { SpeakerLab } from '../bgp/speaker-lab.js';
 import { run } from '../helpers/netns.js';
 import { type Exposition, find, parseExposition, value } from '../metrics/exposition.js';
-import { HOST_AS, HOST4, LINK, startTorLab, TOR_AS, torLabNames } from './tor-lab.js';
+import { HOST4, LINK, NODE_AND_PEER_YAML, startTorLab, TOR_AS, torLabNames } from './tor-lab.js';
 
 const lab = new SpeakerLab('rld');
 const NS = torLabNames(lab);
@@ -54,15 +54,7 @@ const BPFFS = join(lab.dir, 'bpffs');
 
 function configYaml(api: { weight: number; vips: string[] }): string {
   const checks = '[{ type: exec, command: [/bin/true], interval: 200ms, timeout: 150ms, rise: 1, fall: 1 }]';
-  return `node:
-  id: h1
-  host: { ipv4: ${HOST4} }
-  asn: ${HOST_AS}
-  uplinks: [to-tor1]
-bgp:
-  peers:
-    - { name: tor1, address: ${LINK.t4}, remote_asn: ${TOR_AS}, hold_time: 9s }
-services:
+  return `${NODE_AND_PEER_YAML}services:
   - name: web
     vips: [${WEB_VIP}]
     ports: [{ protocol: tcp, port: 80 }]

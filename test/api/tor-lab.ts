@@ -12,6 +12,17 @@ export const HOST4 = '198.51.100.11';
 export const LINK = { h4: '192.0.2.0', t4: '192.0.2.1' };
 const TOR_ROUTER_ID = '192.0.2.101';
 
+/** The agent config's node and bgp sections for this lab (services follow). */
+export const NODE_AND_PEER_YAML = `node:
+  id: h1
+  host: { ipv4: ${HOST4} }
+  asn: ${HOST_AS}
+  uplinks: [to-tor1]
+bgp:
+  peers:
+    - { name: tor1, address: ${LINK.t4}, remote_asn: ${TOR_AS}, hold_time: 9s }
+`;
+
 /** The namespaces of `lab` (host `h`, ToR `t1`) and FRR's directory. */
 export function torLabNames(lab: SpeakerLab): { host: string; tor1: string; frrDir: string } {
   return { host: lab.ns('h'), tor1: lab.ns('t1'), frrDir: join(lab.dir, 'tor1') };
