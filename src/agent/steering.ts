@@ -84,7 +84,9 @@ export class Steering implements SteeringPort {
     let members = wantedMembers;
     if (kind === 'established') {
       const now = Date.now();
-      const admitted = this.#joinGrace.admit(service.name, wantedMembers, service.graceTimeMs, now);
+      const adopted = [...this.#adopted.values()].some((a) => a.serviceId === id);
+      const newcomer = adopted ? undefined : service.localInstanceId;
+      const admitted = this.#joinGrace.admit(service.name, wantedMembers, service.graceTimeMs, now, newcomer);
       members = admitted.members;
       this.#scheduleJoin(service, wantedMembers, admitted.nextDue, now);
     }

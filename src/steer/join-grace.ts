@@ -2,9 +2,12 @@
 // ring after that ring was first written waits the grace time before it is written into it, so a
 // non-SYN packet of an older connection that misses the flow table still finds the instance that holds
 // it (had it joined both rings at once, both rings would name the newcomer and the second chance would
-// have nowhere else to go). The first write of a service (start, or a restart adopting its maps) admits
-// everyone: those instances may hold connections already. Leaving is never delayed here (drain timing
-// is the caller's), and an established ring is never left empty while instances are wanted in it.
+// have nowhere else to go). The first write of a service admits everyone (they may hold connections
+// already), except `newcomer`: a host starting with no pinned maps of its own is joining a cluster whose
+// other hosts hold it out of their established rings for the grace time, so it holds itself out of its
+// own too (a restart that adopted its maps passes no newcomer: it was a member). Leaving is never delayed
+// here (drain timing is the caller's), and an established ring is never left empty while instances are
+// wanted in it.
 
 export interface Admitted {
   /** The members to write now. */
@@ -18,9 +21,17 @@ export class JoinGrace {
   readonly #due = new Map<string, Map<string, number>>(); // service → held instance → when it may join
 
   /** Of the `wanted` established members of `service`, those to write at `now`. */
-  admit(service: string, wanted: readonly string[], graceMs: number, now: number): Admitted {
+  admit(
+    service: string,
+    wanted: readonly string[],
+    graceMs: number,
+    now: number,
+    newcomer?: string,
+  ): Admitted {
     const prev = this.#written.get(service);
     const due = this.#due.get(service) ?? new Map<string, number>();
+    if (!prev && newcomer !== undefined && wanted.includes(newcomer) && graceMs > 0)
+      due.set(newcomer, now + graceMs);
     for (const id of wanted)
       if (prev && !prev.has(id) && !due.has(id) && graceMs > 0) due.set(id, now + graceMs);
     for (const [id, at] of due) if (at <= now || !wanted.includes(id)) due.delete(id);

@@ -58,3 +58,17 @@ test('services are independent; forget starts a service afresh', () => {
   g.forget('web');
   assert.deepEqual(g.admit('web', ['h1', 'h2'], GRACE, 20).members, ['h1', 'h2']);
 });
+
+test('a newcomer (first start, no adopted maps) holds itself out for the grace time, not the others', () => {
+  const g = new JoinGrace();
+  assert.deepEqual(g.admit('web', ['h1', 'h2', 'h3', 'h4'], GRACE, 0, 'h4'), {
+    members: ['h1', 'h2', 'h3'],
+    nextDue: GRACE,
+  });
+  assert.deepEqual(g.admit('web', ['h1', 'h2', 'h3', 'h4'], GRACE, GRACE), {
+    members: ['h1', 'h2', 'h3', 'h4'],
+    nextDue: null,
+  });
+  // Alone it is admitted at once: the ring is never left empty.
+  assert.deepEqual(new JoinGrace().admit('web', ['h1'], GRACE, 0, 'h1'), { members: ['h1'], nextDue: null });
+});
