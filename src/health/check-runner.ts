@@ -12,6 +12,9 @@ import {
   type TransitionReason,
 } from './types.js';
 
+/** A probe error that means this host has no route to anywhere, not that the instance failed. */
+const NO_ROUTE_FROM_HERE = /\bENETUNREACH\b/;
+
 export interface RunnerOptions extends CheckTiming {
   timeoutMs: number;
   name: string;
@@ -83,6 +86,10 @@ export class CheckRunner {
     );
     const result = await Promise.race([probed, timedOut]);
     this.#clock.clearTimeout(timer);
+    // No route at all from this host (its own default routes are gone: its BGP sessions are down) says
+    // nothing about the instance: the state is held, so an isolated host does not empty its rings of
+    // healthy remote instances and reset their flows when its sessions return.
+    if (!result.ok && NO_ROUTE_FROM_HERE.test(result.detail)) return result;
     this.#emit(this.state.record(result, this.#clock.now()));
     return result;
   }

@@ -161,3 +161,34 @@ test('runner: a flapping check is held by dampening and released by its own time
   assert.ok(last.at > 16_000 && last.at < 16_400, `released at ${last.at}`);
   r.stop();
 });
+
+test('runner: ENETUNREACH (no route from this host) holds the state instead of failing the check', async () => {
+  const clock = new FakeClock();
+  let detail = 'connected';
+  const probe: Probe = async () => ({ ok: detail === 'connected', durationMs: 0, detail });
+  const seen: Transition[] = [];
+  const r = new CheckRunner(OPTS, probe, (t) => seen.push(t), clock);
+  r.start();
+  await clock.advance(200);
+  assert.deepEqual(
+    seen.map((t) => t.to),
+    ['up'],
+  );
+  detail = 'ENETUNREACH';
+  await clock.advance(5000);
+  assert.deepEqual(
+    seen.map((t) => t.to),
+    ['up'],
+    'isolated: held up',
+  );
+  detail = 'ECONNREFUSED';
+  await clock.advance(2000);
+  assert.deepEqual(
+    seen.map((t) => [t.to, t.detail]),
+    [
+      ['up', 'connected'],
+      ['down', 'ECONNREFUSED'],
+    ],
+  );
+  r.stop();
+});
