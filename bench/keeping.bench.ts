@@ -5,7 +5,6 @@
 // Writes bench/results/keeping-<date>.md with an SVG of the broken counts beside it.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HOSTS } from '../src/lab/addressing.js';
@@ -14,6 +13,7 @@ import { HostAgents } from '../src/lab/agents.js';
 import { type JoinReport, joinHost, leaveHost } from '../src/lab/join-steps.js';
 import { buildLab } from '../src/lab/topology.js';
 import { barsSvg } from './lab-svg.js';
+import { writeMarkdownReport } from './report.js';
 import type { BenchOutput } from './run.js';
 
 const HELD = Number(process.env.ANYCASTD_BENCH_LAB_CONNECTIONS ?? 1000);
@@ -81,20 +81,11 @@ function writeReport(data: { held: number; ours: Figures; plainEcmp: Figures }, 
       'h4 added': { ours: data.ours.join.settled, 'plain ECMP': data.plainEcmp.join.settled },
     }),
   );
-  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Linux ${release()}, Node ${process.version}`;
-  const md = [
-    '# anycastd lab benchmark: keeping scenarios',
-    '',
-    `Machine: ${machine}. Date: ${new Date().toISOString()}.`,
-    '',
-    ...lines.map((l) => `- ${l}`),
-    '',
-    `![connections](${bars})`,
-    '',
-    '```json',
-    JSON.stringify(data, null, 2),
-    '```',
-    '',
-  ].join('\n');
-  writeFileSync(join(RESULTS, `keeping-${stamp}.md`), md);
+  writeMarkdownReport({
+    file: join(RESULTS, `keeping-${stamp}.md`),
+    title: 'anycastd lab benchmark: keeping scenarios',
+    lines,
+    images: [['connections', bars]],
+    data,
+  });
 }

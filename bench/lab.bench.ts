@@ -9,7 +9,6 @@
 // Writes bench/results/lab-<date>.md with SVG plots beside it (failover CDF; connections broken).
 
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HOSTS } from '../src/lab/addressing.js';
@@ -26,6 +25,7 @@ import { measureWithdrawalBy, type WithdrawalTimes } from '../src/lab/fabric-che
 import { percentile } from '../src/lab/fabric-scenario.js';
 import { buildLab, type Lab } from '../src/lab/topology.js';
 import { barsSvg, cdfSvg } from './lab-svg.js';
+import { writeMarkdownReport } from './report.js';
 import type { BenchOutput } from './run.js';
 
 const TRIALS = Number(process.env.ANYCASTD_BENCH_LAB_TRIALS ?? 20);
@@ -141,22 +141,14 @@ function writeReport(data: object, failover: Record<string, Dist>, lines: string
       },
     }),
   );
-  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Linux ${release()}, Node ${process.version}`;
-  const md = [
-    '# anycastd lab benchmark',
-    '',
-    `Machine: ${machine}. Date: ${new Date().toISOString()}.`,
-    '',
-    ...lines.map((l) => `- ${l}`),
-    '',
-    `![failover](${cdf})`,
-    '',
-    `![connections](${bars})`,
-    '',
-    '```json',
-    JSON.stringify(data, null, 2),
-    '```',
-    '',
-  ].join('\n');
-  writeFileSync(join(RESULTS, `lab-${stamp}.md`), md);
+  writeMarkdownReport({
+    file: join(RESULTS, `lab-${stamp}.md`),
+    title: 'anycastd lab benchmark',
+    lines,
+    images: [
+      ['failover', cdf],
+      ['connections', bars],
+    ],
+    data,
+  });
 }
