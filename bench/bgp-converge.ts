@@ -22,7 +22,7 @@ import {
   removeByPrefix,
   runDir,
 } from '../src/lab/netns.js';
-import type { PeerSpec } from '../src/lab/peers.js';
+import { type PeerSpec, singleHostTorPeers } from '../src/lab/peers.js';
 import { ProcessRegistry } from '../src/lab/processes.js';
 import { Rtnetlink } from '../src/native/rtnl.js';
 
@@ -54,20 +54,7 @@ export interface ConvergeFigures {
 }
 
 function torSpecs(tor: Tor): PeerSpec[] {
-  const l = LINK[tor];
-  const base = {
-    peer: 'h1' as const,
-    localAs: TOR_AS[tor],
-    peerAs: HOST_AS,
-    import: 'host-routes' as const,
-    export: 'default-only' as const,
-    originateDefault: true,
-    addPathTx: false,
-  };
-  return [
-    { ...base, name: 'h1_4', family: 4, localAddress: l.t4, peerAddress: l.h4 },
-    { ...base, name: 'h1_6', family: 6, localAddress: l.t6, peerAddress: l.h6 },
-  ];
+  return singleHostTorPeers(LINK[tor], TOR_AS[tor], HOST_AS);
 }
 
 /** The speaker's node and peers, through the agent's own config parser (src/config/load.ts). */

@@ -126,3 +126,31 @@ export function hostPeers(host: HostName): PeerSpec[] {
     ),
   );
 }
+
+/** Both ends of one host–ToR link (the host side `h`, the ToR side `t`), IPv4 and IPv6. */
+export interface LinkAddresses {
+  h4: string;
+  t4: string;
+  h6: string;
+  t6: string;
+}
+
+/**
+ * A ToR's sessions (IPv4 and IPv6) toward a single host `h1` over one link: the two-namespace setups of
+ * the speaker tests and the BGP benchmark, where the ToR sends a default and takes host routes.
+ */
+export function singleHostTorPeers(link: LinkAddresses, localAs: number, peerAs: number): PeerSpec[] {
+  const base = {
+    peer: 'h1' as const,
+    localAs,
+    peerAs,
+    import: 'host-routes' as const,
+    export: 'default-only' as const,
+    originateDefault: true,
+    addPathTx: false,
+  };
+  return [
+    { ...base, name: 'h1_4', family: 4, localAddress: link.t4, peerAddress: link.h4 },
+    { ...base, name: 'h1_6', family: 6, localAddress: link.t6, peerAddress: link.h6 },
+  ];
+}

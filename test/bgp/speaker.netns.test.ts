@@ -21,7 +21,7 @@ import { birdc, renderBird, startBird } from '../../src/lab/bird.js';
 import { runIn, waitFor } from '../../src/lab/exec.js';
 import { renderBgpd, startFrr, vtyshJson } from '../../src/lab/frr.js';
 import { addAddress, createNamespace, createVeth, linkUp } from '../../src/lab/netns.js';
-import type { PeerSpec } from '../../src/lab/peers.js';
+import { type PeerSpec, singleHostTorPeers } from '../../src/lab/peers.js';
 import { Rtnetlink } from '../../src/native/rtnl.js';
 import { SpeakerLab } from './speaker-lab.js';
 
@@ -43,20 +43,7 @@ const LINK = {
 };
 
 function torSpecs(tor: 'tor1' | 'tor2'): PeerSpec[] {
-  const l = LINK[tor];
-  const base = {
-    peer: 'h1' as const,
-    localAs: TOR_AS[tor],
-    peerAs: HOST_AS,
-    import: 'host-routes' as const,
-    export: 'default-only' as const,
-    originateDefault: true,
-    addPathTx: false,
-  };
-  return [
-    { ...base, name: 'h1_4', family: 4, localAddress: l.t4, peerAddress: l.h4 },
-    { ...base, name: 'h1_6', family: 6, localAddress: l.t6, peerAddress: l.h6 },
-  ];
+  return singleHostTorPeers(LINK[tor], TOR_AS[tor], HOST_AS);
 }
 
 /** Timed advertise/withdraw rounds. */
