@@ -14,6 +14,7 @@
 // is the snapshot the metrics/API layer reads.
 
 import { EventEmitter } from 'node:events';
+import type { ClusterPort } from '../cluster/cluster.js';
 import { ConfigStore, type ReloadResult } from '../config/reload.js';
 import type { Config } from '../config/types.js';
 import { AnycastdError } from '../errors.js';
@@ -37,6 +38,8 @@ export interface AgentParts {
   host: HostAddresses;
   steering: SteeringPort;
   health: HealthFactory;
+  /** The other agents' reports of their instances, and ours (src/cluster/); none: own checks only. */
+  cluster?: ClusterPort;
   /** Client connections of a service's local instance (drain ends early at zero); none: drain_time only. */
   connections?: ConnectionCounter;
   sink?: LogSink;
@@ -85,6 +88,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       this.log('info', 'route-advertised', { reason: 'host-address', vips: [address] });
     }
     this.#p.steering.setServices(cfg.services);
+    this.#p.cluster?.subscribe((service, instance) => this.#services.get(service)?.reportChanged(instance));
     this.log('info', 'agent-started', { node: cfg.node.id, services: cfg.services.map((s) => s.name) });
     for (const svc of cfg.services) this.#addService(svc);
     this.#maybeReleaseEndOfRib();
@@ -162,6 +166,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       steering: this.#p.steering,
       health: this.#p.health,
       ...(this.#p.connections ? { connections: this.#p.connections } : {}),
+      ...(this.#p.cluster ? { cluster: this.#p.cluster } : {}),
       log: (level, event, fields) => this.log(level, event, fields),
       flushTimeoutMs: this.#p.flushTimeoutMs ?? DEFAULT_FLUSH_TIMEOUT_MS,
       onSettled: () => this.#maybeReleaseEndOfRib(),
@@ -218,6 +223,7 @@ export class Agent extends EventEmitter<AgentEvents> {
         reason: 'config-changed',
         fields: [...diff.node.map((f) => `node.${f}`), ...diff.dataplane.map((f) => `dataplane.${f}`)],
       });
+    await this.#p.cluster?.apply(config);
     const peers = diff.peers;
     if (peers.added.length + peers.removed.length + peers.changed.length > 0) {
       if (hasApplyPeers(this.#p.announcer)) await this.#p.announcer.applyPeers(config.peers);

@@ -2,7 +2,8 @@
 // program adopting the maps pinned by a previous run, attach it to every uplink: a plain attach
 // atomically replaces the previous run's program, so no packet meets an interface without one), lo
 // over rtnetlink, the health layer with the listener watcher, the BGP speaker with the kernel's default
-// route writer — and run the Agent until SIGTERM/SIGINT. SIGHUP reloads the config.
+// route writer, the cluster endpoint and pollers (src/cluster/) — and run the Agent until SIGTERM/SIGINT.
+// SIGHUP reloads the config.
 //
 // systemd (Type=notify, sd_notify(3)): WATCHDOG=1 pings from the start; READY=1 once XDP is attached to
 // every uplink, the BGP speaker listens and the agent runs; RELOADING=1 … READY=1 around a SIGHUP reload;
@@ -13,6 +14,7 @@
 // program stays attached and its maps stay pinned (see agent.ts for why): a restart adopts them.
 
 import type { PeerStatus, ReceivedRoute } from '../bgp/speaker-status.js';
+import { Cluster } from '../cluster/cluster.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { ConfigError } from '../errors.js';
@@ -65,6 +67,8 @@ type Closer = () => void;
 export interface RunContext {
   agent: Agent;
   steering: Steering;
+  /** The agents' exchange of instance reports (src/cluster/). */
+  cluster: Cluster;
   /** The speaker's peers (absent for an announcer that is no speaker). */
   peers?: () => readonly PeerStatus[];
   /** Routes received from the peers (the speaker's Adj-RIB-In). */
@@ -126,6 +130,11 @@ export async function runAgent(opts: RunOptions): Promise<number> {
     notifier.status('starting: BGP listening, waiting for a peer route');
     await untilRouted(config, bgp, sink);
     const steering = new Steering(dp);
+    const cluster = new Cluster(config, {
+      log: (level, event, fields) => sink(makeRecord(level, event, fields)),
+    });
+    closers.push(() => void cluster.close());
+    await cluster.start();
     const build = { version: opts.version ?? '0.0.0', node: config.node.id };
     const metrics = new AnycastdMetrics({}, build, config); // before the agent: its probes are timed
     const agent = new Agent(config, {
@@ -134,11 +143,13 @@ export async function runAgent(opts: RunOptions): Promise<number> {
       steering,
       health: realHealth({ watcher, probeFor: (service) => timedProbeFor(metrics, service) }),
       connections,
+      cluster,
       sink,
     });
     const closeOps = await opts.onStarted?.({
       agent,
       steering,
+      cluster,
       ...(bgp.peers ? { peers: bgp.peers } : {}),
       ...(bgp.received ? { received: bgp.received } : {}),
       metrics,

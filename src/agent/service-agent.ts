@@ -12,11 +12,15 @@
 //   drain: the same route steps → out of the `new` ring → after drain_time, or once no client
 //          connection is left, out of the `established` ring → VIPs off lo (if configured; never
 //          before, its flows still need the VIP)
-// Remote instances change the rings at once (no route of ours depends on them). Until the first round of
+// Remote instances change the rings at once (no route of ours depends on them); what a remote instance's
+// own agent reports (src/cluster/) can only take it out: a drained one leaves `new` and later
+// `established` when its agent's rings do, a failed one is marked failed at once. This host reports its
+// local instance the same way once settled: its health and whether its rings hold it. Until the first round of
 // checks has settled — the local instance judged and every remote one up — or grace_time passed, nothing
 // is done: a restarting host never advertises a dead service, nor a ring lacking instances it cannot
 // reach yet; after a reload that rebuilt the checks, the running state is held the same way.
 
+import type { ClusterPort } from '../cluster/cluster.js';
 import type { ServiceChange } from '../config/diff.js';
 import type { ServiceConfig } from '../config/types.js';
 import type { InstanceTransition } from '../health/instance-health.js';
@@ -40,6 +44,8 @@ export interface ServiceAgentDeps {
   /** Counts the local instance's client connections, so a drain can end when none is left. */
   connections?: ConnectionCounter;
   log: (level: Level, event: string, fields: Record<string, unknown>) => void;
+  /** The other agents' reports and ours (absent: our own checks only). */
+  cluster?: ClusterPort;
   /** Bound on waiting for a withdrawal to reach the peers. */
   flushTimeoutMs: number;
   /** Called once when the first round of checks has settled. */
@@ -113,6 +119,7 @@ export class ServiceAgent {
   /** The service left the config: withdraw, wait for the peers, empty its rings, VIPs off lo. */
   async retire(): Promise<void> {
     await this.shutdown('service-removed');
+    this.#d.cluster?.publish(this.name, this.config.localInstanceId, null);
     await this.#flush('service-removed');
     this.#d.steering.removeService(this.name);
     for (const vip of [...this.#onLo]) this.#vipOff(vip, 'service-removed');
@@ -155,6 +162,12 @@ export class ServiceAgent {
     this.#kick();
   }
 
+  /** A remote instance's agent changed what it says of it: rewrite the rings (once settled). */
+  reportChanged(instance: string): void {
+    if (!this.#settled || this.#stopping || instance === this.config.localInstanceId) return;
+    this.#writeRings('peer-report');
+  }
+
   status(): ServiceStatus {
     const states = this.#health.states();
     return {
@@ -170,6 +183,7 @@ export class ServiceAgent {
         state: states.get(i.id) ?? 'unknown',
         inNew: this.#rings.members('new').includes(i.id),
         inEstablished: this.#rings.members('established').includes(i.id),
+        reported: this.#d.cluster?.reported(this.name, i.id) ?? null,
         checks: this.#health.checks(i.id),
       })),
       rings: this.#d.steering.shares(this.name),
@@ -195,7 +209,10 @@ export class ServiceAgent {
       detail: t.detail,
     });
     if (t.from === t.to) return; // a dampening hold: nothing changes
-    if (t.local) this.#reason = t.reason;
+    if (t.local) {
+      this.#reason = t.reason;
+      this.#publish();
+    }
     if (!this.#settled) {
       this.#checkSettled();
       return;
@@ -224,6 +241,7 @@ export class ServiceAgent {
     this.#graceTimer = null;
     this.#log('info', 'service-settled', { reason, states: Object.fromEntries(this.#health.states()) });
     this.#kick();
+    this.#publish();
     this.#d.onSettled();
   }
 
@@ -368,7 +386,31 @@ export class ServiceAgent {
   }
 
   #writeRings(reason: string): void {
-    this.#rings.write(this.config, this.#health.states(), reason);
+    const cluster = this.#d.cluster;
+    this.#rings.write(
+      this.config,
+      this.#health.states(),
+      reason,
+      cluster ? (id) => cluster.reported(this.name, id) : undefined,
+    );
+    this.#publish();
+  }
+
+  /**
+   * Tells the other agents what this host says of its local instance: its health and whether the rings
+   * here hold it. Only once settled (a starting agent has nothing to say yet; the others keep their own
+   * view), and never taken back while running (a reload's re-settling keeps the last word).
+   */
+  #publish(): void {
+    const cluster = this.#d.cluster;
+    if (!cluster || !this.#settled || this.#stopping) return;
+    const state = this.#health.states().get(this.config.localInstanceId);
+    if (state !== 'up' && state !== 'down' && state !== 'drained') return;
+    cluster.publish(this.name, this.config.localInstanceId, {
+      state,
+      new: this.#rings.local.new,
+      established: this.#rings.local.established,
+    });
   }
 
   #vipOn(vip: string, reason: string): void {

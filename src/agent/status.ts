@@ -2,6 +2,7 @@
 // VIPs on lo, each instance's health and checks and ring membership, the ring shares, and the health
 // transitions counted by reason.
 
+import type { InstanceReport } from '../cluster/report.js';
 import type { InstanceState } from '../health/instance-health.js';
 import type { CheckView, RingShares } from './parts.js';
 
@@ -13,6 +14,8 @@ export interface InstanceStatus {
   state: InstanceState;
   inNew: boolean;
   inEstablished: boolean;
+  /** What the instance's own agent says of it (remote instances; null: nothing heard). */
+  reported: InstanceReport | null;
   checks: CheckView[];
 }
 

@@ -8,7 +8,7 @@
 // Ring kinds: the program's `services.active[]` has a `new` (0) and an `established` (1) slot; SYNs and
 // first UDP packets that miss the flow table read `new`, other TCP misses read `established` (and get the
 // second chance, bpf/rings.h). An instance joining `established` after the service's first write waits the
-// service's grace_time before it is written into it (src/steer/join-grace.ts; a timer writes it then):
+// service's join_grace (default: its grace_time) before it is written into it (src/steer/join-grace.ts; a timer writes it then):
 // had it joined both rings at once, older connections both rings now send to it would find no socket and
 // no other owner.
 
@@ -86,7 +86,7 @@ export class Steering implements SteeringPort {
       const now = Date.now();
       const adopted = [...this.#adopted.values()].some((a) => a.serviceId === id);
       const newcomer = adopted ? undefined : service.localInstanceId;
-      const admitted = this.#joinGrace.admit(service.name, wantedMembers, service.graceTimeMs, now, newcomer);
+      const admitted = this.#joinGrace.admit(service.name, wantedMembers, service.joinGraceMs, now, newcomer);
       members = admitted.members;
       this.#scheduleJoin(service, wantedMembers, admitted.nextDue, now);
     }

@@ -33,6 +33,8 @@ export interface ConfigDiff {
   kernelRoute: boolean;
   metrics: boolean;
   api: boolean;
+  /** The cluster endpoint's settings changed (applied in place: the endpoint is restarted). */
+  cluster: boolean;
   /** Changed fields of `dataplane` (a ring size change rebuilds every ring). */
   dataplane: string[];
   empty: boolean;
@@ -107,6 +109,7 @@ export function diffConfig(before: Config, after: Config): ConfigDiff {
     kernelRoute: !deepEqual(before.kernelRoute, after.kernelRoute),
     metrics: !deepEqual(before.metrics, after.metrics),
     api: !deepEqual(before.api, after.api),
+    cluster: !deepEqual(before.cluster, after.cluster),
     dataplane: changedFields(before.dataplane, after.dataplane),
     empty: false,
   };
@@ -116,6 +119,7 @@ export function diffConfig(before: Config, after: Config): ConfigDiff {
     !diff.kernelRoute &&
     !diff.metrics &&
     !diff.api &&
+    !diff.cluster &&
     diff.dataplane.length === 0;
   return diff;
 }

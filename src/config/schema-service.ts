@@ -48,6 +48,7 @@ export const serviceSchema = strict({
   vip_leaves_lo_when_down: z.boolean().default(false),
   drain_time: duration().prefault('30s'),
   grace_time: duration().prefault('10s'),
+  join_grace: duration().optional(),
   drain_file: z.string().startsWith('/').optional(),
 }).transform(
   (s): ServiceConfig => ({
@@ -61,6 +62,7 @@ export const serviceSchema = strict({
     vipLeavesLoWhenDown: s.vip_leaves_lo_when_down,
     drainTimeMs: s.drain_time,
     graceTimeMs: s.grace_time,
+    joinGraceMs: s.join_grace ?? s.grace_time,
     drainFile: s.drain_file ?? `${DEFAULT_DRAIN_DIR}/${s.name}`,
   }),
 );

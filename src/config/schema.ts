@@ -3,7 +3,7 @@
 
 import { isIPv6 } from 'node:net';
 import { z } from 'zod';
-import { asn, canonicalIp, int, ipv4, mapped, strict } from './fields.js';
+import { asn, canonicalIp, int, ipv4, mapped, port, strict } from './fields.js';
 import { bgpSchema, kernelRouteSchema } from './schema-bgp.js';
 import { addressPairSchema, serviceSchema } from './schema-service.js';
 import { applySemantics } from './semantics.js';
@@ -14,6 +14,8 @@ export const DEFAULT_METRICS_LISTEN = '127.0.0.1:9469';
 export const DEFAULT_API_SOCKET = '/run/anycastd/anycastd.sock';
 /** Maglev's usual table size: a prime well above 100 × the instance count. */
 export const DEFAULT_RING_SIZE = 65_537;
+/** The agents' state endpoint (src/cluster/): the same port on every host. */
+export const DEFAULT_CLUSTER_PORT = 9470;
 export const DEFAULT_FLOW_TABLE_SIZE = 65_536;
 export const DEFAULT_MTU = 1500;
 /** IPv6's minimum link MTU (RFC 8200) bounds the fabric MTU below. */
@@ -67,6 +69,11 @@ const dataplaneSchema = strict({
   }),
 );
 
+const clusterSchema = strict({
+  enabled: z.boolean().default(true),
+  port: port().default(DEFAULT_CLUSTER_PORT),
+});
+
 export const configSchema = strict({
   node: nodeSchema,
   bgp: bgpSchema.default({ peers: [] }),
@@ -78,6 +85,7 @@ export const configSchema = strict({
     group: z.string().min(1).optional(),
   }).optional(),
   dataplane: dataplaneSchema.optional(),
+  cluster: clusterSchema.optional(),
 }).transform((c, ctx): Config => {
   const cfg: Config = {
     file: '',
@@ -88,6 +96,7 @@ export const configSchema = strict({
     metrics: { listen: c.metrics?.listen ?? DEFAULT_METRICS_LISTEN },
     api: { socket: c.api?.socket ?? DEFAULT_API_SOCKET, group: c.api?.group ?? null },
     dataplane: c.dataplane ?? dataplaneSchema.parse({}),
+    cluster: c.cluster ?? { enabled: true, port: DEFAULT_CLUSTER_PORT },
   };
   applySemantics(cfg, (path, expected, found) => {
     ctx.issues.push({

@@ -171,6 +171,8 @@ export interface ServiceConfig {
   drainTimeMs: number;
   /** At start, how long to wait for the first round of checks before advertising regardless. */
   graceTimeMs: number;
+  /** How long an instance joining the `established` ring waits after joining `new` (issue 8). */
+  joinGraceMs: number;
   drainFile: string;
 }
 
@@ -184,6 +186,13 @@ export interface DataplaneConfig {
   ringSize: number;
 }
 
+/** Agents tell each other their local instances' state and ring membership (src/cluster/). */
+export interface ClusterConfig {
+  enabled: boolean;
+  /** TCP port of the state endpoint, the same on every host. */
+  port: number;
+}
+
 export interface Config {
   /** Absolute path of the file this came from. */
   file: string;
@@ -194,4 +203,5 @@ export interface Config {
   metrics: { listen: string };
   api: { socket: string; group: string | null };
   dataplane: DataplaneConfig;
+  cluster: ClusterConfig;
 }

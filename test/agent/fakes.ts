@@ -5,6 +5,8 @@
 import type { CheckView, HealthPort, RingKind, RingShares, SteeringPort } from '../../src/agent/parts.js';
 import type { ExportAttributes, RouteAnnouncer } from '../../src/agent/ports.js';
 import type { Prefix } from '../../src/bgp/codec/prefix.js';
+import type { ClusterPort } from '../../src/cluster/cluster.js';
+import type { InstanceReport } from '../../src/cluster/report.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config, PeerConfig, ServiceConfig } from '../../src/config/types.js';
 import type { InstanceState, InstanceTransition } from '../../src/health/instance-health.js';
@@ -109,6 +111,32 @@ export class FakeSteering implements SteeringPort {
       return Object.fromEntries(m.map((id) => [id, 1 / m.length]));
     };
     return { new: share('new'), established: share('established') };
+  }
+}
+
+/** The cluster port by hand: `report()` plays a remote agent, `published` records what we said. */
+export class FakeCluster implements ClusterPort {
+  readonly published: string[] = [];
+  readonly #reports = new Map<string, InstanceReport>();
+  readonly #listeners = new Set<(service: string, instance: string) => void>();
+  publish(service: string, instance: string, report: InstanceReport | null): void {
+    const text = report ? `${report.state} new=${report.new} est=${report.established}` : 'nothing';
+    if (this.published.at(-1) !== `${service}/${instance} ${text}`)
+      this.published.push(`${service}/${instance} ${text}`);
+  }
+  reported(service: string, instance: string): InstanceReport | undefined {
+    return this.#reports.get(`${service}/${instance}`);
+  }
+  subscribe(listener: (service: string, instance: string) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+  async apply(): Promise<void> {}
+  /** A remote agent says `report` of its instance (undefined: it says nothing any more). */
+  report(service: string, instance: string, report: InstanceReport | undefined): void {
+    if (report) this.#reports.set(`${service}/${instance}`, report);
+    else this.#reports.delete(`${service}/${instance}`);
+    for (const l of this.#listeners) l(service, instance);
   }
 }
 

@@ -10,6 +10,7 @@ import type { ConnectionCounter } from '../../src/agent/parts.js';
 import {
   config,
   FakeAnnouncer,
+  FakeCluster,
   FakeHost,
   FakeSteering,
   fakeHealthFactory,
@@ -31,10 +32,12 @@ function setup(opts: ServiceOptions = {}, more: string[] = [], connections?: Con
   const host = new FakeHost(rec);
   const steering = new FakeSteering(rec);
   const health = fakeHealthFactory();
+  const cluster = new FakeCluster();
   const agent = new Agent(config([serviceYaml(opts), ...more]), {
     announcer,
     host,
     steering,
+    cluster,
     health: health.factory,
     sink: silentSink,
     flushTimeoutMs: 500,
@@ -48,7 +51,7 @@ function setup(opts: ServiceOptions = {}, more: string[] = [], connections?: Con
   });
   agent.start();
   const web = () => health.made.get('web')!;
-  return { rec, announcer, host, steering, health, agent, web, events, records };
+  return { rec, announcer, host, steering, health, cluster, agent, web, events, records };
 }
 
 /** Start, both instances up, settled and advertised; returns the recorder index after setup. */
@@ -305,4 +308,76 @@ test('a withdrawal that never flushes still goes on with rings and lo after the 
   assert.deepEqual(s.rec.since(s.mark), [`withdraw ${P}`, ...DOWN_RINGS]);
   assert.ok(s.events.includes('withdrawal-flush-timeout'));
   await s.agent.stop(50);
+});
+
+test("a remote agent's drain report: out of `new`, then out of `established`, never failed; back when it says so", async () => {
+  const s = await upAndRunning();
+  s.cluster.report('web', 'h2', { state: 'drained', new: false, established: true });
+  await s.agent.idle();
+  assert.deepEqual(
+    s.rec.since(s.mark),
+    ['ring web new [h1]'],
+    'its checks still pass: only the report moves it',
+  );
+  s.cluster.report('web', 'h2', { state: 'drained', new: false, established: false });
+  await s.agent.idle();
+  assert.deepEqual(s.rec.since(s.mark + 1), ['ring web established [h1]']);
+  assert.ok(!s.rec.steps.includes('failed web/h2'), 'a drained instance keeps its flows');
+  const h2 = s.agent.status().services[0]!.instances.find((i) => i.id === 'h2')!;
+  assert.deepEqual(h2.reported, { state: 'drained', new: false, established: false });
+  assert.equal(h2.state, 'up');
+  s.cluster.report('web', 'h2', { state: 'up', new: true, established: true });
+  await s.agent.idle();
+  assert.deepEqual(s.rec.since(s.mark + 2), ['ring web new [h1,h2]', 'ring web established [h1,h2]']);
+  assert.deepEqual(s.rec.since(s.mark), [...new Set(s.rec.since(s.mark))], 'no route step, no repeat');
+  await s.agent.stop();
+});
+
+test('a remote agent reporting its instance down: failed and out of both rings before our checks see it', async () => {
+  const s = await upAndRunning();
+  s.cluster.report('web', 'h2', { state: 'down', new: true, established: true });
+  await s.agent.idle();
+  assert.deepEqual(s.rec.since(s.mark), ['ring web new [h1]', 'ring web established [h1]', 'failed web/h2']);
+  s.cluster.report('web', 'h2', undefined); // its agent went silent: our own checks (up) decide again
+  await s.agent.idle();
+  assert.deepEqual(s.rec.since(s.mark + 3), ['ring web new [h1,h2]', 'ring web established [h1,h2]']);
+  await s.agent.stop();
+});
+
+test('a report can only take an instance out: "up" of an instance our checks see down changes nothing', async () => {
+  const s = await upAndRunning();
+  s.web().set('h2', 'down', 'check-failed');
+  await s.agent.idle();
+  const mark = s.rec.steps.length;
+  s.cluster.report('web', 'h2', { state: 'up', new: true, established: true });
+  await s.agent.idle();
+  assert.deepEqual(s.rec.since(mark), []);
+  await s.agent.stop();
+});
+
+test('what this host reports of its own instance: nothing before settling, then health and ring membership', async () => {
+  const s = setup({ drainTime: '80ms' });
+  s.web().set('h1', 'up', 'rise-reached');
+  await s.agent.idle();
+  assert.deepEqual(s.cluster.published, [], 'not settled (h2 unknown): nothing said');
+  s.web().set('h2', 'up', 'rise-reached');
+  await waitFor(() => s.rec.steps.includes('end-of-rib'));
+  s.agent.drain('web');
+  await waitFor(() => s.rec.steps.includes(`lo-remove ${VIP}`));
+  s.agent.undrain('web');
+  await s.agent.idle();
+  s.web().set('h1', 'down', 'socket-gone');
+  await s.agent.idle();
+  assert.deepEqual(s.cluster.published, [
+    'web/h1 up new=true est=true',
+    'web/h1 drained new=true est=true',
+    'web/h1 drained new=false est=true',
+    'web/h1 drained new=false est=false',
+    'web/h1 up new=false est=false',
+    'web/h1 up new=true est=true',
+    'web/h1 down new=true est=true', // at the transition: the others mark it failed at once
+    'web/h1 down new=false est=false',
+  ]);
+  await s.agent.stop();
+  assert.equal(s.cluster.published.at(-1), 'web/h1 down new=false est=false', 'stop takes nothing back');
 });
