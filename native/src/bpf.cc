@@ -268,6 +268,41 @@ Napi::Value MapUpdateBatch(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), count);
 }
 
+// mapLookupBatch(fd, inToken | null, outToken, keys, values, count) -> { count, done }
+// One BPF_MAP_LOOKUP_BATCH step: up to `count` entries into `keys`/`values` (concatenated; per-CPU values
+// in the nCPU * roundup8 layout), the cursor to resume from into `outToken` (null `inToken`: from the
+// start; in and out may be one buffer). Tokens must hold max(keySize, 4) bytes: a hash map's cursor is a
+// u32 bucket index, other maps' a key. ENOENT is the end of the walk (with the last entries counted), not
+// an error. ENOSPC (a hash bucket holding more than `count` entries) is thrown: grow the buffers, retry.
+Napi::Value MapLookupBatch(const Napi::CallbackInfo& info) {
+  void* in_token = ArgIsNullish(info, 1) ? nullptr : ArgBuf(info, 1).Data();
+  uint32_t count = ArgU32(info, 5);
+  LIBBPF_OPTS(bpf_map_batch_opts, opts);
+  int ret = bpf_map_lookup_batch(ArgInt(info, 0), in_token, ArgBuf(info, 2).Data(), ArgBuf(info, 3).Data(),
+                                 ArgBuf(info, 4).Data(), &count, &opts);
+  bool done = false;
+  if (ret != 0) {
+    int err = ErrnoOf(ret);
+    if (err != ENOENT) return ThrowSys(info.Env(), err, "bpf_map_lookup_batch");
+    done = true;
+  }
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("count", count);
+  out.Set("done", done);
+  return out;
+}
+
+// mapCreate(type, name, keySize, valueSize, maxEntries, flags) -> fd of a new map (the caller owns it).
+Napi::Value MapCreate(const Napi::CallbackInfo& info) {
+  LIBBPF_OPTS(bpf_map_create_opts, opts);
+  opts.map_flags = ArgU32(info, 5);
+  std::string name = ArgStr(info, 1);
+  int fd = bpf_map_create(static_cast<bpf_map_type>(ArgU32(info, 0)), name.c_str(), ArgU32(info, 2), ArgU32(info, 3),
+                          ArgU32(info, 4), &opts);
+  if (fd < 0) return ThrowSys(info.Env(), ErrnoOf(fd), "bpf_map_create");
+  return Napi::Number::New(info.Env(), fd);
+}
+
 // possibleCpus() -> number of possible CPUs (the per-CPU value count)
 Napi::Value PossibleCpus(const Napi::CallbackInfo& info) {
   int n = libbpf_num_possible_cpus();
@@ -296,6 +331,8 @@ void InitBpf(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "mapDelete", MapDelete);
   Export(env, exports, "mapNextKey", MapNextKey);
   Export(env, exports, "mapUpdateBatch", MapUpdateBatch);
+  Export(env, exports, "mapLookupBatch", MapLookupBatch);
+  Export(env, exports, "mapCreate", MapCreate);
   Export(env, exports, "possibleCpus", PossibleCpus);
 }
 

@@ -6,8 +6,10 @@ import { addr16, familyOf } from '../steer/addr.js';
 import type { Dataplane } from '../steer/dataplane.js';
 import {
   decodeFlowKey,
+  decodeFlowVal,
   FAMILY_V4,
   INSTANCE_NONE,
+  LAYOUTS,
   RING_KIND_ESTABLISHED,
   RING_KIND_NEW,
   RING_SLOTS,
@@ -21,9 +23,10 @@ export const RING_KIND_NAMES: Readonly<Record<number, string>> = {
 };
 export const DEFAULT_FLOW_LIMIT = 1000;
 const IPV4_BYTES = 4;
+const FLOW_DST = LAYOUTS.flow_key.fields.dst;
 const PROTOCOL_NAMES: Readonly<Record<number, string>> = { [IPPROTO_TCP]: 'tcp', [IPPROTO_UDP]: 'udp' };
 
-type DataplaneView = Pick<Dataplane, 'state' | 'map' | 'readFlows'>;
+type DataplaneView = Pick<Dataplane, 'state' | 'map'>;
 
 /** The id stored for an instance slot ("" for an unused slot). */
 export function instanceName(dp: Pick<Dataplane, 'map'>, slot: number): string {
@@ -54,15 +57,28 @@ export function ringsOf(dp: DataplaneView, serviceId: number, service: string): 
   return out;
 }
 
-/** The flows whose destination is `vip` in the kernel's flow table, at most `limit` of them. */
+/**
+ * The flows whose destination is `vip` in the kernel's flow table, at most `limit` of them. The table is
+ * read in batches (BpfMap.entries: ~100–140 ms for 100k flows here, against ~0.77 s for a key walk plus
+ * a lookup per key); each instance slot's name is looked up once.
+ */
 export function flowsOf(dp: DataplaneView, vip: string, limit: number = DEFAULT_FLOW_LIMIT): FlowsInfo {
   const want = addr16(vip);
   const v4 = familyOf(vip) === 4;
   const flows: FlowInfo[] = [];
+  const names = new Map<number, string>();
+  const nameOf = (slot: number): string => {
+    const known = names.get(slot);
+    if (known !== undefined) return known;
+    const name = instanceName(dp, slot);
+    names.set(slot, name);
+    return name;
+  };
   let total = 0;
-  for (const [hex, slot] of dp.readFlows()) {
-    const k = decodeFlowKey(Buffer.from(hex, 'hex'));
-    if (!k.dst.equals(want) || (k.family === FAMILY_V4) !== v4) continue;
+  for (const [key, value] of dp.map('flows').entries()) {
+    if (key.compare(want, 0, want.length, FLOW_DST, FLOW_DST + want.length) !== 0) continue; // before decoding
+    const k = decodeFlowKey(key);
+    if ((k.family === FAMILY_V4) !== v4) continue;
     total++;
     if (flows.length >= limit) continue;
     const text = (b: Buffer): string => formatIp(v4 ? b.subarray(0, IPV4_BYTES) : b);
@@ -72,7 +88,7 @@ export function flowsOf(dp: DataplaneView, vip: string, limit: number = DEFAULT_
       destination: text(k.dst),
       destinationPort: k.dport,
       protocol: PROTOCOL_NAMES[k.proto] ?? String(k.proto),
-      instance: instanceName(dp, slot),
+      instance: nameOf(decodeFlowVal(value).instance),
     });
   }
   return { vip, total, flows };

@@ -2,9 +2,10 @@
 // summed (the kernel's monotonic values), the global counters, the flow table's entry count against its
 // capacity, and the XDP attachments the caller reports.
 //
-// Counting the flow table walks it key by key (one bpf(BPF_MAP_GET_NEXT_KEY) per entry: ~3 µs each here,
-// ~300 ms for 100k flows, blocking the event loop), so the count is refreshed at most every
-// FLOW_COUNT_INTERVAL_MS and reused by the scrapes in between.
+// Counting the flow table reads it with BPF_MAP_LOOKUP_BATCH, 4096 entries per call (BpfMap.count):
+// ~40 ms for 100k flows here, against ~280 ms for the key walk (one BPF_MAP_GET_NEXT_KEY per entry). The
+// cost is the kernel's (~0.4 µs per entry, every bucket visited), and still blocks the event loop, so the
+// count is refreshed at most every FLOW_COUNT_INTERVAL_MS and reused by the scrapes in between.
 import type { Dataplane } from '../steer/dataplane.js';
 import type { DataplaneMetrics, VipLabels, XdpAttachment } from './sources.js';
 
@@ -27,7 +28,7 @@ export function flowEntries(
 ): number {
   const last = flowCounts.get(dp);
   if (last && now - last.at < maxAgeMs) return last.entries;
-  const entries = dp.map('flows').keys().length;
+  const entries = dp.map('flows').count();
   flowCounts.set(dp, { entries, at: now });
   return entries;
 }

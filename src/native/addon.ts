@@ -26,6 +26,11 @@ export interface RawMapInfo {
   maxEntries: number;
   flags: number;
 }
+/** One BPF_MAP_LOOKUP_BATCH step: entries read, and whether the walk reached the end. */
+export interface RawLookupBatch {
+  count: number;
+  done: boolean;
+}
 export interface RawTestRun {
   retval: number;
   data: Buffer;
@@ -68,6 +73,22 @@ export interface NativeAddon {
   mapDelete(fd: number, key: Buffer): boolean;
   mapNextKey(fd: number, key: Buffer | null, out: Buffer): boolean;
   mapUpdateBatch(fd: number, keys: Buffer, values: Buffer, count: number, flags: number): number;
+  mapLookupBatch(
+    fd: number,
+    inToken: Buffer | null,
+    outToken: Buffer,
+    keys: Buffer,
+    values: Buffer,
+    count: number,
+  ): RawLookupBatch;
+  mapCreate(
+    type: number,
+    name: string,
+    keySize: number,
+    valueSize: number,
+    maxEntries: number,
+    flags: number,
+  ): number;
   possibleCpus(): number;
   // xdp.cc
   ifNameToIndex(name: string): number;

@@ -35,13 +35,10 @@ export function sameShape(open: (path: string) => BpfMap, path: string, spec: L.
   }
 }
 
-/** The flow table: key hex → instance slot. */
+/** The flow table: key hex → instance slot, read with batch lookups (BpfMap.entries). */
 export function readFlows(flows: BpfMap): Map<string, number> {
   const out = new Map<string, number>();
-  for (const k of flows.keys()) {
-    const v = flows.lookup(k);
-    if (v) out.set(k.toString('hex'), L.decodeFlowVal(v).instance);
-  }
+  for (const [k, v] of flows.entries()) out.set(k.toString('hex'), L.decodeFlowVal(v).instance);
   return out;
 }
 
