@@ -21,6 +21,9 @@ import { setHostSessions } from './session-control.js';
 import type { Lab } from './topology.js';
 import { counterDelta, readXdpCounters, type XdpCounters } from './xdp-counters.js';
 
+/** New connections opened while a host is drained (each must be served by another host). */
+const NEW_WHILE_DRAINED = 150;
+
 /** New connections during a failover: one every STEADY_EVERY_MS, STEADY_COUNT of them. */
 export const STEADY_EVERY_MS = 10;
 export const STEADY_COUNT = 200;
@@ -139,6 +142,8 @@ export interface DrainReport {
   /** Drain file removed → the VIP at every host again (ms). */
   backMs: number;
   afterDrain: KeptReport;
+  /** New connections while drained, by serving host: the drained one must get none, wherever they land. */
+  newWhileDrained: ProbeResult;
   afterBack: KeptReport;
 }
 
@@ -160,12 +165,13 @@ export async function drainAndBack(
       HOSTS.filter((h) => h !== host),
     );
     const afterDrain = kept(holder, await holder.check(), []);
+    const newWhileDrained = await lab.probe({ target: VIP4, count: NEW_WHILE_DRAINED });
     const start = performance.now();
     await agents.setDrained(host, false);
     await waitVipAt(lab, HOSTS);
     const backMs = performance.now() - start;
     const afterBack = kept(holder, await holder.check(), []);
-    return { via, withdrawal, backMs, afterDrain, afterBack };
+    return { via, withdrawal, backMs, afterDrain, newWhileDrained, afterBack };
   } finally {
     await holder.stop();
   }

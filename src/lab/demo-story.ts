@@ -167,10 +167,14 @@ async function story(lab: Lab, log: Log, rows: Row[]): Promise<void> {
     `drain h3 (the control API's drain, as \`anycastd drain web\`) under ${HELD} long-lived connections, then undrain`,
     () => drainAndBack(lab, agents, 'h3', HELD),
     (r) =>
-      `drained via ${r.via}; withdrawn: ${fmtWithdrawal(r.withdrawal)}; after drain broken ${r.afterDrain.brokenHealthy}, back in ` +
+      `drained via ${r.via}; withdrawn: ${fmtWithdrawal(r.withdrawal)}; after drain broken ${r.afterDrain.brokenHealthy}; ` +
+      `new connections while drained ${JSON.stringify(r.newWhileDrained.counts)} (h3 must get none); back in ` +
       `${ms(r.backMs)}, after undrain broken ${r.afterBack.brokenHealthy} of ${HELD}`,
   );
   rows.push(['drain h3 and back: held connections broken', `${d.afterBack.brokenHealthy} of ${HELD}`]);
+  rows.push(['drain h3: new connections it still served', `${d.newWhileDrained.counts.h3 ?? 0}`]);
+  if ((d.newWhileDrained.counts.h3 ?? 0) > 0)
+    fail('drain', `h3 served ${d.newWhileDrained.counts.h3} new connections while drained`);
   const r = await step(
     log,
     `restart h1's agent (SIGTERM, start again) under ${HELD} long-lived connections`,

@@ -39,7 +39,7 @@ after(() => lab?.teardown());
 function fmtDrain(name: string, d: DrainReport, n: number): string {
   return (
     `e2e ${name}: ${n} held ${JSON.stringify(d.afterDrain.opened)}; drain h3 → broken ${d.afterDrain.brokenHealthy}, ` +
-    `undrain → broken ${d.afterBack.brokenHealthy} (${JSON.stringify(d.afterBack.check.broken)}); ` +
+    `new while drained ${JSON.stringify(d.newWhileDrained.counts)}; undrain → broken ${d.afterBack.brokenHealthy} (${JSON.stringify(d.afterBack.check.broken)}); ` +
     `withdrawn at tor1 ${Math.round(d.withdrawal.tor1[4])} ms, back ${Math.round(d.backMs)} ms`
   );
 }
@@ -53,6 +53,9 @@ test('connection keeping: drain h3 and bring it back, held connections kept (XDP
     ours.afterDrain.opened.h3 ?? 0,
     "h3's own flows finish on h3",
   );
+  // every host knows of the drain (src/cluster/): no new connection reaches h3, wherever ECMP sends it
+  assert.equal(ours.newWhileDrained.counts.h3 ?? 0, 0, 'new connections served by the drained h3');
+  assert.equal(ours.newWhileDrained.failures, 0);
   // 0 in every 200-connection run so far; 1 of 1,000 once in `make bench`: a bound, the figure printed.
   assert.ok(ours.afterDrain.brokenHealthy <= Math.floor(n * MAX_BROKEN_SHARE_DRAIN), 'after drain');
   assert.ok(ours.afterBack.brokenHealthy <= Math.floor(n * MAX_BROKEN_SHARE_DRAIN), 'after undrain');
