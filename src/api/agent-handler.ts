@@ -144,6 +144,9 @@ export function agentHandler(parts: OpsParts, st: AgentHandlerState): ApiHandler
                 health: i.state,
                 inRing: i.inNew || i.inEstablished,
                 share: s.rings.new?.[i.id] ?? 0,
+                inNew: i.inNew,
+                inEstablished: i.inEstablished,
+                reported: i.reported?.state ?? '',
               };
             });
           }),

@@ -50,6 +50,10 @@ export interface InstanceInfo {
   health: string;
   inRing: boolean;
   share: number;
+  inNew: boolean;
+  inEstablished: boolean;
+  /** What the instance's own agent reports (src/cluster/): '' when nothing was heard (or local). */
+  reported: string;
 }
 
 export interface RingShareInfo {

@@ -55,7 +55,9 @@ export const instancesText = (r: Reply<'instances'>): string =>
     { header: 'ADDRESS', value: (i) => i.address },
     { header: 'WEIGHT', value: (i) => i.weight },
     { header: 'HEALTH', value: (i) => i.health },
-    { header: 'IN RING', value: (i) => yesNo(i.inRing) },
+    { header: 'REPORTED', value: (i) => orDash(i.reported) },
+    { header: 'NEW', value: (i) => yesNo(i.inNew) },
+    { header: 'ESTABLISHED', value: (i) => yesNo(i.inEstablished) },
     { header: 'SHARE', value: (i) => percent(i.share) },
   ]);
 

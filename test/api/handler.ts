@@ -72,6 +72,9 @@ export function testbedHandler(bed: Testbed, configFile: string): ApiHandler & {
           health: 'up',
           inRing: share.has(`${n}/${i.id}`),
           share: share.get(`${n}/${i.id}`) ?? 0,
+          inNew: share.has(`${n}/${i.id}`),
+          inEstablished: false,
+          reported: i.id === svc.localInstanceId ? '' : 'drained',
         }));
       }),
     }),

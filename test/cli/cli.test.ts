@@ -93,7 +93,8 @@ test('each command against a running API: tables, --json and exit codes', async 
     ],
   );
   assert.match(services.stdout, /^web +up +yes +no +2\/2 +192\.0\.2\.10 +rise-reached$/m);
-  assert.match(instances.stdout, /^web +h1 \(local\) +198\.51\.100\.1 +1 +up +yes +\d+\.\d%$/m);
+  assert.match(instances.stdout, /^web +h1 \(local\) +198\.51\.100\.1 +1 +up +- +yes +no +\d+\.\d%$/m);
+  assert.match(instances.stdout, /^web +h2 +\S+ +\d+ +up +drained +(yes|no) +no +\d+\.\d%$/m);
   assert.match(routes.stdout, /^192\.0\.2\.10\/32 +advertised +all +198\.51\.100\.1 +web +0 +- +-$/m);
   assert.match(rings.stdout, /^web +new +65537 +web\/h1 +\d+ +\d+\.\d%$/m);
   const rj = JSON.parse(ringsJson.stdout) as { rings: { service: string; shares: { entries: number }[] }[] };
