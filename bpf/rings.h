@@ -69,6 +69,20 @@ static __always_inline struct instance *remote_owner(__u32 svc_id, const struct 
 	return inst && !(inst->flags & INSTANCE_F_LOCAL) ? inst : NULL;
 }
 
+/* The last resort of a second chance: the valid instance at idx of the PREVIOUS established ring (the
+ * kind's other slot, which holds what the live ring replaced at its last write; the agent fills a slot
+ * never written with INSTANCE_NONE) if it runs on another host. When both live rings name this host —
+ * an instance left and Maglev moved this entry between survivors, or one joined both rings — the flow's
+ * owner is the one the rings named before the change. */
+static __always_inline struct instance *prev_owner(__u32 svc_id, const struct service *svc, __u32 idx,
+						   __u32 *slot)
+{
+	struct service prev = *svc;
+
+	prev.active[RING_KIND_ESTABLISHED] ^= 1;
+	return remote_owner(svc_id, &prev, RING_KIND_ESTABLISHED, idx, slot);
+}
+
 /* Does this host's stack hold a socket for p (established, request or time-wait; a listener does not
  * count: it would answer a non-SYN segment with RST)? */
 static __always_inline int has_socket(struct xdp_md *ctx, const struct pkt *p, struct global_stats *gs)

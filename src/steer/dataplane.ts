@@ -242,6 +242,13 @@ export class Dataplane {
     const written =
       (current === pair || current === pair + 1) && this.state.rings.has(serviceId * L.RING_SLOTS + current);
     const spare = written ? (current === pair ? pair + 1 : pair) : pair;
+    if (!written) {
+      // The kind's other slot is read as the previous ring (the second chance's last resort, rings.h):
+      // a ring never written must name no instance, not slot 0 (an array entry is zeros).
+      const none = new Uint32Array(ring.length).fill(L.INSTANCE_NONE);
+      this.#maps.rings.update(u32key(serviceId * L.RING_SLOTS + pair + 1), L.encodeRing(none));
+      this.state.rings.set(serviceId * L.RING_SLOTS + pair + 1, none);
+    }
     this.#maps.rings.update(u32key(serviceId * L.RING_SLOTS + spare), L.encodeRing(ring));
     this.state.rings.set(serviceId * L.RING_SLOTS + spare, ring);
     active[kind] = spare;

@@ -98,13 +98,20 @@ function hasEstablished(s: SteerState, serviceId: number): boolean {
   return (active & (RING_SLOTS - 1)) >> 1 === RING_KIND_ESTABLISHED;
 }
 
-/** The ring entry the program reads at ring index `idx` of the live ring of `kind`. */
-function ringEntry(s: SteerState, serviceId: number, kind: number, idx: number): number {
-  const active = s.services.get(serviceId)?.[kind] ?? 0;
+/** The ring entry the program reads at ring index `idx` of the live ring of `kind` (`previous`: of the
+ * kind's other slot, the ring the live one replaced). */
+function ringEntry(s: SteerState, serviceId: number, kind: number, idx: number, previous = false): number {
+  const active = (s.services.get(serviceId)?.[kind] ?? 0) ^ (previous ? 1 : 0);
   const ring = s.rings.get(serviceId * RING_SLOTS + (active & (RING_SLOTS - 1)));
   if (idx >= RING_SIZE_MAX) return INSTANCE_NONE;
   if (!ring) return 0; // an array map entry never written is all zeros
   return ring[idx] ?? INSTANCE_NONE;
+}
+
+/** prev_owner of rings.h: the valid remote instance at idx of the previous established ring (the
+ * kind's other slot: what the live ring replaced at its last write). */
+function prevOwner(s: SteerState, serviceId: number, idx: number) {
+  return remoteOwner(s, serviceId, RING_KIND_ESTABLISHED, idx, true);
 }
 
 /** sc_candidate of rings.h: non-SYN TCP, whole, not an ICMP error, in a two-ring service. */
@@ -113,8 +120,8 @@ function scCandidate(s: SteerState, p: Pkt, serviceId: number): boolean {
 }
 
 /** remote_owner of rings.h: the ring's valid instance at idx if it runs on another host. */
-function remoteOwner(s: SteerState, serviceId: number, kind: number, idx: number) {
-  const slot = ringEntry(s, serviceId, kind, idx);
+function remoteOwner(s: SteerState, serviceId: number, kind: number, idx: number, previous = false) {
+  const slot = ringEntry(s, serviceId, kind, idx, previous);
   const inst = validInstance(s, slot);
   return inst && !(inst.flags & INSTANCE_F_LOCAL) ? { slot, inst } : undefined;
 }
@@ -172,7 +179,8 @@ function steerDecap(s: SteerState, f: Buffer, p: Pkt, vip: VipEntry): Decision {
   const idx = hash % s.config.ringSize;
   const alt =
     remoteOwner(s, vip.serviceId, RING_KIND_NEW, idx) ??
-    remoteOwner(s, vip.serviceId, RING_KIND_ESTABLISHED, idx);
+    remoteOwner(s, vip.serviceId, RING_KIND_ESTABLISHED, idx) ??
+    prevOwner(s, vip.serviceId, idx);
   const sc = secondChance(s, p, keyBytes.toString('hex'), alt !== undefined);
   if (sc !== 'forwarded' || !alt)
     return { verdict: P.XDP_PASS, outcome: 'decap', data: inner(), secondChance: sc };
@@ -204,7 +212,7 @@ function steerFlow(s: SteerState, f: Buffer, p: Pkt, vip: VipEntry): Decision {
       inst.flags & INSTANCE_F_LOCAL &&
       scCandidate(s, p, vip.serviceId)
     ) {
-      const alt = remoteOwner(s, vip.serviceId, RING_KIND_NEW, idx);
+      const alt = remoteOwner(s, vip.serviceId, RING_KIND_NEW, idx) ?? prevOwner(s, vip.serviceId, idx);
       sc = secondChance(s, p, keyHex, alt !== undefined);
       if (sc === 'forwarded' && alt) {
         slot = alt.slot;

@@ -28,6 +28,7 @@ import { CLIENT4, CLIENT6, HOST4, HOST6, REMOTE4, REMOTE6 } from './setup.js';
 export const SVC_EST_HERE = 4; // new → REMOTE, established → LOCAL
 export const SVC_NEW_HERE = 5; // new → LOCAL, established → REMOTE
 export const SVC_BOTH_HERE = 6; // both → LOCAL
+export const SVC_PREV_REMOTE = 7; // both → LOCAL now; the established ring they replaced → REMOTE
 export const V = {
   estHere4: { vipId: 20, serviceId: SVC_EST_HERE, addr: '192.0.2.20', proto: 'tcp', port: 80 },
   estHereUdp4: { vipId: 21, serviceId: SVC_EST_HERE, addr: '192.0.2.20', proto: 'udp', port: 53 },
@@ -35,6 +36,7 @@ export const V = {
   bothHere4: { vipId: 23, serviceId: SVC_BOTH_HERE, addr: '192.0.2.22', proto: 'tcp', port: 80 },
   estHere6: { vipId: 24, serviceId: SVC_EST_HERE, addr: '2001:db8::20', proto: 'tcp', port: 80 },
   newHere6: { vipId: 25, serviceId: SVC_NEW_HERE, addr: '2001:db8::21', proto: 'tcp', port: 80 },
+  prevRemote4: { vipId: 27, serviceId: SVC_PREV_REMOTE, addr: '192.0.2.23', proto: 'tcp', port: 80 },
 } as const satisfies Record<string, VipSpec>;
 
 export const ACK = P.TCP_ACK;
@@ -103,6 +105,7 @@ export const cases = (conn: () => { port: number; cport: number }): Case[] => {
   const ackNew6 = t(6, V.newHere6.addr, 80, ACK | 0x08);
   const synNew = t(4, V.newHere4.addr, 80, P.TCP_SYN);
   const ackBoth = t(4, V.bothHere4.addr, 80, ACK);
+  const ackPrev = t(4, V.prevRemote4.addr, 80, ACK);
   const udpEst: FlowSpec = {
     family: 4,
     proto: 'udp',
@@ -188,6 +191,15 @@ export const cases = (conn: () => { port: number; cport: number }): Case[] => {
       vipId: 23,
     },
     {
+      name: 'v4 non-SYN miss, both live rings here, no socket: second chance to the previous established ring',
+      input: plain(ackPrev),
+      verdict: tx,
+      output: () => toRemote(ackPrev, true),
+      kind: RING_KIND_ESTABLISHED,
+      sc: 'forwarded',
+      vipId: 27,
+    },
+    {
       name: 'v4 non-SYN miss with a real socket here: passed',
       input: () => flowFrame(lo(ACK, conn().cport)),
       verdict: pass,
@@ -259,6 +271,14 @@ export const cases = (conn: () => { port: number; cport: number }): Case[] => {
       output: plain(ackBoth),
       sc: 'none',
       vipId: 23,
+    },
+    {
+      name: 'v4 decapsulated non-SYN, both live rings here: re-sent marked to the previous established ring',
+      input: () => fromRemote(ackPrev, false),
+      verdict: tx,
+      output: () => toRemote(ackPrev, true),
+      sc: 'forwarded',
+      vipId: 27,
     },
     {
       name: 'v4 decapsulated non-SYN with a real socket here: passed',

@@ -6,7 +6,9 @@
 //     sends the segment once, marked, to the new ring's owner B; B's kernel answers;
 //  2. the connection lives on A; A's established ring names B → A forwards to B; B finds no socket,
 //     re-sends it marked to the new ring's owner A; A decapsulates, sees the mark and its socket, passes.
-// And the baseline: when both rings name A (no other owner), case 1 breaks — A's kernel resets it.
+//  3. the connection lives on B; both live rings name A, the established ring they replaced names B → A
+//     sends it once, marked, to B (the previous ring is the last resort).
+// And the baseline: when every ring names A (no other owner), case 1 breaks — A's kernel resets it.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -111,11 +113,16 @@ async function hold(owner: InstanceSpec): Promise<{ p: ChildProcess; lines: Inte
  * Holds a connection on `owner`, then makes A forget it and sets the rings (new, established); the
  * next line's answer (or 'closed: …') is returned with the held client.
  */
-async function forgetAndSend(owner: InstanceSpec, fresh: InstanceSpec[], established: InstanceSpec[]) {
+async function forgetAndSend(
+  owner: InstanceSpec,
+  fresh: InstanceSpec[],
+  established: InstanceSpec[],
+  writes = 1,
+) {
   const c = await hold(owner);
   dpA.clearFlows();
   for (const dp of [dpA, dpB]) dp.resetStats();
-  rings(fresh, established);
+  for (let i = 0; i < writes; i++) rings(fresh, established);
   c.p.stdin!.write('two\n');
   return { c, answer: await nextLine(c.lines) };
 }
@@ -138,8 +145,18 @@ test('connection on A, A forgets it and its established ring names B: B sends it
   c.p.kill();
 });
 
-test('baseline, both rings naming A after the connection went to B (no other owner): A resets it', async () => {
+test('connection on B, both live rings now name A: the ring they replaced names B, so A sends it there, kept', async () => {
   const { c, answer } = await forgetAndSend(B, [A], [A]);
+  assert.equal(answer, 'B:two');
+  assert.ok(
+    dpA.vipStats(VIP_ID).sc_forwarded >= 1n,
+    'A gave it its second chance (previous established ring)',
+  );
+  c.p.kill();
+});
+
+test('baseline, every ring naming A (live and previous; no other owner): A resets it', async () => {
+  const { c, answer } = await forgetAndSend(B, [A], [A], 2);
   assert.match(answer, /^closed: (ECONNRESET|end)$/);
   assert.ok(dpA.vipStats(VIP_ID).sc_none >= 1n, 'A had no other owner');
   c.p.kill();
