@@ -102,6 +102,9 @@ export function serviceMetrics(s: AgentStatus['services'][number], vips: readonl
     ringShares: RING_KINDS.flatMap((ring) =>
       Object.entries(s.rings[ring] ?? {}).map(([instance, share]) => ({ ring, instance, share })),
     ),
+    reported: s.instances
+      .filter((i) => !i.local)
+      .map((i) => ({ instance: i.id, state: i.reported?.state ?? 'none' })),
   };
 }
 

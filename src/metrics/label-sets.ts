@@ -1,6 +1,6 @@
 // The label sets a config implies, so every labelled series can exist from the start at 0: peers ×
 // message types / FSM states / RFC 7606 actions, services × VIPs, instances, checks and transition
-// reasons, VIP counters × actions / drop reasons, uplinks × XDP mode.
+// reasons, remote instances × reported states, VIP counters × actions / drop reasons, uplinks × XDP mode.
 import type { Config, ServiceConfig } from '../config/types.js';
 import { DROP_REASONS } from '../steer/layout.js';
 import {
@@ -8,6 +8,7 @@ import {
   checkLabel,
   FSM_STATES,
   PACKET_ACTIONS,
+  REPORTED_STATES,
   RFC7606_ACTIONS,
   RING_KINDS,
   TRANSITION_REASONS,
@@ -38,6 +39,7 @@ export interface ConfigLabelSets {
   check: { service: string; instance_id: string; check: string }[];
   transition: { service: string; instance_id: string; reason: string }[];
   ringShare: { service: string; ring: string; instance_id: string }[];
+  reported: { service: string; instance_id: string; state: string }[];
   vip: Record<'service' | 'vip' | 'protocol' | 'port', string>[];
   vipAction: Record<'service' | 'vip' | 'protocol' | 'port' | 'action', string>[];
   vipDrop: Record<'service' | 'vip' | 'protocol' | 'port' | 'reason', string>[];
@@ -68,6 +70,11 @@ export function labelSetsOf(cfg: Config): ConfigLabelSets {
     ringShare: instances.flatMap(({ service, instance }) =>
       RING_KINDS.map((ring) => ({ service, ring, instance_id: instance })),
     ),
+    reported: instances
+      .filter(({ instance, svc }) => instance !== svc.localInstanceId)
+      .flatMap(({ service, instance }) =>
+        REPORTED_STATES.map((state) => ({ service, instance_id: instance, state })),
+      ),
     vip: vips,
     vipAction: vips.flatMap((v) => PACKET_ACTIONS.map((action) => ({ ...v, action }))),
     vipDrop: vips.flatMap((v) => DROP_REASONS.map((reason) => ({ ...v, reason }))),

@@ -1,10 +1,10 @@
 // Per-service metrics from the agent's snapshot: VIP announced, each check's last result, healthy
-// instances and each instance's share of the Maglev rings; and the event-driven ones the agent pushes
+// instances, each instance's share of the Maglev rings and what each remote one's agent reports; and the event-driven ones the agent pushes
 // (check duration histogram, transitions by reason), returned for AnycastdMetrics to record into.
 import { Counter, Histogram } from 'prom-client';
 import { type MetricFactory, PREFIX } from './factory.js';
 import { SeriesSet } from './series.js';
-import type { ServiceMetrics } from './sources.js';
+import { REPORTED_STATES, type ServiceMetrics } from './sources.js';
 
 /** Check durations: 1 ms to 10 s (a timeout is at most a few seconds). */
 export const CHECK_DURATION_BUCKETS = [
@@ -74,5 +74,18 @@ export function defineServiceMetrics(f: MetricFactory): ServiceEventMetrics {
     },
   );
   f.track(SeriesSet.gauge(share), (s) => s.ringShare);
+  const reported = f.gauge(
+    'instance_reported_state',
+    "A remote instance's state as its own agent reports it (1 for the current state, 0 for the others; " +
+      '"none" while nothing is heard from that agent).',
+    ['service', 'instance_id', 'state'],
+    (g) => {
+      for (const s of services())
+        for (const r of s.reported)
+          for (const state of REPORTED_STATES)
+            g.set({ service: s.name, instance_id: r.instance, state }, r.state === state ? 1 : 0);
+    },
+  );
+  f.track(SeriesSet.gauge(reported), (s) => s.reported);
   return { checkDuration, transitions };
 }

@@ -55,6 +55,10 @@ export const PACKET_ACTIONS = ['local', 'forwarded', 'decapsulated', 'icmp_too_b
 export type PacketAction = (typeof PACKET_ACTIONS)[number];
 
 export const RING_KINDS = ['new', 'established'] as const;
+
+/** What a remote instance's own agent reports of it (src/cluster/); `none` while nothing is heard. */
+export const REPORTED_STATES = ['up', 'down', 'drained', 'none'] as const;
+export type ReportedStateName = (typeof REPORTED_STATES)[number];
 export type RingKindName = (typeof RING_KINDS)[number];
 
 /** One peer as the speaker's peers() snapshot gives it. Counters are monotonic since start. */
@@ -83,6 +87,8 @@ export interface ServiceMetrics {
   instancesHealthy: number;
   /** Fraction (0..1) of each ring's entries owned by each instance. */
   ringShares: readonly { ring: RingKindName; instance: string; share: number }[];
+  /** Each remote instance's state as its own agent reports it. */
+  reported: readonly { instance: string; state: ReportedStateName }[];
 }
 
 /** Labels that identify a VIP's counters: service, address, protocol, port (0 = any port). */

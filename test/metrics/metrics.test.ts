@@ -63,6 +63,15 @@ test('names follow the Prometheus rules and every labelled series exists at 0 fr
   );
   assert.equal(find(e, 'anycastd_health_transitions_total').length, 4 * TRANSITION_REASONS.length);
   assert.equal(find(e, 'anycastd_ring_share_ratio', { service: 'web' }).length, 2 * 2, 'rings × instances');
+  assert.equal(
+    find(e, 'anycastd_instance_reported_state', { service: 'web' }).length,
+    4,
+    'the remote instance × up, down, drained, none',
+  );
+  assert.equal(
+    value(e, 'anycastd_instance_reported_state', { service: 'web', instance_id: 'h2', state: 'none' }),
+    0,
+  );
   const vip = { service: 'dns', vip: DNS_VIP, protocol: 'udp', port: '53' };
   assert.equal(value(e, 'anycastd_dataplane_received_packets_total', vip), 0);
   assert.equal(value(e, 'anycastd_dataplane_packets_total', { ...vip, action: 'forwarded' }), 0);
