@@ -1,17 +1,28 @@
-// Connection keeping in issue 8's other two lab scenarios, with three real anycastd agents and 1,000 held
-// connections (ANYCASTD_BENCH_LAB_CONNECTIONS): shut h3's BGP sessions at both ToRs and bring them back
+// Connection keeping in all five of issue 8's lab scenarios, with three real anycastd agents and 1,000 held
+// connections (ANYCASTD_BENCH_LAB_CONNECTIONS), one scenario at a time: drain h3 (and new connections
+// while drained: h3 must serve none); undrain h3; shut h3's BGP sessions at both ToRs and bring them back
 // (ECMP moves, h3's agent and service keep running); add a fourth host h4 (the others' rings gain it by
-// SIGHUP). Each with XDP steering (ours), then again with every agent's XDP detached (plain ECMP).
-// Writes bench/results/keeping-<date>.md with an SVG of the broken counts beside it.
+// SIGHUP); kill h2's service (held connections on h1+h3, new connections every 10 ms during the failover).
+// Each with XDP steering (ours), then again with every agent's XDP detached (plain ECMP). The figure is
+// connections broken among healthy instances. Writes bench/results/keeping-<date>.md with an SVG beside it.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HOSTS } from '../src/lab/addressing.js';
-import { bringUp, type ShutReport, shutSessionsAndBack } from '../src/lab/agent-steps.js';
+import {
+  bringUp,
+  type DrainReport,
+  drainAndBack,
+  type FailReport,
+  failService,
+  restoreService,
+  type ShutReport,
+  shutSessionsAndBack,
+} from '../src/lab/agent-steps.js';
 import { HostAgents } from '../src/lab/agents.js';
 import { type JoinReport, joinHost, leaveHost } from '../src/lab/join-steps.js';
-import { buildLab } from '../src/lab/topology.js';
+import { buildLab, type Lab } from '../src/lab/topology.js';
 import { barsSvg } from './lab-svg.js';
 import { writeMarkdownReport } from './report.js';
 import type { BenchOutput } from './run.js';
@@ -20,12 +31,29 @@ const HELD = Number(process.env.ANYCASTD_BENCH_LAB_CONNECTIONS ?? 1000);
 const RESULTS = join(dirname(fileURLToPath(import.meta.url)), 'results');
 
 interface Figures {
+  drain: { afterDrain: number; afterUndrain: number; newAtDrained: number; newWhileDrained: number };
   shut: { afterShut: number; afterBack: number; shutHostOwn: number };
   join: { atJoin: number; settled: number; joinMs: number; newFlowsAtH4: number; newFlows: number };
+  kill: { brokenHealthy: number; diedWithH2: number; newFailed: number; newAttempts: number };
 }
 
-function figures(s: ShutReport, j: JoinReport): Figures {
+interface Runs {
+  drain: DrainReport;
+  shut: ShutReport;
+  join: JoinReport;
+  kill: FailReport;
+}
+
+const sum = (counts: Record<string, number>): number => Object.values(counts).reduce((a, b) => a + b, 0);
+
+function figures({ drain: d, shut: s, join: j, kill: k }: Runs): Figures {
   return {
+    drain: {
+      afterDrain: d.afterDrain.brokenHealthy,
+      afterUndrain: d.afterBack.brokenHealthy,
+      newAtDrained: d.newWhileDrained.counts.h3 ?? 0,
+      newWhileDrained: sum(d.newWhileDrained.counts),
+    },
     shut: {
       afterShut: s.afterShut.brokenHealthy,
       afterBack: s.afterBack.brokenHealthy,
@@ -36,9 +64,26 @@ function figures(s: ShutReport, j: JoinReport): Figures {
       settled: j.settled.brokenHealthy,
       joinMs: Math.round(j.joinMs),
       newFlowsAtH4: j.newFlows.counts.h4 ?? 0,
-      newFlows: Object.values(j.newFlows.counts).reduce((a, b) => a + b, 0),
+      newFlows: sum(j.newFlows.counts),
+    },
+    kill: {
+      brokenHealthy: k.kept.brokenHealthy,
+      diedWithH2: k.kept.brokenFailed,
+      newFailed: k.steady.failures,
+      newAttempts: k.steady.attempts,
     },
   };
+}
+
+/** The five scenarios, one at a time, each leaving the lab as it found it. */
+async function scenarios(lab: Lab, agents: HostAgents, xdp: boolean): Promise<Runs> {
+  const drain = await drainAndBack(lab, agents, 'h3', HELD);
+  const shut = await shutSessionsAndBack(lab, 'h3', HELD);
+  const join = await joinHost(lab, agents, 'h4', HELD, xdp);
+  await leaveHost(lab, agents, 'h4');
+  const kill = await failService(lab, 'h2', HELD);
+  await restoreService(lab, agents, 'h2');
+  return { drain, shut, join, kill };
 }
 
 export async function run(): Promise<BenchOutput> {
@@ -46,19 +91,23 @@ export async function run(): Promise<BenchOutput> {
   try {
     const agents = new HostAgents(lab);
     await bringUp(lab, agents);
-    const oursShut = await shutSessionsAndBack(lab, 'h3', HELD);
-    const oursJoin = await joinHost(lab, agents, 'h4', HELD);
-    await leaveHost(lab, agents, 'h4');
+    const ours = figures(await scenarios(lab, agents, true));
     for (const h of HOSTS) agents.detachXdp(h);
-    const plainShut = await shutSessionsAndBack(lab, 'h3', HELD);
-    const plainJoin = await joinHost(lab, agents, 'h4', HELD, false);
-    const data = { held: HELD, ours: figures(oursShut, oursJoin), plainEcmp: figures(plainShut, plainJoin) };
+    const plainEcmp = figures(await scenarios(lab, agents, false));
+    const data = { held: HELD, ours, plainEcmp };
     const lines = [
+      `drain h3, ${HELD} held: broken ours ${ours.drain.afterDrain}, plain ECMP ${plainEcmp.drain.afterDrain}; ` +
+        `new connections while drained served by h3: ours ${ours.drain.newAtDrained} of ${ours.drain.newWhileDrained}`,
+      `undrain h3: broken ours ${ours.drain.afterUndrain}, plain ECMP ${plainEcmp.drain.afterUndrain}`,
       `shut h3's BGP sessions and back, ${HELD} held: broken on h1+h2 ours ${data.ours.shut.afterBack}, ` +
         `plain ECMP ${data.plainEcmp.shut.afterBack} (h3's own, unreachable without sessions: ` +
         `${data.ours.shut.shutHostOwn} / ${data.plainEcmp.shut.shutHostOwn})`,
       `add h4, ${HELD} held: broken ours ${data.ours.join.settled}, plain ECMP ${data.plainEcmp.join.settled}; ` +
         `h4 served ${data.ours.join.newFlowsAtH4} of ${data.ours.join.newFlows} new connections right after`,
+      `kill h2's service, ${HELD} held: broken on h1+h3 ours ${ours.kill.brokenHealthy}, plain ECMP ` +
+        `${plainEcmp.kill.brokenHealthy} (died with h2: ${ours.kill.diedWithH2} / ${plainEcmp.kill.diedWithH2}); ` +
+        `new connections failed during the failover ours ${ours.kill.newFailed} of ${ours.kill.newAttempts}, ` +
+        `plain ECMP ${plainEcmp.kill.newFailed} of ${plainEcmp.kill.newAttempts}`,
     ];
     writeReport(data, lines);
     return { report: lines.join('\n'), data };
@@ -73,12 +122,18 @@ function writeReport(data: { held: number; ours: Figures; plainEcmp: Figures }, 
   const bars = `keeping-${stamp}.svg`;
   writeFileSync(
     join(RESULTS, bars),
-    barsSvg(`held connections broken (of ${data.held})`, 'connections broken', {
+    barsSvg(`held connections broken among healthy instances (of ${data.held})`, 'connections broken', {
+      'h3 drained': { ours: data.ours.drain.afterDrain, 'plain ECMP': data.plainEcmp.drain.afterDrain },
+      'h3 undrained': { ours: data.ours.drain.afterUndrain, 'plain ECMP': data.plainEcmp.drain.afterUndrain },
       "h3's sessions shut and back (h1+h2)": {
         ours: data.ours.shut.afterBack,
         'plain ECMP': data.plainEcmp.shut.afterBack,
       },
       'h4 added': { ours: data.ours.join.settled, 'plain ECMP': data.plainEcmp.join.settled },
+      "h2's service killed (h1+h3)": {
+        ours: data.ours.kill.brokenHealthy,
+        'plain ECMP': data.plainEcmp.kill.brokenHealthy,
+      },
     }),
   );
   writeMarkdownReport({

@@ -8,9 +8,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AS_TOR, EXTRA_LINKS, type HostName, ROUTER_ID } from './addressing.js';
 import { birdc, renderBird } from './bird.js';
-import { run } from './exec.js';
+import { tryRun } from './exec.js';
 import { frrSetNeighbors } from './frr.js';
-import { createNamespace } from './netns.js';
+import { createNamespace, removeNamespace } from './netns.js';
 import { torPeers } from './peers.js';
 import { addHostAddress, type Lab, wireLinks } from './topology.js';
 
@@ -50,5 +50,9 @@ export async function removeHost(lab: Lab, host: HostName): Promise<void> {
   lab.hosts.splice(lab.hosts.indexOf(host), 1);
   await frrSetNeighbors(tor1Dir(lab), AS_TOR.tor1, peers, false);
   await reconfigureTor2(lab);
-  run('ip', ['netns', 'del', lab.ns(host)]);
+  removeNamespace(lab.ns(host));
+  // The ToR ends go too, at once: a namespace outlives `ip netns del` while anything still holds it (an
+  // orphaned socket), and so would its veth pairs — the next addHost() then finds dn4 taken (seen once).
+  for (const l of EXTRA_LINKS.filter((x) => x.b.node === host))
+    tryRun('ip', ['-n', lab.ns(l.a.node), 'link', 'del', l.a.ifname]);
 }

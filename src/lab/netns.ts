@@ -117,7 +117,7 @@ function nsPids(ns: string): number[] {
  * Remove one lab namespace: stop the processes left in it (all of them the lab's own, started
  * there by pid), then delete it; deleting the namespace also deletes the veth ends inside it.
  */
-function removeNamespace(ns: string): void {
+export function removeNamespace(ns: string): void {
   const pids = nsPids(ns);
   for (const pid of pids) tryKill(pid, 'SIGTERM');
   if (pids.length > 0) sleepSync(LEFTOVER_GRACE_MS);
