@@ -186,7 +186,10 @@ static __always_inline int steer_flow(struct xdp_md *ctx, struct pkt *p, const s
 	struct ctl *cw = bpf_map_lookup_elem(&ctl, &zero);
 	__u32 gen = cw ? cw->flow_gen + 1 : 0;
 	struct instance *inst = NULL;
-	long known = flow_lookup(&p->key, cw ? ce : NULL, gen);
+	/* A SYN opens a connection: it follows the `new` ring, never a flow entry an earlier connection on
+	 * the same addresses and ports left behind (else the new connection lands on the old owner while the
+	 * hosts that never saw that entry send its later packets by the rings). It records its owner. */
+	long known = (p->flags & PKT_F_SYN) ? -1 : flow_lookup(&p->key, cw ? ce : NULL, gen);
 	__u32 slot;
 
 	if (known >= 0)

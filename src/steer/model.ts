@@ -192,7 +192,7 @@ function steerFlow(s: SteerState, f: Buffer, p: Pkt, vip: VipEntry): Decision {
   const keyBytes = encodeFlowKey(p.key);
   const hash = hashWords(keyBytes, s.config.hashSeed);
   const keyHex = keyBytes.toString('hex');
-  const known = s.flows.get(keyHex);
+  const known = p.syn ? undefined : s.flows.get(keyHex); // a SYN follows the ring (steer_core.h)
   let slot = known ?? 0;
   let inst = known === undefined ? undefined : validInstance(s, known);
   const flowHit = inst !== undefined;

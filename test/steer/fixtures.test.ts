@@ -80,14 +80,23 @@ test('counters: per VIP packets/bytes/forwarded/local/too-big/drops, global miss
     sport: 1,
     dport: 80,
   });
-  for (const f of [syn, syn, big, local]) dp.program.testRun({ data: f });
+  const ack = flowFrame({
+    family: 4,
+    proto: 'tcp',
+    src: CLIENT4,
+    dst: VIPS.remote4.addr,
+    sport: 1,
+    dport: 80,
+    flags: P.TCP_ACK,
+  });
+  for (const f of [syn, ack, big, local]) dp.program.testRun({ data: f });
   dp.program.testRun({ data: syn.subarray(0, 20) });
   dp.program.testRun({
     data: flowFrame({ family: 4, proto: 'tcp', src: CLIENT4, dst: VIPS.empty4.addr, sport: 1, dport: 443 }),
   });
   const r = dp.vipStats(VIPS.remote4.vipId);
   assert.equal(r.packets, 3n);
-  assert.equal(r.bytes, BigInt(2 * syn.length + big.length));
+  assert.equal(r.bytes, BigInt(syn.length + ack.length + big.length));
   assert.equal(r.forwarded, 2n);
   assert.equal(r.too_big, 1n);
   assert.equal(dp.vipStats(VIPS.local4.vipId).local, 1n);
@@ -119,6 +128,19 @@ test('a recorded flow stays on its instance when the ring changes; new flows fol
       P.XDP_PASS,
       'new flow local',
     );
+    assert.equal(
+      dp.program.testRun({ data: flowFrame(flow) }).retval,
+      P.XDP_PASS,
+      'a SYN on the old flow addresses and ports is a new connection: the ring, not the stale entry',
+    );
+    assert.equal(
+      dp.program.testRun({ data: flowFrame({ ...flow, flags: P.TCP_ACK }) }).retval,
+      P.XDP_PASS,
+      'and it recorded its owner',
+    );
+    dp.setServiceMembers(SVC_REMOTE, [REMOTE]);
+    dp.program.testRun({ data: flowFrame(flow) }); // the flow back on REMOTE, the ring on LOCAL again
+    dp.setServiceMembers(SVC_REMOTE, [LOCAL]);
     dp.setInstance(REMOTE, false); // a failed instance: its flows re-steer
     assert.equal(dp.program.testRun({ data: flowFrame({ ...flow, flags: P.TCP_ACK }) }).retval, P.XDP_PASS);
   } finally {
