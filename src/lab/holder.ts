@@ -34,7 +34,11 @@ export interface CheckReport {
   broken: Record<string, number>;
   /** Why, counted ("ECONNRESET", "timeout", "closed", "moved to h2"). */
   reasons: Record<string, number>;
+  /** Up to MAX_SAMPLES broken connections other than closed ones: "<instance> <client port> <why>". */
+  samples: string[];
 }
+
+const MAX_SAMPLES = 20;
 
 export interface SteadyReport {
   type: 'steady';
@@ -47,6 +51,8 @@ export interface SteadyReport {
 interface Held {
   sock: Socket;
   host: string;
+  /** The client's port (the flow's source port at the VIP). */
+  port: number;
   /** Set once the connection broke; it stays broken. */
   broken?: string;
   /** Resolves the pending ping with the id that came back. */
@@ -72,7 +78,7 @@ function openOne(target: string, port: number, onBroken: (why: string) => void):
         buf = buf.slice(nl + 1);
         if (!held) {
           clearTimeout(timer);
-          held = { sock, host: line };
+          held = { sock, host: line, port: sock.localPort ?? 0 };
           resolve(held);
         } else {
           const cb = held.onLine;
@@ -158,7 +164,7 @@ async function main(): Promise<void> {
   for await (const line of createInterface({ input: process.stdin })) {
     const [cmd, a, b] = line.trim().split(/\s+/);
     if (cmd === 'check') {
-      const r: CheckReport = { type: 'check', alive: {}, broken: {}, reasons: {} };
+      const r: CheckReport = { type: 'check', alive: {}, broken: {}, reasons: {}, samples: [] };
       const results = await Promise.all(held.map((h) => ping(h)));
       results.forEach((why, i) => {
         const h = held[i]!;
@@ -167,6 +173,8 @@ async function main(): Promise<void> {
           h.broken ??= why;
           bump(r.broken, h.host);
           bump(r.reasons, why);
+          if (why !== 'closed' && r.samples.length < MAX_SAMPLES)
+            r.samples.push(`${h.host} ${h.port} ${why}`);
         }
       });
       say(r);
