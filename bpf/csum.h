@@ -16,6 +16,14 @@ static __always_inline __u16 csum_fold(__u32 sum)
 	return (__u16)~sum;
 }
 
+/* csum_fold of a sum of 32-bit words (at most 2^32 of them): the carries out of 32 bits folded back. */
+static __always_inline __u16 csum_fold64(__u64 sum)
+{
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	return csum_fold((__u32)sum);
+}
+
 /* Sum of `n` words of memory on the stack (n constant). */
 static __always_inline __u32 csum_words(const void *p, const int n)
 {
