@@ -69,18 +69,28 @@ static __always_inline struct instance *remote_owner(__u32 svc_id, const struct 
 	return inst && !(inst->flags & INSTANCE_F_LOCAL) ? inst : NULL;
 }
 
-/* The last resort of a second chance: the valid instance at idx of the PREVIOUS established ring (the
+/* The last resorts of a second chance: the valid instance at idx of the PREVIOUS ring of `kind` (the
  * kind's other slot, which holds what the live ring replaced at its last write; the agent fills a slot
- * never written with INSTANCE_NONE) if it runs on another host. When both live rings name this host —
- * an instance left and Maglev moved this entry between survivors, or one joined both rings — the flow's
- * owner is the one the rings named before the change. */
-static __always_inline struct instance *prev_owner(__u32 svc_id, const struct service *svc, __u32 idx,
-						   __u32 *slot)
+ * never written with INSTANCE_NONE) if it runs on another host. When the live rings name this host — an
+ * instance left and Maglev moved this entry between survivors, or one joined both rings, or left while
+ * it was still held out of `established` — the flow's owner is the one the rings named before. */
+static __always_inline struct instance *prev_owner(__u32 svc_id, const struct service *svc, int kind,
+						   __u32 idx, __u32 *slot)
 {
 	struct service prev = *svc;
 
-	prev.active[RING_KIND_ESTABLISHED] ^= 1;
-	return remote_owner(svc_id, &prev, RING_KIND_ESTABLISHED, idx, slot);
+	prev.active[kind & 1] ^= 1;
+	return remote_owner(svc_id, &prev, kind, idx, slot);
+}
+
+/* Where a non-SYN TCP packet without a socket here goes instead (after `first`, the caller's choice):
+ * the previous established ring's owner, else the previous new ring's. */
+static __always_inline struct instance *prev_owners(__u32 svc_id, const struct service *svc, __u32 idx,
+						    __u32 *slot)
+{
+	struct instance *alt = prev_owner(svc_id, svc, RING_KIND_ESTABLISHED, idx, slot);
+
+	return alt ? alt : prev_owner(svc_id, svc, RING_KIND_NEW, idx, slot);
 }
 
 /* Does this host's stack hold a socket for p (established, request or time-wait; a listener does not

@@ -177,7 +177,7 @@ static __always_inline void record(const struct pkt *p, const struct flow_val *v
 
 /* The owner of a flow: the flow table, else the ring of the miss's kind (recorded unless RST), where a
  * non-SYN TCP miss owned here without a socket here is given to the `new` ring's owner, else the previous
- * established ring's (second chance). */
+ * established ring's, else the previous new ring's (second chance). */
 static __always_inline int steer_flow(struct xdp_md *ctx, struct pkt *p, const struct vip_entry *vip,
 				      struct vip_stats *st, struct global_stats *gs)
 {
@@ -219,7 +219,7 @@ static __always_inline int steer_flow(struct xdp_md *ctx, struct pkt *p, const s
 		if (kind == RING_KIND_ESTABLISHED && (inst->flags & INSTANCE_F_LOCAL) && sc_candidate(p, svc)) {
 			struct instance *alt = remote_owner(svc_id, svc, RING_KIND_NEW, idx, &alt_slot);
 			if (!alt)
-				alt = prev_owner(svc_id, svc, idx, &alt_slot);
+				alt = prev_owners(svc_id, svc, idx, &alt_slot);
 			if (second_chance(ctx, p, alt, st, gs) == SC_FORWARD && alt) {
 				inst = alt;
 				v.instance = alt_slot;
@@ -241,7 +241,8 @@ static __always_inline int steer_flow(struct xdp_md *ctx, struct pkt *p, const s
 
 /* A packet tunnelled here: decapsulate and pass; a non-SYN TCP one without a socket here gets its
  * second chance instead — to the new ring's owner if it runs on another host, else the established
- * ring's, else the previous established ring's — re-encapsulated with the mark. The new ring first: a front host sends non-SYN misses by the
+ * ring's, else the previous established ring's, else the previous new ring's — re-encapsulated with the
+ * mark. The new ring first: a front host sends non-SYN misses by the
  * established ring, so the other ring is `new`; and when the hosts' established rings differ for a
  * while (each admits a joiner after its own grace timer), the new rings, which change at once, agree. */
 static __always_inline int steer_decap(struct xdp_md *ctx, struct pkt *p, const struct vip_entry *vip,
@@ -260,7 +261,7 @@ static __always_inline int steer_decap(struct xdp_md *ctx, struct pkt *p, const 
 		if (!alt)
 			alt = remote_owner(svc_id, svc, RING_KIND_ESTABLISHED, idx, &alt_slot);
 		if (!alt)
-			alt = prev_owner(svc_id, svc, idx, &alt_slot);
+			alt = prev_owners(svc_id, svc, idx, &alt_slot);
 		if (second_chance(ctx, p, alt, st, gs) != SC_FORWARD)
 			alt = NULL;
 	}

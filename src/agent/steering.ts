@@ -38,6 +38,7 @@ export class Steering implements SteeringPort {
   readonly #serviceIds = new Map<string, number>();
   readonly #vipIds = new Map<string, number>(); // vip key hex → vip id
   readonly #shares = new Map<string, RingShares>();
+  readonly #written = new Map<string, string>(); // `<service>/<kind>` → members (id*weight) last written
   readonly #joinGrace = new JoinGrace();
   readonly #joinTimers = new Map<string, NodeJS.Timeout>();
   /** Ids the adopted maps used: VIP key hex → {vipId, serviceId}. */
@@ -91,6 +92,15 @@ export class Steering implements SteeringPort {
       this.#scheduleJoin(service, wantedMembers, admitted.nextDue, now);
     }
     const wanted = new Set(members);
+    // An unchanged ring is not rewritten: a write flips to the kind's other slot, whose old content the
+    // second chance reads as the previous ring (bpf/rings.h), and an identical write would lose it.
+    const written = service.instances
+      .filter((i) => wanted.has(i.id))
+      .map((i) => `${i.id}*${i.weight}`)
+      .sort()
+      .join(',');
+    if (this.#written.get(`${service.name}/${kind}`) === written) return;
+    this.#written.set(`${service.name}/${kind}`, written);
     const table = buildMaglev(
       service.instances.filter((i) => wanted.has(i.id)).map((i) => ({ id: i.id, weight: i.weight })),
       this.dataplane.state.config.ringSize,
@@ -117,6 +127,7 @@ export class Steering implements SteeringPort {
     for (const kind of Object.values(KIND)) this.dataplane.writeRing(id, kind, empty);
     this.#clearJoin(name);
     this.#joinGrace.forget(name);
+    for (const kind of Object.keys(KIND)) this.#written.delete(`${name}/${kind}`);
     this.#serviceIds.delete(name);
     this.#shares.delete(name);
   }

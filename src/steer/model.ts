@@ -108,10 +108,13 @@ function ringEntry(s: SteerState, serviceId: number, kind: number, idx: number, 
   return ring[idx] ?? INSTANCE_NONE;
 }
 
-/** prev_owner of rings.h: the valid remote instance at idx of the previous established ring (the
- * kind's other slot: what the live ring replaced at its last write). */
+/** prev_owners of rings.h: the valid remote instance at idx of the previous established ring, else of
+ * the previous new ring (each kind's other slot: what its live ring replaced at its last write). */
 function prevOwner(s: SteerState, serviceId: number, idx: number) {
-  return remoteOwner(s, serviceId, RING_KIND_ESTABLISHED, idx, true);
+  return (
+    remoteOwner(s, serviceId, RING_KIND_ESTABLISHED, idx, true) ??
+    remoteOwner(s, serviceId, RING_KIND_NEW, idx, true)
+  );
 }
 
 /** sc_candidate of rings.h: non-SYN TCP, whole, not an ICMP error, in a two-ring service. */

@@ -29,6 +29,7 @@ export const SVC_EST_HERE = 4; // new → REMOTE, established → LOCAL
 export const SVC_NEW_HERE = 5; // new → LOCAL, established → REMOTE
 export const SVC_BOTH_HERE = 6; // both → LOCAL
 export const SVC_PREV_REMOTE = 7; // both → LOCAL now; the established ring they replaced → REMOTE
+export const SVC_PREV_NEW_REMOTE = 8; // both → LOCAL now, and the established ring before; the new one before → REMOTE
 export const V = {
   estHere4: { vipId: 20, serviceId: SVC_EST_HERE, addr: '192.0.2.20', proto: 'tcp', port: 80 },
   estHereUdp4: { vipId: 21, serviceId: SVC_EST_HERE, addr: '192.0.2.20', proto: 'udp', port: 53 },
@@ -37,6 +38,7 @@ export const V = {
   estHere6: { vipId: 24, serviceId: SVC_EST_HERE, addr: '2001:db8::20', proto: 'tcp', port: 80 },
   newHere6: { vipId: 25, serviceId: SVC_NEW_HERE, addr: '2001:db8::21', proto: 'tcp', port: 80 },
   prevRemote4: { vipId: 27, serviceId: SVC_PREV_REMOTE, addr: '192.0.2.23', proto: 'tcp', port: 80 },
+  prevNewRemote4: { vipId: 28, serviceId: SVC_PREV_NEW_REMOTE, addr: '192.0.2.24', proto: 'tcp', port: 80 },
 } as const satisfies Record<string, VipSpec>;
 
 export const ACK = P.TCP_ACK;
@@ -106,6 +108,7 @@ export const cases = (conn: () => { port: number; cport: number }): Case[] => {
   const synNew = t(4, V.newHere4.addr, 80, P.TCP_SYN);
   const ackBoth = t(4, V.bothHere4.addr, 80, ACK);
   const ackPrev = t(4, V.prevRemote4.addr, 80, ACK);
+  const ackPrevNew = t(4, V.prevNewRemote4.addr, 80, ACK);
   const udpEst: FlowSpec = {
     family: 4,
     proto: 'udp',
@@ -200,6 +203,15 @@ export const cases = (conn: () => { port: number; cport: number }): Case[] => {
       vipId: 27,
     },
     {
+      name: 'v4 non-SYN miss, every ring here but the new ring before: second chance to its owner',
+      input: plain(ackPrevNew),
+      verdict: tx,
+      output: () => toRemote(ackPrevNew, true),
+      kind: RING_KIND_ESTABLISHED,
+      sc: 'forwarded',
+      vipId: 28,
+    },
+    {
       name: 'v4 non-SYN miss with a real socket here: passed',
       input: () => flowFrame(lo(ACK, conn().cport)),
       verdict: pass,
@@ -279,6 +291,14 @@ export const cases = (conn: () => { port: number; cport: number }): Case[] => {
       output: () => toRemote(ackPrev, true),
       sc: 'forwarded',
       vipId: 27,
+    },
+    {
+      name: 'v4 decapsulated non-SYN, every ring here but the new ring before: re-sent marked to its owner',
+      input: () => fromRemote(ackPrevNew, false),
+      verdict: tx,
+      output: () => toRemote(ackPrevNew, true),
+      sc: 'forwarded',
+      vipId: 28,
     },
     {
       name: 'v4 decapsulated non-SYN with a real socket here: passed',

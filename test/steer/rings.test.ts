@@ -21,6 +21,7 @@ import {
   SVC_BOTH_HERE,
   SVC_EST_HERE,
   SVC_NEW_HERE,
+  SVC_PREV_NEW_REMOTE,
   SVC_PREV_REMOTE,
   t,
   toRemote,
@@ -41,6 +42,8 @@ before(async () => {
   dp.setServiceRings(SVC_BOTH_HERE, { new: [LOCAL], established: [LOCAL] });
   dp.setServiceRings(SVC_PREV_REMOTE, { new: [REMOTE], established: [REMOTE] });
   dp.setServiceRings(SVC_PREV_REMOTE, { new: [LOCAL], established: [LOCAL] });
+  dp.setServiceRings(SVC_PREV_NEW_REMOTE, { new: [REMOTE], established: [LOCAL] });
+  dp.setServiceRings(SVC_PREV_NEW_REMOTE, { new: [LOCAL], established: [LOCAL] });
   server = createServer((s) => accepted.push(s));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
