@@ -280,6 +280,22 @@ const BAD: { name: string; text: string; line: number; column: number; path: str
     message:
       'services[0].on_down.delay: expected a delay above 0 (action med worsens the route, then withdraws), found nothing',
   },
+  {
+    name: 'bad join grace',
+    text: variant('    checks:\n', '    join_grace: later\n    checks:\n'),
+    line: 19,
+    column: 17,
+    path: 'services[0].join_grace',
+    message: 'services[0].join_grace: expected a duration such as "250ms", "2s" or "1m", found "later"',
+  },
+  {
+    name: 'cluster port out of range',
+    text: variant('dataplane:\n', 'cluster: { port: 0 }\ndataplane:\n'),
+    line: 23,
+    column: 18,
+    path: 'cluster.port',
+    message: 'cluster.port: expected a number ≥ 1, found 0',
+  },
 ];
 
 for (const c of BAD) {
