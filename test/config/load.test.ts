@@ -294,7 +294,7 @@ const BAD: { name: string; text: string; line: number; column: number; path: str
     line: 23,
     column: 18,
     path: 'cluster.port',
-    message: 'cluster.port: expected a number ≥ 1, found 0',
+    message: 'cluster.port: expected a number >= 1, found 0',
   },
 ];
 
