@@ -126,6 +126,7 @@ static __always_inline int has_socket(struct xdp_md *ctx, const struct pkt *p, s
 
 #define SC_PASS 0    /* pass to this host's kernel */
 #define SC_FORWARD 1 /* forward, marked, to `alt` */
+#define SC_NONE 2    /* pass to this host's kernel, which has no socket for it: nobody can serve it */
 
 /* The second-chance verdict of a candidate about to be passed here, counted per VIP. */
 static __always_inline int second_chance(struct xdp_md *ctx, const struct pkt *p, const struct instance *alt,
@@ -141,7 +142,7 @@ static __always_inline int second_chance(struct xdp_md *ctx, const struct pkt *p
 	}
 	if (!alt) {
 		st->sc_none++;
-		return SC_PASS;
+		return SC_NONE;
 	}
 	st->sc_forwarded++;
 	return SC_FORWARD;

@@ -200,7 +200,7 @@ static __always_inline int steer_flow(struct xdp_md *ctx, struct pkt *p, const s
 		__u32 svc_id = vip->service_id, idx, alt_slot;
 		struct service *svc;
 		struct flow_val v = {};
-		int kind;
+		int kind, unservable = 0;
 
 		__u32 hash = hash_words((const __u32 *)&p->key, sizeof(p->key) / 4, hash_seed);
 
@@ -220,14 +220,22 @@ static __always_inline int steer_flow(struct xdp_md *ctx, struct pkt *p, const s
 			struct instance *alt = remote_owner(svc_id, svc, RING_KIND_NEW, idx, &alt_slot);
 			if (!alt)
 				alt = prev_owners(svc_id, svc, idx, &alt_slot);
-			if (second_chance(ctx, p, alt, st, gs) == SC_FORWARD && alt) {
+			int sc = second_chance(ctx, p, alt, st, gs);
+
+			if (sc == SC_FORWARD && alt) {
 				inst = alt;
 				v.instance = alt_slot;
 				v.flags = FLOW_F_SECOND;
 				p->flags |= PKT_F_MARK;
+			} else if (sc == SC_NONE) {
+				/* No socket here and no other owner: the kernel resets it. Recording this host
+				 * would leave an entry a later connection on the same 5-tuple (the client reuses
+				 * ports after a reset) hits when ECMP brings it here — it would never reach its
+				 * owner. So a flow nobody can serve is not recorded. */
+				unservable = 1;
 			}
 		}
-		if (!(p->flags & (PKT_F_RST | PKT_F_ICMP_ERR)))
+		if (!unservable && !(p->flags & (PKT_F_RST | PKT_F_ICMP_ERR)))
 			record(p, &v, cw ? ce : NULL, gen);
 	}
 	if (p->flags & PKT_F_ICMP_ERR)

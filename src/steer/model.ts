@@ -223,7 +223,8 @@ function steerFlow(s: SteerState, f: Buffer, p: Pkt, vip: VipEntry): Decision {
         p.mark = true;
       }
     }
-    if (!p.rst && !p.icmpErr) {
+    // a flow nobody can serve (no socket here, no other owner) is not recorded (steer_core.h)
+    if (!p.rst && !p.icmpErr && sc !== 'none') {
       s.flows.set(keyHex, slot);
       recorded = true;
     }

@@ -111,6 +111,18 @@ test('a second-chanced flow is recorded to the new ring owner; its next packets 
   assert.equal(g.flow_hit, 1n);
 });
 
+test('a flow nobody can serve (no socket here, no other owner) is not recorded: a reused 5-tuple finds no stale entry', () => {
+  dp.clearFlows();
+  dp.resetStats();
+  const ack = t(4, V.bothHere4.addr, 80, ACK, 42000);
+  const r = dp.program.testRun({ data: flowFrame(ack) });
+  assert.equal(r.retval, P.XDP_PASS);
+  assert.equal(dp.vipStats(V.bothHere4.vipId).sc_none, 1n);
+  assert.equal(dp.readFlows().size, 0, 'nothing recorded');
+  const m = decide({ ...dp.state, flows: new Map() }, flowFrame(ack));
+  assert.equal(m.recorded, false, 'the model agrees');
+});
+
 test('one-ring services are untouched: a non-SYN miss reads the new ring, never a socket check', () => {
   dp.clearFlows();
   dp.resetStats();
