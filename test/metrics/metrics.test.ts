@@ -17,7 +17,7 @@ import {
 import { xdpAttachments } from '../../src/metrics/xdp-source.js';
 import { ifIndex, withNetns } from '../../src/native/index.js';
 import { DROP_REASONS } from '../../src/steer/layout.js';
-import { XDP_PASS, XDP_TX } from '../../src/steer/proto.js';
+import { TCP_ACK, XDP_PASS, XDP_TX } from '../../src/steer/proto.js';
 import { addVethPair, createNetns, removeNetnsByPrefix, uniquePrefix } from '../helpers/netns.js';
 import { flowFrame } from '../steer/packets.js';
 import { find, parseExposition, value } from './exposition.js';
@@ -186,7 +186,17 @@ test('data-plane counters are the per-CPU kernel values summed, read at each scr
     frames.length / bed.dp.map('flows').maxEntries,
   );
 
-  bed.dp.program.testRun({ data: frames[0]! }); // a flow-table hit now
+  // The first flow's next packet (an ACK: a SYN never reads the flow table) is a flow-table hit.
+  const ack = flowFrame({
+    family: 4,
+    proto: 'tcp',
+    src: CLIENT4,
+    dst: WEB_VIP,
+    sport: 10_000,
+    dport: 80,
+    flags: TCP_ACK,
+  });
+  bed.dp.program.testRun({ data: ack });
   const e2 = parseExposition(await m.text());
   assert.equal(value(e2, 'anycastd_dataplane_received_packets_total', web), frames.length + 1);
   assert.equal(value(e2, 'anycastd_dataplane_flow_lookups_total', { result: 'hit' }), 1);
