@@ -1,7 +1,8 @@
 // Connection keeping in all five of issue 8's lab scenarios, with three real anycastd agents and 1,000 held
 // connections (ANYCASTD_BENCH_LAB_CONNECTIONS), one scenario at a time: drain h3 (and new connections
-// while drained: h3 must serve none); undrain h3; shut h3's BGP sessions at both ToRs and bring them back
-// (ECMP moves, h3's agent and service keep running); add a fourth host h4 (the others' rings gain it by
+// while drained: h3 must serve none); undrain h3 (1,000 more opened while drained); shut h3's BGP sessions
+// at both ToRs and bring them back (ECMP moves, h3's agent and service keep running; 1,000 more opened while
+// shut); add a fourth host h4 (the others' rings gain it by
 // SIGHUP); kill h2's service (held connections on h1+h3, new connections every 10 ms during the failover).
 // Each with XDP steering (ours), then again with every agent's XDP detached (plain ECMP). The figure is
 // connections broken among healthy instances. Writes bench/results/keeping-<date>.md with an SVG beside it.
@@ -31,8 +32,17 @@ const HELD = Number(process.env.ANYCASTD_BENCH_LAB_CONNECTIONS ?? 1000);
 const RESULTS = join(dirname(fileURLToPath(import.meta.url)), 'results');
 
 interface Figures {
-  drain: { afterDrain: number; afterUndrain: number; newAtDrained: number; newWhileDrained: number };
-  shut: { afterShut: number; afterBack: number; shutHostOwn: number };
+  /** afterUndrain: broken among those opened while h3 was drained (the undrain's own figure); heldThrough: held since before the drain. */
+  drain: {
+    afterDrain: number;
+    afterUndrain: number;
+    undrainAtOnce: number;
+    heldThrough: number;
+    newAtDrained: number;
+    newWhileDrained: number;
+  };
+  /** afterBack: broken among those opened while shut; heldThrough: held since before the shut (h1+h2). */
+  shut: { afterShut: number; afterBack: number; heldThrough: number; shutHostOwn: number };
   join: { atJoin: number; settled: number; joinMs: number; newFlowsAtH4: number; newFlows: number };
   kill: { brokenHealthy: number; diedWithH2: number; newFailed: number; newAttempts: number };
 }
@@ -50,13 +60,16 @@ function figures({ drain: d, shut: s, join: j, kill: k }: Runs): Figures {
   return {
     drain: {
       afterDrain: d.afterDrain.brokenHealthy,
-      afterUndrain: d.afterBack.brokenHealthy,
+      afterUndrain: d.openedWhileOut.settled.brokenHealthy,
+      undrainAtOnce: d.openedWhileOut.atBack.brokenHealthy,
+      heldThrough: d.afterBack.brokenHealthy,
       newAtDrained: d.newWhileDrained.counts.h3 ?? 0,
       newWhileDrained: sum(d.newWhileDrained.counts),
     },
     shut: {
       afterShut: s.afterShut.brokenHealthy,
-      afterBack: s.afterBack.brokenHealthy,
+      afterBack: s.openedWhileOut.settled.brokenHealthy,
+      heldThrough: s.afterBack.brokenHealthy,
       shutHostOwn: s.afterBack.brokenFailed,
     },
     join: {
@@ -98,10 +111,15 @@ export async function run(): Promise<BenchOutput> {
     const lines = [
       `drain h3, ${HELD} held: broken ours ${ours.drain.afterDrain}, plain ECMP ${plainEcmp.drain.afterDrain}; ` +
         `new connections while drained served by h3: ours ${ours.drain.newAtDrained} of ${ours.drain.newWhileDrained}`,
-      `undrain h3: broken ours ${ours.drain.afterUndrain}, plain ECMP ${plainEcmp.drain.afterUndrain}`,
-      `shut h3's BGP sessions and back, ${HELD} held: broken on h1+h2 ours ${data.ours.shut.afterBack}, ` +
-        `plain ECMP ${data.plainEcmp.shut.afterBack} (h3's own, unreachable without sessions: ` +
-        `${data.ours.shut.shutHostOwn} / ${data.plainEcmp.shut.shutHostOwn})`,
+      `undrain h3, ${HELD} opened while drained: broken ours ${ours.drain.afterUndrain}, plain ECMP ` +
+        `${plainEcmp.drain.afterUndrain}; held since before the drain, after drain and undrain: ours ` +
+        `${ours.drain.heldThrough}, plain ECMP ${plainEcmp.drain.heldThrough}`,
+      `shut h3's BGP sessions, ${HELD} held: broken on h1+h2 ours ${ours.shut.afterShut}, plain ECMP ` +
+        `${plainEcmp.shut.afterShut} (h3's own, unreachable without sessions: ${ours.shut.shutHostOwn} / ` +
+        `${plainEcmp.shut.shutHostOwn}); after they are back: ours ${ours.shut.heldThrough}, plain ECMP ` +
+        `${plainEcmp.shut.heldThrough}`,
+      `h3's sessions back, ${HELD} opened while shut: broken ours ${ours.shut.afterBack}, plain ECMP ` +
+        `${plainEcmp.shut.afterBack}`,
       `add h4, ${HELD} held: broken ours ${data.ours.join.settled}, plain ECMP ${data.plainEcmp.join.settled}; ` +
         `h4 served ${data.ours.join.newFlowsAtH4} of ${data.ours.join.newFlows} new connections right after`,
       `kill h2's service, ${HELD} held: broken on h1+h3 ours ${ours.kill.brokenHealthy}, plain ECMP ` +
@@ -125,10 +143,11 @@ function writeReport(data: { held: number; ours: Figures; plainEcmp: Figures }, 
     barsSvg(`held connections broken among healthy instances (of ${data.held})`, 'connections broken', {
       'h3 drained': { ours: data.ours.drain.afterDrain, 'plain ECMP': data.plainEcmp.drain.afterDrain },
       'h3 undrained': { ours: data.ours.drain.afterUndrain, 'plain ECMP': data.plainEcmp.drain.afterUndrain },
-      "h3's sessions shut and back (h1+h2)": {
-        ours: data.ours.shut.afterBack,
-        'plain ECMP': data.plainEcmp.shut.afterBack,
+      "h3's sessions shut (h1+h2)": {
+        ours: data.ours.shut.afterShut,
+        'plain ECMP': data.plainEcmp.shut.afterShut,
       },
+      "h3's sessions back": { ours: data.ours.shut.afterBack, 'plain ECMP': data.plainEcmp.shut.afterBack },
       'h4 added': { ours: data.ours.join.settled, 'plain ECMP': data.plainEcmp.join.settled },
       "h2's service killed (h1+h3)": {
         ours: data.ours.kill.brokenHealthy,

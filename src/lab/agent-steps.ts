@@ -5,7 +5,9 @@
 // back; drain a host and undrain it; restart an agent. Each returns what it observed; callers assert.
 
 import { HOSTS, type HostName, VIP4 } from './addressing.js';
+import { LAB_AGENT_TIMINGS } from './agent-config.js';
 import type { HostAgents } from './agents.js';
+import { sleep } from './exec.js';
 import {
   hostDefaults,
   measureWithdrawalBy,
@@ -144,10 +146,48 @@ export interface DrainReport {
   afterDrain: KeptReport;
   /** New connections while drained, by serving host: the drained one must get none, wherever they land. */
   newWhileDrained: ProbeResult;
+  /** The connections held since before the drain, checked again after the undrain. */
   afterBack: KeptReport;
+  /** Connections opened while drained (none on `host`): the undrain's own figure (ECMP moves some to it). */
+  openedWhileOut: ReturnReport;
 }
 
-/** Hold `held` connections, drain `host`, check them, undrain it, check them again. */
+/** Connections opened while a host was out, checked when it is back and once the join grace has passed. */
+export interface ReturnReport {
+  atBack: KeptReport;
+  settled: KeptReport;
+}
+
+/** Margin past the join grace before a settled check (ms). */
+export const SETTLE_MS = 1_000;
+
+/**
+ * Open `held` connections now (while a host is out), run `back` (which brings it back and resolves once
+ * the VIP is everywhere), then check them at once and after the join grace (the returning instance enters
+ * the `established` rings only then). `failed` hosts' connections are counted apart.
+ */
+async function heldThroughReturn(
+  lab: Lab,
+  held: number,
+  failed: readonly string[],
+  back: () => Promise<void>,
+): Promise<ReturnReport> {
+  const holder = await Holder.start(lab, { count: held, target: VIP4 });
+  try {
+    await back();
+    const atBack = kept(holder, await holder.check(), failed);
+    await sleep(LAB_AGENT_TIMINGS.graceTimeMs + SETTLE_MS);
+    const settled = kept(holder, await holder.check(), failed);
+    return { atBack, settled };
+  } finally {
+    await holder.stop();
+  }
+}
+
+/**
+ * Hold `held` connections, drain `host`, check them, open `held` more while it is drained, undrain it,
+ * check both sets (the second also after the join grace).
+ */
 export async function drainAndBack(
   lab: Lab,
   agents: HostAgents,
@@ -166,12 +206,15 @@ export async function drainAndBack(
     );
     const afterDrain = kept(holder, await holder.check(), []);
     const newWhileDrained = await lab.probe({ target: VIP4, count: NEW_WHILE_DRAINED });
-    const start = performance.now();
-    await agents.setDrained(host, false);
-    await waitVipAt(lab, HOSTS);
-    const backMs = performance.now() - start;
+    let backMs = 0;
+    const openedWhileOut = await heldThroughReturn(lab, held, [], async () => {
+      const start = performance.now();
+      await agents.setDrained(host, false);
+      await waitVipAt(lab, HOSTS);
+      backMs = performance.now() - start;
+    });
     const afterBack = kept(holder, await holder.check(), []);
-    return { via, withdrawal, backMs, afterDrain, newWhileDrained, afterBack };
+    return { via, withdrawal, backMs, afterDrain, newWhileDrained, afterBack, openedWhileOut };
   } finally {
     await holder.stop();
   }
@@ -241,11 +284,14 @@ export interface ShutReport {
   /** `host` is counted as failed: without its sessions it has no route out, so its own flows cannot be served. */
   afterShut: KeptReport;
   afterBack: KeptReport;
+  /** Connections opened while the sessions were shut (none reach `host`): the return's own figure. */
+  openedWhileOut: ReturnReport;
 }
 
 /**
  * Hold `held` connections, shut `host`'s BGP sessions at both ToRs (its agent, service and XDP keep
- * running; ECMP moves), check them, re-enable the sessions (ECMP moves back), check them again.
+ * running; ECMP moves), check them, open `held` more while shut, re-enable the sessions (ECMP moves
+ * back), check both sets (the second also after the join grace).
  */
 export async function shutSessionsAndBack(lab: Lab, host: HostName, held: number): Promise<ShutReport> {
   const holder = await Holder.start(lab, { count: held, target: VIP4 });
@@ -256,13 +302,16 @@ export async function shutSessionsAndBack(lab: Lab, host: HostName, held: number
       HOSTS.filter((h) => h !== host),
     );
     const afterShut = kept(holder, await holder.check(), [host]);
-    const start = performance.now();
-    await setHostSessions(lab, host, true);
-    await lab.waitEstablished(HOSTS);
-    await waitVipAt(lab, HOSTS);
-    const backMs = performance.now() - start;
+    let backMs = 0;
+    const openedWhileOut = await heldThroughReturn(lab, held, [host], async () => {
+      const start = performance.now();
+      await setHostSessions(lab, host, true);
+      await lab.waitEstablished(HOSTS);
+      await waitVipAt(lab, HOSTS);
+      backMs = performance.now() - start;
+    });
     const afterBack = kept(holder, await holder.check(), [host]);
-    return { withdrawal, backMs, afterShut, afterBack };
+    return { withdrawal, backMs, afterShut, afterBack, openedWhileOut };
   } finally {
     await holder.stop();
   }

@@ -169,9 +169,14 @@ async function story(lab: Lab, log: Log, rows: Row[]): Promise<void> {
     (r) =>
       `drained via ${r.via}; withdrawn: ${fmtWithdrawal(r.withdrawal)}; after drain broken ${r.afterDrain.brokenHealthy}; ` +
       `new connections while drained ${JSON.stringify(r.newWhileDrained.counts)} (h3 must get none); back in ` +
-      `${ms(r.backMs)}, after undrain broken ${r.afterBack.brokenHealthy} of ${HELD}`,
+      `${ms(r.backMs)}, after undrain broken ${r.afterBack.brokenHealthy} of ${HELD}; of ${HELD} opened while ` +
+      `drained, broken by the undrain ${r.openedWhileOut.settled.brokenHealthy}`,
   );
   rows.push(['drain h3 and back: held connections broken', `${d.afterBack.brokenHealthy} of ${HELD}`]);
+  rows.push([
+    'undrain h3: connections opened while drained broken',
+    `${d.openedWhileOut.settled.brokenHealthy} of ${HELD}`,
+  ]);
   rows.push(['drain h3: new connections it still served', `${d.newWhileDrained.counts.h3 ?? 0}`]);
   if ((d.newWhileDrained.counts.h3 ?? 0) > 0)
     fail('drain', `h3 served ${d.newWhileDrained.counts.h3} new connections while drained`);

@@ -7,7 +7,7 @@
 import type { HostName } from './addressing.js';
 import { VIP4 } from './addressing.js';
 import { LAB_AGENT_TIMINGS } from './agent-config.js';
-import { type KeptReport, kept } from './agent-steps.js';
+import { type KeptReport, kept, SETTLE_MS } from './agent-steps.js';
 import type { HostAgents } from './agents.js';
 import { sleep } from './exec.js';
 import { addHost, removeHost } from './extra-host.js';
@@ -18,8 +18,6 @@ import type { Lab } from './topology.js';
 
 /** Short connections sent as soon as the VIP is at the new host. */
 export const NEW_FLOWS = 200;
-/** Margin past the join grace before the second check (ms). */
-const SETTLE_MS = 1_000;
 
 export interface JoinReport {
   /** addHost started → the VIP at every host, the new one included (ms). */

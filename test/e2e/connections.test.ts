@@ -42,6 +42,9 @@ function fmtDrain(name: string, d: DrainReport, n: number): string {
   return (
     `e2e ${name}: ${n} held ${JSON.stringify(d.afterDrain.opened)}; drain h3 → broken ${d.afterDrain.brokenHealthy}, ` +
     `new while drained ${JSON.stringify(d.newWhileDrained.counts)}; undrain → broken ${d.afterBack.brokenHealthy} (${JSON.stringify(d.afterBack.check.broken)}); ` +
+    `${n} opened while drained ${JSON.stringify(d.openedWhileOut.atBack.opened)} → broken at undrain ` +
+    `${d.openedWhileOut.atBack.brokenHealthy}, after the join grace ${d.openedWhileOut.settled.brokenHealthy} ` +
+    `(${JSON.stringify(d.openedWhileOut.settled.check.reasons)}); ` +
     `withdrawn at tor1 ${Math.round(d.withdrawal.tor1[4])} ms, back ${Math.round(d.backMs)} ms`
   );
 }
@@ -60,6 +63,9 @@ test('connection keeping: drain h3 and bring it back, held connections kept (XDP
   assert.equal(ours.newWhileDrained.failures, 0);
   assert.equal(ours.afterDrain.brokenHealthy, 0, 'after drain');
   assert.equal(ours.afterBack.brokenHealthy, 0, 'after undrain');
+  assert.equal(ours.openedWhileOut.atBack.opened.h3 ?? 0, 0, 'connections opened while drained avoid h3');
+  assert.equal(ours.openedWhileOut.atBack.brokenHealthy, 0, 'opened while drained, at undrain');
+  assert.equal(ours.openedWhileOut.settled.brokenHealthy, 0, 'opened while drained, after the join grace');
 });
 
 /**
@@ -97,7 +103,12 @@ test('baseline: the same drain with XDP detached (plain ECMP anycast) breaks con
     `e2e connections broken by drain+undrain of h3, ${n} held: ours ${ours?.afterBack.brokenHealthy ?? '?'}, ` +
       `plain ECMP ${base.afterBack.brokenHealthy}`,
   );
+  log(
+    `e2e connections opened while h3 was drained, broken by its undrain, ${n} held: ours ` +
+      `${ours?.openedWhileOut.settled.brokenHealthy ?? '?'}, plain ECMP ${base.openedWhileOut.settled.brokenHealthy}`,
+  );
   assert.ok(base.afterBack.brokenHealthy > (ours?.afterBack.brokenHealthy ?? 0));
+  assert.ok(base.openedWhileOut.settled.brokenHealthy > (ours?.openedWhileOut.settled.brokenHealthy ?? 0));
 });
 
 test("baseline: h2's service killed with XDP detached (plain ECMP anycast): what breaks on h1 and h3", async () => {

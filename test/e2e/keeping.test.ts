@@ -37,6 +37,9 @@ function fmt(name: string, r: ShutReport, n: number): string {
     `e2e ${name}: ${n} held ${JSON.stringify(r.afterShut.opened)}; shut ${SHUT}'s sessions → broken healthy ` +
     `${r.afterShut.brokenHealthy} (${SHUT}'s own ${r.afterShut.brokenFailed}); sessions back → broken healthy ` +
     `${r.afterBack.brokenHealthy} (${JSON.stringify(r.afterBack.check.broken)}, ${JSON.stringify(r.afterBack.check.reasons)}); ` +
+    `${n} opened while shut ${JSON.stringify(r.openedWhileOut.atBack.opened)} → broken when back ` +
+    `${r.openedWhileOut.atBack.brokenHealthy}, after the join grace ${r.openedWhileOut.settled.brokenHealthy} ` +
+    `(${JSON.stringify(r.openedWhileOut.settled.check.reasons)}); ` +
     `withdrawn at tor1 ${Math.round(r.withdrawal.tor1[4])} ms, back ${Math.round(r.backMs)} ms`
   );
 }
@@ -47,6 +50,8 @@ test(`shut ${SHUT}'s BGP sessions at the ToRs and bring them back: h1's and h2's
   log(fmt('sessions ours', ours, n));
   assert.equal(ours.afterShut.brokenHealthy, 0, 'after shut');
   assert.equal(ours.afterBack.brokenHealthy, 0, 'after sessions back');
+  assert.equal(ours.openedWhileOut.atBack.brokenHealthy, 0, 'opened while shut, sessions back');
+  assert.equal(ours.openedWhileOut.settled.brokenHealthy, 0, 'opened while shut, after the join grace');
 });
 
 function fmtJoin(name: string, r: JoinReport, n: number): string {
@@ -89,7 +94,12 @@ test('baseline: the same with XDP detached (plain ECMP anycast) breaks connectio
     `e2e connections of healthy hosts broken by shutting ${SHUT}'s sessions and back, ${n} held: ` +
       `ours ${ours?.afterBack.brokenHealthy ?? '?'}, plain ECMP ${base.afterBack.brokenHealthy}`,
   );
+  log(
+    `e2e connections opened while ${SHUT}'s sessions were shut, broken by their return, ${n} held: ours ` +
+      `${ours?.openedWhileOut.settled.brokenHealthy ?? '?'}, plain ECMP ${base.openedWhileOut.settled.brokenHealthy}`,
+  );
   assert.ok(base.afterBack.brokenHealthy > (ours?.afterBack.brokenHealthy ?? 0));
+  assert.ok(base.openedWhileOut.settled.brokenHealthy > (ours?.openedWhileOut.settled.brokenHealthy ?? 0));
 });
 
 test(`baseline: adding ${NEW} with XDP detached (plain ECMP anycast) breaks held connections`, async () => {
