@@ -1,11 +1,12 @@
 // Data-plane metrics, read from the kernel at each scrape (per-CPU maps summed): per VIP, packets and
-// bytes received, packets by action and drops by reason; for the program, flow-table lookups, parse
-// failures, non-VIP packets, flow-table fill; and where it is attached, in which mode.
+// bytes received, packets by action, drops by reason and second-chance outcomes; for the program,
+// flow-table lookups, socket lookups, parse failures, non-VIP packets, flow-table fill; and where it is
+// attached, in which mode.
 import { DROP_REASONS, type VipStats } from '../steer/layout.js';
 import type { MetricFactory } from './factory.js';
 import { vipLabelStrings } from './label-sets.js';
 import { SeriesSet } from './series.js';
-import type { DataplaneMetrics, PacketAction } from './sources.js';
+import type { DataplaneMetrics, PacketAction, SecondChanceOutcome } from './sources.js';
 
 const VIP_LABELS = ['service', 'vip', 'protocol', 'port'] as const;
 const ACTION_FIELD: Record<PacketAction, keyof Omit<VipStats, 'drops'>> = {
@@ -14,6 +15,12 @@ const ACTION_FIELD: Record<PacketAction, keyof Omit<VipStats, 'drops'>> = {
   decapsulated: 'decap',
   icmp_too_big: 'too_big',
   icmp_error: 'icmp_err',
+};
+const SECOND_CHANCE_FIELD: Record<SecondChanceOutcome, keyof Omit<VipStats, 'drops'>> = {
+  socket: 'sc_socket',
+  forwarded: 'sc_forwarded',
+  used: 'sc_used',
+  none: 'sc_none',
 };
 
 export function defineDataplaneMetrics(f: MetricFactory): void {
@@ -50,6 +57,20 @@ export function defineDataplaneMetrics(f: MetricFactory): void {
     },
   );
   f.track(drops, (s) => s.vipDrop);
+  const secondChance = f.mirrored(
+    'dataplane_second_chance_total',
+    'Non-SYN TCP packets of a two-ring service that missed the flow table and were owned here or ' +
+      'decapsulated here, by outcome: socket (a socket here: passed), forwarded (none here: sent once, ' +
+      "marked, to the other ring's owner), used (none here, already had its chance: passed), none (none " +
+      'here and no other owner: passed).',
+    [...VIP_LABELS, 'outcome'],
+    (c) => {
+      for (const v of dp()?.vips ?? [])
+        for (const [outcome, field] of Object.entries(SECOND_CHANCE_FIELD))
+          c.set({ ...vipLabelStrings(v.labels), outcome }, v.stats[field]);
+    },
+  );
+  f.track(secondChance, (s) => s.vipSecondChance);
   f.mirrored(
     'dataplane_flow_lookups_total',
     'Flow-table lookups for VIP packets, by result (hit, miss).',
@@ -72,6 +93,11 @@ export function defineDataplaneMetrics(f: MetricFactory): void {
       'dataplane_non_vip_packets_total',
       'IP packets not addressed to a VIP (passed on untouched).',
       'non_vip',
+    ],
+    [
+      'dataplane_socket_lookups_total',
+      'Socket lookups (bpf_skc_lookup_tcp) made for second-chance decisions.',
+      'sk_lookup',
     ],
   ] as const;
   for (const [name, help, field] of global)

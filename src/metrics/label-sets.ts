@@ -8,6 +8,7 @@ import {
   checkLabel,
   FSM_STATES,
   PACKET_ACTIONS,
+  SECOND_CHANCE_OUTCOMES,
   REPORTED_STATES,
   RFC7606_ACTIONS,
   RING_KINDS,
@@ -43,6 +44,7 @@ export interface ConfigLabelSets {
   vip: Record<'service' | 'vip' | 'protocol' | 'port', string>[];
   vipAction: Record<'service' | 'vip' | 'protocol' | 'port' | 'action', string>[];
   vipDrop: Record<'service' | 'vip' | 'protocol' | 'port' | 'reason', string>[];
+  vipSecondChance: Record<'service' | 'vip' | 'protocol' | 'port' | 'outcome', string>[];
   xdp: { interface: string; mode: string }[];
 }
 
@@ -78,6 +80,7 @@ export function labelSetsOf(cfg: Config): ConfigLabelSets {
     vip: vips,
     vipAction: vips.flatMap((v) => PACKET_ACTIONS.map((action) => ({ ...v, action }))),
     vipDrop: vips.flatMap((v) => DROP_REASONS.map((reason) => ({ ...v, reason }))),
+    vipSecondChance: vips.flatMap((v) => SECOND_CHANCE_OUTCOMES.map((outcome) => ({ ...v, outcome }))),
     xdp: cfg.node.uplinks.map((i) => ({ interface: i, mode: cfg.dataplane.xdpMode })),
   };
 }

@@ -54,6 +54,15 @@ export type ReloadResultLabel = (typeof RELOAD_RESULTS)[number];
 export const PACKET_ACTIONS = ['local', 'forwarded', 'decapsulated', 'icmp_too_big', 'icmp_error'] as const;
 export type PacketAction = (typeof PACKET_ACTIONS)[number];
 
+/**
+ * Second-chance outcomes counted per VIP (the `outcome` label; bpf/rings.h): a non-SYN TCP packet of a
+ * two-ring service about to go to this host's kernel without a flow entry — `socket`: a socket here, passed;
+ * `forwarded`: none here, sent once (marked) to the other ring's owner; `used`: none here and it already
+ * had its chance, passed (the kernel resets it); `none`: none here and no other owner, passed.
+ */
+export const SECOND_CHANCE_OUTCOMES = ['socket', 'forwarded', 'used', 'none'] as const;
+export type SecondChanceOutcome = (typeof SECOND_CHANCE_OUTCOMES)[number];
+
 export const RING_KINDS = ['new', 'established'] as const;
 
 /** What a remote instance's own agent reports of it (src/cluster/); `none` while nothing is heard. */

@@ -21,7 +21,7 @@ import { TCP_ACK, XDP_PASS, XDP_TX } from '../../src/steer/proto.js';
 import { addVethPair, createNetns, removeNetnsByPrefix, uniquePrefix } from '../helpers/netns.js';
 import { flowFrame } from '../steer/packets.js';
 import { find, parseExposition, value } from './exposition.js';
-import { CLIENT4, DNS_VIP, openTestbed, testConfig, WEB_VIP } from './fixture.js';
+import { CLIENT4, DNS_VIP, HOST4, openTestbed, REMOTE4, testConfig, WEB_VIP } from './fixture.js';
 
 const BUILD = { version: '0.1.0', node: 'h1' };
 
@@ -204,6 +204,39 @@ test('data-plane counters are the per-CPU kernel values summed, read at each scr
   bed.dp.resetStats(); // the kernel's counters start again: so does the series
   const e3 = parseExposition(await m.text());
   assert.equal(value(e3, 'anycastd_dataplane_received_packets_total', web), 0);
+});
+
+test('second-chance outcomes are counted per VIP, and the socket lookups behind them', async (t) => {
+  const bed = openTestbed();
+  t.after(() => bed.close());
+  const m = new AnycastdMetrics(
+    { dataplane: () => readDataplaneMetrics(bed.dp, bed.vips) },
+    BUILD,
+    bed.config,
+  );
+  const web = { service: 'web', vip: WEB_VIP, protocol: 'tcp', port: '80' };
+  const h1 = { id: 'web/h1', host4: HOST4, local: true };
+  const h2 = { id: 'web/h2', host4: REMOTE4, local: false };
+  const ack = (sport: number) =>
+    flowFrame({ family: 4, proto: 'tcp', src: CLIENT4, dst: WEB_VIP, sport, dport: 80, flags: TCP_ACK });
+  const outcome = (e: ReturnType<typeof parseExposition>, o: string) =>
+    value(e, 'anycastd_dataplane_second_chance_total', { ...web, outcome: o });
+  // established ring: this host alone, new ring: h2 alone — an ACK without a socket here goes to h2, once
+  bed.dp.setServiceRings(0, { new: [h2], established: [h1] });
+  assert.equal(bed.dp.program.testRun({ data: ack(20_000) }).retval, XDP_TX);
+  // both rings (and the previous ones, by now) name only this host: nobody else can serve it
+  bed.dp.setServiceRings(0, { new: [h1], established: [h1] });
+  bed.dp.setServiceRings(0, { new: [h1], established: [h1] });
+  assert.equal(bed.dp.program.testRun({ data: ack(20_001) }).retval, XDP_PASS);
+  const e = parseExposition(await m.text());
+  assert.equal(outcome(e, 'forwarded'), 1);
+  assert.equal(outcome(e, 'none'), 1);
+  assert.equal(outcome(e, 'socket'), 0);
+  assert.equal(outcome(e, 'used'), 0);
+  assert.equal(value(e, 'anycastd_dataplane_socket_lookups_total'), 2);
+  // a one-ring service (dns) has no second chance, but its series exist at 0
+  const dns = { service: 'dns', vip: DNS_VIP, protocol: 'udp', port: '53' };
+  assert.equal(value(e, 'anycastd_dataplane_second_chance_total', { ...dns, outcome: 'none' }), 0);
 });
 
 test('the HTTP endpoint serves /metrics, 404 elsewhere, 405 for other methods', async (t) => {
