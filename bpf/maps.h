@@ -72,6 +72,14 @@ struct {
 	__type(value, struct ctl);
 } ctl SEC(".maps");
 
+/* The agent's heartbeat (pinned, user space only): how old adopted pins are. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct agent_beat);
+} agent_beat SEC(".maps");
+
 /* Per-CPU counters per VIP (key = vip_id). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -134,6 +134,13 @@ struct flow_cache_entry {
 	__u32 gen;
 };
 
+/* agent_beat value (ARRAY, 1 entry, pinned; never read by the program): CLOCK_MONOTONIC ns of the
+ * agent's last heartbeat. A starting agent that adopts pins reads it to tell a restart (its instance
+ * is still a member everywhere) from pins a long-gone agent left (the host rejoins as a newcomer). */
+struct agent_beat {
+	__u64 alive_ns;
+};
+
 /* ctl value (ARRAY, 1 entry): control words the agent flips. */
 struct ctl {
 	__u32 flow_gen;    /* bumped whenever the flow table is cleared by the agent */
@@ -178,6 +185,7 @@ _Static_assert(sizeof(struct flow_key) == 40, "flow_key");
 _Static_assert(sizeof(struct flow_val) == 8, "flow_val");
 _Static_assert(sizeof(struct flow_cache_entry) == 48, "flow_cache_entry");
 _Static_assert(sizeof(struct ctl) == 16, "ctl");
+_Static_assert(sizeof(struct agent_beat) == 8, "agent_beat");
 _Static_assert(sizeof(struct vip_stats) == 128, "vip_stats");
 _Static_assert(sizeof(struct global_stats) == 64, "global_stats");
 

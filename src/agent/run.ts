@@ -41,6 +41,8 @@ export const EXIT_GRACE_MS = 2000;
 /** Bound on holding the checks back until a peer has given this host a route (see untilRouted). */
 export const ROUTED_WAIT_MS = 5000;
 const ROUTED_POLL_MS = 20;
+/** How often the agent records that it is alive in the pins (Dataplane.heartbeat). */
+const HEARTBEAT_MS = 1_000;
 
 export interface RunOptions {
   configFile: string;
@@ -111,12 +113,18 @@ export async function runAgent(opts: RunOptions): Promise<number> {
       ...(ipv6 ? { host6: ipv6 } : {}),
     });
     closers.push(() => dp.close()); // closing our fds leaves the attached program and the pins in place
+    const pinsAgeMs = dp.pinsAgeMs; // read before the first beat: how old the adopted pins are
+    dp.heartbeat();
+    const beat = setInterval(() => dp.heartbeat(), HEARTBEAT_MS);
+    beat.unref();
+    closers.push(() => clearInterval(beat));
     for (const uplink of config.node.uplinks) dp.attach(ifIndex(uplink), config.dataplane.xdpMode);
     sink(
       makeRecord('info', 'xdp-attached', {
         reason: 'start',
         uplinks: config.node.uplinks,
         adopted: dp.adopted,
+        pins_age_ms: pinsAgeMs === null ? null : Math.round(pinsAgeMs),
       }),
     );
     const lo = new LoAddresses();
@@ -130,6 +138,10 @@ export async function runAgent(opts: RunOptions): Promise<number> {
     notifier.status('starting: BGP listening, waiting for a peer route');
     await untilRouted(config, bgp, sink);
     const steering = new Steering(dp);
+    if (steering.staleAdoption)
+      sink(
+        makeRecord('info', 'pins-stale', { pins_age_ms: pinsAgeMs === null ? null : Math.round(pinsAgeMs) }),
+      );
     const cluster = new Cluster(config, {
       log: (level, event, fields) => sink(makeRecord(level, event, fields)),
     });

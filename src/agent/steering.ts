@@ -15,7 +15,7 @@
 import type { ServiceConfig } from '../config/types.js';
 import { AnycastdError } from '../errors.js';
 import type { Dataplane, InstanceSpec } from '../steer/dataplane.js';
-import { JoinGrace } from '../steer/join-grace.js';
+import { isRestart, JoinGrace } from '../steer/join-grace.js';
 import {
   INSTANCE_NONE,
   MAX_SERVICES,
@@ -43,9 +43,17 @@ export class Steering implements SteeringPort {
   readonly #joinTimers = new Map<string, NodeJS.Timeout>();
   /** Ids the adopted maps used: VIP key hex → {vipId, serviceId}. */
   readonly #adopted = new Map<string, { vipId: number; serviceId: number }>();
+  /** The adopted pins were older than a restart (join-grace.ts RESTART_WINDOW_MS): flows cleared, a newcomer. */
+  readonly staleAdoption: boolean = false;
 
   constructor(dataplane: Dataplane) {
     this.dataplane = dataplane;
+    // Pins a long-gone agent left: the ids are still good, but the flow entries are from a past life (a
+    // 5-tuple reused since would hit them) and this host rejoins as a newcomer (no #adopted services).
+    if (dataplane.adopted.length > 0 && !isRestart(dataplane.pinsAgeMs)) {
+      dataplane.clearFlows();
+      this.staleAdoption = true;
+    }
     for (const e of dataplane.state.vips)
       if (!(e.flags & VIP_F_FRAG))
         this.#adopted.set(vipKeyHex(e.key), { vipId: e.vipId, serviceId: e.serviceId });
@@ -85,7 +93,7 @@ export class Steering implements SteeringPort {
     let members = wantedMembers;
     if (kind === 'established') {
       const now = Date.now();
-      const adopted = [...this.#adopted.values()].some((a) => a.serviceId === id);
+      const adopted = !this.staleAdoption && [...this.#adopted.values()].some((a) => a.serviceId === id);
       const newcomer = adopted ? undefined : service.localInstanceId;
       const admitted = this.#joinGrace.admit(service.name, wantedMembers, service.joinGraceMs, now, newcomer);
       members = admitted.members;

@@ -35,6 +35,7 @@ export const MAP_NAMES = [
   'flows',
   'vip_stats',
   'global_stats',
+  'agent_beat',
 ] as const;
 export type MapName = (typeof MAP_NAMES)[number];
 const MIN_MTU = 1280 + 40; // an IPv6 packet of the minimum MTU must fit once encapsulated
@@ -63,6 +64,8 @@ export class Dataplane {
   readonly program: BpfProgram;
   readonly adopted: MapName[]; // maps taken over from pins
   readonly dropped: MapName[]; // pins of another shape (an older layout), removed and made anew
+  /** Ms since the agent that left the adopted pins last beat (heartbeat()); null without a beat. */
+  readonly pinsAgeMs: number | null;
   readonly #obj: BpfObject;
   readonly #maps: Record<MapName, BpfMap>;
   readonly #ctl: BpfMap; // per program instance, never pinned (like flow_cache, which it governs)
@@ -76,6 +79,7 @@ export class Dataplane {
     this.program = obj.program(program);
     this.#maps = Object.fromEntries(MAP_NAMES.map((n) => [n, obj.map(n)])) as Record<MapName, BpfMap>;
     this.#ctl = obj.map('ctl');
+    this.pinsAgeMs = pins.adopted.includes('agent_beat') ? this.#beatAgeMs() : null;
     this.state = {
       config,
       vips: [],
@@ -284,6 +288,21 @@ export class Dataplane {
     this.state.flows = a.flows;
     for (const [k, v] of a.vipSlots) this.#vipSlots.set(k, v);
     for (const [k, v] of a.instanceSlots) this.#instanceSlots.set(k, v);
+  }
+
+  /** Records that this agent is alive (CLOCK_MONOTONIC, read back by the next agent as pinsAgeMs). */
+  heartbeat(): void {
+    const v = Buffer.alloc(L.LAYOUTS.agent_beat.size);
+    v.writeBigUInt64LE(process.hrtime.bigint(), L.LAYOUTS.agent_beat.fields.alive_ns);
+    this.#maps.agent_beat.update(u32key(0), v);
+  }
+
+  #beatAgeMs(): number | null {
+    const alive = this.#maps.agent_beat
+      .lookup(u32key(0))
+      ?.readBigUInt64LE(L.LAYOUTS.agent_beat.fields.alive_ns);
+    if (!alive) return null;
+    return Number(process.hrtime.bigint() - alive) / 1e6;
   }
 
   /** Empties the flow table, and every CPU's flow_cache with it (a new cache generation). */

@@ -5,9 +5,22 @@
 // have nowhere else to go). The first write of a service admits everyone (they may hold connections
 // already), except `newcomer`: a host starting with no pinned maps of its own is joining a cluster whose
 // other hosts hold it out of their established rings for the grace time, so it holds itself out of its
-// own too (a restart that adopted its maps passes no newcomer: it was a member). Leaving is never delayed
+// own too (a restart that adopted its maps passes no newcomer: it was a member — but only if the agent
+// that left them beat within RESTART_WINDOW_MS; older pins are a host coming back after a long absence,
+// long since out of every other host's rings, whose flow table is stale too). Leaving is never delayed
 // here (drain timing is the caller's), and an established ring is never left empty while instances are
 // wanted in it.
+
+/**
+ * Adopted pins whose agent beat this recently (ms) are a restart. 30 s: as long as the other agents keep a
+ * stopped agent's cluster report (src/cluster/), so a restart within it is seen as one everywhere.
+ */
+export const RESTART_WINDOW_MS = 30_000;
+
+/** Were pins of this age (Dataplane.pinsAgeMs; null: no heartbeat in them) left by a restarting agent? */
+export function isRestart(pinsAgeMs: number | null): boolean {
+  return pinsAgeMs !== null && pinsAgeMs <= RESTART_WINDOW_MS;
+}
 
 export interface Admitted {
   /** The members to write now. */

@@ -53,6 +53,7 @@ export const LAYOUTS = {
   flow_val: { size: 8, fields: { instance: 0, flags: 4 } },
   flow_cache_entry: { size: 48, fields: { key: 0, instance: 40, gen: 44 } },
   ctl: { size: 16, fields: { flow_gen: 0, reserved: 4 } },
+  agent_beat: { size: 8, fields: { alive_ns: 0 } },
   vip_stats: {
     size: 128,
     fields: {
@@ -105,6 +106,7 @@ export const MAP_SPECS: Readonly<Record<string, MapSpec>> = {
     maxEntries: FLOW_CACHE_SLOTS,
   },
   ctl: { type: MAP_ARRAY, keySize: 4, valueSize: L.ctl.size, maxEntries: 1 },
+  agent_beat: { type: MAP_ARRAY, keySize: 4, valueSize: L.agent_beat.size, maxEntries: 1 },
   vip_stats: { type: MAP_PERCPU_ARRAY, keySize: 4, valueSize: L.vip_stats.size, maxEntries: MAX_VIPS },
   global_stats: { type: MAP_PERCPU_ARRAY, keySize: 4, valueSize: L.global_stats.size, maxEntries: 1 },
 };

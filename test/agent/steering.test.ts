@@ -1,13 +1,18 @@
-// Steering over a real (unpinned) Dataplane: the established ring's join grace, and that an unchanged
+// Steering over a real Dataplane: the established ring's join grace, restart or newcomer by the pins'
+// heartbeat, and that an unchanged
 // ring is never rewritten — a write flips to the kind's other slot, which the program's second chance
 // reads as the previous ring (bpf/rings.h), so an identical write would throw that ring away.
 
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { test } from 'node:test';
 import { Steering } from '../../src/agent/steering.js';
 import { parseConfig } from '../../src/config/load.js';
 import { Dataplane } from '../../src/steer/dataplane.js';
+import { RESTART_WINDOW_MS } from '../../src/steer/join-grace.js';
 import { RING_KIND_ESTABLISHED, RING_KIND_NEW, RING_SLOTS } from '../../src/steer/layout.js';
+import { uniquePrefix } from '../helpers/netns.js';
+import { flowFrame } from '../steer/packets.js';
 
 const service = parseConfig(
   `node: { id: h1, host: { ipv4: 192.0.2.11 }, asn: 65101, uplinks: [lo] }
@@ -56,5 +61,65 @@ test('an unchanged ring is not rewritten; a joiner held by the join grace keeps 
     assert.deepEqual(Object.keys(steering.shares('web').established).sort(), ['h1', 'h2', 'h3']);
   } finally {
     dp.close();
+  }
+});
+
+test('adopted pins: a recent heartbeat is a restart (own instance admitted, flows kept); none is a newcomer with its flows cleared', (t) => {
+  const pinDir = `/sys/fs/bpf/${uniquePrefix('steering')}pins`;
+  t.after(() => rmSync(pinDir, { recursive: true, force: true }));
+  const open = () => Dataplane.open({ pinDir, host4: '192.0.2.11', ringSize: 101 });
+  const flow = flowFrame({
+    family: 4,
+    proto: 'tcp',
+    src: '198.51.100.7',
+    dst: '203.0.113.10',
+    sport: 999,
+    dport: 80,
+  });
+  const first = open();
+  try {
+    const steering = new Steering(first);
+    steering.setServices([service]);
+    steering.setRing(service, 'established', ['h1', 'h2', 'h3']);
+    steering.setRing(service, 'new', ['h1', 'h2', 'h3']);
+    first.program.testRun({ data: flow }); // one flow entry
+    assert.equal(first.readFlows().size, 1);
+    assert.equal(first.pinsAgeMs, null, 'nothing pinned before');
+    first.heartbeat();
+    steering.removeService('web'); // its join timer (this host was a newcomer); the flow entry stays
+  } finally {
+    first.close();
+  }
+  const restarted = open();
+  try {
+    assert.ok(
+      restarted.pinsAgeMs !== null && restarted.pinsAgeMs < RESTART_WINDOW_MS,
+      `${restarted.pinsAgeMs}`,
+    );
+    const steering = new Steering(restarted);
+    assert.equal(steering.staleAdoption, false);
+    assert.equal(restarted.readFlows().size, 1, 'a restart keeps the flows');
+    steering.setServices([service]);
+    steering.setRing(service, 'established', ['h1', 'h2', 'h3']);
+    assert.deepEqual(Object.keys(steering.shares('web').established).sort(), ['h1', 'h2', 'h3']);
+    // an old beat: as if the agent had been gone for longer than the restart window
+    const old = Buffer.alloc(8);
+    old.writeBigUInt64LE(process.hrtime.bigint() - BigInt(RESTART_WINDOW_MS + 1_000) * 1_000_000n);
+    restarted.map('agent_beat').update(Buffer.alloc(4), old);
+  } finally {
+    restarted.close();
+  }
+  const back = open();
+  try {
+    assert.ok(back.pinsAgeMs !== null && back.pinsAgeMs > RESTART_WINDOW_MS);
+    const steering = new Steering(back);
+    assert.equal(steering.staleAdoption, true);
+    assert.equal(back.readFlows().size, 0, 'stale flow entries are cleared');
+    steering.setServices([service]);
+    steering.setRing(service, 'established', ['h1', 'h2', 'h3']);
+    assert.deepEqual(Object.keys(steering.shares('web').established).sort(), ['h2', 'h3'], 'a newcomer');
+    steering.removeService('web'); // and its join timer
+  } finally {
+    back.close();
   }
 });
