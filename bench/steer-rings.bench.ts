@@ -22,6 +22,7 @@ import { encodeFlowKey, FAMILY_V4, SECOND_CHANCE_ID4, type VipStats } from '../s
 import { decide } from '../src/steer/model.js';
 import * as P from '../src/steer/proto.js';
 import type { VipSpec } from '../src/steer/vips.js';
+import { receiveNext } from '../test/helpers/tcp-repair.js';
 import { eth, type FlowSpec, flowFrame, tunnel } from '../test/steer/packets.js';
 import { CLIENT4, HOST4, LOCAL, openTestbed, REMOTE, REMOTE4, VIPS } from '../test/steer/setup.js';
 import type { BenchOutput } from './run.js';
@@ -85,6 +86,8 @@ export async function run(): Promise<BenchOutput> {
   const client = connect(port, '127.0.0.1');
   await once(client, 'connect');
   const cport = client.localPort as number;
+  while (accepted.length === 0) await new Promise((r) => setImmediate(r));
+  const rcvNxt = receiveNext(accepted[0]!); // the socket check compares the segment's sequence number
   const vips: VipSpec[] = [
     { vipId: 20, serviceId: SVC_EST_HERE, addr: '192.0.2.20', proto: 'tcp', port: 80 },
     { vipId: 21, serviceId: SVC_BOTH_HERE, addr: '192.0.2.22', proto: 'tcp', port: 80 },
@@ -115,7 +118,7 @@ export async function run(): Promise<BenchOutput> {
       oneRingSyn: flowFrame(flow(CLIENT4, VIPS.local4.addr, 80, 40000, P.TCP_SYN)),
       twoRingAck: flowFrame(flow(CLIENT4, '192.0.2.22', 80, 40000, P.TCP_ACK)),
       ackEstHere: flowFrame(flow(CLIENT4, '192.0.2.20', 80, 40000, P.TCP_ACK)),
-      ackSocket: flowFrame(flow('127.0.0.1', '127.0.0.1', port, cport, P.TCP_ACK)),
+      ackSocket: flowFrame({ ...flow('127.0.0.1', '127.0.0.1', port, cport, P.TCP_ACK), seq: rcvNxt }),
     };
     const tun = (f: Buffer, marked: boolean): Buffer => {
       const t = tunnel(4, REMOTE4, HOST4, f.subarray(P.ETH_HLEN));
@@ -129,15 +132,18 @@ export async function run(): Promise<BenchOutput> {
       socket: tun(F.ackSocket, false),
       forward: tun(F.ackEstHere, false),
     };
-    const sockets = new Set([
-      encodeFlowKey({
-        src: addr16('127.0.0.1'),
-        dst: addr16('127.0.0.1'),
-        sport: cport,
-        dport: port,
-        proto: P.IPPROTO_TCP,
-        family: FAMILY_V4,
-      }).toString('hex'),
+    const sockets = new Map([
+      [
+        encodeFlowKey({
+          src: addr16('127.0.0.1'),
+          dst: addr16('127.0.0.1'),
+          sport: cport,
+          dport: port,
+          proto: P.IPPROTO_TCP,
+          family: FAMILY_V4,
+        }).toString('hex'),
+        { rcvNxt, rcvWnd: 65_535 },
+      ],
     ]);
     const model = (f: Buffer) => decide({ ...real.state, flows: new Map(), sockets }, f);
     const runs: Record<string, number>[] = [];

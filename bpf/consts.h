@@ -28,6 +28,9 @@
 #define TCPF_RST_BYTE 0x04   /* in the 13th byte of the TCP header */
 #define TCPF_SYN_BYTE 0x02   /* ... */
 #define TCP_FLAGS_OFF 13
+#define TCP_SEQ_OFF 4
+#define SEQ_SLACK (1u << 20)       /* the socket check's margin around a receive window (bytes) */
+#define SEQ_WINDOW_MAX (1u << 28)  /* receive windows are taken as at most this (no overflow) */
 #define PORTS_LEN 4          /* source + destination port, the start of TCP and UDP headers */
 #define ICMP_HLEN 8          /* ICMP / ICMPv6 header incl. the 4-byte rest of header */
 

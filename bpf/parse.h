@@ -33,6 +33,7 @@ struct pkt {
 	__u32 l3_len;        /* total length of that IP packet */
 	__u32 ip_hlen;       /* its header length (IPv4 ihl * 4; IPv6 40, + 8 with a fragment header) */
 	__u32 outer_len;     /* decapsulation: length of the outer IP header, else 0 */
+	__u32 seq;           /* TCP sequence number, host order (the socket check's window test) */
 	__u16 eth_proto;     /* ETH_P_IP / ETH_P_IPV6 (network order) */
 	__u8 tos;            /* traffic class of the steered packet */
 	__u8 flags;          /* PKT_F_* */
@@ -210,13 +211,14 @@ static __always_inline int parse_l4(void *data, void *data_end, struct pkt *p)
 		p->key.sport = ports[0];
 		p->key.dport = ports[1];
 		if (proto == IPPROTO_TCP) {
-			__u8 *flags = data + off + TCP_FLAGS_OFF;
-			if ((void *)(flags + 1) > data_end)
+			__u8 *th = (void *)ports;
+			if ((void *)(th + TCP_FLAGS_OFF + 1) > data_end)
 				return PARSE_FAIL;
-			if (*flags & TCPF_RST_BYTE)
+			if (th[TCP_FLAGS_OFF] & TCPF_RST_BYTE)
 				p->flags |= PKT_F_RST;
-			if (*flags & TCPF_SYN_BYTE)
+			if (th[TCP_FLAGS_OFF] & TCPF_SYN_BYTE)
 				p->flags |= PKT_F_SYN;
+			p->seq = bpf_ntohl(*(__be32 *)(th + TCP_SEQ_OFF));
 		}
 		return PARSE_OK;
 	}

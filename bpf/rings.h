@@ -93,11 +93,36 @@ static __always_inline struct instance *prev_owners(__u32 svc_id, const struct s
 	return alt ? alt : prev_owner(svc_id, svc, RING_KIND_NEW, idx, slot);
 }
 
-/* Does this host's stack hold a socket for p (established, request or time-wait; a listener does not
- * count: it would answer a non-SYN segment with RST)? */
+/* The two fields of the kernel's struct tcp_sock the socket check reads (CO-RE: offsets from the
+ * running kernel's BTF). */
+struct tcp_sock___acd {
+	__u32 rcv_nxt;
+	__u32 rcv_wnd;
+} __attribute__((preserve_access_index));
+
+#define SOCK_NONE 0  /* no socket (or only a listener) */
+#define SOCK_OURS 1  /* a socket whose receive window holds p's sequence number, or a time-wait or request one */
+#define SOCK_STALE 2 /* an established socket of an older connection on the same addresses and ports */
+
+/* Is seq within SEQ_SLACK of the receive window [rcv_nxt, rcv_nxt + wnd) (or that far behind it:
+ * retransmissions)? A later connection on the same 4-tuple starts RFC 6528's clock-driven ISN ~16M a
+ * second further on, so its segments land outside the older socket's window. */
+static __always_inline int seq_fits(__u32 seq, __u32 rcv_nxt, __u32 wnd)
+{
+	if (wnd > SEQ_WINDOW_MAX)
+		wnd = SEQ_WINDOW_MAX;
+	return seq - rcv_nxt + wnd + SEQ_SLACK <= 2 * (wnd + SEQ_SLACK);
+}
+
+/* Does this host's stack hold a socket for p (SOCK_*)? A listener does not count: it would answer a
+ * non-SYN segment with RST. An established socket whose window p does not fit is an older connection's,
+ * left here when it ended elsewhere (its client reset by another host while this one was unreachable),
+ * and p is a new connection on the same ports: the kernel would answer p with a challenge ACK, so it
+ * counts as no socket (one more helper call, bpf_skc_to_tcp_sock, when a socket is found). */
 static __always_inline int has_socket(struct xdp_md *ctx, const struct pkt *p, struct global_stats *gs)
 {
 	struct bpf_sock_tuple t = {};
+	struct tcp_sock___acd *tp;
 	struct bpf_sock *sk;
 	__u32 size;
 	int found;
@@ -119,7 +144,12 @@ static __always_inline int has_socket(struct xdp_md *ctx, const struct pkt *p, s
 	sk = bpf_skc_lookup_tcp(ctx, &t, size, BPF_F_CURRENT_NETNS, 0);
 	if (!sk)
 		return 0;
-	found = sk->state != BPF_TCP_LISTEN;
+	found = sk->state == BPF_TCP_LISTEN ? SOCK_NONE : SOCK_OURS;
+	if (found == SOCK_OURS) {
+		tp = (void *)bpf_skc_to_tcp_sock(sk); /* NULL for time-wait and request sockets */
+		if (tp && !seq_fits(p->seq, tp->rcv_nxt, tp->rcv_wnd))
+			found = SOCK_STALE;
+	}
 	bpf_sk_release(sk);
 	return found;
 }
@@ -132,10 +162,14 @@ static __always_inline int has_socket(struct xdp_md *ctx, const struct pkt *p, s
 static __always_inline int second_chance(struct xdp_md *ctx, const struct pkt *p, const struct instance *alt,
 					 struct vip_stats *st, struct global_stats *gs)
 {
-	if (has_socket(ctx, p, gs)) {
+	int sock = has_socket(ctx, p, gs);
+
+	if (sock == SOCK_OURS) {
 		st->sc_socket++;
 		return SC_PASS;
 	}
+	if (sock == SOCK_STALE)
+		st->sc_stale++; /* and on as if there were none */
 	if (p->flags & PKT_F_MARKED) {
 		st->sc_used++;
 		return SC_PASS;

@@ -156,7 +156,7 @@ struct vip_stats {
 	__u64 decap;     /* decapsulated here */
 	__u64 too_big;   /* answered with ICMP fragmentation-needed / packet-too-big */
 	__u64 icmp_err;  /* ICMP errors about a VIP flow, steered to the flow's owner */
-	__u64 reserved;
+	__u64 sc_stale;  /* socket checks that found an older connection's socket (sequence outside its window) */
 	__u64 drops[DROP_REASONS];
 	/* second chance, one per outcome of a socket check (see SECOND_CHANCE_ID4 above) */
 	__u64 sc_forwarded; /* no socket here: sent once to the other ring's owner, marked */

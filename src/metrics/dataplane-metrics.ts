@@ -28,6 +28,12 @@ export function defineDataplaneMetrics(f: MetricFactory): void {
   const perVip = [
     ['dataplane_received_packets_total', 'Packets to the VIP seen by the XDP program.', 'packets'],
     ['dataplane_received_bytes_total', 'Bytes of the packets to the VIP seen by the XDP program.', 'bytes'],
+    [
+      'dataplane_stale_sockets_total',
+      "Second-chance socket checks that found an older connection's socket on the same addresses and " +
+        'ports (the segment outside its receive window), taken as no socket.',
+      'sc_stale',
+    ],
   ] as const;
   for (const [name, help, field] of perVip) {
     const c = f.mirrored(name, help, [...VIP_LABELS], (c) => {

@@ -8,10 +8,10 @@ import {
   checkLabel,
   FSM_STATES,
   PACKET_ACTIONS,
-  SECOND_CHANCE_OUTCOMES,
   REPORTED_STATES,
   RFC7606_ACTIONS,
   RING_KINDS,
+  SECOND_CHANCE_OUTCOMES,
   TRANSITION_REASONS,
   type VipLabels,
 } from './sources.js';

@@ -64,7 +64,7 @@ export const LAYOUTS = {
       decap: 32,
       too_big: 40,
       icmp_err: 48,
-      reserved: 56,
+      sc_stale: 56,
       drops: 64,
       sc_forwarded: 96,
       sc_used: 104,
@@ -277,6 +277,7 @@ export function sumVipStats(perCpu: readonly Buffer[]): VipStats {
     sc_used: sum(f.sc_used),
     sc_socket: sum(f.sc_socket),
     sc_none: sum(f.sc_none),
+    sc_stale: sum(f.sc_stale),
   };
 }
 

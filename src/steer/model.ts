@@ -41,9 +41,26 @@ export interface SteerState {
   rings: Map<number, Uint32Array>; // service * RING_SLOTS + slot → instance slots (ringSize long)
   instances: Map<number, Instance>;
   flows: Map<string, number>; // hex(flow_key) → instance slot
-  /** hex(flow_key) of the connections this host's kernel holds (what bpf_skc_lookup_tcp finds; not
-   * listeners). Absent = none. */
-  sockets?: Set<string>;
+  /** hex(flow_key) → the connections this host's kernel holds (what bpf_skc_lookup_tcp finds; not
+   * listeners): the receive window of an established one, null for time-wait and request sockets
+   * (no window: any sequence number fits). Absent = none. */
+  sockets?: ReadonlyMap<string, SocketWindow | null>;
+}
+
+/** The receive window of an established socket (struct tcp_sock rcv_nxt, rcv_wnd). */
+export interface SocketWindow {
+  rcvNxt: number;
+  rcvWnd: number;
+}
+
+/** rings.h SEQ_SLACK, SEQ_WINDOW_MAX. */
+const SEQ_SLACK = 2 ** 20;
+const SEQ_WINDOW_MAX = 2 ** 28;
+
+/** seq_fits of rings.h: within SEQ_SLACK of the receive window, either side. */
+export function seqFits(seq: number, w: SocketWindow): boolean {
+  const wnd = Math.min(w.rcvWnd, SEQ_WINDOW_MAX);
+  return (seq - w.rcvNxt + wnd + SEQ_SLACK) >>> 0 <= 2 * (wnd + SEQ_SLACK);
 }
 
 /** The outcome of a second-chance socket check (one vip_stats counter each). */
@@ -71,6 +88,7 @@ export interface Decision {
   vipId?: number;
   ringKind?: number; // the ring a miss looked up (RING_KIND_*)
   secondChance?: SecondChance; // a socket check ran, with this outcome
+  staleSocket?: boolean; // that check found an older connection's socket (sequence outside its window)
 }
 
 const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(a, b) === 0;
@@ -129,11 +147,20 @@ function remoteOwner(s: SteerState, serviceId: number, kind: number, idx: number
   return inst && !(inst.flags & INSTANCE_F_LOCAL) ? { slot, inst } : undefined;
 }
 
-/** second_chance of rings.h. */
-function secondChance(s: SteerState, p: Pkt, keyHex: string, alt: boolean): SecondChance {
-  if (s.sockets?.has(keyHex)) return 'socket';
-  if (p.marked) return 'used';
-  return alt ? 'forwarded' : 'none';
+/** has_socket of rings.h: none, ours (the segment fits its window, or no window), or stale. */
+function socketFor(s: SteerState, p: Pkt, keyHex: string): 'none' | 'ours' | 'stale' {
+  const w = s.sockets?.get(keyHex);
+  if (w === undefined) return 'none';
+  return w === null || seqFits(p.seq, w) ? 'ours' : 'stale';
+}
+
+/** second_chance of rings.h: its outcome, and whether the socket it found was an older connection's. */
+function secondChance(s: SteerState, p: Pkt, keyHex: string, alt: boolean): [SecondChance, boolean] {
+  const sock = socketFor(s, p, keyHex);
+  const stale = sock === 'stale';
+  if (sock === 'ours') return ['socket', false];
+  if (p.marked) return ['used', stale];
+  return [alt ? 'forwarded' : 'none', stale];
 }
 
 function validInstance(s: SteerState, slot: number): Instance | undefined {
@@ -184,11 +211,11 @@ function steerDecap(s: SteerState, f: Buffer, p: Pkt, vip: VipEntry): Decision {
     remoteOwner(s, vip.serviceId, RING_KIND_NEW, idx) ??
     remoteOwner(s, vip.serviceId, RING_KIND_ESTABLISHED, idx) ??
     prevOwner(s, vip.serviceId, idx);
-  const sc = secondChance(s, p, keyBytes.toString('hex'), alt !== undefined);
-  if (sc !== 'forwarded' || !alt)
-    return { verdict: P.XDP_PASS, outcome: 'decap', data: inner(), secondChance: sc };
+  const [sc, staleSocket] = secondChance(s, p, keyBytes.toString('hex'), alt !== undefined);
+  const checked = { secondChance: sc, ...(staleSocket ? { staleSocket } : {}) };
+  if (sc !== 'forwarded' || !alt) return { verdict: P.XDP_PASS, outcome: 'decap', data: inner(), ...checked };
   const q: Pkt = { ...p, l3Off: p.l2Len, outerLen: 0, mark: true };
-  return { ...deliver(s, inner(), q, alt.inst, hash), instance: alt.slot, secondChance: sc };
+  return { ...deliver(s, inner(), q, alt.inst, hash), instance: alt.slot, ...checked };
 }
 
 function steerFlow(s: SteerState, f: Buffer, p: Pkt, vip: VipEntry): Decision {
@@ -202,6 +229,7 @@ function steerFlow(s: SteerState, f: Buffer, p: Pkt, vip: VipEntry): Decision {
   let recorded = false;
   let ringKind: number | undefined;
   let sc: SecondChance | undefined;
+  let staleSocket = false;
   if (!inst) {
     const idx = hash % s.config.ringSize;
     const two = hasEstablished(s, vip.serviceId);
@@ -216,7 +244,7 @@ function steerFlow(s: SteerState, f: Buffer, p: Pkt, vip: VipEntry): Decision {
       scCandidate(s, p, vip.serviceId)
     ) {
       const alt = remoteOwner(s, vip.serviceId, RING_KIND_NEW, idx) ?? prevOwner(s, vip.serviceId, idx);
-      sc = secondChance(s, p, keyHex, alt !== undefined);
+      [sc, staleSocket] = secondChance(s, p, keyHex, alt !== undefined);
       if (sc === 'forwarded' && alt) {
         slot = alt.slot;
         inst = alt.inst;
@@ -229,7 +257,14 @@ function steerFlow(s: SteerState, f: Buffer, p: Pkt, vip: VipEntry): Decision {
       recorded = true;
     }
   }
-  const base = { instance: slot, flowHit, recorded, ringKind, secondChance: sc };
+  const base = {
+    instance: slot,
+    flowHit,
+    recorded,
+    ringKind,
+    secondChance: sc,
+    ...(staleSocket ? { staleSocket } : {}),
+  };
   return { ...base, ...deliver(s, f, p, inst, hash) };
 }
 

@@ -7,6 +7,9 @@ import * as P from './proto.js';
 export type ParseResult = 'ok' | 'skip' | 'fail';
 
 /** What the parser learned about a frame (struct pkt of parse.h). */
+/** Offset of the sequence number in the TCP header. */
+const TCP_SEQ_OFF = 4;
+
 export interface Pkt {
   key: FlowKey;
   l2Len: number;
@@ -22,6 +25,7 @@ export interface Pkt {
   syn: boolean; // TCP SYN: a miss looks up the `new` ring
   marked: boolean; // arrived tunnelled with the second-chance mark
   mark: boolean; // forward with the second-chance mark
+  seq: number; // TCP sequence number (the socket check's window test)
 }
 
 export function emptyKey(family = 0): FlowKey {
@@ -29,7 +33,7 @@ export function emptyKey(family = 0): FlowKey {
 }
 
 export function newPkt(): Pkt {
-  const p = { l2Len: 0, l3Off: 0, l3Len: 0, ipHlen: 0, outerLen: 0, ethProto: 0, tos: 0 };
+  const p = { l2Len: 0, l3Off: 0, l3Len: 0, ipHlen: 0, outerLen: 0, ethProto: 0, tos: 0, seq: 0 };
   const flags = { frag: false, rst: false, icmpErr: false, syn: false, marked: false, mark: false };
   return { ...p, key: emptyKey(), ...flags };
 }
@@ -156,6 +160,7 @@ export function parseL4(f: Buffer, p: Pkt): ParseResult {
       if (off + P.TCP_FLAGS_OFF + 1 > f.length) return 'fail';
       if (f[off + P.TCP_FLAGS_OFF]! & P.TCP_RST) p.rst = true;
       if (f[off + P.TCP_FLAGS_OFF]! & P.TCP_SYN) p.syn = true;
+      p.seq = f.readUInt32BE(off + TCP_SEQ_OFF);
     }
     return 'ok';
   }

@@ -114,11 +114,12 @@ export function tcp(
   dport: number,
   flags: number,
   payload: Buffer = Buffer.alloc(0),
+  seq = 0x01020304,
 ): Buffer {
   const h = Buffer.alloc(20);
   h.writeUInt16BE(sport, 0);
   h.writeUInt16BE(dport, 2);
-  h.writeUInt32BE(0x01020304, 4);
+  h.writeUInt32BE(seq >>> 0, 4);
   h.writeUInt32BE(flags & P.TCP_ACK ? 0x0a0b0c0d : 0, 8);
   h[12] = 5 << 4;
   h[13] = flags;
@@ -161,6 +162,7 @@ export interface FlowSpec extends Addrs {
   sport: number;
   dport: number;
   flags?: number; // TCP flags (default SYN)
+  seq?: number; // TCP sequence number (default 0x01020304)
   payload?: Buffer;
   tos?: number;
 }
@@ -169,7 +171,7 @@ export interface FlowSpec extends Addrs {
 export function ipPacket(f: FlowSpec): Buffer {
   const seg =
     f.proto === 'tcp'
-      ? tcp(f, f.sport, f.dport, f.flags ?? P.TCP_SYN, f.payload)
+      ? tcp(f, f.sport, f.dport, f.flags ?? P.TCP_SYN, f.payload, f.seq)
       : udp(f, f.sport, f.dport, f.payload);
   const proto = f.proto === 'tcp' ? P.IPPROTO_TCP : P.IPPROTO_UDP;
   return f.family === 4

@@ -88,6 +88,8 @@ export interface Case {
   output: () => Buffer;
   kind?: number; // ring kind of the miss
   sc?: SecondChance; // second-chance counter that moves
+  /** The socket found was an older connection's (sequence outside its window): sc_stale moves too. */
+  stale?: boolean;
   vipId: number;
 }
 
@@ -98,8 +100,19 @@ export const SC_FIELD = {
   none: 'sc_none',
 } as const;
 
-/** The cases; `conn()` gives the real 127.0.0.1 connection (listener port, client port) once open. */
-export const cases = (conn: () => { port: number; cport: number }): Case[] => {
+/** The real 127.0.0.1 connection the socket cases use: listener port, client port, and the server
+ * socket's next expected sequence number (rcv_nxt). */
+export interface RealConn {
+  port: number;
+  cport: number;
+  rcvNxt: number;
+}
+
+/** A sequence number of a later connection on the same ports: RFC 6528 puts it ~16M a second on. */
+export const LATER_SEQ_OFFSET = 0x0100_0000 * 5;
+
+/** The cases; `conn()` gives the real 127.0.0.1 connection once open. */
+export const cases = (conn: () => RealConn): Case[] => {
   const synEst = t(4, V.estHere4.addr, 80, P.TCP_SYN);
   const ackEst = t(4, V.estHere4.addr, 80, ACK);
   const ackEst6 = t(6, V.estHere6.addr, 80, ACK);
@@ -121,10 +134,12 @@ export const cases = (conn: () => { port: number; cport: number }): Case[] => {
   const id = (f: FlowSpec) => () => flowFrame(f);
   const tx = P.XDP_TX;
   const pass = P.XDP_PASS;
-  const lo = (flags: number, sport: number): FlowSpec => ({
+  const lo = (flags: number, sport: number, seq = conn().rcvNxt): FlowSpec => ({
     ...t(4, '127.0.0.1', conn().port, flags, sport),
     src: '127.0.0.1',
+    seq,
   });
+  const later = (): number => (conn().rcvNxt + LATER_SEQ_OFFSET) >>> 0;
   return [
     {
       name: 'v4 SYN reads the new ring: forwarded unmarked to its owner',
@@ -221,6 +236,25 @@ export const cases = (conn: () => { port: number; cport: number }): Case[] => {
       vipId: 26,
     },
     {
+      name: 'v4 non-SYN miss, a real socket here just behind its window (a retransmission): passed',
+      input: () => flowFrame(lo(ACK, conn().cport, (conn().rcvNxt - 4096) >>> 0)),
+      verdict: pass,
+      output: () => flowFrame(lo(ACK, conn().cport, (conn().rcvNxt - 4096) >>> 0)),
+      kind: RING_KIND_ESTABLISHED,
+      sc: 'socket',
+      vipId: 26,
+    },
+    {
+      name: "v4 non-SYN miss, the socket here is an older connection's (sequence far outside its window): second chance",
+      input: () => flowFrame(lo(ACK, conn().cport, later())),
+      verdict: tx,
+      output: () => toRemote(lo(ACK, conn().cport, later()), true),
+      kind: RING_KIND_ESTABLISHED,
+      sc: 'forwarded',
+      stale: true,
+      vipId: 26,
+    },
+    {
       name: 'v4 non-SYN miss matching only a listener: second chance (a listener is no socket)',
       input: () => flowFrame(lo(ACK, 1)),
       verdict: tx,
@@ -306,6 +340,24 @@ export const cases = (conn: () => { port: number; cport: number }): Case[] => {
       verdict: pass,
       output: () => flowFrame(lo(ACK, conn().cport)),
       sc: 'socket',
+      vipId: 26,
+    },
+    {
+      name: "v4 decapsulated non-SYN, the socket here an older connection's: re-sent marked to the new ring",
+      input: () => fromRemote(lo(ACK, conn().cport, later()), false),
+      verdict: tx,
+      output: () => toRemote(lo(ACK, conn().cport, later()), true),
+      sc: 'forwarded',
+      stale: true,
+      vipId: 26,
+    },
+    {
+      name: "v4 decapsulated marked non-SYN, the socket here an older connection's: chance used, passed",
+      input: () => fromRemote(lo(ACK, conn().cport, later()), true),
+      verdict: pass,
+      output: () => flowFrame(lo(ACK, conn().cport, later())),
+      sc: 'used',
+      stale: true,
       vipId: 26,
     },
   ];

@@ -10,9 +10,10 @@ import { after, before, test } from 'node:test';
 import { addr16 } from '../../src/steer/addr.js';
 import type { Dataplane } from '../../src/steer/dataplane.js';
 import { encodeFlowKey, FAMILY_V4, RING_KIND_NEW } from '../../src/steer/layout.js';
-import { decide } from '../../src/steer/model.js';
+import { decide, type SocketWindow } from '../../src/steer/model.js';
 import * as P from '../../src/steer/proto.js';
 import type { VipSpec } from '../../src/steer/vips.js';
+import { receiveNext } from '../helpers/tcp-repair.js';
 import { flowFrame } from './packets.js';
 import {
   ACK,
@@ -34,6 +35,7 @@ let server: Server;
 let client: Socket;
 let vipLo: VipSpec; // 127.0.0.1:<listener port>, established ring here: real sockets decide
 const accepted: Socket[] = [];
+let rcvNxt: number; // the accepted (server) socket's next expected sequence number
 
 before(async () => {
   dp = openTestbed();
@@ -52,6 +54,8 @@ before(async () => {
   dp.setVips([...Object.values(VIPS), ...Object.values(V), vipLo]);
   client = connect(port, '127.0.0.1');
   await once(client, 'connect');
+  while (accepted.length === 0) await new Promise((r) => setImmediate(r));
+  rcvNxt = receiveNext(accepted[0]!);
 });
 after(() => {
   client?.destroy();
@@ -62,7 +66,7 @@ after(() => {
 
 const hex = (b: Buffer): string => b.toString('hex');
 
-for (const c of cases(() => ({ port: vipLo.port, cport: client.localPort as number }))) {
+for (const c of cases(() => ({ port: vipLo.port, cport: client.localPort as number, rcvNxt }))) {
   test(c.name, () => {
     dp.clearFlows();
     dp.resetStats();
@@ -73,10 +77,11 @@ for (const c of cases(() => ({ port: vipLo.port, cport: client.localPort as numb
     const st = dp.vipStats(c.vipId);
     for (const [sc, field] of Object.entries(SC_FIELD))
       assert.equal(st[field], sc === c.sc ? 1n : 0n, `${field}`);
+    assert.equal(st.sc_stale, c.stale ? 1n : 0n, 'sc_stale');
     assert.equal(dp.globalStats().sk_lookup, c.sc ? 1n : 0n, 'socket lookups');
-    const sockets = new Set<string>();
-    if (c.sc === 'socket')
-      sockets.add(
+    const sockets = new Map<string, SocketWindow | null>();
+    if (c.sc === 'socket' || c.stale)
+      sockets.set(
         hex(
           encodeFlowKey({
             src: addr16('127.0.0.1'),
@@ -87,12 +92,15 @@ for (const c of cases(() => ({ port: vipLo.port, cport: client.localPort as numb
             family: FAMILY_V4,
           }),
         ),
+        // the cases' sequence numbers fit (or miss) any window below 2^26 alike
+        { rcvNxt, rcvWnd: 65_535 },
       );
     const m = decide({ ...dp.state, flows: new Map(), sockets }, input);
     assert.equal(m.verdict, c.verdict, 'model verdict');
     assert.equal(hex(m.data), hex(c.output()), 'model bytes');
     assert.equal(m.ringKind, c.kind, 'model ring kind');
     assert.equal(m.secondChance, c.sc, 'model second chance');
+    assert.equal(m.staleSocket ?? false, c.stale ?? false, 'model stale socket');
   });
 }
 
