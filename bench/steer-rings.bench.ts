@@ -117,6 +117,7 @@ export async function run(): Promise<BenchOutput> {
       oneRingAck: flowFrame(flow(CLIENT4, VIPS.local4.addr, 80, 40000, P.TCP_ACK)),
       oneRingSyn: flowFrame(flow(CLIENT4, VIPS.local4.addr, 80, 40000, P.TCP_SYN)),
       twoRingAck: flowFrame(flow(CLIENT4, '192.0.2.22', 80, 40000, P.TCP_ACK)),
+      twoRingSyn: flowFrame(flow(CLIENT4, '192.0.2.22', 80, 40000, P.TCP_SYN)),
       ackEstHere: flowFrame(flow(CLIENT4, '192.0.2.20', 80, 40000, P.TCP_ACK)),
       ackSocket: flowFrame({ ...flow('127.0.0.1', '127.0.0.1', port, cport, P.TCP_ACK), seq: rcvNxt }),
     };
@@ -155,10 +156,11 @@ export async function run(): Promise<BenchOutput> {
       const m: Record<string, number> = {};
       m.bare = timed(bare, F.nonVip, P.XDP_PASS, F.nonVip);
       real.program.testRun({ data: F.oneRingAck }); // prime the hits
-      real.program.testRun({ data: F.twoRingAck });
+      // its SYN records the flow (an ACK nobody else can serve would not be recorded: steer_core.h)
+      real.program.testRun({ data: F.twoRingSyn });
       m.oneRingHit = timed(real.program, F.oneRingAck, P.XDP_PASS, F.oneRingAck);
       m.twoRingHit = timed(real.program, F.twoRingAck, P.XDP_PASS, F.twoRingAck);
-      assert.equal(real.globalStats().sk_lookup, 1n, 'one socket check: the priming miss, none on hits');
+      assert.equal(real.globalStats().sk_lookup, 0n, 'no socket check: none on a SYN, none on hits');
       m.wrapNonVip = timed(same.program, F.nonVip, P.XDP_PASS, F.nonVip);
       m.nonVip = timed(real.program, F.nonVip, P.XDP_PASS, F.nonVip);
       const viaHarness = (dp: Dataplane, f: Buffer): number => {

@@ -25,6 +25,7 @@ import { timedProbeFor } from '../metrics/probe-timing.js';
 import { SystemdNotifier } from '../native/notify.js';
 import { ifIndex } from '../native/xdp.js';
 import { Dataplane, DEFAULT_PIN_DIR } from '../steer/dataplane.js';
+import { FlowReaper } from '../steer/flow-reaper.js';
 import { Agent, DEFAULT_STOP_TIMEOUT_MS } from './agent.js';
 import { sockDiagConnections } from './connections.js';
 import { realHealth } from './health.js';
@@ -138,6 +139,11 @@ export async function runAgent(opts: RunOptions): Promise<number> {
     notifier.status('starting: BGP listening, waiting for a peer route');
     await untilRouted(config, bgp, sink);
     const steering = new Steering(dp);
+    // connections that end here take their flow entries with them (src/steer/flow-reaper.ts)
+    const reaper = FlowReaper.start(dp, {
+      onOverrun: (err) => sink(makeRecord('warn', 'flow-reaper-overrun', { error: err.message })),
+    });
+    closers.push(() => reaper.close());
     if (steering.staleAdoption)
       sink(
         makeRecord('info', 'pins-stale', { pins_age_ms: pinsAgeMs === null ? null : Math.round(pinsAgeMs) }),

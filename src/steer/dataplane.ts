@@ -19,6 +19,7 @@ import {
 } from '../native/index.js';
 import { ipv4Bytes, ipv6Bytes } from './addr.js';
 import { type Adopted, readFlows, readMaps, sameShape, u32key } from './adopt.js';
+import { hashFlowSlot } from './hash.js';
 import * as L from './layout.js';
 import { buildMaglev, EMPTY, isPrime, type MaglevMember } from './maglev.js';
 import type { SteerConfig, SteerState } from './model.js';
@@ -69,6 +70,7 @@ export class Dataplane {
   readonly #obj: BpfObject;
   readonly #maps: Record<MapName, BpfMap>;
   readonly #ctl: BpfMap; // per program instance, never pinned (like flow_cache, which it governs)
+  readonly #cache: BpfMap; // flow_cache
   readonly #vipSlots = new Map<string, number>(); // vip key hex → vip_table slot
   readonly #instanceSlots = new Map<string, number>(); // instance id → slot
 
@@ -79,6 +81,7 @@ export class Dataplane {
     this.program = obj.program(program);
     this.#maps = Object.fromEntries(MAP_NAMES.map((n) => [n, obj.map(n)])) as Record<MapName, BpfMap>;
     this.#ctl = obj.map('ctl');
+    this.#cache = obj.map('flow_cache');
     this.pinsAgeMs = pins.adopted.includes('agent_beat') ? this.#beatAgeMs() : null;
     this.state = {
       config,
@@ -303,6 +306,24 @@ export class Dataplane {
       ?.readBigUInt64LE(L.LAYOUTS.agent_beat.fields.alive_ns);
     if (!alive) return null;
     return Number(process.hrtime.bigint() - alive) / 1e6;
+  }
+
+  /**
+   * Forgets one flow (an encoded flow_key; its connection ended on this host): its flow-table entry, and
+   * the flow_cache slot it would sit in on every CPU (zeroed: whatever flow is cached there is read from
+   * the flow table again). Whether there was an entry.
+   */
+  forgetFlow(key: Buffer): boolean {
+    const had = this.#maps.flows.delete(key);
+    const slot = hashFlowSlot(key) & (L.FLOW_CACHE_SLOTS - 1);
+    this.#cache.update(u32key(slot), Buffer.alloc(this.#cache.storedValueSize));
+    this.state.flows.delete(key.toString('hex'));
+    return had;
+  }
+
+  /** What each CPU's flow_cache holds in the slot of `key` (flow_cache_entry values; diagnostics, tests). */
+  flowCacheSlot(key: Buffer): Buffer[] {
+    return this.#cache.lookupPerCpu(u32key(hashFlowSlot(key) & (L.FLOW_CACHE_SLOTS - 1)));
   }
 
   /** Empties the flow table, and every CPU's flow_cache with it (a new cache generation). */

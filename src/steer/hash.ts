@@ -49,3 +49,15 @@ export function hashVipKey(key: Uint8Array): number {
   h ^= Math.imul(w[4]!, F1);
   return (h ^ (h >>> 16)) >>> 0;
 }
+
+/** hash_flow_slot of bpf/hash.h: the flow_cache slot hash of an encoded flow_key (40 bytes). */
+export function hashFlowSlot(key: Uint8Array): number {
+  const v = new DataView(key.buffer, key.byteOffset, key.byteLength);
+  const w = Array.from({ length: 10 }, (_, i) => v.getUint32(i * 4, true));
+  let h = Math.imul(
+    (w[0]! ^ w[1]! ^ w[2]! ^ w[3]! ^ rotl(w[4]! ^ w[5]! ^ w[6]! ^ w[7]!, 16)) >>> 0,
+    GOLDEN32,
+  );
+  h ^= Math.imul((w[8]! ^ rotl(w[9]!, 8)) >>> 0, F1);
+  return (h ^ (h >>> 15)) >>> 0;
+}

@@ -1,0 +1,83 @@
+// Forgetting the flow-table entries of connections that ended here. The LRU flow table keeps an entry
+// long after its connection is gone; when a client opens a later connection on the same addresses and
+// ports (ports are reused at once after a reset) and that one lands on another host, the old entry
+// still names this host: should ECMP later bring the new connection here, it hits the entry and this
+// kernel resets it. So every TCP socket the kernel destroys on a VIP (sock_diag destroy broadcasts, the
+// same watch as the health checks' socket-gone events) takes its flow entry with it — only an entry
+// that names a local instance: one that names another host was written since, by the second chance.
+
+import { type InetSocket, type NetlinkWatch, watchSocketDestroy } from '../native/index.js';
+import { addr16 } from './addr.js';
+import type { Dataplane } from './dataplane.js';
+import { encodeFlowKey, FAMILY_V4, FAMILY_V6, INSTANCE_F_LOCAL, type VipEntry } from './layout.js';
+import { IPPROTO_TCP } from './proto.js';
+import { vipKeyHex } from './vips.js';
+
+/** A dual-stack socket reports an IPv4 peer as ::ffff:a.b.c.d; the program sees it as IPv4. */
+const unmapped = (a: string): string => (a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a);
+
+const ANY_PORT = 0;
+
+export interface ReaperCounts {
+  /** Destroyed sockets on a VIP that were looked up. */
+  seen: number;
+  /** Flow entries removed (they named a local instance). */
+  forgotten: number;
+}
+
+export class FlowReaper {
+  readonly counts: ReaperCounts = { seen: 0, forgotten: 0 };
+  readonly #dp: Dataplane;
+  readonly #watch: NetlinkWatch;
+  #vips: readonly VipEntry[] | undefined; // the VIP table the set below was made from
+  #tcpVips = new Set<string>(); // vip key hex of every TCP VIP (port, or ANY_PORT)
+
+  private constructor(dp: Dataplane, onOverrun?: (err: Error) => void) {
+    this.#dp = dp;
+    this.#watch = watchSocketDestroy(
+      { families: [4, 6], protocols: ['tcp'], ...(onOverrun ? { onOverrun } : {}) },
+      (s) => this.#destroyed(s),
+    );
+  }
+
+  /** Watches this network namespace's TCP socket destructions for `dp`'s VIPs. */
+  static start(dp: Dataplane, opts: { onOverrun?: (err: Error) => void } = {}): FlowReaper {
+    return new FlowReaper(dp, opts.onOverrun);
+  }
+
+  close(): void {
+    this.#watch.close();
+  }
+
+  #isVip(family: number, addr: Buffer, port: number): boolean {
+    const vips = this.#dp.state.vips;
+    if (vips !== this.#vips) {
+      this.#tcpVips = new Set(vips.filter((v) => v.key.proto === IPPROTO_TCP).map((v) => vipKeyHex(v.key)));
+      this.#vips = vips;
+    }
+    const hex = (port: number): string => vipKeyHex({ addr, port, proto: IPPROTO_TCP, family });
+    return this.#tcpVips.has(hex(port)) || this.#tcpVips.has(hex(ANY_PORT));
+  }
+
+  #destroyed(s: InetSocket): void {
+    if (s.remotePort === 0) return; // a listener
+    const localAddress = unmapped(s.localAddress);
+    const family = localAddress.includes(':') ? FAMILY_V6 : FAMILY_V4;
+    const local = addr16(localAddress);
+    if (!this.#isVip(family, local, s.localPort)) return;
+    this.counts.seen++;
+    const key = encodeFlowKey({
+      src: addr16(unmapped(s.remoteAddress)),
+      dst: local,
+      sport: s.remotePort,
+      dport: s.localPort,
+      proto: IPPROTO_TCP,
+      family,
+    });
+    const slot = this.#dp.map('flows').lookup(key)?.readUInt32LE(0);
+    if (slot === undefined) return;
+    const inst = this.#dp.state.instances.get(slot);
+    if (!inst || !(inst.flags & INSTANCE_F_LOCAL)) return;
+    if (this.#dp.forgetFlow(key)) this.counts.forgotten++;
+  }
+}
