@@ -93,16 +93,30 @@ static __always_inline struct instance *prev_owners(__u32 svc_id, const struct s
 	return alt ? alt : prev_owner(svc_id, svc, RING_KIND_NEW, idx, slot);
 }
 
-/* The two fields of the kernel's struct tcp_sock the socket check reads (CO-RE: offsets from the
- * running kernel's BTF). */
+/* The fields of the kernel's socket structs the socket check reads (CO-RE: offsets from the running
+ * kernel's BTF): a full socket's receive window, and a time-wait socket's (its rcv_nxt sits in
+ * sock_common). */
 struct tcp_sock___acd {
 	__u32 rcv_nxt;
 	__u32 rcv_wnd;
 } __attribute__((preserve_access_index));
 
+struct sock_common___acd {
+	__u32 skc_tw_rcv_nxt;
+} __attribute__((preserve_access_index));
+
+struct inet_timewait_sock___acd {
+	struct sock_common___acd __tw_common;
+} __attribute__((preserve_access_index));
+
+struct tcp_timewait_sock___acd {
+	struct inet_timewait_sock___acd tw_sk;
+	__u32 tw_rcv_wnd;
+} __attribute__((preserve_access_index));
+
 #define SOCK_NONE 0  /* no socket (or only a listener) */
-#define SOCK_OURS 1  /* a socket whose receive window holds p's sequence number, or a time-wait or request one */
-#define SOCK_STALE 2 /* an established socket of an older connection on the same addresses and ports */
+#define SOCK_OURS 1  /* a socket whose receive window holds p's sequence number (or a request socket) */
+#define SOCK_STALE 2 /* a socket of an older connection on the same addresses and ports */
 
 /* Is seq within SEQ_SLACK of the receive window [rcv_nxt, rcv_nxt + wnd) (or that far behind it:
  * retransmissions)? A later connection on the same 4-tuple starts RFC 6528's clock-driven ISN ~16M a
@@ -115,13 +129,15 @@ static __always_inline int seq_fits(__u32 seq, __u32 rcv_nxt, __u32 wnd)
 }
 
 /* Does this host's stack hold a socket for p (SOCK_*)? A listener does not count: it would answer a
- * non-SYN segment with RST. An established socket whose window p does not fit is an older connection's,
- * left here when it ended elsewhere (its client reset by another host while this one was unreachable),
- * and p is a new connection on the same ports: the kernel would answer p with a challenge ACK, so it
- * counts as no socket (one more helper call, bpf_skc_to_tcp_sock, when a socket is found). */
+ * non-SYN segment with RST. A socket whose window p does not fit is an older connection's — an
+ * established one left here when the connection ended elsewhere (its client reset by another host while
+ * this one was unreachable), or a time-wait one (this side closed first: a killed service) — and p is a
+ * new connection on the same ports: the kernel would answer p with a (challenge) ACK, so it counts as no
+ * socket. One more helper call when a full socket is found, two for a time-wait or request socket. */
 static __always_inline int has_socket(struct xdp_md *ctx, const struct pkt *p, struct global_stats *gs)
 {
 	struct bpf_sock_tuple t = {};
+	struct tcp_timewait_sock___acd *tw;
 	struct tcp_sock___acd *tp;
 	struct bpf_sock *sk;
 	__u32 size;
@@ -147,8 +163,14 @@ static __always_inline int has_socket(struct xdp_md *ctx, const struct pkt *p, s
 	found = sk->state == BPF_TCP_LISTEN ? SOCK_NONE : SOCK_OURS;
 	if (found == SOCK_OURS) {
 		tp = (void *)bpf_skc_to_tcp_sock(sk); /* NULL for time-wait and request sockets */
-		if (tp && !seq_fits(p->seq, tp->rcv_nxt, tp->rcv_wnd))
-			found = SOCK_STALE;
+		if (tp) {
+			if (!seq_fits(p->seq, tp->rcv_nxt, tp->rcv_wnd))
+				found = SOCK_STALE;
+		} else {
+			tw = (void *)bpf_skc_to_tcp_timewait_sock(sk); /* NULL for request sockets */
+			if (tw && !seq_fits(p->seq, tw->tw_sk.__tw_common.skc_tw_rcv_nxt, tw->tw_rcv_wnd))
+				found = SOCK_STALE;
+		}
 	}
 	bpf_sk_release(sk);
 	return found;

@@ -16,6 +16,7 @@ import { hashWords } from '../steer/hash.js';
 import * as L from '../steer/layout.js';
 import { linkBetween, SERVICE_PORTS, VIP4 } from './addressing.js';
 import { bringUp, drainAndBack, failService, restoreService, shutSessionsAndBack } from './agent-steps.js';
+import { LAB_RING_SIZE } from './agent-config.js';
 import { HostAgents } from './agents.js';
 import type { CheckReport } from './holder.js';
 import { joinHost, leaveHost } from './join-steps.js';
@@ -67,7 +68,7 @@ function explain(lab: Lab, port: number): void {
       const flow = flows.lookup(key);
       const entry = flow ? `${name(flow.readUInt32LE(0))} flags ${flow.readUInt32LE(4)}` : 'none';
       const active = [0, 1].map((k) => services.lookup(u32(SERVICE_ID))!.readUInt32LE(k * 4));
-      const idx = hashWords(key, HASH_SEED) % 65537;
+      const idx = hashWords(key, HASH_SEED) % LAB_RING_SIZE;
       const slots = [0, 1, 2, 3].map((s) => {
         const ring = rings.lookup(u32(SERVICE_ID * L.RING_SLOTS + s));
         const live = active.includes(s) ? '*' : '';
@@ -111,7 +112,10 @@ try {
     show(lab, "h3's sessions shut and back, held through", s.afterBack.check);
     show(lab, "h3's sessions back, opened while shut", s.openedWhileOut.settled.check);
     const j = await joinHost(lab, agents, 'h4', held);
-    show(lab, 'add h4', j.settled.check);
+    const start = agents.events('h4').filter((e) => e.event === 'xdp-attached' || e.event === 'pins-stale');
+    console.log(`h4 started: ${JSON.stringify(start)}`);
+    show(lab, 'add h4, at once', j.atJoin.check);
+    show(lab, 'add h4, after the join grace', j.settled.check);
     await leaveHost(lab, agents, 'h4');
     const k = await failService(lab, 'h2', held);
     show(lab, "kill h2's service", k.kept.check);

@@ -42,8 +42,8 @@ export interface SteerState {
   instances: Map<number, Instance>;
   flows: Map<string, number>; // hex(flow_key) → instance slot
   /** hex(flow_key) → the connections this host's kernel holds (what bpf_skc_lookup_tcp finds; not
-   * listeners): the receive window of an established one, null for time-wait and request sockets
-   * (no window: any sequence number fits). Absent = none. */
+   * listeners): the receive window of an established or time-wait one, null for a request socket (no
+   * window: any sequence number fits). Absent = none. */
   sockets?: ReadonlyMap<string, SocketWindow | null>;
 }
 

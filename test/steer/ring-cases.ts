@@ -106,6 +106,8 @@ export interface RealConn {
   port: number;
   cport: number;
   rcvNxt: number;
+  /** A second connection that the server closed first: its socket here is in TIME-WAIT. */
+  tw: { cport: number; rcvNxt: number };
 }
 
 /** A sequence number of a later connection on the same ports: RFC 6528 puts it ~16M a second on. */
@@ -249,6 +251,25 @@ export const cases = (conn: () => RealConn): Case[] => {
       input: () => flowFrame(lo(ACK, conn().cport, later())),
       verdict: tx,
       output: () => toRemote(lo(ACK, conn().cport, later()), true),
+      kind: RING_KIND_ESTABLISHED,
+      sc: 'forwarded',
+      stale: true,
+      vipId: 26,
+    },
+    {
+      name: 'v4 non-SYN miss, a TIME-WAIT socket here that the segment fits (a last ACK again): passed',
+      input: () => flowFrame(lo(ACK, conn().tw.cport, conn().tw.rcvNxt)),
+      verdict: pass,
+      output: () => flowFrame(lo(ACK, conn().tw.cport, conn().tw.rcvNxt)),
+      kind: RING_KIND_ESTABLISHED,
+      sc: 'socket',
+      vipId: 26,
+    },
+    {
+      name: "v4 non-SYN miss, the TIME-WAIT socket here is an older connection's: second chance",
+      input: () => flowFrame(lo(ACK, conn().tw.cport, (conn().tw.rcvNxt + LATER_SEQ_OFFSET) >>> 0)),
+      verdict: tx,
+      output: () => toRemote(lo(ACK, conn().tw.cport, (conn().tw.rcvNxt + LATER_SEQ_OFFSET) >>> 0), true),
       kind: RING_KIND_ESTABLISHED,
       sc: 'forwarded',
       stale: true,

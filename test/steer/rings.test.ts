@@ -36,6 +36,7 @@ let client: Socket;
 let vipLo: VipSpec; // 127.0.0.1:<listener port>, established ring here: real sockets decide
 const accepted: Socket[] = [];
 let rcvNxt: number; // the accepted (server) socket's next expected sequence number
+let tw: { cport: number; rcvNxt: number }; // a second connection the server closed first: TIME-WAIT here
 
 before(async () => {
   dp = openTestbed();
@@ -56,6 +57,15 @@ before(async () => {
   await once(client, 'connect');
   while (accepted.length === 0) await new Promise((r) => setImmediate(r));
   rcvNxt = receiveNext(accepted[0]!);
+  // the second: the server ends it, the client answers with its FIN (one sequence number more)
+  const second = connect(port, '127.0.0.1');
+  await once(second, 'connect');
+  while (accepted.length === 1) await new Promise((r) => setImmediate(r));
+  tw = { cport: second.localPort as number, rcvNxt: (receiveNext(accepted[1]!) + 1) >>> 0 };
+  second.on('end', () => second.end());
+  accepted[1]!.end();
+  await once(second, 'close');
+  await new Promise((r) => setTimeout(r, 50)); // the last ACK reaches the server: TIME-WAIT
 });
 after(() => {
   client?.destroy();
@@ -66,7 +76,7 @@ after(() => {
 
 const hex = (b: Buffer): string => b.toString('hex');
 
-for (const c of cases(() => ({ port: vipLo.port, cport: client.localPort as number, rcvNxt }))) {
+for (const c of cases(() => ({ port: vipLo.port, cport: client.localPort as number, rcvNxt, tw }))) {
   test(c.name, () => {
     dp.clearFlows();
     dp.resetStats();
@@ -79,22 +89,25 @@ for (const c of cases(() => ({ port: vipLo.port, cport: client.localPort as numb
       assert.equal(st[field], sc === c.sc ? 1n : 0n, `${field}`);
     assert.equal(st.sc_stale, c.stale ? 1n : 0n, 'sc_stale');
     assert.equal(dp.globalStats().sk_lookup, c.sc ? 1n : 0n, 'socket lookups');
-    const sockets = new Map<string, SocketWindow | null>();
-    if (c.sc === 'socket' || c.stale)
-      sockets.set(
+    // the cases' sequence numbers fit (or miss) any window below 2^26 alike
+    const sockets = new Map<string, SocketWindow | null>(
+      [
+        [client.localPort as number, rcvNxt],
+        [tw.cport, tw.rcvNxt],
+      ].map(([cport, nxt]) => [
         hex(
           encodeFlowKey({
             src: addr16('127.0.0.1'),
             dst: addr16('127.0.0.1'),
-            sport: client.localPort as number,
+            sport: cport!,
             dport: vipLo.port,
             proto: P.IPPROTO_TCP,
             family: FAMILY_V4,
           }),
         ),
-        // the cases' sequence numbers fit (or miss) any window below 2^26 alike
-        { rcvNxt, rcvWnd: 65_535 },
-      );
+        { rcvNxt: nxt!, rcvWnd: 65_535 },
+      ]),
+    );
     const m = decide({ ...dp.state, flows: new Map(), sockets }, input);
     assert.equal(m.verdict, c.verdict, 'model verdict');
     assert.equal(hex(m.data), hex(c.output()), 'model bytes');
