@@ -31,6 +31,8 @@
 #define TCP_SEQ_OFF 4
 #define SEQ_SLACK (1u << 20)       /* the socket check's margin around a receive window (bytes) */
 #define SEQ_WINDOW_MAX (1u << 28)  /* receive windows are taken as at most this (no overflow) */
+#define HIT_SEQ_NEAR (1u << 14)    /* a local hit within this many 256-byte units (4 MiB) of the entry's
+				    * last sequence number is the same connection: no socket check */
 #define PORTS_LEN 4          /* source + destination port, the start of TCP and UDP headers */
 #define ICMP_HLEN 8          /* ICMP / ICMPv6 header incl. the 4-byte rest of header */
 

@@ -104,10 +104,16 @@ struct flow_key {
 #define FLOW_F_ESTABLISHED 0x1 /* recorded from the established ring (a non-SYN TCP miss) */
 #define FLOW_F_SECOND 0x2      /* recorded by a second chance: the instance is the other ring's owner */
 
+/* flow_val.flags (and flow_cache_entry.flags): FLOW_F_* in the low byte; above it the last TCP
+ * sequence number the entry saw, >> 8 (a local hit far from it is checked against the socket: the entry
+ * may be an older connection's on the same ports). Packed, so the pinned flow table keeps its shape. */
+#define FLOW_F_MASK 0xffu
+#define FLOW_SEQ_SHIFT 8
+
 /* flows value. */
 struct flow_val {
 	__u32 instance; /* instance slot */
-	__u32 flags;    /* FLOW_F_* (the program never reads them: a hit costs the same) */
+	__u32 flags;    /* FLOW_F_* | last sequence number >> 8 << FLOW_SEQ_SHIFT */
 };
 
 /*
@@ -132,6 +138,8 @@ struct flow_cache_entry {
 	struct flow_key key;
 	__u32 instance;
 	__u32 gen;
+	__u32 flags; /* as flow_val.flags: this CPU's copy, its sequence number the newer */
+	__u32 pad;
 };
 
 /* agent_beat value (ARRAY, 1 entry, pinned; never read by the program): CLOCK_MONOTONIC ns of the
@@ -172,7 +180,8 @@ struct global_stats {
 	__u64 flow_miss;  /* flow-table misses (ring lookups) */
 	__u64 non_vip;    /* parsed IP packets not for a VIP */
 	__u64 sk_lookup;  /* bpf_skc_lookup_tcp calls (second-chance socket checks) */
-	__u64 reserved[3];
+	__u64 stale_flow; /* local hits whose entry was an older connection's (no socket fits): re-steered */
+	__u64 reserved[2];
 };
 
 _Static_assert(sizeof(struct vip_key) == 20, "vip_key");
@@ -183,7 +192,7 @@ _Static_assert(sizeof(struct instance) == 24, "instance");
 _Static_assert(sizeof(struct instance_id) == INSTANCE_ID_LEN, "instance_id");
 _Static_assert(sizeof(struct flow_key) == 40, "flow_key");
 _Static_assert(sizeof(struct flow_val) == 8, "flow_val");
-_Static_assert(sizeof(struct flow_cache_entry) == 48, "flow_cache_entry");
+_Static_assert(sizeof(struct flow_cache_entry) == 56, "flow_cache_entry");
 _Static_assert(sizeof(struct ctl) == 16, "ctl");
 _Static_assert(sizeof(struct agent_beat) == 8, "agent_beat");
 _Static_assert(sizeof(struct vip_stats) == 128, "vip_stats");

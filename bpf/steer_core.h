@@ -7,7 +7,9 @@
  * CPU's flow_cache has the flow, else 1 (flows lookup); forward adds 1 (adjust_head); a miss adds 2
  * (flows lookup and update); decap 1 (adjust_head). Two-ring services (rings.h) add a socket check
  * (bpf_skc_lookup_tcp, + bpf_sk_release when found) to a non-SYN TCP miss passed here and to a
- * decapsulated non-SYN TCP packet; a flow-table hit pays nothing more.
+ * decapsulated non-SYN TCP packet; a flow-table hit pays nothing more, except a local hit whose sequence
+ * number is far (> 4 MiB) from its entry's last one (an entry left by an older connection on the same
+ * ports, or a flow back after a long while): that one gets the socket check too.
  * The flow hash (10 murmur rounds) is computed only on a miss and for the IPv6 flow label.
  */
 #ifndef ANYCASTD_STEER_CORE_H
@@ -145,33 +147,70 @@ static __always_inline int flow_key_eq(const struct flow_key *a, const struct fl
 	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3] && x[4] == y[4];
 }
 
-/* The flow's instance slot from this CPU's flow_cache, else from `flows` (then cached); -1 if unknown. */
-static __always_inline long flow_lookup(const struct flow_key *k, struct flow_cache_entry *ce, __u32 gen)
+/* The flow's instance slot from this CPU's flow_cache, else from `flows` (then cached); -1 if unknown.
+ * *flags points at the copy of its flags to update (the cache's when there is one). */
+static __always_inline long flow_lookup(const struct flow_key *k, struct flow_cache_entry *ce, __u32 gen,
+					__u32 **flags)
 {
 	struct flow_val *fv;
 
-	if (ce && ce->gen == gen && flow_key_eq(&ce->key, k))
+	if (ce && ce->gen == gen && flow_key_eq(&ce->key, k)) {
+		*flags = &ce->flags;
 		return ce->instance;
+	}
 	fv = bpf_map_lookup_elem(&flows, k);
 	if (!fv)
 		return -1;
+	*flags = &fv->flags;
 	if (ce) {
 		ce->key = *k;
 		ce->instance = fv->instance;
 		ce->gen = gen;
+		ce->flags = fv->flags;
+		*flags = &ce->flags;
 	}
 	return fv->instance;
 }
 
-/* Writes a flow entry (and this CPU's cached copy of it). */
-static __always_inline void record(const struct pkt *p, const struct flow_val *v, struct flow_cache_entry *ce,
+/* Is seq within HIT_SEQ_NEAR of the sequence number packed in an entry's flags? */
+static __always_inline int seq_near(__u32 seq, __u32 flags)
+{
+	__u32 d = ((seq >> FLOW_SEQ_SHIFT) - (flags >> FLOW_SEQ_SHIFT)) & (0xffffffffu >> FLOW_SEQ_SHIFT);
+
+	return d <= HIT_SEQ_NEAR || d >= (0xffffffffu >> FLOW_SEQ_SHIFT) + 1 - HIT_SEQ_NEAR;
+}
+
+static __always_inline __u32 with_seq(__u32 flags, __u32 seq)
+{
+	return (flags & FLOW_F_MASK) | (seq & ~FLOW_F_MASK);
+}
+
+/* A flow-table hit on a local instance for a candidate packet (rings.h sc_candidate): is it this
+ * connection's entry? Near the entry's last sequence number it is (nothing more is done); far from it
+ * only if a socket here fits the segment — else the entry is an older connection's on the same ports
+ * (the client reused them; the new one was opened on another host) and the packet takes the miss path. */
+static __always_inline int local_hit_holds(struct xdp_md *ctx, const struct pkt *p, __u32 *flags,
+					   struct global_stats *gs)
+{
+	if (!seq_near(p->seq, *flags) && has_socket(ctx, p, gs) != SOCK_OURS) {
+		gs->stale_flow++;
+		return 0;
+	}
+	*flags = with_seq(*flags, p->seq);
+	return 1;
+}
+
+/* Writes a flow entry (and this CPU's cached copy of it), with the packet's sequence number. */
+static __always_inline void record(const struct pkt *p, struct flow_val *v, struct flow_cache_entry *ce,
 				   __u32 gen)
 {
+	v->flags = with_seq(v->flags, p->seq);
 	bpf_map_update_elem(&flows, &p->key, v, BPF_ANY);
 	if (ce) {
 		ce->key = p->key;
 		ce->instance = v->instance;
 		ce->gen = gen;
+		ce->flags = v->flags;
 	}
 }
 
@@ -189,11 +228,20 @@ static __always_inline int steer_flow(struct xdp_md *ctx, struct pkt *p, const s
 	/* A SYN opens a connection: it follows the `new` ring, never a flow entry an earlier connection on
 	 * the same addresses and ports left behind (else the new connection lands on the old owner while the
 	 * hosts that never saw that entry send its later packets by the rings). It records its owner. */
-	long known = (p->flags & PKT_F_SYN) ? -1 : flow_lookup(&p->key, cw ? ce : NULL, gen);
+	__u32 *flags = NULL;
+	long known = (p->flags & PKT_F_SYN) ? -1 : flow_lookup(&p->key, cw ? ce : NULL, gen, &flags);
 	__u32 slot;
 
 	if (known >= 0)
 		inst = valid_instance(known);
+	if (inst && flags && (inst->flags & INSTANCE_F_LOCAL) && p->key.proto == IPPROTO_TCP &&
+	    !(p->flags & (PKT_F_FRAG | PKT_F_ICMP_ERR))) {
+		__u32 svc_id = vip->service_id;
+		struct service *svc = bpf_map_lookup_elem(&services, &svc_id);
+
+		if (svc && sc_candidate(p, svc) && !local_hit_holds(ctx, p, flags, gs))
+			inst = NULL;
+	}
 	if (inst) {
 		gs->flow_hit++;
 	} else {

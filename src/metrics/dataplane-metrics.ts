@@ -105,6 +105,12 @@ export function defineDataplaneMetrics(f: MetricFactory): void {
       'Socket lookups (bpf_skc_lookup_tcp) made for second-chance decisions.',
       'sk_lookup',
     ],
+    [
+      'dataplane_stale_flows_total',
+      "Flow-table hits on a local instance whose entry was an older connection's on the same addresses " +
+        'and ports (sequence number far from it, no socket fitting): re-steered as misses.',
+      'stale_flow',
+    ],
   ] as const;
   for (const [name, help, field] of global)
     f.mirrored(name, help, [], (c) => {

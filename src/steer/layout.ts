@@ -27,6 +27,9 @@ export const INSTANCE_F_VALID = 0x1;
 export const INSTANCE_F_LOCAL = 0x2;
 export const FLOW_F_ESTABLISHED = 0x1;
 export const FLOW_F_SECOND = 0x2;
+/** flow_val.flags: FLOW_F_* in the low byte, the last sequence number seen >> 8 above it (steer.h). */
+export const FLOW_F_MASK = 0xff;
+export const FLOW_SEQ_SHIFT = 8;
 /** The second-chance mark on the outer header (steer.h): IPv4 identification, IPv6 flow-label bit. */
 export const SECOND_CHANCE_ID4 = 0x5343;
 export const SECOND_CHANCE_LABEL6 = 0x80000;
@@ -51,7 +54,7 @@ export const LAYOUTS = {
   instance_id: { size: 64, fields: { id: 0 } },
   flow_key: { size: 40, fields: { src: 0, dst: 16, sport: 32, dport: 34, proto: 36, family: 37, pad: 38 } },
   flow_val: { size: 8, fields: { instance: 0, flags: 4 } },
-  flow_cache_entry: { size: 48, fields: { key: 0, instance: 40, gen: 44 } },
+  flow_cache_entry: { size: 56, fields: { key: 0, instance: 40, gen: 44, flags: 48, pad: 52 } },
   ctl: { size: 16, fields: { flow_gen: 0, reserved: 4 } },
   agent_beat: { size: 8, fields: { alive_ns: 0 } },
   vip_stats: {
@@ -74,7 +77,15 @@ export const LAYOUTS = {
   },
   global_stats: {
     size: 64,
-    fields: { parse_fail: 0, flow_hit: 8, flow_miss: 16, non_vip: 24, sk_lookup: 32, reserved: 40 },
+    fields: {
+      parse_fail: 0,
+      flow_hit: 8,
+      flow_miss: 16,
+      non_vip: 24,
+      sk_lookup: 32,
+      stale_flow: 40,
+      reserved: 48,
+    },
   },
 } as const satisfies Record<string, StructLayout>;
 
@@ -291,5 +302,6 @@ export function sumGlobalStats(perCpu: readonly Buffer[]): GlobalStats {
     flow_miss: sum(f.flow_miss),
     non_vip: sum(f.non_vip),
     sk_lookup: sum(f.sk_lookup),
+    stale_flow: sum(f.stale_flow),
   };
 }

@@ -5,6 +5,7 @@ import { hashWords } from './hash.js';
 import {
   encodeFlowKey,
   FAMILY_V4,
+  FLOW_SEQ_SHIFT,
   INSTANCE_F_LOCAL,
   INSTANCE_F_VALID,
   INSTANCE_NONE,
@@ -41,6 +42,9 @@ export interface SteerState {
   rings: Map<number, Uint32Array>; // service * RING_SLOTS + slot → instance slots (ringSize long)
   instances: Map<number, Instance>;
   flows: Map<string, number>; // hex(flow_key) → instance slot
+  /** hex(flow_key) → the last sequence number >> 8 its entry saw (flow_val.flags above FLOW_F_MASK);
+   * the model keeps it for the entries it records. Absent for an entry: taken as near. */
+  flowSeqs?: Map<string, number>;
   /** hex(flow_key) → the connections this host's kernel holds (what bpf_skc_lookup_tcp finds; not
    * listeners): the receive window of an established or time-wait one, null for a request socket (no
    * window: any sequence number fits). Absent = none. */
@@ -89,6 +93,17 @@ export interface Decision {
   ringKind?: number; // the ring a miss looked up (RING_KIND_*)
   secondChance?: SecondChance; // a socket check ran, with this outcome
   staleSocket?: boolean; // that check found an older connection's socket (sequence outside its window)
+  staleFlow?: boolean; // a local hit whose entry was an older connection's: re-steered as a miss
+}
+
+/** steer_core.h HIT_SEQ_NEAR, in 256-byte units of FLOW_SEQ_SHIFT. */
+const HIT_SEQ_NEAR = 2 ** 14;
+const SEQ_UNITS = 2 ** (32 - FLOW_SEQ_SHIFT);
+
+/** seq_near of steer_core.h: within HIT_SEQ_NEAR units of an entry's packed sequence number. */
+function seqNear(seq: number, stored: number): boolean {
+  const d = ((seq >>> FLOW_SEQ_SHIFT) - stored + SEQ_UNITS) % SEQ_UNITS;
+  return d <= HIT_SEQ_NEAR || d >= SEQ_UNITS - HIT_SEQ_NEAR;
 }
 
 const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(a, b) === 0;
@@ -225,6 +240,15 @@ function steerFlow(s: SteerState, f: Buffer, p: Pkt, vip: VipEntry): Decision {
   const known = p.syn ? undefined : s.flows.get(keyHex); // a SYN follows the ring (steer_core.h)
   let slot = known ?? 0;
   let inst = known === undefined ? undefined : validInstance(s, known);
+  let staleFlow = false;
+  if (inst && inst.flags & INSTANCE_F_LOCAL && scCandidate(s, p, vip.serviceId)) {
+    // local_hit_holds: far from the entry's last sequence number, only a fitting socket keeps it
+    const stored = s.flowSeqs?.get(keyHex);
+    if (stored !== undefined && !seqNear(p.seq, stored) && socketFor(s, p, keyHex) !== 'ours') {
+      staleFlow = true;
+      inst = undefined;
+    } else (s.flowSeqs ??= new Map()).set(keyHex, p.seq >>> FLOW_SEQ_SHIFT);
+  }
   const flowHit = inst !== undefined;
   let recorded = false;
   let ringKind: number | undefined;
@@ -254,6 +278,7 @@ function steerFlow(s: SteerState, f: Buffer, p: Pkt, vip: VipEntry): Decision {
     // a flow nobody can serve (no socket here, no other owner) is not recorded (steer_core.h)
     if (!p.rst && !p.icmpErr && sc !== 'none') {
       s.flows.set(keyHex, slot);
+      (s.flowSeqs ??= new Map()).set(keyHex, p.seq >>> FLOW_SEQ_SHIFT);
       recorded = true;
     }
   }
@@ -264,6 +289,7 @@ function steerFlow(s: SteerState, f: Buffer, p: Pkt, vip: VipEntry): Decision {
     ringKind,
     secondChance: sc,
     ...(staleSocket ? { staleSocket } : {}),
+    ...(staleFlow ? { staleFlow } : {}),
   };
   return { ...base, ...deliver(s, f, p, inst, hash) };
 }

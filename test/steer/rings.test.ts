@@ -9,12 +9,22 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { addr16 } from '../../src/steer/addr.js';
 import type { Dataplane } from '../../src/steer/dataplane.js';
-import { encodeFlowKey, FAMILY_V4, RING_KIND_NEW } from '../../src/steer/layout.js';
+import {
+  decodeFlowVal,
+  encodeFlowKey,
+  encodeFlowVal,
+  FAMILY_V4,
+  FAMILY_V6,
+  FLOW_F_MASK,
+  FLOW_SEQ_SHIFT,
+  LAYOUTS,
+  RING_KIND_NEW,
+} from '../../src/steer/layout.js';
 import { decide, type SocketWindow } from '../../src/steer/model.js';
 import * as P from '../../src/steer/proto.js';
 import type { VipSpec } from '../../src/steer/vips.js';
 import { receiveNext } from '../helpers/tcp-repair.js';
-import { flowFrame } from './packets.js';
+import { type FlowSpec, flowFrame } from './packets.js';
 import {
   ACK,
   cases,
@@ -153,4 +163,80 @@ test('one-ring services are untouched: a non-SYN miss reads the new ring, never 
   assert.equal(dp.globalStats().sk_lookup, 0n);
   const m = decide({ ...dp.state, flows: new Map() }, flowFrame(ack));
   assert.equal(m.ringKind, RING_KIND_NEW);
+});
+
+/** A local flow entry for `f` as the program records it: instance slot, flags with `seq` packed in. */
+function localEntry(f: FlowSpec, seq: number): { key: Buffer; hexKey: string } {
+  const key = encodeFlowKey({
+    src: addr16(f.src),
+    dst: addr16(f.dst),
+    sport: f.sport,
+    dport: f.dport,
+    proto: P.IPPROTO_TCP,
+    family: f.family === 4 ? FAMILY_V4 : FAMILY_V6,
+  });
+  const flags = (seq & ~FLOW_F_MASK) >>> 0;
+  dp.map('flows').update(key, encodeFlowVal({ instance: dp.instanceSlot(LOCAL.id), flags }));
+  return { key, hexKey: hex(key) };
+}
+
+test("a local hit near its entry's last sequence number passes with no socket check, and moves the number on", () => {
+  dp.clearFlows();
+  dp.resetStats();
+  const f = { ...t(4, V.estHere4.addr, 80, ACK, 43000), seq: 0x1000_0000 };
+  const { key } = localEntry(f, 0x1000_0000 - 3000);
+  const r = dp.program.testRun({ data: flowFrame(f) });
+  assert.equal(r.retval, P.XDP_PASS);
+  assert.equal(dp.globalStats().sk_lookup, 0n);
+  assert.equal(dp.globalStats().flow_hit, 1n);
+  const flags = decodeFlowVal(dp.map('flows').lookup(key)!).flags;
+  const cached = dp.flowCacheSlot(key).map((e) => e.readUInt32LE(LAYOUTS.flow_cache_entry.fields.flags));
+  assert.ok(
+    [flags, ...cached].some((x) => x >>> FLOW_SEQ_SHIFT === 0x1000_0000 >>> FLOW_SEQ_SHIFT),
+    "the entry (or this CPU's cached copy) now holds the packet's sequence number",
+  );
+});
+
+test("a local hit far from its entry's sequence number, no socket here: the entry was an older connection's — re-steered by the rings and the second chance", () => {
+  dp.clearFlows();
+  dp.resetStats();
+  const f = { ...t(4, V.estHere4.addr, 80, ACK, 43001), seq: 0x5000_0000 };
+  const { key, hexKey } = localEntry(f, 0x1000_0000);
+  const state = {
+    ...dp.state,
+    flows: new Map([[hexKey, dp.instanceSlot(LOCAL.id)]]),
+    flowSeqs: new Map([[hexKey, 0x1000_0000 >>> FLOW_SEQ_SHIFT]]),
+  };
+  const m = decide(state, flowFrame(f));
+  const r = dp.program.testRun({ data: flowFrame(f) });
+  assert.equal(hex(r.data), hex(toRemote(f, true)), "sent once, marked, to the new ring's owner");
+  assert.equal(dp.globalStats().stale_flow, 1n);
+  assert.equal(dp.globalStats().flow_miss, 1n, 'counted as a miss');
+  assert.equal(dp.vipStats(V.estHere4.vipId).sc_forwarded, 1n);
+  assert.equal(
+    decodeFlowVal(dp.map('flows').lookup(key)!).instance,
+    dp.instanceSlot(REMOTE.id),
+    're-recorded',
+  );
+  assert.equal(m.staleFlow, true, 'the model agrees');
+  assert.equal(hex(m.data), hex(r.data));
+  assert.equal(state.flows.get(hexKey), dp.instanceSlot(REMOTE.id));
+});
+
+test("a local hit far from its entry's sequence number that a real socket here fits: kept (the flow came back after a while)", () => {
+  dp.clearFlows();
+  dp.resetStats();
+  const f = {
+    ...t(4, '127.0.0.1', vipLo.port, ACK, client.localPort as number),
+    src: '127.0.0.1',
+    seq: rcvNxt,
+  };
+  localEntry(f, (rcvNxt + 0x2000_0000) >>> 0);
+  const r = dp.program.testRun({ data: flowFrame(f) });
+  assert.equal(r.retval, P.XDP_PASS);
+  assert.equal(dp.globalStats().stale_flow, 0n);
+  assert.equal(dp.globalStats().sk_lookup, 1n, 'one socket check');
+  assert.equal(dp.globalStats().flow_hit, 1n);
+  dp.program.testRun({ data: flowFrame(f) });
+  assert.equal(dp.globalStats().sk_lookup, 1n, 'none for the next packet: near again');
 });
