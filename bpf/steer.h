@@ -180,7 +180,7 @@ struct global_stats {
 	__u64 flow_miss;  /* flow-table misses (ring lookups) */
 	__u64 non_vip;    /* parsed IP packets not for a VIP */
 	__u64 sk_lookup;  /* bpf_skc_lookup_tcp calls (second-chance socket checks) */
-	__u64 stale_flow; /* local hits whose entry was an older connection's (no socket fits): re-steered */
+	__u64 stale_flow; /* hits not trusted (sequence number far from the entry's; local: no socket fits): re-steered */
 	__u64 reserved[2];
 };
 

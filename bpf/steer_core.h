@@ -7,9 +7,10 @@
  * CPU's flow_cache has the flow, else 1 (flows lookup); forward adds 1 (adjust_head); a miss adds 2
  * (flows lookup and update); decap 1 (adjust_head). Two-ring services (rings.h) add a socket check
  * (bpf_skc_lookup_tcp, + bpf_sk_release when found) to a non-SYN TCP miss passed here and to a
- * decapsulated non-SYN TCP packet; a flow-table hit pays nothing more, except a local hit whose sequence
- * number is far (> 4 MiB) from its entry's last one (an entry left by an older connection on the same
- * ports, or a flow back after a long while): that one gets the socket check too.
+ * decapsulated non-SYN TCP packet; a flow-table hit pays nothing more (a compare and a store of the
+ * sequence number), except one whose sequence number is far (> 4 MiB) from its entry's last one (an entry
+ * left by an older connection on the same ports, or a flow back after a long while): a local one gets
+ * the socket check too, a remote one takes the miss path.
  * The flow hash (10 murmur rounds) is computed only on a miss and for the IPv6 flow label.
  */
 #ifndef ANYCASTD_STEER_CORE_H
@@ -185,14 +186,17 @@ static __always_inline __u32 with_seq(__u32 flags, __u32 seq)
 	return (flags & FLOW_F_MASK) | (seq & ~FLOW_F_MASK);
 }
 
-/* A flow-table hit on a local instance for a candidate packet (rings.h sc_candidate): is it this
- * connection's entry? Near the entry's last sequence number it is (nothing more is done); far from it
- * only if a socket here fits the segment — else the entry is an older connection's on the same ports
- * (the client reused them; the new one was opened on another host) and the packet takes the miss path. */
-static __always_inline int local_hit_holds(struct xdp_md *ctx, const struct pkt *p, __u32 *flags,
-					   struct global_stats *gs)
+/* A flow-table hit for a candidate packet (rings.h sc_candidate): is it this connection's entry? Near
+ * the entry's last sequence number it is (nothing more is done). Far from it, the entry may be an older
+ * connection's on the same ports (the client reused them; the new one was opened elsewhere): a local
+ * entry holds only if a socket here fits the segment; a remote one is not trusted (its host may have no
+ * socket for it, and its second chance would pick by its own rings, not by this entry) — either way the
+ * packet then takes the miss path (rings, second chance) and is recorded anew. */
+static __always_inline int hit_holds(struct xdp_md *ctx, const struct pkt *p, const struct instance *inst,
+				     __u32 *flags, struct global_stats *gs)
 {
-	if (!seq_near(p->seq, *flags) && has_socket(ctx, p, gs) != SOCK_OURS) {
+	if (!seq_near(p->seq, *flags) &&
+	    (!(inst->flags & INSTANCE_F_LOCAL) || has_socket(ctx, p, gs) != SOCK_OURS)) {
 		gs->stale_flow++;
 		return 0;
 	}
@@ -234,12 +238,11 @@ static __always_inline int steer_flow(struct xdp_md *ctx, struct pkt *p, const s
 
 	if (known >= 0)
 		inst = valid_instance(known);
-	if (inst && flags && (inst->flags & INSTANCE_F_LOCAL) && p->key.proto == IPPROTO_TCP &&
-	    !(p->flags & (PKT_F_FRAG | PKT_F_ICMP_ERR))) {
+	if (inst && flags && p->key.proto == IPPROTO_TCP && !(p->flags & (PKT_F_FRAG | PKT_F_ICMP_ERR))) {
 		__u32 svc_id = vip->service_id;
 		struct service *svc = bpf_map_lookup_elem(&services, &svc_id);
 
-		if (svc && sc_candidate(p, svc) && !local_hit_holds(ctx, p, flags, gs))
+		if (svc && sc_candidate(p, svc) && !hit_holds(ctx, p, inst, flags, gs))
 			inst = NULL;
 	}
 	if (inst) {

@@ -107,8 +107,9 @@ export function defineDataplaneMetrics(f: MetricFactory): void {
     ],
     [
       'dataplane_stale_flows_total',
-      "Flow-table hits on a local instance whose entry was an older connection's on the same addresses " +
-        'and ports (sequence number far from it, no socket fitting): re-steered as misses.',
+      "Flow-table hits not trusted: the segment's sequence number far from the entry's last one (an older " +
+        'connection on the same addresses and ports), and for a local instance no socket fitting it: ' +
+        're-steered as misses.',
       'stale_flow',
     ],
   ] as const;

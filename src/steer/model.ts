@@ -93,12 +93,18 @@ export interface Decision {
   ringKind?: number; // the ring a miss looked up (RING_KIND_*)
   secondChance?: SecondChance; // a socket check ran, with this outcome
   staleSocket?: boolean; // that check found an older connection's socket (sequence outside its window)
-  staleFlow?: boolean; // a local hit whose entry was an older connection's: re-steered as a miss
+  staleFlow?: boolean; // a hit whose entry was not trusted (far sequence number): re-steered as a miss
 }
 
 /** steer_core.h HIT_SEQ_NEAR, in 256-byte units of FLOW_SEQ_SHIFT. */
 const HIT_SEQ_NEAR = 2 ** 14;
 const SEQ_UNITS = 2 ** (32 - FLOW_SEQ_SHIFT);
+
+/** with_seq of steer_core.h: the entry keeps the packet's sequence number (>> 8). */
+function rememberSeq(s: SteerState, keyHex: string, seq: number): void {
+  s.flowSeqs ??= new Map();
+  s.flowSeqs.set(keyHex, seq >>> FLOW_SEQ_SHIFT);
+}
 
 /** seq_near of steer_core.h: within HIT_SEQ_NEAR units of an entry's packed sequence number. */
 function seqNear(seq: number, stored: number): boolean {
@@ -241,13 +247,14 @@ function steerFlow(s: SteerState, f: Buffer, p: Pkt, vip: VipEntry): Decision {
   let slot = known ?? 0;
   let inst = known === undefined ? undefined : validInstance(s, known);
   let staleFlow = false;
-  if (inst && inst.flags & INSTANCE_F_LOCAL && scCandidate(s, p, vip.serviceId)) {
-    // local_hit_holds: far from the entry's last sequence number, only a fitting socket keeps it
+  if (inst && scCandidate(s, p, vip.serviceId)) {
+    // hit_holds: far from the entry's last sequence number, only a local entry with a fitting socket holds
     const stored = s.flowSeqs?.get(keyHex);
-    if (stored !== undefined && !seqNear(p.seq, stored) && socketFor(s, p, keyHex) !== 'ours') {
+    const far = stored !== undefined && !seqNear(p.seq, stored);
+    if (far && (!(inst.flags & INSTANCE_F_LOCAL) || socketFor(s, p, keyHex) !== 'ours')) {
       staleFlow = true;
       inst = undefined;
-    } else (s.flowSeqs ??= new Map()).set(keyHex, p.seq >>> FLOW_SEQ_SHIFT);
+    } else rememberSeq(s, keyHex, p.seq);
   }
   const flowHit = inst !== undefined;
   let recorded = false;
@@ -278,7 +285,7 @@ function steerFlow(s: SteerState, f: Buffer, p: Pkt, vip: VipEntry): Decision {
     // a flow nobody can serve (no socket here, no other owner) is not recorded (steer_core.h)
     if (!p.rst && !p.icmpErr && sc !== 'none') {
       s.flows.set(keyHex, slot);
-      (s.flowSeqs ??= new Map()).set(keyHex, p.seq >>> FLOW_SEQ_SHIFT);
+      rememberSeq(s, keyHex, p.seq);
       recorded = true;
     }
   }

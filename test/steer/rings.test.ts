@@ -240,3 +240,38 @@ test("a local hit far from its entry's sequence number that a real socket here f
   dp.program.testRun({ data: flowFrame(f) });
   assert.equal(dp.globalStats().sk_lookup, 1n, 'none for the next packet: near again');
 });
+
+test('a hit on a remote entry far from its sequence number is not trusted: re-steered by the rings', () => {
+  dp.clearFlows();
+  dp.resetStats();
+  const f = { ...t(4, V.estHere4.addr, 80, ACK, 43002), seq: 0x5000_0000 };
+  const key = encodeFlowKey({
+    src: addr16(f.src),
+    dst: addr16(f.dst),
+    sport: f.sport,
+    dport: f.dport,
+    proto: P.IPPROTO_TCP,
+    family: FAMILY_V4,
+  });
+  dp.map('flows').update(key, encodeFlowVal({ instance: dp.instanceSlot(REMOTE.id), flags: 0x1000_0000 }));
+  const near = { ...f, seq: 0x1000_0100 };
+  assert.equal(
+    hex(dp.program.testRun({ data: flowFrame(near) }).data),
+    hex(toRemote(near, false)),
+    'near: a hit',
+  );
+  const r = dp.program.testRun({ data: flowFrame(f) });
+  // the established ring names this host, no socket: the second chance marks it (a hit would not)
+  assert.equal(hex(r.data), hex(toRemote(f, true)), 'far: rings and second chance');
+  assert.equal(dp.globalStats().stale_flow, 1n);
+  const m = decide(
+    {
+      ...dp.state,
+      flows: new Map([[hex(key), dp.instanceSlot(REMOTE.id)]]),
+      flowSeqs: new Map([[hex(key), 0x1000_0100 >>> FLOW_SEQ_SHIFT]]),
+    },
+    flowFrame(f),
+  );
+  assert.equal(m.staleFlow, true, 'the model agrees');
+  assert.equal(hex(m.data), hex(r.data));
+});
