@@ -9,14 +9,15 @@ import { SeriesSet } from './series.js';
 import type { DataplaneMetrics, PacketAction, SecondChanceOutcome } from './sources.js';
 
 const VIP_LABELS = ['service', 'vip', 'protocol', 'port'] as const;
-const ACTION_FIELD: Record<PacketAction, keyof Omit<VipStats, 'drops'>> = {
+type VipCounter = keyof Omit<VipStats, 'drops'>;
+const ACTION_FIELD: Record<PacketAction, VipCounter> = {
   local: 'local',
   forwarded: 'forwarded',
   decapsulated: 'decap',
   icmp_too_big: 'too_big',
   icmp_error: 'icmp_err',
 };
-const SECOND_CHANCE_FIELD: Record<SecondChanceOutcome, keyof Omit<VipStats, 'drops'>> = {
+const SECOND_CHANCE_FIELD: Record<SecondChanceOutcome, VipCounter> = {
   socket: 'sc_socket',
   forwarded: 'sc_forwarded',
   used: 'sc_used',
@@ -41,15 +42,18 @@ export function defineDataplaneMetrics(f: MetricFactory): void {
     });
     f.track(c, (s) => s.vip);
   }
-  const actions = f.mirrored(
+  /** A per-VIP counter with one more label, each of its values mirroring one vip_stats field. */
+  const perVipBy = (name: string, help: string, label: string, fields: Record<string, VipCounter>) =>
+    f.mirrored(name, help, [...VIP_LABELS, label], (c) => {
+      for (const v of dp()?.vips ?? [])
+        for (const [value, field] of Object.entries(fields))
+          c.set({ ...vipLabelStrings(v.labels), [label]: value }, v.stats[field]);
+    });
+  const actions = perVipBy(
     'dataplane_packets_total',
     'Packets to the VIP by action: local (passed to this host), forwarded (encapsulated to another), decapsulated, icmp_too_big (answered), icmp_error (steered to the flow owner).',
-    [...VIP_LABELS, 'action'],
-    (c) => {
-      for (const v of dp()?.vips ?? [])
-        for (const [action, field] of Object.entries(ACTION_FIELD))
-          c.set({ ...vipLabelStrings(v.labels), action }, v.stats[field]);
-    },
+    'action',
+    ACTION_FIELD,
   );
   f.track(actions, (s) => s.vipAction);
   const drops = f.mirrored(
@@ -63,18 +67,14 @@ export function defineDataplaneMetrics(f: MetricFactory): void {
     },
   );
   f.track(drops, (s) => s.vipDrop);
-  const secondChance = f.mirrored(
+  const secondChance = perVipBy(
     'dataplane_second_chance_total',
     'Non-SYN TCP packets of a two-ring service that missed the flow table and were owned here or ' +
       'decapsulated here, by outcome: socket (a socket here: passed), forwarded (none here: sent once, ' +
       "marked, to the other ring's owner), used (none here, already had its chance: passed), none (none " +
       'here and no other owner: passed).',
-    [...VIP_LABELS, 'outcome'],
-    (c) => {
-      for (const v of dp()?.vips ?? [])
-        for (const [outcome, field] of Object.entries(SECOND_CHANCE_FIELD))
-          c.set({ ...vipLabelStrings(v.labels), outcome }, v.stats[field]);
-    },
+    'outcome',
+    SECOND_CHANCE_FIELD,
   );
   f.track(secondChance, (s) => s.vipSecondChance);
   f.mirrored(

@@ -152,7 +152,8 @@ test('snapshot values and pushed events appear; a reload drops the series of a r
   );
 });
 
-test('data-plane counters are the per-CPU kernel values summed, read at each scrape', async (t) => {
+/** A loaded test bed whose data plane the metrics read at each scrape; `web`: its TCP VIP's labels. */
+function dataplaneMetrics(t: { after: (fn: () => void) => void }) {
   const bed = openTestbed();
   t.after(() => bed.close());
   const m = new AnycastdMetrics(
@@ -161,6 +162,11 @@ test('data-plane counters are the per-CPU kernel values summed, read at each scr
     bed.config,
   );
   const web = { service: 'web', vip: WEB_VIP, protocol: 'tcp', port: '80' };
+  return { bed, m, web };
+}
+
+test('data-plane counters are the per-CPU kernel values summed, read at each scrape', async (t) => {
+  const { bed, m, web } = dataplaneMetrics(t);
   const frames = Array.from({ length: 40 }, (_, i) =>
     flowFrame({ family: 4, proto: 'tcp', src: CLIENT4, dst: WEB_VIP, sport: 10_000 + i, dport: 80 }),
   );
@@ -207,14 +213,7 @@ test('data-plane counters are the per-CPU kernel values summed, read at each scr
 });
 
 test('second-chance outcomes are counted per VIP, and the socket lookups behind them', async (t) => {
-  const bed = openTestbed();
-  t.after(() => bed.close());
-  const m = new AnycastdMetrics(
-    { dataplane: () => readDataplaneMetrics(bed.dp, bed.vips) },
-    BUILD,
-    bed.config,
-  );
-  const web = { service: 'web', vip: WEB_VIP, protocol: 'tcp', port: '80' };
+  const { bed, m, web } = dataplaneMetrics(t);
   const h1 = { id: 'web/h1', host4: HOST4, local: true };
   const h2 = { id: 'web/h2', host4: REMOTE4, local: false };
   const ack = (sport: number) =>

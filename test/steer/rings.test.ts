@@ -165,9 +165,9 @@ test('one-ring services are untouched: a non-SYN miss reads the new ring, never 
   assert.equal(m.ringKind, RING_KIND_NEW);
 });
 
-/** A local flow entry for `f` as the program records it: instance slot, flags with `seq` packed in. */
-function localEntry(f: FlowSpec, seq: number): { key: Buffer; hexKey: string } {
-  const key = encodeFlowKey({
+/** The encoded flow key of a TCP flow spec. */
+function keyOf(f: FlowSpec): Buffer {
+  return encodeFlowKey({
     src: addr16(f.src),
     dst: addr16(f.dst),
     sport: f.sport,
@@ -175,6 +175,11 @@ function localEntry(f: FlowSpec, seq: number): { key: Buffer; hexKey: string } {
     proto: P.IPPROTO_TCP,
     family: f.family === 4 ? FAMILY_V4 : FAMILY_V6,
   });
+}
+
+/** A local flow entry for `f` as the program records it: instance slot, flags with `seq` packed in. */
+function localEntry(f: FlowSpec, seq: number): { key: Buffer; hexKey: string } {
+  const key = keyOf(f);
   const flags = (seq & ~FLOW_F_MASK) >>> 0;
   dp.map('flows').update(key, encodeFlowVal({ instance: dp.instanceSlot(LOCAL.id), flags }));
   return { key, hexKey: hex(key) };
@@ -245,14 +250,7 @@ test('a hit on a remote entry far from its sequence number is not trusted: re-st
   dp.clearFlows();
   dp.resetStats();
   const f = { ...t(4, V.estHere4.addr, 80, ACK, 43002), seq: 0x5000_0000 };
-  const key = encodeFlowKey({
-    src: addr16(f.src),
-    dst: addr16(f.dst),
-    sport: f.sport,
-    dport: f.dport,
-    proto: P.IPPROTO_TCP,
-    family: FAMILY_V4,
-  });
+  const key = keyOf(f);
   dp.map('flows').update(key, encodeFlowVal({ instance: dp.instanceSlot(REMOTE.id), flags: 0x1000_0000 }));
   const near = { ...f, seq: 0x1000_0100 };
   assert.equal(
