@@ -140,10 +140,12 @@ export async function runAgent(opts: RunOptions): Promise<number> {
     await untilRouted(config, bgp, sink);
     const steering = new Steering(dp);
     // connections that end here take their flow entries with them (src/steer/flow-reaper.ts)
-    const reaper = FlowReaper.start(dp, {
-      onOverrun: (err) => sink(makeRecord('warn', 'flow-reaper-overrun', { error: err.message })),
-    });
-    closers.push(() => reaper.close());
+    if (config.dataplane.forgetClosedFlows) {
+      const reaper = FlowReaper.start(dp, {
+        onOverrun: (err) => sink(makeRecord('warn', 'flow-reaper-overrun', { error: err.message })),
+      });
+      closers.push(() => reaper.close());
+    }
     if (steering.staleAdoption)
       sink(
         makeRecord('info', 'pins-stale', { pins_age_ms: pinsAgeMs === null ? null : Math.round(pinsAgeMs) }),

@@ -60,12 +60,14 @@ const dataplaneSchema = strict({
   mtu: int(MIN_MTU, MAX_MTU).default(DEFAULT_MTU),
   flow_table_size: int(MIN_FLOW_TABLE, MAX_FLOW_TABLE).default(DEFAULT_FLOW_TABLE_SIZE),
   ring_size: int(MIN_RING_SIZE, MAX_RING_SIZE).default(DEFAULT_RING_SIZE),
+  forget_closed_flows: z.boolean().default(true),
 }).transform(
   (d): DataplaneConfig => ({
     xdpMode: d.xdp_mode,
     mtu: d.mtu,
     flowTableSize: d.flow_table_size,
     ringSize: d.ring_size,
+    forgetClosedFlows: d.forget_closed_flows,
   }),
 );
 

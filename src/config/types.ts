@@ -184,6 +184,8 @@ export interface DataplaneConfig {
   flowTableSize: number;
   /** Maglev ring size; prime. */
   ringSize: number;
+  /** A TCP connection that ends on this host takes its flow entry with it (src/steer/flow-reaper.ts). */
+  forgetClosedFlows: boolean;
 }
 
 /** Agents tell each other their local instances' state and ring membership (src/cluster/). */

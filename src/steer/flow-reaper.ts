@@ -9,9 +9,15 @@
 import { type InetSocket, type NetlinkWatch, watchSocketDestroy } from '../native/index.js';
 import { addr16 } from './addr.js';
 import type { Dataplane } from './dataplane.js';
-import { encodeFlowKey, FAMILY_V4, FAMILY_V6, INSTANCE_F_LOCAL, type VipEntry } from './layout.js';
+import {
+  encodeFlowKey,
+  FAMILY_V4,
+  FAMILY_V6,
+  INSTANCE_F_LOCAL,
+  VIP_F_FRAG,
+  type VipEntry,
+} from './layout.js';
 import { IPPROTO_TCP } from './proto.js';
-import { vipKeyHex } from './vips.js';
 
 /** A dual-stack socket reports an IPv4 peer as ::ffff:a.b.c.d; the program sees it as IPv4. */
 const unmapped = (a: string): string => (a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a);
@@ -30,7 +36,8 @@ export class FlowReaper {
   readonly #dp: Dataplane;
   readonly #watch: NetlinkWatch;
   #vips: readonly VipEntry[] | undefined; // the VIP table the set below was made from
-  #tcpVips = new Set<string>(); // vip key hex of every TCP VIP (port, or ANY_PORT)
+  #tcpVips = new Set<string>(); // `<addr16 hex>/<port>` of every TCP VIP (port, or ANY_PORT)
+  #ports = new Set<number>(); // their ports: a socket on any other is rejected before any parsing
 
   private constructor(dp: Dataplane, onOverrun?: (err: Error) => void) {
     this.#dp = dp;
@@ -49,22 +56,25 @@ export class FlowReaper {
     this.#watch.close();
   }
 
-  #isVip(family: number, addr: Buffer, port: number): boolean {
+  /** The TCP VIPs of the program's VIP table (re-read when it was replaced). */
+  #refresh(): void {
     const vips = this.#dp.state.vips;
-    if (vips !== this.#vips) {
-      this.#tcpVips = new Set(vips.filter((v) => v.key.proto === IPPROTO_TCP).map((v) => vipKeyHex(v.key)));
-      this.#vips = vips;
-    }
-    const hex = (port: number): string => vipKeyHex({ addr, port, proto: IPPROTO_TCP, family });
-    return this.#tcpVips.has(hex(port)) || this.#tcpVips.has(hex(ANY_PORT));
+    if (vips === this.#vips) return;
+    const tcp = vips.filter((v) => v.key.proto === IPPROTO_TCP && !(v.flags & VIP_F_FRAG)); // not fragment entries
+    this.#tcpVips = new Set(tcp.map((v) => `${v.key.addr.toString('hex')}/${v.key.port}`));
+    this.#ports = new Set(tcp.map((v) => v.key.port));
+    this.#vips = vips;
   }
 
   #destroyed(s: InetSocket): void {
     if (s.remotePort === 0) return; // a listener
+    this.#refresh();
+    if (!this.#ports.has(s.localPort) && !this.#ports.has(ANY_PORT)) return;
     const localAddress = unmapped(s.localAddress);
     const family = localAddress.includes(':') ? FAMILY_V6 : FAMILY_V4;
     const local = addr16(localAddress);
-    if (!this.#isVip(family, local, s.localPort)) return;
+    const hex = local.toString('hex');
+    if (!this.#tcpVips.has(`${hex}/${s.localPort}`) && !this.#tcpVips.has(`${hex}/${ANY_PORT}`)) return;
     this.counts.seen++;
     const key = encodeFlowKey({
       src: addr16(unmapped(s.remoteAddress)),

@@ -55,7 +55,13 @@ test('a minimal config gets every default', () => {
   assert.equal(cfg.file, FILE);
   assert.deepEqual(cfg.kernelRoute, { metric: 20, protocol: 201 });
   assert.deepEqual(cfg.api, { socket: '/run/anycastd/anycastd.sock', group: null });
-  assert.deepEqual(cfg.dataplane, { xdpMode: 'native', mtu: 1500, flowTableSize: 65_536, ringSize: 65_537 });
+  assert.deepEqual(cfg.dataplane, {
+    xdpMode: 'native',
+    mtu: 1500,
+    flowTableSize: 65_536,
+    ringSize: 65_537,
+    forgetClosedFlows: true,
+  });
   const chk = cfg.services[0]!.checks[0]!;
   assert.deepEqual(
     [chk.intervalMs, chk.timeoutMs, chk.rise, chk.fall, chk.dampening],
@@ -165,6 +171,14 @@ const BAD: { name: string; text: string; line: number; column: number; path: str
     column: 14,
     path: 'dataplane.ring_size',
     message: 'dataplane.ring_size: expected a prime number (Maglev needs a prime table size), found 65536',
+  },
+  {
+    name: 'forget_closed_flows is a boolean',
+    text: variant('ring_size: 65537', 'ring_size: 65537\n  forget_closed_flows: sometimes'),
+    line: 25,
+    column: 24,
+    path: 'dataplane.forget_closed_flows',
+    message: 'dataplane.forget_closed_flows: expected true or false, found "sometimes"',
   },
   {
     name: 'hold time between 0 and 3s (RFC 4271)',
