@@ -238,6 +238,10 @@ static __always_inline int steer_flow(struct xdp_md *ctx, struct pkt *p, const s
 
 	if (known >= 0)
 		inst = valid_instance(known);
+	/* An entry naming an instance marked failed is re-steered but kept: the instance may only be away
+	 * for a moment (its agent restarting, its host's sessions down) with its connections alive, and
+	 * recording the detour would send them elsewhere once it is back. */
+	int keep_entry = known >= 0 && !inst;
 	if (inst && flags && p->key.proto == IPPROTO_TCP && !(p->flags & (PKT_F_FRAG | PKT_F_ICMP_ERR))) {
 		__u32 svc_id = vip->service_id;
 		struct service *svc = bpf_map_lookup_elem(&services, &svc_id);
@@ -286,7 +290,7 @@ static __always_inline int steer_flow(struct xdp_md *ctx, struct pkt *p, const s
 				unservable = 1;
 			}
 		}
-		if (!unservable && !(p->flags & (PKT_F_RST | PKT_F_ICMP_ERR)))
+		if (!unservable && !keep_entry && !(p->flags & (PKT_F_RST | PKT_F_ICMP_ERR)))
 			record(p, &v, cw ? ce : NULL, gen);
 	}
 	if (p->flags & PKT_F_ICMP_ERR)

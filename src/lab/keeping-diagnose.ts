@@ -1,7 +1,8 @@
 // Finding why a held connection broke in the keeping scenarios, by hand (root):
-//   node --import tsx src/lab/keeping-diagnose.ts [--held 1000] [--rounds 2]
+//   node --import tsx src/lab/keeping-diagnose.ts [--held 1000] [--rounds 2] [--scenarios drain,shut,join,kill,restart]
 // Builds the lab with three agents, then runs the keeping scenarios in order (drain h3 and back, shut
-// h3's sessions and back, add h4, kill h2's service), `rounds` times over. After each check that found
+// h3's sessions and back, add h4, kill h2's service, restart h1's agent by SIGTERM and by SIGKILL),
+// `rounds` times over. After each check that found
 // broken connections it prints, for up to 20 of them (the holder's samples): every host's flow-table
 // entry for that client port, the kernel sockets it holds for it (`ss`), and the instance each of its
 // ring slots names at the flow's ring index. That is what tells a stale flow entry, a lingering socket
@@ -16,7 +17,14 @@ import { hashWords } from '../steer/hash.js';
 import * as L from '../steer/layout.js';
 import { linkBetween, SERVICE_PORTS, VIP4 } from './addressing.js';
 import { LAB_RING_SIZE } from './agent-config.js';
-import { bringUp, drainAndBack, failService, restoreService, shutSessionsAndBack } from './agent-steps.js';
+import {
+  bringUp,
+  drainAndBack,
+  failService,
+  restartAgent,
+  restoreService,
+  shutSessionsAndBack,
+} from './agent-steps.js';
 import { HostAgents } from './agents.js';
 import type { CheckReport } from './holder.js';
 import { joinHost, leaveHost } from './join-steps.js';
@@ -89,37 +97,75 @@ function explain(lab: Lab, port: number): void {
   }
 }
 
+/** A host's XDP counters that move when a flow is re-steered or dropped (summed over CPUs and VIPs). */
+function counters(lab: Lab, h: string): string {
+  const pins = join(lab.dir, 'bpffs', h);
+  const g = BpfMap.openPinned(join(pins, 'global_stats'));
+  const v = BpfMap.openPinned(join(pins, 'vip_stats'));
+  try {
+    const gs = L.sumGlobalStats(g.lookupPerCpu(u32(0)));
+    const vs = L.sumVipStats(v.lookupPerCpu(u32(0)));
+    const { sc_forwarded, sc_used, sc_socket, sc_none, sc_stale, drops } = vs;
+    return JSON.stringify(
+      { stale_flow: gs.stale_flow, sc_forwarded, sc_used, sc_socket, sc_none, sc_stale, drops },
+      (_, x) => (typeof x === 'bigint' ? Number(x) : x),
+    );
+  } finally {
+    g.close();
+    v.close();
+  }
+}
+
 function show(lab: Lab, step: string, c: CheckReport): void {
   console.log(`${step}: broken ${JSON.stringify(c.broken)} ${JSON.stringify(c.reasons)}`);
+  if (c.samples.length > 0) for (const h of lab.hosts) console.log(`  ${h} counters ${counters(lab, h)}`);
   for (const sample of c.samples) {
     console.log(` ${sample}`);
     explain(lab, Number(sample.split(' ')[1]));
   }
 }
 
-const { values } = parseArgs({ options: { held: { type: 'string' }, rounds: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { held: { type: 'string' }, rounds: { type: 'string' }, scenarios: { type: 'string' } },
+});
 const held = Number(values.held ?? 1000);
 const lab = await buildLab();
 try {
   const agents = new HostAgents(lab);
   await bringUp(lab, agents);
+  const only = new Set((values.scenarios ?? 'drain,shut,join,kill,restart').split(','));
   for (let round = 1; round <= Number(values.rounds ?? 1); round++) {
     console.log(`== round ${round}, ${held} held`);
-    const d = await drainAndBack(lab, agents, 'h3', held);
-    show(lab, 'drain h3, held through drain and undrain', d.afterBack.check);
-    show(lab, 'undrain h3, opened while drained', d.openedWhileOut.settled.check);
-    const s = await shutSessionsAndBack(lab, 'h3', held);
-    show(lab, "h3's sessions shut and back, held through", s.afterBack.check);
-    show(lab, "h3's sessions back, opened while shut", s.openedWhileOut.settled.check);
-    const j = await joinHost(lab, agents, 'h4', held);
-    const start = agents.events('h4').filter((e) => e.event === 'xdp-attached' || e.event === 'pins-stale');
-    console.log(`h4 started: ${JSON.stringify(start)}`);
-    show(lab, 'add h4, at once', j.atJoin.check);
-    show(lab, 'add h4, after the join grace', j.settled.check);
-    await leaveHost(lab, agents, 'h4');
-    const k = await failService(lab, 'h2', held);
-    show(lab, "kill h2's service", k.kept.check);
-    await restoreService(lab, agents, 'h2');
+    if (only.has('drain')) {
+      const d = await drainAndBack(lab, agents, 'h3', held);
+      show(lab, 'drain h3, held through drain and undrain', d.afterBack.check);
+      show(lab, 'undrain h3, opened while drained', d.openedWhileOut.settled.check);
+    }
+    if (only.has('shut')) {
+      const s = await shutSessionsAndBack(lab, 'h3', held);
+      show(lab, "h3's sessions shut and back, held through", s.afterBack.check);
+      show(lab, "h3's sessions back, opened while shut", s.openedWhileOut.settled.check);
+    }
+    if (only.has('join')) {
+      const j = await joinHost(lab, agents, 'h4', held);
+      const start = agents.events('h4').filter((e) => e.event === 'xdp-attached' || e.event === 'pins-stale');
+      console.log(`h4 started: ${JSON.stringify(start)}`);
+      show(lab, 'add h4, at once', j.atJoin.check);
+      show(lab, 'add h4, after the join grace', j.settled.check);
+      await leaveHost(lab, agents, 'h4');
+    }
+    if (only.has('kill')) {
+      const k = await failService(lab, 'h2', held);
+      show(lab, "kill h2's service", k.kept.check);
+      await restoreService(lab, agents, 'h2');
+    }
+    if (only.has('restart'))
+      for (const sig of ['SIGTERM', 'SIGKILL'] as const) {
+        const r = await restartAgent(lab, agents, 'h1', sig, held);
+        const started = agents.events('h1').filter((e) => e.event === 'xdp-attached' || e.event === 'pins-stale');
+        console.log(`h1 restarted: ${JSON.stringify(started.slice(-2).map((e) => [e.event, e.pins_age_ms]))}`);
+        show(lab, `restart h1's agent by ${sig}`, r.kept.check);
+      }
   }
 } finally {
   lab.teardown();

@@ -273,3 +273,28 @@ test('a hit on a remote entry far from its sequence number is not trusted: re-st
   assert.equal(m.staleFlow, true, 'the model agrees');
   assert.equal(hex(m.data), hex(r.data));
 });
+
+test('an entry naming an instance marked failed is re-steered but kept, so its flows return when it does', () => {
+  dp.clearFlows();
+  dp.resetStats();
+  const f = t(4, VIPS.local4.addr, 80, ACK, 43003);
+  const key = keyOf(f);
+  dp.map('flows').update(key, encodeFlowVal({ instance: dp.instanceSlot(REMOTE.id), flags: 0x0102_0300 }));
+  dp.setInstance(REMOTE, false);
+  try {
+    const m = decide({ ...dp.state, flows: new Map([[hex(key), dp.instanceSlot(REMOTE.id)]]) }, flowFrame(f));
+    const r = dp.program.testRun({ data: flowFrame(f) });
+    assert.equal(r.retval, P.XDP_PASS, "re-steered by the ring: this host's instance");
+    assert.equal(
+      decodeFlowVal(dp.map('flows').lookup(key)!).instance,
+      dp.instanceSlot(REMOTE.id),
+      'entry kept',
+    );
+    assert.equal(m.verdict, P.XDP_PASS, 'the model agrees');
+    assert.equal(m.recorded, false);
+  } finally {
+    dp.setInstance(REMOTE, true);
+  }
+  const back = dp.program.testRun({ data: flowFrame(f) });
+  assert.equal(back.retval, P.XDP_TX, 'the instance is back: its flow goes to it again');
+});
