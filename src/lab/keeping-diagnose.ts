@@ -162,8 +162,12 @@ try {
     if (only.has('restart'))
       for (const sig of ['SIGTERM', 'SIGKILL'] as const) {
         const r = await restartAgent(lab, agents, 'h1', sig, held);
-        const started = agents.events('h1').filter((e) => e.event === 'xdp-attached' || e.event === 'pins-stale');
-        console.log(`h1 restarted: ${JSON.stringify(started.slice(-2).map((e) => [e.event, e.pins_age_ms]))}`);
+        const started = agents
+          .events('h1')
+          .filter((e) => e.event === 'xdp-attached' || e.event === 'pins-stale');
+        console.log(
+          `h1 restarted: ${JSON.stringify(started.slice(-2).map((e) => [e.event, e.pins_age_ms]))}`,
+        );
         show(lab, `restart h1's agent by ${sig}`, r.kept.check);
       }
   }
