@@ -28,7 +28,7 @@
 #define TCPF_RST_BYTE 0x04   /* in the 13th byte of the TCP header */
 #define TCPF_SYN_BYTE 0x02   /* ... */
 #define TCP_FLAGS_OFF 13
-#define TCP_SEQ_OFF 4
+#define TCP_SEQ_OFF 4          /* sequence number in the TCP header */
 #define SEQ_SLACK (1u << 20)       /* the socket check's margin around a receive window (bytes) */
 #define SEQ_WINDOW_MAX (1u << 28)  /* receive windows are taken as at most this (no overflow) */
 #define HIT_SEQ_NEAR (1u << 14)    /* a local hit within this many 256-byte units (4 MiB) of the entry's

@@ -114,7 +114,8 @@ export async function runAgent(opts: RunOptions): Promise<number> {
       ...(ipv6 ? { host6: ipv6 } : {}),
     });
     closers.push(() => dp.close()); // closing our fds leaves the attached program and the pins in place
-    const pinsAgeMs = dp.pinsAgeMs; // read before the first beat: how old the adopted pins are
+    // read before the first beat: how old the adopted pins are (ms, logged)
+    const pinsAgeMs = dp.pinsAgeMs === null ? null : Math.round(dp.pinsAgeMs);
     dp.heartbeat();
     const beat = setInterval(() => dp.heartbeat(), HEARTBEAT_MS);
     beat.unref();
@@ -125,7 +126,7 @@ export async function runAgent(opts: RunOptions): Promise<number> {
         reason: 'start',
         uplinks: config.node.uplinks,
         adopted: dp.adopted,
-        pins_age_ms: pinsAgeMs === null ? null : Math.round(pinsAgeMs),
+        pins_age_ms: pinsAgeMs,
       }),
     );
     const lo = new LoAddresses();
@@ -146,10 +147,7 @@ export async function runAgent(opts: RunOptions): Promise<number> {
       });
       closers.push(() => reaper.close());
     }
-    if (steering.staleAdoption)
-      sink(
-        makeRecord('info', 'pins-stale', { pins_age_ms: pinsAgeMs === null ? null : Math.round(pinsAgeMs) }),
-      );
+    if (steering.staleAdoption) sink(makeRecord('info', 'pins-stale', { pins_age_ms: pinsAgeMs }));
     const cluster = new Cluster(config, {
       log: (level, event, fields) => sink(makeRecord(level, event, fields)),
     });

@@ -26,12 +26,11 @@ import {
 } from '../steer/layout.js';
 import { buildMaglev, EMPTY, shares } from '../steer/maglev.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../steer/proto.js';
-import { type VipSpec, vipKeyHex, vipKeyOf } from '../steer/vips.js';
+import { ANY_PORT, type VipSpec, vipKeyHex, vipKeyOf } from '../steer/vips.js';
 import type { RingKind, RingShares, SteeringPort } from './parts.js';
 
 const KIND: Record<RingKind, number> = { new: RING_KIND_NEW, established: RING_KIND_ESTABLISHED };
 const PROTO = { tcp: IPPROTO_TCP, udp: IPPROTO_UDP } as const;
-const ANY_PORT = 0;
 
 export class Steering implements SteeringPort {
   readonly dataplane: Dataplane;

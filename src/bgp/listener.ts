@@ -7,11 +7,10 @@
 // it (then even SYNs with a low TTL never get through). Unknown peers' connections are closed at once.
 
 import type net from 'node:net';
-import type { IpFamily } from '../native/ip.js';
+import { type IpFamily, unmappedV4 } from '../native/ip.js';
 import { TcpSocketFd } from '../native/sockopt.js';
 import { listenTcp, type TcpListener } from '../native/tcp.js';
 
-const MAPPED_V4_PREFIX = '::ffff:';
 /** A minimum TTL every packet meets (IP_MINTTL takes 1..255; 1 checks nothing). */
 const ANY_TTL = 1;
 
@@ -37,11 +36,7 @@ export interface ListenerOptions {
 }
 
 function plain(address: string | undefined): string {
-  const a = address ?? '';
-  const noZone = a.split('%')[0]!;
-  return noZone.startsWith(MAPPED_V4_PREFIX) && noZone.includes('.')
-    ? noZone.slice(MAPPED_V4_PREFIX.length)
-    : noZone;
+  return unmappedV4((address ?? '').split('%')[0]!);
 }
 
 export class BgpListener {

@@ -7,7 +7,7 @@
 // bad `wait`, 403 a client address that is not one of the configured hosts (`allowed`) or loopback.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { isIPv4 } from 'node:net';
+import { unmappedV4 } from '../native/ip.js';
 import type { ReportBoard } from './board.js';
 import { INSTANCES_PATH } from './report.js';
 
@@ -26,9 +26,7 @@ export interface StateServerOptions {
 
 /** The client's address as configured: `::ffff:192.0.2.1` → `192.0.2.1`. */
 export function plainAddress(address: string | undefined): string {
-  const a = address ?? '';
-  const v4 = a.startsWith('::ffff:') ? a.slice('::ffff:'.length) : '';
-  return isIPv4(v4) ? v4 : a;
+  return unmappedV4(address ?? '');
 }
 
 function isLoopback(address: string): boolean {

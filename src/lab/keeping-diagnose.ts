@@ -29,6 +29,7 @@ import { HostAgents } from './agents.js';
 import type { CheckReport } from './holder.js';
 import { joinHost, leaveHost } from './join-steps.js';
 import { buildLab, type Lab } from './topology.js';
+import { readXdpCounters } from './xdp-counters.js';
 
 const HASH_SEED = 0x5eed1e55;
 const SERVICE_ID = 0; // the lab's one service
@@ -97,28 +98,11 @@ function explain(lab: Lab, port: number): void {
   }
 }
 
-/** A host's XDP counters that move when a flow is re-steered or dropped (summed over CPUs and VIPs). */
-function counters(lab: Lab, h: string): string {
-  const pins = join(lab.dir, 'bpffs', h);
-  const g = BpfMap.openPinned(join(pins, 'global_stats'));
-  const v = BpfMap.openPinned(join(pins, 'vip_stats'));
-  try {
-    const gs = L.sumGlobalStats(g.lookupPerCpu(u32(0)));
-    const vs = L.sumVipStats(v.lookupPerCpu(u32(0)));
-    const { sc_forwarded, sc_used, sc_socket, sc_none, sc_stale, drops } = vs;
-    return JSON.stringify(
-      { stale_flow: gs.stale_flow, sc_forwarded, sc_used, sc_socket, sc_none, sc_stale, drops },
-      (_, x) => (typeof x === 'bigint' ? Number(x) : x),
-    );
-  } finally {
-    g.close();
-    v.close();
-  }
-}
-
 function show(lab: Lab, step: string, c: CheckReport): void {
   console.log(`${step}: broken ${JSON.stringify(c.broken)} ${JSON.stringify(c.reasons)}`);
-  if (c.samples.length > 0) for (const h of lab.hosts) console.log(`  ${h} counters ${counters(lab, h)}`);
+  if (c.samples.length > 0)
+    for (const h of lab.hosts)
+      console.log(`  ${h} counters ${JSON.stringify(readXdpCounters(join(lab.dir, 'bpffs', h)))}`);
   for (const sample of c.samples) {
     console.log(` ${sample}`);
     explain(lab, Number(sample.split(' ')[1]));

@@ -11,6 +11,13 @@ export const AF_INET = 2;
 export const AF_INET6 = 10;
 
 /** The AF_* number of an IP family. */
+/** An IPv4-mapped IPv6 address as a dual-stack socket reports it (`::ffff:192.0.2.1`) → `192.0.2.1`;
+ * any other address unchanged. */
+export function unmappedV4(address: string): string {
+  const v4 = address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : '';
+  return net.isIPv4(v4) ? v4 : address;
+}
+
 export const afOf = (family: IpFamily): number => (family === 4 ? AF_INET : AF_INET6);
 
 /** The IP family of an AF_* number, or undefined for other families. */

@@ -39,6 +39,8 @@ export const MAP_NAMES = [
   'agent_beat',
 ] as const;
 export type MapName = (typeof MAP_NAMES)[number];
+/** The flow_cache key of a flow (steer_core.h: hash_flow_slot & (FLOW_CACHE_SLOTS - 1)). */
+const cacheSlotKey = (flowKey: Buffer): Buffer => u32key(hashFlowSlot(flowKey) & (L.FLOW_CACHE_SLOTS - 1));
 const MIN_MTU = 1280 + 40; // an IPv6 packet of the minimum MTU must fit once encapsulated
 
 export interface DataplaneOptions {
@@ -315,15 +317,14 @@ export class Dataplane {
    */
   forgetFlow(key: Buffer): boolean {
     const had = this.#maps.flows.delete(key);
-    const slot = hashFlowSlot(key) & (L.FLOW_CACHE_SLOTS - 1);
-    this.#cache.update(u32key(slot), Buffer.alloc(this.#cache.storedValueSize));
+    this.#cache.update(cacheSlotKey(key), Buffer.alloc(this.#cache.storedValueSize));
     this.state.flows.delete(key.toString('hex'));
     return had;
   }
 
   /** What each CPU's flow_cache holds in the slot of `key` (flow_cache_entry values; diagnostics, tests). */
   flowCacheSlot(key: Buffer): Buffer[] {
-    return this.#cache.lookupPerCpu(u32key(hashFlowSlot(key) & (L.FLOW_CACHE_SLOTS - 1)));
+    return this.#cache.lookupPerCpu(cacheSlotKey(key));
   }
 
   /** Empties the flow table, and every CPU's flow_cache with it (a new cache generation). */

@@ -7,6 +7,7 @@
 // that names a local instance: one that names another host was written since, by the second chance.
 
 import { type InetSocket, type NetlinkWatch, watchSocketDestroy } from '../native/index.js';
+import { unmappedV4 } from '../native/ip.js';
 import { addr16 } from './addr.js';
 import type { Dataplane } from './dataplane.js';
 import {
@@ -18,11 +19,7 @@ import {
   type VipEntry,
 } from './layout.js';
 import { IPPROTO_TCP } from './proto.js';
-
-/** A dual-stack socket reports an IPv4 peer as ::ffff:a.b.c.d; the program sees it as IPv4. */
-const unmapped = (a: string): string => (a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a);
-
-const ANY_PORT = 0;
+import { ANY_PORT } from './vips.js';
 
 export interface ReaperCounts {
   /** Destroyed sockets on a VIP that were looked up. */
@@ -70,14 +67,14 @@ export class FlowReaper {
     if (s.remotePort === 0) return; // a listener
     this.#refresh();
     if (!this.#ports.has(s.localPort) && !this.#ports.has(ANY_PORT)) return;
-    const localAddress = unmapped(s.localAddress);
+    const localAddress = unmappedV4(s.localAddress);
     const family = localAddress.includes(':') ? FAMILY_V6 : FAMILY_V4;
     const local = addr16(localAddress);
     const hex = local.toString('hex');
     if (!this.#tcpVips.has(`${hex}/${s.localPort}`) && !this.#tcpVips.has(`${hex}/${ANY_PORT}`)) return;
     this.counts.seen++;
     const key = encodeFlowKey({
-      src: addr16(unmapped(s.remoteAddress)),
+      src: addr16(unmappedV4(s.remoteAddress)),
       dst: local,
       sport: s.remotePort,
       dport: s.localPort,

@@ -284,7 +284,7 @@ function steerFlow(s: SteerState, f: Buffer, p: Pkt, vip: VipEntry): Decision {
     }
     // a flow nobody can serve (no socket here, no other owner) is not recorded (steer_core.h)
     // an entry naming an instance marked failed is re-steered but kept (steer_core.h keep_entry)
-    const keepEntry = known !== undefined && !staleFlow && validInstance(s, known) === undefined;
+    const keepEntry = known !== undefined && validInstance(s, known) === undefined;
     if (!p.rst && !p.icmpErr && sc !== 'none' && !keepEntry) {
       s.flows.set(keyHex, slot);
       rememberSeq(s, keyHex, p.seq);

@@ -7,9 +7,6 @@ import * as P from './proto.js';
 export type ParseResult = 'ok' | 'skip' | 'fail';
 
 /** What the parser learned about a frame (struct pkt of parse.h). */
-/** Offset of the sequence number in the TCP header. */
-const TCP_SEQ_OFF = 4;
-
 export interface Pkt {
   key: FlowKey;
   l2Len: number;
@@ -160,7 +157,7 @@ export function parseL4(f: Buffer, p: Pkt): ParseResult {
       if (off + P.TCP_FLAGS_OFF + 1 > f.length) return 'fail';
       if (f[off + P.TCP_FLAGS_OFF]! & P.TCP_RST) p.rst = true;
       if (f[off + P.TCP_FLAGS_OFF]! & P.TCP_SYN) p.syn = true;
-      p.seq = f.readUInt32BE(off + TCP_SEQ_OFF);
+      p.seq = f.readUInt32BE(off + P.TCP_SEQ_OFF);
     }
     return 'ok';
   }

@@ -20,6 +20,7 @@ export const IPV4_OFFSET = 0x1fff;
 export const IPV4_DF = 0x4000;
 export const ENCAP_TTL = 64;
 export const TCP_FLAGS_OFF = 13;
+export const TCP_SEQ_OFF = 4; // sequence number in the TCP header
 export const TCP_RST = 0x04;
 export const TCP_SYN = 0x02;
 export const TCP_ACK = 0x10;

@@ -36,6 +36,9 @@ export function vipKeyOf(addr: string, proto: number, port: number): VipKey {
   return { addr: addr16(addr), port, proto, family: familyOf(addr) === 4 ? FAMILY_V4 : FAMILY_V6 };
 }
 
+/** The port of an any-port VIP (its key and the VIP table entry). */
+export const ANY_PORT = 0;
+
 export const vipKeyHex = (k: VipKey): string => encodeVipKey(k).toString('hex');
 
 /** The entries `specs` need: one per VIP, plus a fragment entry per (address, protocol) without an

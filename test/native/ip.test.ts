@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatIp, parseIp, parsePrefix } from '../../src/native/index.js';
+import { unmappedV4 } from '../../src/native/ip.js';
 
 const VECTORS: [string, string, string][] = [
   // text in, bytes (hex), canonical text out
@@ -41,4 +42,11 @@ test('prefixes and rejects', () => {
   ]) {
     assert.throws(() => parsePrefix(bad), { code: 'ERR_INVALID_ARGUMENT' }, bad);
   }
+});
+
+test('unmappedV4: an IPv4-mapped address as a dual-stack socket reports it becomes IPv4; others unchanged', () => {
+  assert.equal(unmappedV4('::ffff:192.0.2.1'), '192.0.2.1');
+  assert.equal(unmappedV4('2001:db8::1'), '2001:db8::1');
+  assert.equal(unmappedV4('::ffff:2001:db8::1'), '::ffff:2001:db8::1');
+  assert.equal(unmappedV4('198.51.100.7'), '198.51.100.7');
 });

@@ -11,7 +11,7 @@ import { FlowReaper } from '../../src/steer/flow-reaper.js';
 import { encodeFlowKey, encodeFlowVal, FAMILY_V4, LAYOUTS } from '../../src/steer/layout.js';
 import * as P from '../../src/steer/proto.js';
 import { flowFrame } from './packets.js';
-import { LOCAL, openTestbed, REMOTE, SVC_LOCAL, VIPS } from './setup.js';
+import { openTestbed, REMOTE, SVC_LOCAL, VIPS } from './setup.js';
 
 const LO = '127.0.0.1';
 
@@ -65,7 +65,6 @@ test('a connection that ends here takes its flow entry (and cached copy) with it
   assert.ok(cachedA(), 'the program cached a in the slot hashFlowSlot names');
   // b: an entry naming the remote instance (as the second chance writes when this socket is stale)
   dp.map('flows').update(keyOf(b), encodeFlowVal({ instance: dp.instanceSlot(REMOTE.id), flags: 0 }));
-  assert.equal(dp.instanceSlot(LOCAL.id) !== dp.instanceSlot(REMOTE.id), true);
 
   const reaper = FlowReaper.start(dp);
   t.after(() => reaper.close());
