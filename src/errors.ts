@@ -14,7 +14,8 @@ export type AnycastdErrorCode =
   | 'ERR_BGP_MESSAGE' // a BGP message could not be decoded (see BgpCodecError: NOTIFICATION code/subcode, RFC 7606 action)
   | 'ERR_BGP_ENCODE' // a BGP message could not be encoded (value out of range, message too long)
   | 'ERR_API_REQUEST' // the control API refused a request (see ApiError in src/api/types.ts: its apiCode)
-  | 'ERR_API_UNREACHABLE'; // the agent's control socket cannot be reached (not running, wrong path, no permission)
+  | 'ERR_API_UNREACHABLE' // the agent's control socket cannot be reached (not running, wrong path, no permission)
+  | 'ERR_CLUSTER_REPLY'; // a cluster peer's reply was dropped unapplied (see RejectedReply in src/cluster/report.ts: its reason)
 
 /** Base class: every error anycastd throws is one of these. */
 export class AnycastdError extends Error {

@@ -81,6 +81,7 @@ export function opsOnStarted(version: string): (ctx: RunContext) => Promise<() =
       {
         agent: ctx.agent,
         steering: ctx.steering,
+        cluster: ctx.cluster,
         ...(ctx.peers ? { peers: ctx.peers } : {}),
         ...(received ? { received: () => received().map(receivedRouteInfo) } : {}),
         version,

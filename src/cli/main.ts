@@ -28,10 +28,11 @@ function program(): Command {
       const result = await check(opts.config);
       if (opts.json) {
         const out = result.ok
-          ? { ok: true }
+          ? { ok: true, ...(result.warnings.length > 0 ? { warnings: result.warnings } : {}) }
           : { ok: false, code: result.error.code, error: result.error.message };
         process.stdout.write(`${JSON.stringify(out)}\n`);
       } else if (result.ok) {
+        for (const w of result.warnings) process.stderr.write(`${opts.config}: warning: ${w}\n`);
         process.stdout.write(`${opts.config}: ok\n`);
       } else {
         process.stderr.write(`${result.error.message}\n`);

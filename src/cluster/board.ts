@@ -1,7 +1,7 @@
 // This host's side of the cluster reports: what the agent says of its local instance of each service
-// (src/cluster/report.ts), a token that changes with every change (`<boot id>.<version>`, so a
-// restarted agent never repeats a token a poller holds), and the waiters of long polls, woken at the
-// first change.
+// (src/cluster/report.ts; one entry per service, so as many entries as services configured here), a token
+// that changes with every change (`<boot id>.<version>`, so a restarted agent never repeats a token a
+// poller holds), and the waiters of long polls (capped per peer by the server), woken at the first change.
 
 import { randomBytes } from 'node:crypto';
 import { type InstanceReport, type InstancesReply, type ReportEntry, sameReport } from './report.js';
@@ -38,6 +38,12 @@ export class ReportBoard {
   reply(): InstancesReply {
     const instances = [...this.#reports.values()].sort((a, b) => (a.service < b.service ? -1 : 1));
     return { node: this.node, token: this.token, instances };
+  }
+
+  /** The reply with only the entries of `services` (what one peer's host runs). */
+  replyFor(services: ReadonlySet<string>): InstancesReply {
+    const all = this.reply();
+    return { ...all, instances: all.instances.filter((e) => services.has(e.service)) };
   }
 
   /** Resolves at the first change after now, or after `ms`; `cancel` resolves it at once. */

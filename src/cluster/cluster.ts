@@ -1,25 +1,34 @@
-// The agents' exchange of instance reports (issue 8): this host publishes what it says of its local
-// instances (ReportBoard, served by StateServer on the cluster port) and follows every other host of
-// its services (one ReportPoller per remote host address). A reply entry counts only when the config
-// names that instance of that service on the host it came from; everything else is ignored and logged
-// once. Reloads re-aim the pollers (a fourth host added to the instances is followed from then on) and
-// restart the endpoint when its settings changed. The server failing to listen is logged and retried,
-// never fatal: without it the other hosts fall back to their own checks.
+// The agents' exchange of instance reports: this host publishes what it says of its local instances
+// (ReportBoard, served by StateServer on the cluster port of its host addresses) and follows every other
+// host of its services (one ReportPoller per remote host address). Both directions are authenticated with
+// the keys of cluster.key_file (auth.ts); without keys the channel stays off — nothing listens and nothing
+// is polled — and the agent says so once at start (the other hosts' states are then judged by this host's
+// own checks alone).
+//
+// A reply entry counts only when the config names that instance of that service on the host it came from.
+// An entry of a service this host does not have is skipped and counted (a peer may run more services); one
+// naming an instance the config places elsewhere is counted and logged at most once per peer per interval.
+// Reloads re-aim the pollers (a fourth host added to the instances is followed from then on), swap the
+// keys in place, and restart the endpoint when its port or addresses changed. The endpoint failing to
+// listen is logged and retried, never fatal: without it the other hosts fall back to their own checks.
 
 import { EventEmitter } from 'node:events';
+import { isIPv6 } from 'node:net';
+import type { ClusterKeys } from '../config/cluster-keys.js';
 import type { Config } from '../config/types.js';
 import { ReportBoard } from './board.js';
+import { ClusterCounters, type ClusterCountersSnapshot } from './counters.js';
+import { LOG_INTERVAL_MS, MAX_LOG_KEYS, maxEntries, totalConnections } from './limits.js';
+import { type ClusterLog, LimitedLog } from './log-limit.js';
 import { ReportPoller } from './poller.js';
 import { type InstanceReport, type ReportEntry, sameReport } from './report.js';
 import { StateServer } from './server.js';
+import { servicesAt, type Topology, topologyOf } from './topology.js';
 
+export type { ClusterLog } from './log-limit.js';
+
+/** A listen that failed (the port taken) is tried again after this. */
 const LISTEN_RETRY_MS = 5_000;
-
-export type ClusterLog = (
-  level: 'info' | 'warn' | 'error',
-  event: string,
-  fields: Record<string, unknown>,
-) => void;
 
 /** The cluster as the agent uses it. */
 export interface ClusterPort {
@@ -29,7 +38,7 @@ export interface ClusterPort {
   reported(service: string, instance: string): InstanceReport | undefined;
   /** Calls `listener` whenever a remote report changes; returns the unsubscribe. */
   subscribe(listener: (service: string, instance: string) => void): () => void;
-  /** A reloaded config (which hosts to follow, the endpoint's settings). */
+  /** A reloaded config (which hosts to follow, the endpoint's settings, the keys). */
   apply(next: Config): Promise<void>;
 }
 
@@ -49,46 +58,71 @@ export interface ClusterOptions {
 }
 
 const key = (service: string, instance: string): string => `${service}/${instance}`;
+/** The service and instance of a key (a service name has no '/'; an instance id may). */
+const unkey = (k: string): [string, string] => {
+  const at = k.indexOf('/');
+  return [k.slice(0, at), k.slice(at + 1)];
+};
+
+/** What decides whether the endpoint must be restarted. */
+const endpointOf = (c: Config): string =>
+  JSON.stringify([c.cluster.port, c.node.host.ipv4, c.node.host.ipv6, activeOf(c)]);
+
+/** The channel runs when it is enabled and has keys. */
+const activeOf = (c: Config): boolean => c.cluster.enabled && c.cluster.keys !== null;
 
 export class Cluster extends EventEmitter<{ report: [string, string] }> implements ClusterPort {
   #config: Config;
+  #topology: Topology;
   readonly #o: ClusterOptions;
   readonly #board: ReportBoard;
+  readonly #counters = new ClusterCounters();
+  readonly #ignoredLog: LimitedLog;
   #server: StateServer | null = null;
   #listenTimer: NodeJS.Timeout | null = null;
   readonly #pollers = new Map<string, ReportPoller>(); // remote host address → poller
   readonly #reports = new Map<string, { from: string; report: InstanceReport }>();
-  readonly #ignored = new Set<string>();
   #closed = false;
 
   constructor(config: Config, opts: ClusterOptions) {
     super();
     this.#config = config;
+    this.#topology = topologyOf(config);
     this.#o = opts;
     this.#board = new ReportBoard(config.node.id);
+    this.#ignoredLog = new LimitedLog(
+      (fields) => opts.log('warn', 'cluster-report-ignored', fields),
+      LOG_INTERVAL_MS,
+      MAX_LOG_KEYS,
+    );
   }
 
   /** Starts the endpoint and the pollers (resolves once the endpoint listens or its failure is logged). */
   async start(): Promise<void> {
-    if (!this.#config.cluster.enabled) return;
+    this.#sayIfOff();
+    if (!activeOf(this.#config)) return;
     this.#aimPollers();
     await this.#listen();
   }
 
-  /** A reloaded config: follow its hosts, restart the endpoint if its settings changed. */
+  /** A reloaded config: follow its hosts, use its keys, restart the endpoint if its settings changed. */
   async apply(next: Config): Promise<void> {
-    const before = this.#config.cluster;
+    const before = this.#config;
     this.#config = next;
-    if (before.enabled !== next.cluster.enabled || before.port !== next.cluster.port) {
+    this.#topology = topologyOf(next);
+    if (endpointOf(before) !== endpointOf(next)) {
+      // another port, other own addresses, or the channel turned on or off: start over
       await this.#stopServer();
       for (const p of this.#pollers.values()) p.close();
       this.#pollers.clear();
       this.#forgetFrom(null);
-      if (next.cluster.enabled) await this.#listen();
+      if (activeOf(before) !== activeOf(next)) this.#sayIfOff();
+      if (activeOf(next)) await this.#listen();
     }
-    if (next.cluster.enabled) this.#aimPollers();
+    this.#server?.prune();
+    if (activeOf(next)) this.#aimPollers();
     for (const [k, r] of [...this.#reports]) {
-      const [service, instance] = k.split('/') as [string, string];
+      const [service, instance] = unkey(k);
       if (!this.#accepts(r.from, service, instance)) this.#set(service, instance, null, r.from);
     }
   }
@@ -97,6 +131,7 @@ export class Cluster extends EventEmitter<{ report: [string, string] }> implemen
     this.#closed = true;
     for (const p of this.#pollers.values()) p.close();
     this.#pollers.clear();
+    this.#ignoredLog.close();
     await this.#stopServer();
   }
 
@@ -121,6 +156,11 @@ export class Cluster extends EventEmitter<{ report: [string, string] }> implemen
     }));
   }
 
+  /** What the channel counted since start (the metrics' source). */
+  counters(): ClusterCountersSnapshot {
+    return this.#counters.snapshot();
+  }
+
   /** The board's current reply (tests, the API). */
   published(): readonly ReportEntry[] {
     return this.#board.reply().instances;
@@ -130,20 +170,28 @@ export class Cluster extends EventEmitter<{ report: [string, string] }> implemen
     return this.#server?.port ?? 0;
   }
 
-  /** Remote host addresses of every service's instances (IPv4 where the instance has one). */
-  #remoteHosts(): Set<string> {
-    const own = new Set([this.#config.node.host.ipv4, this.#config.node.host.ipv6]);
-    const hosts = new Set<string>();
-    for (const s of this.#config.services)
-      for (const i of s.instances) {
-        const address = i.host.ipv4 ?? i.host.ipv6;
-        if (i.id !== s.localInstanceId && address && !own.has(address)) hosts.add(address);
-      }
-    return hosts;
+  /** The pollers by remote address (tests). */
+  poller(address: string): ReportPoller | undefined {
+    return this.#pollers.get(address);
+  }
+
+  #keys(): ClusterKeys {
+    const keys = this.#config.cluster.keys;
+    if (!keys) throw new Error('cluster channel used without keys');
+    return keys;
+  }
+
+  #sayIfOff(): void {
+    const c = this.#config;
+    if (c.cluster.enabled && c.cluster.keys === null && this.#topology.pollTargets.size > 0)
+      this.#o.log('warn', 'cluster-off', {
+        reason: 'no-key-file',
+        detail: 'cluster.key_file is not set: no reports are exchanged with the other hosts',
+      });
   }
 
   #aimPollers(): void {
-    const wanted = this.#remoteHosts();
+    const wanted = this.#topology.pollTargets;
     for (const [address, p] of this.#pollers)
       if (!wanted.has(address)) {
         p.close();
@@ -152,20 +200,24 @@ export class Cluster extends EventEmitter<{ report: [string, string] }> implemen
       }
     for (const address of wanted) {
       if (this.#pollers.has(address)) continue;
+      const { ipv4, ipv6 } = this.#config.node.host;
+      const local = isIPv6(address) ? ipv6 : ipv4;
       const poller = new ReportPoller({
         address,
         port: this.#config.cluster.port,
+        ...(local ? { localAddress: local } : {}),
+        keys: () => this.#keys(),
+        maxEntries: () => maxEntries(servicesAt(this.#topology, address).size),
         onReports: (entries) => this.#onReports(address, entries),
         onReachable: (reachable, detail) =>
           this.#o.log(
             reachable ? 'info' : 'warn',
             reachable ? 'cluster-peer-reachable' : 'cluster-peer-unreachable',
-            {
-              reason: reachable ? 'reply' : 'request-failed',
-              address,
-              detail,
-            },
+            { reason: reachable ? 'reply' : 'request-failed', address, detail },
           ),
+        onRejected: (reason) => {
+          this.#counters.repliesRejected[reason]++;
+        },
         ...(this.#o.waitMs === undefined ? {} : { waitMs: this.#o.waitMs }),
         ...(this.#o.forgetAfterMs === undefined ? {} : { forgetAfterMs: this.#o.forgetAfterMs }),
       });
@@ -185,16 +237,15 @@ export class Cluster extends EventEmitter<{ report: [string, string] }> implemen
     const seen = new Set<string>();
     for (const e of entries) {
       if (!this.#accepts(from, e.service, e.instance)) {
-        const k = `${from} ${key(e.service, e.instance)}`;
-        if (!this.#ignored.has(k)) {
-          this.#ignored.add(k);
-          this.#o.log('warn', 'cluster-report-ignored', {
+        const known = this.#config.services.some((s) => s.name === e.service);
+        this.#counters.entriesIgnored[known ? 'not-configured-there' : 'unknown-service']++;
+        if (known)
+          this.#ignoredLog.note(from, {
             reason: 'not-configured-there',
             address: from,
             service: e.service,
             instance: e.instance,
           });
-        }
         continue;
       }
       seen.add(key(e.service, e.instance));
@@ -202,7 +253,7 @@ export class Cluster extends EventEmitter<{ report: [string, string] }> implemen
     }
     for (const [k, r] of [...this.#reports])
       if (r.from === from && !seen.has(k)) {
-        const [service, instance] = k.split('/') as [string, string];
+        const [service, instance] = unkey(k);
         this.#set(service, instance, null, from);
       }
   }
@@ -211,7 +262,7 @@ export class Cluster extends EventEmitter<{ report: [string, string] }> implemen
   #forgetFrom(from: string | null): void {
     for (const [k, r] of [...this.#reports])
       if (from === null || r.from === from) {
-        const [service, instance] = k.split('/') as [string, string];
+        const [service, instance] = unkey(k);
         this.#set(service, instance, null, r.from);
       }
   }
@@ -237,17 +288,25 @@ export class Cluster extends EventEmitter<{ report: [string, string] }> implemen
   }
 
   async #listen(): Promise<void> {
-    if (this.#closed || this.#server || this.#o.serve === false) return;
+    if (this.#closed || this.#server || this.#o.serve === false || !activeOf(this.#config)) return;
+    const addresses = [...this.#topology.own];
     try {
       this.#server = await StateServer.start({
         board: this.#board,
         port: this.#config.cluster.port,
-        allowed: (address) => this.#isConfiguredHost(address),
+        addresses,
+        allowed: (address) => this.#topology.servicesAt.has(address),
+        servicesFor: (address) => servicesAt(this.#topology, address),
+        keys: () => this.#keys(),
+        maxConnections: () => totalConnections(this.#topology.hostCount),
+        counters: this.#counters,
+        log: this.#o.log,
       });
-      this.#o.log('info', 'cluster-listening', { reason: 'start', port: this.#server.port });
+      this.#o.log('info', 'cluster-listening', { reason: 'start', addresses, port: this.#server.port });
     } catch (err) {
       this.#o.log('error', 'cluster-listen-failed', {
         reason: 'listen-error',
+        addresses,
         port: this.#config.cluster.port,
         error: err,
         retryMs: LISTEN_RETRY_MS,
@@ -266,13 +325,5 @@ export class Cluster extends EventEmitter<{ report: [string, string] }> implemen
     const server = this.#server;
     this.#server = null;
     await server?.close();
-  }
-
-  #isConfiguredHost(address: string): boolean {
-    const { ipv4, ipv6 } = this.#config.node.host;
-    if (address === ipv4 || address === ipv6) return true;
-    return this.#config.services.some((s) =>
-      s.instances.some((i) => i.host.ipv4 === address || i.host.ipv6 === address),
-    );
   }
 }

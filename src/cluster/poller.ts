@@ -1,29 +1,41 @@
-// Follows one remote agent's reports (src/cluster/report.ts) by long poll: GET /v1/instances with the
-// last token and a wait, so a change there (a drain, a failed instance) arrives here within a round trip,
-// without polling traffic in between. On an error it retries with a growing pause (250 ms … 5 s); the
-// last reports are kept through an outage of up to `forgetAfterMs` (an agent restarting keeps what it
-// said), then forgotten, so a silent agent never holds its instances out of the rings for good.
+// Follows one remote agent's reports (src/cluster/report.ts) by long poll (poll-request.ts): the last token
+// and a wait, so a change there (a drain, a failed instance) arrives here within a round trip, without
+// polling traffic in between. Requests start at most every POLL_FLOOR_MS whatever the peer answers. On an
+// error it retries with a growing pause (250 ms … 5 s); a rejected reply (forged, replayed, too big) is
+// counted, never applied, and retried the same way. The last reports are kept through an outage of up to
+// `forgetAfterMs` (an agent restarting keeps what it said), then forgotten, so a silent agent never holds
+// its instances out of the rings for good.
 
-import { Agent as HttpAgent, request } from 'node:http';
-import { isIPv6 } from 'node:net';
-import { INSTANCES_PATH, type InstancesReply, parseInstancesReply, type ReportEntry } from './report.js';
+import { Agent as HttpAgent } from 'node:http';
+import type { ClusterKeys } from '../config/cluster-keys.js';
+import type { ReplyRejection } from './counters.js';
+import { POLL_FLOOR_MS } from './limits.js';
+import { pollOnce } from './poll-request.js';
+import { RejectedReply, type ReportEntry } from './report.js';
 
 export const POLL_WAIT_MS = 10_000;
-/** Past the wait: the reply is late, the connection is taken as dead. */
-const REPLY_SLACK_MS = 3_000;
 export const FORGET_AFTER_MS = 30_000;
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 5_000;
-const MAX_BODY = 1 << 20;
+/** Nonces of earlier requests kept to tell a replayed reply from a forged one. */
+const EARLIER_NONCES = 4;
 
 export interface PollerOptions {
   /** The remote agent's host address (IPv4 or IPv6). */
   address: string;
   port: number;
+  /** This host's address of the same family (the source the peer admits). */
+  localAddress?: string;
+  /** The keys in force (a reload swaps them). */
+  keys: () => ClusterKeys;
+  /** Entries a reply from this peer may carry (the config's bound). */
+  maxEntries: () => number;
   /** Every reply that changed something, and `[]` when the reports are forgotten. */
   onReports: (entries: readonly ReportEntry[]) => void;
   /** Reachability changes (the first failure, the first reply after failures). */
   onReachable: (reachable: boolean, detail: string) => void;
+  /** A reply dropped unapplied. */
+  onRejected: (reason: ReplyRejection, detail: string) => void;
   waitMs?: number;
   forgetAfterMs?: number;
 }
@@ -33,11 +45,14 @@ export class ReportPoller {
   readonly #o: PollerOptions;
   readonly #http = new HttpAgent({ keepAlive: true, maxSockets: 1 });
   readonly #abort = new AbortController();
+  readonly #nonces: string[] = [];
   #token = '';
   #reachable: boolean | null = null;
   #lastOk = Date.now();
+  #lastStart = Number.NEGATIVE_INFINITY;
   #holding = false;
   #replies = 0;
+  #requests = 0;
 
   constructor(opts: PollerOptions) {
     this.address = opts.address;
@@ -52,6 +67,11 @@ export class ReportPoller {
     return this.#replies;
   }
 
+  /** Requests sent (tests: the floor holds whatever the peer does). */
+  get requests(): number {
+    return this.#requests;
+  }
+
   start(): void {
     void this.#run();
   }
@@ -64,8 +84,27 @@ export class ReportPoller {
   async #run(): Promise<void> {
     let failures = 0;
     while (!this.#abort.signal.aborted) {
+      await sleep(this.#lastStart + POLL_FLOOR_MS - performance.now(), this.#abort.signal);
+      if (this.#abort.signal.aborted) return;
+      this.#lastStart = performance.now();
+      this.#requests++;
       try {
-        const reply = await this.#get(this.#token === '' ? 0 : (this.#o.waitMs ?? POLL_WAIT_MS));
+        const reply = await pollOnce({
+          address: this.address,
+          port: this.#o.port,
+          ...(this.#o.localAddress ? { localAddress: this.#o.localAddress } : {}),
+          keys: this.#o.keys(),
+          since: this.#token,
+          wait: this.#token === '' ? 0 : (this.#o.waitMs ?? POLL_WAIT_MS),
+          maxEntries: this.#o.maxEntries(),
+          agent: this.#http,
+          signal: this.#abort.signal,
+          earlier: this.#nonces,
+          sent: (nonce) => {
+            this.#nonces.unshift(nonce);
+            this.#nonces.length = Math.min(this.#nonces.length, EARLIER_NONCES + 1);
+          },
+        });
         this.#replies++;
         this.#lastOk = Date.now();
         failures = 0;
@@ -78,7 +117,9 @@ export class ReportPoller {
       } catch (err) {
         if (this.#abort.signal.aborted) return;
         failures++;
-        this.#setReachable(false, err instanceof Error ? err.message : String(err));
+        const detail = err instanceof Error ? err.message : String(err);
+        if (err instanceof RejectedReply) this.#o.onRejected(err.reason, detail);
+        this.#setReachable(false, detail);
         if (!this.#holding && Date.now() - this.#lastOk > (this.#o.forgetAfterMs ?? FORGET_AFTER_MS)) {
           this.#holding = true; // forgotten until the next reply, which is then taken whatever its token
           this.#o.onReports([]);
@@ -93,52 +134,10 @@ export class ReportPoller {
     this.#reachable = reachable;
     this.#o.onReachable(reachable, detail);
   }
-
-  #get(waitMs: number): Promise<InstancesReply> {
-    const host = isIPv6(this.address) ? `[${this.address}]` : this.address;
-    const from = `${host}:${this.#o.port}`;
-    const query = `since=${encodeURIComponent(this.#token)}&wait=${waitMs}`;
-    return new Promise((resolve, reject) => {
-      const req = request(
-        {
-          host: this.address,
-          port: this.#o.port,
-          path: `${INSTANCES_PATH}?${query}`,
-          agent: this.#http,
-          signal: this.#abort.signal,
-          timeout: waitMs + REPLY_SLACK_MS,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
-          res.on('data', (c: Buffer) => {
-            size += c.length;
-            if (size > MAX_BODY) req.destroy(new Error(`cluster reply from ${from}: over ${MAX_BODY} bytes`));
-            else chunks.push(c);
-          });
-          res.on('end', () => {
-            const body = Buffer.concat(chunks).toString('utf8');
-            if (res.statusCode !== 200)
-              return reject(new Error(`cluster reply from ${from}: HTTP ${res.statusCode}: ${body.trim()}`));
-            try {
-              resolve(parseInstancesReply(JSON.parse(body), from));
-            } catch (err) {
-              reject(
-                err instanceof SyntaxError ? new Error(`cluster reply from ${from}: ${err.message}`) : err,
-              );
-            }
-          });
-          res.on('error', reject);
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error(`cluster reply from ${from}: no reply in time`)));
-      req.on('error', reject);
-      req.end();
-    });
-  }
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal.aborted) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms);
     function done(): void {

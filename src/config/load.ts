@@ -1,18 +1,35 @@
 // Reads and validates the config file: YAML 1.2 parsed with node positions kept (parseDocument +
 // LineCounter), then the zod schema; every problem becomes a located ConfigIssue and the whole file is
-// rejected with one ConfigError. `check` is the pure entry behind `anycastd check -c FILE`: it reads the
-// file and touches nothing else on the host.
+// rejected with one ConfigError. A file read from disk also has the files it names read and checked (the
+// cluster key file: cluster-keys.ts). `check` is the pure entry behind `anycastd check -c FILE`: it reads
+// the file and what it names, and touches nothing else on the host.
 
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError, type ConfigIssue } from '../errors.js';
+import { loadClusterKeys } from './cluster-keys.js';
 import { toConfigIssues } from './issues.js';
+import { formatPath, locate } from './locate.js';
 import { configSchema, DEFAULT_CONFIG_PATH } from './schema.js';
 import type { Config } from './types.js';
+import { configWarnings } from './warnings.js';
 
-/** Parses config text; `file` is used in messages and stored in the result. Throws ConfigError. */
-export function parseConfig(text: string, file: string): Config {
+/** What is wrong with something on this host a config names, at the key that names it. */
+export interface HostIssue {
+  path: (string | number)[];
+  expected: string;
+  found: string;
+}
+
+/** Facts of the host a config names (files), checked after the schema; each issue is located. */
+export type HostCheck = (cfg: Config) => HostIssue[];
+
+/**
+ * Parses config text; `file` is used in messages and stored in the result. `host` checks what the file
+ * names on this host (loadConfig: the cluster key file). Throws ConfigError.
+ */
+export function parseConfig(text: string, file: string, host?: HostCheck): Config {
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > 0) {
@@ -36,8 +53,22 @@ export function parseConfig(text: string, file: string): Config {
     issues.sort((a, b) => a.line - b.line || a.column - b.column);
     throw new ConfigError(issues);
   }
+  const missing = host?.(result.data) ?? [];
+  if (missing.length > 0)
+    throw new ConfigError(
+      missing.map((m) => ({
+        file,
+        ...locate(doc, counter, m.path),
+        path: formatPath(m.path),
+        expected: m.expected,
+        found: m.found,
+      })),
+    );
   return { ...result.data, file };
 }
+
+/** What a config read from disk names on this host: the cluster key file (read into the config). */
+const hostFacts: HostCheck = (cfg) => loadClusterKeys(cfg);
 
 /** Reads and parses a config file. Throws ConfigError (also for an unreadable file). */
 export async function loadConfig(file: string = DEFAULT_CONFIG_PATH): Promise<Config> {
@@ -51,15 +82,19 @@ export async function loadConfig(file: string = DEFAULT_CONFIG_PATH): Promise<Co
       { file: path, line: 0, column: 0, path: '', expected: 'a readable file', found: code },
     ]);
   }
-  return parseConfig(text, path);
+  return parseConfig(text, path, hostFacts);
 }
 
-export type CheckResult = { ok: true; config: Config } | { ok: false; error: ConfigError };
+/** A valid config comes with the warnings of warnings.ts (`path: text` lines). */
+export type CheckResult =
+  | { ok: true; config: Config; warnings: string[] }
+  | { ok: false; error: ConfigError };
 
 /** Validates a config file without touching the host (no sockets, no netlink, no files written). */
 export async function check(file: string = DEFAULT_CONFIG_PATH): Promise<CheckResult> {
   try {
-    return { ok: true, config: await loadConfig(file) };
+    const config = await loadConfig(file);
+    return { ok: true, config, warnings: configWarnings(config) };
   } catch (err) {
     if (err instanceof ConfigError) return { ok: false, error: err };
     throw err;

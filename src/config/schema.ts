@@ -7,15 +7,18 @@ import { asn, canonicalIp, int, ipv4, mapped, port, strict } from './fields.js';
 import { bgpSchema, kernelRouteSchema } from './schema-bgp.js';
 import { addressPairSchema, serviceSchema } from './schema-service.js';
 import { applySemantics } from './semantics.js';
-import type { Config, DataplaneConfig, NodeConfig } from './types.js';
+import type { ClusterConfig, Config, DataplaneConfig, NodeConfig } from './types.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/anycastd/anycastd.yaml';
 export const DEFAULT_METRICS_LISTEN = '127.0.0.1:9469';
 export const DEFAULT_API_SOCKET = '/run/anycastd/anycastd.sock';
 /** Maglev's usual table size: a prime well above 100 × the instance count. */
 export const DEFAULT_RING_SIZE = 65_537;
-/** The agents' state endpoint (src/cluster/): the same port on every host. */
-export const DEFAULT_CLUSTER_PORT = 9470;
+/**
+ * The agents' state endpoint (src/cluster/): the same port on every host. Privileged (< 1024), so no other
+ * local user can take it while the agent is down; 947/tcp is unassigned in the IANA registry.
+ */
+export const DEFAULT_CLUSTER_PORT = 947;
 export const DEFAULT_FLOW_TABLE_SIZE = 65_536;
 export const DEFAULT_MTU = 1500;
 /** IPv6's minimum link MTU (RFC 8200) bounds the fabric MTU below. */
@@ -74,7 +77,10 @@ const dataplaneSchema = strict({
 const clusterSchema = strict({
   enabled: z.boolean().default(true),
   port: port().default(DEFAULT_CLUSTER_PORT),
-});
+  key_file: z.string().startsWith('/').optional(),
+}).transform(
+  (c): ClusterConfig => ({ enabled: c.enabled, port: c.port, keyFile: c.key_file ?? null, keys: null }),
+);
 
 export const configSchema = strict({
   node: nodeSchema,
@@ -98,7 +104,7 @@ export const configSchema = strict({
     metrics: { listen: c.metrics?.listen ?? DEFAULT_METRICS_LISTEN },
     api: { socket: c.api?.socket ?? DEFAULT_API_SOCKET, group: c.api?.group ?? null },
     dataplane: c.dataplane ?? dataplaneSchema.parse({}),
-    cluster: c.cluster ?? { enabled: true, port: DEFAULT_CLUSTER_PORT },
+    cluster: c.cluster ?? clusterSchema.parse({}),
   };
   applySemantics(cfg, (path, expected, found) => {
     ctx.issues.push({

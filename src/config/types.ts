@@ -2,6 +2,8 @@
 // YAML file once every default is filled in and every duration is in milliseconds. Field names are the
 // camelCase form of the YAML's snake_case keys. Consumers (agent, bgp, health, steer) read only this.
 
+import type { ClusterKeys } from './cluster-keys.js';
+
 /** A host's addresses; at least one family is present. */
 export interface AddressPair {
   ipv4: string | null;
@@ -191,8 +193,12 @@ export interface DataplaneConfig {
 /** Agents tell each other their local instances' state and ring membership (src/cluster/). */
 export interface ClusterConfig {
   enabled: boolean;
-  /** TCP port of the state endpoint, the same on every host. */
+  /** TCP port of the state endpoint, the same on every host (default privileged: no other user can take it). */
   port: number;
+  /** The shared keys' file (src/config/cluster-keys.ts); without it the channel stays off. */
+  keyFile: string | null;
+  /** The keys read from keyFile when the config was loaded (null: not read — parseConfig, or no key file). */
+  keys: ClusterKeys | null;
 }
 
 export interface Config {

@@ -2,7 +2,8 @@
 // the host's sessions (src/lab/peers.ts): node id, host address, AS, uplinks up1/up2, one peer per ToR
 // session (IPv4 and IPv6, the lab routers' timers), the service "web" on the VIP (TCP 8000 and 8080,
 // UDP 8053) with an instance on every host (or the given ones) checked by TCP with a short interval and the listener watch,
-// XDP on both uplinks, and the metrics/API sockets and drain file under the host's run directory.
+// XDP on both uplinks, the metrics/API sockets and drain file under the host's run directory, and the
+// cluster channel authenticated with the lab's one key file (the same on every host, as in production).
 
 import { HOST_PLAN, HOSTS, type HostName, SERVICE_PORTS, VIP4, VIP6 } from './addressing.js';
 import { hostPeers, LAB_TIMERS } from './peers.js';
@@ -41,6 +42,8 @@ export interface AgentPaths {
   config: string;
   api: string;
   drainFile: string;
+  /** The cluster channel's key file (mode 0600), shared by every host of the lab. */
+  clusterKey: string;
 }
 
 const ms = (x: number): string => `${x}ms`;
@@ -86,6 +89,7 @@ export function renderAgentConfig(
     `    drain_time: ${ms(t.drainTimeMs)}`,
     `    grace_time: ${ms(t.graceTimeMs)}`,
     `    drain_file: ${paths.drainFile}`,
+    `cluster: { key_file: ${paths.clusterKey} }`,
     `metrics: { listen: "127.0.0.1:${METRICS_PORT}" }`,
     `api: { socket: ${paths.api} }`,
     `dataplane: { xdp_mode: native, ring_size: ${LAB_RING_SIZE} }`,

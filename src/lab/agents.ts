@@ -10,7 +10,8 @@
 //   CHECKSUM_PARTIAL, which an XDP encapsulation and XDP_TX lose (the frame would arrive with a bad
 //   L4 checksum); real wire frames are complete.
 
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { callOnce } from '../api/client.js';
@@ -31,6 +32,8 @@ const CLI_SCRIPT = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
 const XDP_PASS_OBJECT = fileURLToPath(new URL('../../build/bpf/xdp_pass.bpf.o', import.meta.url));
 const XDP_SECTION = 'xdp';
 const START_TIMEOUT_MS = 20_000;
+/** The lab's cluster key: 256 bits (src/config/cluster-keys.ts MIN_KEY_BYTES). */
+const CLUSTER_KEY_BYTES = 32;
 /** The agent's log event after a SIGHUP reload (src/agent/run.ts). */
 const RELOAD_EVENT = /^config-(reloaded|rejected)$/;
 
@@ -85,7 +88,15 @@ export class HostAgents {
   /** Write `host`'s config listing the lab's current hosts as instances. */
   writeConfig(host: HostName): void {
     const p = this.paths(host);
+    this.#ensureClusterKey(p.clusterKey);
     writeFileSync(p.config, renderAgentConfig(host, p, LAB_AGENT_TIMINGS, this.#lab.hosts));
+  }
+
+  /** The lab's cluster key: one random key, mode 0600, made once per run and shared by every host. */
+  #ensureClusterKey(path: string): void {
+    if (existsSync(path)) return;
+    writeFileSync(path, `${randomBytes(CLUSTER_KEY_BYTES).toString('hex')}\n`, { mode: 0o600 });
+    chmodSync(path, 0o600);
   }
 
   /**
@@ -124,6 +135,7 @@ export class HostAgents {
       config: join(dir, 'anycastd.yaml'),
       api: join(dir, 'anycastd.sock'),
       drainFile: join(dir, 'drain-web'),
+      clusterKey: join(this.#lab.dir, 'cluster.key'),
       log: join(dir, 'anycastd.log'),
       pins: join(this.bpffs, host),
     };
@@ -132,6 +144,7 @@ export class HostAgents {
   /** Write `host`'s config and start its agent; resolves once the agent has attached XDP. */
   async start(host: HostName): Promise<LabProcess> {
     const p = this.paths(host);
+    this.#ensureClusterKey(p.clusterKey);
     if (!existsSync(p.config)) writeFileSync(p.config, renderAgentConfig(host, p));
     const from = this.events(host).length;
     const args = ['--import', TSX_LOADER, CLI_SCRIPT, 'run', '-c', p.config, '--pin-dir', p.pins];

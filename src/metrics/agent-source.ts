@@ -17,6 +17,7 @@ import { type CountedVip, readDataplaneMetrics } from './dataplane-source.js';
 import { vipLabelsOf } from './label-sets.js';
 import {
   type BgpMessageTypeName,
+  type ClusterMetrics,
   type DataplaneMetrics,
   type MetricsSource,
   type PeerMetrics,
@@ -45,6 +46,8 @@ export interface OpsParts {
   steering?: { dataplane: Dataplane; serviceId(name: string): number | undefined };
   /** Routes received from the peers, for `show routes` (the speaker's Adj-RIB-In; none: not shown). */
   received?: () => readonly RouteInfo[];
+  /** The cluster channel (Cluster.counters). */
+  cluster?: { counters(): ClusterMetrics };
   /** Where the program is attached, in which mode (default: the kernel asked about each uplink). */
   xdp?: () => readonly XdpAttachment[];
   version: string;
@@ -128,6 +131,7 @@ export function agentMetricsSource(parts: OpsParts): MetricsSource {
         .status()
         .services.map((s) => serviceMetrics(s, cfg.services.find((c) => c.name === s.name)?.vips ?? []));
     },
+    cluster: () => parts.cluster?.counters() ?? null,
     dataplane: (): DataplaneMetrics | null => {
       const dp = parts.steering?.dataplane;
       if (!dp) return null;

@@ -4,7 +4,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ConfigLabelSets } from './label-sets.js';
 import { MirroredCounter } from './series.js';
-import type { DataplaneMetrics, PeerMetrics, ServiceMetrics } from './sources.js';
+import type { ClusterMetrics, DataplaneMetrics, PeerMetrics, ServiceMetrics } from './sources.js';
 
 export const PREFIX = 'anycastd_';
 
@@ -13,6 +13,7 @@ export interface Snapshot {
   peers: readonly PeerMetrics[];
   services: readonly ServiceMetrics[];
   dataplane: DataplaneMetrics | null;
+  cluster: ClusterMetrics | null;
 }
 
 export class MetricFactory {

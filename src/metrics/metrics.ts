@@ -4,11 +4,12 @@
 // services, the kernel's counters) are pulled once per scrape by the metrics' collect() callbacks, and
 // events are pushed through the MetricsRecorder methods. A service's instance is labelled `instance_id`:
 // `instance` is Prometheus's own target label (a scraped `instance` would become `exported_instance`).
-// The metrics themselves: bgp-metrics.ts, service-metrics.ts, dataplane-metrics.ts.
+// The metrics themselves: bgp-metrics.ts, service-metrics.ts, dataplane-metrics.ts, cluster-metrics.ts.
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Config } from '../config/types.js';
 import type { TransitionReason } from '../health/types.js';
 import { defineBgpMetrics } from './bgp-metrics.js';
+import { defineClusterMetrics } from './cluster-metrics.js';
 import { defineDataplaneMetrics } from './dataplane-metrics.js';
 import { MetricFactory, PREFIX, type Snapshot } from './factory.js';
 import { labelSetsOf } from './label-sets.js';
@@ -50,6 +51,7 @@ export class AnycastdMetrics implements MetricsRecorder {
     defineBgpMetrics(f);
     this.#events = defineServiceMetrics(f);
     defineDataplaneMetrics(f);
+    defineClusterMetrics(f);
     this.#reloads = new Counter({
       name: `${PREFIX}config_reloads_total`,
       help: 'Config reloads (SIGHUP or the control API), by result (success, failure).',
@@ -96,6 +98,7 @@ export class AnycastdMetrics implements MetricsRecorder {
         peers: src.peers?.() ?? [],
         services: src.services?.() ?? [],
         dataplane: src.dataplane?.() ?? null,
+        cluster: src.cluster?.() ?? null,
       };
       setImmediate(() => {
         this.#snapshot = undefined;

@@ -5,6 +5,7 @@
 // reload) are pushed, through the MetricsRecorder methods of AnycastdMetrics.
 import type { Rfc7606Action } from '../bgp/codec/errors.js';
 import type { FsmState } from '../bgp/fsm/types.js';
+import type { ClusterCountersSnapshot } from '../cluster/counters.js';
 import type { TransitionReason } from '../health/types.js';
 import type { GlobalStats, VipStats } from '../steer/layout.js';
 
@@ -122,11 +123,15 @@ export interface DataplaneMetrics {
   xdp: readonly XdpAttachment[];
 }
 
+/** The cluster channel's counters (src/cluster/counters.ts). */
+export type ClusterMetrics = ClusterCountersSnapshot;
+
 /** Everything pulled per scrape; each part may be absent while the agent starts. */
 export interface MetricsSource {
   peers?(): readonly PeerMetrics[];
   services?(): readonly ServiceMetrics[];
   dataplane?(): DataplaneMetrics | null;
+  cluster?(): ClusterMetrics | null;
 }
 
 /** The events the agent pushes (implemented by AnycastdMetrics). */

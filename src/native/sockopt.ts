@@ -19,11 +19,13 @@ const SO_REUSEADDR = 2;
 const SO_BINDTOIFINDEX = 62;
 const IPPROTO_IP = 0;
 const IP_TTL = 2;
+const IP_FREEBIND = 15;
 const IP_MINTTL = 21;
 const IPPROTO_IPV6 = 41;
 const IPV6_UNICAST_HOPS = 16;
 const IPV6_V6ONLY = 26;
 const IPV6_MINHOPCOUNT = 73;
+const IPV6_FREEBIND = 78;
 /** Longest TCP MD5 key the kernel takes (TCP_MD5SIG_MAXKEYLEN). */
 export const TCP_MD5_MAX_KEY_LEN = 80;
 /** Highest TTL / hop limit; GTSM (RFC 5082) sends with it and accepts >= 255 - (hops - 1). */
@@ -53,6 +55,11 @@ export interface TcpSocketOptions {
   localPort?: number;
   /** IPv6 scope (ifindex) of a link-local localAddress. */
   localScopeId?: number;
+  /**
+   * IP_FREEBIND / IPV6_FREEBIND: bind `localAddress` even while no interface has it (a listener made
+   * before its address is configured takes connections once the address appears).
+   */
+  freebind?: boolean;
   /** SO_BINDTODEVICE. */
   device?: string;
   /** SO_BINDTOIFINDEX: like `device`, by ifindex. */
@@ -243,6 +250,10 @@ export class TcpSocketFd {
     if (opts.deviceIndex !== undefined) this.bindToIfindex(opts.deviceIndex);
     if (opts.ttl !== undefined) this.setTtl(opts.ttl);
     if (opts.minTtl !== undefined) this.setMinTtl(opts.minTtl);
+    if (opts.freebind) {
+      if (opts.family === 4) this.#setInt(IPPROTO_IP, IP_FREEBIND, 1, 'freebind');
+      else this.#setInt(IPPROTO_IPV6, IPV6_FREEBIND, 1, 'freebind');
+    }
     for (const key of opts.md5 ?? []) this.setMd5Key(key);
     if (opts.localAddress !== undefined)
       this.bind(opts.localAddress, opts.localPort ?? 0, opts.localScopeId ?? 0);

@@ -70,6 +70,13 @@ export interface ListenOptions extends TcpSocketOptions {
   /** Default: the family's any-address. */
   localAddress?: string;
   backlog?: number;
+  /** Accepted sockets start paused: nothing is read until the connection handler resumes one. */
+  pauseOnConnect?: boolean;
+  /**
+   * An error of the listening server after it listens (an accept that failed, e.g. EMFILE). Always
+   * caught: without this it is dropped, never thrown (an unhandled 'error' would end the process).
+   */
+  onError?: (err: unknown) => void;
 }
 
 export interface TcpListener {
@@ -97,10 +104,14 @@ export async function listenTcp(
     () => `listen on ${localAddress} port ${port}`,
     () => native().sockListen(sock.fd, backlog),
   );
-  const server = onConnection ? net.createServer(onConnection) : net.createServer();
+  const serverOpts = { pauseOnConnect: opts.pauseOnConnect ?? false };
+  const server = onConnection ? net.createServer(serverOpts, onConnection) : net.createServer(serverOpts);
+  const attempt = `listen on ${localAddress} port ${port}`;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(fromNodeError(err, `listen on ${localAddress} port ${port}`)));
+    server.once('error', (err) => reject(fromNodeError(err, attempt)));
     server.listen({ fd: sock.handOff(), backlog }, resolve);
   });
+  server.removeAllListeners('error');
+  server.on('error', (err) => opts.onError?.(fromNodeError(err, attempt)));
   return { server, socket: sock, port };
 }

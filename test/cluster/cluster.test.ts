@@ -1,16 +1,19 @@
 // The agents' report exchange over real HTTP on loopback addresses (127.0.0.2, .3, .4 play the other
-// hosts): the reply format and its validation, the endpoint's long poll and its refusals, and a Cluster
-// following two remote endpoints — reports arriving within a round trip, entries the config does not
-// place there ignored, an agent gone silent forgotten after the hold, a reload following a new host.
+// hosts): the reply format and its validation, the endpoint's signed long poll and its refusals, and a
+// Cluster following two remote endpoints — reports arriving within a round trip, entries the config does
+// not place there ignored (and counted), an agent gone silent forgotten after the hold, a reload following
+// a new host. The hostile cases (floods, forgeries, replays, slow clients) are in hostile.netns.test.ts.
 
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { after, test } from 'node:test';
 import { ReportBoard } from '../../src/cluster/board.js';
 import { Cluster } from '../../src/cluster/cluster.js';
-import { INSTANCES_PATH, parseInstancesReply } from '../../src/cluster/report.js';
-import { StateServer } from '../../src/cluster/server.js';
+import { ClusterCounters } from '../../src/cluster/counters.js';
+import { MAX_WAITERS_PER_ADDRESS, MIN_IDLE_POLL_MS } from '../../src/cluster/limits.js';
+import { INSTANCES_PATH, parseInstancesReply, RejectedReply } from '../../src/cluster/report.js';
 import { parseConfig } from '../../src/config/load.js';
+import { keysOf, newKey, serveOn, signedGet, waitFor } from './support.js';
 
 async function freePort(): Promise<number> {
   const s = createServer();
@@ -21,6 +24,7 @@ async function freePort(): Promise<number> {
 }
 
 const PORT = await freePort();
+const KEYS = keysOf(newKey());
 
 function configText(instances: string[]): string {
   return `node:
@@ -39,32 +43,24 @@ ${instances.map((id) => `      - { id: ${id}, host: { ipv4: 127.0.0.${id.slice(1
 `;
 }
 
-const config = (ids = ['h1', 'h2', 'h3']) => parseConfig(configText(ids), '/test/cluster.yaml');
+/** The config (parsed from text, so the keys are set here as loadConfig would from the key file). */
+const config = (ids = ['h1', 'h2', 'h3']) => {
+  const c = parseConfig(configText(ids), '/test/cluster.yaml');
+  c.cluster.keys = KEYS;
+  return c;
+};
 
-async function get(path: string, init: RequestInit = {}): Promise<{ status: number; text: string }> {
-  const res = await fetch(`http://127.0.0.1:${serverPort}${path}`, init);
-  return { status: res.status, text: await res.text() };
+async function get(target: string): Promise<{ status: number; text: string }> {
+  const r = await signedGet({ address: '127.0.0.1', port: serverPort, target, keys: KEYS });
+  return { status: r.status, text: r.body };
 }
 
 const board = new ReportBoard('h9');
-const server = await StateServer.start({
-  board,
-  port: 0,
-  host: '127.0.0.1',
-  allowed: () => true,
-});
+const server = await serveOn(board, '127.0.0.1', 0, KEYS);
 const serverPort = server.port;
 after(() => server.close());
 
-async function waitFor(pred: () => boolean, ms = 3000): Promise<void> {
-  const until = performance.now() + ms;
-  while (!pred()) {
-    if (performance.now() > until) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-test('reply validation names the bad field', () => {
+test('reply validation names the bad field, bounds names and the entry count', () => {
   const good = {
     node: 'h3',
     token: 'a.1',
@@ -73,7 +69,7 @@ test('reply validation names the bad field', () => {
   assert.deepEqual(parseInstancesReply(good, 'x'), good);
   const cases: [unknown, RegExp][] = [
     [[], /: expected an object, found \[\]/],
-    [{ ...good, token: '' }, /token: expected a non-empty string, found ""/],
+    [{ ...good, token: '' }, /token: expected a non-empty string of at most 64 characters, found ""/],
     [{ ...good, instances: {} }, /instances: expected an array/],
     [
       { ...good, instances: [{ ...good.instances[0], state: 'sleepy' }] },
@@ -85,10 +81,27 @@ test('reply validation names the bad field', () => {
     ],
     [
       { ...good, instances: [{ ...good.instances[0], service: undefined }] },
-      /instances\[0\]\.service: expected a non-empty string, found nothing/,
+      /instances\[0\]\.service: expected a non-empty string of at most 256 characters, found nothing/,
+    ],
+    [
+      { ...good, instances: [{ ...good.instances[0], instance: 'x'.repeat(257) }] },
+      /instances\[0\]\.instance: expected a non-empty string of at most 256 characters, found "x{63}$/,
     ],
   ];
-  for (const [body, re] of cases) assert.throws(() => parseInstancesReply(body, '192.0.2.13:9470'), re);
+  for (const [body, re] of cases)
+    assert.throws(
+      () => parseInstancesReply(body, '192.0.2.13:947'),
+      (err: unknown) => err instanceof RejectedReply && err.reason === 'invalid' && re.test(err.message),
+    );
+  const many = { ...good, instances: Array.from({ length: 10 }, () => good.instances[0]) };
+  assert.throws(
+    () => parseInstancesReply(many, '192.0.2.13:947', 9),
+    (err: unknown) =>
+      err instanceof RejectedReply &&
+      err.code === 'ERR_CLUSTER_REPLY' &&
+      err.reason === 'too-many-entries' &&
+      err.message === 'cluster reply from 192.0.2.13:947: 10 entries, more than the 9 the config can hold',
+  );
 });
 
 test('endpoint: the reply at once, a long poll woken by the first change, the same token when none came', async () => {
@@ -109,35 +122,109 @@ test('endpoint: the reply at once, a long poll woken by the first change, the sa
   const idle = JSON.parse((await get(`${INSTANCES_PATH}?since=${reply.token}&wait=150`)).text);
   assert.equal(idle.token, reply.token, 'no change: the same token after the wait');
   board.publish('web', 'h9', { state: 'drained', new: false, established: true });
-  assert.equal(
-    JSON.parse((await get(INSTANCES_PATH)).text).token,
-    reply.token,
-    'the same report is no change',
-  );
+  const again = JSON.parse((await get(`${INSTANCES_PATH}?since=${reply.token}&wait=150`)).text);
+  assert.equal(again.token, reply.token, 'the same report is no change');
+});
+
+test('endpoint: a poll answered at once with nothing new is refused within the idle interval', async () => {
+  const b = new ReportBoard('h8');
+  const s = await serveOn(b, '127.0.0.1', 0, KEYS);
+  try {
+    const at = (target: string) => signedGet({ address: '127.0.0.1', port: s.port, target, keys: KEYS });
+    const first = await at(INSTANCES_PATH);
+    assert.equal(first.status, 200);
+    const token = JSON.parse(first.body).token as string;
+    const tight = await at(`${INSTANCES_PATH}?since=${token}&wait=0`);
+    assert.equal(tight.status, 429);
+    assert.equal(tight.headers['retry-after'], String(MIN_IDLE_POLL_MS / 1000));
+    assert.match(
+      tight.body,
+      /^nothing new since the last answer to 127\.0\.0\.1: poll with since=<token>&wait=<ms>\n$/,
+    );
+    b.publish('web', 'h8', { state: 'up', new: true, established: true });
+    assert.equal(
+      (await at(`${INSTANCES_PATH}?since=${token}&wait=0`)).status,
+      200,
+      'something new: answered',
+    );
+  } finally {
+    await s.close();
+  }
+});
+
+test('endpoint: long polls held per address and connections in total are capped', async () => {
+  const b = new ReportBoard('h7');
+  const counters = new ClusterCounters();
+  const s = await serveOn(b, '127.0.0.1', 0, KEYS, {
+    counters,
+    maxConnections: () => MAX_WAITERS_PER_ADDRESS + 1,
+  });
+  try {
+    const at = (target: string) => signedGet({ address: '127.0.0.1', port: s.port, target, keys: KEYS });
+    const token = JSON.parse((await at(INSTANCES_PATH)).body).token as string;
+    const held = Array.from({ length: MAX_WAITERS_PER_ADDRESS }, () =>
+      at(`${INSTANCES_PATH}?since=${token}&wait=3000`),
+    );
+    await waitFor(() => s.connections === MAX_WAITERS_PER_ADDRESS);
+    const over = await at(`${INSTANCES_PATH}?since=${token}&wait=3000`);
+    assert.equal(over.status, 429);
+    assert.equal(over.body, `${MAX_WAITERS_PER_ADDRESS} polls from 127.0.0.1 are already held\n`);
+    assert.equal(counters.requestsRefused['too-many-waiters'], 1);
+    // the total: one more connection fits, the next is closed at accept
+    const extra = createConnection({ host: '127.0.0.1', port: s.port });
+    await waitFor(() => s.connections === MAX_WAITERS_PER_ADDRESS + 1);
+    await assert.rejects(at(INSTANCES_PATH), { code: 'ECONNRESET' });
+    assert.equal(counters.connectionsRefused['total-limit'], 1);
+    extra.destroy();
+    b.publish('web', 'h7', { state: 'up', new: true, established: true });
+    for (const r of await Promise.all(held))
+      assert.equal(r.status, 200, 'the held polls are woken by the change');
+  } finally {
+    await s.close();
+  }
 });
 
 test('endpoint refusals name what is wrong', async () => {
-  assert.deepEqual(await get('/v1/nothing'), { status: 404, text: 'no such path: /v1/nothing\n' });
-  assert.deepEqual(await get(INSTANCES_PATH, { method: 'POST', body: 'x' }), {
-    status: 405,
-    text: 'method POST: use GET\n',
-  });
+  const raw = (target: string, opts: { keys?: typeof KEYS; now?: number } = {}) =>
+    signedGet({ address: '127.0.0.1', port: serverPort, target, ...opts });
+  assert.deepEqual(await get('/v1/nothing'), { status: 404, text: 'no such path: "/v1/nothing"\n' });
   assert.deepEqual(await get(`${INSTANCES_PATH}?since=x&wait=soon`), {
     status: 400,
-    text: 'wait: expected milliseconds 0..60000, found "soon"\n',
+    text: 'since: expected a token this endpoint gave, found "x"\n',
+  });
+  assert.deepEqual(await get(`${INSTANCES_PATH}?wait=soon`), {
+    status: 400,
+    text: 'wait: expected milliseconds 0..30000, found "soon"\n',
   });
   assert.equal((await get(`${INSTANCES_PATH}?wait=600000`)).status, 400);
-  const strict = await StateServer.start({
-    board,
-    port: 0,
-    host: '127.0.0.1',
-    allowLoopback: false,
-    allowed: (a) => a === '192.0.2.11',
-  });
+  assert.match(
+    (await get(`${INSTANCES_PATH}?colour=red`)).text,
+    /^unknown parameter "colour": use since and wait\n$/,
+  );
+  const unsigned = await raw(INSTANCES_PATH);
+  assert.deepEqual(
+    [unsigned.status, unsigned.body],
+    [401, 'request signature: unsigned: no authorization header\n'],
+  );
+  const wrongKey = await raw(INSTANCES_PATH, { keys: keysOf(newKey()) });
+  assert.equal(wrongKey.status, 401);
+  assert.match(wrongKey.body, /^request signature: bad-signature: /);
+  const old = await raw(INSTANCES_PATH, { keys: KEYS, now: Date.now() - 31_000 });
+  assert.equal(old.status, 401);
+  assert.match(old.body, /^request signature: expired: x-anycastd-time is -31\.\d s from this host's clock/);
+  const post = await fetch(`http://127.0.0.1:${serverPort}${INSTANCES_PATH}`, { method: 'POST', body: 'x' });
+  assert.deepEqual([post.status, await post.text()], [405, 'method "POST": use GET\n']);
+  // a source that is not a configured host is closed at accept: no answer at all
+  const counters = new ClusterCounters();
+  const strict = await serveOn(board, '127.0.0.1', 0, KEYS, { allowed: (a) => a === '192.0.2.11', counters });
   try {
-    const res = await fetch(`http://127.0.0.1:${strict.port}${INSTANCES_PATH}`);
-    assert.equal(res.status, 403);
-    assert.equal(await res.text(), '127.0.0.1 is not the host of a configured instance\n');
+    await assert.rejects(
+      signedGet({ address: '127.0.0.1', port: strict.port, target: INSTANCES_PATH, keys: KEYS }),
+      {
+        code: 'ECONNRESET',
+      },
+    );
+    assert.equal(counters.connectionsRefused['not-configured'], 1);
   } finally {
     await strict.close();
   }
@@ -146,10 +233,7 @@ test('endpoint refusals name what is wrong', async () => {
 test('a Cluster follows the other hosts: reports within a round trip, strays ignored, silence forgotten, reload', async () => {
   const remote = async (address: string, node: string) => {
     const b = new ReportBoard(node);
-    return {
-      board: b,
-      server: await StateServer.start({ board: b, port: PORT, host: address, allowed: () => true }),
-    };
+    return { board: b, server: await serveOn(b, address, PORT, KEYS) };
   };
   const h2 = await remote('127.0.0.2', 'h2');
   const h3 = await remote('127.0.0.3', 'h3');
@@ -173,10 +257,13 @@ test('a Cluster follows the other hosts: reports within a round trip, strays ign
     await waitFor(() => cluster.reported('web', 'h2')?.new === false);
     const ms = performance.now() - t0;
     assert.ok(ms < 1000, `within a round trip (${ms.toFixed(1)} ms), not a poll interval`);
-    // h3 claims h2's instance (the config places h2 on 127.0.0.2): ignored and logged once
+    // h3 claims h2's instance (the config places h2 on 127.0.0.2): ignored, counted and logged once;
+    // an entry of a service this host does not have is counted only
     h3.board.publish('web', 'h2', { state: 'down', new: false, established: false });
     h3.board.publish('web2', 'h3', { state: 'down', new: false, established: false });
-    await waitFor(() => logs.filter((l) => l.event === 'cluster-report-ignored').length === 2);
+    await waitFor(() => cluster.counters().entriesIgnored['unknown-service'] >= 1);
+    assert.ok(cluster.counters().entriesIgnored['not-configured-there'] >= 1);
+    assert.equal(logs.filter((l) => l.event === 'cluster-report-ignored').length, 1);
     assert.equal(cluster.reported('web', 'h2')?.state, 'drained', 'a stray does not override the owner');
     // h2's agent goes away: the report is held for forgetAfterMs, then forgotten
     await h2.server.close();

@@ -1,11 +1,13 @@
 // The lab's generated anycastd configs: each host's is accepted by the real config loader, names the
 // host as its local instance, peers with both ToRs in both families (the addresses and AS numbers of
 // the addressing plan, the lab's timers), serves the VIP on the service's three ports with an instance
-// on every host, and keeps its drain file and API socket under the run directory.
+// on every host, keeps its drain file and API socket under the run directory, and authenticates the
+// cluster channel with the lab's key file (privileged default port, so `check` has nothing to warn of).
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseConfig } from '../../src/config/index.js';
+import { configWarnings } from '../../src/config/warnings.js';
 import { AS_TOR, HOST_PLAN, HOSTS, SERVICE_PORTS, VIP4, VIP6 } from '../../src/lab/addressing.js';
 import {
   HOST_UPLINKS,
@@ -19,6 +21,7 @@ const paths = (h: string) => ({
   config: `/r/${h}/a.yaml`,
   api: `/r/${h}/api.sock`,
   drainFile: `/r/${h}/drain`,
+  clusterKey: '/r/cluster.key',
 });
 
 for (const host of HOSTS) {
@@ -58,5 +61,7 @@ for (const host of HOSTS) {
     assert.equal(svc.drainFile, paths(host).drainFile);
     assert.equal(c.api.socket, paths(host).api);
     assert.equal(c.dataplane.xdpMode, 'native');
+    assert.equal(c.cluster.keyFile, '/r/cluster.key', 'the cluster channel runs authenticated');
+    assert.deepEqual(configWarnings(c), [], 'nothing for check to warn about');
   });
 }

@@ -1,0 +1,130 @@
+// The cluster endpoint's connections below HTTP (server.ts is above): every accepted socket arrives paused
+// and is admitted by the gate (admission.ts) or destroyed before a byte of it is read — counted, and logged
+// at most once per address per interval. An admitted socket is handed to the HTTP server with a deadline
+// for its next request's line and headers (HEADERS_TIMEOUT_MS from the accept, or from the end of the last
+// reply: a slow or idle client is dropped). What the HTTP parser cannot read is answered 400 (431 for
+// headers over MAX_HEADER_BYTES) naming the parser's error, and the connection is closed.
+
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { unmappedV4 } from '../native/ip.js';
+import type { ConnectionGate } from './admission.js';
+import type { ClusterCounters, RequestRefusal } from './counters.js';
+import { HEADERS_TIMEOUT_MS, LOG_INTERVAL_MS, MAX_HEADER_BYTES, MAX_LOG_KEYS } from './limits.js';
+import { type ClusterLog, LimitedLog } from './log-limit.js';
+
+/** The client's address as configured: `::ffff:192.0.2.1` → `192.0.2.1`. */
+export function plainAddress(address: string | undefined): string {
+  return unmappedV4(address ?? '');
+}
+
+const HTTP_STATUS_TEXT: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  431: 'Request Header Fields Too Large',
+};
+const HEADER_OVERFLOW = 'HPE_HEADER_OVERFLOW';
+const PEER_RESET = 'ECONNRESET';
+
+export interface ConnectionsOptions {
+  http: Server;
+  gate: ConnectionGate;
+  counters: ClusterCounters;
+  log: ClusterLog;
+  /** A request-level refusal on a connection (a timeout, bytes the parser refused): counted by the server. */
+  refused: (reason: RequestRefusal, address: string, detail: string) => void;
+}
+
+interface Conn {
+  address: string;
+  deadline: NodeJS.Timeout | null;
+}
+
+export class EndpointConnections {
+  readonly #o: ConnectionsOptions;
+  readonly #conns = new Map<Socket, Conn>();
+  readonly #refusedLog: LimitedLog;
+
+  constructor(opts: ConnectionsOptions) {
+    this.#o = opts;
+    this.#refusedLog = new LimitedLog(
+      (fields) => opts.log('warn', 'cluster-connection-refused', fields),
+      LOG_INTERVAL_MS,
+      MAX_LOG_KEYS,
+    );
+    opts.http.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) =>
+      this.#clientError(err, socket),
+    );
+  }
+
+  /** A socket the listener accepted (paused): admitted and handed to HTTP, or destroyed unread. */
+  accept(socket: Socket, port: number): void {
+    const address = plainAddress(socket.remoteAddress);
+    const refused = this.#o.gate.admit(address);
+    if (refused) {
+      socket.destroy();
+      this.#o.counters.connectionsRefused[refused]++;
+      this.#refusedLog.note(address, { reason: refused, address, port });
+      return;
+    }
+    const conn: Conn = { address, deadline: null };
+    this.#conns.set(socket, conn);
+    this.#o.counters.connectionsOpen = this.#o.gate.open;
+    socket.once('close', () => {
+      if (conn.deadline) clearTimeout(conn.deadline);
+      this.#conns.delete(socket);
+      this.#o.gate.release(address);
+      this.#o.counters.connectionsOpen = this.#o.gate.open;
+    });
+    this.#arm(socket);
+    this.#o.http.emit('connection', socket);
+    socket.resume();
+  }
+
+  /** The configured address a connection was admitted for. */
+  address(socket: Socket): string {
+    return this.#conns.get(socket)?.address ?? plainAddress(socket.remoteAddress);
+  }
+
+  /** A request's headers arrived: no deadline while it is served (a long poll is bounded by its wait). */
+  requestStarted(socket: Socket): void {
+    const conn = this.#conns.get(socket);
+    if (conn?.deadline) clearTimeout(conn.deadline);
+    if (conn) conn.deadline = null;
+  }
+
+  /** The reply went out: the next request must come within the deadline. */
+  requestDone(socket: Socket): void {
+    this.#arm(socket);
+  }
+
+  close(): void {
+    for (const socket of this.#conns.keys()) socket.destroy();
+    this.#refusedLog.close();
+  }
+
+  #arm(socket: Socket): void {
+    const conn = this.#conns.get(socket);
+    if (!conn) return;
+    if (conn.deadline) clearTimeout(conn.deadline);
+    conn.deadline = setTimeout(() => {
+      this.#o.refused('timeout', conn.address, `no complete request within ${HEADERS_TIMEOUT_MS} ms`);
+      socket.destroy();
+    }, HEADERS_TIMEOUT_MS);
+    conn.deadline.unref();
+  }
+
+  #clientError(err: NodeJS.ErrnoException, socket: Socket): void {
+    const code = err.code ?? 'ERR';
+    if (code === PEER_RESET || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    this.#o.refused('malformed', this.address(socket), code);
+    const status = code === HEADER_OVERFLOW ? 431 : 400;
+    const body = `${status === 431 ? `headers over ${MAX_HEADER_BYTES} bytes` : 'bad request'}: ${code}\n`;
+    socket.end(
+      `HTTP/1.1 ${status} ${HTTP_STATUS_TEXT[status]}\r\ncontent-type: text/plain; charset=utf-8\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  }
+}

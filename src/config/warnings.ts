@@ -1,0 +1,35 @@
+// What `anycastd check` warns about in a valid config: settings that work but leave something open, each
+// a line naming the key. The agent logs the same facts when it starts.
+
+import type { Config } from './types.js';
+
+/** Ports below this need privilege to bind (CAP_NET_BIND_SERVICE). */
+export const FIRST_UNPRIVILEGED_PORT = 1024;
+
+/** Whether any service has an instance on another host (the cluster channel has someone to talk to). */
+export function hasRemoteInstances(cfg: Config): boolean {
+  const own = new Set([cfg.node.host.ipv4, cfg.node.host.ipv6].filter((a) => a !== null));
+  return cfg.services.some((s) =>
+    s.instances.some(
+      (i) => i.id !== s.localInstanceId && !own.has(i.host.ipv4 ?? '') && !own.has(i.host.ipv6 ?? ''),
+    ),
+  );
+}
+
+/** `path: text` lines for `check` (empty: nothing to say). */
+export function configWarnings(cfg: Config): string[] {
+  const out: string[] = [];
+  const c = cfg.cluster;
+  if (!c.enabled) return out;
+  if (c.keyFile === null && hasRemoteInstances(cfg))
+    out.push(
+      'cluster.key_file: not set, so the agents exchange no reports (the channel is authenticated or off): ' +
+        "other hosts' drains and failures are seen by this host's own checks only",
+    );
+  if (c.port >= FIRST_UNPRIVILEGED_PORT)
+    out.push(
+      `cluster.port: ${c.port} is not privileged (< ${FIRST_UNPRIVILEGED_PORT}): another local user can listen ` +
+        'on it while the agent is down (its replies are still refused without the key)',
+    );
+  return out;
+}
