@@ -12,6 +12,9 @@
 // On SIGTERM/SIGINT: the agent withdraws every VIP and waits (bounded) until the peers were sent it;
 // then the speaker closes its sessions (Cease) and the process exits 0, within a bounded time. The XDP
 // program stays attached and its maps stay pinned (see agent.ts for why): a restart adopts them.
+//
+// Every part logs through one rate-limited sink (log-limit.ts), and the health checks report the agent
+// faults they meet — a probe this process had no fd for — to ResourceFaults, which keeps an fd reserve.
 
 import type { PeerStatus, ReceivedRoute } from '../bgp/speaker-status.js';
 import { Cluster } from '../cluster/cluster.js';
@@ -19,7 +22,9 @@ import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { ConfigError } from '../errors.js';
 import { createListenerWatcher } from '../health/listener-sources.js';
+import { startResourceFaults } from '../health/resource-faults.js';
 import { LoAddresses } from '../host/lo-addresses.js';
+import { defineAgentCounters } from '../metrics/agent-counters.js';
 import { AnycastdMetrics } from '../metrics/metrics.js';
 import { timedProbeFor } from '../metrics/probe-timing.js';
 import { SystemdNotifier } from '../native/notify.js';
@@ -30,6 +35,7 @@ import { Agent, DEFAULT_STOP_TIMEOUT_MS } from './agent.js';
 import { sockDiagConnections } from './connections.js';
 import { realHealth } from './health.js';
 import { jsonLineSink, type LogSink, makeRecord } from './log.js';
+import { LogLimiter } from './log-limit.js';
 import type { AnnouncerHandle } from './parts.js';
 import { startSpeaker } from './speaker.js';
 import { Steering } from './steering.js';
@@ -84,7 +90,8 @@ export interface RunContext {
 
 /** Runs until a stop signal; resolves with the exit code. */
 export async function runAgent(opts: RunOptions): Promise<number> {
-  const sink = opts.sink ?? jsonLineSink();
+  const logs = new LogLimiter(opts.sink ?? jsonLineSink());
+  const sink = logs.sink;
   const fail = (event: string, err: unknown, code: number): number => {
     sink(makeRecord('error', event, { reason: 'start-failed', error: err }));
     return code;
@@ -95,7 +102,9 @@ export async function runAgent(opts: RunOptions): Promise<number> {
   } catch (err) {
     return fail('config-rejected', err, err instanceof ConfigError ? EXIT_CONFIG : EXIT_FAILED);
   }
-  const closers: (() => void)[] = [];
+  const closers: (() => void)[] = [() => logs.close()];
+  const faults = startResourceFaults((level, event, fields) => sink(makeRecord(level, event, fields)));
+  closers.push(() => faults.close());
   const notifier =
     opts.notifier ??
     new SystemdNotifier({ onError: (error) => sink(makeRecord('warn', 'systemd-notify-failed', { error })) });
@@ -131,7 +140,9 @@ export async function runAgent(opts: RunOptions): Promise<number> {
     );
     const lo = new LoAddresses();
     closers.push(() => lo.close());
-    const { watcher } = createListenerWatcher();
+    const { watcher } = createListenerWatcher({
+      onSourceError: (error) => sink(makeRecord('warn', 'listener-list-failed', { error })),
+    });
     closers.push(() => watcher.close());
     const bgp = await (opts.announcer ?? startSpeaker)(config, sink);
     closers.push(() => bgp.close());
@@ -155,11 +166,18 @@ export async function runAgent(opts: RunOptions): Promise<number> {
     await cluster.start();
     const build = { version: opts.version ?? '0.0.0', node: config.node.id };
     const metrics = new AnycastdMetrics({}, build, config); // before the agent: its probes are timed
+    defineAgentCounters(metrics.registry, {
+      logSuppressed: () => logs.suppressed,
+      resourceFaults: () => faults.counts,
+    });
     const agent = new Agent(config, {
       announcer: bgp.announcer,
       host: lo,
       steering,
-      health: realHealth({ watcher, probeFor: (service) => timedProbeFor(metrics, service) }),
+      health: realHealth({
+        watcher,
+        probeFor: (service) => faults.probeFor(service, timedProbeFor(metrics, service)),
+      }),
       connections,
       cluster,
       sink,

@@ -1,8 +1,11 @@
 // Runs one check on its schedule: probe → CheckState → transition callback, with the probe bounded by the
 // check's timeout (aborted through its AbortSignal, and counted as a failure even if it ignores the abort),
 // the next run after CheckState.nextDelay(), and a timer for the dampening release. Time is injected.
+// A probe that throws or rejects instead of settling is a failed run (an agent fault if its error is one),
+// never an exception out of the timer.
 
 import { CheckState, type CheckTiming } from './check-state.js';
+import { thrownResult } from './probe-util.js';
 import {
   type Clock,
   type Probe,
@@ -77,13 +80,13 @@ export class CheckRunner {
         resolve({ ok: false, durationMs: timeoutMs, detail: `timeout after ${timeoutMs}ms` });
       }, timeoutMs);
     });
-    const probed = this.#probe(abort.signal).catch(
-      (err: unknown): ProbeResult => ({
-        ok: false,
-        durationMs: this.#clock.now() - started,
-        detail: String(err),
-      }),
-    );
+    let run: Promise<ProbeResult>;
+    try {
+      run = this.#probe(abort.signal);
+    } catch (err) {
+      run = Promise.reject(err);
+    }
+    const probed = run.catch((err: unknown) => thrownResult(err, this.#clock.now() - started));
     const result = await Promise.race([probed, timedOut]);
     this.#clock.clearTimeout(timer);
     // No route at all from this host (its own default routes are gone: its BGP sessions are down) says

@@ -5,6 +5,8 @@
 // States: unknown → (rise successes) up | (one failure) down;  up → (fall failures | event) down;
 // down → (rise successes) up, unless suppressed: then a 'dampened' event (to === from) is returned once and
 // the check comes up with 'dampening-released' when tick() finds the penalty below the reuse threshold.
+// A result that is an agent fault (this process lacked a resource, agent-fault.ts) is neither a failure nor
+// a success: the state and both counts stay as they were.
 
 import type { DampeningConfig } from '../config/types.js';
 import { Dampening } from './dampening.js';
@@ -54,6 +56,10 @@ export class CheckState {
 
   /** Feeds one probe result; returns a transition (or a 'dampened' hold event) if there is one. */
   record(r: ProbeResult, now: number): Transition | null {
+    if (r.fault) {
+      this.#lastDetail = `agent fault: ${r.detail}`;
+      return null;
+    }
     this.#lastDetail = r.detail;
     if (!r.ok) {
       this.#ok = 0;

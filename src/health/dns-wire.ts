@@ -102,7 +102,15 @@ export function decodeResponse(buf: Buffer): DnsAnswer {
   };
 }
 
-/** Canonical text of an address for comparing with a response (IPv6 compressed, lower case). */
+/**
+ * Canonical text of an address for comparing with a response (IPv6 compressed, lower case); what a URL
+ * cannot hold (a zone index, not an address at all) is only lower-cased, never thrown on.
+ */
 export function canonicalAddress(addr: string): string {
-  return isIPv4(addr) ? addr : new URL(`http://[${addr}]/`).hostname.slice(1, -1);
+  if (isIPv4(addr)) return addr;
+  try {
+    return new URL(`http://[${addr}]/`).hostname.slice(1, -1);
+  } catch {
+    return addr.toLowerCase();
+  }
 }

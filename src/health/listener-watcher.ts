@@ -10,6 +10,8 @@
 //   the listeners are read right then (and at 5, 15 and 40 ms after, in case the listener's fd closes after
 //   the connection's). A sentinel closed while the listener is still there is reopened, at most once per
 //   `sentinelRetryMs`.
+// A listing that fails (no fd to spare, a netlink error) says nothing about the listeners: that poll
+// changes no watch's state and goes to `onSourceError`; the next one tries again.
 
 import { connect, isIPv6, type Socket } from 'node:net';
 import { type Listener, listenerCovers } from './proc-net.js';
@@ -45,6 +47,8 @@ export interface PollingWatcherOptions {
   /** Hold sentinel connections (default true). */
   sentinel?: boolean;
   sentinelRetryMs?: number;
+  /** A listing failed (the watches keep their state). */
+  onSourceError?: (err: unknown) => void;
 }
 
 export const DEFAULT_POLL_MS = 100;
@@ -88,6 +92,7 @@ export class PollingListenerWatcher implements ListenerWatcher {
   readonly #intervalMs: number;
   readonly #sentinel: boolean;
   readonly #retryMs: number;
+  readonly #onSourceError: ((err: unknown) => void) | undefined;
   #timer: NodeJS.Timeout | null = null;
   #busy = false;
   #again = false;
@@ -97,6 +102,7 @@ export class PollingListenerWatcher implements ListenerWatcher {
     this.#intervalMs = opts.intervalMs ?? DEFAULT_POLL_MS;
     this.#sentinel = opts.sentinel ?? true;
     this.#retryMs = opts.sentinelRetryMs ?? DEFAULT_SENTINEL_RETRY_MS;
+    this.#onSourceError = opts.onSourceError;
   }
 
   watch(spec: ListenerSpec, handlers: ListenerHandlers): ListenerWatch {
@@ -131,14 +137,24 @@ export class PollingListenerWatcher implements ListenerWatcher {
     if (this.#entries.size === 0) return;
     this.#busy = true;
     try {
-      const listeners = await this.#source();
-      for (const e of this.#entries) this.#update(e, findListener(e.spec, listeners));
+      const listeners = await this.#list();
+      if (listeners !== null) for (const e of this.#entries) this.#update(e, findListener(e.spec, listeners));
     } finally {
       this.#busy = false;
     }
     if (this.#again) {
       this.#again = false;
       await this.poll();
+    }
+  }
+
+  /** The source's listing, or null when it failed. */
+  async #list(): Promise<Listener[] | null> {
+    try {
+      return await this.#source();
+    } catch (err) {
+      this.#onSourceError?.(err);
+      return null;
     }
   }
 

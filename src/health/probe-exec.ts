@@ -4,7 +4,7 @@
 // probe settles only once the command has exited (no zombies left).
 
 import { spawn } from 'node:child_process';
-import { errorText, runProbe } from './probe-util.js';
+import { runProbe, settleError } from './probe-util.js';
 import type { ProbeResult } from './types.js';
 
 export interface ExecProbeOptions {
@@ -47,7 +47,7 @@ export function probeExec(opts: ExecProbeOptions, signal: AbortSignal): Promise<
     inner.signal.addEventListener('abort', killGroup, { once: true });
     cleanup(() => inner.signal.removeEventListener('abort', killGroup));
     if (child.pid !== undefined) opts.onSpawn?.(child.pid);
-    child.once('error', (err) => settle(false, errorText(err)));
+    child.on('error', (err) => settleError(settle, err));
     child.once('exit', (code, sig) => {
       if (killed) return settle(false, `killed after timeout ${opts.timeoutMs}ms`);
       if (code === opts.expectExit) return settle(true, `exit ${code}`);

@@ -1,16 +1,21 @@
 // HTTP and HTTPS checks: a GET of the configured path with an optional Host header (also the TLS SNI name),
 // healthy when the status is one of the accepted codes and the body (first 64 KiB) contains the
 // expected substring and/or matches the regular expression. TLS verification can be turned off for
-// self-signed service certificates.
+// self-signed service certificates. A hostile or broken service cannot make the probe hold more than
+// MAX_HEADER_BYTES of headers and MAX_BODY + one chunk of body: beyond either the probe settles and the
+// connection is closed; bytes that are not HTTP fail it (Node's parser errors).
 
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import type { HttpCheckConfig } from '../config/types.js';
-import { errorText, runProbe } from './probe-util.js';
+import { runProbe, settleError } from './probe-util.js';
 import type { ProbeResult } from './types.js';
 
-const MAX_BODY = 64 * 1024;
+/** Bytes of the body judged (and held) at most. */
+export const MAX_BODY = 64 * 1024;
+/** Bytes of the response head accepted at most (Node's default, pinned here so a flag cannot raise it). */
+export const MAX_HEADER_BYTES = 16 * 1024;
 const IPV6 = 6;
 
 export type HttpProbeOptions = Pick<
@@ -23,8 +28,8 @@ export function probeHttp(
   opts: HttpProbeOptions,
   signal: AbortSignal,
 ): Promise<ProbeResult> {
-  const regex = opts.bodyRegex !== null ? new RegExp(opts.bodyRegex) : null;
   return runProbe(signal, (settle, cleanup) => {
+    const regex = opts.bodyRegex !== null ? new RegExp(opts.bodyRegex) : null;
     const request = opts.type === 'https' ? httpsRequest : httpRequest;
     const hostHeader = opts.host ?? (isIP(address) === IPV6 ? `[${address}]` : address);
     const req = request({
@@ -34,6 +39,7 @@ export function probeHttp(
       method: 'GET',
       headers: { Host: opts.host === null ? `${hostHeader}:${opts.port}` : opts.host, Connection: 'close' },
       agent: false,
+      maxHeaderSize: MAX_HEADER_BYTES,
       ...(opts.type === 'https'
         ? {
             rejectUnauthorized: !opts.tlsSkipVerify,
@@ -42,7 +48,7 @@ export function probeHttp(
         : {}),
     });
     cleanup(() => req.destroy());
-    req.once('error', (err) => settle(false, errorText(err)));
+    req.on('error', (err) => settleError(settle, err));
     req.once('response', (res: IncomingMessage) => {
       const status = res.statusCode ?? 0;
       if (!opts.status.includes(status)) return settle(false, `status ${status}`);
@@ -63,7 +69,7 @@ export function probeHttp(
         if (size >= MAX_BODY) judge();
       });
       res.once('end', judge);
-      res.once('error', (err) => settle(false, errorText(err)));
+      res.on('error', (err) => settleError(settle, err));
     });
     req.end();
   });

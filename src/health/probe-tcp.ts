@@ -1,7 +1,7 @@
 // TCP connect check: healthy when a connection to address:port is established.
 
 import { connect } from 'node:net';
-import { errorText, runProbe } from './probe-util.js';
+import { runProbe, settleError } from './probe-util.js';
 import type { ProbeResult } from './types.js';
 
 export function probeTcp(address: string, port: number, signal: AbortSignal): Promise<ProbeResult> {
@@ -9,6 +9,6 @@ export function probeTcp(address: string, port: number, signal: AbortSignal): Pr
     const sock = connect({ host: address, port });
     cleanup(() => sock.destroy());
     sock.once('connect', () => settle(true, 'connected'));
-    sock.once('error', (err) => settle(false, errorText(err)));
+    sock.on('error', (err) => settleError(settle, err));
   });
 }

@@ -1,13 +1,16 @@
 // UDP checks: a datagram exchange with the target (send, then the first reply that passes `accept`), and
 // on top of it the UDP send/expect check (reply must contain a substring) and the DNS check (the
-// response to our query, RCODE 0, must contain every expected address; RFC 1035).
+// response to our query, RCODE 0, must contain every expected address; RFC 1035). The socket is
+// connected, so only the target's datagrams arrive; each is judged on its own (nothing accumulates) and
+// a reply the codec cannot parse fails the probe. A connect that fails (no route from here) settles the
+// probe with its error instead of sending on an unconnected socket.
 
 import { randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { DnsQueryType } from '../config/types.js';
 import { canonicalAddress, decodeResponse, encodeQuery, TYPE_A, TYPE_AAAA } from './dns-wire.js';
-import { errorText, runProbe } from './probe-util.js';
+import { runProbe, settleError } from './probe-util.js';
 import type { ProbeResult } from './types.js';
 
 const MAX_DNS_ID = 0xffff;
@@ -24,14 +27,19 @@ export function exchangeUdp(
   return runProbe(signal, (settle, cleanup) => {
     const sock = createSocket(isIPv6(address) ? 'udp6' : 'udp4');
     cleanup(() => sock.close());
-    sock.on('error', (err) => settle(false, errorText(err)));
+    sock.on('error', (err) => settleError(settle, err));
     sock.on('message', (msg, rinfo) => {
       if (rinfo.port !== port || canonicalAddress(rinfo.address) !== canonicalAddress(address)) return;
       const verdict = judge(msg);
       if (verdict) settle(verdict.ok, verdict.detail);
     });
     // connect() makes the kernel report ICMP port unreachable as ECONNREFUSED.
-    sock.connect(port, address, () => sock.send(payload));
+    sock.connect(port, address, (err?: Error) => {
+      if (err) return settleError(settle, err);
+      sock.send(payload, (sent) => {
+        if (sent) settleError(settle, sent);
+      });
+    });
   });
 }
 

@@ -56,13 +56,18 @@ export function parseListeners(table: string): Listener[] {
 
 const CHUNK = 16 * 1024;
 
-/** Reads the listening prefix of a /proc/net/tcp{,6} table (see the cost note above); [] if unreadable. */
+/**
+ * Reads the listening prefix of a /proc/net/tcp{,6} table (see the cost note above); [] when the table
+ * does not exist (no IPv6). Any other error (EMFILE: this process has no fd to spare) is thrown: an empty
+ * list would say every listener is gone.
+ */
 export async function readListeners(path: string): Promise<Listener[]> {
   let fh: Awaited<ReturnType<typeof open>>;
   try {
     fh = await open(path, 'r');
-  } catch {
-    return [];
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
   }
   const out: Listener[] = [];
   try {

@@ -7,6 +7,20 @@ export interface ProbeResult {
   durationMs: number;
   /** Short human text: "connected", "status 503", "exit 1", "timeout after 500ms", ... */
   detail: string;
+  /**
+   * Set when the probe could not run because THIS process lacked a resource (agent-fault.ts): the result
+   * says nothing about the instance, so the check neither fails nor passes it.
+   */
+  fault?: AgentFault;
+}
+
+/** A resource this process ran out of, by its errno name in lower case (see agent-fault.ts). */
+export type ResourceKind = 'emfile' | 'enfile' | 'enobufs' | 'enomem' | 'eagain';
+
+/** A probe outcome that is the agent's fault, not the instance's. */
+export interface AgentFault {
+  by: 'agent';
+  kind: ResourceKind;
 }
 
 /** Runs one probe; must settle by itself within its timeout (and stop early if `signal` aborts). */

@@ -2,10 +2,12 @@
 // signature of src/health/probe.ts's makeProbe (ServiceHealthOptions.probeFor) that wraps each real
 // probe and records how long every run took, labelled with the service, the instance (found by the
 // address the probe targets) and the check's name (`<type>#<index>`, as the health layer names it).
+// A run that was an agent fault (src/health/agent-fault.ts) is not observed.
 import type { CheckConfig, ServiceConfig } from '../config/types.js';
 import { makeProbe } from '../health/probe.js';
+import { probeTarget } from '../health/probe-target.js';
 import type { Probe } from '../health/types.js';
-import { checkLabel, type MetricsRecorder } from './sources.js';
+import type { MetricsRecorder } from './sources.js';
 
 const MS_PER_SECOND = 1000;
 
@@ -16,12 +18,17 @@ export function timedProbeFor(
 ): typeof makeProbe {
   return (check: CheckConfig, address: string): Probe => {
     const probe = inner(check, address);
-    const instance =
-      service.instances.find((i) => i.host.ipv4 === address || i.host.ipv6 === address)?.id ?? address;
-    const name = checkLabel(check.type, service.checks.indexOf(check));
+    const target = probeTarget(service, check, address);
     return async (signal) => {
       const result = await probe(signal);
-      recorder.checkDuration(service.name, instance, name, result.durationMs / MS_PER_SECOND);
+      // a run that was an agent fault never reached the instance: not a check duration
+      if (!result.fault)
+        recorder.checkDuration(
+          target.service,
+          target.instance,
+          target.check,
+          result.durationMs / MS_PER_SECOND,
+        );
       return result;
     };
   };

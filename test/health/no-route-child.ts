@@ -1,0 +1,38 @@
+// Run by hostile-service.test.ts inside a namespace with no route but lo (`ip netns exec NS node --import
+// tsx this-file`): UDP, DNS, TCP and HTTP checks of a lab address that cannot be reached from here. Prints
+// one JSON line with each probe's result; if a probe threw out of an event handler the process dies first.
+
+import { probeHttp } from '../../src/health/probe-http.js';
+import { probeTcp } from '../../src/health/probe-tcp.js';
+import { probeDns, probeUdp } from '../../src/health/probe-udp.js';
+import type { ProbeResult } from '../../src/health/types.js';
+
+const TARGET = '203.0.113.53';
+const TIMEOUT_MS = 1_000;
+const signal = () => AbortSignal.timeout(TIMEOUT_MS);
+const brief = (r: ProbeResult) => ({ ok: r.ok, detail: r.detail });
+
+const results = {
+  udp: brief(await probeUdp(TARGET, 7, 'ping', 'ping', signal())),
+  dns: brief(await probeDns(TARGET, 53, 'probe.example.com', 'A', ['192.0.2.53'], signal())),
+  tcp: brief(await probeTcp(TARGET, 80, signal())),
+  http: brief(
+    await probeHttp(
+      TARGET,
+      {
+        type: 'http',
+        port: 80,
+        path: '/',
+        host: null,
+        status: [200],
+        bodyContains: null,
+        bodyRegex: null,
+        tlsSkipVerify: false,
+      },
+      signal(),
+    ),
+  ),
+};
+// stay a moment: a late exception from a socket's callbacks would end the process now
+await new Promise((r) => setTimeout(r, 200));
+process.stdout.write(`${JSON.stringify(results)}\n`);
