@@ -14,17 +14,20 @@
 // is the snapshot the metrics/API layer reads.
 
 import { EventEmitter } from 'node:events';
+import { type Clock, systemClock } from '../clock.js';
 import type { ClusterPort } from '../cluster/cluster.js';
 import { ConfigStore, type ReloadResult } from '../config/reload.js';
 import type { Config } from '../config/types.js';
 import { AnycastdError } from '../errors.js';
 import type { HostAddresses } from '../host/lo-addresses.js';
+import type { ConnectionCounter } from './drain-wait.js';
+import type { HealthFactory } from './health-port.js';
 import { jsonLineSink, type Level, type LogRecord, type LogSink, makeRecord } from './log.js';
-import { type ConnectionCounter, type HealthFactory, hasApplyPeers, type SteeringPort } from './parts.js';
-import type { RouteAnnouncer } from './ports.js';
+import { hasApplyPeers, type RouteAnnouncer } from './ports.js';
 import { hostPrefix } from './routes.js';
 import { ServiceAgent } from './service-agent.js';
 import type { AgentStatus } from './status.js';
+import type { SteeringPort } from './steering-port.js';
 
 export type { AgentStatus, InstanceStatus, ServiceStatus } from './status.js';
 
@@ -44,6 +47,8 @@ export interface AgentParts {
   connections?: ConnectionCounter;
   sink?: LogSink;
   flushTimeoutMs?: number;
+  /** Every wait and measured time of the agent (default: the system clock). */
+  clock?: Clock;
 }
 
 export interface AgentEvents {
@@ -52,7 +57,8 @@ export interface AgentEvents {
 
 export class Agent extends EventEmitter<AgentEvents> {
   readonly store: ConfigStore;
-  readonly #p: AgentParts;
+  readonly #parts: AgentParts;
+  readonly #clock: Clock;
   readonly #sink: LogSink;
   readonly #services = new Map<string, ServiceAgent>();
   #started = false;
@@ -63,7 +69,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   constructor(config: Config | ConfigStore, parts: AgentParts) {
     super();
     this.store = config instanceof ConfigStore ? config : new ConfigStore(config);
-    this.#p = parts;
+    this.#parts = parts;
+    this.#clock = parts.clock ?? systemClock;
     this.#sink = parts.sink ?? jsonLineSink();
   }
 
@@ -82,13 +89,15 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.#started = true;
     const cfg = this.config;
     for (const address of this.#hostAddresses()) {
-      if (this.#p.host.add(address))
+      if (this.#parts.host.add(address))
         this.log('info', 'host-address-added', { reason: 'host-address', address });
-      this.#p.announcer.advertise(hostPrefix(address));
+      this.#parts.announcer.advertise(hostPrefix(address));
       this.log('info', 'route-advertised', { reason: 'host-address', vips: [address] });
     }
-    this.#p.steering.setServices(cfg.services);
-    this.#p.cluster?.subscribe((service, instance) => this.#services.get(service)?.reportChanged(instance));
+    this.#parts.steering.setServices(cfg.services);
+    this.#parts.cluster?.subscribe((service, instance) =>
+      this.#services.get(service)?.reportChanged(instance),
+    );
     this.log('info', 'agent-started', { node: cfg.node.id, services: cfg.services.map((s) => s.name) });
     for (const svc of cfg.services) this.#addService(svc);
     this.#maybeReleaseEndOfRib();
@@ -111,13 +120,13 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   /** Withdraws everything and waits (bounded) until the peers were told; the data plane is left as is. */
   async stop(timeoutMs = DEFAULT_STOP_TIMEOUT_MS): Promise<{ flushed: boolean; ms: number }> {
-    const started = performance.now();
+    const started = this.#clock.now();
     this.#stopping = true;
     this.log('info', 'agent-stopping', { reason: 'shutdown', timeoutMs });
     await Promise.all([...this.#services.values()].map((s) => s.shutdown('shutdown')));
-    const left = Math.max(0, timeoutMs - (performance.now() - started));
-    const flushed = await this.#p.announcer.flushed(left);
-    const ms = Math.round(performance.now() - started);
+    const left = Math.max(0, timeoutMs - (this.#clock.now() - started));
+    const flushed = await this.#parts.announcer.flushed(left);
+    const ms = Math.round(this.#clock.now() - started);
     this.log(flushed ? 'info' : 'warn', 'agent-stopped', {
       reason: 'shutdown',
       flushed,
@@ -161,15 +170,16 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   #addService(svc: Config['services'][number]): void {
     const sa = new ServiceAgent(svc, {
-      announcer: this.#p.announcer,
-      host: this.#p.host,
-      steering: this.#p.steering,
-      health: this.#p.health,
-      ...(this.#p.connections ? { connections: this.#p.connections } : {}),
-      ...(this.#p.cluster ? { cluster: this.#p.cluster } : {}),
+      announcer: this.#parts.announcer,
+      host: this.#parts.host,
+      steering: this.#parts.steering,
+      health: this.#parts.health,
+      ...(this.#parts.connections ? { connections: this.#parts.connections } : {}),
+      ...(this.#parts.cluster ? { cluster: this.#parts.cluster } : {}),
       log: (level, event, fields) => this.log(level, event, fields),
-      flushTimeoutMs: this.#p.flushTimeoutMs ?? DEFAULT_FLUSH_TIMEOUT_MS,
+      flushTimeoutMs: this.#parts.flushTimeoutMs ?? DEFAULT_FLUSH_TIMEOUT_MS,
       onSettled: () => this.#maybeReleaseEndOfRib(),
+      clock: this.#clock,
     });
     this.#services.set(svc.name, sa);
     sa.placeStaticVips();
@@ -184,7 +194,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.#eorReleased = true;
     void this.idle().then(() => {
       if (this.#stopping) return;
-      this.#p.announcer.releaseEndOfRib();
+      this.#parts.announcer.releaseEndOfRib();
       this.log('info', 'end-of-rib-released', {
         reason: 'checks-settled',
         advertised: all.filter((s) => s.route !== 'withdrawn').map((s) => s.name),
@@ -223,10 +233,10 @@ export class Agent extends EventEmitter<AgentEvents> {
         reason: 'config-changed',
         fields: [...diff.node.map((f) => `node.${f}`), ...diff.dataplane.map((f) => `dataplane.${f}`)],
       });
-    await this.#p.cluster?.apply(config);
+    await this.#parts.cluster?.apply(config);
     const peers = diff.peers;
     if (peers.added.length + peers.removed.length + peers.changed.length > 0) {
-      if (hasApplyPeers(this.#p.announcer)) await this.#p.announcer.applyPeers(config.peers);
+      if (hasApplyPeers(this.#parts.announcer)) await this.#parts.announcer.applyPeers(config.peers);
       else this.log('warn', 'peers-not-applied', { reason: 'speaker-has-no-apply-peers' });
     }
     for (const svc of diff.services.removed) {
@@ -239,7 +249,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       agent: this.#services.get(change.name)!,
     }));
     for (const c of changed) await c.agent.dropVips(c.after);
-    this.#p.steering.setServices(config.services);
+    this.#parts.steering.setServices(config.services);
     for (const c of changed) c.agent.update(c.after, c.change);
     for (const svc of diff.services.added)
       if (!this.#stopping) this.#addService(config.services.find((s) => s.name === svc.name)!);

@@ -7,7 +7,7 @@
 import type { Config, ServiceConfig } from '../config/types.js';
 import type { TcpState } from '../native/sockdiag.js';
 import { SockDiag } from '../native/sockdiag.js';
-import type { ConnectionCounter } from './parts.js';
+import type { ConnectionCounter } from './drain-wait.js';
 
 const FAMILIES = [4, 6] as const;
 /** States in which a connection still has data to exchange or to finish. */

@@ -2,17 +2,28 @@
 // or sooner once the connection counter (if any) sees no client connection left, polled every
 // DRAIN_POLL_MS. One wait per drain; cancelled by an undrain, a failure or a stop.
 
+import type { Clock, TimerHandle } from '../clock.js';
 import type { ServiceConfig } from '../config/types.js';
-import type { ConnectionCounter } from './parts.js';
 
 /** While draining, how often the remaining client connections are counted. */
 export const DRAIN_POLL_MS = 250;
 
 export type DrainEnd = 'drain-time-over' | 'no-connections-left';
 
+/**
+ * Client connections the local instance of `service` still serves (a drain ends early at zero), or
+ * null when that cannot be told (UDP flows).
+ */
+export type ConnectionCounter = (service: ServiceConfig) => number | null;
+
 export class DrainWait {
-  #timer: NodeJS.Timeout | null = null;
-  #poll: NodeJS.Timeout | null = null;
+  readonly #clock: Clock;
+  #timer: TimerHandle = null;
+  #poll: TimerHandle = null;
+
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
 
   get active(): boolean {
     return this.#timer !== null;
@@ -33,13 +44,13 @@ export class DrainWait {
       this.cancel();
       done(why);
     };
-    this.#timer = setTimeout(() => end('drain-time-over'), service().drainTimeMs);
+    this.#timer = this.#clock.setTimeout(() => end('drain-time-over'), service().drainTimeMs);
     if (!count) return;
-    this.#poll = setInterval(() => {
+    this.#poll = this.#clock.setInterval(() => {
       try {
         if (count(service()) === 0) end('no-connections-left');
       } catch (err) {
-        if (this.#poll) clearInterval(this.#poll);
+        this.#clock.clearInterval(this.#poll);
         this.#poll = null;
         failed(err);
       }
@@ -47,8 +58,8 @@ export class DrainWait {
   }
 
   cancel(): void {
-    if (this.#timer) clearTimeout(this.#timer);
-    if (this.#poll) clearInterval(this.#poll);
+    this.#clock.clearTimeout(this.#timer);
+    this.#clock.clearInterval(this.#poll);
     this.#timer = this.#poll = null;
   }
 }

@@ -6,7 +6,7 @@ import type { InstanceState, InstanceTransition } from '../health/instance-healt
 import type { ListenerWatcher } from '../health/listener-watcher.js';
 import type { makeProbe } from '../health/probe.js';
 import { ServiceHealth } from '../health/service-health.js';
-import type { CheckView, HealthFactory, HealthPort } from './parts.js';
+import type { CheckView, HealthFactory, HealthPort } from './health-port.js';
 
 class ServiceHealthPort implements HealthPort {
   readonly #health: ServiceHealth;

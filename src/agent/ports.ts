@@ -1,10 +1,12 @@
-// The contracts between the agent and the parts it drives. The agent (src/agent/) decides; these
-// interfaces are how it tells BGP (implemented by src/bgp/speaker.ts), the host (src/host/) and the
-// data plane (src/steer/) what to do. Kept here, small and stable, so each side can be built and
-// tested alone (tests may implement them over the real parts, never instead of them in end-to-end).
+// The announcer contract: how the agent (src/agent/) tells BGP what to announce — implemented by
+// src/bgp/speaker.ts, and in tests by recorders — plus what a speaker may offer beyond it (reloading its
+// peers) and the handle the process holds on it. Kept small and stable, so each side can be built and
+// tested alone (tests may implement it over the real parts, never instead of them in end-to-end).
 
 import type { LargeCommunity } from '../bgp/codec/attributes/types.js';
 import type { Prefix } from '../bgp/codec/prefix.js';
+import type { PeerStatus, ReceivedRoute } from '../bgp/speaker-status.js';
+import type { PeerConfig } from '../config/types.js';
 
 /** What the agent may change about an exported route; the speaker fills ORIGIN, AS_PATH, NEXT_HOP. */
 export interface ExportAttributes {
@@ -31,4 +33,22 @@ export interface RouteAnnouncer {
   flushed(timeoutMs: number): Promise<boolean>;
   /** Start-up: End-of-RIB is held (RFC 4724) until the agent releases it after the first checks settle. */
   releaseEndOfRib(): void;
+}
+
+/** What a speaker offers for reloading its peers without touching unchanged sessions (optional). */
+export interface PeerApplier {
+  applyPeers(peers: readonly PeerConfig[]): void | Promise<void>;
+}
+
+export function hasApplyPeers(x: object): x is PeerApplier {
+  return typeof (x as Partial<PeerApplier>).applyPeers === 'function';
+}
+
+/** An announcer plus how to close it (the speaker's sessions) and, from a speaker, its peers' snapshot. */
+export interface AnnouncerHandle {
+  announcer: RouteAnnouncer;
+  close(): void;
+  peers?: () => readonly PeerStatus[];
+  /** Routes received from the peers (the speaker's accepted Adj-RIB-In). */
+  received?: () => readonly ReceivedRoute[];
 }

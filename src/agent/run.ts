@@ -36,7 +36,7 @@ import { sockDiagConnections } from './connections.js';
 import { realHealth } from './health.js';
 import { jsonLineSink, type LogSink, makeRecord } from './log.js';
 import { LogLimiter } from './log-limit.js';
-import type { AnnouncerHandle } from './parts.js';
+import type { AnnouncerHandle } from './ports.js';
 import { startSpeaker } from './speaker.js';
 import { Steering } from './steering.js';
 

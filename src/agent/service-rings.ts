@@ -8,9 +8,7 @@
 import type { InstanceReport } from '../cluster/report.js';
 import type { ServiceConfig } from '../config/types.js';
 import type { InstanceState } from '../health/instance-health.js';
-import type { RingKind, SteeringPort } from './parts.js';
-
-export const RING_KINDS: readonly RingKind[] = ['new', 'established'];
+import { RING_KINDS, type RingKind, type SteeringPort } from './steering-port.js';
 
 export type RingLog = (event: string, fields: Record<string, unknown>) => void;
 

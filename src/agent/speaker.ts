@@ -6,7 +6,7 @@
 import { BgpSpeaker } from '../bgp/speaker.js';
 import type { Config } from '../config/types.js';
 import { type Level, type LogSink, makeRecord } from './log.js';
-import type { AnnouncerHandle } from './parts.js';
+import type { AnnouncerHandle } from './ports.js';
 
 export async function startSpeaker(config: Config, sink: LogSink): Promise<AnnouncerHandle> {
   const speaker = await BgpSpeaker.startWithKernel(config, {

@@ -4,7 +4,8 @@
 
 import type { InstanceReport } from '../cluster/report.js';
 import type { InstanceState } from '../health/instance-health.js';
-import type { CheckView, RingShares } from './parts.js';
+import type { CheckView } from './health-port.js';
+import type { RingShares } from './steering-port.js';
 
 export type RouteState = 'withdrawn' | 'advertised' | 'worsened';
 

@@ -12,6 +12,7 @@
 // had it joined both rings at once, older connections both rings now send to it would find no socket and
 // no other owner.
 
+import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import type { ServiceConfig } from '../config/types.js';
 import { AnycastdError } from '../errors.js';
 import type { Dataplane, InstanceSpec } from '../steer/dataplane.js';
@@ -27,7 +28,7 @@ import {
 import { buildMaglev, EMPTY, shares } from '../steer/maglev.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../steer/proto.js';
 import { ANY_PORT, type VipSpec, vipKeyHex, vipKeyOf } from '../steer/vips.js';
-import type { RingKind, RingShares, SteeringPort } from './parts.js';
+import type { RingKind, RingShares, SteeringPort } from './steering-port.js';
 
 const KIND: Record<RingKind, number> = { new: RING_KIND_NEW, established: RING_KIND_ESTABLISHED };
 const PROTO = { tcp: IPPROTO_TCP, udp: IPPROTO_UDP } as const;
@@ -39,14 +40,16 @@ export class Steering implements SteeringPort {
   readonly #shares = new Map<string, RingShares>();
   readonly #written = new Map<string, string>(); // `<service>/<kind>` → members (id*weight) last written
   readonly #joinGrace = new JoinGrace();
-  readonly #joinTimers = new Map<string, NodeJS.Timeout>();
+  readonly #joinTimers = new Map<string, TimerHandle>();
+  readonly #clock: Clock;
   /** Ids the adopted maps used: VIP key hex → {vipId, serviceId}. */
   readonly #adopted = new Map<string, { vipId: number; serviceId: number }>();
   /** The adopted pins were older than a restart (join-grace.ts RESTART_WINDOW_MS): flows cleared, a newcomer. */
   readonly staleAdoption: boolean = false;
 
-  constructor(dataplane: Dataplane) {
+  constructor(dataplane: Dataplane, clock: Clock = systemClock) {
     this.dataplane = dataplane;
+    this.#clock = clock;
     // Pins a long-gone agent left: the ids are still good, but the flow entries are from a past life (a
     // 5-tuple reused since would hit them) and this host rejoins as a newcomer (no #adopted services).
     if (dataplane.adopted.length > 0 && !isRestart(dataplane.pinsAgeMs)) {
@@ -91,7 +94,7 @@ export class Steering implements SteeringPort {
     const id = this.#id(service.name);
     let members = wantedMembers;
     if (kind === 'established') {
-      const now = Date.now();
+      const now = this.#clock.now();
       const adopted = !this.staleAdoption && [...this.#adopted.values()].some((a) => a.serviceId === id);
       const newcomer = adopted ? undefined : service.localInstanceId;
       const admitted = this.#joinGrace.admit(service.name, wantedMembers, service.joinGraceMs, now, newcomer);
@@ -144,8 +147,7 @@ export class Steering implements SteeringPort {
   }
 
   #clearJoin(name: string): void {
-    const prior = this.#joinTimers.get(name);
-    if (prior) clearTimeout(prior);
+    this.#clock.clearTimeout(this.#joinTimers.get(name));
     this.#joinTimers.delete(name);
   }
 
@@ -153,11 +155,14 @@ export class Steering implements SteeringPort {
   #scheduleJoin(service: ServiceConfig, wanted: readonly string[], due: number | null, now: number): void {
     this.#clearJoin(service.name);
     if (due === null) return;
-    const timer = setTimeout(() => {
-      this.#joinTimers.delete(service.name);
-      if (this.#serviceIds.has(service.name)) this.setRing(service, 'established', wanted);
-    }, due - now);
-    timer.unref();
+    const timer = this.#clock.setTimeout(
+      () => {
+        this.#joinTimers.delete(service.name);
+        if (this.#serviceIds.has(service.name)) this.setRing(service, 'established', wanted);
+      },
+      due - now,
+      { unref: true },
+    );
     this.#joinTimers.set(service.name, timer);
   }
 

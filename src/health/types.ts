@@ -49,15 +49,5 @@ export interface Transition {
   detail: string;
 }
 
-/** The clock and timers, injectable so the state machines run under test time. */
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const systemClock: Clock = {
-  now: () => performance.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
+/** The clock and timers, injectable so the state machines run under test time: the agent's one clock. */
+export { type Clock, systemClock } from '../clock.js';

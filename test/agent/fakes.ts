@@ -1,10 +1,13 @@
 // Recording fakes of the agent's ports, for the pure sequencing tests: every call lands, in order, in one
 // shared `steps` list ("withdraw 203.0.113.10/32", "ring web new [h2]", ...), so a test asserts the exact
-// order of actions across BGP, the rings and lo. Health is driven by hand (FakeHealth.set).
+// order of actions across BGP, the rings and lo. Health is driven by hand (FakeHealth.set). Times come
+// from the Recorder's clock (give it a FakeClock and the agent the same one: nothing then waits).
 
-import type { CheckView, HealthPort, RingKind, RingShares, SteeringPort } from '../../src/agent/parts.js';
+import type { CheckView, HealthPort } from '../../src/agent/health-port.js';
 import type { ExportAttributes, RouteAnnouncer } from '../../src/agent/ports.js';
+import type { RingKind, RingShares, SteeringPort } from '../../src/agent/steering-port.js';
 import type { Prefix } from '../../src/bgp/codec/prefix.js';
+import { type Clock, systemClock } from '../../src/clock.js';
 import type { ClusterPort } from '../../src/cluster/cluster.js';
 import type { InstanceReport } from '../../src/cluster/report.js';
 import { parseConfig } from '../../src/config/load.js';
@@ -16,9 +19,10 @@ import type { HostAddresses } from '../../src/host/lo-addresses.js';
 export class Recorder {
   readonly steps: string[] = [];
   readonly times: number[] = [];
+  constructor(readonly clock: Clock = systemClock) {}
   push(step: string): void {
     this.steps.push(step);
-    this.times.push(performance.now());
+    this.times.push(this.clock.now());
   }
   /** Steps recorded from index `from` on (after a test's setup). */
   since(from: number): string[] {
@@ -45,14 +49,16 @@ export class FakeAnnouncer implements RouteAnnouncer {
   withdraw(prefix: Prefix): void {
     this.rec.push(`withdraw ${pfx(prefix)}`);
   }
+  /** Peers that take `flushDelayMs` (of the recorder's clock) to drain their sockets. */
   flushed(timeoutMs: number): Promise<boolean> {
+    const clock = this.rec.clock;
     return new Promise((resolve) => {
       if (this.peersDrain && this.flushDelayMs <= timeoutMs)
-        setTimeout(() => {
+        clock.setTimeout(() => {
           this.rec.push('flushed');
           resolve(true);
         }, this.flushDelayMs);
-      else setTimeout(() => resolve(false), timeoutMs);
+      else clock.setTimeout(() => resolve(false), timeoutMs);
     });
   }
   releaseEndOfRib(): void {
@@ -147,6 +153,7 @@ export class FakeHealth implements HealthPort {
   constructor(
     readonly service: ServiceConfig,
     readonly emit: (t: InstanceTransition) => void,
+    readonly clock: Clock = systemClock,
   ) {
     for (const i of service.instances) this.#states.set(i.id, 'unknown');
   }
@@ -182,16 +189,16 @@ export class FakeHealth implements HealthPort {
       reason,
       check: 'tcp#0',
       detail: 'fake',
-      at: performance.now(),
+      at: this.clock.now(),
     });
   }
 }
 
 /** A health factory that keeps every FakeHealth it made, by service name (the latest one). */
-export function fakeHealthFactory() {
+export function fakeHealthFactory(clock: Clock = systemClock) {
   const made = new Map<string, FakeHealth>();
   const factory = (svc: ServiceConfig, emit: (t: InstanceTransition) => void): FakeHealth => {
-    const h = new FakeHealth(svc, emit);
+    const h = new FakeHealth(svc, emit, clock);
     made.set(svc.name, h);
     return h;
   };

@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
+import { sleep, systemClock } from '../../src/clock.js';
 import { BpfMap } from '../../src/native/map.js';
 import {
   decodeService,
@@ -34,6 +35,7 @@ import {
   run,
   uniquePrefix,
 } from '../helpers/netns.js';
+import { within } from '../helpers/wait-for.js';
 
 const PREFIX = uniquePrefix('agent');
 const HOST = '198.51.100.1';
@@ -48,6 +50,14 @@ const TRIALS = 8;
 /** No test may hang the suite: past this it fails and the cleanup runs. */
 const TEST_TIMEOUT_MS = 60_000;
 const POLL_TRIALS = 3;
+/** Bound on the holder's first connection through the uplink (it retries until one lands here). */
+const HOLDER_CONNECT_MS = 15_000;
+/**
+ * How long the drained instance is watched keeping `established` while its client holds a connection:
+ * a few of the agent's connection counts (DRAIN_POLL_MS). The agent runs in its own process on real
+ * time, and a count that finds the client leaves no trace: an absence can only be watched for a while.
+ */
+const HOLD_WATCH_MS = 800;
 // Bounds that hold on a loaded 2-core test machine (the figures printed are the result; the agent's own
 // share is under a few ms, the rest is the kernel tearing the process down and the watcher seeing it).
 const KILL_TO_WITHDRAW_P50_MS = 150;
@@ -81,6 +91,8 @@ interface Line {
   vip?: string;
   code?: number;
   pid?: number;
+  /** sd_notify lines (type 'notify'). */
+  lines?: string[];
   adopted?: string[];
   status?: {
     endOfRibReleased: boolean;
@@ -119,6 +131,8 @@ class Runner {
   readonly lines: Line[] = [];
   readonly child: ChildProcess;
   readonly exited: Promise<number | null>;
+  /** Waiters woken by each line that arrives. */
+  readonly #arrived = new Set<() => void>();
   constructor() {
     this.child = spawn(
       'ip',
@@ -139,7 +153,9 @@ class Runner {
       { stdio: ['pipe', 'pipe', 'inherit'] },
     );
     createInterface({ input: this.child.stdout! }).on('line', (l) => {
-      if (l.startsWith('{')) this.lines.push(JSON.parse(l) as Line);
+      if (!l.startsWith('{')) return;
+      this.lines.push(JSON.parse(l) as Line);
+      for (const wake of this.#arrived) wake();
     });
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
     runners.push(this);
@@ -157,15 +173,26 @@ class Runner {
   send(cmd: string): void {
     this.child.stdin!.write(`${cmd}\n`);
   }
-  /** Waits for a line (from index `from` on) matching `pred`. */
+  /** Waits (bounded) for a line (from index `from` on) matching `pred`, looking again as each arrives. */
   async waitFor(pred: (l: Line) => boolean, from = 0, ms = 8000): Promise<Line> {
-    const until = performance.now() + ms;
-    for (;;) {
-      const hit = this.lines.slice(from).find(pred);
-      if (hit) return hit;
-      if (performance.now() > until)
-        throw new Error(`timed out; last lines: ${JSON.stringify(this.lines.slice(-8), null, 1)}`);
-      await new Promise((r) => setTimeout(r, 5));
+    const find = (): Line | undefined => this.lines.slice(from).find(pred);
+    let wake = (): void => {};
+    const hit = new Promise<Line>((resolve) => {
+      wake = () => {
+        const l = find();
+        if (l) resolve(l);
+      };
+    });
+    this.#arrived.add(wake);
+    wake();
+    try {
+      return await within(
+        hit,
+        ms,
+        () => `a matching line (last: ${JSON.stringify(this.lines.slice(-8), null, 1)})`,
+      );
+    } finally {
+      this.#arrived.delete(wake);
     }
   }
   async status(): Promise<NonNullable<Line['status']>> {
@@ -396,17 +423,20 @@ test('drain file: a client connection keeps working, `established` left once it 
   strays.push(holder);
   const exited = once(holder, 'exit');
   let said = '';
+  let answered = (): void => {};
+  const attempted = new Promise<void>((resolve) => {
+    answered = resolve;
+  });
   holder.stdout!.on('data', (d: Buffer) => {
     said += d.toString();
+    if (/connected|no-connection/.test(said)) answered();
   });
-  const until = performance.now() + 15000;
-  while (!said.includes('connected') && !said.includes('no-connection') && performance.now() < until)
-    await new Promise((r) => setTimeout(r, 20));
+  await within(attempted, HOLDER_CONNECT_MS, 'the holder connecting');
   assert.match(said, /connected/);
   const from = runner.lines.length;
   writeFileSync(join(dir, 'drain-web'), '');
   await runner.waitFor((l) => l.event === 'ring-updated' && l.kind === 'new', from, 5000);
-  await new Promise((r) => setTimeout(r, 800));
+  await sleep(systemClock, HOLD_WATCH_MS);
   assert.deepEqual(
     runner.actions(from),
     DOWN_ACTIONS.slice(0, 3),
@@ -439,7 +469,8 @@ test('reload (SIGHUP): a bad file is rejected and the running config keeps runni
   writeFileSync(configFile, configText().replace('drain_time: 5s', 'drain_time: 2s'));
   runner.child.kill('SIGHUP');
   await runner.waitFor((l) => l.event === 'config-reloaded', good);
-  await new Promise((r) => setTimeout(r, 200));
+  // READY=1 follows the end of the reload: whatever it changed has been done by then
+  await runner.waitFor((l) => l.type === 'notify' && (l.lines ?? []).includes('READY=1'), good);
   assert.deepEqual(runner.actions(good), [], 'an unchanged ring and route are not touched');
 });
 

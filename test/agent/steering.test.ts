@@ -1,7 +1,7 @@
-// Steering over a real Dataplane: the established ring's join grace, restart or newcomer by the pins'
-// heartbeat, and that an unchanged
-// ring is never rewritten — a write flips to the kind's other slot, which the program's second chance
-// reads as the previous ring (bpf/rings.h), so an identical write would throw that ring away.
+// Steering over a real Dataplane: the established ring's join grace (its timer on a FakeClock), restart
+// or newcomer by the pins' heartbeat, and that an unchanged ring is never rewritten — a write flips to the
+// kind's other slot, which the program's second chance reads as the previous ring (bpf/rings.h), so an
+// identical write would throw that ring away.
 
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
@@ -11,8 +11,11 @@ import { parseConfig } from '../../src/config/load.js';
 import { Dataplane } from '../../src/steer/dataplane.js';
 import { RESTART_WINDOW_MS } from '../../src/steer/join-grace.js';
 import { RING_KIND_ESTABLISHED, RING_KIND_NEW, RING_SLOTS } from '../../src/steer/layout.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { uniquePrefix } from '../helpers/netns.js';
 import { flowFrame } from '../steer/packets.js';
+
+const JOIN_GRACE_MS = 150;
 
 const service = parseConfig(
   `node: { id: h1, host: { ipv4: 192.0.2.11 }, asn: 65101, uplinks: [lo] }
@@ -25,15 +28,16 @@ services:
       - { id: h2, host: { ipv4: 192.0.2.12 } }
       - { id: h3, host: { ipv4: 192.0.2.13 } }
     checks: [{ type: tcp, port: 80 }]
-    join_grace: 150ms
+    join_grace: ${JOIN_GRACE_MS}ms
 `,
   '/test/steering.yaml',
 ).services[0]!;
 
 test('an unchanged ring is not rewritten; a joiner held by the join grace keeps the previous ring', async () => {
   const dp = Dataplane.open({ pin: false, host4: '192.0.2.11', ringSize: 101 });
+  const clock = new FakeClock();
   try {
-    const steering = new Steering(dp);
+    const steering = new Steering(dp, clock);
     steering.setServices([service]);
     const id = steering.serviceId('web')!;
     const active = (kind: number) => dp.state.services.get(id)![kind]!;
@@ -42,7 +46,9 @@ test('an unchanged ring is not rewritten; a joiner held by the join grace keeps 
     steering.setRing(service, 'established', ['h1', 'h2']);
     steering.setRing(service, 'new', ['h1', 'h2']);
     assert.deepEqual(Object.keys(steering.shares('web').established), ['h2']);
-    await new Promise((r) => setTimeout(r, 250));
+    await clock.advance(JOIN_GRACE_MS - 1);
+    assert.deepEqual(Object.keys(steering.shares('web').established), ['h2'], 'held for the join grace');
+    await clock.advance(1);
     assert.deepEqual(Object.keys(steering.shares('web').established).sort(), ['h1', 'h2']);
     steering.setRing(service, 'established', ['h1', 'h2']);
     const est = active(RING_KIND_ESTABLISHED);
@@ -52,10 +58,12 @@ test('an unchanged ring is not rewritten; a joiner held by the join grace keeps 
     steering.setRing(service, 'new', ['h1', 'h2']);
     assert.equal(active(RING_KIND_NEW), fresh, 'the same new ring: no flip');
     assert.equal(active(RING_KIND_ESTABLISHED), est, 'the same established ring: no flip');
-    steering.setRing(service, 'established', ['h1', 'h2', 'h3']); // h3 joins: held for 150 ms
+    steering.setRing(service, 'established', ['h1', 'h2', 'h3']); // h3 joins: held for the join grace
     assert.equal(active(RING_KIND_ESTABLISHED), est, 'the admitted set did not change: no write, no flip');
     assert.deepEqual(Object.keys(steering.shares('web').established).sort(), ['h1', 'h2']);
-    await new Promise((r) => setTimeout(r, 250));
+    await clock.advance(JOIN_GRACE_MS - 1);
+    assert.equal(active(RING_KIND_ESTABLISHED), est, 'still within the join grace');
+    await clock.advance(1);
     assert.notEqual(active(RING_KIND_ESTABLISHED), est, 'h3 admitted after its join grace: written');
     assert.deepEqual(ringIn(est), first, 'the slot it replaced still holds the ring of h1 and h2');
     assert.deepEqual(Object.keys(steering.shares('web').established).sort(), ['h1', 'h2', 'h3']);

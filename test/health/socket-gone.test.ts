@@ -11,6 +11,7 @@ import type { InstanceTransition } from '../../src/health/instance-health.js';
 import { procNetSource, sockDiagSource } from '../../src/health/listener-sources.js';
 import { PollingListenerWatcher } from '../../src/health/listener-watcher.js';
 import { ServiceHealth } from '../../src/health/service-health.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const TRIALS = 5;
 // The check's own schedule would notice a dead service only after interval x fall = 30 s. Anything
@@ -54,17 +55,9 @@ services:
   ).services[0]!;
 }
 
-function waitFor(seen: InstanceTransition[], pred: (t: InstanceTransition) => boolean, ms: number) {
-  return new Promise<InstanceTransition>((resolve, reject) => {
-    const started = performance.now();
-    const tick = () => {
-      const hit = seen.find(pred);
-      if (hit) return resolve(hit);
-      if (performance.now() - started > ms) return reject(new Error(`no matching transition in ${ms} ms`));
-      setImmediate(tick);
-    };
-    tick();
-  });
+/** The first transition in `seen` matching `pred`, looked for every ms (latencies are measured by it). */
+function transition(seen: InstanceTransition[], pred: (t: InstanceTransition) => boolean, ms: number) {
+  return waitFor(() => seen.find(pred), { timeoutMs: ms, intervalMs: 1, what: 'a matching transition' });
 }
 
 /** Kills a child TCP server TRIALS times and returns the ms from kill to the 'socket-gone' transition. */
@@ -82,12 +75,12 @@ async function killTrials(watcher: PollingListenerWatcher): Promise<{ gone: numb
         onTransition: (tr) => seen.push(tr),
       });
       svc.start();
-      await waitFor(seen, (tr) => tr.to === 'up', 2000);
+      await transition(seen, (tr) => tr.to === 'up', 2000);
       await new Promise((r) => setTimeout(r, 150)); // let the watcher see the listener (and open its sentinel)
       const killedAt = performance.now();
       child.once('exit', () => reaped.push(performance.now() - killedAt));
       child.kill('SIGKILL');
-      const gone = await waitFor(seen, (tr) => tr.to === 'down', EVENT_BOUND_MS);
+      const gone = await transition(seen, (tr) => tr.to === 'down', EVENT_BOUND_MS);
       latencies.push(performance.now() - killedAt);
       svc.stop();
       children.delete(child);
@@ -196,14 +189,14 @@ test('a drain file present at start drains the local instance of a ServiceHealth
   });
   svc.start();
   try {
-    await waitFor(seen, (tr) => tr.to === 'drained', 2000);
+    await transition(seen, (tr) => tr.to === 'drained', 2000);
     assert.deepEqual(
       seen.map((tr) => `${tr.from}>${tr.to}:${tr.reason}`),
       ['unknown>drained:rise-reached'],
     );
     assert.deepEqual(svc.healthyInstances(), [], 'a drained instance takes no new flows');
     rmSync(file);
-    await waitFor(seen, (tr) => tr.to === 'up', 2000);
+    await transition(seen, (tr) => tr.to === 'up', 2000);
     assert.equal(seen.at(-1)!.reason, 'undrained');
     assert.deepEqual(svc.healthyInstances(), ['h1']);
   } finally {

@@ -14,6 +14,7 @@ import {
   watchSocketDestroy,
 } from '../../src/native/index.js';
 import { createNetns, type Netns, removeNetnsByPrefix, uniquePrefix } from '../helpers/netns.js';
+import { waitFor, within } from '../helpers/wait-for.js';
 
 const prefix = uniquePrefix('native-watch');
 const PORT = 8080;
@@ -29,27 +30,18 @@ before(() => {
 after(() => removeNetnsByPrefix(prefix));
 
 /** Resolves with the first value `accept` returns non-undefined for, or rejects after WAIT_MS. */
-function waitFor<T, E>(subscribe: (push: (e: E) => void) => NetlinkWatch, accept: (e: E) => T | undefined) {
+function firstEvent<T, E>(
+  subscribe: (push: (e: E) => void) => NetlinkWatch,
+  accept: (e: E) => T | undefined,
+) {
   let watch: NetlinkWatch | undefined;
-  const result = new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no event')), WAIT_MS);
+  const result = new Promise<T>((resolve) => {
     watch = subscribe((e) => {
       const v = accept(e);
-      if (v !== undefined) {
-        clearTimeout(timer);
-        resolve(v);
-      }
+      if (v !== undefined) resolve(v);
     });
   });
-  return { result: result.finally(() => watch?.close()), watch: () => watch };
-}
-
-async function until(cond: () => boolean): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not met');
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  return { result: within(result, WAIT_MS, 'the event').finally(() => watch?.close()), watch: () => watch };
 }
 
 test('a killed service: its listener is reported destroyed at once, only in its namespace', async () => {
@@ -66,14 +58,15 @@ test('a killed service: its listener is reported destroyed at once, only in its 
     ]);
     const diag = SockDiag.open({ netns: ns.name });
     try {
-      await until(
+      await waitFor(
         () =>
           diag.inetSockets({ family: 4, protocol: 'tcp', states: ['listen'], localPort: PORT }).length > 0,
+        { timeoutMs: WAIT_MS, what: 'the listener' },
       );
     } finally {
       diag.close();
     }
-    const destroyed = waitFor<InetSocket, InetSocket>(
+    const destroyed = firstEvent<InetSocket, InetSocket>(
       (push) => watchSocketDestroy({ netns: ns.name, families: [4] }, push),
       (s) => (s.localPort === PORT && s.remotePort === 0 ? s : undefined),
     );
@@ -104,7 +97,7 @@ test('rtnetlink changes: address, route and link events, none after close', asyn
     rt.setLinkUp(lo, false);
     rt.setLinkUp(lo, true);
     const has = (pred: (e: RtnlEvent) => boolean): boolean => events.some(pred);
-    await until(
+    await waitFor(
       () =>
         has((e) => e.type === 'address' && e.action === 'new' && e.address.address === '203.0.113.20') &&
         has((e) => e.type === 'address' && e.action === 'new' && e.address.address === '2001:db8::20') &&
@@ -112,6 +105,7 @@ test('rtnetlink changes: address, route and link events, none after close', asyn
         has((e) => e.type === 'address' && e.action === 'del' && e.address.address === '203.0.113.20') &&
         has((e) => e.type === 'link' && e.link.name === 'lo' && !e.link.up) &&
         has((e) => e.type === 'link' && e.link.name === 'lo' && e.link.up),
+      { timeoutMs: WAIT_MS, what: 'every change reported' },
     );
     assert.ok(!has((e) => e.type === 'overrun'));
     watch.close();

@@ -10,15 +10,11 @@ import { addr16 } from '../../src/steer/addr.js';
 import { FlowReaper } from '../../src/steer/flow-reaper.js';
 import { encodeFlowKey, encodeFlowVal, FAMILY_V4, LAYOUTS } from '../../src/steer/layout.js';
 import * as P from '../../src/steer/proto.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { flowFrame } from './packets.js';
 import { openTestbed, REMOTE, SVC_LOCAL, VIPS } from './setup.js';
 
 const LO = '127.0.0.1';
-
-async function until(cond: () => boolean, ms = 3_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
-}
 
 test('a connection that ends here takes its flow entry (and cached copy) with it; an entry naming another host stays', async (t) => {
   const dp = openTestbed();
@@ -37,7 +33,7 @@ test('a connection that ends here takes its flow entry (and cached copy) with it
   dp.setVips([...Object.values(VIPS), { vipId: 30, serviceId: SVC_LOCAL, addr: LO, proto: 'tcp', port }]);
   const [a, b] = [connect(port, LO), connect(port, LO)];
   await Promise.all([once(a, 'connect'), once(b, 'connect')]);
-  await until(() => accepted.length === 2);
+  await waitFor(() => accepted.length === 2, { what: 'both connections accepted' });
   const ports = new Map([a, b].map((s) => [s, s.localPort as number])); // gone once destroyed
   const keyOf = (s: Socket) =>
     encodeFlowKey({
@@ -69,7 +65,9 @@ test('a connection that ends here takes its flow entry (and cached copy) with it
   const reaper = FlowReaper.start(dp);
   t.after(() => reaper.close());
   for (const s of [a, b, ...accepted]) s.destroy();
-  await until(() => reaper.counts.seen >= 2 && dp.map('flows').lookup(keyOf(a)) === null);
+  await waitFor(() => reaper.counts.seen >= 2 && dp.map('flows').lookup(keyOf(a)) === null, {
+    what: "both destroys seen and a's entry gone",
+  });
   assert.equal(dp.map('flows').lookup(keyOf(a)), null, "a's entry is gone");
   assert.equal(cachedA(), false, 'and no CPU still caches it');
   assert.ok(dp.map('flows').lookup(keyOf(b)), "b's entry, naming another host, stays");

@@ -9,10 +9,12 @@
 // `xdp` false runs the same steps with XDP off on both hosts (plain ECMP anycast, the baseline). Used by
 // keeping.test.ts (small counts) and bench/steer-keeping.bench.ts (1,000).
 import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createInterface, type Interface } from 'node:readline';
 import { ifIndex, projectRoot, withNetns } from '../../src/native/index.js';
 import { Dataplane, type InstanceSpec } from '../../src/steer/dataplane.js';
 import { removeNetnsByPrefix } from '../helpers/netns.js';
+import { within } from '../helpers/wait-for.js';
 import { buildVethLab, HOST_A, HOST_B, HOST6_A, HOST6_B, VIP } from './veth-lab.js';
 
 const PORT = 8000; // the lab service's TCP port
@@ -67,13 +69,11 @@ function start(ns: string, args: string[]): Proc {
 }
 
 function line(proc: Proc): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('no answer from a lab process')), LINE_TIMEOUT_MS);
-    proc.lines.once('line', (l) => {
-      clearTimeout(t);
-      resolve(String(l));
-    });
-  });
+  return within(
+    once(proc.lines, 'line').then(([l]) => String(l)),
+    LINE_TIMEOUT_MS,
+    'an answer from a lab process',
+  );
 }
 
 /** Runs the three steps; `xdp` false is the plain-ECMP baseline. */

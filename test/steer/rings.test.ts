@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
+import { SockDiag } from '../../src/native/sockdiag.js';
 import { addr16 } from '../../src/steer/addr.js';
 import type { Dataplane } from '../../src/steer/dataplane.js';
 import {
@@ -24,6 +25,7 @@ import { decide, type SocketWindow } from '../../src/steer/model.js';
 import * as P from '../../src/steer/proto.js';
 import type { VipSpec } from '../../src/steer/vips.js';
 import { receiveNext } from '../helpers/tcp-repair.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { type FlowSpec, flowFrame } from './packets.js';
 import {
   ACK,
@@ -75,7 +77,19 @@ before(async () => {
   second.on('end', () => second.end());
   accepted[1]!.end();
   await once(second, 'close');
-  await new Promise((r) => setTimeout(r, 50)); // the last ACK reaches the server: TIME-WAIT
+  // the client's FIN reaches the server, which acknowledges it: its socket is in TIME-WAIT
+  const diag = SockDiag.open();
+  try {
+    await waitFor(
+      () =>
+        diag
+          .inetSockets({ family: 4, protocol: 'tcp', states: ['time-wait'], localPort: port })
+          .some((s) => s.remotePort === tw.cport),
+      { what: "the server's TIME-WAIT socket" },
+    );
+  } finally {
+    diag.close();
+  }
 });
 after(() => {
   client?.destroy();

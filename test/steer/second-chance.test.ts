@@ -17,12 +17,15 @@ import { after, before, test } from 'node:test';
 import { type BpfObject, ifIndex, withNetns } from '../../src/native/index.js';
 import { Dataplane, type InstanceSpec } from '../../src/steer/dataplane.js';
 import { type Netns, removeNetnsByPrefix, uniquePrefix } from '../helpers/netns.js';
+import { within } from '../helpers/wait-for.js';
 import { buildVethLab, CLIENT, HOST_A, HOST_B, HOST6_A, HOST6_B, VIP } from './veth-lab.js';
 
 const PREFIX = uniquePrefix('steer-sc');
 const PORT = 7778;
 const SVC = 0;
 const VIP_ID = 0;
+/** Bound on a lab process's answer. */
+const LINE_TIMEOUT_MS = 3000;
 // argv: [name]; echoes every line as "<name>:<line>"
 const SERVER = `const n=process.argv[1];require('net').createServer((s)=>{let b='';s.on('data',(d)=>{b+=d;
 let i;while((i=b.indexOf('\\n'))>=0){s.write(n+':'+b.slice(0,i)+'\\n');b=b.slice(i+1)}});s.on('error',()=>{})})
@@ -57,9 +60,13 @@ async function spawnIn(
   return { p, lines: createInterface({ input: p.stdout! }) };
 }
 
-async function nextLine(lines: Interface, ms = 3000): Promise<string> {
-  const timer = new Promise<string>((resolve) => setTimeout(() => resolve('timeout'), ms).unref());
-  return Promise.race([once(lines, 'line').then(([l]) => String(l)), timer]);
+/** A lab process's next line (bounded: a lost answer fails the test, it does not hang it). */
+function nextLine(lines: Interface, ms = LINE_TIMEOUT_MS): Promise<string> {
+  return within(
+    once(lines, 'line').then(([l]) => String(l)),
+    ms,
+    'a line from a lab process',
+  );
 }
 
 /** Both hosts' rings: A's view and B's view of the same members. */
