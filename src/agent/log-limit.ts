@@ -1,6 +1,9 @@
 // Rate limit for the agent's log: a LogSink wrapper that passes at most `perKey` records per (event, key)
-// and `perEvent` records per event in each interval, and holds the rest back, counting them. The key is
-// what a record is about: its address, remote, peer, service and instance fields. When the interval ends,
+// and `perEvent` records per event in each interval, and holds the rest back, counting them. Only records
+// that name a network source (an `address` or `remote` field: what a peer, a client or a flood can make us
+// write) are limited; the agent's own records about its services, instances and peers are bounded by the
+// config and pass untouched, so every ordered action stays in the log. The key is what a record is about:
+// its address, remote, peer, service and instance fields. When the interval ends,
 // each (event, key) that had records held back gets one record with `suppressed: <count>` at the highest
 // level held back; past SUMMARY_KEYS such keys of one event, the others share one record with
 // `suppressed`, `keys: <n>` and, for records whose key found no room in the table, `untracked: <count>`.
@@ -32,6 +35,9 @@ export const KEY_FIELD_MAX = 128;
 /** Events whose totals are kept apart; further ones are summed under OTHER_EVENT. */
 export const MAX_EVENTS = 256;
 export const OTHER_EVENT = 'other';
+
+/** Fields naming a network source: a record carrying one is limited. */
+export const SOURCE_FIELDS = ['address', 'remote'] as const;
 
 /** The fields that say what a record is about. */
 export const KEY_FIELDS = ['address', 'remote', 'peer', 'service', 'instance'] as const;
@@ -122,6 +128,10 @@ export class LogLimiter {
 
   #admit(record: LogRecord): void {
     this.flush();
+    if (!SOURCE_FIELDS.some((f) => record[f] !== undefined)) {
+      this.#inner(record);
+      return;
+    }
     const event = this.#eventEntry(record.event);
     const fields = keyFields(record);
     const id = `${record.event}\0${JSON.stringify(fields)}`;
