@@ -55,9 +55,11 @@ demo: all
 	node --import tsx src/cli/main.ts demo
 
 # `make install`: a wrapper running dist/src/cli/main.js of this tree, the man page, the systemd unit
-# (its paths pointed at PREFIX), bash completion and the example config (never over an existing one).
+# (its paths pointed at PREFIX), the sysusers.d file creating the group `anycastd` (created at once when
+# installing into /), bash completion and the example config (never over an existing one).
 PREFIX ?= /usr/local
 SYSTEMD_DIR ?= /etc/systemd/system
+SYSUSERS_DIR ?= /usr/lib/sysusers.d
 COMPLETION_DIR ?= /usr/share/bash-completion/completions
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(COMPLETION_DIR) $(DESTDIR)/etc/anycastd
@@ -67,6 +69,10 @@ install: all
 	install -m 644 completions/anycastd.bash $(DESTDIR)$(COMPLETION_DIR)/anycastd
 	if [ -f packaging/anycastd.service ]; then install -d $(DESTDIR)$(SYSTEMD_DIR) && \
 	  sed 's|/usr/bin/anycastd|$(PREFIX)/bin/anycastd|g' packaging/anycastd.service > $(DESTDIR)$(SYSTEMD_DIR)/anycastd.service; fi
+	install -d $(DESTDIR)$(SYSUSERS_DIR)
+	install -m 644 packaging/anycastd.sysusers $(DESTDIR)$(SYSUSERS_DIR)/anycastd.conf
+	if [ -z "$(DESTDIR)" ] && command -v systemd-sysusers >/dev/null; then \
+	  systemd-sysusers $(SYSUSERS_DIR)/anycastd.conf; fi
 	if [ -f examples/anycastd.yaml ] && [ ! -e $(DESTDIR)/etc/anycastd/anycastd.yaml ]; then \
 	  install -m 640 examples/anycastd.yaml $(DESTDIR)/etc/anycastd/anycastd.yaml; fi
 

@@ -1,43 +1,60 @@
-// The control socket: a unix stream socket (default /run/anycastd/anycastd.sock) made mode 0660 and
-// given to the configured group, so members of that group can run the CLI without root. Each connection
-// carries length-delimited Request frames; each gets one Reply. A bad request (unknown method, malformed
-// protobuf, handler error) gets an error reply and the connection goes on; an oversized frame gets an
-// error reply and the connection is closed (the stream cannot be resynchronised). The server never
-// stops for a client's mistake.
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
+// The control socket: a unix stream socket (default /run/anycastd/anycastd.sock), mode 0660, so only its
+// owner (root) and its group may connect — that group is the boundary between local users. The socket is
+// born with the agent's group (the unit runs the agent with Group=anycastd); `api.group`, when set and
+// different, is given with chown(-1, gid), which the owner may do without CAP_CHOWN for a group it is a
+// member of (the unit grants no CAP_CHOWN). A directory made for the socket gets mode 0755 whatever the
+// umask (the unit's UMask=0077 would lock the group out). Each connection carries length-delimited
+// Request frames, each answered with one Reply (connection.ts). At most MAX_CONNECTIONS are held: a new
+// one beyond that replaces the connection idle the longest, or is closed when none is idle, so a flood of
+// connections cannot lock the operator out for longer than the idle timeout. The server never stops for
+// a client's mistake.
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
+import { GROUP_FILE, lookupGroup } from '../config/accounts.js';
 import { AnycastdError } from '../errors.js';
-import { decodeRequest, encodeReply, type ReplyBody, requestId } from './codec.js';
-import { FrameReader, frame } from './framing.js';
-import { ApiError, type ApiHandler } from './types.js';
+import { ApiConnection, IDLE_TIMEOUT_MS } from './connection.js';
+import type { ApiHandler } from './types.js';
 
 export const SOCKET_MODE = 0o660;
-const SOCKET_DIR_MODE = 0o755;
-const GROUP_FILE = '/etc/group';
+export const SOCKET_DIR_MODE = 0o755;
+/** Connections held at once (the CLI makes one per command). */
+export const MAX_CONNECTIONS = 32;
 const PROBE_TIMEOUT_MS = 500;
 
 export interface ApiServerOptions {
   path: string;
   handler: ApiHandler;
-  /** Group name given the socket (chown); null = the process's group. */
+  /** Group name given the socket; null = the agent's own group. */
   group?: string | null;
   mode?: number;
+  /** Idle timeout of a connection (default IDLE_TIMEOUT_MS). */
+  idleTimeoutMs?: number;
+}
+
+/** What the server did with connections since it started. */
+export interface ApiServerStats {
+  open: number;
+  accepted: number;
+  /** Idle connections closed to make room for a new one. */
+  evicted: number;
+  /** New connections closed because every held one was busy. */
+  refused: number;
 }
 
 /** The gid of a group name, from /etc/group (Node has no getgrnam). */
 export function groupId(name: string, file: string = GROUP_FILE): number {
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const [group, , gid] = line.split(':');
-    if (group === name && gid !== undefined) return Number(gid);
-  }
-  throw new AnycastdError('ERR_INVALID_ARGUMENT', `api.group ${name}: no such group in ${file}`);
+  const gid = lookupGroup(name, file);
+  if (gid === undefined)
+    throw new AnycastdError('ERR_INVALID_ARGUMENT', `api.group ${name}: no such group in ${file}`);
+  return gid;
 }
 
 export class ApiServer {
   readonly path: string;
   readonly #server: Server;
-  readonly #sockets = new Set<Socket>();
+  readonly #connections = new Set<ApiConnection>();
+  readonly #stats = { accepted: 0, evicted: 0, refused: 0 };
 
   private constructor(path: string, server: Server) {
     this.path = path;
@@ -46,11 +63,12 @@ export class ApiServer {
 
   static async listen(opts: ApiServerOptions): Promise<ApiServer> {
     const gid = opts.group ? groupId(opts.group) : undefined;
-    mkdirSync(dirname(opts.path), { recursive: true, mode: SOCKET_DIR_MODE });
+    makeDirs(dirname(opts.path));
     await removeStaleSocket(opts.path);
     const server = createServer();
     const api = new ApiServer(opts.path, server);
-    server.on('connection', (s) => api.#serve(s, opts.handler));
+    const idleMs = opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
+    server.on('connection', (s) => api.#accept(s, opts.handler, idleMs));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(opts.path, () => {
@@ -58,60 +76,68 @@ export class ApiServer {
         resolve();
       });
     });
-    chmodSync(opts.path, opts.mode ?? SOCKET_MODE);
-    if (gid !== undefined) chownSync(opts.path, process.getuid?.() ?? 0, gid);
+    server.on('error', () => {}); // accept errors (EMFILE) are the kernel's to retry; never fatal
+    try {
+      chmodSync(opts.path, opts.mode ?? SOCKET_MODE);
+      if (gid !== undefined && statSync(opts.path).gid !== gid) giveGroup(opts.path, opts.group!, gid);
+    } catch (err) {
+      await api.close();
+      throw err;
+    }
     return api;
+  }
+
+  stats(): ApiServerStats {
+    return { open: this.#connections.size, ...this.#stats };
   }
 
   /** Stops listening, closes every connection and removes the socket file. */
   close(): Promise<void> {
-    for (const s of this.#sockets) s.destroy();
+    for (const c of this.#connections) c.close();
     return new Promise((resolve) => this.#server.close(() => resolve()));
   }
 
-  #serve(socket: Socket, handler: ApiHandler): void {
-    this.#sockets.add(socket);
-    socket.on('close', () => this.#sockets.delete(socket));
-    socket.on('error', () => socket.destroy());
-    const reader = new FrameReader();
-    let queue = Promise.resolve();
-    socket.on('data', (chunk: Buffer) => {
-      let frames: Buffer[];
-      try {
-        frames = reader.push(chunk);
-      } catch (err) {
-        socket.pause();
-        queue = queue.then(() => {
-          socket.end(frame(encodeReply(0, errorBody(err))));
-        });
+  #accept(socket: Socket, handler: ApiHandler, idleMs: number): void {
+    if (this.#connections.size >= MAX_CONNECTIONS) {
+      const victim = [...this.#connections].find((c) => c.idle);
+      if (victim === undefined) {
+        this.#stats.refused++;
+        socket.destroy();
         return;
       }
-      for (const f of frames)
-        queue = queue.then(async () => {
-          if (!socket.destroyed) socket.write(frame(await answer(f, handler)));
-        });
-    });
+      this.#stats.evicted++;
+      this.#connections.delete(victim);
+      victim.close();
+    }
+    this.#stats.accepted++;
+    const conn = new ApiConnection(socket, handler, idleMs);
+    this.#connections.add(conn);
+    socket.once('close', () => this.#connections.delete(conn));
   }
 }
 
-async function answer(bytes: Buffer, handler: ApiHandler): Promise<Uint8Array> {
-  let id = 0;
+/** Gives the socket file to `gid`; EPERM here means the agent is not a member and has no CAP_CHOWN. */
+function giveGroup(path: string, group: string, gid: number): void {
   try {
-    id = requestId(bytes);
-    const req = decodeRequest(bytes);
-    id = req.id;
-    const fn = handler[req.method] as (args: unknown) => Promise<unknown> | unknown;
-    const value = await fn.call(handler, req.args);
-    return encodeReply(id, { method: req.method, value } as ReplyBody);
+    chownSync(path, -1, gid);
   } catch (err) {
-    return encodeReply(id, errorBody(err));
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new AnycastdError(
+      'ERR_INVALID_ARGUMENT',
+      code === 'EPERM'
+        ? `api.group ${group}: the agent may not give ${path} to group ${group} (EPERM): it is not a member ` +
+            '(the unit runs it with Group=anycastd; without CAP_CHOWN only its own groups can be given)'
+        : `api.group ${group}: chown ${path}: ${code ?? String(err)}`,
+    );
   }
 }
 
-function errorBody(err: unknown): ReplyBody {
-  if (err instanceof ApiError) return { error: { code: err.apiCode, message: err.message } };
-  const code = err instanceof AnycastdError ? `${err.code}: ` : '';
-  return { error: { code: 'FAILED', message: `${code}${err instanceof Error ? err.message : String(err)}` } };
+/** Makes the missing directories of `dir`, each mode SOCKET_DIR_MODE whatever the umask. */
+function makeDirs(dir: string): void {
+  if (existsSync(dir)) return;
+  makeDirs(dirname(dir));
+  mkdirSync(dir, { mode: SOCKET_DIR_MODE });
+  chmodSync(dir, SOCKET_DIR_MODE);
 }
 
 /** Removes a socket file left by a dead agent; refuses when an agent still answers on it. */

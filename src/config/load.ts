@@ -1,13 +1,15 @@
 // Reads and validates the config file: YAML 1.2 parsed with node positions kept (parseDocument +
 // LineCounter), then the zod schema; every problem becomes a located ConfigIssue and the whole file is
-// rejected with one ConfigError. A file read from disk also has the files it names read and checked (the
-// cluster key file: cluster-keys.ts). `check` is the pure entry behind `anycastd check -c FILE`: it reads
-// the file and what it names, and touches nothing else on the host.
+// rejected with one ConfigError. A file read from disk is also checked against the host's accounts (an
+// exec check's user, the api group must exist: accounts.ts) and has its cluster key file read and checked
+// (cluster-keys.ts). `check` is the pure entry behind `anycastd check -c FILE`: it reads the file, the key
+// file, /etc/passwd and /etc/group, and touches nothing else.
 
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError, type ConfigIssue } from '../errors.js';
+import { accountIssues } from './accounts.js';
 import { loadClusterKeys } from './cluster-keys.js';
 import { toConfigIssues } from './issues.js';
 import { formatPath, locate } from './locate.js';
@@ -22,12 +24,12 @@ export interface HostIssue {
   found: string;
 }
 
-/** Facts of the host a config names (files), checked after the schema; each issue is located. */
+/** Facts of the host a config names (accounts, files), checked after the schema; each issue is located. */
 export type HostCheck = (cfg: Config) => HostIssue[];
 
 /**
  * Parses config text; `file` is used in messages and stored in the result. `host` checks what the file
- * names on this host (loadConfig: the cluster key file). Throws ConfigError.
+ * names on this host (loadConfig: the accounts and the cluster key file). Throws ConfigError.
  */
 export function parseConfig(text: string, file: string, host?: HostCheck): Config {
   const counter = new LineCounter();
@@ -67,8 +69,8 @@ export function parseConfig(text: string, file: string, host?: HostCheck): Confi
   return { ...result.data, file };
 }
 
-/** What a config read from disk names on this host: the cluster key file (read into the config). */
-const hostFacts: HostCheck = (cfg) => loadClusterKeys(cfg);
+/** What a config read from disk names on this host: accounts, and the cluster key file (read into the config). */
+const hostFacts: HostCheck = (cfg) => [...accountIssues(cfg), ...loadClusterKeys(cfg)];
 
 /** Reads and parses a config file. Throws ConfigError (also for an unreadable file). */
 export async function loadConfig(file: string = DEFAULT_CONFIG_PATH): Promise<Config> {

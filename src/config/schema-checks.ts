@@ -10,6 +10,8 @@ export const DEFAULT_INTERVAL = '1s';
 export const DEFAULT_TIMEOUT = '500ms';
 export const DEFAULT_RISE = 2;
 export const DEFAULT_FALL = 2;
+/** Exec checks run as this user unless they name another: it exists on every Debian/systemd host. */
+export const DEFAULT_EXEC_USER = 'nobody';
 const MAX_COUNT = 100;
 const HTTP_PORT = 80;
 const HTTPS_PORT = 443;
@@ -94,6 +96,7 @@ const exec = strict({
   type: z.literal('exec'),
   command: z.array(z.string().min(1)).min(1),
   expect_exit: int(0, MAX_EXIT_CODE).default(0),
+  user: z.string().min(1).default(DEFAULT_EXEC_USER),
   ...timing,
 });
 
@@ -135,7 +138,7 @@ export const checkSchema = z
           ...common(c),
         };
       case 'exec':
-        return { type: 'exec', command: c.command, expectExit: c.expect_exit, ...common(c) };
+        return { type: 'exec', command: c.command, expectExit: c.expect_exit, user: c.user, ...common(c) };
       case 'dns':
         return {
           type: 'dns',

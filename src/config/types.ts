@@ -121,6 +121,8 @@ export interface ExecCheckConfig extends CheckCommon {
   type: 'exec';
   command: string[];
   expectExit: number;
+  /** The local user the command runs as (no capabilities, a clean environment). */
+  user: string;
 }
 
 export type DnsQueryType = 'A' | 'AAAA';

@@ -1,15 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createTcp } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { lookupUser } from '../../src/config/accounts.js';
 import { makeProbe } from '../../src/health/probe.js';
-import { probeExec } from '../../src/health/probe-exec.js';
+import { EXEC_LANG, EXEC_PATH, probeExec } from '../../src/health/probe-exec.js';
 import { type HttpProbeOptions, probeHttp } from '../../src/health/probe-http.js';
 import { probeTcp } from '../../src/health/probe-tcp.js';
 import { probeDns, probeUdp } from '../../src/health/probe-udp.js';
 import type { ProbeResult } from '../../src/health/types.js';
+import { isGone, waitGone } from '../helpers/process-gone.js';
 import {
   answerDns,
   DNS_A,
@@ -119,20 +121,29 @@ describe('http and https', () => {
 });
 
 /** Gone, or a zombie waiting for a reaper that is not us. */
-function isGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return true;
-  }
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.startsWith('Z');
-  } catch {
-    return true;
-  }
-}
 
 describe('exec', () => {
+  /** A directory the check's user (nobody) can write its findings into. */
+  function outDir(t: import('node:test').TestContext): string {
+    const dir = mkdtempSync(join(tmpdir(), 'acd-health-exec-'));
+    chmodSync(dir, 0o1777);
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    return dir;
+  }
+  const NOBODY = lookupUser('nobody')!;
+  const execCheck = (command: string[], user = 'nobody') => ({
+    type: 'exec' as const,
+    command,
+    expectExit: 0,
+    user,
+    intervalMs: 1000,
+    fastIntervalMs: 1000,
+    timeoutMs: 2000,
+    rise: 1,
+    fall: 1,
+    dampening: null,
+  });
+
   test('exit codes', async () => {
     assert.deepEqual(
       verdict(await probeExec({ command: ['true'], expectExit: 0, timeoutMs: 2000 }, never())),
@@ -153,51 +164,74 @@ describe('exec', () => {
   });
 
   test('from config: the checked instance address is passed as ANYCASTD_TARGET', async () => {
-    const check = {
-      type: 'exec' as const,
-      command: ['sh', '-c', 'test "$ANYCASTD_TARGET" = 192.0.2.12'],
-      expectExit: 0,
-      intervalMs: 1000,
-      fastIntervalMs: 1000,
-      timeoutMs: 2000,
-      rise: 1,
-      fall: 1,
-      dampening: null,
-    };
+    const check = execCheck(['sh', '-c', 'test "$ANYCASTD_TARGET" = 192.0.2.12']);
     assert.deepEqual(verdict(await makeProbe(check, '192.0.2.12')(never())), [true, 'exit 0']);
     assert.deepEqual(verdict(await makeProbe(check, '192.0.2.13')(never())), [false, 'exit 1']);
   });
 
-  test('a timeout kills the whole process group (the command and its child)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'acd-health-exec-'));
-    const childPidFile = join(dir, 'child.pid');
-    let pid = 0;
-    const started = performance.now();
-    const r = await probeExec(
-      {
-        command: ['sh', '-c', `sleep 30 & echo $! > ${childPidFile}; wait`],
-        expectExit: 0,
-        timeoutMs: 200,
-        onSpawn: (p) => {
-          pid = p;
-        },
-      },
-      never(),
+  test('from config: runs as the configured user, no capabilities, nothing of the agent’s environment', async (t) => {
+    const dir = outDir(t);
+    process.env.ANYCASTD_TEST_SECRET = 'hunter2';
+    t.after(() => delete process.env.ANYCASTD_TEST_SECRET);
+    const script = `tr '\\0' '\\n' < /proc/$$/environ > ${dir}/env; cat /proc/$$/status > ${dir}/status; pwd > ${dir}/cwd`;
+    const r = await makeProbe(execCheck(['sh', '-c', script]), '192.0.2.12')(never());
+    assert.deepEqual(verdict(r), [true, 'exit 0']);
+    const env = readFileSync(join(dir, 'env'), 'utf8').trim().split('\n').sort();
+    console.log(`exec check environment: ${env.join(' ')}`);
+    assert.deepEqual(env, ['ANYCASTD_TARGET=192.0.2.12', `LANG=${EXEC_LANG}`, `PATH=${EXEC_PATH}`]);
+    const status = procStatus(readFileSync(join(dir, 'status'), 'utf8'));
+    console.log(
+      `exec check: Uid ${status.Uid} Gid ${status.Gid} Groups "${status.Groups}" CapInh ${status.CapInh} CapPrm ${status.CapPrm} CapEff ${status.CapEff} CapAmb ${status.CapAmb}`,
     );
-    const elapsed = performance.now() - started;
-    assert.deepEqual(verdict(r), [false, 'killed after timeout 200ms']);
-    assert.ok(elapsed >= 200 && elapsed < 1000, `settled after ${elapsed.toFixed(0)} ms`);
-    assert.ok(pid > 0);
-    assert.equal(isGone(pid), true, 'the command is gone');
-    const sleeper = Number(readFileSync(childPidFile, 'utf8'));
-    let waited = 0;
-    while (!isGone(sleeper) && waited < 1000) {
-      await new Promise((res) => setTimeout(res, 10));
-      waited += 10;
-    }
-    assert.equal(isGone(sleeper), true, `its child ${sleeper} (sleep 30) is gone too`);
+    assert.deepEqual(status.Uid!.split(/\s+/).map(Number), [NOBODY.uid, NOBODY.uid, NOBODY.uid, NOBODY.uid]);
+    assert.deepEqual(status.Gid!.split(/\s+/).map(Number), [NOBODY.gid, NOBODY.gid, NOBODY.gid, NOBODY.gid]);
+    assert.equal(status.Groups, '', 'the agent’s supplementary groups are cleared');
+    for (const set of ['CapPrm', 'CapEff', 'CapAmb']) assert.equal(BigInt(`0x${status[set]}`), 0n, set);
+    assert.equal(readFileSync(join(dir, 'cwd'), 'utf8').trim(), '/');
   });
+
+  test('from config: a user that does not exist fails the probe without running anything', async () => {
+    const r = await makeProbe(execCheck(['true'], 'acd-no-such-user'), '192.0.2.12')(never());
+    assert.deepEqual(verdict(r), [false, 'exec user acd-no-such-user: no such user']);
+  });
+
+  for (const as of ['root', 'nobody'] as const)
+    test(`a timeout kills the whole process group (the command and its child), running as ${as}`, async (t) => {
+      const dir = outDir(t);
+      const childPidFile = join(dir, 'child.pid');
+      let pid = 0;
+      const started = performance.now();
+      const r = await probeExec(
+        {
+          command: ['sh', '-c', `sleep 30 & echo $! > ${childPidFile}; wait`],
+          expectExit: 0,
+          timeoutMs: 200,
+          ...(as === 'nobody' ? { uid: NOBODY.uid, gid: NOBODY.gid } : {}),
+          onSpawn: (p) => {
+            pid = p;
+          },
+        },
+        never(),
+      );
+      const elapsed = performance.now() - started;
+      assert.deepEqual(verdict(r), [false, 'killed after timeout 200ms']);
+      assert.ok(elapsed >= 200 && elapsed < 1000, `settled after ${elapsed.toFixed(0)} ms`);
+      assert.ok(pid > 0);
+      assert.equal(isGone(pid), true, 'the command is gone');
+      const sleeper = Number(readFileSync(childPidFile, 'utf8'));
+      assert.equal(await waitGone(sleeper), true, `its child ${sleeper} (sleep 30) is gone too`);
+    });
 });
+
+/** The "Key:\tvalue" lines of /proc/PID/status. */
+function procStatus(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const i = line.indexOf(':');
+    if (i > 0) out[line.slice(0, i)] = line.slice(i + 1).trim();
+  }
+  return out;
+}
 
 describe('udp and dns', () => {
   test('udp send/expect against an echo server; a closed port is refused', async () => {
