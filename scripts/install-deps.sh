@@ -2,7 +2,10 @@
 # Installs the Debian packages anycastd builds and tests with, only those missing.
 # Idempotent and quiet: prints one line when it installs, nothing when all are there.
 set -euo pipefail
-pkgs=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 ethtool frr bird2 prometheus iputils-ping)
+# strace: the unit test traces the agent's syscalls against the unit's filter; systemd: systemd-analyze
+# (the unit's exposure score) and systemd-sysusers; util-linux: setpriv (the unit's credentials).
+pkgs=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 ethtool frr bird2 prometheus iputils-ping
+  strace systemd util-linux passwd)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
