@@ -51,4 +51,6 @@ export interface AnnouncerHandle {
   peers?: () => readonly PeerStatus[];
   /** Routes received from the peers (the speaker's accepted Adj-RIB-In). */
   received?: () => readonly ReceivedRoute[];
+  /** Inbound BGP connections refused at accept since start (not from a peer of that listener). */
+  connectionsRefused?: () => number;
 }

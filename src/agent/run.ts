@@ -188,6 +188,7 @@ export async function runAgent(opts: RunOptions): Promise<number> {
       cluster,
       ...(bgp.peers ? { peers: bgp.peers } : {}),
       ...(bgp.received ? { received: bgp.received } : {}),
+      ...(bgp.connectionsRefused ? { bgpConnectionsRefused: bgp.connectionsRefused } : {}),
       metrics,
       startedAt: Date.now(),
     });

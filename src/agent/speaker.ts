@@ -17,6 +17,7 @@ export async function startSpeaker(config: Config, sink: LogSink): Promise<Annou
     close: () => speaker.stop(),
     peers: () => speaker.peers(),
     received: () => speaker.received(),
+    connectionsRefused: () => speaker.connectionsRefused,
   };
 }
 

@@ -13,7 +13,7 @@ const BITS_PER_BYTE = 8;
 const COMMUNITY_SHIFT = 0x1_0000;
 
 /** True when the first `len` bits of `a` and `b` are equal. */
-function samePrefixBits(a: Buffer, b: Buffer, len: number): boolean {
+export function samePrefixBits(a: Buffer, b: Buffer, len: number): boolean {
   const whole = Math.floor(len / BITS_PER_BYTE);
   for (let i = 0; i < whole; i++) if (a[i] !== b[i]) return false;
   const rest = len % BITS_PER_BYTE;

@@ -1,7 +1,9 @@
 // Per-peer routing information bases of the speaker (RFC 4271 §3.2):
 // - AdjRibIn: the routes a peer announced that passed import policy, with the stale mark of a
 //   graceful-restart helper (RFC 4724 §4.2), plus the set of every prefix the peer currently
-//   announces (before policy) for the max-prefix limit.
+//   announces (before policy) for the max-prefix limit. Bounded: it remembers at most `capacity`
+//   distinct prefixes (the limit); an announcement of one more is not stored and marks it
+//   `overflowed` (the peer is over its limit, and the exact count is no longer known).
 // - AdjRibOut: what this speaker last sent to a peer, by a signature of the exported attributes, so
 //   that an identical re-advertisement sends nothing and a route refresh (RFC 2918) can resend it all.
 
@@ -18,8 +20,14 @@ export interface RibInRoute {
 
 export class AdjRibIn {
   private readonly accepted = new Map<string, RibInRoute>();
-  /** Every prefix the peer announces now, accepted or not (RFC 4486 counts these). */
+  /** Every prefix the peer announces now, accepted or not (RFC 4486 counts these), up to `capacity`. */
   private readonly received = new Set<string>();
+  /** The most distinct prefixes remembered. */
+  capacity = Number.POSITIVE_INFINITY;
+  /** A new prefix came while `capacity` were remembered (cleared by recount()). */
+  overflowed = false;
+  /** AFI of the first prefix that did not fit. */
+  overflowAfi: number | undefined;
 
   get receivedCount(): number {
     return this.received.size;
@@ -29,13 +37,33 @@ export class AdjRibIn {
     return this.accepted.size;
   }
 
-  /** Record an announcement; `accepted` says whether import policy let it in. True if the accepted set changed. */
+  /**
+   * Record an announcement; `accepted` says whether import policy let it in. A new prefix beyond
+   * `capacity` is not stored (overflowed). True if the accepted set changed.
+   */
   announce(prefix: Prefix, attributes: PathAttributes, accepted: boolean): boolean {
     const key = prefixKey(prefix);
-    this.received.add(key);
+    if (!this.received.has(key)) {
+      if (this.received.size >= this.capacity) {
+        if (!this.overflowed) this.overflowAfi = prefix.afi;
+        this.overflowed = true;
+        return false;
+      }
+      this.received.add(key);
+    }
     if (!accepted) return this.accepted.delete(key);
     this.accepted.set(key, { prefix, attributes, stale: false });
     return true;
+  }
+
+  /**
+   * Start counting afresh (the peer is about to resend its table, RFC 2918): forget which rejected
+   * prefixes it announced and the overflow; the accepted routes stay, and count again.
+   */
+  recount(): void {
+    this.received.clear();
+    for (const key of this.accepted.keys()) this.received.add(key);
+    this.overflowed = false;
   }
 
   /** Record a withdrawal; true if an accepted route went away. */
@@ -86,6 +114,7 @@ export class AdjRibIn {
     const gone = [...this.accepted.values()].map((r) => r.prefix);
     this.accepted.clear();
     this.received.clear();
+    this.overflowed = false;
     return gone;
   }
 }

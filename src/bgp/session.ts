@@ -8,25 +8,31 @@
 // Collision Resolution.
 // RFC 7606 outcomes of received UPDATEs are counted per action and reason, and messages by type in
 // each direction (the session's connection only: a rejected colliding one is not the session's).
+// Every entry point (socket data, close and error, timers, the outcome of a connect) is guarded: an
+// exception in it, ours or a handler's, ends the session with a Cease and is reported (`onError`),
+// never the process.
 
 import type net from 'node:net';
 import type { AttrContext } from './codec/attributes/types.js';
-import type { AfiSafi } from './codec/capabilities.js';
+import { type AfiSafi, findCapability } from './codec/capabilities.js';
 import { CeaseSubcode, ErrorCode } from './codec/constants.js';
 import { BgpCodecError } from './codec/errors.js';
 import { encodeKeepalive } from './codec/keepalive.js';
 import { type BgpMessage, decodeMessage } from './codec/message.js';
 import { encodeNotification, type NotificationMessage, shutdownData } from './codec/notification.js';
 import { encodeOpen, type OpenMessage } from './codec/open.js';
+import { encodeRouteRefresh } from './codec/route-refresh.js';
 import { type DecodedUpdate, encodeUpdate, type Rfc7606Outcome, type UpdateMessage } from './codec/update.js';
 import { collisionSurvivor } from './fsm/collision.js';
-import type { Clock } from './fsm/types.js';
+import { type Clock, systemClock } from './fsm/types.js';
 import { Fsm, type FsmAction, type FsmEvent, type FsmState, type Negotiated } from './fsm.js';
 import { Connection, codecErrorEvent, LINGER_MS, messageEvent, tcpConnect } from './session-io.js';
 import { buildOpen, commonFamilies, extendedNextHopAgreed, type OpenOptions } from './session-open.js';
 
 export { BGP_PORT } from './session-io.js';
 
+/** Cease without a subcode (RFC 4486 names none for a failure of our own). */
+const CEASE_UNSPECIFIC = 0;
 /** How long an inbound connection that collides may take to send its OPEN. */
 const COLLISION_OPEN_WAIT_MS = 10_000;
 
@@ -50,6 +56,8 @@ export interface SessionHandlers {
   onUpdate?(u: DecodedUpdate): void;
   onRouteRefresh?(afi: number, safi: number): void;
   onNotification?(direction: 'sent' | 'received', n: NotificationMessage): void;
+  /** An exception in one of the session's handlers (`where`); the session was reset for it. */
+  onError?(where: string, err: unknown): void;
 }
 
 export interface SessionCounters {
@@ -62,6 +70,8 @@ export interface SessionCounters {
   receivedByType: Record<BgpMessage['type'], number>;
   /** RFC 7606 outcomes by "action:reason". */
   rfc7606: Map<string, number>;
+  /** Exceptions caught in the session's handlers (each one reset the session). */
+  handlerErrors: number;
 }
 
 /** Every message type at 0. */
@@ -87,6 +97,7 @@ export class BgpSession {
     sentByType: messageTypeCounts(),
     receivedByType: messageTypeCounts(),
     rfc7606: new Map(),
+    handlerErrors: 0,
   };
 
   constructor(
@@ -133,8 +144,40 @@ export class BgpSession {
   }
 
   /** End the session with a Cease NOTIFICATION of this subcode (RFC 4486); it restarts by itself. */
-  reset(subcode: number): void {
-    this.fsm.handle({ type: 'automatic-stop', subcode });
+  reset(subcode: number, data?: Buffer): void {
+    this.fsm.handle({ type: 'automatic-stop', subcode, data });
+  }
+
+  /**
+   * Ask the peer to send its whole Adj-RIB-Out again (RFC 2918), for every negotiated family; false
+   * when the session is not up or the peer did not offer the route refresh capability.
+   */
+  requestRefresh(): boolean {
+    const n = this.fsm.negotiated;
+    const c = this.conn;
+    if (this.fsm.state !== 'established' || !c?.socket || !n) return false;
+    if (!findCapability(n.peerOpen.capabilities, 'route-refresh')) return false;
+    for (const f of this.families) this.write(c, 'route-refresh', encodeRouteRefresh(f));
+    return true;
+  }
+
+  /** Run an entry point of the session; an exception in it resets the session instead of escaping. */
+  private guard(where: string, f: () => void): void {
+    try {
+      f();
+    } catch (err) {
+      this.counters.handlerErrors++;
+      try {
+        this.handlers.onError?.(where, err);
+        this.fsm.handle({ type: 'automatic-stop', subcode: CEASE_UNSPECIFIC });
+      } catch {
+        // the reset itself failed: drop the connections, the idle-hold restart (if armed) begins again
+        this.conn?.close();
+        this.conn = undefined;
+        this.candidate?.close();
+        this.candidate = undefined;
+      }
+    }
   }
 
   /**
@@ -167,12 +210,16 @@ export class BgpSession {
     const cand = new Connection('inbound');
     this.candidate = cand;
     this.attach(cand, socket);
-    setTimeout(() => {
-      if (this.candidate === cand) {
-        this.candidate = undefined;
-        cand.close();
-      }
-    }, COLLISION_OPEN_WAIT_MS).unref();
+    setTimeout(
+      () =>
+        this.guard('collision-timer', () => {
+          if (this.candidate === cand) {
+            this.candidate = undefined;
+            cand.close();
+          }
+        }),
+      COLLISION_OPEN_WAIT_MS,
+    ).unref();
   }
 
   /**
@@ -188,9 +235,13 @@ export class BgpSession {
   }
 
   private newFsm(): Fsm {
+    const clock = this.options.clock ?? systemClock;
     return new Fsm(this.options, {
       output: (a) => this.act(a),
-      clock: this.options.clock,
+      clock: {
+        setTimeout: (fn, ms) => clock.setTimeout(() => this.guard('timer', fn), ms),
+        clearTimeout: (h) => clock.clearTimeout(h),
+      },
       random: this.options.random,
     });
   }
@@ -221,11 +272,12 @@ export class BgpSession {
 
   private attach(c: Connection, socket: net.Socket): Connection {
     c.socket = socket;
-    socket.on('data', (chunk) => this.receive(c, chunk));
-    const gone = (): void => {
-      if (this.candidate === c) this.candidate = undefined;
-      else if (this.conn === c && c.socket === socket) this.fsm.handle({ type: 'tcp-connection-fails' });
-    };
+    socket.on('data', (chunk: Buffer) => this.guard('receive', () => this.receive(c, chunk)));
+    const gone = (): void =>
+      this.guard('connection-closed', () => {
+        if (this.candidate === c) this.candidate = undefined;
+        else if (this.conn === c && c.socket === socket) this.fsm.handle({ type: 'tcp-connection-fails' });
+      });
     socket.on('close', gone);
     socket.on('error', gone);
     return c;
@@ -270,31 +322,33 @@ export class BgpSession {
     if (this.conn?.socket) return; // adopting a connection that is already up
     const c = new Connection('outbound');
     this.conn = c;
+    const connected = (socket: net.Socket): void => {
+      if (this.conn !== c || (this.fsm.state !== 'connect' && this.fsm.state !== 'active')) {
+        socket.destroy();
+        return;
+      }
+      socket.setNoDelay(true);
+      this.attach(c, socket);
+      this.fsm.handle({ type: 'tcp-cr-acked' });
+      // Our connection is the one §6.8 keeps: the held inbound one goes.
+      const d = this.deferred;
+      this.deferred = undefined;
+      if (d && this.candidate === d.c) {
+        this.candidate = undefined;
+        if (d.c.socket) this.reject(d.c.socket, CeaseSubcode.CONNECTION_COLLISION);
+      }
+    };
+    const failed = (): void => {
+      if (this.conn !== c) return;
+      const d = this.deferred;
+      this.deferred = undefined;
+      if (d && this.candidate === d.c)
+        this.adopt(d.c, d.open); // ours failed: take the held one
+      else this.fsm.handle({ type: 'tcp-connection-fails' });
+    };
     (this.options.connect ?? tcpConnect)(this.options).then(
-      (socket) => {
-        if (this.conn !== c || (this.fsm.state !== 'connect' && this.fsm.state !== 'active')) {
-          socket.destroy();
-          return;
-        }
-        socket.setNoDelay(true);
-        this.attach(c, socket);
-        this.fsm.handle({ type: 'tcp-cr-acked' });
-        // Our connection is the one §6.8 keeps: the held inbound one goes.
-        const d = this.deferred;
-        this.deferred = undefined;
-        if (d && this.candidate === d.c) {
-          this.candidate = undefined;
-          if (d.c.socket) this.reject(d.c.socket, CeaseSubcode.CONNECTION_COLLISION);
-        }
-      },
-      () => {
-        if (this.conn !== c) return;
-        const d = this.deferred;
-        this.deferred = undefined;
-        if (d && this.candidate === d.c)
-          this.adopt(d.c, d.open); // ours failed: take the held one
-        else this.fsm.handle({ type: 'tcp-connection-fails' });
-      },
+      (socket) => this.guard('connected', () => connected(socket)),
+      () => this.guard('connect-failed', failed),
     );
   }
 

@@ -5,12 +5,22 @@
 // graceful restart as a helper (RFC 4724 §4.2: a peer that drops without a NOTIFICATION keeps its
 // routes, marked stale, until its End-of-RIB on the new session or its restart time runs out), and
 // the counters the metrics layer reads.
+// Max-prefix (RFC 4271 §8 MaxPrefix, RFC 4486): what is counted is the distinct prefixes the peer
+// announces on the session (both families, before import policy, less those it withdrew). The
+// Adj-RIB-In remembers at most `limit` of them, so a peer leaking a full table costs `limit` entries.
+// One more puts the peer over its limit: `warn` logs, `withdraw` stops using its routes (its next hops
+// leave the ECMP default routes; the session stays up, our routes stay advertised to it), `reset` ends
+// the session with Cease / Maximum Number of Prefixes Reached (AFI, SAFI, limit as data) and it
+// restarts after the growing idle hold time. Over the limit, the exact count is unknown, so every
+// MAX_PREFIX_RECOUNT_MS the peer is asked for its table again (RFC 2918 ROUTE-REFRESH) and counted
+// afresh; a whole interval within the limit ends the state. A peer without route refresh stays over
+// until its session restarts.
 
 import type { ExportAttributes } from '../agent/ports.js';
 import type { PeerConfig } from '../config/types.js';
 import type { PathAttributes } from './codec/attributes/types.js';
 import { type Capability, findCapability } from './codec/capabilities.js';
-import { Afi, CeaseSubcode } from './codec/constants.js';
+import { Afi, CeaseSubcode, Safi } from './codec/constants.js';
 import { type Prefix, prefixKey } from './codec/prefix.js';
 import { type DecodedUpdate, endOfRib, updateRoutes } from './codec/update.js';
 import {
@@ -28,6 +38,12 @@ import { BgpSession, type SessionOptions } from './session.js';
 import { PeerCounters, type PeerStatus, type ReceivedRoute } from './speaker-status.js';
 
 const MS_PER_S = 1000;
+/** How often a peer over its max-prefix limit is asked for its table again and counted afresh. */
+export const MAX_PREFIX_RECOUNT_MS = 60_000;
+/** Cease without a subcode: a failure of our own (RFC 4486 has none for it). */
+const CEASE_UNSPECIFIC = 0;
+/** RFC 4486 data of Cease / Maximum Number of Prefixes Reached: AFI (2), SAFI (1), limit (4). */
+const MAX_PREFIX_DATA_LEN = 7;
 /** How long stale routes may wait for the restarted peer's End-of-RIB (FRR's stalepath-time). */
 export const STALE_PATH_TIME_MS = 360_000;
 const LINK_LOCAL_RE = /^fe[89ab]/i;
@@ -45,6 +61,8 @@ export interface PeerHost {
   log(event: string, fields: Record<string, unknown>): void;
   /** ifindex of an interface (unnumbered peers), if it exists. */
   ifindexOf(name: string): number | undefined;
+  /** Default MAX_PREFIX_RECOUNT_MS. */
+  maxPrefixRecountMs?: number;
 }
 
 export function isLinkLocal(address: string): boolean {
@@ -74,6 +92,9 @@ export class SpeakerPeer {
   private staleTimer: NodeJS.Timeout | undefined;
   /** Max-prefix "withdraw": the peer's routes are not used while it is over its limit. */
   suppressed = false;
+  /** Over the limit: the table was asked for again, and is being counted afresh. */
+  private recounting = false;
+  private recountTimer: NodeJS.Timeout | undefined;
   private inFlight = 0;
   /** Bumped when a session ends, so late write callbacks of its socket are not counted. */
   private generation = 0;
@@ -86,6 +107,7 @@ export class SpeakerPeer {
     private readonly host: PeerHost,
   ) {
     this.policy = new ImportPolicy(config.importAccept);
+    this.ribIn.capacity = config.maxPrefix.limit;
     this.setExportConfig(config);
     this.session = new BgpSession(options, {
       onUp: () => this.up(),
@@ -101,6 +123,12 @@ export class SpeakerPeer {
         this.counters.state(from, to);
         this.host.log('bgp-peer-state', { peer: config.name, from, to, reason });
       },
+      onError: (where, err) =>
+        this.host.log('bgp-handler-failed', {
+          peer: config.name,
+          where,
+          error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+        }),
     });
   }
 
@@ -117,13 +145,17 @@ export class SpeakerPeer {
     const exportChanged =
       JSON.stringify([config.exportCommunities, config.exportLargeCommunities]) !==
       JSON.stringify([this.config.exportCommunities, this.config.exportLargeCommunities]);
+    const importChanged = JSON.stringify(config.importAccept) !== JSON.stringify(this.config.importAccept);
     this.config = config;
     this.policy = new ImportPolicy(config.importAccept);
+    this.ribIn.capacity = config.maxPrefix.limit;
     this.setExportConfig(config);
     let changed = false;
     for (const r of this.ribIn.routes()) {
       if (!this.policy.accepts(r.prefix)) changed = this.ribIn.withdraw(r.prefix) || changed;
     }
+    // Routes the old policy rejected were not kept: a wider policy needs them sent again (RFC 2918).
+    if (importChanged && !this.counters.overLimit && this.session.requestRefresh()) this.ribIn.recount();
     this.checkMaxPrefix();
     if (changed) this.host.importChanged();
     return exportChanged;
@@ -169,7 +201,10 @@ export class SpeakerPeer {
     this.inFlight = 0;
     this.releaseWaiters();
     const gr = this.peerGr;
-    if (gr && gr.time > 0 && !this.notified && this.ribIn.acceptedCount > 0) {
+    const wasOver = this.counters.overLimit;
+    this.endOverLimit();
+    // A peer over its limit gets no graceful restart: its routes go with the session.
+    if (gr && gr.time > 0 && !this.notified && !wasOver && this.ribIn.acceptedCount > 0) {
       // RFC 4724 §4.2: keep forwarding on the routes, marked stale, for the peer's restart time.
       this.ribIn.markStale();
       this.armStaleTimer(gr.time * MS_PER_S);
@@ -200,10 +235,14 @@ export class SpeakerPeer {
 
   private armStaleTimer(ms: number): void {
     this.clearStaleTimer();
-    this.staleTimer = setTimeout(() => {
-      this.staleTimer = undefined;
-      if (this.ribIn.sweepStale().length > 0) this.host.importChanged();
-    }, ms);
+    this.staleTimer = setTimeout(
+      () =>
+        this.guarded('stale-timer', () => {
+          this.staleTimer = undefined;
+          if (this.ribIn.sweepStale().length > 0) this.host.importChanged();
+        }),
+      ms,
+    );
     this.staleTimer.unref();
   }
 
@@ -237,27 +276,98 @@ export class SpeakerPeer {
     if (changed || suppressedBefore !== this.suppressed) this.host.importChanged();
   }
 
-  /** Max-prefix (RFC 4271 §8 "MaxPrefix", Cease subcode 1 of RFC 4486) over the prefixes the peer announces. */
+  /**
+   * Max-prefix (RFC 4271 §8 "MaxPrefix", Cease subcode 1 of RFC 4486): over the limit once a
+   * distinct prefix beyond it is announced (or a reload lowered the limit below the count). Only the
+   * recount (recountDue) ends the state.
+   */
   private checkMaxPrefix(): void {
-    const limit = this.config.maxPrefix;
-    const over = limit !== null && this.ribIn.receivedCount > limit.limit;
-    if (!over) {
-      this.suppressed = false;
-      this.counters.overLimit = false;
+    const { limit, action } = this.config.maxPrefix;
+    const over = this.ribIn.overflowed || this.ribIn.receivedCount > limit;
+    if (!over || this.counters.overLimit) return;
+    this.counters.overLimit = true;
+    this.counters.maxPrefixExceeded++;
+    this.host.log('bgp-max-prefix', {
+      peer: this.config.name,
+      limit,
+      action,
+      received: this.ribIn.receivedCount,
+    });
+    if (action === 'reset') {
+      const data = Buffer.alloc(MAX_PREFIX_DATA_LEN);
+      data.writeUInt16BE(this.ribIn.overflowAfi ?? Afi.IPV4, 0);
+      data.writeUInt8(Safi.UNICAST, 2);
+      data.writeUInt32BE(limit, 3);
+      this.session.reset(CeaseSubcode.MAX_PREFIXES, data);
       return;
     }
-    if (!this.counters.overLimit) {
-      this.counters.overLimit = true;
-      this.counters.maxPrefixExceeded++;
-      this.host.log('bgp-max-prefix', {
+    if (action === 'withdraw') this.suppressed = true;
+    this.armRecount();
+  }
+
+  private armRecount(): void {
+    clearTimeout(this.recountTimer);
+    this.recountTimer = setTimeout(
+      () => this.guarded('max-prefix-recount', () => this.recountDue()),
+      this.host.maxPrefixRecountMs ?? MAX_PREFIX_RECOUNT_MS,
+    );
+    this.recountTimer.unref();
+  }
+
+  /** Over the limit: back within it after a whole recount interval without overflow, else ask again. */
+  private recountDue(): void {
+    this.recountTimer = undefined;
+    if (!this.counters.overLimit) return;
+    const within = !this.ribIn.overflowed && this.ribIn.receivedCount <= this.config.maxPrefix.limit;
+    if (this.recounting && within) {
+      const wasSuppressed = this.suppressed;
+      this.endOverLimit();
+      this.host.log('bgp-max-prefix-cleared', {
         peer: this.config.name,
-        limit: limit.limit,
-        action: limit.action,
+        limit: this.config.maxPrefix.limit,
         received: this.ribIn.receivedCount,
       });
+      if (wasSuppressed) this.host.importChanged();
+      return;
     }
-    if (limit.action === 'withdraw') this.suppressed = true;
-    if (limit.action === 'reset') this.session.reset(CeaseSubcode.MAX_PREFIXES);
+    if (!this.session.requestRefresh()) {
+      this.recounting = false;
+      this.host.log('bgp-max-prefix-kept', {
+        peer: this.config.name,
+        why: 'no route refresh from this peer: over the limit until the session restarts',
+      });
+      return;
+    }
+    this.ribIn.recount();
+    this.recounting = true;
+    this.armRecount();
+  }
+
+  private endOverLimit(): void {
+    clearTimeout(this.recountTimer);
+    this.recountTimer = undefined;
+    this.recounting = false;
+    this.counters.overLimit = false;
+    this.suppressed = false;
+  }
+
+  /** A timer's work; an exception in it resets the session instead of ending the process. */
+  private guarded(where: string, f: () => void): void {
+    try {
+      f();
+    } catch (err) {
+      this.host.log('bgp-handler-failed', { peer: this.config.name, where, error: String(err) });
+      this.fail();
+    }
+  }
+
+  /** End the session for a failure of our own (Cease); it restarts by itself. */
+  fail(): void {
+    try {
+      this.session.reset(CEASE_UNSPECIFIC);
+    } catch {
+      // nothing else to do: the hold timer ends the session
+    }
   }
 
   /** RFC 2918: a ROUTE-REFRESH is answered with the whole Adj-RIB-Out of that family. */
@@ -354,6 +464,7 @@ export class SpeakerPeer {
 
   stop(message?: string): void {
     this.session.stop(message);
+    this.endOverLimit();
     this.dropAll();
   }
 }

@@ -4,9 +4,11 @@
 // sent); End-of-RIB (RFC 4724) held until releaseEndOfRib(); flushed() waits for the sockets' write
 // callbacks. Import: the accepted default routes of all peers (Established, or stale in a graceful
 // restart) become one multipath default route per family in the kernel (src/host/default-route.ts).
-// Passive opens arrive through one listener per family (listener.ts). applyPeers() changes only the
-// peers whose config changed. An interface peer (RFC 8950) sends router advertisements and learns the
-// peer's link-local address (unnumbered-peer.ts), then connects actively too.
+// Passive opens arrive through one listener per local address of the sessions (listener.ts, where
+// listen-plan.ts says, computed again on every address or link change the kernel reports). applyPeers()
+// changes only the peers whose config changed. An interface peer (RFC 8950) sends router
+// advertisements and learns the peer's link-local address (unnumbered-peer.ts), then connects actively
+// too. No exception escapes a handler of the network: sessions reset, the speaker logs.
 
 import type { ExportAttributes, RouteAnnouncer } from '../agent/ports.js';
 import type { Config, NodeConfig, PeerConfig } from '../config/types.js';
@@ -21,10 +23,13 @@ import { Rtnetlink } from '../native/rtnl.js';
 import { MAX_TTL } from '../native/sockopt.js';
 import { Afi } from './codec/constants.js';
 import { type Prefix, prefixKey } from './codec/prefix.js';
+import { type ListenAddress, listenPlan } from './listen-plan.js';
+import { type AddressSource, kernelAddressSource } from './listen-source.js';
 import { BgpListener } from './listener.js';
 import { md5KeyOf, minTtlFor, type PeerEnvironment, sessionChanged, sessionOptions } from './peer-config.js';
 import type { RibOutRoute } from './rib.js';
-import { isLinkLocal, SpeakerPeer } from './speaker-peer.js';
+import { BGP_PORT } from './session.js';
+import { SpeakerPeer } from './speaker-peer.js';
 import type { PeerStatus, ReceivedRoute } from './speaker-status.js';
 import { discoverUnnumberedPeer, type PeerSource, type UnnumberedDiscovery } from './unnumbered-peer.js';
 
@@ -37,15 +42,22 @@ const DEFAULT_PREFIX: Record<IpFamily, Prefix> = {
   6: { afi: Afi.IPV6, addr: '::', len: 0 },
 };
 
+/** How often listeners whose bind failed are tried again (besides on every address change). */
+export const LISTEN_RETRY_MS = 5_000;
+/** Address and link changes arriving within this window are planned for once. */
+const REPLAN_DELAY_MS = 20;
+
 export interface SpeakerOptions extends PeerEnvironment {
   /** Open the passive listeners (default true). */
   listen?: boolean;
+  /** The host's addresses for the listeners (default: the kernel's, in `netns`, over rtnetlink). */
+  addresses?: AddressSource;
   /** Where the default routes go (the kernel writer in production); none: nowhere. */
   defaultRoutes?: DefaultRouteSink;
-  /** Our IPv6 link-local addresses on an interface (to recognise an unnumbered peer's connection). */
-  linkLocalsOf?: (ifname: string) => string[];
   /** Structured events (kebab-case names). */
   log?: (event: string, fields: Record<string, unknown>) => void;
+  /** How often a peer over its max-prefix limit is counted afresh (default MAX_PREFIX_RECOUNT_MS). */
+  maxPrefixRecountMs?: number;
   /**
    * Find an unnumbered peer's link-local address on an interface (router advertisements, the
    * neighbour table: unnumbered-peer.ts); once found the session also connects actively. None: the
@@ -64,13 +76,6 @@ export function hostPrefixes(node: NodeConfig): Prefix[] {
   return out;
 }
 
-function linkLocals(rtnl: Rtnetlink, ifindex: number): string[] {
-  return rtnl
-    .addresses({ family: 6, ifindex })
-    .map((a) => a.address)
-    .filter(isLinkLocal);
-}
-
 export class BgpSpeaker implements RouteAnnouncer {
   private readonly peerMap = new Map<string, SpeakerPeer>();
   private readonly discoveries = new Map<string, UnnumberedDiscovery>();
@@ -80,6 +85,11 @@ export class BgpSpeaker implements RouteAnnouncer {
   private flushScheduled = false;
   private eorReleased = false;
   private listener: BgpListener | undefined;
+  private addresses: AddressSource | undefined;
+  private replanTimer: NodeJS.Timeout | undefined;
+  private replanAt = 0;
+  /** Peers the last plan found no local address for (logged when the set changes). */
+  private unplaced = '';
   private stopped = false;
   private readonly onStop: (() => void)[] = [];
 
@@ -99,16 +109,64 @@ export class BgpSpeaker implements RouteAnnouncer {
     options: SpeakerOptions = {},
   ): Promise<BgpSpeaker> {
     const s = new BgpSpeaker(config.node, options);
-    if (options.listen ?? true) {
-      s.listener = await BgpListener.open({
-        port: options.port ?? 179,
-        netns: options.netns,
-        families: [4, 6],
-        onRefused: (remote) => s.log('bgp-connection-refused', { remote }),
-      });
+    try {
+      if (options.listen ?? true) {
+        s.listener = new BgpListener({
+          port: options.port ?? BGP_PORT,
+          netns: options.netns,
+          log: (e, f) => s.log(e, f),
+        });
+        s.addresses = options.addresses ?? s.ownAddressSource();
+        s.onStop.push(s.addresses.watch(() => s.schedulePlan()));
+      }
+      for (const p of config.peers) s.addPeer(p);
+    } catch (err) {
+      s.stop();
+      throw err;
     }
-    for (const p of config.peers) s.addPeer(p);
+    await s.plan();
     return s;
+  }
+
+  /** The kernel's addresses over an rtnetlink socket of our own, closed at stop(). */
+  private ownAddressSource(): AddressSource {
+    const rtnl = Rtnetlink.open({ netns: this.options.netns });
+    this.onStop.push(() => rtnl.close());
+    return kernelAddressSource(rtnl, this.options.netns);
+  }
+
+  /** Plan again in `delayMs`, unless a plan is already due sooner. */
+  private schedulePlan(delayMs = REPLAN_DELAY_MS): void {
+    if (this.stopped || !this.listener) return;
+    const at = Date.now() + delayMs;
+    if (this.replanTimer && this.replanAt <= at) return;
+    clearTimeout(this.replanTimer);
+    this.replanAt = at;
+    this.replanTimer = setTimeout(() => void this.plan(), delayMs);
+    this.replanTimer.unref();
+  }
+
+  /** Listen where the peers' sessions are now (listen-plan.ts); try failed binds again later. */
+  private async plan(): Promise<void> {
+    const listener = this.listener;
+    const addresses = this.addresses;
+    clearTimeout(this.replanTimer);
+    this.replanTimer = undefined;
+    if (this.stopped || !listener || !addresses) return;
+    try {
+      const { endpoints, unplaced } = listenPlan(
+        [...this.peerMap.values()].map((p) => p.config),
+        addresses.read(),
+      );
+      const names = unplaced.join(',');
+      if (names !== this.unplaced && unplaced.length > 0)
+        this.log('bgp-listen-address-unknown', { peers: unplaced, why: 'no local address for the peer yet' });
+      this.unplaced = names;
+      await listener.sync(endpoints);
+    } catch (err) {
+      this.log('bgp-listen-plan-failed', { error: err instanceof Error ? err.message : String(err) });
+    }
+    if (listener.incomplete) this.schedulePlan(LISTEN_RETRY_MS);
   }
 
   /**
@@ -131,10 +189,7 @@ export class BgpSpeaker implements RouteAnnouncer {
     try {
       const s = await BgpSpeaker.start(config, {
         ifindexOf: (name) => rtnl.links().find((l) => l.name === name)?.ifindex,
-        linkLocalsOf: (name) => {
-          const link = rtnl.links().find((l) => l.name === name);
-          return link ? linkLocals(rtnl, link.ifindex) : [];
-        },
+        addresses: kernelAddressSource(rtnl, options.netns),
         defaultRoutes: writer,
         discoverUnnumbered: (ifname, found) =>
           discoverUnnumberedPeer(ifname, { rtnl, netns: options.netns, log: options.log }, found),
@@ -156,8 +211,23 @@ export class BgpSpeaker implements RouteAnnouncer {
     return this.listener?.port;
   }
 
+  /** The local addresses listened on now. */
+  listening(): ListenAddress[] {
+    return this.listener?.listening() ?? [];
+  }
+
+  /** Inbound connections refused since start (not from a configured peer). */
+  get connectionsRefused(): number {
+    return this.listener?.refusals.total ?? 0;
+  }
+
+  /** A log sink that throws must not take a network handler down with it. */
   private log(event: string, fields: Record<string, unknown>): void {
-    this.options.log?.(event, fields);
+    try {
+      this.options.log?.(event, fields);
+    } catch {
+      // the event is lost; the speaker goes on
+    }
   }
 
   private addPeer(config: PeerConfig): void {
@@ -169,16 +239,17 @@ export class BgpSpeaker implements RouteAnnouncer {
       importChanged: () => this.updateKernel(),
       ifindexOf: (name) => this.options.ifindexOf?.(name),
       log: (e, f) => this.log(e, f),
+      maxPrefixRecountMs: this.options.maxPrefixRecountMs,
     });
     this.peerMap.set(config.name, peer);
-    this.listener?.add(config.name, {
+    this.listener?.setPeer(config.name, {
       address: config.address,
       md5Key: md5KeyOf(config),
       ttl: config.ttlSecurityHops !== null ? MAX_TTL : undefined,
       minTtl: config.ttlSecurityHops !== null ? minTtlFor(config.ttlSecurityHops) : undefined,
-      localLinkLocals: config.interface !== null ? this.options.linkLocalsOf?.(config.interface) : undefined,
       accept: (socket) => peer.session.accept(socket),
     });
+    this.schedulePlan();
     peer.session.start();
     if (config.interface !== null && config.address === null && this.options.discoverUnnumbered) {
       const session = peer.session;
@@ -195,7 +266,8 @@ export class BgpSpeaker implements RouteAnnouncer {
     this.peerMap.delete(name);
     this.discoveries.get(name)?.stop();
     this.discoveries.delete(name);
-    this.listener?.remove(name);
+    this.listener?.removePeer(name);
+    this.schedulePlan();
     peer.stop(message);
     this.updateKernel();
   }
@@ -268,7 +340,14 @@ export class BgpSpeaker implements RouteAnnouncer {
       else withdraw.push(prefix);
     }
     this.dirty.clear();
-    for (const p of this.peerMap.values()) p.sync(announce, withdraw);
+    for (const p of this.peerMap.values()) {
+      try {
+        p.sync(announce, withdraw);
+      } catch (err) {
+        this.log('bgp-export-failed', { peer: p.config.name, error: String(err) });
+        p.fail();
+      }
+    }
   }
 
   /** One multipath default route per family from every peer's accepted default route. */
@@ -304,6 +383,7 @@ export class BgpSpeaker implements RouteAnnouncer {
   stop(message = 'anycastd shutting down'): void {
     for (const name of [...this.peerMap.keys()]) this.removePeer(name, message);
     this.stopped = true;
+    clearTimeout(this.replanTimer);
     this.listener?.close();
     for (const f of this.onStop.splice(0)) f();
   }

@@ -27,8 +27,13 @@ export const DEFAULT_ROUTE_PROTOCOL = 201;
 export const DEFAULT_ROUTE_METRIC = 20;
 const MAX_ROUTE_PROTOCOL = 255;
 const MAX_METRIC = 0xffff_ffff;
-/** The default import policy accepts only the default routes. */
+/** The default import policy accepts only the default routes, exactly (no ge/le: /0 and nothing longer). */
 export const DEFAULT_IMPORT = ['0.0.0.0/0', '::/0'];
+/**
+ * Max-prefix default: a host needs two routes per peer (0.0.0.0/0 and ::/0); 16 leaves room for a ToR
+ * that also sends a few of its own (loopback, links) and still trips at once on any leaked table.
+ */
+export const DEFAULT_MAX_PREFIX = { limit: 16, action: 'withdraw' } as const;
 const IPV4_BITS = 32;
 const IPV6_BITS = 128;
 
@@ -66,7 +71,7 @@ export const peerSchema = strict({
   passive: z.boolean().default(false),
   max_prefix: strict({
     limit: int(1, MAX_METRIC),
-    action: z.enum(['warn', 'withdraw', 'reset']).default('warn'),
+    action: z.enum(['warn', 'withdraw', 'reset']).default(DEFAULT_MAX_PREFIX.action),
   }).optional(),
   import: strict({
     accept: z.array(prefixMatch()).default(DEFAULT_IMPORT.map((p) => parsePrefixMatch(p)!)),
@@ -90,7 +95,7 @@ export const peerSchema = strict({
     keepaliveMs: p.keepalive ?? Math.floor(p.hold_time / 3),
     connectRetryMs: p.connect_retry,
     passive: p.passive,
-    maxPrefix: p.max_prefix ?? null,
+    maxPrefix: p.max_prefix ?? { ...DEFAULT_MAX_PREFIX },
     importAccept: p.import?.accept ?? DEFAULT_IMPORT.map((d) => parsePrefixMatch(d)!),
     exportCommunities: p.export?.communities ?? [],
     exportLargeCommunities: p.export?.large_communities ?? [],

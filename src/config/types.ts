@@ -52,7 +52,8 @@ export interface PeerConfig {
   keepaliveMs: number;
   connectRetryMs: number;
   passive: boolean;
-  maxPrefix: { limit: number; action: MaxPrefixAction } | null;
+  /** Limit on the distinct prefixes the peer announces (before import policy); default 16, withdraw. */
+  maxPrefix: { limit: number; action: MaxPrefixAction };
   importAccept: PrefixMatch[];
   exportCommunities: string[];
   exportLargeCommunities: string[];

@@ -48,6 +48,8 @@ export interface OpsParts {
   received?: () => readonly RouteInfo[];
   /** The cluster channel (Cluster.counters). */
   cluster?: { counters(): ClusterMetrics };
+  /** Inbound BGP connections refused at accept (BgpSpeaker.connectionsRefused). */
+  bgpConnectionsRefused?: () => number;
   /** Where the program is attached, in which mode (default: the kernel asked about each uplink). */
   xdp?: () => readonly XdpAttachment[];
   version: string;
@@ -132,6 +134,7 @@ export function agentMetricsSource(parts: OpsParts): MetricsSource {
         .services.map((s) => serviceMetrics(s, cfg.services.find((c) => c.name === s.name)?.vips ?? []));
     },
     cluster: () => parts.cluster?.counters() ?? null,
+    bgpConnectionsRefused: () => parts.bgpConnectionsRefused?.() ?? 0,
     dataplane: (): DataplaneMetrics | null => {
       const dp = parts.steering?.dataplane;
       if (!dp) return null;

@@ -1,6 +1,6 @@
 // Per-peer BGP metrics from the speaker's snapshot: session up and FSM state, Established since (unix
 // seconds), flaps, messages by type and direction, prefixes advertised/received/accepted, and UPDATE
-// errors by RFC 7606 action (RFC 4271, RFC 7606).
+// errors by RFC 7606 action (RFC 4271, RFC 7606); and the connections the listeners refused at accept.
 import type { MetricFactory } from './factory.js';
 import { SeriesSet, setStateSet } from './series.js';
 import { BGP_MESSAGE_TYPES, FSM_STATES, type PeerMetrics, RFC7606_ACTIONS } from './sources.js';
@@ -72,4 +72,10 @@ export function defineBgpMetrics(f: MetricFactory): void {
     },
   );
   f.track(errors, (s) => s.peerAction);
+  f.mirrored(
+    'bgp_connections_refused_total',
+    'Inbound BGP connections reset at accept, before a byte was read: not from a peer of that listener.',
+    [],
+    (c) => c.set({}, f.snap().bgpConnectionsRefused),
+  );
 }

@@ -14,6 +14,7 @@ export interface Snapshot {
   services: readonly ServiceMetrics[];
   dataplane: DataplaneMetrics | null;
   cluster: ClusterMetrics | null;
+  bgpConnectionsRefused: number;
 }
 
 export class MetricFactory {

@@ -99,6 +99,7 @@ export class AnycastdMetrics implements MetricsRecorder {
         services: src.services?.() ?? [],
         dataplane: src.dataplane?.() ?? null,
         cluster: src.cluster?.() ?? null,
+        bgpConnectionsRefused: src.bgpConnectionsRefused?.() ?? 0,
       };
       setImmediate(() => {
         this.#snapshot = undefined;

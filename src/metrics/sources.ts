@@ -132,6 +132,8 @@ export interface MetricsSource {
   services?(): readonly ServiceMetrics[];
   dataplane?(): DataplaneMetrics | null;
   cluster?(): ClusterMetrics | null;
+  /** Inbound BGP connections refused at accept since start. */
+  bgpConnectionsRefused?(): number;
 }
 
 /** The events the agent pushes (implemented by AnycastdMetrics). */

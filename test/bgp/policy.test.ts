@@ -1,11 +1,11 @@
-// Import policy verdicts (FRR prefix-list semantics, from the config's own parser) and the parsing
-// of export communities from config text.
+// Import policy verdicts (FRR prefix-list semantics, from the config's own parser), a peer's import
+// and max-prefix defaults, and the parsing of export communities from config text.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Afi } from '../../src/bgp/codec/constants.js';
 import { ImportPolicy, parseCommunity, parseLargeCommunity } from '../../src/bgp/policy.js';
-import { DEFAULT_IMPORT, parsePrefixMatch } from '../../src/config/schema-bgp.js';
+import { DEFAULT_IMPORT, parsePrefixMatch, peerSchema } from '../../src/config/schema-bgp.js';
 
 const policy = (...texts: string[]) => new ImportPolicy(texts.map((t) => parsePrefixMatch(t)!));
 const v4 = (addr: string, len: number) => ({ afi: Afi.IPV4, addr, len });
@@ -20,6 +20,20 @@ test('the default policy accepts only 0.0.0.0/0 and ::/0', () => {
   assert.equal(p.accepts(v4('203.0.113.7', 32)), false);
   assert.equal(p.accepts(v6('2001:db8::', 32)), false);
   assert.equal(p.accepts(v6('::', 1)), false);
+});
+
+test('a peer without import or max_prefix: exactly the default routes, at most 16 prefixes, withdraw', () => {
+  const peer = peerSchema.parse({ address: '192.0.2.1', remote_asn: 65001 });
+  assert.deepEqual(
+    peer.importAccept.map((m) => [m.prefix, m.ge, m.le]),
+    [
+      ['0.0.0.0/0', 0, 0],
+      ['::/0', 0, 0],
+    ],
+  );
+  assert.deepEqual(peer.maxPrefix, { limit: 16, action: 'withdraw' });
+  const limitOnly = peerSchema.parse({ address: '192.0.2.1', remote_asn: 65001, max_prefix: { limit: 4 } });
+  assert.deepEqual(limitOnly.maxPrefix, { limit: 4, action: 'withdraw' });
 });
 
 test('ge/le widen a match to a range of lengths inside the prefix', () => {

@@ -2,7 +2,8 @@
 // across, shutdown communication on stop, a collision when both open at once (the connection opened
 // by the higher BGP identifier survives on both sides, with a Cease 6/7 sent), and errors from a raw
 // socket: a treat-as-withdraw UPDATE keeps the session up and is counted, a duplicate MP_REACH_NLRI
-// resets it with NOTIFICATION 3/1, a bad marker with NOTIFICATION 1/1.
+// resets it with NOTIFICATION 3/1, a bad marker with NOTIFICATION 1/1; a handler that throws ends the
+// session with a Cease (6/0) and an onError report instead of ending the process.
 
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -14,7 +15,7 @@ import type { NotificationMessage } from '../../src/bgp/codec/notification.js';
 import { shutdownMessage } from '../../src/bgp/codec/notification.js';
 import { encodeOpen } from '../../src/bgp/codec/open.js';
 import type { DecodedUpdate } from '../../src/bgp/codec/update.js';
-import { BgpSession, type SessionOptions } from '../../src/bgp/session.js';
+import { BgpSession, type SessionHandlers, type SessionOptions } from '../../src/bgp/session.js';
 import { BASE_ATTRS, NLRI_V4, rawUpdate } from './codec/vectors.js';
 
 const servers: net.Server[] = [];
@@ -159,7 +160,7 @@ test('connection collision: both sides connect, one connection survives on both'
 });
 
 /** A raw peer (AS 65001, the first AS of the test vectors): completes the OPEN exchange by hand, then lets the test write any bytes. */
-async function rawPeer(): Promise<{
+async function rawPeer(handlers: SessionHandlers = {}): Promise<{
   session: BgpSession;
   sock: net.Socket;
   received: () => ReturnType<typeof decodeMessage>[];
@@ -191,15 +192,18 @@ async function rawPeer(): Promise<{
     });
     s.on('error', () => {});
   });
-  const session = new BgpSession({
-    ...BASE,
-    localAs: 65003,
-    localId: '192.0.2.1',
-    peerAs: 65001,
-    peerAddress: '127.0.0.3',
-    port,
-    autoRestart: false,
-  });
+  const session = new BgpSession(
+    {
+      ...BASE,
+      localAs: 65003,
+      localId: '192.0.2.1',
+      peerAs: 65001,
+      peerAddress: '127.0.0.3',
+      port,
+      autoRestart: false,
+    },
+    handlers,
+  );
   session.start();
   await until(() => session.state === 'established');
   return { session, sock, received: () => got };
@@ -239,4 +243,22 @@ test('a bad marker on the wire: NOTIFICATION 1/1 (Connection Not Synchronized), 
   const n = received().find((m) => m.type === 'notification');
   assert.ok(n && n.type === 'notification');
   assert.deepEqual([n.code, n.subcode], [1, 1]);
+});
+
+test('a handler that throws: the session ends with a Cease and reports it, the process goes on', async () => {
+  const errors: string[] = [];
+  const { session, sock, received } = await rawPeer({
+    onUpdate: () => {
+      throw new TypeError('a bug in a handler');
+    },
+    onError: (where, err) => errors.push(`${where}: ${(err as Error).message}`),
+  });
+  sock.write(rawUpdate({ attrs: BASE_ATTRS, nlri: NLRI_V4 }));
+  await until(() => session.state === 'idle');
+  await until(() => received().some((m) => m.type === 'notification'));
+  const n = received().find((m) => m.type === 'notification');
+  assert.ok(n && n.type === 'notification');
+  assert.deepEqual([n.code, n.subcode], [6, 0]);
+  assert.deepEqual(errors, ['receive: a bug in a handler']);
+  assert.equal(session.counters.handlerErrors, 1);
 });

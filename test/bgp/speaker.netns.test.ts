@@ -14,7 +14,7 @@ import { test } from 'node:test';
 import { Afi } from '../../src/bgp/codec/constants.js';
 import type { Prefix } from '../../src/bgp/codec/prefix.js';
 import { BgpSpeaker } from '../../src/bgp/speaker.js';
-import { DEFAULT_IMPORT, parsePrefixMatch } from '../../src/config/schema-bgp.js';
+import { DEFAULT_IMPORT, DEFAULT_MAX_PREFIX, parsePrefixMatch } from '../../src/config/schema-bgp.js';
 import type { PeerConfig } from '../../src/config/types.js';
 import { DefaultRouteWriter } from '../../src/host/default-route.js';
 import { birdc, renderBird, startBird } from '../../src/lab/bird.js';
@@ -71,7 +71,7 @@ function peer(name: string, address: string, remoteAsn: number): PeerConfig {
     keepaliveMs: 3000,
     connectRetryMs: 1000,
     passive: false,
-    maxPrefix: null,
+    maxPrefix: { ...DEFAULT_MAX_PREFIX },
     importAccept: DEFAULT_IMPORT.map((p) => parsePrefixMatch(p)!),
     exportCommunities: [],
     exportLargeCommunities: [],

@@ -1,9 +1,12 @@
 // The speaker against scripted peers over loopback (real TCP through the native addon's sockets):
 // initial table and End-of-RIB held until releaseEndOfRib(); identical re-advertisement sends
 // nothing; flushed(); route refresh answered with the Adj-RIB-Out; import policy and the default
-// route handed to the kernel sink; max-prefix warn / withdraw / reset (Cease 6/1); graceful-restart
+// route handed to the kernel sink; max-prefix warn / withdraw (recounted through ROUTE-REFRESH) /
+// reset (Cease 6/1 with AFI, SAFI, limit); the default limit against a peer leaking 10,000 prefixes
+// (at most 16 kept, the session up, heap figures printed); graceful-restart
 // helper (stale routes kept over a drop, swept at End-of-RIB or when the restart time runs out);
-// applyPeers() restarts only peers whose session settings changed.
+// applyPeers() restarts only peers whose session settings changed; the listener answers a configured
+// peer on the address facing it and refuses (and logs once) an unknown one.
 
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -21,6 +24,8 @@ import type { IpFamily } from '../../src/native/ip.js';
 import { ScriptedPeer, until } from './scripted-peer.js';
 
 const CTX = { as4: true, ebgp: true };
+/** Recount interval of max-prefix in these tests (production: a minute). */
+const RECOUNT_MS = 200;
 const HOST_AS = 65101;
 const NODE = {
   id: 'h1',
@@ -67,7 +72,14 @@ async function setup(extra: Record<string, unknown> = {}, caps?: Capability[]) {
   const sink = new Recorder();
   const speaker = await BgpSpeaker.start(
     { node: NODE, peers: [peerConfig('127.0.0.21', extra)] },
-    { listen: false, port: tor.port, retryBaseMs: 50, retryMaxMs: 200, defaultRoutes: sink },
+    {
+      listen: false,
+      port: tor.port,
+      retryBaseMs: 50,
+      retryMaxMs: 200,
+      defaultRoutes: sink,
+      maxPrefixRecountMs: RECOUNT_MS,
+    },
   );
   cleanups.push(() => {
     speaker.stop();
@@ -165,21 +177,83 @@ test('max-prefix reset: Cease / Maximum Number of Prefixes Reached, routes gone'
   await until(() => tor.notifications().length === 1);
   const n = tor.notifications()[0]!;
   assert.deepEqual([n.code, n.subcode], [6, 1]);
+  // RFC 4486 §4: AFI 1, SAFI 1, the limit 2.
+  assert.equal(n.data.toString('hex'), '0001' + '01' + '00000002');
   assert.deepEqual(sink.hops[4], []);
   assert.equal(speaker.peers()[0]!.maxPrefixExceeded, 1);
   assert.equal(speaker.peers()[0]!.lastNotificationOut, '6/1');
 });
 
-test("max-prefix withdraw: over the limit the peer's routes are not used, the session stays up", async () => {
+const refreshes = (tor: ScriptedPeer) => tor.received.filter((m) => m.type === 'route-refresh').length;
+
+test("max-prefix withdraw: over the limit the peer's routes are not used, the session stays up; recounted by ROUTE-REFRESH", async () => {
   const { tor, speaker, sink } = await setup({ max_prefix: { limit: 2, action: 'withdraw' } });
   tor.send(encodeUpdate({ attributes: TOR_ATTRS('192.0.2.1'), nlri: [DEFAULT4, ...OTHERS] }, CTX));
   await until(() => speaker.peers()[0]!.overMaxPrefix);
   await new Promise((r) => setTimeout(r, 50));
   assert.deepEqual(sink.hops[4], []);
   assert.equal(speaker.peers()[0]!.state, 'established');
-  tor.send(encodeUpdate({ withdrawn: [OTHERS[0]!] }, CTX));
-  await until(() => sink.hops[4].length === 1);
+  assert.equal(speaker.peers()[0]!.prefixesReceived, 2, 'the third prefix was not stored');
+  // Still leaking when asked again: stays over.
+  await until(() => refreshes(tor) === 1, 2000, 'first ROUTE-REFRESH');
+  tor.send(encodeUpdate({ attributes: TOR_ATTRS('192.0.2.1'), nlri: [DEFAULT4, ...OTHERS] }, CTX));
+  await until(() => refreshes(tor) === 2, 2000, 'second ROUTE-REFRESH');
+  assert.equal(speaker.peers()[0]!.overMaxPrefix, true);
+  assert.deepEqual(sink.hops[4], []);
+  // Fixed: the leaked routes withdrawn, the table resent within the limit → used again.
+  tor.send(encodeUpdate({ withdrawn: OTHERS }, CTX));
+  tor.send(encodeUpdate({ attributes: TOR_ATTRS('192.0.2.1'), nlri: [DEFAULT4] }, CTX));
+  await until(() => sink.hops[4].length === 1, 3 * RECOUNT_MS + 2000, 'default used again');
   assert.equal(speaker.peers()[0]!.overMaxPrefix, false);
+  assert.equal(speaker.peers()[0]!.maxPrefixExceeded, 1);
+  assert.equal(speaker.peers()[0]!.state, 'established');
+  assert.equal(tor.notifications().length, 0);
+});
+
+test('default max-prefix: a peer leaking 10,000 prefixes leaves at most 16 in memory, its routes unused, the session up', async () => {
+  const { tor, speaker, sink } = await setup();
+  tor.send(encodeUpdate({ attributes: TOR_ATTRS('192.0.2.1'), nlri: [DEFAULT4] }, CTX));
+  await until(() => sink.hops[4].length === 1);
+  const leak = Array.from(
+    { length: 10_000 },
+    (_, i): Prefix => ({
+      afi: Afi.IPV4,
+      addr: `10.${i >> 8}.${i & 0xff}.0`,
+      len: 24,
+    }),
+  );
+  const heap0 = process.memoryUsage().heapUsed;
+  const PER_UPDATE = 500;
+  const sendLeak = (): void => {
+    for (let i = 0; i < leak.length; i += PER_UPDATE)
+      tor.send(
+        encodeUpdate({ attributes: TOR_ATTRS('192.0.2.1'), nlri: leak.slice(i, i + PER_UPDATE) }, CTX),
+      );
+  };
+  sendLeak();
+  await until(() => speaker.peers()[0]!.announcementsReceived === 1 + leak.length, 10_000, 'all received');
+  const p = speaker.peers()[0]!;
+  assert.equal(p.overMaxPrefix, true);
+  assert.equal(p.maxPrefixExceeded, 1);
+  assert.ok(p.prefixesReceived <= 16, `kept ${p.prefixesReceived}`);
+  assert.deepEqual(sink.hops[4], [], 'the leaking peer left the default route');
+  assert.deepEqual(
+    speaker.received().map((r) => [r.prefix, r.used]),
+    [['0.0.0.0/0', false]],
+  );
+  assert.equal(p.state, 'established');
+  assert.equal(tor.notifications().length, 0);
+  // Asked again, it leaks again: still over, still bounded.
+  await until(() => refreshes(tor) >= 1, 2000, 'ROUTE-REFRESH');
+  sendLeak();
+  await until(() => speaker.peers()[0]!.announcementsReceived === 1 + 2 * leak.length, 10_000);
+  assert.ok(speaker.peers()[0]!.prefixesReceived <= 16);
+  assert.equal(speaker.peers()[0]!.overMaxPrefix, true);
+  const heap1 = process.memoryUsage().heapUsed;
+  console.log(
+    `# max-prefix: 20,000 leaked announcements, ${speaker.peers()[0]!.prefixesReceived} prefixes kept; ` +
+      `heap ${(heap0 / 1e6).toFixed(1)} → ${(heap1 / 1e6).toFixed(1)} MB`,
+  );
 });
 
 test('max-prefix warn: counted, routes still used', async () => {
@@ -296,14 +370,22 @@ test('a route whose AS_PATH holds our own AS is not accepted (loop)', async () =
   assert.deepEqual(sink.hops[4], []);
 });
 
-test('listener: a configured passive peer gets an OPEN, an unknown address is refused', async () => {
+test('listener: on the address facing the peer only; a configured passive peer gets an OPEN, an unknown address is refused', async () => {
   const refused: string[] = [];
   const speaker = await BgpSpeaker.start(
     { node: NODE, peers: [peerConfig('127.0.0.31', { passive: true })] },
-    { port: 0, log: (e, f) => e === 'bgp-connection-refused' && refused.push(String(f.remote)) },
+    { port: 0, log: (e, f) => e === 'bgp-connection-refused' && refused.push(String(f.address)) },
   );
   cleanups.push(() => speaker.stop());
   const port = speaker.listenPort!;
+  // 127.0.0.31 is in lo's 127.0.0.1/8: that address, nothing else.
+  assert.deepEqual(speaker.listening(), [{ family: 4, address: '127.0.0.1', scopeId: 0 }]);
+  const other = await new Promise<string>((resolve) => {
+    const s = net.connect({ host: '127.0.0.2', port });
+    s.on('connect', () => resolve('connected'));
+    s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+  });
+  assert.equal(other, 'ECONNREFUSED', 'nothing listens on another local address');
   const dial = (from: string) =>
     new Promise<Buffer>((resolve) => {
       const chunks: Buffer[] = [];

@@ -118,7 +118,11 @@ export function stopOrExpire(
   if (ev.type === 'manual-stop')
     return toIdle(ctx, 'manual-stop', 'reset', { ...CEASE_ADMIN_SHUTDOWN, data: ev.data });
   if (ev.type === 'automatic-stop') {
-    return toIdle(ctx, 'automatic-stop', 'increment', { code: ErrorCode.CEASE, subcode: ev.subcode ?? 0 });
+    return toIdle(ctx, 'automatic-stop', 'increment', {
+      code: ErrorCode.CEASE,
+      subcode: ev.subcode ?? 0,
+      data: ev.data,
+    });
   }
   if (ev.type === 'hold-timer-expires')
     return toIdle(ctx, 'hold-timer-expired', 'increment', HOLD_TIMER_EXPIRED);

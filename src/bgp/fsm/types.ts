@@ -24,7 +24,8 @@ export type FsmEvent =
   | { type: 'manual-start' }
   | { type: 'manual-stop'; data?: Buffer }
   | { type: 'automatic-start' }
-  | { type: 'automatic-stop'; subcode?: number }
+  /** Cease with this subcode (RFC 4486) and data (e.g. AFI, SAFI, limit for Maximum Number of Prefixes). */
+  | { type: 'automatic-stop'; subcode?: number; data?: Buffer }
   | { type: 'connect-retry-timer-expires' }
   | { type: 'hold-timer-expires' }
   | { type: 'keepalive-timer-expires' }
