@@ -5,14 +5,9 @@
 // ms until all are gone. Median over RUNS rounds. Namespaces carry the lab's per-run prefix
 // (acdlab-<pid>-<run>-) and are removed by it, also on failure.
 import { join } from 'node:path';
-import { Afi } from '../src/bgp/codec/constants.js';
-import type { Prefix } from '../src/bgp/codec/prefix.js';
-import { BgpSpeaker } from '../src/bgp/speaker.js';
-import { parseConfig } from '../src/config/load.js';
-import type { Config } from '../src/config/types.js';
-import { renderBird, startBird } from '../src/lab/bird.js';
-import { sleep, waitFor } from '../src/lab/exec.js';
-import { renderBgpd, startFrr } from '../src/lab/frr.js';
+import { renderBird, startBird } from '../lab/bird.js';
+import { sleep, waitFor } from '../lab/exec.js';
+import { renderBgpd, startFrr } from '../lab/frr.js';
 import {
   addAddress,
   createNamespace,
@@ -21,9 +16,14 @@ import {
   linkUp,
   removeByPrefix,
   runDir,
-} from '../src/lab/netns.js';
-import { type PeerSpec, singleHostTorPeers } from '../src/lab/peers.js';
-import { ProcessRegistry } from '../src/lab/processes.js';
+} from '../lab/netns.js';
+import { type PeerSpec, singleHostTorPeers } from '../lab/peers.js';
+import { ProcessRegistry } from '../lab/processes.js';
+import { Afi } from '../src/bgp/codec/constants.js';
+import type { Prefix } from '../src/bgp/codec/prefix.js';
+import { BgpSpeaker } from '../src/bgp/speaker.js';
+import { parseConfig } from '../src/config/load.js';
+import type { Config } from '../src/config/types.js';
 import { Rtnetlink } from '../src/native/rtnl.js';
 
 /** Run number of this bench's namespace prefix (distinct from the lab's own runs). */

@@ -1,12 +1,12 @@
 // Timing one lab host's VIP routes leaving (or coming back to) both ToRs' kernel FIBs, for the
-// failover benchmark: one `ip -ts monitor route` per ToR for the whole run (src/lab/route-watch.ts)
+// failover benchmark: one `ip -ts monitor route` per ToR for the whole run (lab/route-watch.ts)
 // dates each removal by the kernel's own route event; polling `ip route` only finds the moment.
-import { HOSTS, type HostName, linkBetween, TORS, type TorName, VIP4, VIP6 } from '../src/lab/addressing.js';
-import { sleep } from '../src/lab/exec.js';
-import { routeNexthops } from '../src/lab/fib.js';
-import type { Family } from '../src/lab/peers.js';
-import { RouteWatch, wallNow } from '../src/lab/route-watch.js';
-import type { Lab } from '../src/lab/topology.js';
+import { HOSTS, type HostName, linkBetween, TORS, type TorName, VIP4, VIP6 } from '../lab/addressing.js';
+import { sleep } from '../lab/exec.js';
+import { routeNexthops } from '../lab/fib.js';
+import type { Family } from '../lab/peers.js';
+import { RouteWatch, wallNow } from '../lab/route-watch.js';
+import type { Lab } from '../lab/topology.js';
 
 const VIP_ROUTE: Record<Family, string> = { 4: `${VIP4}/32`, 6: `${VIP6}/128` };
 const VIP_ADDR: Record<Family, string> = { 4: VIP4, 6: VIP6 };

@@ -1,5 +1,5 @@
 // Failure → withdrawal benchmark (issue 5, DESIGN.md "Measures that matter"): the real agent
-// (`anycastd run`) on lab host h2 of the full fabric (src/lab/topology.ts: tor1 = FRR, tor2 = BIRD),
+// (`anycastd run`) on lab host h2 of the full fabric (lab/topology.ts: tor1 = FRR, tor2 = BIRD),
 // its service (the lab's Node TCP server) SIGKILLed, ms until h2 leaves each ToR's kernel FIB for the
 // VIP (IPv4 and IPv6: the kernel's route events, `ip -ts monitor route`), then the service restarted
 // and its re-advertisement awaited. h2's check: TCP, interval 1 s, fall 2, rise 1 (only to shorten
@@ -13,14 +13,14 @@
 // this machine (DESIGN.md); they are printed beside ours, not re-measured here.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import { HOSTS, TORS, type TorName } from '../src/lab/addressing.js';
-import { type AgentTimings, LAB_AGENT_TIMINGS, renderAgentConfig } from '../src/lab/agent-config.js';
-import { HostAgents } from '../src/lab/agents.js';
-import { birdc } from '../src/lab/bird.js';
-import { sleep } from '../src/lab/exec.js';
-import { waitVipAt } from '../src/lab/fabric-checks.js';
-import { percentile } from '../src/lab/fabric-scenario.js';
-import { buildLab, type Lab } from '../src/lab/topology.js';
+import { HOSTS, TORS, type TorName } from '../lab/addressing.js';
+import { type AgentTimings, LAB_AGENT_TIMINGS, renderAgentConfig } from '../lab/agent-config.js';
+import { HostAgents } from '../lab/agents.js';
+import { birdc } from '../lab/bird.js';
+import { sleep } from '../lab/exec.js';
+import { waitVipAt } from '../lab/fabric-checks.js';
+import { percentile } from '../lab/fabric-scenario.js';
+import { buildLab, type Lab } from '../lab/topology.js';
 import { FailoverWatch, type TorTimes } from './failover-watch.js';
 import type { BenchOutput } from './run.js';
 

@@ -10,7 +10,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { HOSTS } from '../src/lab/addressing.js';
+import { HOSTS } from '../lab/addressing.js';
 import {
   bringUp,
   type DrainReport,
@@ -20,10 +20,10 @@ import {
   restoreService,
   type ShutReport,
   shutSessionsAndBack,
-} from '../src/lab/agent-steps.js';
-import { HostAgents } from '../src/lab/agents.js';
-import { type JoinReport, joinHost, leaveHost } from '../src/lab/join-steps.js';
-import { buildLab, type Lab } from '../src/lab/topology.js';
+} from '../lab/agent-steps.js';
+import { HostAgents } from '../lab/agents.js';
+import { type JoinReport, joinHost, leaveHost } from '../lab/join-steps.js';
+import { buildLab, type Lab } from '../lab/topology.js';
 import { barsSvg } from './lab-svg.js';
 import { writeMarkdownReport } from './report.js';
 import type { BenchOutput } from './run.js';

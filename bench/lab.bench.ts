@@ -11,7 +11,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { HOSTS } from '../src/lab/addressing.js';
+import { HOSTS } from '../lab/addressing.js';
 import {
   baselineDrain,
   bringUp,
@@ -19,11 +19,11 @@ import {
   failService,
   restartAgent,
   restoreService,
-} from '../src/lab/agent-steps.js';
-import { HostAgents } from '../src/lab/agents.js';
-import { measureWithdrawalBy, type WithdrawalTimes } from '../src/lab/fabric-checks.js';
-import { percentile } from '../src/lab/fabric-scenario.js';
-import { buildLab, type Lab } from '../src/lab/topology.js';
+} from '../lab/agent-steps.js';
+import { HostAgents } from '../lab/agents.js';
+import { measureWithdrawalBy, type WithdrawalTimes } from '../lab/fabric-checks.js';
+import { percentile } from '../lab/fabric-scenario.js';
+import { buildLab, type Lab } from '../lab/topology.js';
 import { barsSvg, cdfSvg } from './lab-svg.js';
 import { writeMarkdownReport } from './report.js';
 import type { BenchOutput } from './run.js';

@@ -3,7 +3,7 @@
 // the program (two rings + second chance) beside the plain-ECMP baseline (XDP off), and an add without
 // the join grace.
 import assert from 'node:assert/strict';
-import { uniquePrefix } from '../test/helpers/netns.js';
+import { uniquePrefix } from '../lab/netns.js';
 import { keepingScenario } from '../test/steer/keeping.js';
 import type { BenchOutput } from './run.js';
 

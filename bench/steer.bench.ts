@@ -12,10 +12,10 @@
 // Also: Maglev build time for N = 10, 100, 1000 and the disruption when k of N leave.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { decide } from '../model/steer.js';
 import { BpfObject, type BpfProgram, projectRoot } from '../src/native/index.js';
 import type { Dataplane } from '../src/steer/dataplane.js';
 import { buildMaglev, DEFAULT_RING_SIZE, extraMoves } from '../src/steer/maglev.js';
-import { decide } from '../src/steer/model.js';
 import * as P from '../src/steer/proto.js';
 import { eth, type FlowSpec, flowFrame, ipPacket, tunnel } from '../test/steer/packets.js';
 import { CLIENT4, HOST4, openTestbed, REMOTE4, VIPS } from '../test/steer/setup.js';

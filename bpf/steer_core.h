@@ -2,7 +2,7 @@
 /*
  * steer_core.h — the steering decision for one frame: parse → VIP → flow table or Maglev ring → pass
  * locally, or encapsulate to the owner's host; decapsulate what other hosts send here. The rules are
- * DESIGN.md "Data plane"; src/steer/model.ts is the same decision in TypeScript. Helper calls per
+ * DESIGN.md "Data plane"; model/steer.ts is the same decision in TypeScript. Helper calls per
  * path (array lookups are inlined by the JIT and not counted): non-VIP 0; local flow hit 0 when this
  * CPU's flow_cache has the flow, else 1 (flows lookup); forward adds 1 (adjust_head); a miss adds 2
  * (flows lookup and update); decap 1 (adjust_head). Two-ring services (rings.h) add a socket check

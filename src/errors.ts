@@ -8,8 +8,6 @@ export type AnycastdErrorCode =
   | 'ERR_INVALID_ARGUMENT' // an API was called with a value outside its contract
   | 'ERR_CONFIG' // a configuration file is invalid (see ConfigError)
   | 'ERR_BPF_OBJECT' // a BPF object has no such program/map/variable, or is in the wrong state
-  | 'ERR_LAB_COMMAND' // a lab command (ip, vtysh, birdc, a daemon) failed (src/lab/)
-  | 'ERR_LAB_TIMEOUT' // a lab condition (session up, route count) was not reached in time
   | 'ERR_NOT_SUPPORTED' // the running kernel lacks a needed feature
   | 'ERR_BGP_MESSAGE' // a BGP message could not be decoded (see BgpCodecError: NOTIFICATION code/subcode, RFC 7606 action)
   | 'ERR_BGP_ENCODE' // a BGP message could not be encoded (value out of range, message too long)

@@ -1,9 +1,21 @@
-// `anycastd demo`: builds the lab (client, spine, two ToRs running FRR and BIRD, three hosts each running
-// a real anycastd and the lab service) in network namespaces and tells the story of src/lab/demo-story.ts,
-// a progress line per step and a summary table; everything is torn down at the end, on failure and on Ctrl-C.
-import { runLabDemo } from '../lab/demo-story.js';
+// `anycastd demo`: runs the lab's demo (lab/demo.ts of a source checkout, with tsx: src/cli/checkout.ts)
+// — a client, a spine, two ToRs running FRR and BIRD, three hosts each running a real anycastd and the
+// lab service, in network namespaces — a progress line per step and a summary table; everything is torn
+// down at the end, on failure and on Ctrl-C. The lab is test-bed code beside the product, not in it.
+import type { Command } from 'commander';
+import { runFromCheckout } from './checkout.js';
+import { examples } from './help.js';
 
-/** Runs the demo, printing a line per step; resolves false when a step failed (after cleaning up). */
-export function runDemo(log: (line: string) => void): Promise<boolean> {
-  return runLabDemo(log);
+export const DEMO_ENTRY = 'lab/demo.ts';
+
+export function registerDemo(cli: Command): void {
+  cli
+    .command('demo')
+    .description(
+      `build a throwaway lab in network namespaces, show anycastd at work, tear it down (${DEMO_ENTRY}: a source checkout)`,
+    )
+    .addHelpText('after', examples('anycastd demo', 'make demo   # the same, after building everything'))
+    .action(async () => {
+      process.exitCode = await runFromCheckout('demo', DEMO_ENTRY, []);
+    });
 }

@@ -29,11 +29,10 @@ Environment:
 See anycastd(8).
 `;
 
-/** Examples of the commands defined in main.ts (run, check, demo): added to their --help. */
+/** Examples of the commands defined in main.ts (run, check): added to their --help. */
 const MAIN_COMMAND_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   run: ['anycastd run -c /etc/anycastd/anycastd.yaml', 'systemctl start anycastd   # the unit runs the same'],
   check: ['anycastd check -c /etc/anycastd/anycastd.yaml', 'anycastd check -c new.yaml --json'],
-  demo: ['anycastd demo'],
 };
 
 /** Gives every top-level command without examples its EXAMPLES and EXIT STATUS sections. */

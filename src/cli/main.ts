@@ -7,8 +7,8 @@ import { opsOnStarted, packageVersion } from '../api/ops.js';
 import { check, DEFAULT_CONFIG_PATH } from '../config/index.js';
 import { registerBench } from './bench.js';
 import { registerControl } from './control.js';
-import { runDemo } from './demo.js';
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './exit.js';
+import { registerDemo } from './demo.js';
+import { EXIT_OK, EXIT_USAGE } from './exit.js';
 import { addCommandExamples, MAIN_HELP } from './help.js';
 import { registerShow } from './show.js';
 
@@ -56,12 +56,7 @@ function program(): Command {
       );
     });
 
-  cli
-    .command('demo')
-    .description('build a throwaway lab in network namespaces, show anycastd at work, tear it down')
-    .action(async () => {
-      process.exitCode = (await runDemo((line) => process.stdout.write(`${line}\n`))) ? EXIT_OK : EXIT_FAILED;
-    });
+  registerDemo(cli);
   registerShow(cli);
   registerControl(cli);
   registerBench(cli);

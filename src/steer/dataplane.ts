@@ -2,7 +2,7 @@
 // /sys/fs/bpf/anycastd/ (adopting the pinned ones on start, so flows survive an agent restart), write
 // VIPs, instances and Maglev rings (spare ring first, then the one-word flip of the active index),
 // attach/replace on interfaces, and read the per-CPU counters summed. It keeps a mirror of what it
-// wrote (`state`), the input of the TypeScript model.
+// wrote (`state`), the input of the TypeScript model of the program (model/steer.ts, outside the product).
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { AnycastdError } from '../errors.js';
@@ -22,7 +22,6 @@ import { type Adopted, readFlows, readMaps, sameShape, u32key } from './adopt.js
 import { hashFlowSlot } from './hash.js';
 import * as L from './layout.js';
 import { buildMaglev, EMPTY, isPrime, type MaglevMember } from './maglev.js';
-import type { SteerConfig, SteerState } from './model.js';
 import { placeVips, type VipSpec, vipEntries, vipKeyHex } from './vips.js';
 
 export const DEFAULT_PIN_DIR = '/sys/fs/bpf/anycastd';
@@ -63,7 +62,7 @@ export interface InstanceSpec extends MaglevMember {
 }
 
 export class Dataplane {
-  readonly state: SteerState;
+  readonly state: L.SteerState;
   readonly program: BpfProgram;
   readonly adopted: MapName[]; // maps taken over from pins
   readonly dropped: MapName[]; // pins of another shape (an older layout), removed and made anew
@@ -76,7 +75,7 @@ export class Dataplane {
   readonly #vipSlots = new Map<string, number>(); // vip key hex → vip_table slot
   readonly #instanceSlots = new Map<string, number>(); // instance id → slot
 
-  private constructor(obj: BpfObject, config: SteerConfig, pins: Pins, program: string) {
+  private constructor(obj: BpfObject, config: L.SteerConfig, pins: Pins, program: string) {
     this.#obj = obj;
     this.adopted = pins.adopted;
     this.dropped = pins.dropped;
@@ -97,7 +96,7 @@ export class Dataplane {
 
   /** Opens, configures and loads the program; adopts the maps pinned in pinDir, pins the others. */
   static open(opts: DataplaneOptions = {}): Dataplane {
-    const config: SteerConfig = {
+    const config: L.SteerConfig = {
       ringSize: opts.ringSize ?? 65537,
       hashSeed: (opts.hashSeed ?? 0x5eed1e55) >>> 0,
       mtu: opts.mtu ?? 1500,

@@ -1,5 +1,6 @@
-// Typed encoders/decoders for every map key and value of bpf/steer.h, and its constants. Each struct
-// has a descriptor {size, field offsets} that the encoders use and that test/steer/layout.test.ts
+// The kernel/user contract of the steering program: typed encoders/decoders for every map key and value
+// of bpf/steer.h, its constants, and the state the control side writes (SteerState). Each struct has a
+// descriptor {size, field offsets} that the encoders use and that test/steer/layout.test.ts
 // checks against the BTF of build/bpf/steer.bpf.o, so a change on one side fails a test.
 
 export const FAMILY_V4 = 4;
@@ -150,6 +151,27 @@ export interface FlowKey {
 export interface FlowVal {
   instance: number;
   flags: number;
+}
+/** Load-time tunables (the program's rodata). */
+export interface SteerConfig {
+  ringSize: number;
+  hashSeed: number;
+  mtu: number;
+  host4: Buffer; // 4 bytes, zero = none
+  host6: Buffer; // 16 bytes, zero = none
+}
+
+/** What the maps hold, as the control side wrote it (Dataplane.state; the input of the model). */
+export interface SteerState {
+  config: SteerConfig;
+  vips: VipEntry[];
+  services: Map<number, readonly number[]>; // service id → active slot per ring kind
+  rings: Map<number, Uint32Array>; // service * RING_SLOTS + slot → instance slots (ringSize long)
+  instances: Map<number, Instance>;
+  flows: Map<string, number>; // hex(flow_key) → instance slot
+  /** hex(flow_key) → the last sequence number >> 8 its entry saw (flow_val.flags above FLOW_F_MASK);
+   * the model keeps it for the entries it records. Absent for an entry: taken as near. */
+  flowSeqs?: Map<string, number>;
 }
 export type VipStats = Record<Exclude<keyof typeof L.vip_stats.fields, 'drops' | 'reserved'>, bigint> & {
   drops: Record<DropReason, bigint>;

@@ -18,6 +18,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
+import { run } from '../../lab/exec.js';
+import { addVethPair, createNetns, type Netns, removeNetnsByPrefix, uniquePrefix } from '../../lab/netns.js';
 import { sleep, systemClock } from '../../src/clock.js';
 import { BpfMap } from '../../src/native/map.js';
 import {
@@ -27,14 +29,7 @@ import {
   RING_SLOTS,
   sumVipStats,
 } from '../../src/steer/layout.js';
-import {
-  addVethPair,
-  createNetns,
-  type Netns,
-  removeNetnsByPrefix,
-  run,
-  uniquePrefix,
-} from '../helpers/netns.js';
+import { program } from '../helpers/programs.js';
 import { within } from '../helpers/wait-for.js';
 
 const PREFIX = uniquePrefix('agent');
@@ -249,16 +244,13 @@ function vipStats(): { local: bigint; forwarded: bigint } {
   }
 }
 
-// From the tor: N connections to the VIP at once (N source ports, so N flows through the ring).
-const CLIENT = `const net=require('net');const n=Number(process.argv[1]);let done=0;
-const fin=()=>{if(++done===n)process.exit(0)};
-for(let i=0;i<n;i++){const s=net.connect({host:'${VIP}',port:${PORT},timeout:400});
-s.on('connect',()=>{s.destroy();fin()});s.on('error',fin);s.on('timeout',()=>{s.destroy();fin()})}`;
-
-/** How the uplink's program steered CONNECTS new flows from the tor: counter deltas. */
+/**
+ * How the uplink's program steered CONNECTS new flows from the tor (CONNECTS connections to the VIP at
+ * once: as many source ports, so as many flows through the ring): counter deltas.
+ */
 function steer(): { local: bigint; forwarded: bigint } {
   const before = vipStats();
-  tor.exec([process.execPath, '-e', CLIENT, String(CONNECTS)]);
+  tor.exec(program('tcp-connects', ['--to', VIP, '--port', String(PORT), '--count', String(CONNECTS)]));
   const after = vipStats();
   return { local: after.local - before.local, forwarded: after.forwarded - before.forwarded };
 }
@@ -282,7 +274,7 @@ before(() => {
   removeNetnsByPrefix(PREFIX);
   dir = mkdtempSync(join(tmpdir(), PREFIX));
   mkdirSync(join(dir, 'bpffs'));
-  run(['mount', '-t', 'bpf', 'bpf', join(dir, 'bpffs')]);
+  run('mount', ['-t', 'bpf', 'bpf', join(dir, 'bpffs')]);
   PIN_DIR = join(dir, 'bpffs', 'pins');
   configFile = join(dir, 'anycastd.yaml');
   writeFileSync(configFile, configText());
@@ -310,7 +302,7 @@ after(() => {
   }
   removeNetnsByPrefix(PREFIX);
   try {
-    run(['umount', join(dir, 'bpffs')]); // the pins go with the mount
+    run('umount', [join(dir, 'bpffs')]); // the pins go with the mount
   } catch {
     // not mounted
   }
@@ -403,21 +395,14 @@ test('a remote instance failing changes the ring only; back, it rejoins', {
   assert.deepEqual(runner.actions(back), ['ring-updated new h1,h2', 'ring-updated established h1,h2']);
 });
 
-// From the tor: one connection to the VIP that the uplink steered to the local instance (one steered to
-// h2 is forwarded out of the uplink and goes nowhere, so it never connects: try until one does). It
-// writes every 50 ms; "broken" if the connection fails; "close" on stdin closes it.
-const HOLDER = `const net=require('net');let tries=0;
-const attempt=()=>{const s=net.connect({host:'${VIP}',port:${PORT},timeout:300});
-s.once('timeout',()=>{s.destroy();if(++tries<40)attempt();else console.log('no-connection')});
-s.once('connect',()=>{s.setTimeout(0);console.log('connected');const t=setInterval(()=>s.write('x'),50);
-s.on('error',()=>console.log('broken'));
-process.stdin.once('data',()=>{clearInterval(t);s.end(()=>{console.log('closed-ok');process.exit(0)})})});
-s.on('error',()=>{})};attempt();`;
-
 test('drain file: a client connection keeps working, `established` left once it closes, VIP off lo', {
   timeout: TEST_TIMEOUT_MS,
 }, async () => {
-  const holder = spawn('ip', ['netns', 'exec', tor.name, process.execPath, '-e', HOLDER], {
+  // From the tor: one connection to the VIP that the uplink steered to the local instance (one steered to
+  // h2 is forwarded out of the uplink and goes nowhere, so it never connects: it tries until one does). It
+  // writes every 50 ms; "broken" if the connection fails; "close" on stdin closes it.
+  const writer = program('tcp-writer', ['--to', VIP, '--port', String(PORT)]);
+  const holder = spawn('ip', ['netns', 'exec', tor.name, ...writer], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   strays.push(holder);

@@ -6,19 +6,19 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { run } from '../../lab/exec.js';
 import type { LogRecord } from '../../src/agent/log.js';
 import { EXIT_CONFIG, EXIT_FAILED, runAgent } from '../../src/agent/run.js';
-import { run } from '../helpers/netns.js';
 
 let dir: string;
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'acd-agent-run-'));
   mkdirSync(join(dir, 'bpffs'));
-  run(['mount', '-t', 'bpf', 'bpf', join(dir, 'bpffs')]);
+  run('mount', ['-t', 'bpf', 'bpf', join(dir, 'bpffs')]);
 });
 after(() => {
   try {
-    run(['umount', join(dir, 'bpffs')]);
+    run('umount', [join(dir, 'bpffs')]);
   } catch {
     // not mounted
   }

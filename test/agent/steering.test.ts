@@ -6,13 +6,13 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { test } from 'node:test';
+import { uniquePrefix } from '../../lab/netns.js';
 import { Steering } from '../../src/agent/steering.js';
 import { parseConfig } from '../../src/config/load.js';
 import { Dataplane } from '../../src/steer/dataplane.js';
 import { RESTART_WINDOW_MS } from '../../src/steer/join-grace.js';
 import { RING_KIND_ESTABLISHED, RING_KIND_NEW, RING_SLOTS } from '../../src/steer/layout.js';
 import { FakeClock } from '../helpers/fake-clock.js';
-import { uniquePrefix } from '../helpers/netns.js';
 import { flowFrame } from '../steer/packets.js';
 
 const JOIN_GRACE_MS = 150;

@@ -25,12 +25,12 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { run } from '../../lab/exec.js';
+import { createNetns, type Netns, removeNetnsByPrefix, uniquePrefix } from '../../lab/netns.js';
 import { encodeRequest } from '../../src/api/codec.js';
 import { frame } from '../../src/api/framing.js';
-import { run } from '../../src/lab/exec.js';
 import { projectRoot } from '../../src/native/addon.js';
 import { type TestAccounts, testAccounts } from '../helpers/accounts.js';
-import { createNetns, type Netns, removeNetnsByPrefix, uniquePrefix } from '../helpers/netns.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { NotifyListener } from './fixtures/notify-listen.js';
 import { sandboxArgv, unitDirectives } from './fixtures/unit-sandbox.js';

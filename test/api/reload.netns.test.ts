@@ -17,6 +17,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { run, waitFor } from '../../lab/exec.js';
+import { vtyshJson } from '../../lab/frr.js';
 import { Agent } from '../../src/agent/agent.js';
 import { realHealth } from '../../src/agent/health.js';
 import { silentSink } from '../../src/agent/log.js';
@@ -28,8 +30,6 @@ import { startOps } from '../../src/api/ops.js';
 import { prefixKey } from '../../src/bgp/codec/prefix.js';
 import { BgpSpeaker } from '../../src/bgp/speaker.js';
 import { parseConfig } from '../../src/config/load.js';
-import { waitFor } from '../../src/lab/exec.js';
-import { vtyshJson } from '../../src/lab/frr.js';
 import { AnycastdMetrics } from '../../src/metrics/metrics.js';
 import { timedProbeFor } from '../../src/metrics/probe-timing.js';
 import { projectRoot } from '../../src/native/addon.js';
@@ -38,7 +38,6 @@ import { Dataplane } from '../../src/steer/dataplane.js';
 import { RING_SLOTS } from '../../src/steer/layout.js';
 import { FakeHost, Recorder } from '../agent/fakes.js';
 import { SpeakerLab } from '../bgp/speaker-lab.js';
-import { run } from '../helpers/netns.js';
 import { type Exposition, find, parseExposition, value } from '../metrics/exposition.js';
 import { HOST4, LINK, NODE_AND_PEER_YAML, startTorLab, TOR_AS, torLabNames } from './tor-lab.js';
 
@@ -137,11 +136,11 @@ test('a reload that changes one service touches nothing else: no flap at FRR, no
 }, async () => {
   await startTorLab(lab);
   mkdirSync(BPFFS, { recursive: true });
-  run(['mount', '-t', 'bpf', 'bpf', BPFFS]);
+  run('mount', ['-t', 'bpf', 'bpf', BPFFS]);
   let dp: Dataplane | undefined;
   lab.onTeardown(() => {
     dp?.close();
-    run(['umount', BPFFS]);
+    run('umount', [BPFFS]);
   });
   const file = join(lab.dir, 'anycastd.yaml');
   writeFileSync(file, configYaml({ weight: 1, vips: [API_VIP] }));

@@ -2,8 +2,8 @@
 // (/31 link), FRR originating a default route to the host and accepting its host routes over one IPv4
 // session. The speaker runs in the test process with its sockets in the host namespace.
 import { join } from 'node:path';
-import { renderBgpd, startFrr } from '../../src/lab/frr.js';
-import { addAddress, createNamespace, createVeth, linkUp } from '../../src/lab/netns.js';
+import { renderBgpd, startFrr } from '../../lab/frr.js';
+import { addAddress, createNamespace, createVeth, linkUp } from '../../lab/netns.js';
 import type { SpeakerLab } from '../bgp/speaker-lab.js';
 
 export const HOST_AS = 4_200_000_011;

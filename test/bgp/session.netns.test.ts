@@ -12,17 +12,23 @@ import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { birdc, birdSessionStates, renderBird, startBird } from '../../lab/bird.js';
+import { waitFor } from '../../lab/exec.js';
+import { frrSessionStates, renderBgpd, startFrr, vtyshJson } from '../../lab/frr.js';
+import {
+  addAddress,
+  createNamespace,
+  createVeth,
+  linkUp,
+  removeNetnsByPrefix,
+  uniquePrefix,
+} from '../../lab/netns.js';
+import type { PeerSpec } from '../../lab/peers.js';
+import { ProcessRegistry } from '../../lab/processes.js';
 import { parseCommunity } from '../../src/bgp/codec/attributes/communities.js';
 import type { DecodedUpdate } from '../../src/bgp/codec/update.js';
 import { BGP_PORT, BgpSession } from '../../src/bgp/session.js';
-import { birdc, birdSessionStates, renderBird, startBird } from '../../src/lab/bird.js';
-import { waitFor } from '../../src/lab/exec.js';
-import { frrSessionStates, renderBgpd, startFrr, vtyshJson } from '../../src/lab/frr.js';
-import { addAddress, createNamespace, createVeth, linkUp } from '../../src/lab/netns.js';
-import type { PeerSpec } from '../../src/lab/peers.js';
-import { ProcessRegistry } from '../../src/lab/processes.js';
 import { connectTcp } from '../../src/native/tcp.js';
-import { removeNetnsByPrefix, uniquePrefix } from '../helpers/netns.js';
 
 const PREFIX = uniquePrefix('bgpses');
 const NS = { host: `${PREFIX}h`, tor1: `${PREFIX}t1`, tor2: `${PREFIX}t2` };

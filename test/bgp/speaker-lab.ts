@@ -7,9 +7,9 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
+import { removeNetnsByPrefix, uniquePrefix } from '../../lab/netns.js';
+import { ProcessRegistry } from '../../lab/processes.js';
 import type { BgpSpeaker } from '../../src/bgp/speaker.js';
-import { ProcessRegistry } from '../../src/lab/processes.js';
-import { removeNetnsByPrefix, uniquePrefix } from '../helpers/netns.js';
 
 /** Runs `f`; a failure carries the speaker's events so far. */
 export async function withEvents<T>(events: string[], f: () => Promise<T>): Promise<T> {

@@ -11,17 +11,17 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { birdc, renderBird, startBird } from '../../lab/bird.js';
+import { runIn, waitFor } from '../../lab/exec.js';
+import { renderBgpd, startFrr, vtyshJson } from '../../lab/frr.js';
+import { addAddress, createNamespace, createVeth, linkUp } from '../../lab/netns.js';
+import { type PeerSpec, singleHostTorPeers } from '../../lab/peers.js';
 import { Afi } from '../../src/bgp/codec/constants.js';
 import type { Prefix } from '../../src/bgp/codec/prefix.js';
 import { BgpSpeaker } from '../../src/bgp/speaker.js';
 import { DEFAULT_IMPORT, DEFAULT_MAX_PREFIX, parsePrefixMatch } from '../../src/config/schema-bgp.js';
 import type { PeerConfig } from '../../src/config/types.js';
 import { DefaultRouteWriter } from '../../src/host/default-route.js';
-import { birdc, renderBird, startBird } from '../../src/lab/bird.js';
-import { runIn, waitFor } from '../../src/lab/exec.js';
-import { renderBgpd, startFrr, vtyshJson } from '../../src/lab/frr.js';
-import { addAddress, createNamespace, createVeth, linkUp } from '../../src/lab/netns.js';
-import { type PeerSpec, singleHostTorPeers } from '../../src/lab/peers.js';
 import { Rtnetlink } from '../../src/native/rtnl.js';
 import { SpeakerLab } from './speaker-lab.js';
 

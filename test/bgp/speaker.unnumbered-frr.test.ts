@@ -15,11 +15,11 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { runIn, waitFor } from '../../lab/exec.js';
+import { frrSessionStates, startFrr, vtyshJson } from '../../lab/frr.js';
+import { addAddress, createNamespace, createVeth, linkUp } from '../../lab/netns.js';
 import { BgpSpeaker } from '../../src/bgp/speaker.js';
 import { peerSchema } from '../../src/config/schema-bgp.js';
-import { runIn, waitFor } from '../../src/lab/exec.js';
-import { frrSessionStates, startFrr, vtyshJson } from '../../src/lab/frr.js';
-import { addAddress, createNamespace, createVeth, linkUp } from '../../src/lab/netns.js';
 import { SpeakerLab, withEvents } from './speaker-lab.js';
 
 const lab = new SpeakerLab('spkuf');

@@ -7,14 +7,13 @@
 
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
+import { runIn, waitFor } from '../../lab/exec.js';
+import { createNamespace, createVeth, linkUp, removeNetnsByPrefix, uniquePrefix } from '../../lab/netns.js';
 import { discoverUnnumberedPeer, type PeerSource } from '../../src/bgp/unnumbered-peer.js';
 import { RouterAdvertiser } from '../../src/host/ra.js';
 import { decodeRouterAdvertisement, type RouterAdvertisement } from '../../src/host/ra-codec.js';
-import { runIn, waitFor } from '../../src/lab/exec.js';
-import { createNamespace, createVeth, linkUp } from '../../src/lab/netns.js';
 import { type Icmp6Packet, Icmp6Socket } from '../../src/native/icmp6.js';
 import { Rtnetlink } from '../../src/native/rtnl.js';
-import { removeNetnsByPrefix, uniquePrefix } from '../helpers/netns.js';
 
 const PREFIX = uniquePrefix('unnum');
 const SYSCTLS = [

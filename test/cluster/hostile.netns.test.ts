@@ -24,6 +24,7 @@ import type { Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { removeNetnsByPrefix, uniquePrefix } from '../../lab/netns.js';
 import { NONCE_HEADER, signReply, signRequest } from '../../src/cluster/auth.js';
 import {
   HEADERS_TIMEOUT_MS,
@@ -34,7 +35,7 @@ import {
 import { INSTANCES_PATH } from '../../src/cluster/report.js';
 import { DEFAULT_CLUSTER_PORT } from '../../src/config/schema.js';
 import { connectTcp, listenTcp } from '../../src/native/tcp.js';
-import { removeNetnsByPrefix, uniquePrefix } from '../helpers/netns.js';
+import { program } from '../helpers/programs.js';
 import {
   AgentProc,
   addH1Addresses,
@@ -471,9 +472,7 @@ test('a fake peer on h2 (its agent down) cannot change what h1 believes; its rep
       '--reuid=65534',
       '--regid=65534',
       '--clear-groups',
-      process.execPath,
-      '-e',
-      `require('net').createServer().on('error',e=>{console.log(e.code);process.exit(0)}).listen(${PORT},'${H2.v4}',()=>{console.log('BOUND');process.exit(0)})`,
+      ...program('try-bind', ['--bind', H2.v4, '--port', String(PORT)]),
     ],
     { encoding: 'utf8' },
   ).trim();

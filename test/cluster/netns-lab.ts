@@ -10,9 +10,9 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { addVethPair, createNetns, type Netns } from '../../lab/netns.js';
 import type { ClusterCountersSnapshot } from '../../src/cluster/counters.js';
 import type { InstanceReport } from '../../src/cluster/report.js';
-import { addVethPair, createNetns, type Netns } from '../helpers/netns.js';
 
 export const H1 = { v4: '198.51.100.1', v6: '2001:db8::1' };
 export const H2 = { v4: '198.51.100.2', v6: '2001:db8::2' };

@@ -7,7 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { HOSTS } from '../../src/lab/addressing.js';
+import { HOSTS } from '../../lab/addressing.js';
 import {
   baselineDrain,
   bringUp,
@@ -17,9 +17,9 @@ import {
   type RestartReport,
   restartAgent,
   restoreService,
-} from '../../src/lab/agent-steps.js';
-import { HostAgents } from '../../src/lab/agents.js';
-import { buildLab, type Lab } from '../../src/lab/topology.js';
+} from '../../lab/agent-steps.js';
+import { HostAgents } from '../../lab/agents.js';
+import { buildLab, type Lab } from '../../lab/topology.js';
 import { heldConnections } from './limits.js';
 
 const log = (l: string): void => void process.stderr.write(`${l}\n`);

@@ -1,4 +1,4 @@
-// End to end with three real anycastd agents in the lab (src/lab/agents.ts), one lab for the file:
+// End to end with three real anycastd agents in the lab (lab/agents.ts), one lab for the file:
 // convergence (the VIP of every host at both ToRs; each ToR's FIB 3 nexthops, the spine's FIB 2 — one
 // per ToR — and its BGP table 6 paths, IPv4 and IPv6; every host ONE default route per family with
 // two nexthops and the agent's route protocol); failure (h2's service killed → h2 leaves both ToRs
@@ -8,13 +8,13 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { HOSTS, TORS, VIP4, VIP6 } from '../../lab/addressing.js';
+import { bringUp, failService, type UpReport } from '../../lab/agent-steps.js';
+import { HostAgents } from '../../lab/agents.js';
+import { runIn } from '../../lab/exec.js';
+import { failTor, waitVipAt } from '../../lab/fabric-checks.js';
+import { buildLab, type Lab } from '../../lab/topology.js';
 import { DEFAULT_ROUTE_PROTOCOL } from '../../src/config/schema-bgp.js';
-import { HOSTS, TORS, VIP4, VIP6 } from '../../src/lab/addressing.js';
-import { bringUp, failService, type UpReport } from '../../src/lab/agent-steps.js';
-import { HostAgents } from '../../src/lab/agents.js';
-import { runIn } from '../../src/lab/exec.js';
-import { failTor, waitVipAt } from '../../src/lab/fabric-checks.js';
-import { buildLab, type Lab } from '../../src/lab/topology.js';
 import { heldConnections } from './limits.js';
 
 /** Configured detection (fall 2 × 200 ms) plus the ToRs' own delays, with a wide margin for a busy machine. */

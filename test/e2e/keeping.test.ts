@@ -8,11 +8,11 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { HOSTS } from '../../src/lab/addressing.js';
-import { bringUp, type ShutReport, shutSessionsAndBack } from '../../src/lab/agent-steps.js';
-import { HostAgents } from '../../src/lab/agents.js';
-import { type JoinReport, joinHost, leaveHost } from '../../src/lab/join-steps.js';
-import { buildLab, type Lab } from '../../src/lab/topology.js';
+import { HOSTS } from '../../lab/addressing.js';
+import { bringUp, type ShutReport, shutSessionsAndBack } from '../../lab/agent-steps.js';
+import { HostAgents } from '../../lab/agents.js';
+import { type JoinReport, joinHost, leaveHost } from '../../lab/join-steps.js';
+import { buildLab, type Lab } from '../../lab/topology.js';
 import { heldConnections } from './limits.js';
 
 const log = (l: string): void => void process.stderr.write(`${l}\n`);

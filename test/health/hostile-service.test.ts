@@ -8,9 +8,9 @@ import { spawnSync } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { createNetns, removeNetnsByPrefix, uniquePrefix } from '../../lab/netns.js';
 import { MAX_BODY, MAX_HEADER_BYTES, probeHttp } from '../../src/health/probe-http.js';
 import { probeDns, probeUdp } from '../../src/health/probe-udp.js';
-import { createNetns, removeNetnsByPrefix, uniquePrefix } from '../helpers/netns.js';
 import { DNS_A, DNS_NAME, udpServer } from './servers.js';
 
 const HOST = '127.0.0.1';

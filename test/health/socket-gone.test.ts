@@ -11,6 +11,7 @@ import type { InstanceTransition } from '../../src/health/instance-health.js';
 import { procNetSource, sockDiagSource } from '../../src/health/listener-sources.js';
 import { PollingListenerWatcher } from '../../src/health/listener-watcher.js';
 import { ServiceHealth } from '../../src/health/service-health.js';
+import { program } from '../helpers/programs.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const TRIALS = 5;
@@ -25,14 +26,8 @@ after(() => {
 
 /** A TCP server in a child process on 127.0.0.1; resolves with the child and its port. */
 function spawnServer(): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(
-    process.execPath,
-    [
-      '-e',
-      "const s=require('net').createServer(c=>c.resume()).listen(0,'127.0.0.1',()=>console.log(s.address().port))",
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  const [node, ...args] = program('tcp-listen', ['--bind', '127.0.0.1']);
+  const child = spawn(node!, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   children.add(child);
   return new Promise((resolve, reject) => {
     child.stdout!.once('data', (d: Buffer) => resolve({ child, port: Number(d.toString().trim()) }));

@@ -1,8 +1,8 @@
 // Local groups and users for tests, named under a prefix unique to this process (`acdt<pid36><n>`, within
 // useradd's 32 characters) and removed after by name. Real accounts are never touched.
 
+import { run } from '../../lab/exec.js';
 import { lookupGroup, lookupUser } from '../../src/config/accounts.js';
-import { run } from '../../src/lab/exec.js';
 
 let counter = 0;
 

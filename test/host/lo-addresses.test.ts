@@ -2,8 +2,8 @@
 // sees them, idempotently (a second add or remove changes nothing and is no error), both families.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { createNetns, type Netns, removeNetnsByPrefix, uniquePrefix } from '../../lab/netns.js';
 import { LoAddresses } from '../../src/host/lo-addresses.js';
-import { createNetns, type Netns, removeNetnsByPrefix, uniquePrefix } from '../helpers/netns.js';
 
 const PREFIX = uniquePrefix('host');
 const VIP4 = '192.0.2.10';

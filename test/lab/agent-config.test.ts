@@ -6,16 +6,11 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { AS_TOR, HOST_PLAN, HOSTS, SERVICE_PORTS, VIP4, VIP6 } from '../../lab/addressing.js';
+import { HOST_UPLINKS, LAB_AGENT_TIMINGS, renderAgentConfig, SERVICE_NAME } from '../../lab/agent-config.js';
+import { hostPeers, LAB_TIMERS } from '../../lab/peers.js';
 import { parseConfig } from '../../src/config/index.js';
 import { configWarnings } from '../../src/config/warnings.js';
-import { AS_TOR, HOST_PLAN, HOSTS, SERVICE_PORTS, VIP4, VIP6 } from '../../src/lab/addressing.js';
-import {
-  HOST_UPLINKS,
-  LAB_AGENT_TIMINGS,
-  renderAgentConfig,
-  SERVICE_NAME,
-} from '../../src/lab/agent-config.js';
-import { hostPeers, LAB_TIMERS } from '../../src/lab/peers.js';
 
 const paths = (h: string) => ({
   config: `/r/${h}/a.yaml`,

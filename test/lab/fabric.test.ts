@@ -9,13 +9,13 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { AS_HOST, HOSTS, type HostName, TORS } from '../../src/lab/addressing.js';
-import type { VipView, WithdrawalTimes } from '../../src/lab/fabric-checks.js';
-import { type FabricReport, PROBE_CONNECTIONS, runFabricScenario } from '../../src/lab/fabric-scenario.js';
-import { listNamespaces } from '../../src/lab/netns.js';
-import type { ProbeResult } from '../../src/lab/probe.js';
-import { pidAlive } from '../../src/lab/processes.js';
-import { buildLab, type Lab } from '../../src/lab/topology.js';
+import { AS_HOST, HOSTS, type HostName, TORS } from '../../lab/addressing.js';
+import type { VipView, WithdrawalTimes } from '../../lab/fabric-checks.js';
+import { type FabricReport, PROBE_CONNECTIONS, runFabricScenario } from '../../lab/fabric-scenario.js';
+import { listNamespaces } from '../../lab/netns.js';
+import type { ProbeResult } from '../../lab/probe.js';
+import { pidAlive } from '../../lab/processes.js';
+import { buildLab, type Lab } from '../../lab/topology.js';
 
 /** Every session counted from the routers' side: spine 2 ToRs × 2 families, each ToR (spine + 3 hosts) × 2. */
 const ROUTER_SESSIONS = 2 * 2 + 2 * (1 + 3) * 2;

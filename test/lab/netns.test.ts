@@ -9,7 +9,7 @@ import { readdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { run } from '../../src/lab/exec.js';
+import { run } from '../../lab/exec.js';
 import {
   cleanupStale,
   createNamespace,
@@ -18,8 +18,8 @@ import {
   PREFIX_FAMILY,
   prefixPid,
   removeByPrefix,
-} from '../../src/lab/netns.js';
-import { pidAlive } from '../../src/lab/processes.js';
+} from '../../lab/netns.js';
+import { pidAlive } from '../../lab/processes.js';
 
 const HOLD_LAB = fileURLToPath(new URL('./fixtures/hold-lab.ts', import.meta.url));
 const TSX_LOADER = import.meta.resolve('tsx');

@@ -7,12 +7,12 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { AS_HOST, HOST_PLAN, HOSTS, LINKS, NODES, ROUTER_ID, VIP4, VIP6 } from '../../src/lab/addressing.js';
-import { renderBird } from '../../src/lab/bird.js';
-import { run } from '../../src/lab/exec.js';
-import { renderBgpd } from '../../src/lab/frr.js';
-import { labPrefix } from '../../src/lab/netns.js';
-import { hostPeers, spinePeers, torPeers } from '../../src/lab/peers.js';
+import { AS_HOST, HOST_PLAN, HOSTS, LINKS, NODES, ROUTER_ID, VIP4, VIP6 } from '../../lab/addressing.js';
+import { renderBird } from '../../lab/bird.js';
+import { run } from '../../lab/exec.js';
+import { renderBgpd } from '../../lab/frr.js';
+import { labPrefix } from '../../lab/netns.js';
+import { hostPeers, spinePeers, torPeers } from '../../lab/peers.js';
 
 /** Linux IFNAMSIZ - 1 (the terminating NUL). */
 const IFNAME_MAX = 15;

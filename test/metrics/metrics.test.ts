@@ -4,6 +4,7 @@
 // HTTP endpoint serves /metrics only.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { addVethPair, createNetns, removeNetnsByPrefix, uniquePrefix } from '../../lab/netns.js';
 import { flowEntries, readDataplaneMetrics } from '../../src/metrics/dataplane-source.js';
 import { AnycastdMetrics } from '../../src/metrics/metrics.js';
 import { MetricsServer } from '../../src/metrics/server.js';
@@ -18,7 +19,6 @@ import { xdpAttachments } from '../../src/metrics/xdp-source.js';
 import { ifIndex, withNetns } from '../../src/native/index.js';
 import { DROP_REASONS } from '../../src/steer/layout.js';
 import { TCP_ACK, XDP_PASS, XDP_TX } from '../../src/steer/proto.js';
-import { addVethPair, createNetns, removeNetnsByPrefix, uniquePrefix } from '../helpers/netns.js';
 import { flowFrame } from '../steer/packets.js';
 import { find, parseExposition, value } from './exposition.js';
 import { CLIENT4, DNS_VIP, HOST4, openTestbed, REMOTE4, testConfig, WEB_VIP } from './fixture.js';

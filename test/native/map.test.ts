@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { uniquePrefix } from '../../lab/netns.js';
 import { SystemError } from '../../src/errors.js';
 import { BpfMap, BpfObject, DEFAULT_BPFFS, ensureBpffs, possibleCpus } from '../../src/native/index.js';
-import { uniquePrefix } from '../helpers/netns.js';
 import { packet, TEST_OBJECT, u32, XDP_DROP, XDP_PASS, XDP_TX } from './fixture.js';
 
 function loaded(): BpfObject {

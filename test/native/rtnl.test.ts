@@ -3,9 +3,9 @@
 // route via an IPv6 link-local next hop (RTA_VIA) — each checked against `ip -j` as the oracle.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { addVethPair, createNetns, type Netns, removeNetnsByPrefix, uniquePrefix } from '../../lab/netns.js';
 import { SystemError } from '../../src/errors.js';
 import { NUD_PERMANENT, type Route, Rtnetlink } from '../../src/native/index.js';
-import { addVethPair, createNetns, type Netns, removeNetnsByPrefix, uniquePrefix } from '../helpers/netns.js';
 
 const prefix = uniquePrefix('native-rtnl');
 /** A route protocol number of our own and a metric, as the agent would use. */

@@ -3,8 +3,8 @@
 // from the list once closed.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { createNetns, type Netns, removeNetnsByPrefix, uniquePrefix } from '../../lab/netns.js';
 import { connectTcp, listenTcp, SockDiag } from '../../src/native/index.js';
-import { createNetns, type Netns, removeNetnsByPrefix, uniquePrefix } from '../helpers/netns.js';
 
 const prefix = uniquePrefix('native-diag');
 let ns: Netns;

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import type net from 'node:net';
 import { after, before, test } from 'node:test';
+import { createNetns, type Netns, removeNetnsByPrefix, uniquePrefix } from '../../lab/netns.js';
 import { SystemError } from '../../src/errors.js';
 import {
   connectTcp,
@@ -13,7 +14,6 @@ import {
   type TcpListener,
   TcpSocketFd,
 } from '../../src/native/index.js';
-import { createNetns, type Netns, removeNetnsByPrefix, uniquePrefix } from '../helpers/netns.js';
 
 const prefix = uniquePrefix('native-sock');
 /** Long enough for a handshake on loopback, short enough that refusals keep the test fast. */

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
+import { createNetns, type Netns, removeNetnsByPrefix, uniquePrefix } from '../../lab/netns.js';
 import {
   type InetSocket,
   type NetlinkWatch,
@@ -13,7 +14,7 @@ import {
   watchRtnl,
   watchSocketDestroy,
 } from '../../src/native/index.js';
-import { createNetns, type Netns, removeNetnsByPrefix, uniquePrefix } from '../helpers/netns.js';
+import { program } from '../helpers/programs.js';
 import { waitFor, within } from '../helpers/wait-for.js';
 
 const prefix = uniquePrefix('native-watch');
@@ -52,9 +53,7 @@ test('a killed service: its listener is reported destroyed at once, only in its 
       'netns',
       'exec',
       ns.name,
-      process.execPath,
-      '-e',
-      `require('net').createServer().listen(${PORT}, '127.0.0.1')`,
+      ...program('tcp-listen', ['--port', String(PORT), '--bind', '127.0.0.1']),
     ]);
     const diag = SockDiag.open({ netns: ns.name });
     try {

@@ -3,6 +3,7 @@
 // ENODEV error path with its context.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { addVethPair, createNetns, type Netns, removeNetnsByPrefix, uniquePrefix } from '../../lab/netns.js';
 import { SystemError } from '../../src/errors.js';
 import {
   attachXdp,
@@ -14,7 +15,6 @@ import {
   withNetns,
   type XdpMode,
 } from '../../src/native/index.js';
-import { addVethPair, createNetns, type Netns, removeNetnsByPrefix, uniquePrefix } from '../helpers/netns.js';
 import { TEST_OBJECT } from './fixture.js';
 
 const prefix = uniquePrefix('native-xdp');

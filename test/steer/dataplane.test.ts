@@ -4,11 +4,11 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { addVethPair, createNetns, removeNetnsByPrefix, uniquePrefix } from '../../lab/netns.js';
 import { ifIndex, queryXdp, withNetns } from '../../src/native/index.js';
 import { Dataplane, MAP_NAMES } from '../../src/steer/dataplane.js';
 import * as P from '../../src/steer/proto.js';
 import { vipKeyOf, vipProbeSlots } from '../../src/steer/vips.js';
-import { addVethPair, createNetns, removeNetnsByPrefix, uniquePrefix } from '../helpers/netns.js';
 import { flowFrame } from './packets.js';
 import { CLIENT4, HOST4, HOST6, LOCAL, MTU, openTestbed, REMOTE, SVC_REMOTE, VIPS } from './setup.js';
 

@@ -7,10 +7,10 @@
 // ANYCASTD_FUZZ=long runs 50x more frames.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { checksum } from '../../src/steer/csum.js';
+import { checksum } from '../../model/csum.js';
+import { decide, type ModelState } from '../../model/steer.js';
 import type { Dataplane, InstanceSpec } from '../../src/steer/dataplane.js';
 import { SECOND_CHANCE_ID4, SECOND_CHANCE_LABEL6 } from '../../src/steer/layout.js';
-import { decide, type SteerState } from '../../src/steer/model.js';
 import * as P from '../../src/steer/proto.js';
 import type { VipSpec } from '../../src/steer/vips.js';
 import {
@@ -165,7 +165,7 @@ function differential(
   const seed = Number(process.env.ANYCASTD_SEED ?? Date.now() % 0xffffffff);
   const r = rng(seed);
   dp.clearFlows();
-  const model: SteerState = { ...dp.state, flows: new Map() };
+  const model: ModelState = { ...dp.state, flows: new Map() };
   const seen: Buffer[] = [];
   const counts = new Map<string, number>();
   for (let i = 0; i < FLOWS; i++) {

@@ -3,8 +3,8 @@
 // flow table across ring changes, and the spare-ring flip.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { decide } from '../../model/steer.js';
 import type { Dataplane } from '../../src/steer/dataplane.js';
-import { decide } from '../../src/steer/model.js';
 import * as P from '../../src/steer/proto.js';
 import { fixtures } from './fixtures.js';
 import { flowFrame } from './packets.js';

@@ -2,10 +2,10 @@
 // frame, outcome}, built from the RFCs with test/steer/packets.ts against the test bed of setup.ts.
 // Expected outputs are written out here (not taken from the model), so they check the model too.
 
+import type { Outcome } from '../../model/steer.js';
 import { addr16 } from '../../src/steer/addr.js';
 import { hashWords } from '../../src/steer/hash.js';
 import { encodeFlowKey, FAMILY_V4, FAMILY_V6, FLOW_LABEL_HASH_MASK } from '../../src/steer/layout.js';
-import type { Outcome } from '../../src/steer/model.js';
 import * as P from '../../src/steer/proto.js';
 import {
   arpRequest,

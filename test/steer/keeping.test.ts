@@ -3,7 +3,7 @@
 // falls back to the established ring the add replaced); plain ECMP (the baseline) breaks them. 100 each phase here; bench (bench/steer-keeping.bench.ts) runs 1,000.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { uniquePrefix } from '../helpers/netns.js';
+import { uniquePrefix } from '../../lab/netns.js';
 import { keepingScenario } from './keeping.js';
 
 const COUNT = 100;

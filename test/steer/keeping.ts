@@ -1,5 +1,5 @@
 // Connection keeping across a membership change and an ECMP move, on the two-host veth lab (veth-lab.ts)
-// with the lab's own service and holder programs (src/lab/service.ts, src/lab/holder.ts, run as they are):
+// with the lab's own service and holder programs (lab/service.ts, lab/holder.ts, run as they are):
 //  1. the ToR sends the VIP to A; rings before the change: `count` held connections;
 //  2. the change — `drain`: B leaves `new`, stays in `established` (rings {A,B}/{A,B} → {A}/{A,B});
 //     `add`: B joins `new`, `established` after its grace ({A}/{A} → {A,B}/{A}); `add-at-once`: B joins
@@ -11,9 +11,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface, type Interface } from 'node:readline';
+import { removeNetnsByPrefix } from '../../lab/netns.js';
 import { ifIndex, projectRoot, withNetns } from '../../src/native/index.js';
 import { Dataplane, type InstanceSpec } from '../../src/steer/dataplane.js';
-import { removeNetnsByPrefix } from '../helpers/netns.js';
 import { within } from '../helpers/wait-for.js';
 import { buildVethLab, HOST_A, HOST_B, HOST6_A, HOST6_B, VIP } from './veth-lab.js';
 
@@ -112,12 +112,12 @@ export async function keepingScenario(
       [lab.nsA.name, 'A'],
       [lab.nsB.name, 'B'],
     ] as const) {
-      const s = start(ns, ['src/lab/service.ts', '--id', id, '--bind', VIP]);
+      const s = start(ns, ['lab/service.ts', '--id', id, '--bind', VIP]);
       procs.push(s);
       if ((await line(s)) !== 'ready') throw new Error(`service ${id} did not start`);
     }
     const hold = async (): Promise<Proc> => {
-      const h = start(lab.tor.name, ['src/lab/holder.ts', '--target', VIP, '--count', String(count)]);
+      const h = start(lab.tor.name, ['lab/holder.ts', '--target', VIP, '--count', String(count)]);
       procs.push(h);
       const opened = JSON.parse(await line(h)) as { failed: number };
       if (opened.failed > 0) throw new Error(`holder: ${opened.failed} connections failed to open`);

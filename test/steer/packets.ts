@@ -2,8 +2,9 @@
 // fragments), IPv6 (+ fragment header), TCP, UDP, ICMP, ICMPv6, IPIP / IP6-in-IP6, ARP — with correct
 // checksums (RFC 1071; pseudo-headers of RFC 793 / RFC 8200). Written from the RFCs, independent of
 // src/steer/rewrite.ts, so fixtures built here check the model as well as the program.
+
+import { checksum, pseudo4, pseudo6 } from '../../model/csum.js';
 import { ipv4Bytes, ipv6Bytes } from '../../src/steer/addr.js';
-import { checksum, pseudo4, pseudo6 } from '../../src/steer/csum.js';
 import * as P from '../../src/steer/proto.js';
 
 export const MAC_TOR = Buffer.from('02000000000a', 'hex');

@@ -1,13 +1,14 @@
 // The packet cases of rings.test.ts (issue 8): the two-ring services and VIPs beside the standard ones
 // of setup.ts, and per case the input frame, the expected verdict and frame (written out here, not taken
 // from the model), the ring kind of the miss and the second-chance outcome.
+
+import type { SecondChance } from '../../model/steer.js';
 import {
   RING_KIND_ESTABLISHED,
   RING_KIND_NEW,
   SECOND_CHANCE_ID4,
   SECOND_CHANCE_LABEL6,
 } from '../../src/steer/layout.js';
-import type { SecondChance } from '../../src/steer/model.js';
 import * as P from '../../src/steer/proto.js';
 import type { VipSpec } from '../../src/steer/vips.js';
 import { flowLabel } from './fixtures.js';

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
+import { decide, type SocketWindow } from '../../model/steer.js';
 import { SockDiag } from '../../src/native/sockdiag.js';
 import { addr16 } from '../../src/steer/addr.js';
 import type { Dataplane } from '../../src/steer/dataplane.js';
@@ -21,7 +22,6 @@ import {
   LAYOUTS,
   RING_KIND_NEW,
 } from '../../src/steer/layout.js';
-import { decide, type SocketWindow } from '../../src/steer/model.js';
 import * as P from '../../src/steer/proto.js';
 import type { VipSpec } from '../../src/steer/vips.js';
 import { receiveNext } from '../helpers/tcp-repair.js';

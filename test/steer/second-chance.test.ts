@@ -14,9 +14,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface, type Interface } from 'node:readline';
 import { after, before, test } from 'node:test';
+import { type Netns, removeNetnsByPrefix, uniquePrefix } from '../../lab/netns.js';
 import { type BpfObject, ifIndex, withNetns } from '../../src/native/index.js';
 import { Dataplane, type InstanceSpec } from '../../src/steer/dataplane.js';
-import { type Netns, removeNetnsByPrefix, uniquePrefix } from '../helpers/netns.js';
+import { program } from '../helpers/programs.js';
 import { within } from '../helpers/wait-for.js';
 import { buildVethLab, CLIENT, HOST_A, HOST_B, HOST6_A, HOST6_B, VIP } from './veth-lab.js';
 
@@ -26,15 +27,6 @@ const SVC = 0;
 const VIP_ID = 0;
 /** Bound on a lab process's answer. */
 const LINE_TIMEOUT_MS = 3000;
-// argv: [name]; echoes every line as "<name>:<line>"
-const SERVER = `const n=process.argv[1];require('net').createServer((s)=>{let b='';s.on('data',(d)=>{b+=d;
-let i;while((i=b.indexOf('\\n'))>=0){s.write(n+':'+b.slice(0,i)+'\\n');b=b.slice(i+1)}});s.on('error',()=>{})})
-.listen(${PORT},'${VIP}',()=>console.log('ready'));`;
-// argv: [client address]; a held connection: stdin lines out, replies (and 'closed: <why>') to stdout
-const CLIENT_JS = `const s=require('net').connect({port:${PORT},host:'${VIP}',localAddress:process.argv[1]});
-s.on('connect',()=>console.log('connected'));s.on('data',(d)=>process.stdout.write(d));
-s.on('error',(e)=>console.log('closed: '+e.code));s.on('close',()=>{console.log('closed: end');process.exit(0)});
-require('readline').createInterface({input:process.stdin}).on('line',(l)=>s.write(l+'\\n'));`;
 
 const A: InstanceSpec = { id: 'a/echo', host4: HOST_A, host6: HOST6_A, local: true };
 const B: InstanceSpec = { id: 'b/echo', host4: HOST_B, host6: HOST6_B, local: false };
@@ -48,12 +40,9 @@ let dpA: Dataplane; // A's view: A local
 let dpB: Dataplane; // B's view: B local
 const procs: ChildProcess[] = [];
 
-async function spawnIn(
-  ns: Netns,
-  script: string,
-  arg: string,
-): Promise<{ p: ChildProcess; lines: Interface }> {
-  const p = spawn('ip', ['netns', 'exec', ns.name, process.execPath, '-e', script, arg], {
+/** Runs `argv` in `ns`: its stdin and the lines of its stdout. */
+function spawnIn(ns: Netns, argv: string[]): { p: ChildProcess; lines: Interface } {
+  const p = spawn('ip', ['netns', 'exec', ns.name, ...argv], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   procs.push(p);
@@ -92,7 +81,11 @@ before(async () => {
     [nsA, 'A'],
     [nsB, 'B'],
   ] as const) {
-    const { lines } = await spawnIn(ns, SERVER, name);
+    // every line echoed as "<name>:<line>"
+    const { lines } = spawnIn(
+      ns,
+      program('tcp-echo', ['--name', name, '--bind', VIP, '--port', String(PORT)]),
+    );
     assert.equal(await nextLine(lines), 'ready');
   }
 });
@@ -109,7 +102,8 @@ after(() => {
 async function hold(owner: InstanceSpec): Promise<{ p: ChildProcess; lines: Interface }> {
   for (const dp of [dpA, dpB]) dp.clearFlows();
   rings([owner], [owner]);
-  const c = await spawnIn(tor, CLIENT_JS, CLIENT);
+  // a held connection: stdin lines out, replies (and 'closed: <why>') to stdout
+  const c = spawnIn(tor, program('tcp-hold', ['--from', CLIENT, '--to', VIP, '--port', String(PORT)]));
   assert.equal(await nextLine(c.lines), 'connected');
   c.p.stdin!.write('one\n');
   assert.equal(await nextLine(c.lines), `${owner === A ? 'A' : 'B'}:one`);

@@ -6,8 +6,8 @@
 //   tor ── tA 198.51.100.128/31 ── up0 198.51.100.129/31 [A: lo 198.51.100.1, VIP 192.0.2.10]
 //       └─ tB 198.51.100.130/31 ── up0 198.51.100.131/31 [B: lo 198.51.100.2, VIP 192.0.2.10]
 import { join } from 'node:path';
+import { addVethPair, createNetns, type Netns, removeNetnsByPrefix } from '../../lab/netns.js';
 import { attachXdp, BpfObject, ifIndex, projectRoot, withNetns } from '../../src/native/index.js';
-import { addVethPair, createNetns, type Netns, removeNetnsByPrefix } from '../helpers/netns.js';
 
 export const VIP = '192.0.2.10';
 export const CLIENT = '203.0.113.7';

@@ -6,25 +6,15 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { after, before, test } from 'node:test';
+import { type Netns, removeNetnsByPrefix, uniquePrefix } from '../../lab/netns.js';
 import { type BpfObject, ifIndex, withNetns } from '../../src/native/index.js';
 import { Dataplane } from '../../src/steer/dataplane.js';
-import { type Netns, removeNetnsByPrefix, uniquePrefix } from '../helpers/netns.js';
+import { program } from '../helpers/programs.js';
 import { buildVethLab, CLIENT, CLIENT6, HOST_A, HOST_B, HOST6_A, HOST6_B, VIP, VIP6 } from './veth-lab.js';
 
 const PREFIX = uniquePrefix('steer');
 const PORT = 7777;
 const SVC = 0;
-
-// argv: [name, family, vip]; answers "<name>:<request>"
-const SERVER = `const [n,f,v]=process.argv.slice(1);const d=require('dgram').createSocket('udp'+f);
-d.on('message',(m,r)=>d.send(Buffer.from(n+':'+m),r.port,r.address));
-d.bind(${PORT},v,()=>console.log('ready'));`;
-// argv: [payload, family, client, vip]; sends every 500 ms (same socket, same flow) for up to 4 s
-const CLIENT_JS = `const [p,f,c,v]=process.argv.slice(1);const d=require('dgram').createSocket('udp'+f);
-const t=setTimeout(()=>{console.log('timeout');process.exit(0)},4000);
-d.on('message',(m)=>{console.log(String(m));clearTimeout(t);process.exit(0)});
-const send=()=>d.send(Buffer.from(p),${PORT},v);
-d.bind(0,c,()=>{send();setInterval(send,500)});`;
 
 const A = { id: 'a/echo', host4: HOST_A, host6: HOST6_A, local: true };
 const B = { id: 'b/echo', host4: HOST_B, host6: HOST6_B, local: false };
@@ -38,8 +28,8 @@ let pass: BpfObject;
 const servers: ChildProcess[] = [];
 
 async function startServer(ns: Netns, name: string, family: 4 | 6): Promise<void> {
-  const argv = [name, String(family), family === 4 ? VIP : VIP6];
-  const p = spawn('ip', ['netns', 'exec', ns.name, process.execPath, '-e', SERVER, ...argv], {
+  const argv = ['--name', name, '--bind', family === 4 ? VIP : VIP6, '--port', String(PORT)];
+  const p = spawn('ip', ['netns', 'exec', ns.name, ...program('udp-echo', argv)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   servers.push(p);
@@ -47,9 +37,12 @@ async function startServer(ns: Netns, name: string, family: 4 | 6): Promise<void
   assert.match(String(line), /ready/);
 }
 
+/** The answer to `payload` sent from behind the ToR (test/fixtures/programs/udp-ask.ts: one flow, resent). */
 function ask(payload: string, family: 4 | 6 = 4): string {
-  const argv = [payload, String(family), family === 4 ? CLIENT : CLIENT6, family === 4 ? VIP : VIP6];
-  return tor.exec([process.execPath, '-e', CLIENT_JS, ...argv]).trim();
+  const [from, to] = family === 4 ? [CLIENT, VIP] : [CLIENT6, VIP6];
+  return tor
+    .exec(program('udp-ask', ['--payload', payload, '--from', from, '--to', to, '--port', String(PORT)]))
+    .trim();
 }
 
 before(async () => {

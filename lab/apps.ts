@@ -1,0 +1,67 @@
+// Starting the lab's own Node programs inside namespaces: the service (lab/service.ts) on a host
+// and the probe (lab/probe.ts) on the client. They run as TypeScript through tsx, loaded by an
+// absolute URL so they work whatever the current directory is.
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { VIP4, VIP6 } from './addressing.js';
+import { runInAsync, waitFor } from './exec.js';
+import type { ProbeProtocol, ProbeResult } from './probe.js';
+import type { LabProcess, ProcessRegistry } from './processes.js';
+import { READY_LINE } from './service.js';
+
+const TSX_LOADER = import.meta.resolve('tsx');
+const SERVICE_SCRIPT = fileURLToPath(new URL('./service.ts', import.meta.url));
+const PROBE_SCRIPT = fileURLToPath(new URL('./probe.ts', import.meta.url));
+const SERVICE_READY_TIMEOUT_MS = 15_000;
+
+/** argv of `node` running one of the lab's TypeScript programs through tsx. */
+export function nodeArgs(script: string, args: readonly string[]): string[] {
+  return ['--import', TSX_LOADER, script, ...args];
+}
+
+/** Start the service in `ns` answering `id` on the VIP (both families); resolves once it listens. */
+export async function startServiceIn(
+  procs: ProcessRegistry,
+  ns: string,
+  dir: string,
+  id: string,
+  bind: readonly string[] = [VIP4, VIP6],
+): Promise<LabProcess> {
+  const log = join(dir, `service-${id}.out`);
+  const args = nodeArgs(SERVICE_SCRIPT, ['--id', id, ...bind.flatMap((b) => ['--bind', b])]);
+  const proc = procs.start(`service ${id}`, ns, process.execPath, args, log);
+  await waitFor(
+    `service ${id} ready`,
+    async () => {
+      if (proc.child.exitCode !== null) throw new Error(`exited: ${readFileSync(log, 'utf8').trim()}`);
+      return readFileSync(log, 'utf8').split('\n').includes(READY_LINE) ? true : undefined;
+    },
+    SERVICE_READY_TIMEOUT_MS,
+  );
+  return proc;
+}
+
+export interface ProbeOptions {
+  target: string;
+  protocol?: ProbeProtocol;
+  count: number;
+  concurrency?: number;
+}
+
+/** Run the probe in `ns` (the client) and return its counts per host id. */
+export async function runProbeIn(ns: string, opts: ProbeOptions): Promise<ProbeResult> {
+  const args = nodeArgs(PROBE_SCRIPT, [
+    '--target',
+    opts.target,
+    '--protocol',
+    opts.protocol ?? 'tcp',
+    '--count',
+    String(opts.count),
+    '--concurrency',
+    String(opts.concurrency ?? 20),
+  ]);
+  const out = await runInAsync(ns, process.execPath, args);
+  return JSON.parse(out) as ProbeResult;
+}
