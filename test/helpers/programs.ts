@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { nodeArgs } from '../../lab/apps.js';
 
 export type ProgramName =
+  | 'attacker'
   | 'tcp-connects'
   | 'tcp-echo'
   | 'tcp-hold'
