@@ -16,8 +16,10 @@
 // never by what was received.
 //
 // Time comes from the injected clock's now(); the end of an interval is noticed by the next record or by
-// flush(), which a timer calls while something is held back (no timer runs otherwise).
+// flush(), which a timer calls while something is held back (no timer runs otherwise, and it does not keep
+// the process alive).
 
+import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import type { Level, LogRecord, LogSink } from './log.js';
 import { makeRecord } from './log.js';
 
@@ -44,18 +46,8 @@ export const KEY_FIELDS = ['address', 'remote', 'peer', 'service', 'instance'] a
 
 const LEVEL_RANK: Readonly<Record<Level, number>> = { debug: 0, info: 1, warn: 2, error: 3 };
 
-/** The clock the limiter reads (the agent's Clock and the tests' FakeClock have this shape). */
-export interface LimiterClock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-const realClock: LimiterClock = {
-  now: () => performance.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
+/** What the limiter uses of the agent's clock. */
+type LimiterClock = Pick<Clock, 'now' | 'setTimeout' | 'clearTimeout'>;
 
 export interface LogLimitOptions {
   perKey?: number;
@@ -97,7 +89,7 @@ export class LogLimiter {
   readonly #events = new Map<string, EventEntry>();
   readonly #totals = new Map<string, number>();
   #windowStart: number;
-  #timer: unknown = null;
+  #timer: TimerHandle = null;
 
   constructor(inner: LogSink, opts: LogLimitOptions = {}) {
     this.#inner = inner;
@@ -105,7 +97,7 @@ export class LogLimiter {
     this.#perEvent = opts.perEvent ?? LOG_PER_EVENT;
     this.#intervalMs = opts.intervalMs ?? LOG_INTERVAL_MS;
     this.#maxKeys = opts.maxKeys ?? LOG_MAX_KEYS;
-    this.#clock = opts.clock ?? realClock;
+    this.#clock = opts.clock ?? systemClock;
     this.#windowStart = this.#clock.now();
     this.sink = (record) => this.#admit(record);
   }
@@ -205,6 +197,7 @@ export class LogLimiter {
         if (this.#holding()) this.#arm();
       },
       Math.max(0, due),
+      { unref: true },
     );
   }
 

@@ -12,7 +12,7 @@ export interface PeerUse {
   connections: number;
   /** Long polls held now. */
   waiters: number;
-  /** The token this address was last answered with, and when (performance.now() ms). */
+  /** The token this address was last answered with, and when (the server's clock.now() ms). */
   lastToken: string;
   lastAnsweredAt: number;
 }

@@ -12,11 +12,13 @@
 //   x-anycastd-time: <unix time in ms>
 //   x-anycastd-signature: <64 hex> = HMAC(key, "anycastd-reply-v1\n" <request nonce> "\n" <time> "\n" <body bytes>)
 // A time more than CLOCK_WINDOW_MS from the receiver's clock is refused (an old capture is useless after
-// it). A reply is bound to its request's nonce: a recorded reply served again answers a request that no
-// longer waits for it. The two prefixes keep a request's MAC from ever passing as a reply's.
+// it); `now` is the caller's clock's wallNow() (Unix ms: the stamps are compared across hosts). A reply is
+// bound to its request's nonce: a recorded reply served again answers a request that no longer waits for
+// it. The two prefixes keep a request's MAC from ever passing as a reply's.
 
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { systemClock } from '../clock.js';
 import type { ClusterKeys } from '../config/cluster-keys.js';
 
 /** How far a peer's clock may be from ours (both ways); hosts running NTP are within milliseconds. */
@@ -80,7 +82,7 @@ export function signRequest(
   keys: ClusterKeys,
   method: string,
   target: string,
-  now: number = Date.now(),
+  now: number = systemClock.wallNow(),
 ): { nonce: string; headers: Record<string, string> } {
   const nonce = randomBytes(NONCE_BYTES).toString('hex');
   const time = String(Math.round(now));
@@ -97,7 +99,7 @@ export function verifyRequest(
   method: string,
   target: string,
   headers: IncomingHttpHeaders,
-  now: number = Date.now(),
+  now: number = systemClock.wallNow(),
 ): AuthResult & { nonce?: string } {
   const auth = one(headers.authorization);
   if (auth === undefined) return { ok: false, reason: 'unsigned', detail: 'no authorization header' };
@@ -119,7 +121,7 @@ export function signReply(
   keys: ClusterKeys,
   nonce: string,
   body: Buffer,
-  now: number = Date.now(),
+  now: number = systemClock.wallNow(),
 ): Record<string, string> {
   const time = String(Math.round(now));
   const sig = mac(keys.signing, REPLY_PREFIX, [nonce, time, body]).toString('hex');
@@ -135,7 +137,7 @@ export function verifyReply(
   nonce: string,
   headers: IncomingHttpHeaders,
   body: Buffer,
-  now: number = Date.now(),
+  now: number = systemClock.wallNow(),
   earlier: readonly string[] = [],
 ): AuthResult {
   const sig = one(headers[SIGNATURE_HEADER]);

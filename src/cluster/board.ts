@@ -1,9 +1,11 @@
 // This host's side of the cluster reports: what the agent says of its local instance of each service
 // (src/cluster/report.ts; one entry per service, so as many entries as services configured here), a token
 // that changes with every change (`<boot id>.<version>`, so a restarted agent never repeats a token a
-// poller holds), and the waiters of long polls (capped per peer by the server), woken at the first change.
+// poller holds), and the waiters of long polls (capped per peer by the server), woken at the first change
+// or at the end of their wait on the injected clock.
 
 import { randomBytes } from 'node:crypto';
+import { type Clock, systemClock } from '../clock.js';
 import { type InstanceReport, type InstancesReply, type ReportEntry, sameReport } from './report.js';
 
 export class ReportBoard {
@@ -12,9 +14,16 @@ export class ReportBoard {
   #version = 0;
   readonly #reports = new Map<string, ReportEntry>(); // service → entry
   readonly #waiters = new Set<() => void>();
+  readonly #clock: Clock;
 
-  constructor(node: string) {
+  constructor(node: string, clock: Clock = systemClock) {
     this.node = node;
+    this.#clock = clock;
+  }
+
+  /** Long polls waiting for a change now. */
+  get waiting(): number {
+    return this.#waiters.size;
   }
 
   get token(): string {
@@ -50,9 +59,9 @@ export class ReportBoard {
   changed(ms: number): { done: Promise<void>; cancel: () => void } {
     let finish = (): void => {};
     const done = new Promise<void>((resolve) => {
-      const timer = setTimeout(() => finish(), ms);
+      const timer = this.#clock.setTimeout(() => finish(), ms);
       finish = () => {
-        clearTimeout(timer);
+        this.#clock.clearTimeout(timer);
         this.#waiters.delete(finish);
         resolve();
       };

@@ -11,21 +11,24 @@
 // Reloads re-aim the pollers (a fourth host added to the instances is followed from then on), swap the
 // keys in place, and restart the endpoint when its port or addresses changed. The endpoint failing to
 // listen is logged and retried, never fatal: without it the other hosts fall back to their own checks.
+// Every part waits and reads time through the one clock given in the options.
 
 import { EventEmitter } from 'node:events';
 import { isIPv6 } from 'node:net';
+import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import type { ClusterKeys } from '../config/cluster-keys.js';
 import type { Config } from '../config/types.js';
+import { LimitedLog } from '../log/limited-log.js';
 import { ReportBoard } from './board.js';
 import { ClusterCounters, type ClusterCountersSnapshot } from './counters.js';
 import { LOG_INTERVAL_MS, MAX_LOG_KEYS, maxEntries, totalConnections } from './limits.js';
-import { type ClusterLog, LimitedLog } from './log-limit.js';
+import type { ClusterLog } from './log.js';
 import { ReportPoller } from './poller.js';
 import { type InstanceReport, type ReportEntry, sameReport } from './report.js';
 import { StateServer } from './server.js';
 import { servicesAt, type Topology, topologyOf } from './topology.js';
 
-export type { ClusterLog } from './log-limit.js';
+export type { ClusterLog } from './log.js';
 
 /** A listen that failed (the port taken) is tried again after this. */
 const LISTEN_RETRY_MS = 5_000;
@@ -55,6 +58,8 @@ export interface ClusterOptions {
   /** Poller timing (tests). */
   waitMs?: number;
   forgetAfterMs?: number;
+  /** The clock of every timer and time stamp of the channel (default: the system clock). */
+  clock?: Clock;
 }
 
 const key = (service: string, instance: string): string => `${service}/${instance}`;
@@ -75,11 +80,12 @@ export class Cluster extends EventEmitter<{ report: [string, string] }> implemen
   #config: Config;
   #topology: Topology;
   readonly #o: ClusterOptions;
+  readonly #clock: Clock;
   readonly #board: ReportBoard;
   readonly #counters = new ClusterCounters();
   readonly #ignoredLog: LimitedLog;
   #server: StateServer | null = null;
-  #listenTimer: NodeJS.Timeout | null = null;
+  #listenTimer: TimerHandle = null;
   readonly #pollers = new Map<string, ReportPoller>(); // remote host address → poller
   readonly #reports = new Map<string, { from: string; report: InstanceReport }>();
   #closed = false;
@@ -89,11 +95,13 @@ export class Cluster extends EventEmitter<{ report: [string, string] }> implemen
     this.#config = config;
     this.#topology = topologyOf(config);
     this.#o = opts;
-    this.#board = new ReportBoard(config.node.id);
+    this.#clock = opts.clock ?? systemClock;
+    this.#board = new ReportBoard(config.node.id, this.#clock);
     this.#ignoredLog = new LimitedLog(
       (fields) => opts.log('warn', 'cluster-report-ignored', fields),
       LOG_INTERVAL_MS,
       MAX_LOG_KEYS,
+      this.#clock,
     );
   }
 
@@ -220,6 +228,7 @@ export class Cluster extends EventEmitter<{ report: [string, string] }> implemen
         },
         ...(this.#o.waitMs === undefined ? {} : { waitMs: this.#o.waitMs }),
         ...(this.#o.forgetAfterMs === undefined ? {} : { forgetAfterMs: this.#o.forgetAfterMs }),
+        clock: this.#clock,
       });
       this.#pollers.set(address, poller);
       poller.start();
@@ -301,6 +310,7 @@ export class Cluster extends EventEmitter<{ report: [string, string] }> implemen
         maxConnections: () => totalConnections(this.#topology.hostCount),
         counters: this.#counters,
         log: this.#o.log,
+        clock: this.#clock,
       });
       this.#o.log('info', 'cluster-listening', { reason: 'start', addresses, port: this.#server.port });
     } catch (err) {
@@ -311,16 +321,19 @@ export class Cluster extends EventEmitter<{ report: [string, string] }> implemen
         error: err,
         retryMs: LISTEN_RETRY_MS,
       });
-      this.#listenTimer = setTimeout(() => {
-        this.#listenTimer = null;
-        void this.#listen();
-      }, LISTEN_RETRY_MS);
-      this.#listenTimer.unref();
+      this.#listenTimer = this.#clock.setTimeout(
+        () => {
+          this.#listenTimer = null;
+          void this.#listen();
+        },
+        LISTEN_RETRY_MS,
+        { unref: true },
+      );
     }
   }
 
   async #stopServer(): Promise<void> {
-    if (this.#listenTimer) clearTimeout(this.#listenTimer);
+    this.#clock.clearTimeout(this.#listenTimer);
     this.#listenTimer = null;
     const server = this.#server;
     this.#server = null;

@@ -3,15 +3,18 @@
 // at most once per address per interval. An admitted socket is handed to the HTTP server with a deadline
 // for its next request's line and headers (HEADERS_TIMEOUT_MS from the accept, or from the end of the last
 // reply: a slow or idle client is dropped). What the HTTP parser cannot read is answered 400 (431 for
-// headers over MAX_HEADER_BYTES) naming the parser's error, and the connection is closed.
+// headers over MAX_HEADER_BYTES) naming the parser's error, and the connection is closed. The deadlines run
+// on the injected clock.
 
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Clock, TimerHandle } from '../clock.js';
+import { LimitedLog } from '../log/limited-log.js';
 import { unmappedV4 } from '../native/ip.js';
 import type { ConnectionGate } from './admission.js';
 import type { ClusterCounters, RequestRefusal } from './counters.js';
 import { HEADERS_TIMEOUT_MS, LOG_INTERVAL_MS, MAX_HEADER_BYTES, MAX_LOG_KEYS } from './limits.js';
-import { type ClusterLog, LimitedLog } from './log-limit.js';
+import type { ClusterLog } from './log.js';
 
 /** The client's address as configured: `::ffff:192.0.2.1` → `192.0.2.1`. */
 export function plainAddress(address: string | undefined): string {
@@ -30,13 +33,14 @@ export interface ConnectionsOptions {
   gate: ConnectionGate;
   counters: ClusterCounters;
   log: ClusterLog;
+  clock: Clock;
   /** A request-level refusal on a connection (a timeout, bytes the parser refused): counted by the server. */
   refused: (reason: RequestRefusal, address: string, detail: string) => void;
 }
 
 interface Conn {
   address: string;
-  deadline: NodeJS.Timeout | null;
+  deadline: TimerHandle | null;
 }
 
 export class EndpointConnections {
@@ -50,6 +54,7 @@ export class EndpointConnections {
       (fields) => opts.log('warn', 'cluster-connection-refused', fields),
       LOG_INTERVAL_MS,
       MAX_LOG_KEYS,
+      opts.clock,
     );
     opts.http.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) =>
       this.#clientError(err, socket),
@@ -70,7 +75,7 @@ export class EndpointConnections {
     this.#conns.set(socket, conn);
     this.#o.counters.connectionsOpen = this.#o.gate.open;
     socket.once('close', () => {
-      if (conn.deadline) clearTimeout(conn.deadline);
+      this.#o.clock.clearTimeout(conn.deadline);
       this.#conns.delete(socket);
       this.#o.gate.release(address);
       this.#o.counters.connectionsOpen = this.#o.gate.open;
@@ -88,8 +93,9 @@ export class EndpointConnections {
   /** A request's headers arrived: no deadline while it is served (a long poll is bounded by its wait). */
   requestStarted(socket: Socket): void {
     const conn = this.#conns.get(socket);
-    if (conn?.deadline) clearTimeout(conn.deadline);
-    if (conn) conn.deadline = null;
+    if (!conn) return;
+    this.#o.clock.clearTimeout(conn.deadline);
+    conn.deadline = null;
   }
 
   /** The reply went out: the next request must come within the deadline. */
@@ -105,12 +111,15 @@ export class EndpointConnections {
   #arm(socket: Socket): void {
     const conn = this.#conns.get(socket);
     if (!conn) return;
-    if (conn.deadline) clearTimeout(conn.deadline);
-    conn.deadline = setTimeout(() => {
-      this.#o.refused('timeout', conn.address, `no complete request within ${HEADERS_TIMEOUT_MS} ms`);
-      socket.destroy();
-    }, HEADERS_TIMEOUT_MS);
-    conn.deadline.unref();
+    this.#o.clock.clearTimeout(conn.deadline);
+    conn.deadline = this.#o.clock.setTimeout(
+      () => {
+        this.#o.refused('timeout', conn.address, `no complete request within ${HEADERS_TIMEOUT_MS} ms`);
+        socket.destroy();
+      },
+      HEADERS_TIMEOUT_MS,
+      { unref: true },
+    );
   }
 
   #clientError(err: NodeJS.ErrnoException, socket: Socket): void {

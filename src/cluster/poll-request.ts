@@ -3,10 +3,13 @@
 // signed as auth.ts says. The reply is read up to a byte cap derived from the entries the config can
 // hold (the peer's Content-Length is checked first), its signature checked against this request's
 // nonce, then its body parsed with the entry cap. Anything else is a RejectedReply with its reason, and
-// nothing of it is returned: a forged, replayed, oversized or malformed reply is never applied.
+// nothing of it is returned: a forged, replayed, oversized or malformed reply is never applied. The
+// signatures' stamps come from the caller's clock; the reply's deadline is the socket's own inactivity
+// timeout (Node's, armed and reset by the socket's traffic).
 
 import { type Agent as HttpAgent, type IncomingMessage, request } from 'node:http';
 import { isIPv6 } from 'node:net';
+import { type Clock, systemClock } from '../clock.js';
 import type { ClusterKeys } from '../config/cluster-keys.js';
 import { AnycastdError } from '../errors.js';
 import { signRequest, verifyReply } from './auth.js';
@@ -22,6 +25,8 @@ export interface PollRequest {
   /** This host's address of the peer's family (the source the peer admits); none: the kernel's choice. */
   localAddress?: string;
   keys: ClusterKeys;
+  /** Its wallNow() stamps the request and checks the reply's stamp (default: the system clock). */
+  clock?: Pick<Clock, 'wallNow'>;
   since: string;
   wait: number;
   /** Entries the reply may carry (limits.ts maxEntries). */
@@ -38,7 +43,8 @@ export interface PollRequest {
 export function pollOnce(p: PollRequest): Promise<InstancesReply> {
   const from = `${isIPv6(p.address) ? `[${p.address}]` : p.address}:${p.port}`;
   const target = `${INSTANCES_PATH}?since=${encodeURIComponent(p.since)}&wait=${p.wait}`;
-  const signed = signRequest(p.keys, 'GET', target);
+  const clock = p.clock ?? systemClock;
+  const signed = signRequest(p.keys, 'GET', target, clock.wallNow());
   p.sent?.(signed.nonce);
   const maxBytes = maxReplyBytes(p.maxEntries);
   const fail = (message: string) =>
@@ -81,7 +87,7 @@ export function pollOnce(p: PollRequest): Promise<InstancesReply> {
           const body = Buffer.concat(chunks);
           if (res.statusCode !== 200)
             return reject(fail(`HTTP ${res.statusCode}: ${body.toString('utf8', 0, 200).trim()}`));
-          const auth = verifyReply(p.keys, signed.nonce, res.headers, body, Date.now(), p.earlier);
+          const auth = verifyReply(p.keys, signed.nonce, res.headers, body, clock.wallNow(), p.earlier);
           if (!auth.ok)
             return reject(new RejectedReply(auth.reason, `cluster reply from ${from}: ${auth.detail}`));
           try {

@@ -4,9 +4,10 @@
 // error it retries with a growing pause (250 ms … 5 s); a rejected reply (forged, replayed, too big) is
 // counted, never applied, and retried the same way. The last reports are kept through an outage of up to
 // `forgetAfterMs` (an agent restarting keeps what it said), then forgotten, so a silent agent never holds
-// its instances out of the rings for good.
+// its instances out of the rings for good. Every pause and every time read comes from the injected clock.
 
 import { Agent as HttpAgent } from 'node:http';
+import { type Clock, sleep, systemClock } from '../clock.js';
 import type { ClusterKeys } from '../config/cluster-keys.js';
 import type { ReplyRejection } from './counters.js';
 import { POLL_FLOOR_MS } from './limits.js';
@@ -38,25 +39,32 @@ export interface PollerOptions {
   onRejected: (reason: ReplyRejection, detail: string) => void;
   waitMs?: number;
   forgetAfterMs?: number;
+  /** Default: the system clock. */
+  clock?: Clock;
 }
 
 export class ReportPoller {
   readonly address: string;
   readonly #o: PollerOptions;
+  readonly #clock: Clock;
   readonly #http = new HttpAgent({ keepAlive: true, maxSockets: 1 });
   readonly #abort = new AbortController();
   readonly #nonces: string[] = [];
   #token = '';
   #reachable: boolean | null = null;
-  #lastOk = Date.now();
+  /** When the last reply came (clock.now() ms; the poller's start before the first). */
+  #lastOk: number;
   #lastStart = Number.NEGATIVE_INFINITY;
   #holding = false;
   #replies = 0;
   #requests = 0;
+  #busy = false;
 
   constructor(opts: PollerOptions) {
     this.address = opts.address;
     this.#o = opts;
+    this.#clock = opts.clock ?? systemClock;
+    this.#lastOk = this.#clock.now();
   }
 
   get reachable(): boolean {
@@ -72,6 +80,11 @@ export class ReportPoller {
     return this.#requests;
   }
 
+  /** A request is under way (its answer, or its failure, not yet taken). */
+  get busy(): boolean {
+    return this.#busy;
+  }
+
   start(): void {
     void this.#run();
   }
@@ -84,16 +97,18 @@ export class ReportPoller {
   async #run(): Promise<void> {
     let failures = 0;
     while (!this.#abort.signal.aborted) {
-      await sleep(this.#lastStart + POLL_FLOOR_MS - performance.now(), this.#abort.signal);
-      if (this.#abort.signal.aborted) return;
-      this.#lastStart = performance.now();
+      const floor = this.#lastStart + POLL_FLOOR_MS - this.#clock.now();
+      if (floor > 0 && !(await sleep(this.#clock, floor, this.#abort.signal))) return;
+      this.#lastStart = this.#clock.now();
       this.#requests++;
+      this.#busy = true;
       try {
         const reply = await pollOnce({
           address: this.address,
           port: this.#o.port,
           ...(this.#o.localAddress ? { localAddress: this.#o.localAddress } : {}),
           keys: this.#o.keys(),
+          clock: this.#clock,
           since: this.#token,
           wait: this.#token === '' ? 0 : (this.#o.waitMs ?? POLL_WAIT_MS),
           maxEntries: this.#o.maxEntries(),
@@ -105,8 +120,9 @@ export class ReportPoller {
             this.#nonces.length = Math.min(this.#nonces.length, EARLIER_NONCES + 1);
           },
         });
+        this.#busy = false;
         this.#replies++;
-        this.#lastOk = Date.now();
+        this.#lastOk = this.#clock.now();
         failures = 0;
         this.#setReachable(true, 'reply');
         if (reply.token !== this.#token || this.#holding) {
@@ -115,16 +131,21 @@ export class ReportPoller {
           this.#o.onReports(reply.instances);
         }
       } catch (err) {
+        this.#busy = false;
         if (this.#abort.signal.aborted) return;
         failures++;
         const detail = err instanceof Error ? err.message : String(err);
         if (err instanceof RejectedReply) this.#o.onRejected(err.reason, detail);
         this.#setReachable(false, detail);
-        if (!this.#holding && Date.now() - this.#lastOk > (this.#o.forgetAfterMs ?? FORGET_AFTER_MS)) {
+        if (!this.#holding && this.#clock.now() - this.#lastOk > (this.#o.forgetAfterMs ?? FORGET_AFTER_MS)) {
           this.#holding = true; // forgotten until the next reply, which is then taken whatever its token
           this.#o.onReports([]);
         }
-        await sleep(Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (failures - 1)), this.#abort.signal);
+        await sleep(
+          this.#clock,
+          Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (failures - 1)),
+          this.#abort.signal,
+        );
       }
     }
   }
@@ -134,17 +155,4 @@ export class ReportPoller {
     this.#reachable = reachable;
     this.#o.onReachable(reachable, detail);
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (ms <= 0 || signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -15,10 +15,14 @@
 // 5. 400 a bad query; 429 a poll answered at once with what that address already has within
 //    MIN_IDLE_POLL_MS of its last answer, or more than MAX_WAITERS_PER_ADDRESS polls held for it.
 // The handler is total: an exception in it is answered 500 and counted; nothing received ends the process.
+// Every wait and every time it reads (deadlines, held polls, the idle interval, the signatures' stamps)
+// comes from the injected clock.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIPv6, type Server as NetServer } from 'node:net';
+import { type Clock, systemClock } from '../clock.js';
 import type { ClusterKeys } from '../config/cluster-keys.js';
+import { LimitedLog } from '../log/limited-log.js';
 import { listenTcp } from '../native/tcp.js';
 import { ConnectionGate, type PeerUse } from './admission.js';
 import { signReply, verifyRequest } from './auth.js';
@@ -33,7 +37,7 @@ import {
   MAX_WAITERS_PER_ADDRESS,
   MIN_IDLE_POLL_MS,
 } from './limits.js';
-import { type ClusterLog, LimitedLog } from './log-limit.js';
+import type { ClusterLog } from './log.js';
 import { checkRequestLine, parseQuery, type Refusal } from './request.js';
 
 export interface StateServerOptions {
@@ -51,6 +55,8 @@ export interface StateServerOptions {
   maxConnections: () => number;
   counters: ClusterCounters;
   log: ClusterLog;
+  /** Default: the system clock. */
+  clock?: Clock;
 }
 
 const RETRY_AFTER_S = String(Math.ceil(MIN_IDLE_POLL_MS / 1000));
@@ -62,15 +68,18 @@ export class StateServer {
   readonly #conns: EndpointConnections;
   readonly #listeners: NetServer[] = [];
   readonly #errorLog: LimitedLog;
+  readonly #clock: Clock;
   #port = 0;
 
   private constructor(opts: StateServerOptions) {
     this.#o = opts;
+    this.#clock = opts.clock ?? systemClock;
     this.#gate = new ConnectionGate({ allowed: opts.allowed, maxTotal: opts.maxConnections });
     this.#errorLog = new LimitedLog(
       (fields) => opts.log('warn', 'cluster-request-refused', fields),
       LOG_INTERVAL_MS,
       MAX_LOG_KEYS,
+      this.#clock,
     );
     this.#http = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => this.#onRequest(req, res));
     this.#http.keepAliveTimeout = HEADERS_TIMEOUT_MS;
@@ -79,6 +88,7 @@ export class StateServer {
       gate: this.#gate,
       counters: opts.counters,
       log: opts.log,
+      clock: this.#clock,
       refused: (reason, address, detail) => this.#count(reason, address, detail),
     });
   }
@@ -157,7 +167,7 @@ export class StateServer {
     const bad = checkRequestLine(req);
     if (bad) return bad;
     const target = req.url!;
-    const auth = verifyRequest(this.#o.keys(), 'GET', target, req.headers);
+    const auth = verifyRequest(this.#o.keys(), 'GET', target, req.headers, this.#clock.wallNow());
     if (!auth.ok)
       return {
         status: 401,
@@ -171,7 +181,7 @@ export class StateServer {
     const nonce = auth.nonce!;
     const board = this.#o.board;
     if (q.since !== board.token || q.wait === 0) {
-      if (peer.lastToken === board.token && performance.now() - peer.lastAnsweredAt < MIN_IDLE_POLL_MS) {
+      if (peer.lastToken === board.token && this.#clock.now() - peer.lastAnsweredAt < MIN_IDLE_POLL_MS) {
         res.setHeader('retry-after', RETRY_AFTER_S);
         return {
           status: 429,
@@ -222,12 +232,12 @@ export class StateServer {
     const reply = this.#o.board.replyFor(this.#o.servicesFor(address));
     const body = Buffer.from(JSON.stringify(reply));
     peer.lastToken = reply.token;
-    peer.lastAnsweredAt = performance.now();
+    peer.lastAnsweredAt = this.#clock.now();
     res.writeHead(200, {
       'content-type': 'application/json',
       'cache-control': 'no-store',
       'content-length': body.length,
-      ...signReply(this.#o.keys(), nonce, body),
+      ...signReply(this.#o.keys(), nonce, body, this.#clock.wallNow()),
     });
     res.end(body);
   }

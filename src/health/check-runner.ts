@@ -4,16 +4,10 @@
 // A probe that throws or rejects instead of settling is a failed run (an agent fault if its error is one),
 // never an exception out of the timer.
 
+import { type Clock, systemClock } from '../clock.js';
 import { CheckState, type CheckTiming } from './check-state.js';
 import { thrownResult } from './probe-util.js';
-import {
-  type Clock,
-  type Probe,
-  type ProbeResult,
-  systemClock,
-  type Transition,
-  type TransitionReason,
-} from './types.js';
+import type { Probe, ProbeResult, Transition, TransitionReason } from './types.js';
 
 /** A probe error that means this host has no route to anywhere, not that the instance failed. */
 const NO_ROUTE_FROM_HERE = /\bENETUNREACH\b/;

@@ -1,9 +1,11 @@
 // Drain state of the local instance of a service: an in-memory flag (anycastd drain/undrain) OR the
 // existence of the service's drain file. The file is watched with fs.watch on its directory (immediate)
-// and also polled (the directory may not exist yet, and inotify misses some cases, e.g. bind mounts).
+// and also polled on the injected clock (the directory may not exist yet, and inotify misses some cases,
+// e.g. bind mounts).
 
 import { type FSWatcher, statSync, watch } from 'node:fs';
 import { basename, dirname } from 'node:path';
+import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 
 export const DEFAULT_DRAIN_POLL_MS = 1000;
 
@@ -13,19 +15,22 @@ export class DrainControl {
   readonly file: string;
   readonly #onChange: (drained: boolean, source: DrainSource) => void;
   readonly #pollMs: number;
+  readonly #clock: Clock;
   #flag = false;
   #fileExists = false;
-  #timer: NodeJS.Timeout | null = null;
+  #timer: TimerHandle = null;
   #watcher: FSWatcher | null = null;
 
   constructor(
     file: string,
     onChange: (drained: boolean, source: DrainSource) => void,
     pollMs = DEFAULT_DRAIN_POLL_MS,
+    clock: Clock = systemClock,
   ) {
     this.file = file;
     this.#onChange = onChange;
     this.#pollMs = pollMs;
+    this.#clock = clock;
   }
 
   get drained(): boolean {
@@ -42,8 +47,7 @@ export class DrainControl {
   start(): void {
     this.#fileExists = this.#exists();
     if (this.#fileExists) this.#onChange(true, 'file');
-    this.#timer = setInterval(() => this.check(), this.#pollMs);
-    this.#timer.unref();
+    this.#timer = this.#clock.setInterval(() => this.check(), this.#pollMs, { unref: true });
     try {
       const name = basename(this.file);
       this.#watcher = watch(dirname(this.file), (_event, f) => {
@@ -65,7 +69,7 @@ export class DrainControl {
   }
 
   stop(): void {
-    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#clock.clearInterval(this.#timer);
     this.#watcher?.close();
     this.#timer = null;
     this.#watcher = null;

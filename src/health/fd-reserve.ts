@@ -1,14 +1,15 @@
 // A reserve of file descriptors: a few fds held open on /dev/null from the start and closed all at once
 // when the process runs short (EMFILE or ENFILE seen, resource-faults.ts), so the agent can still write
 // its log, answer its control socket and run its checks while the cause is found; taken again after
-// `retakeMs`, as many as can be opened then (the rest at the next try).
+// `retakeMs` on the injected clock (a timer that does not keep the process alive), as many as can be opened
+// then (the rest at the next try).
 //
 // The limit itself: Node raises the soft RLIMIT_NOFILE to the hard one when it starts (PlatformInit in
 // src/node.cc), so the limit that counts is the hard one — the unit's LimitNOFILE. fdLimits() reads both
 // for the start-up log line.
 
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import type { Clock } from './types.js';
+import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 
 /** Fds held in reserve. */
 export const FD_RESERVE = 8;
@@ -18,33 +19,25 @@ const RESERVE_PATH = '/dev/null';
 const LIMITS_PATH = '/proc/self/limits';
 const NOFILE_LINE = /^Max open files\s+(\S+)\s+(\S+)/m;
 
-/** The timers the reserve uses (the agent's Clock, a test's FakeClock). */
-export type ReserveTimers = Pick<Clock, 'setTimeout' | 'clearTimeout'>;
-
-/** The runtime's timers, not keeping the process alive for a retake. */
-const unrefTimers: ReserveTimers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
-
 export interface FdReserveOptions {
   size?: number;
   retakeMs?: number;
-  clock?: ReserveTimers;
+  /** Default: the system clock. */
+  clock?: Pick<Clock, 'setTimeout' | 'clearTimeout'>;
 }
 
 export class FdReserve {
   readonly #size: number;
   readonly #retakeMs: number;
-  readonly #clock: ReserveTimers;
+  readonly #clock: Pick<Clock, 'setTimeout' | 'clearTimeout'>;
   #fds: number[] = [];
-  #retake: unknown = null;
+  #retake: TimerHandle = null;
   #closed = false;
 
   constructor(opts: FdReserveOptions = {}) {
     this.#size = opts.size ?? FD_RESERVE;
     this.#retakeMs = opts.retakeMs ?? FD_RETAKE_MS;
-    this.#clock = opts.clock ?? unrefTimers;
+    this.#clock = opts.clock ?? systemClock;
   }
 
   /** Fds held now. */
@@ -78,17 +71,21 @@ export class FdReserve {
 
   close(): void {
     this.#closed = true;
-    if (this.#retake !== null) this.#clock.clearTimeout(this.#retake);
+    this.#clock.clearTimeout(this.#retake);
     this.#retake = null;
     this.release();
   }
 
   #arm(): void {
     if (this.#retake !== null) return;
-    this.#retake = this.#clock.setTimeout(() => {
-      this.#retake = null;
-      this.take();
-    }, this.#retakeMs);
+    this.#retake = this.#clock.setTimeout(
+      () => {
+        this.#retake = null;
+        this.take();
+      },
+      this.#retakeMs,
+      { unref: true },
+    );
   }
 }
 

@@ -4,15 +4,9 @@
 // with the reason of the check or event that caused it. A 'dampened' hold event is passed on with
 // from === to when it is the only thing keeping the instance down.
 
+import { type Clock, systemClock } from '../clock.js';
 import { CheckRunner, type RunnerOptions } from './check-runner.js';
-import {
-  type Clock,
-  type HealthState,
-  type Probe,
-  systemClock,
-  type Transition,
-  type TransitionReason,
-} from './types.js';
+import type { HealthState, Probe, Transition, TransitionReason } from './types.js';
 
 export type InstanceState = HealthState | 'drained';
 

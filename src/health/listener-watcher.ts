@@ -12,8 +12,10 @@
 //   `sentinelRetryMs`.
 // A listing that fails (no fd to spare, a netlink error) says nothing about the listeners: that poll
 // changes no watch's state and goes to `onSourceError`; the next one tries again.
+// The poll, the re-reads and the sentinel's retry bound run on the injected clock.
 
 import { connect, isIPv6, type Socket } from 'node:net';
+import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import { type Listener, listenerCovers } from './proc-net.js';
 
 /** Lists the TCP listening sockets of this network namespace. */
@@ -36,6 +38,14 @@ export interface ListenerWatch {
   close(): void;
 }
 
+/** A watch of the polling watcher, with what it knows now. */
+export interface PollingWatch extends ListenerWatch {
+  /** Whether the listener was there at the last listing (null: not listed yet). */
+  readonly present: boolean | null;
+  /** Whether a sentinel connection to the listener is established. */
+  readonly guarded: boolean;
+}
+
 export interface ListenerWatcher {
   watch(spec: ListenerSpec, handlers: ListenerHandlers): ListenerWatch;
   close(): void;
@@ -49,6 +59,8 @@ export interface PollingWatcherOptions {
   sentinelRetryMs?: number;
   /** A listing failed (the watches keep their state). */
   onSourceError?: (err: unknown) => void;
+  /** Default: the system clock. */
+  clock?: Clock;
 }
 
 export const DEFAULT_POLL_MS = 100;
@@ -93,7 +105,8 @@ export class PollingListenerWatcher implements ListenerWatcher {
   readonly #sentinel: boolean;
   readonly #retryMs: number;
   readonly #onSourceError: ((err: unknown) => void) | undefined;
-  #timer: NodeJS.Timeout | null = null;
+  readonly #clock: Clock;
+  #timer: TimerHandle = null;
   #busy = false;
   #again = false;
 
@@ -103,9 +116,10 @@ export class PollingListenerWatcher implements ListenerWatcher {
     this.#sentinel = opts.sentinel ?? true;
     this.#retryMs = opts.sentinelRetryMs ?? DEFAULT_SENTINEL_RETRY_MS;
     this.#onSourceError = opts.onSourceError;
+    this.#clock = opts.clock ?? systemClock;
   }
 
-  watch(spec: ListenerSpec, handlers: ListenerHandlers): ListenerWatch {
+  watch(spec: ListenerSpec, handlers: ListenerHandlers): PollingWatch {
     const entry: Entry = {
       spec,
       handlers,
@@ -115,15 +129,19 @@ export class PollingListenerWatcher implements ListenerWatcher {
       sentinelAt: -Infinity,
     };
     this.#entries.add(entry);
-    if (this.#timer === null) {
-      this.#timer = setInterval(() => void this.poll(), this.#intervalMs);
-      this.#timer.unref();
-    }
+    if (this.#timer === null)
+      this.#timer = this.#clock.setInterval(() => void this.poll(), this.#intervalMs, { unref: true });
     void this.poll();
     return {
       close: () => {
         this.#entries.delete(entry);
         entry.sentinel?.destroy();
+      },
+      get present() {
+        return entry.present;
+      },
+      get guarded() {
+        return entry.sentinel?.readyState === 'open';
       },
     };
   }
@@ -168,7 +186,7 @@ export class PollingListenerWatcher implements ListenerWatcher {
   }
 
   #openSentinel(e: Entry): void {
-    const t = performance.now();
+    const t = this.#clock.now();
     if (t - e.sentinelAt < this.#retryMs || e.listener === null) return;
     e.sentinelAt = t;
     const host = sentinelTarget(e.listener);
@@ -181,14 +199,14 @@ export class PollingListenerWatcher implements ListenerWatcher {
       if (e.sentinel === sock) e.sentinel = null;
       if (!this.#entries.has(e)) return;
       void this.poll();
-      for (const ms of RECHECK_MS) setTimeout(() => void this.poll(), ms).unref();
+      for (const ms of RECHECK_MS) this.#clock.setTimeout(() => void this.poll(), ms, { unref: true });
     });
   }
 
   close(): void {
     for (const e of this.#entries) e.sentinel?.destroy();
     this.#entries.clear();
-    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#clock.clearInterval(this.#timer);
     this.#timer = null;
   }
 }

@@ -1,8 +1,10 @@
 // Small helpers shared by the probes: measuring a probe's duration and settling it exactly once, also
 // when its AbortSignal fires (the runner's timeout), and settling from an error — as an agent fault when
 // this process lacked the resource (agent-fault.ts). Nothing here throws out of the event handler that
-// settles: a cleanup that throws is ignored, the result is already decided.
+// settles: a cleanup that throws is ignored, the result is already decided. The duration is read from the
+// system clock (the probes do real I/O).
 
+import { systemClock } from '../clock.js';
 import { agentFaultOf } from './agent-fault.js';
 import type { AgentFault, ProbeResult } from './types.js';
 
@@ -16,7 +18,7 @@ export function runProbe(
   signal: AbortSignal,
   body: (settle: Settle, cleanup: (fn: () => void) => void) => void,
 ) {
-  const started = performance.now();
+  const started = systemClock.now();
   return new Promise<ProbeResult>((resolve) => {
     const cleanups: (() => void)[] = [];
     let done = false;
@@ -31,7 +33,7 @@ export function runProbe(
           // releasing a socket that is already gone; the verdict stands
         }
       }
-      resolve({ ok, durationMs: performance.now() - started, detail, ...(fault ? { fault } : {}) });
+      resolve({ ok, durationMs: systemClock.now() - started, detail, ...(fault ? { fault } : {}) });
     };
     const onAbort = () => settle(false, 'aborted (timeout)');
     if (signal.aborted) return onAbort();

@@ -2,13 +2,14 @@
 // service, checked at its host address; every host computes the same set from the same observations), the
 // listener watch and the drain control of the local instance. Its transitions go to one callback; the
 // agent turns them into ordered actions. healthyInstances() is the instance set for the Maglev rings.
+// The checks and the drain poll run on the one clock given in the options.
 
+import { type Clock, systemClock } from '../clock.js';
 import type { ServiceConfig } from '../config/types.js';
 import { DrainControl } from './drain.js';
 import { InstanceHealth, type InstanceTransition } from './instance-health.js';
 import type { ListenerWatch, ListenerWatcher } from './listener-watcher.js';
 import { makeProbe } from './probe.js';
-import { type Clock, systemClock } from './types.js';
 
 export interface ServiceHealthOptions {
   service: ServiceConfig;
@@ -34,6 +35,7 @@ export class ServiceHealth {
     this.#svc = svc;
     this.#watcher = opts.watcher;
     const probeFor = opts.probeFor ?? makeProbe;
+    const clock = opts.clock ?? systemClock;
     const map = new Map<string, InstanceHealth>();
     for (const inst of svc.instances) {
       const address = inst.host.ipv4 ?? inst.host.ipv6!;
@@ -51,7 +53,7 @@ export class ServiceHealth {
           local,
           checks,
           onTransition: opts.onTransition,
-          clock: opts.clock ?? systemClock,
+          clock,
         }),
       );
     }
@@ -60,6 +62,7 @@ export class ServiceHealth {
       svc.drainFile,
       (drained, source) => this.local.setDrained(drained, `drain ${source}`),
       opts.drainPollMs,
+      clock,
     );
   }
 

@@ -1,5 +1,5 @@
 // Shared types of the health layer: a probe's result, the states and transitions of checkers and
-// instances, the kebab-case reasons that are logged with every transition, and the injectable clock.
+// instances, and the kebab-case reasons that are logged with every transition.
 
 /** What one probe run found. */
 export interface ProbeResult {
@@ -48,6 +48,3 @@ export interface Transition {
   at: number;
   detail: string;
 }
-
-/** The clock and timers, injectable so the state machines run under test time: the agent's one clock. */
-export { type Clock, systemClock } from '../clock.js';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type LogRecord, makeRecord } from '../../src/agent/log.js';
 import { KEY_FIELD_MAX, LogLimiter, SUMMARY_KEYS } from '../../src/agent/log-limit.js';
-import { FakeClock } from '../health/fake-clock.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 
 const INTERVAL = 10_000;
 

@@ -111,11 +111,3 @@ export function serveOn(
     ...more,
   });
 }
-
-export async function waitFor(pred: () => boolean, ms = 3000, what = 'condition'): Promise<void> {
-  const until = performance.now() + ms;
-  while (!pred()) {
-    if (performance.now() > until) throw new Error(`${what} not reached in ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

@@ -15,7 +15,7 @@ import { CheckState, type CheckTiming } from '../../src/health/check-state.js';
 import { FdReserve, fdLimits } from '../../src/health/fd-reserve.js';
 import { ResourceFaults } from '../../src/health/resource-faults.js';
 import type { Probe, ProbeResult, Transition } from '../../src/health/types.js';
-import { FakeClock } from './fake-clock.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 
 const OK: ProbeResult = { ok: true, durationMs: 1, detail: 'connected' };
 const FAIL: ProbeResult = { ok: false, durationMs: 1, detail: 'ECONNREFUSED' };
@@ -187,6 +187,8 @@ test('for real, every fd taken (prlimit): a TCP check of a healthy listener is a
     stateWhileFull: string;
     transitions: string[];
     faults: Record<string, number>;
+    runsFull: number;
+    faultsWhileFull: number;
     faultLines: number;
     released: number;
     gone: string[];
@@ -195,7 +197,8 @@ test('for real, every fd taken (prlimit): a TCP check of a healthy listener is a
   t.diagnostic(
     `child RLIMIT_NOFILE ${CHILD_SOFT}:${CHILD_HARD} → Node raised soft to ${out.limits.soft}; ` +
       `${out.filled} fds filled, reserve ${out.reserveHeld}; direct probe ${JSON.stringify(out.direct.fault)} ` +
-      `"${out.direct.detail}"; ${out.faults.emfile} faults in 1.5 s (reserve handed back ${out.released}×), ` +
+      `"${out.direct.detail}"; ${out.faults.emfile} faults, ${out.faultsWhileFull} in ${out.runsFull} check intervals ` +
+      `run full (reserve handed back ${out.released}×), ` +
       `state ${out.stateBefore} → ${out.stateWhileFull}; watcher: ${out.sourceErrors} failed listings, ` +
       `${out.gone.length} gone; /proc read while full: ${out.procRead}`,
   );
@@ -205,6 +208,7 @@ test('for real, every fd taken (prlimit): a TCP check of a healthy listener is a
   assert.equal(out.direct.ok, false);
   assert.deepEqual(out.direct.fault, { by: 'agent', kind: 'emfile' });
   assert.ok(out.faults.emfile! >= 1, 'the checks met the shortage');
+  assert.equal(out.faultsWhileFull, out.runsFull, 'every check while full is an agent fault');
   assert.equal(out.faultLines, out.faults.emfile, 'each one logged');
   assert.ok(out.released >= 1, 'the fd reserve was handed back');
   assert.equal(out.stateWhileFull, 'up', 'the healthy instance stays up');

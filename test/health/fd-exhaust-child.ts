@@ -2,7 +2,9 @@
 // this-file PORT`): a real TCP check of a healthy listener (in the parent process) brings an instance up;
 // then this process's fds are filled, and the same checks go on. Prints one JSON line: the fd limits as
 // Node left them, how many fds were filled, a direct probe's result while full, the faults reported, the
-// instance's transitions and final state, and what the listener watcher made of it.
+// instance's transitions and final state, and what the listener watcher made of it. The checks, the
+// watcher's polls and the reserve's retake run on a FakeClock moved one check interval at a time; each
+// interval's probe and listing (real syscalls) are awaited to their end before the next.
 
 import { openSync } from 'node:fs';
 import { FdReserve, fdLimits } from '../../src/health/fd-reserve.js';
@@ -12,28 +14,32 @@ import { probeTcp } from '../../src/health/probe-tcp.js';
 import { readListeners } from '../../src/health/proc-net.js';
 import { ResourceFaults } from '../../src/health/resource-faults.js';
 import type { Probe } from '../../src/health/types.js';
+import { FakeClock } from '../helpers/fake-clock.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const HOST = '127.0.0.1';
 const port = Number(process.argv[2]);
 const RESERVE = 4;
 const INTERVAL_MS = 50;
-const RUN_FULL_MS = 1_500;
+/** Check intervals run with every fd taken. */
+const RUNS_FULL = 30;
 const UP_WAIT_MS = 2_000;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const clock = new FakeClock();
 
 const limits = fdLimits();
 const logged: Record<string, unknown>[] = [];
-const reserve = new FdReserve({ size: RESERVE, retakeMs: 200 });
+const reserve = new FdReserve({ size: RESERVE, retakeMs: 200, clock });
 const reserveHeld = reserve.take();
 const faults = new ResourceFaults(
   (level, event, fields) => logged.push({ level, event, ...fields }),
   reserve,
 );
 const target = { service: 'web', instance: 'h1', check: 'tcp#0' };
+let probes = 0;
 const probe: Probe = async (signal) => {
   const r = await probeTcp(HOST, port, signal);
   if (r.fault) faults.report(r.fault, { ...target, detail: r.detail });
+  probes++;
   return r;
 };
 const transitions: InstanceTransition[] = [];
@@ -57,18 +63,38 @@ const instance = new InstanceHealth({
     },
   ],
   onTransition: (t) => transitions.push(t),
+  clock,
 });
 const gone: string[] = [];
 const sourceErrors: string[] = [];
-const watcher = new PollingListenerWatcher(async () => [...(await readListeners('/proc/net/tcp'))], {
+let listings = 0;
+const listing = async () => {
+  try {
+    return [...(await readListeners('/proc/net/tcp'))];
+  } finally {
+    listings++;
+  }
+};
+const watcher = new PollingListenerWatcher(listing, {
   intervalMs: INTERVAL_MS,
   sentinel: false,
   onSourceError: (err) => sourceErrors.push((err as NodeJS.ErrnoException).code ?? String(err)),
+  clock,
 });
 watcher.watch({ port, addresses: [HOST] }, { gone: (d) => gone.push(d) });
+await waitFor(() => listings === 1, { what: 'the first listing' });
+
+/** One check interval: the clock moves, and the check and the listing it starts run to their end. */
+async function interval(): Promise<void> {
+  const [p, l] = [probes, listings];
+  await clock.advance(INTERVAL_MS);
+  await waitFor(() => probes > p && listings > l, { what: 'the check and the listing of an interval' });
+}
 
 instance.start();
-for (let waited = 0; instance.state !== 'up' && waited < UP_WAIT_MS; waited += 10) await sleep(10);
+await clock.advance(0); // the first check runs at once
+// the parent asserts on the state
+await waitFor(() => instance.state === 'up', { timeoutMs: UP_WAIT_MS }).catch(() => {});
 const stateBefore = instance.state;
 
 // fill every free fd, and again once a check that was under way has closed its socket
@@ -83,14 +109,17 @@ const fill = (): void => {
   }
 };
 fill();
-await sleep(INTERVAL_MS * 2);
+await interval();
+await interval();
 fill();
 const direct = await probeTcp(HOST, port, new AbortController().signal);
 const procRead = await readListeners('/proc/net/tcp').then(
   (l) => `listed ${l.length}`,
   (err: NodeJS.ErrnoException) => `rejected ${err.code}`,
 );
-await sleep(RUN_FULL_MS);
+const faultsBefore = faults.counts.get('emfile') ?? 0;
+for (let i = 0; i < RUNS_FULL; i++) await interval();
+const faultsWhileFull = (faults.counts.get('emfile') ?? 0) - faultsBefore;
 const stateWhileFull = instance.state;
 const checkDetail = instance.checks()[0]?.detail;
 instance.stop();
@@ -108,6 +137,8 @@ process.stdout.write(
     checkDetail,
     transitions: transitions.map((t) => `${t.from}>${t.to}:${t.reason}:${t.detail}`),
     faults: Object.fromEntries(faults.counts),
+    runsFull: RUNS_FULL,
+    faultsWhileFull,
     faultLines: logged.filter((r) => r.event === 'agent-resource-fault').length,
     released: logged.map((r) => r.reserve_released).filter((n) => Number(n) > 0).length,
     gone,

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { createNetns, removeNetnsByPrefix, uniquePrefix } from '../../lab/netns.js';
 import { MAX_BODY, MAX_HEADER_BYTES, probeHttp } from '../../src/health/probe-http.js';
 import { probeDns, probeUdp } from '../../src/health/probe-udp.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { DNS_A, DNS_NAME, udpServer } from './servers.js';
 
 const HOST = '127.0.0.1';
@@ -23,7 +24,10 @@ const NO_ROUTE_CHILD = fileURLToPath(new URL('./no-route-child.ts', import.meta.
 
 const heapMb = () => process.memoryUsage().heapUsed / MB;
 
-/** A raw TCP "service": `serve` writes whatever it likes; counts the bytes it managed to push. */
+/**
+ * A raw TCP "service": `serve` writes whatever it likes; counts the bytes it managed to push and the
+ * connections still open.
+ */
 async function rawService(serve: (sock: Socket, sent: (n: number) => void) => void) {
   let bytes = 0;
   const sockets = new Set<Socket>();
@@ -42,6 +46,7 @@ async function rawService(serve: (sock: Socket, sent: (n: number) => void) => vo
   return {
     port,
     sent: () => bytes,
+    open: () => sockets.size,
     close: () => {
       for (const s of sockets) s.destroy();
       server.close();
@@ -108,7 +113,10 @@ test('http: an endless body is judged on its first MAX_BODY bytes; the probe set
     assert.match(r.result.detail, /body lacks "needle"/);
     assert.ok(r.ms < ABORT_MS, `settled by the cap, not the abort (${r.ms.toFixed(0)} ms)`);
     const pushed = svc.sent();
-    await new Promise((res) => setTimeout(res, 100));
+    await waitFor(() => svc.open() === 0, {
+      timeoutMs: SETTLE_BOUND_MS,
+      what: `${name}: the probe's connection closed`,
+    });
     assert.ok(svc.sent() - pushed <= 8 * MB, 'the connection was closed: the service cannot keep pushing');
     assert.ok(MAX_BODY <= CHUNK * 2);
   }

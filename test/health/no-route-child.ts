@@ -1,11 +1,14 @@
 // Run by hostile-service.test.ts inside a namespace with no route but lo (`ip netns exec NS node --import
 // tsx this-file`): UDP, DNS, TCP and HTTP checks of a lab address that cannot be reached from here. Prints
-// one JSON line with each probe's result; if a probe threw out of an event handler the process dies first.
+// one JSON line with each probe's result once every socket the probes opened has closed; if a probe threw
+// out of an event handler the process dies first.
 
 import { probeHttp } from '../../src/health/probe-http.js';
 import { probeTcp } from '../../src/health/probe-tcp.js';
 import { probeDns, probeUdp } from '../../src/health/probe-udp.js';
 import type { ProbeResult } from '../../src/health/types.js';
+import { flush } from '../helpers/fake-clock.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const TARGET = '203.0.113.53';
 const TIMEOUT_MS = 1_000;
@@ -33,6 +36,11 @@ const results = {
     ),
   ),
 };
-// stay a moment: a late exception from a socket's callbacks would end the process now
-await new Promise((r) => setTimeout(r, 200));
+// stay until the probes' sockets are closed and their last callbacks ran: a late exception from one would
+// end the process now
+const SOCKET_HANDLE = /^(TCP|UDP|TLS)/;
+await waitFor(() => !process.getActiveResourcesInfo().some((r) => SOCKET_HANDLE.test(r)), {
+  what: "the probes' sockets closed",
+});
+await flush();
 process.stdout.write(`${JSON.stringify(results)}\n`);

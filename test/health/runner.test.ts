@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { CheckRunner, type RunnerOptions } from '../../src/health/check-runner.js';
 import { InstanceHealth, type InstanceTransition } from '../../src/health/instance-health.js';
 import type { Probe, Transition } from '../../src/health/types.js';
-import { FakeClock } from './fake-clock.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 
 const OPTS: RunnerOptions = {
   name: 'tcp#0',

@@ -9,8 +9,13 @@ import { parseConfig } from '../../src/config/load.js';
 import { DrainControl } from '../../src/health/drain.js';
 import type { InstanceTransition } from '../../src/health/instance-health.js';
 import { procNetSource, sockDiagSource } from '../../src/health/listener-sources.js';
-import { PollingListenerWatcher } from '../../src/health/listener-watcher.js';
+import {
+  type ListenerWatcher,
+  PollingListenerWatcher,
+  type PollingWatch,
+} from '../../src/health/listener-watcher.js';
 import { ServiceHealth } from '../../src/health/service-health.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { program } from '../helpers/programs.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -55,8 +60,14 @@ function transition(seen: InstanceTransition[], pred: (t: InstanceTransition) =>
   return waitFor(() => seen.find(pred), { timeoutMs: ms, intervalMs: 1, what: 'a matching transition' });
 }
 
-/** Kills a child TCP server TRIALS times and returns the ms from kill to the 'socket-gone' transition. */
-async function killTrials(watcher: PollingListenerWatcher): Promise<{ gone: number[]; reaped: number[] }> {
+/**
+ * Kills a child TCP server TRIALS times and returns the ms from kill to the 'socket-gone' transition. Each
+ * kill comes once the watcher has listed the listener (and, with `sentinel`, holds its connection to it).
+ */
+async function killTrials(
+  watcher: PollingListenerWatcher,
+  sentinel: boolean,
+): Promise<{ gone: number[]; reaped: number[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'acd-health-'));
   const latencies: number[] = [];
   const reaped: number[] = [];
@@ -64,14 +75,26 @@ async function killTrials(watcher: PollingListenerWatcher): Promise<{ gone: numb
     for (let i = 0; i < TRIALS; i++) {
       const { child, port } = await spawnServer();
       const seen: InstanceTransition[] = [];
+      const watches: PollingWatch[] = [];
+      const recorded: ListenerWatcher = {
+        watch: (spec, handlers) => {
+          const w = watcher.watch(spec, handlers);
+          watches.push(w);
+          return w;
+        },
+        close: () => watcher.close(),
+      };
       const svc = new ServiceHealth({
         service: configFor(port, join(dir, 'drain')),
-        watcher,
+        watcher: recorded,
         onTransition: (tr) => seen.push(tr),
       });
       svc.start();
       await transition(seen, (tr) => tr.to === 'up', 2000);
-      await new Promise((r) => setTimeout(r, 150)); // let the watcher see the listener (and open its sentinel)
+      await waitFor(() => watches[0]?.present === true && (!sentinel || watches[0].guarded), {
+        timeoutMs: 2000,
+        what: sentinel ? 'the listener listed and its sentinel connected' : 'the listener listed',
+      });
       const killedAt = performance.now();
       child.once('exit', () => reaped.push(performance.now() - killedAt));
       child.kill('SIGKILL');
@@ -100,10 +123,11 @@ function summary(latencies: number[]): string {
 test('kill -9 of the service: socket-gone by event, long before the check interval (10 s, fall 3)', async (t) => {
   const polledRun = await killTrials(
     new PollingListenerWatcher(procNetSource(), { intervalMs: 50, sentinel: false }),
+    false,
   );
   const polled = polledRun.gone;
   t.diagnostic(`socket-gone after kill -9, /proc poll every 50 ms only (ms): ${summary(polled)}`);
-  const sentinelRun = await killTrials(new PollingListenerWatcher(procNetSource()));
+  const sentinelRun = await killTrials(new PollingListenerWatcher(procNetSource()), true);
   const sentinel = sentinelRun.gone;
   t.diagnostic(`socket-gone after kill -9, sentinel connection + 100 ms poll (ms): ${summary(sentinel)}`);
   t.diagnostic(
@@ -111,19 +135,24 @@ test('kill -9 of the service: socket-gone by event, long before the check interv
   );
   const diag = sockDiagSource();
   if (diag) {
-    const diagRun = await killTrials(new PollingListenerWatcher(diag, { intervalMs: 50, sentinel: false }));
+    const diagRun = await killTrials(
+      new PollingListenerWatcher(diag, { intervalMs: 50, sentinel: false }),
+      false,
+    );
     t.diagnostic(`socket-gone after kill -9, sock_diag poll every 50 ms only (ms): ${summary(diagRun.gone)}`);
   } else t.diagnostic('sock_diag: native addon not built, that mode was not measured');
 });
 
-test('the watcher reports gone and back for an in-process listener (closed, not killed)', async () => {
-  const watcher = new PollingListenerWatcher(procNetSource(), { intervalMs: 20 });
+test('the watcher reports gone and back for an in-process listener (closed, not killed), at its poll', async () => {
+  const clock = new FakeClock();
+  const INTERVAL_MS = 20;
+  const watcher = new PollingListenerWatcher(procNetSource(), { intervalMs: INTERVAL_MS, clock });
   const srv = createServer();
   const port = await new Promise<number>((r) =>
     srv.listen(0, '::', () => r((srv.address() as { port: number }).port)),
   );
   const events: string[] = [];
-  watcher.watch(
+  const w = watcher.watch(
     { port, addresses: ['192.0.2.1'] },
     { gone: (d) => events.push(`gone:${d}`), back: () => events.push('back') },
   );
@@ -131,37 +160,48 @@ test('the watcher reports gone and back for an in-process listener (closed, not 
     { port: port === 1 ? 2 : 1, addresses: [] },
     { gone: () => events.push('never') },
   );
-  await new Promise((r) => setTimeout(r, 60));
+  await waitFor(() => w.present === true && w.guarded, {
+    what: 'the listener listed and its sentinel connected',
+  });
+  /** One poll interval on the clock, and the listing it starts (a real read of /proc) seeing `what`. */
+  const tick = async (what: string) => {
+    const n = events.length;
+    await clock.advance(INTERVAL_MS);
+    await waitFor(() => events.length > n, { what });
+  };
   srv.close(); // the sentinel connection stays open: only the poll can see this
-  await new Promise((r) => setTimeout(r, 60));
-  srv.listen(port, '0.0.0.0');
-  await new Promise((r) => setTimeout(r, 60));
+  await tick('gone');
+  await new Promise<void>((r) => srv.listen(port, '0.0.0.0', r));
+  await tick('back');
   srv.close();
   other.close();
   watcher.close();
   assert.deepEqual(events, [`gone:no listening socket on port ${port}`, 'back']);
+  assert.equal(clock.pending, 0, 'closed: no timer left');
 });
 
 test('drain: the in-memory flag and the drain file (created, removed) drive the drained state', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'acd-health-drain-'));
   const file = join(dir, 'web');
   const events: string[] = [];
-  const drain = new DrainControl(file, (d, src) => events.push(`${d}:${src}`), 50);
+  const clock = new FakeClock();
+  const POLL_MS = 50;
+  const drain = new DrainControl(file, (d, src) => events.push(`${d}:${src}`), POLL_MS, clock);
   drain.start();
   try {
     drain.setFlag(true);
     drain.setFlag(true);
     writeFileSync(file, ''); // already drained by the flag: no event
-    await new Promise((r) => setTimeout(r, 100));
+    await clock.advance(POLL_MS); // seen by the poll at the latest
     drain.setFlag(false); // the file still drains
     assert.equal(drain.drained, true);
     rmSync(file);
-    const removedAt = performance.now();
-    while (drain.drained && performance.now() - removedAt < 1000) await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => !drain.drained, { timeoutMs: 2000, what: 'the removal seen by the directory watch' });
+    assert.equal(clock.now(), POLL_MS, 'by the watch: no poll ran');
     assert.deepEqual(events, ['true:flag', 'false:file']);
     writeFileSync(file, '');
-    await new Promise((r) => setTimeout(r, 100));
-    assert.deepEqual(events, ['true:flag', 'false:file', 'true:file']);
+    await clock.advance(POLL_MS);
+    assert.deepEqual(events, ['true:flag', 'false:file', 'true:file'], 'seen by the poll at the latest');
   } finally {
     drain.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -177,13 +217,17 @@ test('a drain file present at start drains the local instance of a ServiceHealth
     srv.listen(0, '127.0.0.1', () => r((srv.address() as { port: number }).port)),
   );
   const seen: InstanceTransition[] = [];
+  const clock = new FakeClock();
+  const POLL_MS = 50;
   const svc = new ServiceHealth({
     service: configFor(port, file),
     onTransition: (tr) => seen.push(tr),
-    drainPollMs: 50,
+    drainPollMs: POLL_MS,
+    clock,
   });
   svc.start();
   try {
+    await clock.advance(0); // the first check runs at once
     await transition(seen, (tr) => tr.to === 'drained', 2000);
     assert.deepEqual(
       seen.map((tr) => `${tr.from}>${tr.to}:${tr.reason}`),
@@ -191,6 +235,7 @@ test('a drain file present at start drains the local instance of a ServiceHealth
     );
     assert.deepEqual(svc.healthyInstances(), [], 'a drained instance takes no new flows');
     rmSync(file);
+    await clock.advance(POLL_MS); // seen by the poll at the latest
     await transition(seen, (tr) => tr.to === 'up', 2000);
     assert.equal(seen.at(-1)!.reason, 'undrained');
     assert.deepEqual(svc.healthyInstances(), ['h1']);
