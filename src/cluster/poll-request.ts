@@ -4,8 +4,9 @@
 // hold (the peer's Content-Length is checked first), its signature checked against this request's
 // nonce, then its body parsed with the entry cap. Anything else is a RejectedReply with its reason, and
 // nothing of it is returned: a forged, replayed, oversized or malformed reply is never applied. The
-// signatures' stamps come from the caller's clock; the reply's deadline is the socket's own inactivity
-// timeout (Node's, armed and reset by the socket's traffic).
+// signatures' stamps and the reply's deadline come from the caller's clock: the whole reply must be in
+// within the wait plus REPLY_SLACK_MS, however its bytes are spread (a peer dripping one byte just
+// inside an inactivity timeout cannot hold a poll open).
 
 import { type Agent as HttpAgent, type IncomingMessage, request } from 'node:http';
 import { isIPv6 } from 'node:net';
@@ -25,8 +26,8 @@ export interface PollRequest {
   /** This host's address of the peer's family (the source the peer admits); none: the kernel's choice. */
   localAddress?: string;
   keys: ClusterKeys;
-  /** Its wallNow() stamps the request and checks the reply's stamp (default: the system clock). */
-  clock?: Pick<Clock, 'wallNow'>;
+  /** Its wallNow() stamps the request and checks the reply's stamp; its timer is the reply's deadline. */
+  clock?: Pick<Clock, 'wallNow' | 'setTimeout' | 'clearTimeout'>;
   since: string;
   wait: number;
   /** Entries the reply may carry (limits.ts maxEntries). */
@@ -50,6 +51,15 @@ export function pollOnce(p: PollRequest): Promise<InstancesReply> {
   const fail = (message: string) =>
     new AnycastdError('ERR_CLUSTER_REPLY', `cluster reply from ${from}: ${message}`);
   return new Promise((resolve, reject) => {
+    const deadline = clock.setTimeout(() => req.destroy(fail('no reply in time')), p.wait + REPLY_SLACK_MS);
+    const settle =
+      <T>(f: (v: T) => void) =>
+      (v: T) => {
+        clock.clearTimeout(deadline);
+        f(v);
+      };
+    resolve = settle(resolve);
+    reject = settle(reject);
     const req = request(
       {
         host: p.address,
@@ -60,7 +70,6 @@ export function pollOnce(p: PollRequest): Promise<InstancesReply> {
         maxHeaderSize: MAX_HEADER_BYTES,
         ...(p.agent ? { agent: p.agent } : {}),
         ...(p.signal ? { signal: p.signal } : {}),
-        timeout: p.wait + REPLY_SLACK_MS,
       },
       (res: IncomingMessage) => {
         const declared = Number(res.headers['content-length'] ?? 0);
@@ -103,7 +112,6 @@ export function pollOnce(p: PollRequest): Promise<InstancesReply> {
         res.on('error', reject);
       },
     );
-    req.on('timeout', () => req.destroy(fail('no reply in time')));
     req.on('error', reject);
     req.end();
   });
