@@ -27,10 +27,9 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { run } from '../../lab/exec.js';
 import { createNetns, type Netns, removeNetnsByPrefix, uniquePrefix } from '../../lab/netns.js';
-import { encodeRequest } from '../../src/api/codec.js';
-import { frame } from '../../src/api/framing.js';
 import { projectRoot } from '../../src/native/addon.js';
 import { type TestAccounts, testAccounts } from '../helpers/accounts.js';
+import { program } from '../helpers/programs.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { NotifyListener } from './fixtures/notify-listen.js';
 import { sandboxArgv, unitDirectives } from './fixtures/unit-sandbox.js';
@@ -55,9 +54,14 @@ let outsider: { name: string; uid: number; gid: number };
 /** Where the exec check (running as `outsider`) writes what it sees. */
 let checkOut: string;
 const SECRET_ENV = 'ANYCASTD_TEST_SECRET';
+/** A passive peer on up0's /31 (nothing answers there): BGP listens on the address facing it, 192.0.2.0. */
+const PEER = '192.0.2.1';
+const LINK_ADDRESS = '192.0.2.0/31';
 
 function configText(): string {
   return `node: { id: h1, host: { ipv4: 198.51.100.1 }, asn: 65001, uplinks: [up0] }
+bgp:
+  peers: [{ name: tor, address: ${PEER}, remote_asn: 65002, passive: true }]
 services:
   - name: web
     vips: [192.0.2.10]
@@ -98,6 +102,7 @@ before(async () => {
   ns.ip(['link', 'add', 'up0', 'type', 'veth', 'peer', 'name', 'up1']);
   ns.ip(['link', 'set', 'up0', 'up']);
   ns.ip(['link', 'set', 'up1', 'up']);
+  ns.ip(['addr', 'add', LINK_ADDRESS, 'dev', 'up0']);
   listener = await NotifyListener.open(join(dir, 'notify.sock'), ns.name);
 });
 
@@ -116,22 +121,19 @@ after(() => {
 
 /** Connects to the control socket as local user `name` (with its groups) and asks for status. */
 function connectAs(name: string): string {
-  const script = `const s = require('node:net').createConnection(process.argv[1]);
-const req = ${JSON.stringify([...frameStatusRequest()])};
-s.on('connect', () => s.write(Buffer.from(req)));
-s.on('data', () => { console.log('status h1'); s.destroy(); });
-s.on('error', (e) => console.log(e.code));`;
   const r = spawnSync(
     'setpriv',
-    ['--reuid', name, '--regid', 'users', '--init-groups', process.execPath, '-e', script, apiSocket()],
+    [
+      '--reuid',
+      name,
+      '--regid',
+      'users',
+      '--init-groups',
+      ...program('api-status', ['--socket', apiSocket()]),
+    ],
     { encoding: 'utf8', timeout: 10_000 },
   );
   return r.stdout.trim() || r.stderr.trim();
-}
-
-/** One framed status Request. */
-function frameStatusRequest(): Buffer {
-  return frame(encodeRequest(1, 'status', {}));
 }
 
 const has = (i: number, line: string): boolean => listener.messages[i]!.lines.includes(line);
@@ -183,7 +185,7 @@ test('Type=notify: READY after XDP and BGP, watchdog pings, reload and stop', {
   const atReady = listener.messages[ready]!;
   assert.equal(atReady.xdp, true, 'XDP attached to up0 when READY=1 arrives');
   assert.equal(atReady.bgpListening, true, 'BGP listens on 179 when READY=1 arrives');
-  assert.match(status(ready), /^running: 1 services, 0 peers, XDP on up0$/);
+  assert.match(status(ready), /^running: 1 services, 1 peers, XDP on up0$/);
   assert.ok(
     listener.messages.slice(0, ready).every((m) => !m.lines.includes('READY=1')),
     'READY=1 only once',
@@ -216,7 +218,7 @@ test('Type=notify: READY after XDP and BGP, watchdog pings, reload and stop', {
   );
   assert.equal(sock.gid, group.gid, 'the socket has the unit’s group without CAP_CHOWN');
   assert.equal(sock.mode & 0o777, 0o660);
-  assert.equal(connectAs(member.name), 'status h1', 'a member of the group is answered');
+  assert.equal(connectAs(member.name), 'status answered', 'a member of the group is answered');
   assert.equal(connectAs(outsider.name), 'EACCES', 'a local user outside the group cannot connect');
 
   // The exec check: its user, no capability, only its own environment.

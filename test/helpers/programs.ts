@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { nodeArgs } from '../../lab/apps.js';
 
 export type ProgramName =
+  | 'api-status'
   | 'attacker'
   | 'tcp-connects'
   | 'tcp-echo'
