@@ -20,6 +20,12 @@ import {
 export const RA_INTERVAL_MS = 10_000;
 export const RA_FAST_INTERVAL_MS = 1_000;
 export const RA_FAST_COUNT = 5;
+/**
+ * Routers remembered as heard (each gets one prompt RA). A link normally holds one or two; anyone on it can
+ * send RAs from made-up link-local sources, so the set is emptied when full rather than grown (the cost of
+ * forgetting is at most one more rate-limited RA).
+ */
+export const MAX_HEARD_ROUTERS = 64;
 /** Never answer heard routers with more than one extra RA per this period. */
 const RA_MIN_GAP_MS = 1_000;
 
@@ -62,7 +68,7 @@ export class RouterAdvertiser {
   private fastLeft: number;
   private sentOk = false;
   private lastSent = 0;
-  private readonly heard = new Set<string>();
+  private readonly heard = new Set<string>(); // at most MAX_HEARD_ROUTERS
   /** RAs sent (successfully handed to the kernel). */
   sent = 0;
 
@@ -99,6 +105,7 @@ export class RouterAdvertiser {
       return;
     }
     if (!this.heard.has(from)) {
+      if (this.heard.size >= MAX_HEARD_ROUTERS) this.heard.clear();
       this.heard.add(from);
       if (Date.now() - this.lastSent >= RA_MIN_GAP_MS) this.advertise();
     }
