@@ -1,14 +1,15 @@
-// UPDATE codec throughput (issue 4, DESIGN.md "Measures that matter"): messages and prefixes per second
+// UPDATE codec throughput (DESIGN.md "Measures that matter"): messages and prefixes per second
 // through encodeUpdate / decodeUpdate (src/bgp/codec/update.ts, RFC 4271 §4.3, RFC 4760 MP_REACH_NLRI)
 // for N IPv6 /128 routes (2001:db8::/32) with ORIGIN, a 4-octet AS_PATH and an MP_REACH next hop,
-// either one prefix per UPDATE or packed (as many as fit in 4,096 octets, as src/bgp/export.ts packs).
+// either one prefix per UPDATE or packed (as many as fit in 4,096 octets). Both are built by the
+// speaker's own export (src/bgp/export.ts buildUpdates), so the bench measures the UPDATEs it sends.
 // Baseline in the same run: JSON.stringify / JSON.parse of the same routes grouped the same way
 // (one JSON text per UPDATE), and a plain Buffer copy of the encoded bytes.
 import assert from 'node:assert/strict';
-import type { PathAttributes } from '../src/bgp/codec/attributes/types.js';
-import { Afi, MAX_MESSAGE_LENGTH, Origin, Safi } from '../src/bgp/codec/constants.js';
-import { encodedPrefixLength, type Prefix } from '../src/bgp/codec/prefix.js';
-import { decodeUpdate, encodeUpdate } from '../src/bgp/codec/update.js';
+import { Afi, MAX_MESSAGE_LENGTH, Safi } from '../src/bgp/codec/constants.js';
+import type { Prefix } from '../src/bgp/codec/prefix.js';
+import { decodeUpdate, encodeUpdate, type UpdateMessage } from '../src/bgp/codec/update.js';
+import { buildUpdates, type ExportSession } from '../src/bgp/export.js';
 
 const CTX = { as4: true, ebgp: true };
 const HOST_AS = 4_200_000_101;
@@ -39,33 +40,20 @@ function routes(n: number): Prefix[] {
   }));
 }
 
-function attrs(nlri: Prefix[]): PathAttributes {
-  return {
-    origin: Origin.IGP,
-    asPath: [{ type: 'sequence', asns: [HOST_AS] }],
-    mpReach: { afi: Afi.IPV6, safi: Safi.UNICAST, nextHops: [NEXT_HOP], nlri },
-  };
-}
+/** An eBGP session over IPv6 with a global next hop: ORIGIN, a 4-octet AS_PATH, MP_REACH_NLRI. */
+const SESSION: ExportSession = {
+  localAs: HOST_AS,
+  ibgp: false,
+  families: [{ afi: Afi.IPV6, safi: Safi.UNICAST }],
+  extendedNextHop: false,
+  ipv6NextHops: [NEXT_HOP],
+};
 
-/** Group prefixes into UPDATEs: one each, or as many as fit in one message. */
-function groups(prefixes: Prefix[], packing: CodecFigures['packing']): Prefix[][] {
-  if (packing === 'single') return prefixes.map((p) => [p]);
-  const room = MAX_MESSAGE_LENGTH - encodeUpdate({ attributes: attrs([]) }, CTX).length;
-  const out: Prefix[][] = [];
-  let cur: Prefix[] = [];
-  let used = 0;
-  for (const p of prefixes) {
-    const n = encodedPrefixLength(p);
-    if (used + n > room) {
-      out.push(cur);
-      cur = [];
-      used = 0;
-    }
-    cur.push(p);
-    used += n;
-  }
-  if (cur.length > 0) out.push(cur);
-  return out;
+/** The UPDATEs the speaker sends for these prefixes: one each, or packed as it packs them. */
+function updates(prefixes: Prefix[], packing: CodecFigures['packing']): Partial<UpdateMessage>[] {
+  const announced = prefixes.map((prefix) => ({ prefix, attributes: {} }));
+  if (packing === 'packed') return buildUpdates(announced, [], SESSION);
+  return announced.flatMap((r) => buildUpdates([r], [], SESSION));
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -82,33 +70,35 @@ function rate(items: number, runs: number, f: () => void): number {
 }
 
 export function codecFigures(n: number, packing: CodecFigures['packing'], runs: number): CodecFigures {
-  const gs = groups(routes(n), packing);
-  const objects = gs.map((g) => ({ withdrawn: [], attributes: attrs(g), nlri: [] }));
+  const objects = updates(routes(n), packing);
   let wire: Buffer[] = [];
-  const encodePerS = rate(gs.length, runs, () => {
+  const encodePerS = rate(objects.length, runs, () => {
     wire = objects.map((u) => encodeUpdate(u, CTX));
   });
   let decoded = 0;
-  const decodePerS = rate(gs.length, runs, () => {
+  const decodePerS = rate(objects.length, runs, () => {
     decoded = 0;
     for (const m of wire) decoded += decodeUpdate(m, CTX).attributes.mpReach!.nlri.length;
   });
   assert.equal(decoded, n, 'every prefix decoded back');
-  assert.equal(wire.at(-1)!.length <= MAX_MESSAGE_LENGTH, true);
+  assert.ok(
+    wire.every((m) => m.length <= MAX_MESSAGE_LENGTH),
+    'every UPDATE fits in one message',
+  );
   let texts: string[] = [];
-  const jsonStringifyPerS = rate(gs.length, runs, () => {
+  const jsonStringifyPerS = rate(objects.length, runs, () => {
     texts = objects.map((u) => JSON.stringify(u));
   });
-  const jsonParsePerS = rate(gs.length, runs, () => {
+  const jsonParsePerS = rate(objects.length, runs, () => {
     for (const t of texts) JSON.parse(t);
   });
-  const bufferCopyPerS = rate(gs.length, runs, () => {
+  const bufferCopyPerS = rate(objects.length, runs, () => {
     for (const m of wire) Buffer.from(m);
   });
   return {
     prefixes: n,
     packing,
-    messages: gs.length,
+    messages: objects.length,
     bytes: wire.reduce((s, m) => s + m.length, 0),
     encodePerS,
     decodePerS,

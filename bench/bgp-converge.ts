@@ -1,4 +1,4 @@
-// Convergence of many VIPs at real peers (issue 4, DESIGN.md "Measures that matter"): our BGP speaker
+// Convergence of many VIPs at real peers (DESIGN.md "Measures that matter"): our BGP speaker
 // (src/bgp/speaker.ts) in a host namespace with IPv4 and IPv6 sessions (RFC 4271, RFC 4760) to an FRR
 // ToR and a BIRD ToR, each in its own namespace; N IPv6 /128 VIPs advertised at once; ms until all N
 // are in each ToR's kernel FIB (rtnetlink dumps in the ToR namespace every 2 ms), then withdrawn and

@@ -1,4 +1,4 @@
-// BGP benchmark (issue 4, DESIGN.md "Measures that matter"):
+// BGP benchmark (DESIGN.md "Measures that matter"):
 // - UPDATE codec: messages encoded and decoded per second at 10k and 100k IPv6 prefixes, one prefix per
 //   UPDATE and packed, beside JSON.stringify / JSON.parse of the same routes and a Buffer copy of the
 //   same bytes, all in the same run (bench/bgp-codec.ts);

@@ -1,4 +1,4 @@
-// Failure → withdrawal benchmark (issue 5, DESIGN.md "Measures that matter"): the real agent
+// Failure → withdrawal benchmark (DESIGN.md "Measures that matter"): the real agent
 // (`anycastd run`) on lab host h2 of the full fabric (lab/topology.ts: tor1 = FRR, tor2 = BIRD),
 // its service (the lab's Node TCP server) SIGKILLed, ms until h2 leaves each ToR's kernel FIB for the
 // VIP (IPv4 and IPv6: the kernel's route events, `ip -ts monitor route`), then the service restarted
@@ -30,7 +30,7 @@ const HOST = 'h2';
 const GONE_TIMEOUT_MS = 10_000;
 const BACK_TIMEOUT_MS = 30_000;
 const SESSIONS_TIMEOUT_MS = 30_000;
-/** The check of h2's service in both modes (issue 5: interval 1 s, fall 2). */
+/** The check of h2's service in both modes: interval 1 s, fall 2 (a dead service seen within ~2 s). */
 const TIMINGS: AgentTimings = {
   ...LAB_AGENT_TIMINGS,
   checkIntervalMs: 1000,

@@ -1,5 +1,5 @@
-// Connection keeping in all five of issue 8's lab scenarios, with three real anycastd agents and 1,000 held
-// connections (ANYCASTD_BENCH_LAB_CONNECTIONS), one scenario at a time: drain h3 (and new connections
+// Connection keeping in all five lab scenarios of DESIGN.md's "connections kept", with three real anycastd
+// agents and 1,000 held connections (ANYCASTD_BENCH_LAB_CONNECTIONS), one scenario at a time: drain h3 (and new connections
 // while drained: h3 must serve none); undrain h3 (1,000 more opened while drained); shut h3's BGP sessions
 // at both ToRs and bring them back (ECMP moves, h3's agent and service keep running; 1,000 more opened while
 // shut); add a fourth host h4 (the others' rings gain it by

@@ -1,4 +1,4 @@
-// The lab's own benchmark (issue 7, DESIGN.md "Measures that matter"), with three real anycastd agents:
+// The lab's own benchmark (DESIGN.md "Measures that matter"), with three real anycastd agents:
 // - failure → withdrawal: h2's service SIGKILLed, ms until h2 leaves tor1's (FRR) and tor2's (BIRD) FIB
 //   (the kernel's route events) and the spine's BGP table; TRIALS trials, p50/p99/max; then it returns;
 // - one failure under 1,000 held connections and new connections every 10 ms: broken on the survivors,

@@ -1,4 +1,4 @@
-// Cost of the two rings and the second chance (issue 8), ns per packet by BPF_PROG_TEST_RUN, median of
+// Cost of the two rings and the second chance (bpf/rings.h), ns per packet by BPF_PROG_TEST_RUN, median of
 // 5 runs, beside a bare XDP_PASS program measured in the same run:
 //  - flow-table hits (1e6 repeats of the real program): a non-SYN packet of a two-ring service against a
 //    one-ring one — a hit must cost nothing more (the socket check never runs on a hit);

@@ -34,7 +34,7 @@ const XDP_SECTION = 'xdp';
 const START_TIMEOUT_MS = 20_000;
 /** The lab's cluster key: 256 bits (src/config/cluster-keys.ts MIN_KEY_BYTES). */
 const CLUSTER_KEY_BYTES = 32;
-/** The agent's log event after a SIGHUP reload (src/agent/run.ts). */
+/** The agent's log event after a SIGHUP reload (src/daemon/signals.ts). */
 const RELOAD_EVENT = /^config-(reloaded|rejected)$/;
 
 /** One JSON line of an agent's log (only the fields the lab reads). */

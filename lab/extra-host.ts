@@ -1,4 +1,4 @@
-// A fourth host on demand (issue 8's "add a fourth host"): never part of the default three-host lab.
+// A fourth host on demand (the keeping scenario "add a fourth host"): never part of the default three-host lab.
 // addHost() creates the host's namespace, its links to both ToRs (lab/addressing.ts EXTRA_LINKS)
 // and its host address, then adds its sessions to the running ToRs: FRR through vtysh
 // `configure terminal` (the same neighbour lines as bgpd.conf), BIRD by re-rendering its config and

@@ -14,6 +14,7 @@
 // is the snapshot the metrics/API layer reads.
 
 import { EventEmitter } from 'node:events';
+import { hasApplyPeers, type RouteAnnouncer } from '../bgp/announcer.js';
 import { type Clock, systemClock } from '../clock.js';
 import type { ClusterPort } from '../cluster/cluster.js';
 import { ConfigStore, type ReloadResult } from '../config/reload.js';
@@ -23,7 +24,6 @@ import type { HostAddresses } from '../host/lo-addresses.js';
 import type { ConnectionCounter } from './drain-wait.js';
 import type { HealthFactory } from './health-port.js';
 import { jsonLineSink, type Level, type LogRecord, type LogSink, makeRecord } from './log.js';
-import { hasApplyPeers, type RouteAnnouncer } from './ports.js';
 import { hostPrefix } from './routes.js';
 import { ServiceAgent } from './service-agent.js';
 import type { AgentStatus } from './status.js';

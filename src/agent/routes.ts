@@ -4,10 +4,10 @@
 // (RFC 8326 §2, 65535:0), which receivers that honour it map to a LOCAL_PREF of 0.
 
 import { isIPv4 } from 'node:net';
+import type { ExportAttributes } from '../bgp/announcer.js';
 import { Afi } from '../bgp/codec/constants.js';
 import type { Prefix } from '../bgp/codec/prefix.js';
 import type { OnDownConfig } from '../config/types.js';
-import type { ExportAttributes } from './ports.js';
 
 const IPV4_HOST_LEN = 32;
 const IPV6_HOST_LEN = 128;

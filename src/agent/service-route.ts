@@ -3,11 +3,11 @@
 // change, and which of its VIPs are on lo. Each change is one log line; a repeated one does nothing.
 // When to change what is decided in service-agent.ts.
 
+import type { RouteAnnouncer } from '../bgp/announcer.js';
 import type { Clock } from '../clock.js';
 import type { OnDownConfig, ServiceConfig } from '../config/types.js';
 import type { HostAddresses } from '../host/lo-addresses.js';
 import type { Level } from './log.js';
-import type { RouteAnnouncer } from './ports.js';
 import { hostPrefix, worseAttributes } from './routes.js';
 import type { RouteState } from './status.js';
 

@@ -1,13 +1,13 @@
-// The control API's handler over a running agent (OpsParts, src/metrics/agent-source.ts): status,
+// The control API's handler over a running agent (OpsParts, agent-view.ts): status,
 // peers from the speaker's snapshot, services and instances from the agent's status(), rings and flows
 // read from the data plane, drain/undrain/reload passed to the agent, and the routes it advertises.
 import { isIPv4 } from 'node:net';
-import type { ExportAttributes } from '../agent/ports.js';
 import { worseAttributes } from '../agent/routes.js';
+import type { ExportAttributes } from '../bgp/announcer.js';
 import type { ReceivedRoute } from '../bgp/speaker-status.js';
 import type { Config } from '../config/types.js';
 import { AnycastdError } from '../errors.js';
-import type { LastChange, OpsParts } from '../metrics/agent-source.js';
+import type { LastChange, OpsParts } from './agent-view.js';
 import { flowsOf, ringsOf } from './dataplane-views.js';
 import { ApiError, type ApiHandler, type PeerInfo, type RouteInfo } from './types.js';
 

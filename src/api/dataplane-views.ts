@@ -1,7 +1,7 @@
 // Read-only views of a Dataplane for the control API, for the agent to return as they are: the share of
 // each Maglev ring (new, established) every instance owns, and the flows of one VIP in the kernel's flow
 // table with the instance each is pinned to. Instance slots are named through the instance_ids map.
-import { formatIp } from '../native/ip.js';
+import { formatIp } from '../netlink/ip.js';
 import { addr16, familyOf } from '../steer/addr.js';
 import type { Dataplane } from '../steer/dataplane.js';
 import {

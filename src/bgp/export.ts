@@ -6,7 +6,7 @@
 // of RFC 8326 among them) and large communities (RFC 8092). Routes with equal attributes share an
 // UPDATE; every UPDATE fits in 4096 octets. End-of-RIB markers per RFC 4724 §2.
 
-import type { ExportAttributes } from '../agent/ports.js';
+import type { ExportAttributes } from './announcer.js';
 import type { AttrContext, PathAttributes } from './codec/attributes/types.js';
 import type { AfiSafi } from './codec/capabilities.js';
 import { Afi, MAX_MESSAGE_LENGTH, Origin, Safi } from './codec/constants.js';

@@ -11,9 +11,9 @@
 // that appears later gets its listener then, and one that goes away loses it.
 
 import type { PeerConfig } from '../config/types.js';
-import type { IpFamily } from '../native/ip.js';
-import { parseIp } from '../native/ip.js';
-import type { InterfaceAddress } from '../native/rtnl-codec.js';
+import type { IpFamily } from '../netlink/ip.js';
+import { parseIp } from '../netlink/ip.js';
+import type { InterfaceAddress } from '../netlink/rtnl-codec.js';
 import { samePrefixBits } from './policy.js';
 
 const IPV4_BITS = 32;

@@ -11,9 +11,9 @@
 // connection and is logged.
 
 import type net from 'node:net';
-import { type IpFamily, unmappedV4 } from '../native/ip.js';
 import { TcpSocketFd } from '../native/sockopt.js';
 import { listenTcp, type TcpListener } from '../native/tcp.js';
+import { type IpFamily, unmappedV4 } from '../netlink/ip.js';
 import type { ListenAddress, ListenEndpoint } from './listen-plan.js';
 import { RefusalLog, type RefusalLogOptions } from './refusals.js';
 

@@ -16,8 +16,8 @@
 // afresh; a whole interval within the limit ends the state. A peer without route refresh stays over
 // until its session restarts.
 
-import type { ExportAttributes } from '../agent/ports.js';
 import type { PeerConfig } from '../config/types.js';
+import type { ExportAttributes } from './announcer.js';
 import type { PathAttributes } from './codec/attributes/types.js';
 import { type Capability, findCapability } from './codec/capabilities.js';
 import { Afi, CeaseSubcode, Safi } from './codec/constants.js';

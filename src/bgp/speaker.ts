@@ -10,7 +10,6 @@
 // advertisements and learns the peer's link-local address (unnumbered-peer.ts), then connects actively
 // too. No exception escapes a handler of the network: sessions reset, the speaker logs.
 
-import type { ExportAttributes, RouteAnnouncer } from '../agent/ports.js';
 import type { Config, NodeConfig, PeerConfig } from '../config/types.js';
 import {
   DEFAULT_DST,
@@ -18,9 +17,10 @@ import {
   type DefaultRouteSink,
   DefaultRouteWriter,
 } from '../host/default-route.js';
-import type { IpFamily } from '../native/ip.js';
 import { Rtnetlink } from '../native/rtnl.js';
 import { MAX_TTL } from '../native/sockopt.js';
+import type { IpFamily } from '../netlink/ip.js';
+import type { ExportAttributes, RouteAnnouncer } from './announcer.js';
 import { Afi } from './codec/constants.js';
 import { type Prefix, prefixKey } from './codec/prefix.js';
 import { type ListenAddress, listenPlan } from './listen-plan.js';

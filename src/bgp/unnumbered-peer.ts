@@ -10,7 +10,7 @@
 import { type RaSchedule, RouterAdvertiser } from '../host/ra.js';
 import { isLinkLocal6 } from '../host/ra-codec.js';
 import type { Rtnetlink } from '../native/rtnl.js';
-import { NUD_FAILED, NUD_NOARP } from '../native/rtnl-codec.js';
+import { NUD_FAILED, NUD_NOARP } from '../netlink/rtnl-codec.js';
 
 /** linux/neighbour.h: address resolution still in progress. */
 const NUD_INCOMPLETE = 0x01;

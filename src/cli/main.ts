@@ -2,9 +2,10 @@
 // The `anycastd` command line: one subcommand per job, exit codes scripts can rely on
 // (0 ok, 1 failure of the job, 2 bad usage or invalid config, 3 agent not reachable: src/cli/exit.ts).
 import { Command } from 'commander';
-import { runAgent } from '../agent/run.js';
-import { opsOnStarted, packageVersion } from '../api/ops.js';
+import { systemClock } from '../clock.js';
 import { check, DEFAULT_CONFIG_PATH } from '../config/index.js';
+import { runDaemon } from '../daemon/run.js';
+import { packageVersion } from '../daemon/version.js';
 import { registerBench } from './bench.js';
 import { registerControl } from './control.js';
 import { registerDemo } from './demo.js';
@@ -47,11 +48,11 @@ function program(): Command {
     .option('--pin-dir <dir>', 'bpffs directory of the pinned maps (default /sys/fs/bpf/anycastd)')
     .action(async (opts: { config: string; pinDir?: string }) => {
       process.exit(
-        await runAgent({
+        await runDaemon({
           configFile: opts.config,
+          clock: systemClock,
           ...(opts.pinDir ? { pinDir: opts.pinDir } : {}),
           version: packageVersion(),
-          onStarted: opsOnStarted(packageVersion()),
         }),
       );
     });

@@ -10,7 +10,7 @@ import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Clock, TimerHandle } from '../clock.js';
 import { LimitedLog } from '../log/limited-log.js';
-import { unmappedV4 } from '../native/ip.js';
+import { unmappedV4 } from '../netlink/ip.js';
 import type { ConnectionGate } from './admission.js';
 import type { ClusterCounters, RequestRefusal } from './counters.js';
 import { HEADERS_TIMEOUT_MS, LOG_INTERVAL_MS, MAX_HEADER_BYTES, MAX_LOG_KEYS } from './limits.js';

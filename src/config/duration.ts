@@ -11,12 +11,3 @@ export function parseDuration(text: string): number | null {
   const ms = Number(m[1]) * UNIT_MS[m[2]!]!;
   return Number.isFinite(ms) ? Math.round(ms) : null;
 }
-
-/** The shortest exact text for a millisecond count ("250ms", "2s", "5m"). */
-export function formatDuration(ms: number): string {
-  for (const unit of ['h', 'm', 's'] as const) {
-    const size = UNIT_MS[unit]!;
-    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
-  }
-  return `${ms}ms`;
-}

@@ -176,7 +176,10 @@ export interface ServiceConfig {
   drainTimeMs: number;
   /** At start, how long to wait for the first round of checks before advertising regardless. */
   graceTimeMs: number;
-  /** How long an instance joining the `established` ring waits after joining `new` (issue 8). */
+  /**
+   * How long an instance joining the `established` ring waits after joining `new`, so the misses of older
+   * connections still find the instance that holds them.
+   */
   joinGraceMs: number;
   drainFile: string;
 }

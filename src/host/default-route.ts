@@ -5,9 +5,9 @@
 // host address as preferred source when it is on an interface (else without it, retried every second). An IPv4
 // default via an IPv6 (link-local) next hop goes out as RTA_VIA (RFC 8950, unnumbered peering).
 
-import type { IpFamily } from '../native/ip.js';
-import type { Route, RouteNexthop } from '../native/route.js';
 import type { Rtnetlink } from '../native/rtnl.js';
+import type { IpFamily } from '../netlink/ip.js';
+import type { Route, RouteNexthop } from '../netlink/route.js';
 
 export const DEFAULT_DST: Record<IpFamily, string> = { 4: '0.0.0.0/0', 6: '::/0' };
 /** Used when the config names no route protocol (not in iproute2's rt_protos). */

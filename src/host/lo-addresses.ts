@@ -6,8 +6,8 @@
 // every host carries the same VIP by design).
 
 import { SystemError } from '../errors.js';
-import { parseIp } from '../native/ip.js';
 import { Rtnetlink } from '../native/rtnl.js';
+import { parseIp } from '../netlink/ip.js';
 
 export const LOOPBACK = 'lo';
 const ERR_EXISTS = 'EEXIST';

@@ -3,7 +3,7 @@
 // log records the rate limit held back (src/agent/log-limit.ts), and
 // anycastd_agent_resource_faults_total{kind}, the checks that could not run because this process lacked
 // a resource (src/health/agent-fault.ts). Registered on an AnycastdMetrics' registry by the composition
-// root (src/agent/run.ts).
+// root (src/daemon/run.ts).
 import { Counter, type Registry } from 'prom-client';
 import { RESOURCE_KINDS } from '../health/agent-fault.js';
 import { PREFIX } from './factory.js';

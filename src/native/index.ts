@@ -1,5 +1,6 @@
-// The native binding's public surface: libbpf objects, maps, XDP, network namespaces.
-// See docs in each module; errors are SystemError (errno name as code) or AnycastdError.
+// The native binding's public surface: libbpf objects, maps, XDP, network namespaces, netlink and
+// sock_diag sockets, socket options. See docs in each module; errors are SystemError (errno name as code)
+// or AnycastdError. The messages these sockets carry are encoded and decoded in src/netlink/.
 export type { NativeAddon } from './addon.js';
 export { native, projectRoot } from './addon.js';
 export {
@@ -15,52 +16,10 @@ export {
   type XdpMode,
 } from './bpf.js';
 export { errnoName } from './errors.js';
-export {
-  AF_INET,
-  AF_INET6,
-  afOf,
-  familyOfAf,
-  formatIp,
-  formatPrefix,
-  type IpAddress,
-  type IpFamily,
-  type IpPrefix,
-  parseIp,
-  parsePrefix,
-} from './ip.js';
 export { NETLINK_ROUTE, NETLINK_SOCK_DIAG, type NetlinkOpenOptions, NetlinkSocket } from './netlink.js';
 export { netnsPath, withNetns } from './netns.js';
 export { NetlinkWatch, type NetlinkWatchOptions } from './nlwatch.js';
-export {
-  describeRoute,
-  type KernelRoute,
-  type Route,
-  type RouteNexthop,
-  type RouteType,
-  RT_SCOPE_HOST,
-  RT_SCOPE_LINK,
-  RT_SCOPE_UNIVERSE,
-  RT_TABLE_LOCAL,
-  RT_TABLE_MAIN,
-  RTPROT_BOOT,
-  RTPROT_KERNEL,
-  RTPROT_STATIC,
-} from './route.js';
 export { Rtnetlink } from './rtnl.js';
-export {
-  type AddressSpec,
-  type InterfaceAddress,
-  type Link,
-  type Neighbour,
-  NUD_FAILED,
-  NUD_NOARP,
-  NUD_PERMANENT,
-  NUD_REACHABLE,
-  NUD_STALE,
-  SCOPE_HOST,
-  SCOPE_LINK,
-  SCOPE_UNIVERSE,
-} from './rtnl-codec.js';
 export { type RtnlAction, type RtnlEvent, type RtnlGroup, watchRtnl } from './rtnl-events.js';
 export {
   type DestroyWatchOptions,

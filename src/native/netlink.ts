@@ -1,11 +1,11 @@
 // A netlink socket (rtnetlink or sock_diag) in this or another network namespace: one request at a
 // time, replies collected by the native side, errors as SystemError with the kernel's extended-ack
-// text as detail. Message building lives in nlmsg.ts and the family modules.
+// text as detail. Message building lives in src/netlink/ (nlmsg.ts and the family codecs).
 import { AnycastdError } from '../errors.js';
+import { message } from '../netlink/nlmsg.js';
 import { native } from './addon.js';
 import { callNative } from './errors.js';
 import { withNetns } from './netns.js';
-import { message } from './nlmsg.js';
 
 /** linux/netlink.h protocols. */
 export const NETLINK_ROUTE = 0;

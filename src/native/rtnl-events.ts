@@ -2,10 +2,8 @@
 // each change decoded (the same shapes as Rtnetlink's dumps), with an 'overrun' event when the
 // kernel dropped some (then dump again to resynchronise).
 import type { SystemError } from '../errors.js';
-import { NETLINK_ROUTE } from './netlink.js';
-import { messageType } from './nlmsg.js';
-import { NetlinkWatch } from './nlwatch.js';
-import { decodeRoute, type KernelRoute } from './route.js';
+import { messageType } from '../netlink/nlmsg.js';
+import { decodeRoute, type KernelRoute } from '../netlink/route.js';
 import {
   decodeAddress,
   decodeLink,
@@ -13,7 +11,9 @@ import {
   type InterfaceAddress,
   type Link,
   type Neighbour,
-} from './rtnl-codec.js';
+} from '../netlink/rtnl-codec.js';
+import { NETLINK_ROUTE } from './netlink.js';
+import { NetlinkWatch } from './nlwatch.js';
 
 /** linux/rtnetlink.h RTNLGRP_* by name. */
 const GROUPS = {

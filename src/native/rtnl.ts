@@ -1,11 +1,18 @@
 // rtnetlink for the host: links (by name or index, up/down), interface addresses (the VIP on lo),
-// neighbours, and routes (route.ts codec: multipath, RTA_VIA). One socket per Rtnetlink, in this or
-// another network namespace; every call is one request and its replies. Codec: rtnl-codec.ts.
+// neighbours, and routes (multipath, RTA_VIA). One socket per Rtnetlink, in this or another network
+// namespace; every call is one request and its replies. Codecs: src/netlink/rtnl-codec.ts, route.ts.
 
 import { AnycastdError } from '../errors.js';
-import { afOf, type IpFamily, parseIp } from './ip.js';
-import { NETLINK_ROUTE, type NetlinkOpenOptions, NetlinkSocket } from './netlink.js';
-import { attr, attrString, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE } from './nlmsg.js';
+import { afOf, type IpFamily, parseIp } from '../netlink/ip.js';
+import {
+  attr,
+  attrString,
+  NLM_F_ACK,
+  NLM_F_CREATE,
+  NLM_F_DUMP,
+  NLM_F_EXCL,
+  NLM_F_REPLACE,
+} from '../netlink/nlmsg.js';
 import {
   decodeRoute,
   describeRoute,
@@ -16,7 +23,7 @@ import {
   RTM_GETROUTE,
   RTM_NEWROUTE,
   routeDumpHeader,
-} from './route.js';
+} from '../netlink/route.js';
 import {
   type AddressSpec,
   AF_UNSPEC,
@@ -45,7 +52,8 @@ import {
   RTM_NEWADDR,
   RTM_NEWLINK,
   RTM_NEWNEIGH,
-} from './rtnl-codec.js';
+} from '../netlink/rtnl-codec.js';
+import { NETLINK_ROUTE, type NetlinkOpenOptions, NetlinkSocket } from './netlink.js';
 
 export class Rtnetlink {
   readonly #nl: NetlinkSocket;

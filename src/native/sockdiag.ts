@@ -2,9 +2,9 @@
 // service still has its listening socket. One SockDiag per netlink socket, reusable per poll.
 
 import type { SystemError } from '../errors.js';
-import { AF_INET6, afOf, formatIp, type IpFamily } from './ip.js';
+import { AF_INET6, afOf, formatIp, type IpFamily } from '../netlink/ip.js';
+import { fixedHeader, messageType, NLM_F_DUMP } from '../netlink/nlmsg.js';
 import { NETLINK_SOCK_DIAG, type NetlinkOpenOptions, NetlinkSocket } from './netlink.js';
-import { fixedHeader, messageType, NLM_F_DUMP } from './nlmsg.js';
 import { NetlinkWatch } from './nlwatch.js';
 
 /** linux/sock_diag.h, inet_diag.h */

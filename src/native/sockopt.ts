@@ -7,9 +7,9 @@
 // the sockets it accepts, and MD5 keys can be added to or removed from a listener at any time.
 import net from 'node:net';
 import { AnycastdError } from '../errors.js';
+import { afOf, type IpFamily } from '../netlink/ip.js';
 import { native } from './addon.js';
 import { callNative } from './errors.js';
-import { afOf, type IpFamily } from './ip.js';
 import { withNetns } from './netns.js';
 
 /** sys/socket.h, netinet/in.h, netinet/tcp.h constants. */

@@ -223,8 +223,9 @@ export class Dataplane {
   }
 
   /**
-   * Both rings of a service (issue 8): `new` for SYN / UDP / other misses, `established` for non-SYN TCP
-   * misses (written first, so a packet never sees an established ring newer than its new ring's members).
+   * Both rings of a service (connections survive membership changes, DESIGN.md): `new` for SYN / UDP /
+   * other misses, `established` for non-SYN TCP misses (written first, so a packet never sees an
+   * established ring newer than its new ring's members).
    * A service given only setServiceMembers keeps one ring and the program's one-ring behaviour.
    */
   setServiceRings(

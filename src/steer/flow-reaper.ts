@@ -7,7 +7,7 @@
 // that names a local instance: one that names another host was written since, by the second chance.
 
 import { type InetSocket, type NetlinkWatch, watchSocketDestroy } from '../native/index.js';
-import { unmappedV4 } from '../native/ip.js';
+import { unmappedV4 } from '../netlink/ip.js';
 import { addr16 } from './addr.js';
 import type { Dataplane } from './dataplane.js';
 import {

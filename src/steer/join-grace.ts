@@ -1,4 +1,4 @@
-// The join grace of the `established` ring (issue 8): an instance that joins a service's established
+// The join grace of the `established` ring: an instance that joins a service's established
 // ring after that ring was first written waits the grace time before it is written into it, so a
 // non-SYN packet of an older connection that misses the flow table still finds the instance that holds
 // it (had it joined both rings at once, both rings would name the newcomer and the second chance would

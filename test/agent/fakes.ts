@@ -4,8 +4,8 @@
 // from the Recorder's clock (give it a FakeClock and the agent the same one: nothing then waits).
 
 import type { CheckView, HealthPort } from '../../src/agent/health-port.js';
-import type { ExportAttributes, RouteAnnouncer } from '../../src/agent/ports.js';
 import type { RingKind, RingShares, SteeringPort } from '../../src/agent/steering-port.js';
+import type { ExportAttributes, RouteAnnouncer } from '../../src/bgp/announcer.js';
 import type { Prefix } from '../../src/bgp/codec/prefix.js';
 import { type Clock, systemClock } from '../../src/clock.js';
 import type { ClusterPort } from '../../src/cluster/cluster.js';

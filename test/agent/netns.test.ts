@@ -1,4 +1,4 @@
-// The real agent in a network namespace: `runAgent` with the real Dataplane (XDP attached to a veth
+// The real agent in a network namespace: `runDaemon` with the real Dataplane (XDP attached to a veth
 // uplink, maps pinned on bpffs), real rtnetlink on lo, real TCP checks of a local and a "remote" instance
 // with the listener watcher, and a recording RouteAnnouncer (the speaker's own end-to-end test with
 // FRR/BIRD is the speaker's). The rings are read back from the pinned maps, lo from `ip -j addr`.

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { DEFAULT_STOP_TIMEOUT_MS } from '../../src/agent/agent.js';
-import { EXIT_GRACE_MS } from '../../src/agent/run.js';
+import { EXIT_GRACE_MS } from '../../src/daemon/run.js';
 import { projectRoot } from '../../src/native/addon.js';
 import { UNIT, unitCapabilities, unitDirectives, unitValue } from './fixtures/unit-sandbox.js';
 

@@ -1,4 +1,4 @@
-// A reload that changes one service touches nothing else, seen from a real peer (issue 5): the real BGP
+// A reload that changes one service touches nothing else, seen from a real peer: the real BGP
 // speaker (sockets in a lab namespace) with an FRR ToR, the real Agent and Steering over a real
 // Dataplane whose maps are pinned on a bpffs directory of this test, the real health layer with exec
 // checks timed into the metrics (realHealth's probeFor), lo faked (the agent's own netns test runs it).
@@ -20,16 +20,16 @@ import { promisify } from 'node:util';
 import { run, waitFor } from '../../lab/exec.js';
 import { vtyshJson } from '../../lab/frr.js';
 import { Agent } from '../../src/agent/agent.js';
-import { realHealth } from '../../src/agent/health.js';
 import { silentSink } from '../../src/agent/log.js';
-import type { RouteAnnouncer } from '../../src/agent/ports.js';
 import { Steering } from '../../src/agent/steering.js';
 import { receivedRouteInfo } from '../../src/api/agent-handler.js';
 import { callOnce } from '../../src/api/client.js';
-import { startOps } from '../../src/api/ops.js';
+import type { RouteAnnouncer } from '../../src/bgp/announcer.js';
 import { prefixKey } from '../../src/bgp/codec/prefix.js';
 import { BgpSpeaker } from '../../src/bgp/speaker.js';
 import { parseConfig } from '../../src/config/load.js';
+import { realHealth } from '../../src/daemon/health.js';
+import { startOps } from '../../src/daemon/ops.js';
 import { AnycastdMetrics } from '../../src/metrics/metrics.js';
 import { timedProbeFor } from '../../src/metrics/probe-timing.js';
 import { projectRoot } from '../../src/native/addon.js';
@@ -306,7 +306,10 @@ test('a reload that changes one service touches nothing else: no flap at FRR, no
     "web's route at FRR untouched (same attributes and table version)",
   );
   const age = (p: FrrPath[]): number => p[0]?.lastUpdate?.epoch ?? 0;
-  assert.ok(Math.abs(age(webAfter) - age(webBefore)) <= 1, "web's lastUpdate not renewed");
+  // a ROUTE-REFRESH answered meanwhile re-sends web's route, which renews its lastUpdate at FRR (the
+  // table version above still shows it unchanged); without one, nothing may have touched it
+  if (refreshes() === refreshesBefore)
+    assert.ok(Math.abs(age(webAfter) - age(webBefore)) <= 1, "web's lastUpdate not renewed");
   assert.equal((await frrPaths(`${API_VIP}/32`)).length, 1, "api's first VIP still there");
   assert.deepEqual(pinnedRings(webId), webRings, "web's service entry and rings unchanged byte for byte");
   assert.notDeepEqual(pinnedRings(apiId), apiRings, "api's ring follows the new weight");

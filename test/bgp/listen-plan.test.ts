@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { listenAddressesOf, listenPlan } from '../../src/bgp/listen-plan.js';
 import { peerSchema } from '../../src/config/schema-bgp.js';
-import type { InterfaceAddress } from '../../src/native/rtnl-codec.js';
+import type { InterfaceAddress } from '../../src/netlink/rtnl-codec.js';
 
 const LO = 1;
 const UP1 = 2;

@@ -20,8 +20,8 @@ import { BgpSpeaker } from '../../src/bgp/speaker.js';
 import { peerSchema } from '../../src/config/schema-bgp.js';
 import type { PeerConfig } from '../../src/config/types.js';
 import { AnycastdMetrics } from '../../src/metrics/metrics.js';
-import type { IpFamily } from '../../src/native/ip.js';
 import { connectTcp } from '../../src/native/tcp.js';
+import type { IpFamily } from '../../src/netlink/ip.js';
 import { SpeakerLab } from './speaker-lab.js';
 
 const lab = new SpeakerLab('bgpl');

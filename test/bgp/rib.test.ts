@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ExportAttributes } from '../../src/agent/ports.js';
+import type { ExportAttributes } from '../../src/bgp/announcer.js';
 import { Afi } from '../../src/bgp/codec/constants.js';
 import { exportSignature } from '../../src/bgp/export.js';
 import { AdjRibIn, AdjRibOut } from '../../src/bgp/rib.js';

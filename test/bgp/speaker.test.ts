@@ -20,7 +20,7 @@ import { BgpSpeaker } from '../../src/bgp/speaker.js';
 import { peerSchema } from '../../src/config/schema-bgp.js';
 import type { PeerConfig } from '../../src/config/types.js';
 import type { DefaultNexthop, DefaultRouteSink } from '../../src/host/default-route.js';
-import type { IpFamily } from '../../src/native/ip.js';
+import type { IpFamily } from '../../src/netlink/ip.js';
 import { ScriptedPeer, until } from './scripted-peer.js';
 
 const CTX = { as4: true, ebgp: true };

@@ -1,5 +1,5 @@
 // End to end connection keeping with three real anycastd agents, one lab for the file: N long-lived
-// TCP connections to the VIP (200 in `make test`, ANYCASTD_E2E_CONNECTIONS=1000 for the issue's figure)
+// TCP connections to the VIP (200 in `make test`, ANYCASTD_E2E_CONNECTIONS=1000 for DESIGN.md's figure)
 // while h3 is drained and undrained — (almost) none may break; h1's agent restarted by SIGTERM and by
 // kill -9 — it adopts its pinned maps, XDP stays on both uplinks, the held connections survive; then the
 // same drain with every agent's XDP detached (plain ECMP anycast, the baseline), printed beside ours and

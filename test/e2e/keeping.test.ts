@@ -1,6 +1,6 @@
-// Connection keeping when ECMP moves but no instance fails (issue 8's lab scenario "shut one host's BGP
+// Connection keeping when ECMP moves but no instance fails (the lab scenario "shut one host's BGP
 // sessions"), with three real anycastd agents and one lab for the file: N long-lived TCP connections to
-// the VIP (200 in `make test`, ANYCASTD_E2E_CONNECTIONS=1000 for the issue's figure); h3's sessions are
+// the VIP (200 in `make test`, ANYCASTD_E2E_CONNECTIONS=1000 for DESIGN.md's figure); h3's sessions are
 // shut at both ToRs (FRR `neighbor shutdown`, BIRD `disable`) while its agent, service and XDP keep
 // running, then re-enabled. Without its sessions h3 has no route out, so its own flows cannot be served
 // and count as failed; the figure is the broken connections of h1 and h2. Then the same with every

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { addVethPair, createNetns, type Netns, removeNetnsByPrefix, uniquePrefix } from '../../lab/netns.js';
 import { DefaultRouteWriter } from '../../src/host/default-route.js';
-import type { Route } from '../../src/native/route.js';
 import { Rtnetlink } from '../../src/native/rtnl.js';
+import type { Route } from '../../src/netlink/route.js';
 
 const prefix = uniquePrefix('host-dr');
 const PROTO = 211;

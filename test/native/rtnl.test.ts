@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { addVethPair, createNetns, type Netns, removeNetnsByPrefix, uniquePrefix } from '../../lab/netns.js';
 import { SystemError } from '../../src/errors.js';
-import { NUD_PERMANENT, type Route, Rtnetlink } from '../../src/native/index.js';
+import { Rtnetlink } from '../../src/native/index.js';
+import type { Route } from '../../src/netlink/route.js';
+import { NUD_PERMANENT } from '../../src/netlink/rtnl-codec.js';
 
 const prefix = uniquePrefix('native-rtnl');
 /** A route protocol number of our own and a metric, as the agent would use. */

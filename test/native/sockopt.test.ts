@@ -6,14 +6,8 @@ import type net from 'node:net';
 import { after, before, test } from 'node:test';
 import { createNetns, type Netns, removeNetnsByPrefix, uniquePrefix } from '../../lab/netns.js';
 import { SystemError } from '../../src/errors.js';
-import {
-  connectTcp,
-  type IpFamily,
-  listenTcp,
-  MAX_TTL,
-  type TcpListener,
-  TcpSocketFd,
-} from '../../src/native/index.js';
+import { connectTcp, listenTcp, MAX_TTL, type TcpListener, TcpSocketFd } from '../../src/native/index.js';
+import type { IpFamily } from '../../src/netlink/ip.js';
 
 const prefix = uniquePrefix('native-sock');
 /** Long enough for a handshake on loopback, short enough that refusals keep the test fast. */

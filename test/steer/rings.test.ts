@@ -1,4 +1,4 @@
-// Two rings and the second chance (issue 8) through BPF_PROG_TEST_RUN: which ring a miss reads (SYN /
+// Two rings and the second chance (bpf/rings.h) through BPF_PROG_TEST_RUN: which ring a miss reads (SYN /
 // UDP → new, non-SYN TCP → established), the second chance on a miss owned here and on a decapsulated
 // packet (forwarded once with the outer mark, already used, a real socket present → pass, no other owner),
 // the outer mark in both families, the per-VIP counters of each outcome — and the model's agreement on

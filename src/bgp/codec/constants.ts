@@ -7,7 +7,6 @@ export const MARKER_LENGTH = 16;
 export const HEADER_LENGTH = 19;
 /** RFC 4271 §4.1: maximum message size (RFC 8654 raises it to 65535 when negotiated). */
 export const MAX_MESSAGE_LENGTH = 4096;
-export const MAX_EXTENDED_MESSAGE_LENGTH = 65535;
 /** RFC 6793: the 2-octet placeholder for a 4-octet AS number. */
 export const AS_TRANS = 23456;
 export const MAX_AS2 = 0xffff;

@@ -77,7 +77,3 @@ export function parseLargeCommunity(text: string): LargeCommunity {
   }
   return { global: parts[0]!, local1: parts[1]!, local2: parts[2]! };
 }
-
-export function formatLargeCommunity(c: LargeCommunity): string {
-  return `${c.global}:${c.local1}:${c.local2}`;
-}

@@ -1,24 +1,32 @@
-// The operator's surfaces of a running agent, started in one call from `anycastd run`: the Prometheus
-// registry and its /metrics server on config.metrics.listen, and the control socket on config.api.socket
-// (mode 0660, group config.api.group). Health transitions and reloads are counted from the agent's log
-// events, so nothing else has to call the metrics.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+// The operator's surfaces of a running agent, started in one call: the Prometheus registry and its
+// /metrics server on config.metrics.listen, and the control socket on config.api.socket (mode 0660, group
+// config.api.group). Health transitions and reloads are counted from the agent's log events, so nothing
+// else has to call the metrics.
 import type { LogRecord } from '../agent/log.js';
-import type { RunContext } from '../agent/run.js';
+import { agentHandler } from '../api/agent-handler.js';
+import type { LastChange, OpsParts } from '../api/agent-view.js';
+import { ApiServer } from '../api/server.js';
+import { type Clock, systemClock } from '../clock.js';
 import type { TransitionReason } from '../health/types.js';
-import { agentMetricsSource, type LastChange, type OpsParts } from '../metrics/agent-source.js';
 import { AnycastdMetrics } from '../metrics/metrics.js';
+import { type MetricsParts, metricsSource } from '../metrics/parts-source.js';
 import { MetricsServer } from '../metrics/server.js';
-import { projectRoot } from '../native/addon.js';
-import { agentHandler, receivedRouteInfo } from './agent-handler.js';
-import { ApiServer } from './server.js';
+import type { ClusterMetrics } from '../metrics/sources.js';
 
 export interface Ops {
   metrics: AnycastdMetrics;
   metricsServer: MetricsServer;
   api: ApiServer;
   close(): Promise<void>;
+}
+
+/** What both surfaces read: the operator's view, plus what only the metrics count. */
+export interface OpsWiring extends OpsParts {
+  /** The cluster channel (Cluster.counters). */
+  cluster?: { counters(): ClusterMetrics };
+  /** Inbound BGP connections refused at accept (BgpSpeaker.connectionsRefused). */
+  bgpConnectionsRefused?: () => number;
+  xdp?: MetricsParts['xdp'];
 }
 
 /** Overrides of the config's addresses (tests), and metrics made before the agent. */
@@ -30,13 +38,25 @@ export interface OpsOptions {
    * (ServiceHealth's probeFor: timedProbeFor(metrics, service), src/metrics/probe-timing.ts).
    */
   metrics?: AnycastdMetrics;
+  /** Stamps the time the config was loaded (default the system clock). */
+  clock?: Clock;
 }
 
-export async function startOps(parts: OpsParts, opts: OpsOptions = {}): Promise<Ops> {
+export async function startOps(parts: OpsWiring, opts: OpsOptions = {}): Promise<Ops> {
+  const clock = opts.clock ?? systemClock;
   const config = parts.agent.config;
   const lastChange = new Map<string, LastChange>();
-  let loadedAt = Date.now();
-  const source = agentMetricsSource(parts);
+  let loadedAt = clock.wallNow();
+  const { cluster } = parts;
+  const source = metricsSource({
+    config: () => parts.agent.config,
+    services: () => parts.agent.status().services,
+    peers: parts.peers,
+    bgpConnectionsRefused: parts.bgpConnectionsRefused,
+    dataplane: parts.steering?.dataplane,
+    cluster: cluster ? () => cluster.counters() : undefined,
+    xdp: parts.xdp,
+  });
   const metrics =
     opts.metrics ?? new AnycastdMetrics(source, { version: parts.version, node: config.node.id }, config);
   metrics.setSource(source);
@@ -46,7 +66,7 @@ export async function startOps(parts: OpsParts, opts: OpsOptions = {}): Promise<
       metrics.transition(r.service, r.instance, r.reason as TransitionReason);
       if (r.local === true) lastChange.set(r.service, { reason: String(r.reason), at: Date.parse(r.time) });
     } else if (r.event === 'config-reloaded') {
-      loadedAt = Date.now();
+      loadedAt = clock.wallNow();
       metrics.reload('success');
       metrics.configure(parts.agent.config);
     } else if (r.event === 'config-rejected') metrics.reload('failure');
@@ -71,32 +91,4 @@ export async function startOps(parts: OpsParts, opts: OpsOptions = {}): Promise<
       await Promise.all([api.close(), metricsServer.close()]);
     },
   };
-}
-
-/** The `onStarted` hook of runAgent (src/agent/run.ts): starts the ops surfaces, returns their closer. */
-export function opsOnStarted(version: string): (ctx: RunContext) => Promise<() => void> {
-  return async (ctx) => {
-    const received = ctx.received;
-    const ops = await startOps(
-      {
-        agent: ctx.agent,
-        steering: ctx.steering,
-        cluster: ctx.cluster,
-        ...(ctx.peers ? { peers: ctx.peers } : {}),
-        ...(received ? { received: () => received().map(receivedRouteInfo) } : {}),
-        version,
-        startedAt: ctx.startedAt,
-      },
-      { metrics: ctx.metrics },
-    );
-    return () => {
-      void ops.close();
-    };
-  };
-}
-
-/** anycastd's version, from package.json. */
-export function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version?: string };
-  return pkg.version ?? '0.0.0';
 }

@@ -4,10 +4,10 @@
 // are not clients and do not count. A drain ends early when this reaches zero; a service with UDP ports
 // has flows no socket shows, so it is never counted (null) and its drain runs the full drain_time.
 
+import type { ConnectionCounter } from '../agent/drain-wait.js';
 import type { Config, ServiceConfig } from '../config/types.js';
 import type { TcpState } from '../native/sockdiag.js';
 import { SockDiag } from '../native/sockdiag.js';
-import type { ConnectionCounter } from './drain-wait.js';
 
 const FAMILIES = [4, 6] as const;
 /** States in which a connection still has data to exchange or to finish. */

@@ -3,10 +3,10 @@
 // structured events going to the agent's log sink (a session leaving Established and the speaker's
 // failures at level warn, the rest info; `bgp-peer-state` carries from, to and the reason).
 
+import { type Level, type LogSink, makeRecord } from '../agent/log.js';
+import type { AnnouncerHandle } from '../bgp/announcer.js';
 import { BgpSpeaker } from '../bgp/speaker.js';
 import type { Config } from '../config/types.js';
-import { type Level, type LogSink, makeRecord } from './log.js';
-import type { AnnouncerHandle } from './ports.js';
 
 export async function startSpeaker(config: Config, sink: LogSink): Promise<AnnouncerHandle> {
   const speaker = await BgpSpeaker.startWithKernel(config, {

@@ -1,12 +1,13 @@
-// HealthPort over the real health layer: one src/health ServiceHealth per service (every instance checked
+// The agent's HealthPort over the real health layer: one src/health ServiceHealth per service (every instance checked
 // at its host address, the local listener watched for socket-gone, the drain file watched).
 
+import type { CheckView, HealthFactory, HealthPort } from '../agent/health-port.js';
+import type { Clock } from '../clock.js';
 import type { ServiceConfig } from '../config/types.js';
 import type { InstanceState, InstanceTransition } from '../health/instance-health.js';
 import type { ListenerWatcher } from '../health/listener-watcher.js';
 import type { makeProbe } from '../health/probe.js';
 import { ServiceHealth } from '../health/service-health.js';
-import type { CheckView, HealthFactory, HealthPort } from './health-port.js';
 
 class ServiceHealthPort implements HealthPort {
   readonly #health: ServiceHealth;
@@ -42,6 +43,8 @@ export interface RealHealthOptions {
   drainPollMs?: number;
   /** The probe factory of each service (default the plain probes; ops: timed for the duration histogram). */
   probeFor?: (service: ServiceConfig) => typeof makeProbe;
+  /** The clock of every check's timers (default the system clock). */
+  clock?: Clock;
 }
 
 export function realHealth(opts: RealHealthOptions = {}): HealthFactory {
@@ -53,6 +56,7 @@ export function realHealth(opts: RealHealthOptions = {}): HealthFactory {
         ...(opts.watcher ? { watcher: opts.watcher } : {}),
         ...(opts.drainPollMs === undefined ? {} : { drainPollMs: opts.drainPollMs }),
         ...(opts.probeFor ? { probeFor: opts.probeFor(service) } : {}),
+        ...(opts.clock ? { clock: opts.clock } : {}),
       }),
     );
 }

@@ -1,11 +1,11 @@
 // Netlink message codec (RFC 3549 framing): build a request (nlmsghdr + fixed family header +
-// attributes, 4-byte aligned) and read replies' attributes. Pure functions on Buffers; the native
-// side only sends and receives. Families: rtnetlink (rtnl.ts, route.ts) and sock_diag (sockdiag.ts).
+// attributes, 4-byte aligned) and read replies' attributes. Pure functions on Buffers; the binding
+// (src/native/) only sends and receives. Families: rtnetlink (rtnl-codec.ts, route.ts, used by
+// src/native/rtnl.ts) and sock_diag (src/native/sockdiag.ts).
 
 /** linux/netlink.h */
 export const NLMSG_HDRLEN = 16;
 export const NLM_F_REQUEST = 0x1;
-export const NLM_F_MULTI = 0x2;
 export const NLM_F_ACK = 0x4;
 export const NLM_F_ROOT = 0x100;
 export const NLM_F_MATCH = 0x200;
@@ -30,7 +30,6 @@ export function attr(type: number, value: Buffer): Buffer {
   return out;
 }
 
-export const attrU8 = (type: number, v: number): Buffer => attr(type, Buffer.from([v]));
 export function attrU32(type: number, v: number): Buffer {
   const b = Buffer.alloc(4);
   b.writeUInt32LE(v >>> 0);

@@ -1,4 +1,4 @@
-// runAgent's failure paths, in process: an invalid config exits 2 with one `config-rejected` line, a
+// runDaemon's failure paths, in process: an invalid config exits 2 with one `config-rejected` line, a
 // host it cannot set up (no such uplink) exits 1 with `agent-failed` naming the errno, and neither
 // leaves a signal handler behind.
 import assert from 'node:assert/strict';
@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { run } from '../../lab/exec.js';
 import type { LogRecord } from '../../src/agent/log.js';
-import { EXIT_CONFIG, EXIT_FAILED, runAgent } from '../../src/agent/run.js';
+import { systemClock } from '../../src/clock.js';
+import { EXIT_CONFIG, EXIT_FAILED, runDaemon } from '../../src/daemon/run.js';
 
 let dir: string;
 before(() => {
@@ -33,7 +34,7 @@ test('an invalid config: exit 2, one config-rejected line naming the file and ke
   writeFileSync(file, 'node: { id: h1 }\nsurprise: 1\n');
   const lines: LogRecord[] = [];
   const before = handlers();
-  const code = await runAgent({ configFile: file, sink: (r) => lines.push(r) });
+  const code = await runDaemon({ configFile: file, clock: systemClock, sink: (r) => lines.push(r) });
   assert.equal(code, EXIT_CONFIG);
   assert.deepEqual(
     lines.map((l) => l.event),
@@ -60,8 +61,9 @@ dataplane: { ring_size: 251 }
   );
   const lines: LogRecord[] = [];
   const before = handlers();
-  const code = await runAgent({
+  const code = await runDaemon({
     configFile: file,
+    clock: systemClock,
     pinDir: join(dir, 'bpffs', 'pins'),
     sink: (r) => lines.push(r),
     announcer: async () => assert.fail('no announcer before the data plane is up'),

@@ -2,8 +2,8 @@
 // encoded then decoded (plain, multipath with weights, RTA_VIA, blackhole, a table above 255).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { attr, attrList, attrNested, attrString, message, parseAttrs } from '../../src/native/nlmsg.js';
-import { decodeRoute, encodeRoute, type Route, RTM_NEWROUTE } from '../../src/native/route.js';
+import { attr, attrList, attrNested, attrString, message, parseAttrs } from '../../src/netlink/nlmsg.js';
+import { decodeRoute, encodeRoute, type Route, RTM_NEWROUTE } from '../../src/netlink/route.js';
 
 test('attributes are 4-byte aligned, lengths exclude padding, nested ones parse', () => {
   const a = attrString(3, 'lo');

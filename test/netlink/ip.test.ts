@@ -1,8 +1,7 @@
 // IP text <-> bytes: vectors for IPv4, IPv6 compression (RFC 5952) and rejects.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatIp, parseIp, parsePrefix } from '../../src/native/index.js';
-import { unmappedV4 } from '../../src/native/ip.js';
+import { formatIp, parseIp, parsePrefix, unmappedV4 } from '../../src/netlink/ip.js';
 
 const VECTORS: [string, string, string][] = [
   // text in, bytes (hex), canonical text out

@@ -1,14 +1,13 @@
-// The metrics (and API) view of a running agent: adapts the Agent's status() snapshot, the BGP speaker's
-// peers() snapshot (messages by type and flaps as the speaker counts them) and the Steering's Dataplane
-// to the MetricsSource interfaces, and names the last transition of each service's local instance
-// (kept by the ops layer from the agent's 'health-transition' log events).
-import type { AgentStatus } from '../agent/agent.js';
-import type { LogRecord } from '../agent/log.js';
-import type { RouteInfo } from '../api/types.js';
+// What the metrics read of a running process, as a contract of this layer (MetricsParts: the composition
+// root, src/daemon/, fills it from the agent, the speaker, the data plane and the cluster), and its
+// adaptation to the MetricsSource the scrapes pull: the speaker's peers() snapshot (messages by type and
+// flaps as the speaker counts them), each service's state, and the data plane's counters.
 import type { Rfc7606Action } from '../bgp/codec/errors.js';
 import type { MessageCounts, PeerStatus } from '../bgp/speaker-status.js';
-import type { ReloadResult } from '../config/reload.js';
+import type { InstanceReport } from '../cluster/report.js';
 import type { Config } from '../config/types.js';
+import type { InstanceState } from '../health/instance-health.js';
+import type { HealthState } from '../health/types.js';
 import type { Dataplane } from '../steer/dataplane.js';
 import { VIP_F_FRAG } from '../steer/layout.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../steer/proto.js';
@@ -23,47 +22,47 @@ import {
   type PeerMetrics,
   RFC7606_ACTIONS,
   RING_KINDS,
+  type RingKindName,
   type ServiceMetrics,
   type XdpAttachment,
 } from './sources.js';
 import { xdpAttachments } from './xdp-source.js';
 
-/** What the ops layer needs of the Agent (src/agent/agent.ts satisfies it as it is). */
-export interface OpsAgent {
-  readonly config: Config;
-  status(): AgentStatus;
-  drain(service: string): void;
-  undrain(service: string): void;
-  reload(file?: string): Promise<ReloadResult>;
-  on(event: 'log', listener: (record: LogRecord) => void): unknown;
+/** A service's state as the metrics read it (the agent's status() gives one per service). */
+export interface ServiceInput {
+  name: string;
+  /** Its VIPs are advertised to the peers. */
+  vipAnnounced: boolean;
+  instances: readonly {
+    id: string;
+    local: boolean;
+    state: InstanceState;
+    /** What a remote instance's own agent reports of it; null: nothing heard. */
+    reported: Pick<InstanceReport, 'state'> | null;
+    checks: readonly { name: string; state: HealthState }[];
+  }[];
+  /** Share of each ring's entries per instance id (0..1). */
+  rings: Readonly<Record<RingKindName, Readonly<Record<string, number>>>>;
 }
 
-export interface OpsParts {
-  agent: OpsAgent;
-  /** The speaker's peers() snapshot (BgpSpeaker.peers). */
+/** What the metrics read of a running process; every part but the config may be absent. */
+export interface MetricsParts {
+  /** The running config (a reload replaces it). */
+  config(): Config;
+  services?: () => readonly ServiceInput[];
+  /** The speaker's peers() snapshot. */
   peers?: () => readonly PeerStatus[];
-  /** The data plane (Steering.dataplane) and the service ids the agent gave it (Steering.serviceId). */
-  steering?: { dataplane: Dataplane; serviceId(name: string): number | undefined };
-  /** Routes received from the peers, for `show routes` (the speaker's Adj-RIB-In; none: not shown). */
-  received?: () => readonly RouteInfo[];
-  /** The cluster channel (Cluster.counters). */
-  cluster?: { counters(): ClusterMetrics };
-  /** Inbound BGP connections refused at accept (BgpSpeaker.connectionsRefused). */
+  /** Inbound BGP connections refused at accept since start. */
   bgpConnectionsRefused?: () => number;
+  /** The steering program's maps. */
+  dataplane?: Dataplane;
+  /** The cluster channel's counters. */
+  cluster?: () => ClusterMetrics;
   /** Where the program is attached, in which mode (default: the kernel asked about each uplink). */
   xdp?: () => readonly XdpAttachment[];
-  version: string;
-  /** Unix time (ms) the agent started. */
-  startedAt: number;
 }
 
 const PROTO = { tcp: IPPROTO_TCP, udp: IPPROTO_UDP } as const;
-
-/** The last transition of each service's local instance, from the agent's log events. */
-export interface LastChange {
-  reason: string;
-  at: number; // unix ms
-}
 
 /** The speaker's counts by message type under the metric's `type` label names. */
 function byType(counts: MessageCounts): Record<BgpMessageTypeName, number> {
@@ -76,7 +75,7 @@ function byType(counts: MessageCounts): Record<BgpMessageTypeName, number> {
   };
 }
 
-export function peerMetrics(p: PeerStatus, now: number = Date.now()): PeerMetrics {
+function peerMetrics(p: PeerStatus, now: number = Date.now()): PeerMetrics {
   const errors = Object.fromEntries(RFC7606_ACTIONS.map((a) => [a, 0])) as Record<Rfc7606Action, number>;
   for (const [key, n] of Object.entries(p.rfc7606)) {
     const action = key.split(':')[0] as Rfc7606Action;
@@ -96,7 +95,7 @@ export function peerMetrics(p: PeerStatus, now: number = Date.now()): PeerMetric
   };
 }
 
-export function serviceMetrics(s: AgentStatus['services'][number], vips: readonly string[]): ServiceMetrics {
+function serviceMetrics(s: ServiceInput, vips: readonly string[]): ServiceMetrics {
   return {
     name: s.name,
     announced: new Map(vips.map((v) => [v, s.vipAnnounced])),
@@ -114,7 +113,7 @@ export function serviceMetrics(s: AgentStatus['services'][number], vips: readonl
 }
 
 /** The config's VIP counters with the ids the data plane gave them (VIPs not yet written are left out). */
-export function countedVips(config: Config, dp: Pick<Dataplane, 'state'>): CountedVip[] {
+function countedVips(config: Config, dp: Pick<Dataplane, 'state'>): CountedVip[] {
   const ids = new Map<string, number>();
   for (const e of dp.state.vips) if (!(e.flags & VIP_F_FRAG)) ids.set(vipKeyHex(e.key), e.vipId);
   return config.services.flatMap(vipLabelsOf).flatMap((v) => {
@@ -123,22 +122,22 @@ export function countedVips(config: Config, dp: Pick<Dataplane, 'state'>): Count
   });
 }
 
-/** The MetricsSource of a running agent. */
-export function agentMetricsSource(parts: OpsParts): MetricsSource {
+/** The MetricsSource of a running process. */
+export function metricsSource(parts: MetricsParts): MetricsSource {
   return {
     peers: () => (parts.peers?.() ?? []).map((p) => peerMetrics(p)),
     services: () => {
-      const cfg = parts.agent.config;
-      return parts.agent
-        .status()
-        .services.map((s) => serviceMetrics(s, cfg.services.find((c) => c.name === s.name)?.vips ?? []));
+      const cfg = parts.config();
+      return (parts.services?.() ?? []).map((s) =>
+        serviceMetrics(s, cfg.services.find((c) => c.name === s.name)?.vips ?? []),
+      );
     },
-    cluster: () => parts.cluster?.counters() ?? null,
+    cluster: () => parts.cluster?.() ?? null,
     bgpConnectionsRefused: () => parts.bgpConnectionsRefused?.() ?? 0,
     dataplane: (): DataplaneMetrics | null => {
-      const dp = parts.steering?.dataplane;
+      const dp = parts.dataplane;
       if (!dp) return null;
-      const cfg = parts.agent.config;
+      const cfg = parts.config();
       const xdp = parts.xdp?.() ?? xdpAttachments(cfg.node.uplinks, dp.program.id, cfg.dataplane.xdpMode);
       return readDataplaneMetrics(dp, countedVips(cfg, dp), xdp);
     },

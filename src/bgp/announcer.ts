@@ -1,12 +1,13 @@
-// The announcer contract: how the agent (src/agent/) tells BGP what to announce — implemented by
-// src/bgp/speaker.ts, and in tests by recorders — plus what a speaker may offer beyond it (reloading its
-// peers) and the handle the process holds on it. Kept small and stable, so each side can be built and
-// tested alone (tests may implement it over the real parts, never instead of them in end-to-end).
+// The announcer contract: how the agent (src/agent/) tells BGP what to announce — implemented by the
+// speaker (speaker.ts), and in tests by recorders — plus what a speaker may offer beyond it (reloading its
+// peers) and the handle the process holds on it. A contract of this layer, which the agent imports: kept
+// small and stable, so each side can be built and tested alone (tests may implement it over the real
+// parts, never instead of them in end-to-end).
 
-import type { LargeCommunity } from '../bgp/codec/attributes/types.js';
-import type { Prefix } from '../bgp/codec/prefix.js';
-import type { PeerStatus, ReceivedRoute } from '../bgp/speaker-status.js';
 import type { PeerConfig } from '../config/types.js';
+import type { LargeCommunity } from './codec/attributes/types.js';
+import type { Prefix } from './codec/prefix.js';
+import type { PeerStatus, ReceivedRoute } from './speaker-status.js';
 
 /** What the agent may change about an exported route; the speaker fills ORIGIN, AS_PATH, NEXT_HOP. */
 export interface ExportAttributes {

@@ -23,12 +23,9 @@ const RTNH_SIZE = 8;
 /** Tables: ids above 255 go in RTA_TABLE with rtm_table = RT_TABLE_UNSPEC. */
 export const RT_TABLE_UNSPEC = 0;
 export const RT_TABLE_MAIN = 254;
-export const RT_TABLE_LOCAL = 255;
 const MAX_INLINE_TABLE = 255;
 /** Route origin (rtm_protocol); daemons use their own numbers (see /etc/iproute2/rt_protos). */
-export const RTPROT_KERNEL = 2;
 export const RTPROT_BOOT = 3;
-export const RTPROT_STATIC = 4;
 /** rtm_scope */
 export const RT_SCOPE_UNIVERSE = 0;
 export const RT_SCOPE_LINK = 253;

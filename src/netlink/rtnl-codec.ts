@@ -34,15 +34,11 @@ const IFF_LOOPBACK = 0x8;
 const IFF_LOWER_UP = 0x10000;
 export const AF_UNSPEC = 0;
 /** Neighbour states (NUD_*), by bit. */
-export const NUD_REACHABLE = 0x02;
-export const NUD_STALE = 0x04;
 export const NUD_PERMANENT = 0x80;
 export const NUD_NOARP = 0x40;
 export const NUD_FAILED = 0x20;
 /** Address scopes (rtm/ifa scope). */
 export const SCOPE_UNIVERSE = 0;
-export const SCOPE_LINK = 253;
-export const SCOPE_HOST = 254;
 
 export interface Link {
   ifindex: number;

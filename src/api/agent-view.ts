@@ -1,0 +1,39 @@
+// What the operator's view of a running agent reads (OpsParts): the agent itself, the speaker's peers
+// and received routes, and the data plane with the service ids the agent gave it. The composition root
+// (src/daemon/) fills it; agent-handler.ts turns it into the replies `anycastd show` prints.
+import type { LogRecord } from '../agent/log.js';
+import type { AgentStatus } from '../agent/status.js';
+import type { PeerStatus } from '../bgp/speaker-status.js';
+import type { ReloadResult } from '../config/reload.js';
+import type { Config } from '../config/types.js';
+import type { Dataplane } from '../steer/dataplane.js';
+import type { RouteInfo } from './types.js';
+
+/** What the operator's view needs of the Agent (src/agent/agent.ts satisfies it as it is). */
+export interface OpsAgent {
+  readonly config: Config;
+  status(): AgentStatus;
+  drain(service: string): void;
+  undrain(service: string): void;
+  reload(file?: string): Promise<ReloadResult>;
+  on(event: 'log', listener: (record: LogRecord) => void): unknown;
+}
+
+export interface OpsParts {
+  agent: OpsAgent;
+  /** The speaker's peers() snapshot (BgpSpeaker.peers). */
+  peers?: () => readonly PeerStatus[];
+  /** The data plane (Steering.dataplane) and the service ids the agent gave it (Steering.serviceId). */
+  steering?: { dataplane: Dataplane; serviceId(name: string): number | undefined };
+  /** Routes received from the peers, for `show routes` (the speaker's Adj-RIB-In; none: not shown). */
+  received?: () => readonly RouteInfo[];
+  version: string;
+  /** Unix time (ms) the agent started. */
+  startedAt: number;
+}
+
+/** The last transition of a service's local instance, from the agent's log events. */
+export interface LastChange {
+  reason: string;
+  at: number; // unix ms
+}

@@ -1,0 +1,59 @@
+// The data plane of one process: the steering program loaded adopting the maps pinned by a previous run,
+// a heartbeat written into the pins on the clock (the next process reads how old they are), and the
+// program attached to every uplink — a plain attach atomically replaces the previous run's program, so no
+// packet meets an interface without one. Closing leaves the attached program and the pins in place.
+import type { LogSink } from '../agent/log.js';
+import { makeRecord } from '../agent/log.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/types.js';
+import { ifIndex } from '../native/xdp.js';
+import { Dataplane } from '../steer/dataplane.js';
+
+/** How often the agent records that it is alive in the pins (Dataplane.heartbeat). */
+const HEARTBEAT_MS = 1_000;
+
+export interface RunningDataplane {
+  dp: Dataplane;
+  /** How old the adopted pins were at start (ms, rounded); null: none adopted, or no beat in them. */
+  pinsAgeMs: number | null;
+  close(): void;
+}
+
+export function startDataplane(
+  config: Config,
+  pinDir: string,
+  clock: Clock,
+  sink: LogSink,
+): RunningDataplane {
+  const { ipv4, ipv6 } = config.node.host;
+  const dp = Dataplane.open({
+    pinDir,
+    ringSize: config.dataplane.ringSize,
+    mtu: config.dataplane.mtu,
+    ...(ipv4 ? { host4: ipv4 } : {}),
+    ...(ipv6 ? { host6: ipv6 } : {}),
+  });
+  // read before the first beat
+  const pinsAgeMs = dp.pinsAgeMs === null ? null : Math.round(dp.pinsAgeMs);
+  dp.heartbeat();
+  const beat = clock.setInterval(() => dp.heartbeat(), HEARTBEAT_MS, { unref: true });
+  const close = (): void => {
+    clock.clearInterval(beat);
+    dp.close(); // closing our fds leaves the attached program and the pins in place
+  };
+  try {
+    for (const uplink of config.node.uplinks) dp.attach(ifIndex(uplink), config.dataplane.xdpMode);
+  } catch (err) {
+    close();
+    throw err;
+  }
+  sink(
+    makeRecord('info', 'xdp-attached', {
+      reason: 'start',
+      uplinks: config.node.uplinks,
+      adopted: dp.adopted,
+      pins_age_ms: pinsAgeMs,
+    }),
+  );
+  return { dp, pinsAgeMs, close };
+}

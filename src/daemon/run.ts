@@ -1,0 +1,202 @@
+// `anycastd run -c FILE`: the composition root of one process. Loads the config and builds the real
+// parts — the data plane (dataplane.ts), lo over rtnetlink, the health layer with the listener watcher
+// (health.ts), the BGP speaker with the kernel's default route writer (speaker.ts), the client
+// connections counted by sock_diag (connections.ts), the cluster endpoint and pollers (src/cluster/), the
+// metrics and the control socket (ops.ts) — hands them to the Agent, and runs it until SIGTERM/SIGINT.
+// SIGHUP reloads the config (signals.ts). Every wait and time stamp here goes through the clock given.
+//
+// systemd (Type=notify, sd_notify(3)): WATCHDOG=1 pings from the start; READY=1 once XDP is attached to
+// every uplink, the BGP speaker listens and the agent runs; RELOADING=1 … READY=1 around a SIGHUP reload;
+// STOPPING=1 on SIGTERM/SIGINT; a STATUS= line with each.
+//
+// On SIGTERM/SIGINT: the agent withdraws every VIP and waits (bounded) until the peers were sent it;
+// then the speaker closes its sessions (Cease) and the process exits 0, within a bounded time. The XDP
+// program stays attached and its maps stay pinned (see src/agent/agent.ts for why): a restart adopts them.
+//
+// Every part logs through one rate-limited sink (src/agent/log-limit.ts), and the health checks report the
+// agent faults they meet — a probe this process had no fd for — to ResourceFaults, which keeps an fd reserve.
+
+import { Agent, DEFAULT_STOP_TIMEOUT_MS } from '../agent/agent.js';
+import { jsonLineSink, type Level, type LogSink, makeRecord } from '../agent/log.js';
+import { LogLimiter } from '../agent/log-limit.js';
+import { Steering } from '../agent/steering.js';
+import { receivedRouteInfo } from '../api/agent-handler.js';
+import type { AnnouncerHandle } from '../bgp/announcer.js';
+import type { Clock } from '../clock.js';
+import { Cluster } from '../cluster/cluster.js';
+import { loadConfig } from '../config/load.js';
+import type { Config } from '../config/types.js';
+import { ConfigError } from '../errors.js';
+import { createListenerWatcher } from '../health/listener-sources.js';
+import { startResourceFaults } from '../health/resource-faults.js';
+import { LoAddresses } from '../host/lo-addresses.js';
+import { defineAgentCounters } from '../metrics/agent-counters.js';
+import { AnycastdMetrics } from '../metrics/metrics.js';
+import { timedProbeFor } from '../metrics/probe-timing.js';
+import { SystemdNotifier } from '../native/notify.js';
+import { DEFAULT_PIN_DIR } from '../steer/dataplane.js';
+import { FlowReaper } from '../steer/flow-reaper.js';
+import { sockDiagConnections } from './connections.js';
+import { startDataplane } from './dataplane.js';
+import { realHealth } from './health.js';
+import { type OpsWiring, startOps } from './ops.js';
+import { untilRouted } from './routed.js';
+import { runningStatus, Signals } from './signals.js';
+import { startSpeaker } from './speaker.js';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_CONFIG = 2;
+/** Hard bound on the whole shutdown, beyond the agent's own: exit even if something hangs. */
+export const EXIT_GRACE_MS = 2000;
+
+export interface DaemonOptions {
+  configFile: string;
+  /** Every timer and time stamp of the process (`anycastd run`: systemClock). */
+  clock: Clock;
+  /** Builds the announcer; default: the BGP speaker of src/bgp (tests: a recorder). */
+  announcer?: (config: Config, sink: LogSink) => Promise<AnnouncerHandle>;
+  /** bpffs directory of the pinned maps (default /sys/fs/bpf/anycastd). */
+  pinDir?: string;
+  stopTimeoutMs?: number;
+  sink?: LogSink;
+  /** Tells systemd about start, reload and stop (default: from $NOTIFY_SOCKET, a no-op without it). */
+  notifier?: SystemdNotifier;
+  /** anycastd's version for the metrics' build info and the control API (default 0.0.0). */
+  version?: string;
+  /** Serve /metrics and the control socket on the config's addresses (default true). */
+  ops?: boolean;
+  /**
+   * Called once the agent is built, just before it starts (so nothing it logs is missed), with its
+   * parts (tests read status() here). What it returns is called on the way out.
+   */
+  onStarted?: (ctx: RunContext) => Promise<Closer | undefined> | Closer | undefined;
+}
+
+type Closer = () => void;
+
+/** The parts of a running process, as the operator's surfaces read them. */
+export interface RunContext extends OpsWiring {
+  agent: Agent;
+  steering: Steering;
+  /** The agents' exchange of instance reports (src/cluster/). */
+  cluster: Cluster;
+  /** Made before the agent: its health checks record their durations here. */
+  metrics: AnycastdMetrics;
+}
+
+/** Runs until a stop signal; resolves with the exit code. */
+export async function runDaemon(opts: DaemonOptions): Promise<number> {
+  const { clock } = opts;
+  const logs = new LogLimiter(opts.sink ?? jsonLineSink(), { clock });
+  const sink = logs.sink;
+  const fail = (event: string, err: unknown, code: number): number => {
+    sink(makeRecord('error', event, { reason: 'start-failed', error: err }));
+    return code;
+  };
+  let config: Config;
+  try {
+    config = await loadConfig(opts.configFile);
+  } catch (err) {
+    return fail('config-rejected', err, err instanceof ConfigError ? EXIT_CONFIG : EXIT_FAILED);
+  }
+  const closers: Closer[] = [() => logs.close()];
+  const log = (level: Level, event: string, fields: Record<string, unknown>): void =>
+    sink(makeRecord(level, event, fields));
+  const faults = startResourceFaults(log);
+  closers.push(() => faults.close());
+  const notifier =
+    opts.notifier ??
+    new SystemdNotifier({ onError: (error) => log('warn', 'systemd-notify-failed', { error }) });
+  notifier.startWatchdog();
+  notifier.status(`starting: attaching XDP to ${config.node.uplinks.join(',')}`);
+  closers.push(() => notifier.stopWatchdog());
+  const signals = new Signals(notifier);
+  closers.push(() => signals.close());
+  try {
+    const data = startDataplane(config, opts.pinDir ?? DEFAULT_PIN_DIR, clock, sink);
+    closers.push(() => data.close());
+    const lo = new LoAddresses();
+    closers.push(() => lo.close());
+    const { watcher } = createListenerWatcher({
+      onSourceError: (error) => log('warn', 'listener-list-failed', { error }),
+    });
+    closers.push(() => watcher.close());
+    const bgp = await (opts.announcer ?? startSpeaker)(config, sink);
+    closers.push(() => bgp.close());
+    const connections = sockDiagConnections(config);
+    closers.push(() => connections.close());
+    notifier.status('starting: BGP listening, waiting for a peer route');
+    await untilRouted(config, bgp, sink, clock);
+    const steering = new Steering(data.dp, clock);
+    // connections that end here take their flow entries with them (src/steer/flow-reaper.ts)
+    if (config.dataplane.forgetClosedFlows) {
+      const reaper = FlowReaper.start(data.dp, {
+        onOverrun: (err) => log('warn', 'flow-reaper-overrun', { error: err.message }),
+      });
+      closers.push(() => reaper.close());
+    }
+    if (steering.staleAdoption) log('info', 'pins-stale', { pins_age_ms: data.pinsAgeMs });
+    const cluster = new Cluster(config, { log, clock });
+    closers.push(() => void cluster.close());
+    await cluster.start();
+    const version = opts.version ?? '0.0.0';
+    const metrics = new AnycastdMetrics({}, { version, node: config.node.id }, config); // before the agent: its probes are timed
+    defineAgentCounters(metrics.registry, {
+      logSuppressed: () => logs.suppressed,
+      resourceFaults: () => faults.counts,
+    });
+    const agent = new Agent(config, {
+      announcer: bgp.announcer,
+      host: lo,
+      steering,
+      health: realHealth({
+        watcher,
+        probeFor: (service) => faults.probeFor(service, timedProbeFor(metrics, service)),
+        clock,
+      }),
+      connections,
+      cluster,
+      sink,
+      clock,
+    });
+    const { peers, received, connectionsRefused } = bgp;
+    const ctx: RunContext = {
+      agent,
+      steering,
+      cluster,
+      metrics,
+      version,
+      startedAt: clock.wallNow(),
+      ...(peers ? { peers } : {}),
+      ...(received ? { received: () => received().map(receivedRouteInfo) } : {}),
+      ...(connectionsRefused ? { bgpConnectionsRefused: connectionsRefused } : {}),
+    };
+    if (opts.ops ?? true) {
+      const ops = await startOps(ctx, { metrics, clock });
+      closers.push(() => void ops.close());
+    }
+    const closeHook = await opts.onStarted?.(ctx);
+    if (closeHook) closers.push(closeHook);
+    agent.start();
+    notifier.ready(runningStatus(config));
+    const signal = await signals.run(agent);
+    notifier.stopping(`stopping (${signal}): withdrawing every VIP`);
+    agent.log('info', 'signal-received', { reason: signal.toLowerCase() });
+    const bound = opts.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
+    clock.setTimeout(() => process.exit(EXIT_OK), bound + EXIT_GRACE_MS, { unref: true });
+    await agent.stop(bound);
+    return EXIT_OK;
+  } catch (err) {
+    notifier.status(`failed: ${err instanceof Error ? err.message : String(err)}`);
+    return fail('agent-failed', err, EXIT_FAILED);
+  } finally {
+    for (const close of closers.reverse()) {
+      try {
+        close();
+      } catch {
+        // closing is best effort on the way out
+      }
+    }
+  }
+}
