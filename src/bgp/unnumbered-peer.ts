@@ -7,7 +7,7 @@
 // polled while the address is unknown. The interface may appear later: it is looked up again on
 // every poll until it exists. Polling stops once both are settled; a replaced peer is heard by its RAs.
 
-import { type RaSchedule, RouterAdvertiser } from '../host/ra.js';
+import { MAX_HEARD_ROUTERS, type RaSchedule, RouterAdvertiser } from '../host/ra.js';
 import { isLinkLocal6 } from '../host/ra-codec.js';
 import type { Rtnetlink } from '../native/rtnl.js';
 import { NUD_FAILED, NUD_NOARP } from '../netlink/rtnl-codec.js';
@@ -49,7 +49,7 @@ export function discoverUnnumberedPeer(
   let peer: string | undefined;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
-  const routers = new Set<string>();
+  const routers = new Set<string>(); // logged once each; at most MAX_HEARD_ROUTERS (emptied when full)
   const log = (event: string, fields: Record<string, unknown>): void =>
     env.log?.(event, { interface: ifname, ...fields });
 
@@ -77,6 +77,7 @@ export function discoverUnnumberedPeer(
             schedule: env.schedule,
             onRouter: (from, ra) => {
               if (!routers.has(from)) {
+                if (routers.size >= MAX_HEARD_ROUTERS) routers.clear();
                 routers.add(from);
                 log('bgp-unnumbered-router-heard', { address: from, routerLifetime: ra.routerLifetime });
               }
