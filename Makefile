@@ -48,8 +48,10 @@ lint: | deps
 test: all lint typecheck
 	$(NODE_TEST) $(TESTS)
 
+# `make fuzz`: the fuzzers for long, and the hostile-network lab with floods ten times make test's.
 fuzz: all
 	ANYCASTD_FUZZ=long $(NODE_TEST) $(shell find test -name '*.fuzz.test.ts' | sort)
+	ANYCASTD_HOSTILE_FLOOD=20000 $(NODE_TEST) test/e2e/hostile.test.ts
 
 bench: all
 	node --import tsx bench/run.ts
