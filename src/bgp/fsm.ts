@@ -4,6 +4,7 @@
 // action (connect, send OPEN/KEEPALIVE/NOTIFICATION, drop, timers, session up/down) to `output`.
 // Pure: no sockets. Events raised while an action is being handled are queued, never re-entered.
 
+import { type Clock, systemClock } from '../clock.js';
 import { active } from './fsm/active.js';
 import { connect } from './fsm/connect.js';
 import type { FsmContext } from './fsm/context.js';
@@ -11,16 +12,14 @@ import { established } from './fsm/established.js';
 import { idle } from './fsm/idle.js';
 import { openConfirm } from './fsm/open-confirm.js';
 import { openSent } from './fsm/open-sent.js';
-import {
-  type Clock,
-  type FsmAction,
-  type FsmConfig,
-  type FsmEvent,
-  type FsmState,
-  type Negotiated,
-  systemClock,
-  type TimerName,
-  type Transition,
+import type {
+  FsmAction,
+  FsmConfig,
+  FsmEvent,
+  FsmState,
+  Negotiated,
+  TimerName,
+  Transition,
 } from './fsm/types.js';
 
 export * from './fsm/types.js';
@@ -49,10 +48,13 @@ const JITTER_SPAN = 0.25;
 
 export interface FsmOptions {
   output: (a: FsmAction) => void;
-  clock?: Clock;
+  /** The agent's clock (src/clock.ts); the FSM only arms and clears timers. */
+  clock?: FsmClock;
   /** Source of jitter in [0, 1); tests pass a constant. */
   random?: () => number;
 }
+
+export type FsmClock = Pick<Clock, 'setTimeout' | 'clearTimeout'>;
 
 export class Fsm implements FsmContext {
   state: FsmState = 'idle';
@@ -61,7 +63,7 @@ export class Fsm implements FsmContext {
   /** Failed attempts since the last Established (or manual stop): the backoff exponent. */
   failures = 0;
   private readonly timers = new Map<TimerName, unknown>();
-  private readonly clock: Clock;
+  private readonly clock: FsmClock;
   private readonly random: () => number;
   private readonly output: (a: FsmAction) => void;
   private busy = false;

@@ -11,6 +11,7 @@
 // connection and is logged.
 
 import type net from 'node:net';
+import type { Clock } from '../clock.js';
 import { TcpSocketFd } from '../native/sockopt.js';
 import { listenTcp, type TcpListener } from '../native/tcp.js';
 import { type IpFamily, unmappedV4 } from '../netlink/ip.js';
@@ -38,6 +39,8 @@ export interface ListenerOptions {
   /** Structured events: bgp-listening, bgp-listen-failed, bgp-connection-refused (rate-limited), ... */
   log?: (event: string, fields: Record<string, unknown>) => void;
   refusals?: RefusalLogOptions;
+  /** The agent's clock (src/clock.ts; default systemClock): the refusal log's intervals. */
+  clock?: Clock;
 }
 
 interface Endpoint {
@@ -69,6 +72,7 @@ export class BgpListener {
     this.refusals = new RefusalLog(
       (line) => this.log('bgp-connection-refused', { ...line }),
       options.refusals,
+      options.clock,
     );
   }
 

@@ -6,6 +6,7 @@
 
 import { readFileSync } from 'node:fs';
 import type net from 'node:net';
+import type { Clock } from '../clock.js';
 import type { NodeConfig, PeerConfig } from '../config/types.js';
 import { AnycastdError } from '../errors.js';
 import { MAX_TTL } from '../native/sockopt.js';
@@ -37,6 +38,8 @@ export interface PeerEnvironment {
   /** Connect-retry backoff base and ceiling (ms), for tests that want quick reconnects. */
   retryBaseMs?: number;
   retryMaxMs?: number;
+  /** The agent's clock (src/clock.ts; default systemClock): every BGP timer and time reading. */
+  clock?: Clock;
 }
 
 /** The address family of the session's transport. */
@@ -116,6 +119,7 @@ export function sessionOptions(
     connect: connectorFor(peer, env),
   };
   if (env.retryMaxMs !== undefined) o.retryMaxMs = env.retryMaxMs;
+  if (env.clock !== undefined) o.clock = env.clock;
   if (peer.localAddress !== null) o.localAddress = peer.localAddress;
   return o;
 }

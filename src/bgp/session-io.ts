@@ -2,6 +2,7 @@
 // and the mapping of received messages and codec errors to RFC 4271 §8.1 FSM events.
 
 import net from 'node:net';
+import type { Clock } from '../clock.js';
 import { ErrorCode, OpenSubcode } from './codec/constants.js';
 import type { BgpCodecError } from './codec/errors.js';
 import { Framer } from './codec/framer.js';
@@ -29,17 +30,25 @@ export function tcpConnect(o: {
   });
 }
 
+/** Ends `socket` (after `last`, if given) and destroys it LINGER_MS later on `clock`, flushed or not. */
+export function linger(socket: net.Socket, clock: Pick<Clock, 'setTimeout'>, last?: Buffer): void {
+  if (last) socket.end(last);
+  else socket.end();
+  clock.setTimeout(() => socket.destroy(), LINGER_MS, { unref: true });
+}
+
 /** One TCP connection and its framer. */
 export class Connection {
   readonly framer = new Framer();
   socket: net.Socket | undefined;
-  constructor(readonly direction: Direction) {}
+  constructor(
+    readonly direction: Direction,
+    private readonly clock: Pick<Clock, 'setTimeout'>,
+  ) {}
   close(): void {
     const s = this.socket;
     this.socket = undefined;
-    if (!s) return;
-    s.end();
-    setTimeout(() => s.destroy(), LINGER_MS).unref();
+    if (s) linger(s, this.clock);
   }
 }
 

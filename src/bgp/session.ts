@@ -13,6 +13,7 @@
 // never the process.
 
 import type net from 'node:net';
+import { type Clock, systemClock } from '../clock.js';
 import type { AttrContext } from './codec/attributes/types.js';
 import { type AfiSafi, findCapability } from './codec/capabilities.js';
 import { CeaseSubcode, ErrorCode } from './codec/constants.js';
@@ -24,9 +25,8 @@ import { encodeOpen, type OpenMessage } from './codec/open.js';
 import { encodeRouteRefresh } from './codec/route-refresh.js';
 import { type DecodedUpdate, encodeUpdate, type Rfc7606Outcome, type UpdateMessage } from './codec/update.js';
 import { collisionSurvivor } from './fsm/collision.js';
-import { type Clock, systemClock } from './fsm/types.js';
 import { Fsm, type FsmAction, type FsmEvent, type FsmState, type Negotiated } from './fsm.js';
-import { Connection, codecErrorEvent, LINGER_MS, messageEvent, tcpConnect } from './session-io.js';
+import { Connection, codecErrorEvent, linger, messageEvent, tcpConnect } from './session-io.js';
 import { buildOpen, commonFamilies, extendedNextHopAgreed, type OpenOptions } from './session-open.js';
 
 export { BGP_PORT } from './session-io.js';
@@ -44,6 +44,7 @@ export interface SessionOptions extends OpenOptions {
   enforceFirstAs?: boolean;
   /** Make the outgoing connection (default: net.connect). */
   connect?: (o: SessionOptions) => Promise<net.Socket>;
+  /** The agent's clock (src/clock.ts): the FSM's timers, the collision wait, the linger of a dropped connection. */
   clock?: Clock;
   random?: () => number;
 }
@@ -100,10 +101,13 @@ export class BgpSession {
     handlerErrors: 0,
   };
 
+  private readonly clock: Clock;
+
   constructor(
     readonly options: SessionOptions,
     private readonly handlers: SessionHandlers = {},
   ) {
+    this.clock = options.clock ?? systemClock;
     this.fsm = this.newFsm();
   }
 
@@ -202,15 +206,15 @@ export class BgpSession {
       return;
     }
     if (this.fsm.state === 'active' && !this.conn?.socket) {
-      this.conn = this.attach(new Connection('inbound'), socket);
+      this.conn = this.attach(new Connection('inbound', this.clock), socket);
       this.fsm.handle({ type: 'tcp-connection-confirmed' });
       return;
     }
     // Our own connection is pending or up: hold this one until its OPEN says which one stays.
-    const cand = new Connection('inbound');
+    const cand = new Connection('inbound', this.clock);
     this.candidate = cand;
     this.attach(cand, socket);
-    setTimeout(
+    this.clock.setTimeout(
       () =>
         this.guard('collision-timer', () => {
           if (this.candidate === cand) {
@@ -219,7 +223,8 @@ export class BgpSession {
           }
         }),
       COLLISION_OPEN_WAIT_MS,
-    ).unref();
+      { unref: true },
+    );
   }
 
   /**
@@ -235,12 +240,11 @@ export class BgpSession {
   }
 
   private newFsm(): Fsm {
-    const clock = this.options.clock ?? systemClock;
     return new Fsm(this.options, {
       output: (a) => this.act(a),
       clock: {
-        setTimeout: (fn, ms) => clock.setTimeout(() => this.guard('timer', fn), ms),
-        clearTimeout: (h) => clock.clearTimeout(h),
+        setTimeout: (fn, ms) => this.clock.setTimeout(() => this.guard('timer', fn), ms),
+        clearTimeout: (h) => this.clock.clearTimeout(h),
       },
       random: this.options.random,
     });
@@ -254,9 +258,8 @@ export class BgpSession {
     data: Buffer = Buffer.alloc(0),
   ): void {
     const n = { code, subcode, data };
-    socket.end(encodeNotification(n));
+    linger(socket, this.clock, encodeNotification(n));
     this.handlers.onNotification?.('sent', n);
-    setTimeout(() => socket.destroy(), LINGER_MS).unref();
   }
 
   private write(
@@ -320,7 +323,7 @@ export class BgpSession {
 
   private connect(): void {
     if (this.conn?.socket) return; // adopting a connection that is already up
-    const c = new Connection('outbound');
+    const c = new Connection('outbound', this.clock);
     this.conn = c;
     const connected = (socket: net.Socket): void => {
       if (this.conn !== c || (this.fsm.state !== 'connect' && this.fsm.state !== 'active')) {

@@ -16,6 +16,7 @@
 // afresh; a whole interval within the limit ends the state. A peer without route refresh stays over
 // until its session restarts.
 
+import type { Clock, TimerHandle } from '../clock.js';
 import type { PeerConfig } from '../config/types.js';
 import type { ExportAttributes } from './announcer.js';
 import type { PathAttributes } from './codec/attributes/types.js';
@@ -63,6 +64,8 @@ export interface PeerHost {
   ifindexOf(name: string): number | undefined;
   /** Default MAX_PREFIX_RECOUNT_MS. */
   maxPrefixRecountMs?: number;
+  /** The agent's clock (src/clock.ts): the stale and recount timers, the uptime. */
+  clock: Clock;
 }
 
 export function isLinkLocal(address: string): boolean {
@@ -89,16 +92,17 @@ export class SpeakerPeer {
   private eorSent = false;
   private notified = false;
   private peerGr: GracefulRestart | undefined;
-  private staleTimer: NodeJS.Timeout | undefined;
+  private staleTimer: TimerHandle | undefined;
   /** Max-prefix "withdraw": the peer's routes are not used while it is over its limit. */
   suppressed = false;
   /** Over the limit: the table was asked for again, and is being counted afresh. */
   private recounting = false;
-  private recountTimer: NodeJS.Timeout | undefined;
+  private recountTimer: TimerHandle | undefined;
   private inFlight = 0;
   /** Bumped when a session ends, so late write callbacks of its socket are not counted. */
   private generation = 0;
   private drainWaiters: (() => void)[] = [];
+  /** When the session came up, on the clock's monotonic now(). */
   establishedAt: number | undefined;
 
   constructor(
@@ -173,7 +177,7 @@ export class SpeakerPeer {
 
   private up(): void {
     this.notified = false;
-    this.establishedAt = Date.now();
+    this.establishedAt = this.host.clock.now();
     if (this.config.interface !== null) this.ifindex = this.host.ifindexOf(this.config.interface);
     const s = this.session;
     const local = s.localAddress ?? '';
@@ -235,19 +239,19 @@ export class SpeakerPeer {
 
   private armStaleTimer(ms: number): void {
     this.clearStaleTimer();
-    this.staleTimer = setTimeout(
+    this.staleTimer = this.host.clock.setTimeout(
       () =>
         this.guarded('stale-timer', () => {
           this.staleTimer = undefined;
           if (this.ribIn.sweepStale().length > 0) this.host.importChanged();
         }),
       ms,
+      { unref: true },
     );
-    this.staleTimer.unref();
   }
 
   private clearStaleTimer(): void {
-    if (this.staleTimer) clearTimeout(this.staleTimer);
+    if (this.staleTimer !== undefined) this.host.clock.clearTimeout(this.staleTimer);
     this.staleTimer = undefined;
   }
 
@@ -306,12 +310,12 @@ export class SpeakerPeer {
   }
 
   private armRecount(): void {
-    clearTimeout(this.recountTimer);
-    this.recountTimer = setTimeout(
+    this.host.clock.clearTimeout(this.recountTimer);
+    this.recountTimer = this.host.clock.setTimeout(
       () => this.guarded('max-prefix-recount', () => this.recountDue()),
       this.host.maxPrefixRecountMs ?? MAX_PREFIX_RECOUNT_MS,
+      { unref: true },
     );
-    this.recountTimer.unref();
   }
 
   /** Over the limit: back within it after a whole recount interval without overflow, else ask again. */
@@ -344,7 +348,7 @@ export class SpeakerPeer {
   }
 
   private endOverLimit(): void {
-    clearTimeout(this.recountTimer);
+    this.host.clock.clearTimeout(this.recountTimer);
     this.recountTimer = undefined;
     this.recounting = false;
     this.counters.overLimit = false;
@@ -445,7 +449,7 @@ export class SpeakerPeer {
   }
 
   status(): PeerStatus {
-    return this.counters.snapshot(this);
+    return this.counters.snapshot(this, this.host.clock.now());
   }
 
   /** The accepted routes of the Adj-RIB-In. */

@@ -73,6 +73,7 @@ export interface PeerStatus {
 export interface StatusSource {
   config: PeerConfig;
   state: FsmState;
+  /** When the session came up, on the clock's monotonic now() (the `now` a snapshot is given). */
   establishedAt: number | undefined;
   ribIn: AdjRibIn;
   session: { counters: SessionCounters };
@@ -108,7 +109,8 @@ export class PeerCounters {
     }
   }
 
-  snapshot(p: StatusSource): PeerStatus {
+  /** The peer's status at `now` (the clock's monotonic now()). */
+  snapshot(p: StatusSource, now: number): PeerStatus {
     const c = p.session.counters;
     return {
       name: p.config.name,
@@ -116,7 +118,7 @@ export class PeerCounters {
       interface: p.config.interface,
       remoteAsn: p.config.remoteAsn,
       state: p.state,
-      uptimeMs: p.establishedAt !== undefined ? Date.now() - p.establishedAt : null,
+      uptimeMs: p.establishedAt !== undefined ? now - p.establishedAt : null,
       messagesIn: c.messagesIn,
       messagesOut: c.messagesOut,
       updatesIn: c.updatesIn,

@@ -10,6 +10,7 @@
 // advertisements and learns the peer's link-local address (unnumbered-peer.ts), then connects actively
 // too. No exception escapes a handler of the network: sessions reset, the speaker logs.
 
+import { type Clock, sleep, systemClock, type TimerHandle } from '../clock.js';
 import type { Config, NodeConfig, PeerConfig } from '../config/types.js';
 import {
   DEFAULT_DST,
@@ -86,17 +87,19 @@ export class BgpSpeaker implements RouteAnnouncer {
   private eorReleased = false;
   private listener: BgpListener | undefined;
   private addresses: AddressSource | undefined;
-  private replanTimer: NodeJS.Timeout | undefined;
+  private replanTimer: TimerHandle | undefined;
   private replanAt = 0;
   /** Peers the last plan found no local address for (logged when the set changes). */
   private unplaced = '';
   private stopped = false;
   private readonly onStop: (() => void)[] = [];
+  private readonly clock: Clock;
 
   private constructor(
     private readonly node: NodeConfig,
     private readonly options: SpeakerOptions,
   ) {
+    this.clock = options.clock ?? systemClock;
     for (const p of hostPrefixes(node)) {
       this.hostKeys.add(prefixKey(p));
       this.exportTable.set(prefixKey(p), { prefix: p, attributes: {} });
@@ -115,6 +118,7 @@ export class BgpSpeaker implements RouteAnnouncer {
           port: options.port ?? BGP_PORT,
           netns: options.netns,
           log: (e, f) => s.log(e, f),
+          clock: s.clock,
         });
         s.addresses = options.addresses ?? s.ownAddressSource();
         s.onStop.push(s.addresses.watch(() => s.schedulePlan()));
@@ -138,19 +142,18 @@ export class BgpSpeaker implements RouteAnnouncer {
   /** Plan again in `delayMs`, unless a plan is already due sooner. */
   private schedulePlan(delayMs = REPLAN_DELAY_MS): void {
     if (this.stopped || !this.listener) return;
-    const at = Date.now() + delayMs;
-    if (this.replanTimer && this.replanAt <= at) return;
-    clearTimeout(this.replanTimer);
+    const at = this.clock.now() + delayMs;
+    if (this.replanTimer !== undefined && this.replanAt <= at) return;
+    this.clock.clearTimeout(this.replanTimer);
     this.replanAt = at;
-    this.replanTimer = setTimeout(() => void this.plan(), delayMs);
-    this.replanTimer.unref();
+    this.replanTimer = this.clock.setTimeout(() => void this.plan(), delayMs, { unref: true });
   }
 
   /** Listen where the peers' sessions are now (listen-plan.ts); try failed binds again later. */
   private async plan(): Promise<void> {
     const listener = this.listener;
     const addresses = this.addresses;
-    clearTimeout(this.replanTimer);
+    this.clock.clearTimeout(this.replanTimer);
     this.replanTimer = undefined;
     if (this.stopped || !listener || !addresses) return;
     try {
@@ -192,7 +195,11 @@ export class BgpSpeaker implements RouteAnnouncer {
         addresses: kernelAddressSource(rtnl, options.netns),
         defaultRoutes: writer,
         discoverUnnumbered: (ifname, found) =>
-          discoverUnnumberedPeer(ifname, { rtnl, netns: options.netns, log: options.log }, found),
+          discoverUnnumberedPeer(
+            ifname,
+            { rtnl, netns: options.netns, log: options.log, clock: options.clock },
+            found,
+          ),
         ...options,
       });
       s.onStop.push(() => {
@@ -231,7 +238,7 @@ export class BgpSpeaker implements RouteAnnouncer {
   }
 
   private addPeer(config: PeerConfig): void {
-    const env: PeerEnvironment = { ...this.options };
+    const env: PeerEnvironment = { ...this.options, clock: this.clock };
     const peer = new SpeakerPeer(config, sessionOptions(config, this.node, env), {
       localAs: this.node.asn,
       exported: () => this.exportTable.values(),
@@ -240,6 +247,7 @@ export class BgpSpeaker implements RouteAnnouncer {
       ifindexOf: (name) => this.options.ifindexOf?.(name),
       log: (e, f) => this.log(e, f),
       maxPrefixRecountMs: this.options.maxPrefixRecountMs,
+      clock: this.clock,
     });
     this.peerMap.set(config.name, peer);
     this.listener?.setPeer(config.name, {
@@ -303,15 +311,13 @@ export class BgpSpeaker implements RouteAnnouncer {
 
   async flushed(timeoutMs: number): Promise<boolean> {
     this.flush();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), timeoutMs);
-    });
+    const done = new AbortController();
+    const timeout = sleep(this.clock, timeoutMs, done.signal).then(() => false);
     const all = Promise.all([...this.peerMap.values()].map((p) => p.drained())).then(() => true);
     try {
       return await Promise.race([all, timeout]);
     } finally {
-      clearTimeout(timer);
+      done.abort();
     }
   }
 
@@ -383,7 +389,7 @@ export class BgpSpeaker implements RouteAnnouncer {
   stop(message = 'anycastd shutting down'): void {
     for (const name of [...this.peerMap.keys()]) this.removePeer(name, message);
     this.stopped = true;
-    clearTimeout(this.replanTimer);
+    this.clock.clearTimeout(this.replanTimer);
     this.listener?.close();
     for (const f of this.onStop.splice(0)) f();
   }

@@ -7,6 +7,7 @@
 // polled while the address is unknown. The interface may appear later: it is looked up again on
 // every poll until it exists. Polling stops once both are settled; a replaced peer is heard by its RAs.
 
+import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import { MAX_HEARD_ROUTERS, type RaSchedule, RouterAdvertiser } from '../host/ra.js';
 import { isLinkLocal6 } from '../host/ra-codec.js';
 import type { Rtnetlink } from '../native/rtnl.js';
@@ -25,6 +26,8 @@ export interface UnnumberedEnvironment {
   netns?: string;
   schedule?: Partial<RaSchedule>;
   pollMs?: number;
+  /** The agent's clock (src/clock.ts; default systemClock): the polls. */
+  clock?: Clock;
   log?: (event: string, fields: Record<string, unknown>) => void;
 }
 
@@ -44,11 +47,12 @@ export function discoverUnnumberedPeer(
   found: (address: string, source: PeerSource) => void,
 ): UnnumberedDiscovery {
   const pollMs = env.pollMs ?? UNNUMBERED_POLL_MS;
+  const clock = env.clock ?? systemClock;
   let advertiser: RouterAdvertiser | undefined;
   let ifindex: number | undefined;
   let peer: string | undefined;
   let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
+  let timer: TimerHandle | undefined;
   const routers = new Set<string>(); // logged once each; at most MAX_HEARD_ROUTERS (emptied when full)
   const log = (event: string, fields: Record<string, unknown>): void =>
     env.log?.(event, { interface: ifname, ...fields });
@@ -104,8 +108,7 @@ export function discoverUnnumberedPeer(
       log('bgp-unnumbered-poll-failed', { error: err instanceof Error ? err.message : String(err) });
     }
     if (!stopped && (advertiser === undefined || peer === undefined)) {
-      timer = setTimeout(poll, pollMs);
-      timer.unref();
+      timer = clock.setTimeout(poll, pollMs, { unref: true });
     }
   };
   poll();
@@ -116,7 +119,7 @@ export function discoverUnnumberedPeer(
     },
     stop() {
       stopped = true;
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       advertiser?.stop();
       advertiser = undefined;
     },

@@ -55,7 +55,7 @@ export interface DaemonOptions {
   /** Every timer and time stamp of the process (`anycastd run`: systemClock). */
   clock: Clock;
   /** Builds the announcer; default: the BGP speaker of src/bgp (tests: a recorder). */
-  announcer?: (config: Config, sink: LogSink) => Promise<AnnouncerHandle>;
+  announcer?: (config: Config, sink: LogSink, clock: Clock) => Promise<AnnouncerHandle>;
   /** bpffs directory of the pinned maps (default /sys/fs/bpf/anycastd). */
   pinDir?: string;
   stopTimeoutMs?: number;
@@ -122,7 +122,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       onSourceError: (error) => log('warn', 'listener-list-failed', { error }),
     });
     closers.push(() => watcher.close());
-    const bgp = await (opts.announcer ?? startSpeaker)(config, sink);
+    const bgp = await (opts.announcer ?? startSpeaker)(config, sink, clock);
     closers.push(() => bgp.close());
     const connections = sockDiagConnections(config);
     closers.push(() => connections.close());

@@ -15,8 +15,8 @@ import { encodeOpen } from '../../src/bgp/codec/open.js';
 import { encodeUpdate } from '../../src/bgp/codec/update.js';
 import { BgpSpeaker } from '../../src/bgp/speaker.js';
 import { peerSchema } from '../../src/config/schema-bgp.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { seededRandom } from './rng.js';
-import { until } from './scripted-peer.js';
 
 const LONG = process.env['ANYCASTD_FUZZ'] === 'long';
 const BUDGET_MS = LONG ? 60_000 : 3_000;
@@ -157,10 +157,13 @@ test('hostile streams from the peer and from a stranger: the process stays up, t
     good.on('close', () => setTimeout(dialGood, 50));
   };
   dialGood();
-  await until(() => sp.peers()[0]!.state === 'established', 10_000, 'Established after the fuzz');
+  await waitFor(() => sp.peers()[0]!.state === 'established', {
+    timeoutMs: 10_000,
+    what: 'Established after the fuzz',
+  });
   good?.removeAllListeners('close');
   good?.destroy();
-  await until(() => fds() <= fds0 + 2, 5000, 'fds back');
+  await waitFor(() => fds() <= fds0 + 2, { timeoutMs: 5000, what: 'fds back' });
   const p = sp.peers()[0]!;
   console.log(
     `# listener fuzz: ${streams} hostile streams in ${BUDGET_MS} ms, ${sp.connectionsRefused} refused, ` +

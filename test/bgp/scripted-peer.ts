@@ -98,15 +98,3 @@ export class ScriptedPeer {
     this.server.close();
   }
 }
-
-export function until(cond: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const tick = (): void => {
-      if (cond()) resolve();
-      else if (Date.now() > end) reject(new Error(`${what} not reached in ${ms} ms`));
-      else setTimeout(tick, 5);
-    };
-    tick();
-  });
-}

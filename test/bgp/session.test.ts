@@ -16,6 +16,7 @@ import { shutdownMessage } from '../../src/bgp/codec/notification.js';
 import { encodeOpen } from '../../src/bgp/codec/open.js';
 import type { DecodedUpdate } from '../../src/bgp/codec/update.js';
 import { BgpSession, type SessionHandlers, type SessionOptions } from '../../src/bgp/session.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { BASE_ATTRS, NLRI_V4, rawUpdate } from './codec/vectors.js';
 
 const servers: net.Server[] = [];
@@ -29,18 +30,6 @@ function listen(host: string, onSocket: (s: net.Socket) => void): Promise<number
   return new Promise((resolve) =>
     server.listen(0, host, () => resolve((server.address() as net.AddressInfo).port)),
   );
-}
-
-function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const tick = (): void => {
-      if (cond()) resolve();
-      else if (Date.now() > end) reject(new Error('condition not reached in time'));
-      else setTimeout(tick, 10);
-    };
-    tick();
-  });
 }
 
 const BASE = { holdTime: 9, retryBaseMs: 100, retryMaxMs: 400 };
@@ -63,7 +52,7 @@ test('active and passive open reach Established; UPDATE across; stop sends a shu
     port,
   });
   a.start();
-  await until(() => a.state === 'established' && b.state === 'established');
+  await waitFor(() => a.state === 'established' && b.state === 'established');
   assert.equal(a.negotiated?.holdTime, 9);
   assert.equal(a.negotiated?.as4, true);
   assert.deepEqual(a.families, [
@@ -76,7 +65,7 @@ test('active and passive open reach Established; UPDATE across; stop sends a shu
       nlri: [{ afi: 1, addr: '203.0.113.7', len: 32 }],
     }),
   );
-  await until(() => updates.length === 1);
+  await waitFor(() => updates.length === 1);
   assert.deepEqual(updates[0]!.nlri, [{ afi: 1, addr: '203.0.113.7', len: 32 }]);
   // messages by type: one OPEN each way, KEEPALIVEs of the handshake, the one UPDATE
   for (const [x, y] of [
@@ -90,7 +79,7 @@ test('active and passive open reach Established; UPDATE across; stop sends a shu
   }
   assert.deepEqual([a.counters.sentByType.update, b.counters.receivedByType.update], [1, 1]);
   a.stop('maintenance');
-  await until(() => notes.length === 1 && b.state !== 'established');
+  await waitFor(() => notes.length === 1 && b.state !== 'established');
   assert.deepEqual([a.counters.sentByType.notification, b.counters.receivedByType.notification], [1, 1]);
   assert.deepEqual([notes[0]!.code, notes[0]!.subcode], [6, 2]);
   assert.equal(shutdownMessage(notes[0]!), 'maintenance');
@@ -145,7 +134,7 @@ test('connection collision: both sides connect, one connection survives on both'
   );
   a.start();
   b.start();
-  await until(() => a.state === 'established' && b.state === 'established');
+  await waitFor(() => a.state === 'established' && b.state === 'established');
   // §6.8: B has the higher identifier, so the connection B opened stays: outbound at B, inbound at A.
   const direction = (x: BgpSession) => (x as unknown as { conn: { direction: string } }).conn.direction;
   assert.equal(direction(a), 'inbound');
@@ -205,7 +194,7 @@ async function rawPeer(handlers: SessionHandlers = {}): Promise<{
     handlers,
   );
   session.start();
-  await until(() => session.state === 'established');
+  await waitFor(() => session.state === 'established');
   return { session, sock, received: () => got };
 }
 
@@ -213,7 +202,7 @@ test('RFC 7606 over the wire: treat-as-withdraw keeps the session up and is coun
   const { session, sock } = await rawPeer();
   sock.write(rawUpdate({ attrs: `40 01 01 05 ${BASE_ATTRS.slice(12)}`, nlri: NLRI_V4 })); // ORIGIN 5
   sock.write(rawUpdate({ attrs: `${BASE_ATTRS} 40 06 01 00`, nlri: NLRI_V4 })); // ATOMIC_AGGREGATE length 1
-  await until(() => session.counters.updatesIn === 2);
+  await waitFor(() => session.counters.updatesIn === 2);
   assert.equal(session.state, 'established');
   assert.deepEqual(Object.fromEntries(session.counters.rfc7606), {
     'treat-as-withdraw:origin-bad-value': 1,
@@ -226,8 +215,8 @@ test('RFC 7606 over the wire: a duplicate MP_REACH_NLRI resets the session with 
   const { session, sock, received } = await rawPeer();
   const mp = '80 0e 26 0002 01 10 20010db8000000000000000000000001 00 80 20010db8000000000000000000000007';
   sock.write(rawUpdate({ attrs: `${mp} ${mp} 40 01 01 00 40 02 00`, nlri: '' }));
-  await until(() => session.state === 'idle');
-  await until(() => received().some((m) => m.type === 'notification'));
+  await waitFor(() => session.state === 'idle');
+  await waitFor(() => received().some((m) => m.type === 'notification'));
   const n = received().find((m) => m.type === 'notification');
   assert.ok(n && n.type === 'notification');
   assert.deepEqual([n.code, n.subcode], [3, 1]);
@@ -238,8 +227,8 @@ test('a bad marker on the wire: NOTIFICATION 1/1 (Connection Not Synchronized), 
   const keepalive = encodeKeepalive();
   keepalive[0] = 0;
   sock.write(keepalive);
-  await until(() => session.state === 'idle');
-  await until(() => received().some((m) => m.type === 'notification'));
+  await waitFor(() => session.state === 'idle');
+  await waitFor(() => received().some((m) => m.type === 'notification'));
   const n = received().find((m) => m.type === 'notification');
   assert.ok(n && n.type === 'notification');
   assert.deepEqual([n.code, n.subcode], [1, 1]);
@@ -254,8 +243,8 @@ test('a handler that throws: the session ends with a Cease and reports it, the p
     onError: (where, err) => errors.push(`${where}: ${(err as Error).message}`),
   });
   sock.write(rawUpdate({ attrs: BASE_ATTRS, nlri: NLRI_V4 }));
-  await until(() => session.state === 'idle');
-  await until(() => received().some((m) => m.type === 'notification'));
+  await waitFor(() => session.state === 'idle');
+  await waitFor(() => received().some((m) => m.type === 'notification'));
   const n = received().find((m) => m.type === 'notification');
   assert.ok(n && n.type === 'notification');
   assert.deepEqual([n.code, n.subcode], [6, 0]);

@@ -7,6 +7,8 @@
 // helper (stale routes kept over a drop, swept at End-of-RIB or when the restart time runs out);
 // applyPeers() restarts only peers whose session settings changed; the listener answers a configured
 // peer on the address facing it and refuses (and logs once) an unknown one.
+// The speaker's own timers (max-prefix recount, graceful-restart stale time, reconnects) run on a
+// FakeClock the tests move; what comes over the sockets is waited for with a bounded poll.
 
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -17,15 +19,18 @@ import type { Prefix } from '../../src/bgp/codec/prefix.js';
 import { encodeRouteRefresh } from '../../src/bgp/codec/route-refresh.js';
 import { encodeEndOfRib, encodeUpdate, endOfRib } from '../../src/bgp/codec/update.js';
 import { BgpSpeaker } from '../../src/bgp/speaker.js';
+import { MAX_PREFIX_RECOUNT_MS } from '../../src/bgp/speaker-peer.js';
 import { peerSchema } from '../../src/config/schema-bgp.js';
 import type { PeerConfig } from '../../src/config/types.js';
 import type { DefaultNexthop, DefaultRouteSink } from '../../src/host/default-route.js';
 import type { IpFamily } from '../../src/netlink/ip.js';
-import { ScriptedPeer, until } from './scripted-peer.js';
+import { FakeClock } from '../helpers/fake-clock.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { ScriptedPeer } from './scripted-peer.js';
 
 const CTX = { as4: true, ebgp: true };
-/** Recount interval of max-prefix in these tests (production: a minute). */
-const RECOUNT_MS = 200;
+/** Connect-retry backoff ceiling in these tests: one step of the clock lets any reconnect start. */
+const RETRY_MAX_MS = 200;
 const HOST_AS = 65101;
 const NODE = {
   id: 'h1',
@@ -70,30 +75,42 @@ async function setup(extra: Record<string, unknown> = {}, caps?: Capability[]) {
     capabilities: caps,
   });
   const sink = new Recorder();
+  const clock = new FakeClock();
   const speaker = await BgpSpeaker.start(
     { node: NODE, peers: [peerConfig('127.0.0.21', extra)] },
     {
       listen: false,
       port: tor.port,
       retryBaseMs: 50,
-      retryMaxMs: 200,
+      retryMaxMs: RETRY_MAX_MS,
       defaultRoutes: sink,
-      maxPrefixRecountMs: RECOUNT_MS,
+      clock,
     },
   );
   cleanups.push(() => {
     speaker.stop();
     tor.close();
   });
-  await until(() => speaker.peers()[0]!.state === 'established', 5000, 'Established');
-  return { tor, speaker, sink };
+  await waitFor(() => speaker.peers()[0]!.state === 'established', { timeoutMs: 5000, what: 'Established' });
+  return { tor, speaker, sink, clock };
 }
+
+/** Polls `cond` on the sockets, moving the speaker's clock a backoff step between looks (for reconnects). */
+const advancingUntil = (clock: FakeClock, cond: () => boolean, what: string) =>
+  waitFor(
+    async () => {
+      if (cond()) return true;
+      await clock.advance(RETRY_MAX_MS);
+      return false;
+    },
+    { what },
+  );
 
 const nlriOf = (tor: ScriptedPeer) => tor.updates().flatMap((u) => u.nlri.map((p) => `${p.addr}/${p.len}`));
 
 test('initial table, End-of-RIB held until released, identical re-advertisement sends nothing', async () => {
   const { tor, speaker } = await setup();
-  await until(() => tor.updates().length === 1, 2000, 'initial UPDATE');
+  await waitFor(() => tor.updates().length === 1, { timeoutMs: 2000, what: 'initial UPDATE' });
   assert.deepEqual(nlriOf(tor), ['198.51.100.11/32']);
   const first = tor.updates()[0]!;
   assert.deepEqual(first.attributes.asPath, [{ type: 'sequence', asns: [HOST_AS] }]);
@@ -107,12 +124,12 @@ test('initial table, End-of-RIB held until released, identical re-advertisement 
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(tor.updates().length, 1, 'no End-of-RIB before release');
   speaker.releaseEndOfRib();
-  await until(() => tor.updates().length === 2);
+  await waitFor(() => tor.updates().length === 2);
   assert.deepEqual(endOfRib(tor.updates()[1]!), { afi: 1, safi: 1 });
 
   speaker.advertise(VIP);
   assert.equal(await speaker.flushed(1000), true);
-  await until(() => tor.updates().length === 3);
+  await waitFor(() => tor.updates().length === 3);
   assert.deepEqual(tor.updates()[2]!.nlri, [VIP]);
   speaker.advertise(VIP);
   speaker.advertise(VIP, { prepend: 0 });
@@ -125,7 +142,7 @@ test('initial table, End-of-RIB held until released, identical re-advertisement 
   speaker.withdraw({ afi: Afi.IPV4, addr: '198.51.100.11', len: 32 });
   speaker.withdraw(VIP);
   assert.equal(await speaker.flushed(1000), true);
-  await until(() => tor.updates().length === 4);
+  await waitFor(() => tor.updates().length === 4);
   assert.deepEqual(tor.updates()[3]!.withdrawn, [VIP]);
   assert.equal(tor.updates().length, 4);
 });
@@ -133,11 +150,10 @@ test('initial table, End-of-RIB held until released, identical re-advertisement 
 test('a ROUTE-REFRESH is answered with the whole Adj-RIB-Out', async () => {
   const { tor, speaker } = await setup();
   speaker.advertise(VIP, { med: 7 });
-  await until(() => nlriOf(tor).length === 2);
+  await waitFor(() => nlriOf(tor).length === 2);
   const before = tor.updates().length;
   tor.send(encodeRouteRefresh({ afi: 1, safi: 1 }));
-  await until(() => tor.updates().length > before);
-  await new Promise((r) => setTimeout(r, 50));
+  await waitFor(() => tor.updates().length >= before + 2, { what: 'both routes resent' });
   const resent = tor.updates().slice(before);
   assert.deepEqual(resent.flatMap((u) => u.nlri.map((p) => p.addr)).sort(), [
     '198.51.100.11',
@@ -150,7 +166,7 @@ test('a ROUTE-REFRESH is answered with the whole Adj-RIB-Out', async () => {
 test('import: only the default route is accepted; it becomes the kernel next hop and leaves with the peer', async () => {
   const { tor, speaker, sink } = await setup();
   tor.send(encodeUpdate({ attributes: TOR_ATTRS('192.0.2.1'), nlri: [DEFAULT4, ...OTHERS] }, CTX));
-  await until(() => sink.hops[4].length === 1);
+  await waitFor(() => sink.hops[4].length === 1);
   assert.deepEqual(sink.hops[4], [{ gateway: '192.0.2.1' }]);
   const s = speaker.peers()[0]!;
   assert.equal(s.prefixesReceived, 3);
@@ -162,9 +178,9 @@ test('import: only the default route is accepted; it becomes the kernel next hop
     'the Adj-RIB-In keeps the accepted default only',
   );
   tor.send(encodeUpdate({ withdrawn: [DEFAULT4] }, CTX));
-  await until(() => sink.hops[4].length === 0);
+  await waitFor(() => sink.hops[4].length === 0);
   tor.send(encodeUpdate({ attributes: TOR_ATTRS('192.0.2.9'), nlri: [DEFAULT4] }, CTX));
-  await until(() => sink.hops[4][0]?.gateway === '192.0.2.9');
+  await waitFor(() => sink.hops[4][0]?.gateway === '192.0.2.9');
   speaker.stop();
   assert.deepEqual(sink.hops[4], []);
 });
@@ -172,9 +188,9 @@ test('import: only the default route is accepted; it becomes the kernel next hop
 test('max-prefix reset: Cease / Maximum Number of Prefixes Reached, routes gone', async () => {
   const { tor, speaker, sink } = await setup({ max_prefix: { limit: 2, action: 'reset' } });
   tor.send(encodeUpdate({ attributes: TOR_ATTRS('192.0.2.1'), nlri: [DEFAULT4] }, CTX));
-  await until(() => sink.hops[4].length === 1);
+  await waitFor(() => sink.hops[4].length === 1);
   tor.send(encodeUpdate({ attributes: TOR_ATTRS('192.0.2.1'), nlri: OTHERS }, CTX));
-  await until(() => tor.notifications().length === 1);
+  await waitFor(() => tor.notifications().length === 1);
   const n = tor.notifications()[0]!;
   assert.deepEqual([n.code, n.subcode], [6, 1]);
   // RFC 4486 §4: AFI 1, SAFI 1, the limit 2.
@@ -187,23 +203,36 @@ test('max-prefix reset: Cease / Maximum Number of Prefixes Reached, routes gone'
 const refreshes = (tor: ScriptedPeer) => tor.received.filter((m) => m.type === 'route-refresh').length;
 
 test("max-prefix withdraw: over the limit the peer's routes are not used, the session stays up; recounted by ROUTE-REFRESH", async () => {
-  const { tor, speaker, sink } = await setup({ max_prefix: { limit: 2, action: 'withdraw' } });
-  tor.send(encodeUpdate({ attributes: TOR_ATTRS('192.0.2.1'), nlri: [DEFAULT4, ...OTHERS] }, CTX));
-  await until(() => speaker.peers()[0]!.overMaxPrefix);
-  await new Promise((r) => setTimeout(r, 50));
+  const { tor, speaker, sink, clock } = await setup({ max_prefix: { limit: 2, action: 'withdraw' } });
+  const leak = () =>
+    tor.send(encodeUpdate({ attributes: TOR_ATTRS('192.0.2.1'), nlri: [DEFAULT4, ...OTHERS] }, CTX));
+  const announced = (n: number) =>
+    waitFor(() => speaker.peers()[0]!.announcementsReceived === n, { what: `${n} announcements` });
+  leak();
+  await waitFor(() => speaker.peers()[0]!.overMaxPrefix);
   assert.deepEqual(sink.hops[4], []);
   assert.equal(speaker.peers()[0]!.state, 'established');
   assert.equal(speaker.peers()[0]!.prefixesReceived, 2, 'the third prefix was not stored');
+  // Nothing asked before a recount interval has passed.
+  await clock.advance(MAX_PREFIX_RECOUNT_MS - 1);
+  assert.equal(speaker.peers()[0]!.sentByType['route-refresh'], 0);
   // Still leaking when asked again: stays over.
-  await until(() => refreshes(tor) === 1, 2000, 'first ROUTE-REFRESH');
-  tor.send(encodeUpdate({ attributes: TOR_ATTRS('192.0.2.1'), nlri: [DEFAULT4, ...OTHERS] }, CTX));
-  await until(() => refreshes(tor) === 2, 2000, 'second ROUTE-REFRESH');
+  await clock.advance(1);
+  await waitFor(() => refreshes(tor) === 1, { what: 'first ROUTE-REFRESH' });
+  leak();
+  await announced(6);
+  await clock.advance(MAX_PREFIX_RECOUNT_MS);
+  await waitFor(() => refreshes(tor) === 2, { what: 'second ROUTE-REFRESH' });
   assert.equal(speaker.peers()[0]!.overMaxPrefix, true);
   assert.deepEqual(sink.hops[4], []);
-  // Fixed: the leaked routes withdrawn, the table resent within the limit → used again.
+  // Fixed: the leaked routes withdrawn, the table resent within the limit → used again after a whole
+  // recount interval within it.
   tor.send(encodeUpdate({ withdrawn: OTHERS }, CTX));
   tor.send(encodeUpdate({ attributes: TOR_ATTRS('192.0.2.1'), nlri: [DEFAULT4] }, CTX));
-  await until(() => sink.hops[4].length === 1, 3 * RECOUNT_MS + 2000, 'default used again');
+  await announced(7);
+  assert.deepEqual(sink.hops[4], [], 'still over until the interval ends');
+  await clock.advance(MAX_PREFIX_RECOUNT_MS);
+  assert.deepEqual(sink.hops[4], [{ gateway: '192.0.2.1' }], 'default used again');
   assert.equal(speaker.peers()[0]!.overMaxPrefix, false);
   assert.equal(speaker.peers()[0]!.maxPrefixExceeded, 1);
   assert.equal(speaker.peers()[0]!.state, 'established');
@@ -211,9 +240,9 @@ test("max-prefix withdraw: over the limit the peer's routes are not used, the se
 });
 
 test('default max-prefix: a peer leaking 10,000 prefixes leaves at most 16 in memory, its routes unused, the session up', async () => {
-  const { tor, speaker, sink } = await setup();
+  const { tor, speaker, sink, clock } = await setup();
   tor.send(encodeUpdate({ attributes: TOR_ATTRS('192.0.2.1'), nlri: [DEFAULT4] }, CTX));
-  await until(() => sink.hops[4].length === 1);
+  await waitFor(() => sink.hops[4].length === 1);
   const leak = Array.from(
     { length: 10_000 },
     (_, i): Prefix => ({
@@ -231,7 +260,10 @@ test('default max-prefix: a peer leaking 10,000 prefixes leaves at most 16 in me
       );
   };
   sendLeak();
-  await until(() => speaker.peers()[0]!.announcementsReceived === 1 + leak.length, 10_000, 'all received');
+  await waitFor(() => speaker.peers()[0]!.announcementsReceived === 1 + leak.length, {
+    timeoutMs: 10_000,
+    what: 'all received',
+  });
   const p = speaker.peers()[0]!;
   assert.equal(p.overMaxPrefix, true);
   assert.equal(p.maxPrefixExceeded, 1);
@@ -243,10 +275,13 @@ test('default max-prefix: a peer leaking 10,000 prefixes leaves at most 16 in me
   );
   assert.equal(p.state, 'established');
   assert.equal(tor.notifications().length, 0);
-  // Asked again, it leaks again: still over, still bounded.
-  await until(() => refreshes(tor) >= 1, 2000, 'ROUTE-REFRESH');
+  // Asked again (a recount interval later), it leaks again: still over, still bounded.
+  await clock.advance(MAX_PREFIX_RECOUNT_MS);
+  await waitFor(() => refreshes(tor) >= 1, { what: 'ROUTE-REFRESH' });
   sendLeak();
-  await until(() => speaker.peers()[0]!.announcementsReceived === 1 + 2 * leak.length, 10_000);
+  await waitFor(() => speaker.peers()[0]!.announcementsReceived === 1 + 2 * leak.length, {
+    timeoutMs: 10_000,
+  });
   assert.ok(speaker.peers()[0]!.prefixesReceived <= 16);
   assert.equal(speaker.peers()[0]!.overMaxPrefix, true);
   const heap1 = process.memoryUsage().heapUsed;
@@ -259,7 +294,7 @@ test('default max-prefix: a peer leaking 10,000 prefixes leaves at most 16 in me
 test('max-prefix warn: counted, routes still used', async () => {
   const { tor, speaker, sink } = await setup({ max_prefix: { limit: 1, action: 'warn' } });
   tor.send(encodeUpdate({ attributes: TOR_ATTRS('192.0.2.1'), nlri: [DEFAULT4, ...OTHERS] }, CTX));
-  await until(() => sink.hops[4].length === 1);
+  await waitFor(() => sink.hops[4].length === 1);
   assert.equal(speaker.peers()[0]!.maxPrefixExceeded, 1);
   assert.equal(tor.notifications().length, 0);
 });
@@ -276,18 +311,18 @@ const GR_CAPS = (time: number) => [
 ];
 
 test('graceful restart helper: routes kept stale over a drop, swept by the End-of-RIB of the new session', async () => {
-  const { tor, speaker, sink } = await setup({}, GR_CAPS(30));
+  const { tor, speaker, sink, clock } = await setup({}, GR_CAPS(30));
   tor.send(encodeUpdate({ attributes: TOR_ATTRS('192.0.2.1'), nlri: [DEFAULT4, ...OTHERS] }, CTX));
-  await until(() => sink.hops[4].length === 1);
+  await waitFor(() => sink.hops[4].length === 1);
   tor.drop();
-  await until(() => speaker.peers()[0]!.state !== 'established');
+  await waitFor(() => speaker.peers()[0]!.state !== 'established');
   assert.deepEqual(sink.hops[4], [{ gateway: '192.0.2.1' }], 'still forwarding on the stale route');
   assert.equal(speaker.peers()[0]!.staleRoutes, 1);
   assert.equal(speaker.peers()[0]!.flaps, 1, 'leaving Established is a flap');
   assert.equal(speaker.received()[0]?.stale, true);
-  await until(
+  await advancingUntil(
+    clock,
     () => speaker.peers()[0]!.state === 'established' && tor.connections === 2,
-    5000,
     'reconnected',
   );
   const p = speaker.peers()[0]!;
@@ -298,29 +333,29 @@ test('graceful restart helper: routes kept stale over a drop, swept by the End-o
   );
   assert.deepEqual(sink.hops[4], [{ gateway: '192.0.2.1' }]);
   tor.send(encodeEndOfRib(1, 1, CTX));
-  await until(() => sink.hops[4].length === 0);
+  await waitFor(() => sink.hops[4].length === 0);
   assert.equal(speaker.peers()[0]!.staleRoutes, 0);
 });
 
 test('graceful restart helper: stale routes go when the restart time runs out', async () => {
-  const { tor, speaker, sink } = await setup({}, GR_CAPS(1));
+  const { tor, speaker, sink, clock } = await setup({}, GR_CAPS(1));
   tor.send(encodeUpdate({ attributes: TOR_ATTRS('192.0.2.1'), nlri: [DEFAULT4] }, CTX));
-  await until(() => sink.hops[4].length === 1);
+  await waitFor(() => sink.hops[4].length === 1);
   tor.close(); // gone for good
-  const t = Date.now();
-  await until(() => speaker.peers()[0]!.state !== 'established');
+  await waitFor(() => speaker.peers()[0]!.state !== 'established');
   assert.equal(sink.hops[4].length, 1);
-  await until(() => sink.hops[4].length === 0, 3000, 'stale route swept');
-  const ms = Date.now() - t;
-  assert.ok(ms >= 900 && ms < 2000, `swept after ${ms} ms`);
+  await clock.advance(999);
+  assert.equal(sink.hops[4].length, 1, 'kept for the restart time (1 s)');
+  await clock.advance(1);
+  assert.equal(sink.hops[4].length, 0, 'stale route swept when it runs out');
 });
 
 test('a peer that ends with a NOTIFICATION gets no graceful restart', async () => {
   const { tor, sink, speaker } = await setup({}, GR_CAPS(30));
   tor.send(encodeUpdate({ attributes: TOR_ATTRS('192.0.2.1'), nlri: [DEFAULT4] }, CTX));
-  await until(() => sink.hops[4].length === 1);
+  await waitFor(() => sink.hops[4].length === 1);
   tor.send(Buffer.from(`${'ff'.repeat(16)}001503 0602`.replace(' ', ''), 'hex')); // Cease / admin shutdown
-  await until(() => sink.hops[4].length === 0);
+  await waitFor(() => sink.hops[4].length === 0);
   assert.equal(speaker.peers()[0]!.lastNotificationIn, '6/2');
 });
 
@@ -328,18 +363,20 @@ test('applyPeers: a policy change keeps the session, a hold-time change restarts
   const { tor, speaker } = await setup();
   const cfg = peerConfig('127.0.0.21');
   speaker.applyPeers([{ ...cfg, importAccept: [], exportCommunities: ['65000:1'] }]);
-  await until(
-    () => tor.updates().some((u) => u.attributes.communities?.includes(0xfde80001)),
-    2000,
-    'resent with community',
-  );
+  await waitFor(() => tor.updates().some((u) => u.attributes.communities?.includes(0xfde80001)), {
+    timeoutMs: 2000,
+    what: 'resent with community',
+  });
   assert.equal(speaker.peers()[0]!.state, 'established');
   assert.equal(tor.connections, 1);
   assert.equal(tor.notifications().length, 0);
   speaker.applyPeers([{ ...cfg, holdTimeMs: 30_000 }]);
-  await until(() => tor.connections === 2 && speaker.peers()[0]!.state === 'established', 5000, 'restarted');
+  await waitFor(() => tor.connections === 2 && speaker.peers()[0]!.state === 'established', {
+    timeoutMs: 5000,
+    what: 'restarted',
+  });
   speaker.applyPeers([]);
-  await until(() => tor.notifications().length === 1);
+  await waitFor(() => tor.notifications().length === 1);
   assert.equal(tor.notifications()[0]!.code, 6);
   assert.deepEqual(speaker.peers(), []);
 });
@@ -365,7 +402,7 @@ test('a route whose AS_PATH holds our own AS is not accepted (loop)', async () =
     nextHop: '192.0.2.1',
   };
   tor.send(encodeUpdate({ attributes: looped, nlri: [DEFAULT4] }, CTX));
-  await until(() => speaker.peers()[0]!.prefixesReceived === 1);
+  await waitFor(() => speaker.peers()[0]!.prefixesReceived === 1);
   assert.equal(speaker.peers()[0]!.prefixesAccepted, 0);
   assert.deepEqual(sink.hops[4], []);
 });
@@ -402,5 +439,5 @@ test('listener: on the address facing the peer only; a configured passive peer g
   assert.deepEqual(refused, ['127.0.0.32']);
   const known = await dial('127.0.0.31');
   assert.equal(known[18], 1, 'an OPEN (message type 1) from the speaker');
-  await until(() => speaker.peers()[0]!.messagesOut >= 1);
+  await waitFor(() => speaker.peers()[0]!.messagesOut >= 1);
 });

@@ -3,7 +3,8 @@
 // lifetime 0, our MAC in the SLLA option, the ICMPv6 checksum the kernel filled in accepted by the
 // receiving kernel); an RA sent with hop limit 64 is discarded (RFC 4861 §6.1.2) and teaches
 // nothing; a valid RA from the other end is learned with source 'router-advertisement'; a peer
-// that sends no RAs is found in the neighbour table after it talks to us (a ping from it).
+// that sends no RAs is found in the neighbour table after it talks to us (a ping from it); the polls
+// of the neighbour table run on a FakeClock the test moves.
 
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
@@ -14,6 +15,7 @@ import { RouterAdvertiser } from '../../src/host/ra.js';
 import { decodeRouterAdvertisement, type RouterAdvertisement } from '../../src/host/ra-codec.js';
 import { type Icmp6Packet, Icmp6Socket } from '../../src/native/icmp6.js';
 import { Rtnetlink } from '../../src/native/rtnl.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 
 const PREFIX = uniquePrefix('unnum');
 const SYSCTLS = [
@@ -126,18 +128,33 @@ test('RAs both ways: ours as received, a low hop limit discarded, the peer learn
   assert.ok(events.some(([e, f]) => e === 'bgp-unnumbered-router-heard' && f.address === p.llB));
 });
 
+/** The neighbour-table poll interval in the test below (moved by hand). */
+const POLL_MS = 100;
+
 test('a peer that sends no RAs is found in the neighbour table once it talks to us', {
   timeout: 15_000,
 }, async () => {
   const p = pair('n');
   const found: [string, PeerSource][] = [];
-  const d = discoverUnnumberedPeer('eth-a', { rtnl: p.rtnlA, netns: p.a, pollMs: 100 }, (address, source) =>
-    found.push([address, source]),
+  const clock = new FakeClock();
+  const d = discoverUnnumberedPeer(
+    'eth-a',
+    { rtnl: p.rtnlA, netns: p.a, pollMs: POLL_MS, clock },
+    (address, source) => found.push([address, source]),
   );
   closers.push(() => d.stop());
-  await new Promise((r) => setTimeout(r, 300));
-  assert.deepEqual(found, []);
+  await clock.advance(3 * POLL_MS);
+  assert.deepEqual(found, [], 'three polls found nobody');
   runIn(p.b, 'ping', ['-6', '-c', '1', '-W', '2', `${p.llA}%eth-b`]);
-  await waitFor('peer found in the neighbour table', async () => found[0], 5_000, 20);
+  // The kernel's entry may still be resolving: poll again, one poll interval per look.
+  await waitFor(
+    'peer found in the neighbour table',
+    async () => {
+      await clock.advance(POLL_MS);
+      return found[0];
+    },
+    5_000,
+    20,
+  );
   assert.deepEqual(found, [[p.llB, 'neighbour-table']]);
 });

@@ -1,5 +1,5 @@
 // Types of the RFC 4271 §8 finite state machine: states, the events it takes in (§8.1 names, in
-// kebab-case), the actions it puts out, its configuration and the injected clock.
+// kebab-case), the actions it puts out, and its configuration.
 
 import type { BgpCodecError } from '../codec/errors.js';
 import type { NotificationMessage } from '../codec/notification.js';
@@ -8,17 +8,6 @@ import type { OpenMessage } from '../codec/open.js';
 export type FsmState = 'idle' | 'connect' | 'active' | 'open-sent' | 'open-confirm' | 'established';
 
 export type TimerName = 'connect-retry' | 'hold' | 'keepalive' | 'idle-hold';
-
-/** Timers come from here, so tests can drive time by hand. */
-export interface Clock {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const systemClock: Clock = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
 
 export type FsmEvent =
   | { type: 'manual-start' }

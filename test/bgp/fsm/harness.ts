@@ -1,41 +1,10 @@
-// Test harness for the FSM: a fake clock that fires timers only when told, an FSM wired to it with
-// jitter pinned, helpers to drive it into each state, and a compact view of the actions it emitted.
+// Test harness for the FSM: an FSM wired to the shared FakeClock (test/helpers/fake-clock.ts; the FSM is
+// synchronous, so tests move it with advanceSync) with jitter pinned, helpers to drive it into each state, and a compact view of the actions it emitted.
 
 import { BgpCodecError } from '../../../src/bgp/codec/errors.js';
 import type { OpenMessage } from '../../../src/bgp/codec/open.js';
-import { type Clock, Fsm, type FsmAction, type FsmConfig, type FsmState } from '../../../src/bgp/fsm.js';
-
-export class FakeClock implements Clock {
-  now = 0;
-  private seq = 0;
-  private readonly pending = new Map<number, { at: number; fn: () => void }>();
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = ++this.seq;
-    this.pending.set(id, { at: this.now + ms, fn });
-    return id;
-  }
-  clearTimeout(handle: unknown): void {
-    this.pending.delete(handle as number);
-  }
-  /** Move time forward, firing due timers in time order (timers they start fire too if due). */
-  advance(ms: number): void {
-    const end = this.now + ms;
-    for (;;) {
-      const due = [...this.pending.entries()]
-        .filter(([, t]) => t.at <= end)
-        .sort((a, b) => a[1].at - b[1].at || a[0] - b[0]);
-      if (due.length === 0) break;
-      const [id, t] = due[0]!;
-      this.pending.delete(id);
-      this.now = t.at;
-      t.fn();
-    }
-    this.now = end;
-  }
-  get count(): number {
-    return this.pending.size;
-  }
-}
+import { Fsm, type FsmAction, type FsmConfig, type FsmState } from '../../../src/bgp/fsm.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
 
 export const LOCAL: FsmConfig = { localAs: 65001, localId: '192.0.2.1', peerAs: 65002, holdTime: 90 };
 

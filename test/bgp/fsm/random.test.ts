@@ -61,7 +61,7 @@ for (const passive of [false, true]) {
     for (let i = 0; i < STEPS; i++) {
       h.actions.length = 0;
       const before = h.fsm.state;
-      if (rand() < 0.2) h.clock.advance(Math.floor(rand() * 5000));
+      if (rand() < 0.2) h.clock.advanceSync(Math.floor(rand() * 5000));
       else h.fsm.handle(EVENTS[Math.floor(rand() * EVENTS.length)]!);
       for (const a of h.actions) {
         if (a.type === 'send-notification') {

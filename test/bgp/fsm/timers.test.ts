@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { collisionSurvivor } from '../../../src/bgp/fsm/collision.js';
 import { Fsm, type FsmAction } from '../../../src/bgp/fsm.js';
-import { brief, FakeClock, LOCAL, make, PEER_OPEN, reach, timerStarts } from './harness.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
+import { brief, LOCAL, make, PEER_OPEN, reach, timerStarts } from './harness.js';
 
 function negotiate(local: number, peer: number, keepaliveTime?: number) {
   const h = make({ holdTime: local, keepaliveTime });
@@ -39,7 +40,7 @@ test('hold time 0 on either side: no hold timer, no keepalives, session stays up
     assert.equal(h.fsm.timerRunning('keepalive'), false);
     h.fsm.handle({ type: 'keepalive-msg' });
     h.actions.length = 0;
-    h.clock.advance(24 * 3600 * 1000);
+    h.clock.advanceSync(24 * 3600 * 1000);
     assert.equal(h.fsm.state, 'established');
     assert.deepEqual(h.actions, []);
   }
@@ -63,7 +64,7 @@ test('restart backoff: idle hold doubles per failure, capped, reset by Establish
         a.type === 'timer-start' && a.timer === 'idle-hold',
     );
     idleHolds.push(start!.ms);
-    h.clock.advance(start!.ms); // automatic restart
+    h.clock.advanceSync(start!.ms); // automatic restart
     assert.equal(h.fsm.state, 'connect');
   }
   assert.deepEqual(idleHolds, [2000, 4000, 8000, 8000, 8000]);
@@ -91,7 +92,7 @@ test('jitter scales retry delays into [0.75, 1] of the plain value', () => {
 test('a connect attempt that hangs is retried with a growing connect-retry time', () => {
   const h = make();
   h.fsm.handle({ type: 'manual-start' });
-  h.clock.advance(1000 + 2000 + 4000);
+  h.clock.advanceSync(1000 + 2000 + 4000);
   assert.deepEqual(timerStarts(h.actions), [
     'connect-retry 1000',
     'connect-retry 2000',
@@ -105,9 +106,9 @@ test('autoRestart off: Idle stays Idle after an error', () => {
   const h = make({ autoRestart: false });
   h.fsm.handle({ type: 'manual-start' });
   h.fsm.handle({ type: 'tcp-connection-fails' });
-  h.clock.advance(600_000);
+  h.clock.advanceSync(600_000);
   assert.equal(h.fsm.state, 'idle');
-  assert.equal(h.clock.count, 0);
+  assert.equal(h.clock.pending, 0);
 });
 
 test('manual stop: no automatic restart, counter reset; errors count', () => {
@@ -115,12 +116,12 @@ test('manual stop: no automatic restart, counter reset; errors count', () => {
   reach(h, 'open-sent');
   h.fsm.handle({ type: 'keepalive-msg' }); // FSM error → counter 1
   assert.equal(h.fsm.connectRetryCounter, 1);
-  h.clock.advance(2000);
+  h.clock.advanceSync(2000);
   assert.equal(h.fsm.state, 'connect');
   h.fsm.handle({ type: 'manual-stop' });
   assert.equal(h.fsm.connectRetryCounter, 0);
   assert.equal(h.fsm.timerRunning('idle-hold'), false);
-  h.clock.advance(600_000);
+  h.clock.advanceSync(600_000);
   assert.equal(h.fsm.state, 'idle');
 });
 

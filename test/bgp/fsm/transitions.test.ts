@@ -422,7 +422,7 @@ for (const row of ROWS) {
     reach(h, row.from);
     assert.equal(h.fsm.state, row.from);
     h.actions.length = 0;
-    if ('advanceMs' in row.event) h.clock.advance(row.event.advanceMs);
+    if ('advanceMs' in row.event) h.clock.advanceSync(row.event.advanceMs);
     else h.fsm.handle(row.event);
     assert.equal(h.fsm.state, row.to);
     assert.deepEqual(brief(h.actions), row.actions);
@@ -433,10 +433,10 @@ test('Established: hold timer expiry sends Hold Timer Expired after keepalives k
   const h = make();
   reach(h, 'established');
   h.actions.length = 0;
-  h.clock.advance(89_999);
+  h.clock.advanceSync(89_999);
   assert.equal(h.fsm.state, 'established');
   assert.deepEqual(brief(h.actions), ['send-keepalive', 'send-keepalive']);
-  h.clock.advance(1);
+  h.clock.advanceSync(1);
   assert.equal(h.fsm.state, 'idle');
   assert.deepEqual(brief(h.actions).slice(2), [
     'notify 4/0',
@@ -450,7 +450,7 @@ test('Established: each KEEPALIVE or UPDATE received restarts the hold timer', (
   const h = make();
   reach(h, 'established');
   for (let i = 0; i < 5; i++) {
-    h.clock.advance(80_000);
+    h.clock.advanceSync(80_000);
     h.fsm.handle({ type: i % 2 ? 'keepalive-msg' : 'update-msg' });
   }
   assert.equal(h.fsm.state, 'established');
