@@ -7,6 +7,7 @@
 // command has exited (no zombies left).
 
 import { spawn } from 'node:child_process';
+import { type Clock, systemClock } from '../clock.js';
 import { errorText, runProbe, settleError } from './probe-util.js';
 import type { ProbeResult } from './types.js';
 
@@ -27,6 +28,8 @@ export interface ExecProbeOptions {
   gid?: number;
   /** Called with the pid once the command started (tests use it to assert the kill). */
   onSpawn?: (pid: number) => void;
+  /** The timeout's timer (default: the system clock). */
+  clock?: Pick<Clock, 'setTimeout' | 'clearTimeout'>;
 }
 
 /** The whole environment of an exec check. */
@@ -36,14 +39,15 @@ export function execEnv(extra: Record<string, string> = {}): Record<string, stri
 
 export function probeExec(opts: ExecProbeOptions, signal: AbortSignal): Promise<ProbeResult> {
   const inner = new AbortController();
-  const timer = setTimeout(() => inner.abort(), opts.timeoutMs);
+  const clock = opts.clock ?? systemClock;
+  const timer = clock.setTimeout(() => inner.abort(), opts.timeoutMs);
   const onOuter = () => inner.abort();
   signal.addEventListener('abort', onOuter, { once: true });
   // Settled only by the exit event (never by the abort itself), so a killed command is always reaped —
   // unless the kill itself fails (EPERM: no CAP_KILL), which settles at once and leaves the exit to Node.
   return runProbe(new AbortController().signal, (settle, cleanup) => {
     cleanup(() => {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       signal.removeEventListener('abort', onOuter);
     });
     const [file, ...args] = opts.command;
