@@ -14,7 +14,7 @@ import type net from 'node:net';
 import type { Clock } from '../clock.js';
 import { TcpSocketFd } from '../native/sockopt.js';
 import { listenTcp, type TcpListener } from '../native/tcp.js';
-import { type IpFamily, unmappedV4 } from '../netlink/ip.js';
+import { type IpFamily, socketAddress } from '../netlink/ip.js';
 import type { ListenAddress, ListenEndpoint } from './listen-plan.js';
 import { RefusalLog, type RefusalLogOptions } from './refusals.js';
 
@@ -51,10 +51,6 @@ interface Endpoint {
   keys: Map<string, string>;
   /** The last error opening it (logged once per distinct error). */
   failed?: string;
-}
-
-function plain(address: string | undefined): string {
-  return unmappedV4((address ?? '').split('%')[0]!);
 }
 
 const familyOf = (address: string): IpFamily => (address.includes(':') ? 6 : 4);
@@ -229,7 +225,7 @@ export class BgpListener {
 
   private dispatch(e: Endpoint, socket: net.Socket): void {
     try {
-      const remote = plain(socket.remoteAddress);
+      const remote = socketAddress(socket.remoteAddress);
       const peer = this.find(e, remote);
       if (!peer) {
         socket.resetAndDestroy(); // before a byte is read: RST, no TIME-WAIT kept here

@@ -9,24 +9,13 @@
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Clock, TimerHandle } from '../clock.js';
+import { answerClientError, HTTP_HEADERS_TOO_LARGE } from '../http/client-error.js';
 import { LimitedLog } from '../log/limited-log.js';
-import { unmappedV4 } from '../netlink/ip.js';
+import { socketAddress } from '../netlink/ip.js';
 import type { ConnectionGate } from './admission.js';
 import type { ClusterCounters, RequestRefusal } from './counters.js';
 import { HEADERS_TIMEOUT_MS, LOG_INTERVAL_MS, MAX_HEADER_BYTES, MAX_LOG_KEYS } from './limits.js';
 import type { ClusterLog } from './log.js';
-
-/** The client's address as configured: `::ffff:192.0.2.1` → `192.0.2.1`. */
-export function plainAddress(address: string | undefined): string {
-  return unmappedV4(address ?? '');
-}
-
-const HTTP_STATUS_TEXT: Readonly<Record<number, string>> = {
-  400: 'Bad Request',
-  431: 'Request Header Fields Too Large',
-};
-const HEADER_OVERFLOW = 'HPE_HEADER_OVERFLOW';
-const PEER_RESET = 'ECONNRESET';
 
 export interface ConnectionsOptions {
   http: Server;
@@ -63,7 +52,7 @@ export class EndpointConnections {
 
   /** A socket the listener accepted (paused): admitted and handed to HTTP, or destroyed unread. */
   accept(socket: Socket, port: number): void {
-    const address = plainAddress(socket.remoteAddress);
+    const address = socketAddress(socket.remoteAddress);
     const refused = this.#o.gate.admit(address);
     if (refused) {
       socket.destroy();
@@ -87,7 +76,7 @@ export class EndpointConnections {
 
   /** The configured address a connection was admitted for. */
   address(socket: Socket): string {
-    return this.#conns.get(socket)?.address ?? plainAddress(socket.remoteAddress);
+    return this.#conns.get(socket)?.address ?? socketAddress(socket.remoteAddress);
   }
 
   /** A request's headers arrived: no deadline while it is served (a long poll is bounded by its wait). */
@@ -124,16 +113,12 @@ export class EndpointConnections {
 
   #clientError(err: NodeJS.ErrnoException, socket: Socket): void {
     const code = err.code ?? 'ERR';
-    if (code === PEER_RESET || !socket.writable) {
-      socket.destroy();
-      return;
-    }
-    this.#o.refused('malformed', this.address(socket), code);
-    const status = code === HEADER_OVERFLOW ? 431 : 400;
-    const body = `${status === 431 ? `headers over ${MAX_HEADER_BYTES} bytes` : 'bad request'}: ${code}\n`;
-    socket.end(
-      `HTTP/1.1 ${status} ${HTTP_STATUS_TEXT[status]}\r\ncontent-type: text/plain; charset=utf-8\r\n` +
-        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    const address = this.address(socket);
+    const status = answerClientError(socket, code, (st) =>
+      st === HTTP_HEADERS_TOO_LARGE
+        ? `headers over ${MAX_HEADER_BYTES} bytes: ${code}\n`
+        : `bad request: ${code}\n`,
     );
+    if (status !== null) this.#o.refused('malformed', address, code);
   }
 }

@@ -10,15 +10,10 @@
 // A request Node cannot parse gets 400 (431 for an oversized head, 408 for a timeout) and is closed; a
 // request target that is neither origin-form nor a parseable absolute URI (RFC 9112 §3.2) gets 400. The
 // handler is total: whatever it meets becomes a 500, never an exception out of the server.
-import {
-  createServer,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-  STATUS_CODES,
-} from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { AnycastdError } from '../errors.js';
+import { answerClientError, HTTP_BAD_REQUEST } from '../http/client-error.js';
 import { type CapStats, ConnectionCap } from './connection-cap.js';
 
 export const METRICS_PATH = '/metrics';
@@ -35,11 +30,8 @@ export const TIMEOUT_CHECK_MS = 500;
 export const MAX_HEADER_BYTES = 8 * 1024;
 
 const HTTP_OK = 200;
-const HTTP_BAD_REQUEST = 400;
 const HTTP_NOT_FOUND = 404;
 const HTTP_METHOD_NOT_ALLOWED = 405;
-const HTTP_REQUEST_TIMEOUT = 408;
-const HTTP_HEADERS_TOO_LARGE = 431;
 const HTTP_INTERNAL_ERROR = 500;
 
 /** What the endpoint serves (AnycastdMetrics). */
@@ -141,7 +133,7 @@ export class MetricsServer {
     server.timeout = l.idleTimeoutMs;
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
       errors.client++;
-      refuse(socket, err.code);
+      answerClientError(socket, err.code);
     });
     const cap = new ConnectionCap(server, l.maxConnections);
     await new Promise<void>((resolve, reject) => {
@@ -199,24 +191,6 @@ function serve(
       if (!res.destroyed) res.writeHead(HTTP_OK, { 'content-type': metrics.registry.contentType }).end(text);
     })
     .catch((err: unknown) => fail(res, err));
-}
-
-/** Answers a request Node could not take (malformed, oversized, too slow) and closes the connection. */
-function refuse(socket: Socket, code: string | undefined): void {
-  if (code === 'ECONNRESET' || !socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const status =
-    code === 'HPE_HEADER_OVERFLOW'
-      ? HTTP_HEADERS_TOO_LARGE
-      : code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? HTTP_REQUEST_TIMEOUT
-        : HTTP_BAD_REQUEST;
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
-    () => socket.destroy(),
-  );
 }
 
 /** The error's message, whatever was thrown. */

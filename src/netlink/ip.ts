@@ -10,7 +10,6 @@ export type IpFamily = 4 | 6;
 export const AF_INET = 2;
 export const AF_INET6 = 10;
 
-/** The AF_* number of an IP family. */
 /** An IPv4-mapped IPv6 address as a dual-stack socket reports it (`::ffff:192.0.2.1`) → `192.0.2.1`;
  * any other address unchanged. */
 export function unmappedV4(address: string): string {
@@ -18,6 +17,15 @@ export function unmappedV4(address: string): string {
   return net.isIPv4(v4) ? v4 : address;
 }
 
+/**
+ * A socket's remote or local address as the config writes it: the IPv6 zone dropped (`fe80::1%up1` →
+ * `fe80::1`) and an IPv4-mapped address unwrapped; '' for none.
+ */
+export function socketAddress(address: string | undefined): string {
+  return unmappedV4((address ?? '').split('%')[0]!);
+}
+
+/** The AF_* number of an IP family. */
 export const afOf = (family: IpFamily): number => (family === 4 ? AF_INET : AF_INET6);
 
 /** The IP family of an AF_* number, or undefined for other families. */

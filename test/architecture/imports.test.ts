@@ -42,6 +42,7 @@ const LAYERS: Readonly<Record<string, number>> = {
   config: 1, // the config file: schema, load, reload
   netlink: 1, // pure-TS codecs of netlink messages, routes and IP addresses
   log: 1, // log lines limited per key
+  http: 1, // what every HTTP listener answers to a request its parser refused
   clock: 0, // the one injected clock
   errors: 0, // every error code
 };
