@@ -54,7 +54,21 @@ export interface ConfigIssue {
   expected: string;
   /** What the file holds there, e.g. `"fast" (a string)` or `nothing`. */
   found: string;
+  /** Stable kind of the problem, for scripts (`anycastd check --json`): CONFIG_ISSUE_CODES. */
+  code?: ConfigIssueCode;
 }
+
+/** The kinds of config issue, as `check --json` names them. */
+export const CONFIG_ISSUE_CODES = [
+  'CONFIG_UNREADABLE', // the file cannot be read
+  'CONFIG_YAML', // not valid YAML
+  'CONFIG_ALIAS_LIMIT', // aliases that expand without bound ("billion laughs")
+  'CONFIG_UNKNOWN_KEY', // a key the schema does not know
+  'CONFIG_TYPE', // a value of the wrong type or out of range
+  'CONFIG_RULE', // a rule across fields (families, unique names, timer relations)
+  'CONFIG_HOST', // something the file names is missing on this host (account, key file)
+] as const;
+export type ConfigIssueCode = (typeof CONFIG_ISSUE_CODES)[number];
 
 /** `file:line:column: path: expected X, found Y` */
 export function formatConfigIssue(i: ConfigIssue): string {

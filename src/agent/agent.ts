@@ -203,7 +203,18 @@ export class Agent extends EventEmitter<AgentEvents> {
   }
 
   async #reload(file?: string): Promise<ReloadResult> {
-    const result = await this.store.reload(file);
+    let result: ReloadResult;
+    try {
+      result = await this.store.reload(file);
+    } catch (err) {
+      // not a ConfigError: still never a silent refusal
+      this.log('error', 'config-reload-failed', {
+        reason: 'reload-failed',
+        file: file ?? this.config.file,
+        error: err,
+      });
+      throw err;
+    }
     if (!result.ok) {
       this.log('error', 'config-rejected', {
         reason: 'invalid-config',

@@ -3,10 +3,11 @@
 // (0 ok, 1 failure of the job, 2 bad usage or invalid config, 3 agent not reachable: src/cli/exit.ts).
 import { Command } from 'commander';
 import { systemClock } from '../clock.js';
-import { check, DEFAULT_CONFIG_PATH } from '../config/index.js';
+import { DEFAULT_CONFIG_PATH } from '../config/index.js';
 import { runDaemon } from '../daemon/run.js';
 import { packageVersion } from '../daemon/version.js';
 import { registerBench } from './bench.js';
+import { registerCheck } from './check.js';
 import { registerControl } from './control.js';
 import { registerDemo } from './demo.js';
 import { EXIT_OK, EXIT_USAGE } from './exit.js';
@@ -20,26 +21,7 @@ function program(): Command {
     .description('Anycast load-balancer agent: BGP VIP advertisement, health checks, Maglev steering in XDP')
     .exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT_OK : EXIT_USAGE));
 
-  cli
-    .command('check')
-    .description('validate a config file without touching the host')
-    .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
-    .option('--json', 'print the result as JSON')
-    .action(async (opts: { config: string; json?: boolean }) => {
-      const result = await check(opts.config);
-      if (opts.json) {
-        const out = result.ok
-          ? { ok: true, ...(result.warnings.length > 0 ? { warnings: result.warnings } : {}) }
-          : { ok: false, code: result.error.code, error: result.error.message };
-        process.stdout.write(`${JSON.stringify(out)}\n`);
-      } else if (result.ok) {
-        for (const w of result.warnings) process.stderr.write(`${opts.config}: warning: ${w}\n`);
-        process.stdout.write(`${opts.config}: ok\n`);
-      } else {
-        process.stderr.write(`${result.error.message}\n`);
-      }
-      process.exitCode = result.ok ? EXIT_OK : EXIT_USAGE;
-    });
+  registerCheck(cli);
 
   cli
     .command('run')

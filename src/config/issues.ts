@@ -91,9 +91,19 @@ export function toConfigIssues(
       path: formatPath([...path, key]),
       expected: iss.message,
       found: `unknown key "${key}"`,
+      code: 'CONFIG_UNKNOWN_KEY' as const,
     }));
   }
   const params = iss.code === 'custom' ? (iss.params as { found?: string } | undefined) : undefined;
   const found = params?.found ?? describeValue(valueAt(data, path));
-  return [{ file, ...locate(doc, counter, path), path: formatPath(path), expected: expectedOf(iss), found }];
+  return [
+    {
+      file,
+      ...locate(doc, counter, path),
+      path: formatPath(path),
+      expected: expectedOf(iss),
+      found,
+      code: iss.code === 'custom' ? 'CONFIG_RULE' : 'CONFIG_TYPE',
+    },
+  ];
 }

@@ -7,7 +7,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
+import { isAlias, LineCounter, parseDocument, visit } from 'yaml';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { accountIssues } from './accounts.js';
 import { loadClusterKeys } from './cluster-keys.js';
@@ -28,6 +28,40 @@ export interface HostIssue {
 export type HostCheck = (cfg: Config) => HostIssue[];
 
 /**
+ * Alias expansions allowed when the document becomes data (the yaml library's own default, named here):
+ * beyond it a few lines of anchors and aliases ("billion laughs") would expand to gigabytes.
+ */
+export const MAX_ALIAS_COUNT = 100;
+
+/** The document as plain data; an alias bomb is a located ConfigError, never a thrown ReferenceError. */
+function toData(doc: ReturnType<typeof parseDocument>, counter: LineCounter, file: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    if (!(err instanceof ReferenceError)) throw err;
+    let offset = 0;
+    visit(doc, {
+      Alias: (_key, node) => {
+        if (isAlias(node) && node.range) offset = node.range[0];
+        return visit.BREAK;
+      },
+    });
+    const pos = counter.linePos(offset);
+    throw new ConfigError([
+      {
+        file,
+        line: pos.line,
+        column: pos.col,
+        path: '',
+        expected: `YAML whose aliases expand to at most ${MAX_ALIAS_COUNT} nodes`,
+        found: 'aliases that expand without bound (a resource exhaustion attack)',
+        code: 'CONFIG_ALIAS_LIMIT',
+      },
+    ]);
+  }
+}
+
+/**
  * Parses config text; `file` is used in messages and stored in the result. `host` checks what the file
  * names on this host (loadConfig: the accounts and the cluster key file). Throws ConfigError.
  */
@@ -43,10 +77,11 @@ export function parseConfig(text: string, file: string, host?: HostCheck): Confi
         path: '',
         expected: 'valid YAML',
         found: `${e.code}: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
+        code: 'CONFIG_YAML' as const,
       })),
     );
   }
-  const data: unknown = doc.toJS();
+  const data = toData(doc, counter, file);
   const result = configSchema.safeParse(data ?? {}, { reportInput: true });
   if (!result.success) {
     const issues: ConfigIssue[] = result.error.issues.flatMap((iss) =>
@@ -64,6 +99,7 @@ export function parseConfig(text: string, file: string, host?: HostCheck): Confi
         path: formatPath(m.path),
         expected: m.expected,
         found: m.found,
+        code: 'CONFIG_HOST' as const,
       })),
     );
   return { ...result.data, file };
@@ -81,7 +117,15 @@ export async function loadConfig(file: string = DEFAULT_CONFIG_PATH): Promise<Co
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
     throw new ConfigError([
-      { file: path, line: 0, column: 0, path: '', expected: 'a readable file', found: code },
+      {
+        file: path,
+        line: 0,
+        column: 0,
+        path: '',
+        expected: 'a readable file',
+        found: code,
+        code: 'CONFIG_UNREADABLE',
+      },
     ]);
   }
   return parseConfig(text, path, hostFacts);

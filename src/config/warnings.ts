@@ -16,20 +16,38 @@ export function hasRemoteInstances(cfg: Config): boolean {
   );
 }
 
-/** `path: text` lines for `check` (empty: nothing to say). */
-export function configWarnings(cfg: Config): string[] {
-  const out: string[] = [];
+/** One warning: a stable code, the key it is about, and what it leaves open. */
+export interface ConfigWarning {
+  code: 'CLUSTER_KEY_FILE_UNSET' | 'CLUSTER_PORT_UNPRIVILEGED';
+  path: string;
+  message: string;
+}
+
+/** The warnings of a valid config (empty: nothing to say). */
+export function configWarningList(cfg: Config): ConfigWarning[] {
+  const out: ConfigWarning[] = [];
   const c = cfg.cluster;
   if (!c.enabled) return out;
   if (c.keyFile === null && hasRemoteInstances(cfg))
-    out.push(
-      'cluster.key_file: not set, so the agents exchange no reports (the channel is authenticated or off): ' +
+    out.push({
+      code: 'CLUSTER_KEY_FILE_UNSET',
+      path: 'cluster.key_file',
+      message:
+        'not set, so the agents exchange no reports (the channel is authenticated or off): ' +
         "other hosts' drains and failures are seen by this host's own checks only",
-    );
+    });
   if (c.port >= FIRST_UNPRIVILEGED_PORT)
-    out.push(
-      `cluster.port: ${c.port} is not privileged (< ${FIRST_UNPRIVILEGED_PORT}): another local user can listen ` +
+    out.push({
+      code: 'CLUSTER_PORT_UNPRIVILEGED',
+      path: 'cluster.port',
+      message:
+        `${c.port} is not privileged (< ${FIRST_UNPRIVILEGED_PORT}): another local user can listen ` +
         'on it while the agent is down (its replies are still refused without the key)',
-    );
+    });
   return out;
+}
+
+/** `path: text` lines for `check` (empty: nothing to say). */
+export function configWarnings(cfg: Config): string[] {
+  return configWarningList(cfg).map((w) => `${w.path}: ${w.message}`);
 }

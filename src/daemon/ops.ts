@@ -61,6 +61,7 @@ export async function startOps(parts: OpsWiring, opts: OpsOptions = {}): Promise
     opts.metrics ?? new AnycastdMetrics(source, { version: parts.version, node: config.node.id }, config);
   metrics.setSource(source);
   metrics.configure(config);
+  metrics.configLoaded(true, loadedAt);
   parts.agent.on('log', (r: LogRecord) => {
     if (r.event === 'health-transition' && r.service && typeof r.instance === 'string') {
       metrics.transition(r.service, r.instance, r.reason as TransitionReason);
@@ -68,8 +69,12 @@ export async function startOps(parts: OpsWiring, opts: OpsOptions = {}): Promise
     } else if (r.event === 'config-reloaded') {
       loadedAt = clock.wallNow();
       metrics.reload('success');
+      metrics.configLoaded(true, loadedAt);
       metrics.configure(parts.agent.config);
-    } else if (r.event === 'config-rejected') metrics.reload('failure');
+    } else if (r.event === 'config-rejected' || r.event === 'config-reload-failed') {
+      metrics.reload('failure');
+      metrics.configLoaded(false, clock.wallNow());
+    }
   });
   const metricsServer = await MetricsServer.listen(metrics, opts.metricsListen ?? config.metrics.listen);
   let api: ApiServer;

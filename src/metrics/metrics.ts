@@ -13,6 +13,7 @@ import { defineClusterMetrics } from './cluster-metrics.js';
 import { defineDataplaneMetrics } from './dataplane-metrics.js';
 import { MetricFactory, PREFIX, type Snapshot } from './factory.js';
 import { labelSetsOf } from './label-sets.js';
+import { defineProcessMetrics, defineReloadGauges, type ReloadGauges } from './process-metrics.js';
 import { SeriesSet } from './series.js';
 import { defineServiceMetrics, type ServiceEventMetrics } from './service-metrics.js';
 import {
@@ -21,6 +22,8 @@ import {
   RELOAD_RESULTS,
   type ReloadResultLabel,
 } from './sources.js';
+
+const MS_PER_SECOND = 1000;
 
 export { CHECK_DURATION_BUCKETS } from './service-metrics.js';
 export { PREFIX };
@@ -37,6 +40,7 @@ export class AnycastdMetrics implements MetricsRecorder {
   readonly #factory: MetricFactory;
   readonly #events: ServiceEventMetrics;
   readonly #reloads: Counter<'result'>;
+  readonly #lastReload: ReloadGauges;
 
   constructor(source: MetricsSource, build: BuildInfo, config?: Config) {
     this.#source = source;
@@ -59,6 +63,8 @@ export class AnycastdMetrics implements MetricsRecorder {
       registers: [this.registry],
     });
     SeriesSet.counter(this.#reloads).sync(RELOAD_RESULTS.map((result) => ({ result })));
+    defineProcessMetrics(this.registry);
+    this.#lastReload = defineReloadGauges(this.registry, 0);
     if (config) this.configure(config);
   }
 
@@ -82,6 +88,11 @@ export class AnycastdMetrics implements MetricsRecorder {
 
   reload(result: ReloadResultLabel): void {
     this.#reloads.inc({ result });
+  }
+
+  /** A config was taken in (ok: at start or by a reload) or refused, at `atMs` (unix ms). */
+  configLoaded(ok: boolean, atMs: number): void {
+    this.#lastReload.record(ok, atMs / MS_PER_SECOND);
   }
 
   /** The exposition text (what /metrics serves). */

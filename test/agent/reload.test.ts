@@ -9,6 +9,7 @@ import { Agent } from '../../src/agent/agent.js';
 import { silentSink } from '../../src/agent/log.js';
 import { parseConfig } from '../../src/config/load.js';
 import { ConfigStore } from '../../src/config/reload.js';
+import { aliasBomb } from '../config/fixtures.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import {
   configYaml,
@@ -65,6 +66,22 @@ test('a bad file is rejected whole: error logged, running config and every part 
   const rejected = s.events.find((e) => e.event === 'config-rejected');
   assert.ok(rejected);
   assert.match(JSON.stringify(rejected), /bad\.yaml:\d+:\d+: services\[0\]\.checks\[0\]\.interval/);
+  assert.deepEqual(s.rec.since(s.mark), []);
+  await s.stop();
+});
+
+test('an alias bomb is rejected as an invalid file and logged; the running config stays', async () => {
+  const s = await running({ [FILE]: configYaml([WEB]), '/test/bomb.yaml': aliasBomb() });
+  const before = s.agent.config;
+  const r = await s.reload('/test/bomb.yaml');
+  assert.equal(r.ok, false);
+  assert.equal(s.agent.config, before);
+  const rejected = s.events.find((e) => e.event === 'config-rejected');
+  assert.ok(rejected, 'the refusal is logged');
+  assert.match(
+    JSON.stringify(rejected),
+    /bomb\.yaml:2:\d+: expected YAML whose aliases expand to at most 100/,
+  );
   assert.deepEqual(s.rec.since(s.mark), []);
   await s.stop();
 });

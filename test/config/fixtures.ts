@@ -31,3 +31,15 @@ export function variant(from: string, to: string, base: string = BASE): string {
   if (!base.includes(from)) throw new Error(`fixture has no ${JSON.stringify(from)}`);
   return base.replace(from, to);
 }
+
+/** Nine levels of nine aliases each: 9^9 nodes if expanded ("billion laughs"). */
+export function aliasBomb(): string {
+  const levels = 'bcdefghi';
+  const lines = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+  let prev = 'a';
+  for (const l of levels) {
+    lines.push(`${l}: &${l} [${Array(9).fill(`*${prev}`).join(', ')}]`);
+    prev = l;
+  }
+  return `${lines.join('\n')}\n`;
+}
