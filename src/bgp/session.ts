@@ -1,11 +1,15 @@
 // One BGP session on TCP: the FSM (fsm.ts) and the codec wired onto a net.Socket. Active opens go
 // through an injectable `connect` (the native addon's MD5/GTSM socket in production, plain
 // net.connect by default); passive opens arrive through `accept()` from the speaker's listener.
-// Connection collisions (RFC 4271 §6.8): an inbound connection while ours is in OpenSent/OpenConfirm
-// (or still connecting) is held until its OPEN arrives, then the BGP identifiers decide which one
-// stays — if ours is still connecting and would stay, the inbound one waits for it and is taken only if
-// ours fails; one that collides with an Established session is closed with Cease / Connection
-// Collision Resolution.
+// A second connection from the peer (RFC 4271 §6.8): an inbound connection that the FSM cannot take
+// at once is held (at most MAX_HELD_CONNECTIONS, each for COLLISION_OPEN_WAIT_MS) until its first
+// message; only an OPEN can make it the session's, and fsm/collision.ts decides against the right pair:
+// a connection of ours that never carried the peer's OPEN (silent, stalled) never keeps out one that
+// did. Codes: Cease 6/7 only where two connections with the peer's OPEN collided; a held connection
+// over the bound, or a stalled one replaced, gets Cease 6/5 (RFC 4486 Connection Rejected); one whose
+// first message is not an OPEN gets FSM Error 5/0 (RFC 6608: no OPEN was exchanged on it); one silent
+// for the whole wait gets Hold Timer Expired (4/0). An Established peer that advertised graceful
+// restart and opens anew has restarted (RFC 4724 §4.2): the old session ends without a NOTIFICATION.
 // RFC 7606 outcomes of received UPDATEs are counted per action and reason, and messages by type in
 // each direction (the session's connection only: a rejected colliding one is not the session's).
 // Every entry point (socket data, close and error, timers, the outcome of a connect) is guarded: an
@@ -13,10 +17,10 @@
 // never the process.
 
 import type net from 'node:net';
-import { type Clock, systemClock } from '../clock.js';
+import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import type { AttrContext } from './codec/attributes/types.js';
 import { type AfiSafi, findCapability } from './codec/capabilities.js';
-import { CeaseSubcode, ErrorCode } from './codec/constants.js';
+import { CeaseSubcode, ErrorCode, FsmSubcode } from './codec/constants.js';
 import { BgpCodecError } from './codec/errors.js';
 import { encodeKeepalive } from './codec/keepalive.js';
 import { type BgpMessage, decodeMessage } from './codec/message.js';
@@ -24,7 +28,7 @@ import { encodeNotification, type NotificationMessage, shutdownData } from './co
 import { encodeOpen, type OpenMessage } from './codec/open.js';
 import { encodeRouteRefresh } from './codec/route-refresh.js';
 import { type DecodedUpdate, encodeUpdate, type Rfc7606Outcome, type UpdateMessage } from './codec/update.js';
-import { collisionSurvivor } from './fsm/collision.js';
+import { type OwnConnection, resolveHeld } from './fsm/collision.js';
 import { Fsm, type FsmAction, type FsmEvent, type FsmState, type Negotiated } from './fsm.js';
 import { Connection, codecErrorEvent, linger, messageEvent, tcpConnect } from './session-io.js';
 import { buildOpen, commonFamilies, extendedNextHopAgreed, type OpenOptions } from './session-open.js';
@@ -33,8 +37,12 @@ export { BGP_PORT } from './session-io.js';
 
 /** Cease without a subcode (RFC 4486 names none for a failure of our own). */
 const CEASE_UNSPECIFIC = 0;
-/** How long an inbound connection that collides may take to send its OPEN. */
-const COLLISION_OPEN_WAIT_MS = 10_000;
+/** How long a held inbound connection may take to send its OPEN. */
+export const COLLISION_OPEN_WAIT_MS = 10_000;
+/** Inbound connections of one peer held at once (a storm beyond it gets Cease 6/5 at once). */
+export const MAX_HELD_CONNECTIONS = 4;
+/** How long a held connection with the peer's OPEN waits for our own attempt, §6.8's survivor, to hear the peer. */
+export const DEFERRED_WAIT_MS = 5_000;
 
 export interface SessionOptions extends OpenOptions {
   peerAddress: string;
@@ -83,11 +91,12 @@ export function messageTypeCounts(): Record<BgpMessage['type'], number> {
 export class BgpSession {
   private fsm: Fsm;
   private conn: Connection | undefined;
-  private candidate: Connection | undefined;
+  /** Inbound connections waiting for their first message, with their open-wait timers. */
+  private readonly held = new Map<Connection, TimerHandle>();
   /** Started and not administratively stopped. */
   private running = false;
-  /** A held inbound connection whose OPEN came while our own attempt, which §6.8 prefers, was connecting. */
-  private deferred: { c: Connection; open: OpenMessage } | undefined;
+  /** A held inbound connection whose OPEN came while our own attempt, which §6.8 prefers, had not heard the peer. */
+  private deferred: { c: Connection; open: OpenMessage; timer: TimerHandle } | undefined;
   families: AfiSafi[] = [];
   extendedNextHop = false;
   readonly counters: SessionCounters = {
@@ -137,9 +146,40 @@ export class BgpSession {
     this.running = false;
     this.fsm.handle({ type: 'manual-stop', data: message ? shutdownData(message) : undefined });
     this.fsm.dispose(); // no idle-hold restart timer may survive an administrative stop
-    this.candidate?.close();
-    this.candidate = undefined;
+    this.closeHeld();
+  }
+
+  /** Close every held and deferred connection (the session stops or failed). */
+  private closeHeld(): void {
+    for (const c of [...this.held.keys()]) {
+      this.release(c);
+      c.close();
+    }
+    const d = this.takeDeferred();
+    d?.c.close();
+  }
+
+  /** Stop holding `c`; true if it was held. */
+  private release(c: Connection): boolean {
+    const timer = this.held.get(c);
+    if (timer === undefined) return false;
+    this.clock.clearTimeout(timer);
+    this.held.delete(c);
+    return true;
+  }
+
+  private takeDeferred(): { c: Connection; open: OpenMessage } | undefined {
+    const d = this.deferred;
     this.deferred = undefined;
+    if (d) this.clock.clearTimeout(d.timer);
+    return d;
+  }
+
+  /** Close a connection that is not the session's with this NOTIFICATION. */
+  private refuse(c: Connection, subcode: number, code: number = ErrorCode.CEASE): void {
+    const socket = c.socket;
+    c.socket = undefined;
+    if (socket) this.reject(socket, subcode, code);
   }
 
   /** Local address of the current connection (the NEXT_HOP this speaker exports), if connected. */
@@ -178,8 +218,7 @@ export class BgpSession {
         // the reset itself failed: drop the connections, the idle-hold restart (if armed) begins again
         this.conn?.close();
         this.conn = undefined;
-        this.candidate?.close();
-        this.candidate = undefined;
+        this.closeHeld();
       }
     }
   }
@@ -201,30 +240,27 @@ export class BgpSession {
       socket.destroy(); // administratively stopped: refuse (§8.2.2 Idle)
       return;
     }
-    if (this.fsm.state === 'established' || this.candidate) {
-      this.reject(socket, CeaseSubcode.CONNECTION_COLLISION);
-      return;
-    }
     if (this.fsm.state === 'active' && !this.conn?.socket) {
       this.conn = this.attach(new Connection('inbound', this.clock), socket);
       this.fsm.handle({ type: 'tcp-connection-confirmed' });
       return;
     }
-    // Our own connection is pending or up: hold this one until its OPEN says which one stays.
-    const cand = new Connection('inbound', this.clock);
-    this.candidate = cand;
-    this.attach(cand, socket);
-    this.clock.setTimeout(
+    if (this.held.size + (this.deferred ? 1 : 0) >= MAX_HELD_CONNECTIONS) {
+      this.reject(socket, CeaseSubcode.CONNECTION_REJECTED); // RFC 4486: no room, nothing collided
+      return;
+    }
+    // Hold this one until its first message says whether it may become the session's.
+    const c = new Connection('inbound', this.clock);
+    this.attach(c, socket);
+    const timer = this.clock.setTimeout(
       () =>
-        this.guard('collision-timer', () => {
-          if (this.candidate === cand) {
-            this.candidate = undefined;
-            cand.close();
-          }
+        this.guard('open-wait-timer', () => {
+          if (this.release(c)) this.refuse(c, 0, ErrorCode.HOLD_TIMER_EXPIRED);
         }),
       COLLISION_OPEN_WAIT_MS,
       { unref: true },
     );
+    this.held.set(c, timer);
   }
 
   /**
@@ -278,7 +314,8 @@ export class BgpSession {
     socket.on('data', (chunk: Buffer) => this.guard('receive', () => this.receive(c, chunk)));
     const gone = (): void =>
       this.guard('connection-closed', () => {
-        if (this.candidate === c) this.candidate = undefined;
+        if (this.release(c)) return;
+        if (this.deferred?.c === c) this.takeDeferred();
         else if (this.conn === c && c.socket === socket) this.fsm.handle({ type: 'tcp-connection-fails' });
       });
     socket.on('close', gone);
@@ -307,6 +344,7 @@ export class BgpSession {
         return;
       case 'state-change':
         this.handlers.onState?.(a.from, a.to, a.reason);
+        if (this.deferred) this.ownProgress(a.to);
         return;
       case 'session-up':
         this.families = commonFamilies(this.options, a.negotiated.peerOpen);
@@ -333,19 +371,11 @@ export class BgpSession {
       socket.setNoDelay(true);
       this.attach(c, socket);
       this.fsm.handle({ type: 'tcp-cr-acked' });
-      // Our connection is the one §6.8 keeps: the held inbound one goes.
-      const d = this.deferred;
-      this.deferred = undefined;
-      if (d && this.candidate === d.c) {
-        this.candidate = undefined;
-        if (d.c.socket) this.reject(d.c.socket, CeaseSubcode.CONNECTION_COLLISION);
-      }
     };
     const failed = (): void => {
       if (this.conn !== c) return;
-      const d = this.deferred;
-      this.deferred = undefined;
-      if (d && this.candidate === d.c)
+      const d = this.takeDeferred();
+      if (d?.c.socket)
         this.adopt(d.c, d.open); // ours failed: take the held one
       else this.fsm.handle({ type: 'tcp-connection-fails' });
     };
@@ -364,8 +394,8 @@ export class BgpSession {
       return;
     }
     for (const raw of msgs) {
-      const candidate = this.candidate === c;
-      if (!candidate && this.conn !== c) return; // dropped meanwhile
+      const candidate = this.held.has(c);
+      if (!candidate && this.conn !== c) return; // dropped meanwhile, or deferred (its OPEN is kept)
       this.counters.messagesIn++;
       let msg: BgpMessage;
       try {
@@ -375,7 +405,7 @@ export class BgpSession {
         return;
       }
       if (candidate) {
-        if (!this.resolveCollision(c, msg)) return;
+        if (!this.firstHeldMessage(c, msg)) return;
         this.counters.receivedByType[msg.type]++; // the adopted connection's OPEN
         continue;
       }
@@ -387,10 +417,11 @@ export class BgpSession {
 
   private codecFailure(c: Connection, e: unknown): void {
     if (!(e instanceof BgpCodecError)) throw e;
-    if (this.candidate === c || this.conn !== c) {
+    if (this.conn !== c) {
       // A held or stale connection: answer with the error's NOTIFICATION and close it, the session is untouched.
+      this.release(c);
       if (c.socket) this.reject(c.socket, e.notifySubcode, e.notifyCode, e.data);
-      if (this.candidate === c) this.candidate = undefined;
+      c.socket = undefined;
       return;
     }
     this.fsm.handle(codecErrorEvent(e));
@@ -414,31 +445,91 @@ export class BgpSession {
     this.counters.rfc7606.set(key, (this.counters.rfc7606.get(key) ?? 0) + 1);
   }
 
-  /**
-   * §6.8 on the first message of a held inbound connection; true if it was adopted. With our own
-   * connection up, the BGP identifiers decide; a pending attempt of ours (no OPEN sent yet) gives way.
-   */
-  private resolveCollision(c: Connection, msg: BgpMessage): boolean {
-    this.candidate = undefined;
-    if (msg.type !== 'open' || !this.running) {
-      if (c.socket) this.reject(c.socket, CeaseSubcode.CONNECTION_COLLISION);
+  /** The session's own connection, as fsm/collision.ts weighs it. */
+  private own(): OwnConnection {
+    const n = this.fsm.negotiated;
+    return {
+      state: this.fsm.state,
+      direction: this.conn?.direction,
+      connected: this.conn?.socket !== undefined,
+      peerRestarts: n ? findCapability(n.peerOpen.capabilities, 'graceful-restart') !== undefined : false,
+    };
+  }
+
+  /** The first message of a held inbound connection (fsm/collision.ts decides); true if it was adopted. */
+  private firstHeldMessage(c: Connection, msg: BgpMessage): boolean {
+    this.release(c);
+    if (!this.running || msg.type === 'notification') {
+      c.close(); // the peer gave this connection up, or we stopped
       return false;
     }
-    const survivor = collisionSurvivor(this.options.localId, msg.bgpId);
-    const existing = this.conn?.socket ? this.conn : undefined;
-    if (existing && survivor === existing.direction) {
-      if (c.socket) this.reject(c.socket, CeaseSubcode.CONNECTION_COLLISION);
+    if (msg.type !== 'open') {
+      this.refuse(c, FsmSubcode.UNSPECIFIED, ErrorCode.FSM); // no OPEN was exchanged on it (RFC 6608)
       return false;
     }
-    if (!existing && this.conn && survivor === this.conn.direction) {
-      // Our attempt is still connecting and is the one §6.8 keeps: hold this one until ours is decided.
-      this.candidate = c;
-      this.deferred = { c, open: msg };
+    if (this.deferred) {
+      this.refuse(c, CeaseSubcode.CONNECTION_COLLISION); // a second OPEN of the peer's: the first one stays
       return false;
     }
-    if (existing) this.fsm.handle({ type: 'open-collision-dump' });
+    const verdict = resolveHeld(this.own(), this.options.localId, msg.bgpId);
+    switch (verdict.action) {
+      case 'reject':
+        this.refuse(c, CeaseSubcode.CONNECTION_COLLISION);
+        return false;
+      case 'defer': {
+        const timer = this.clock.setTimeout(
+          () => this.guard('deferred-wait', () => this.deferredExpired(c)),
+          DEFERRED_WAIT_MS,
+          { unref: true },
+        );
+        this.deferred = { c, open: msg, timer };
+        return false;
+      }
+      case 'restart':
+        // RFC 4724 §4.2: the old session ends as a lost connection (no NOTIFICATION, routes kept stale).
+        this.fsm.handle({ type: 'tcp-connection-fails' });
+        break;
+      case 'adopt':
+        if (verdict.dropOurs === 'collision') this.fsm.handle({ type: 'open-collision-dump' });
+        else if (verdict.dropOurs === 'stalled')
+          this.fsm.handle({ type: 'automatic-stop', subcode: CeaseSubcode.CONNECTION_REJECTED });
+        break;
+    }
     this.adopt(c, msg);
     return true;
+  }
+
+  /** Our own attempt moved on while a held connection waits for it (§6.8 deferral). */
+  private ownProgress(to: FsmState): void {
+    if (to === 'open-confirm') {
+      // ours heard the peer and is the survivor: the held one lost the collision
+      const d = this.takeDeferred();
+      if (d) this.refuse(d.c, CeaseSubcode.CONNECTION_COLLISION);
+      return;
+    }
+    if (to !== 'idle' && to !== 'active') return;
+    // ours failed: take the held one, once the FSM is done with this event
+    const c = this.deferred?.c;
+    queueMicrotask(() =>
+      this.guard('deferred-adopt', () => {
+        if (this.deferred?.c !== c || (this.fsm.state !== 'idle' && this.fsm.state !== 'active')) return;
+        const d = this.takeDeferred();
+        if (d?.c.socket && this.running) this.adopt(d.c, d.open);
+      }),
+    );
+  }
+
+  /** Our attempt did not hear the peer within DEFERRED_WAIT_MS: it stalled, the held one is taken. */
+  private deferredExpired(c: Connection): void {
+    if (this.deferred?.c !== c) return;
+    const d = this.takeDeferred();
+    if (!d?.c.socket || !this.running) return;
+    if (this.fsm.state === 'open-confirm' || this.fsm.state === 'established') {
+      this.refuse(d.c, CeaseSubcode.CONNECTION_COLLISION);
+      return;
+    }
+    if (this.fsm.state === 'open-sent') this.fsm.handle({ type: 'open-collision-dump' });
+    this.adopt(d.c, d.open);
   }
 
   /** The held inbound connection stays: drop ours, start a fresh FSM on it with the OPEN received. */

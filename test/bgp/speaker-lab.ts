@@ -10,6 +10,36 @@ import { after } from 'node:test';
 import { removeNetnsByPrefix, uniquePrefix } from '../../lab/netns.js';
 import { ProcessRegistry } from '../../lab/processes.js';
 import type { BgpSpeaker } from '../../src/bgp/speaker.js';
+import { DEFAULT_IMPORT, DEFAULT_MAX_PREFIX, parsePrefixMatch } from '../../src/config/schema-bgp.js';
+import type { PeerConfig } from '../../src/config/types.js';
+
+/** A numbered peer with the lab's quick timers (hold 9 s, keepalive 3 s, connect retry 1 s), default import. */
+export function labPeer(
+  name: string,
+  address: string,
+  remoteAsn: number,
+  extra: Partial<PeerConfig> = {},
+): PeerConfig {
+  return {
+    name,
+    address,
+    interface: null,
+    remoteAsn,
+    localAddress: null,
+    password: null,
+    passwordFile: null,
+    ttlSecurityHops: null,
+    holdTimeMs: 9000,
+    keepaliveMs: 3000,
+    connectRetryMs: 1000,
+    passive: false,
+    maxPrefix: { ...DEFAULT_MAX_PREFIX },
+    importAccept: DEFAULT_IMPORT.map((p) => parsePrefixMatch(p)!),
+    exportCommunities: [],
+    exportLargeCommunities: [],
+    ...extra,
+  };
+}
 
 /** Runs `f`; a failure carries the speaker's events so far. */
 export async function withEvents<T>(events: string[], f: () => Promise<T>): Promise<T> {

@@ -19,11 +19,9 @@ import { type PeerSpec, singleHostTorPeers } from '../../lab/peers.js';
 import { Afi } from '../../src/bgp/codec/constants.js';
 import type { Prefix } from '../../src/bgp/codec/prefix.js';
 import { BgpSpeaker } from '../../src/bgp/speaker.js';
-import { DEFAULT_IMPORT, DEFAULT_MAX_PREFIX, parsePrefixMatch } from '../../src/config/schema-bgp.js';
-import type { PeerConfig } from '../../src/config/types.js';
 import { DefaultRouteWriter } from '../../src/host/default-route.js';
 import { Rtnetlink } from '../../src/native/rtnl.js';
-import { SpeakerLab } from './speaker-lab.js';
+import { labPeer, SpeakerLab } from './speaker-lab.js';
 
 const lab = new SpeakerLab('spk');
 const NS = { host: lab.ns('h'), tor1: lab.ns('t1'), tor2: lab.ns('t2') };
@@ -55,27 +53,6 @@ function summary(ms: number[]): string {
   const sorted = [...ms].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!.toFixed(1);
   return `p50 ${at(0.5)} ms, p95 ${at(0.95)} ms, max ${at(1)} ms`;
-}
-
-function peer(name: string, address: string, remoteAsn: number): PeerConfig {
-  return {
-    name,
-    address,
-    interface: null,
-    remoteAsn,
-    localAddress: null,
-    password: null,
-    passwordFile: null,
-    ttlSecurityHops: null,
-    holdTimeMs: 9000,
-    keepaliveMs: 3000,
-    connectRetryMs: 1000,
-    passive: false,
-    maxPrefix: { ...DEFAULT_MAX_PREFIX },
-    importAccept: DEFAULT_IMPORT.map((p) => parsePrefixMatch(p)!),
-    exportCommunities: [],
-    exportLargeCommunities: [],
-  };
 }
 
 interface FrrRoutes {
@@ -159,10 +136,10 @@ test('speaker with FRR and BIRD: sessions, VIPs at both peers, no-op re-advertis
     {
       node: { id: 'h1', host: { ipv4: HOST4, ipv6: HOST6 }, asn: HOST_AS, routerId: HOST4, uplinks: [] },
       peers: [
-        peer('tor1_4', LINK.tor1.t4, TOR_AS.tor1),
-        peer('tor1_6', LINK.tor1.t6, TOR_AS.tor1),
-        peer('tor2_4', LINK.tor2.t4, TOR_AS.tor2),
-        peer('tor2_6', LINK.tor2.t6, TOR_AS.tor2),
+        labPeer('tor1_4', LINK.tor1.t4, TOR_AS.tor1),
+        labPeer('tor1_6', LINK.tor1.t6, TOR_AS.tor1),
+        labPeer('tor2_4', LINK.tor2.t4, TOR_AS.tor2),
+        labPeer('tor2_6', LINK.tor2.t6, TOR_AS.tor2),
       ],
     },
     { netns: NS.host, retryBaseMs: 200, retryMaxMs: 1000, defaultRoutes: writer },
