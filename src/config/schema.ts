@@ -47,7 +47,8 @@ const nodeSchema = strict({
   host: addressPairSchema,
   asn: asn(),
   router_id: ipv4().optional(),
-  uplinks: z.array(z.string().min(1)).min(1),
+  // required with dataplane.mode xdp (semantics.ts); unused without XDP
+  uplinks: z.array(z.string().min(1)).default([]),
 }).transform(
   (n): NodeConfig => ({
     id: n.id,
@@ -59,6 +60,7 @@ const nodeSchema = strict({
 );
 
 const dataplaneSchema = strict({
+  mode: z.enum(['xdp', 'none']).default('xdp'),
   xdp_mode: z.enum(['native', 'generic']).default('native'),
   mtu: int(MIN_MTU, MAX_MTU).default(DEFAULT_MTU),
   flow_table_size: int(MIN_FLOW_TABLE, MAX_FLOW_TABLE).default(DEFAULT_FLOW_TABLE_SIZE),
@@ -66,6 +68,7 @@ const dataplaneSchema = strict({
   forget_closed_flows: z.boolean().default(true),
 }).transform(
   (d): DataplaneConfig => ({
+    mode: d.mode,
     xdpMode: d.xdp_mode,
     mtu: d.mtu,
     flowTableSize: d.flow_table_size,

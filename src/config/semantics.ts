@@ -51,6 +51,8 @@ export function applySemantics(cfg: Config, report: Report): void {
     });
     checkService(cfg, s, ['services', i], report);
   });
+  if (cfg.dataplane.mode === 'xdp' && node.uplinks.length === 0)
+    report(['node', 'uplinks'], 'at least one interface to attach XDP to (or dataplane.mode: none)');
   const maxInstances = Math.max(0, ...cfg.services.map((s) => s.instances.length));
   const ring = cfg.dataplane.ringSize;
   if (!isPrime(ring)) report(['dataplane', 'ring_size'], 'a prime number (Maglev needs a prime table size)');

@@ -186,7 +186,15 @@ export interface ServiceConfig {
 
 export type XdpMode = 'native' | 'generic';
 
+/**
+ * xdp: the steering program on the uplinks, Maglev rings, flows kept across membership changes.
+ * none: BGP and health only — VIPs advertised and withdrawn as with xdp, but no XDP program, no rings, no
+ * pins and no bpffs mount; the fabric's ECMP alone spreads the flows.
+ */
+export type DataplaneMode = 'xdp' | 'none';
+
 export interface DataplaneConfig {
+  mode: DataplaneMode;
   xdpMode: XdpMode;
   mtu: number;
   flowTableSize: number;

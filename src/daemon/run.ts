@@ -19,6 +19,7 @@
 import { Agent, DEFAULT_STOP_TIMEOUT_MS } from '../agent/agent.js';
 import { jsonLineSink, type Level, type LogSink, makeRecord } from '../agent/log.js';
 import { LogLimiter } from '../agent/log-limit.js';
+import { NoSteering } from '../agent/no-steering.js';
 import { Steering } from '../agent/steering.js';
 import { receivedRouteInfo } from '../api/agent-handler.js';
 import type { AnnouncerHandle } from '../bgp/announcer.js';
@@ -78,7 +79,8 @@ type Closer = () => void;
 /** The parts of a running process, as the operator's surfaces read them. */
 export interface RunContext extends OpsWiring {
   agent: Agent;
-  steering: Steering;
+  /** The data plane's steering; absent with dataplane.mode none. */
+  steering?: Steering;
   /** The agents' exchange of instance reports (src/cluster/). */
   cluster: Cluster;
   /** Made before the agent: its health checks record their durations here. */
@@ -109,13 +111,20 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     opts.notifier ??
     new SystemdNotifier({ onError: (error) => log('warn', 'systemd-notify-failed', { error }) });
   notifier.startWatchdog();
-  notifier.status(`starting: attaching XDP to ${config.node.uplinks.join(',')}`);
+  const withXdp = config.dataplane.mode === 'xdp';
+  notifier.status(
+    withXdp
+      ? `starting: attaching XDP to ${config.node.uplinks.join(',')}`
+      : 'starting: no data plane (BGP and health only)',
+  );
   closers.push(() => notifier.stopWatchdog());
   const signals = new Signals(notifier);
   closers.push(() => signals.close());
   try {
-    const data = startDataplane(config, opts.pinDir ?? DEFAULT_PIN_DIR, clock, sink);
-    closers.push(() => data.close());
+    // dataplane.mode none: no program, no maps, no pins, no bpffs mount
+    const data = withXdp ? startDataplane(config, opts.pinDir ?? DEFAULT_PIN_DIR, clock, sink) : null;
+    if (data) closers.push(() => data.close());
+    else log('info', 'dataplane-off', { reason: 'mode-none' });
     const lo = new LoAddresses();
     closers.push(() => lo.close());
     const { watcher } = createListenerWatcher({
@@ -128,15 +137,15 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     closers.push(() => connections.close());
     notifier.status('starting: BGP listening, waiting for a peer route');
     await untilRouted(config, bgp, sink, clock);
-    const steering = new Steering(data.dp, clock);
+    const steering = data ? new Steering(data.dp, clock) : null;
     // connections that end here take their flow entries with them (src/steer/flow-reaper.ts)
-    if (config.dataplane.forgetClosedFlows) {
+    if (data && config.dataplane.forgetClosedFlows) {
       const reaper = FlowReaper.start(data.dp, {
         onOverrun: (err) => log('warn', 'flow-reaper-overrun', { error: err.message }),
       });
       closers.push(() => reaper.close());
     }
-    if (steering.staleAdoption) log('info', 'pins-stale', { pins_age_ms: data.pinsAgeMs });
+    if (data && steering?.staleAdoption) log('info', 'pins-stale', { pins_age_ms: data.pinsAgeMs });
     const cluster = new Cluster(config, { log, clock });
     closers.push(() => void cluster.close());
     await cluster.start();
@@ -149,7 +158,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     const agent = new Agent(config, {
       announcer: bgp.announcer,
       host: lo,
-      steering,
+      steering: steering ?? new NoSteering(),
       health: realHealth({
         watcher,
         probeFor: (service) => faults.probeFor(service, timedProbeFor(metrics, service)),
@@ -163,7 +172,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     const { peers, received, connectionsRefused } = bgp;
     const ctx: RunContext = {
       agent,
-      steering,
+      ...(steering ? { steering } : {}),
       cluster,
       metrics,
       version,

@@ -56,6 +56,7 @@ test('a minimal config gets every default', () => {
   assert.deepEqual(cfg.kernelRoute, { metric: 20, protocol: 201 });
   assert.deepEqual(cfg.api, { socket: '/run/anycastd/anycastd.sock', group: null });
   assert.deepEqual(cfg.dataplane, {
+    mode: 'xdp',
     xdpMode: 'native',
     mtu: 1500,
     flowTableSize: 65_536,
@@ -358,6 +359,24 @@ test('an empty file names the missing node section', () => {
   assert.deepEqual(
     issues.map((i) => `${i.path}: ${i.expected} / ${i.found}`),
     ['node: a mapping / nothing'],
+  );
+});
+
+test('dataplane.mode: xdp (the default) needs an uplink; none needs none', () => {
+  const noUplinks = variant('  uplinks: [eth0]\n', '');
+  assert.equal(parseConfig(BASE, FILE).dataplane.mode, 'xdp');
+  assert.deepEqual(
+    issuesOf(noUplinks).map((i) => `${i.path}: ${i.expected}`),
+    ['node.uplinks: at least one interface to attach XDP to (or dataplane.mode: none)'],
+  );
+  const none = parseConfig(variant('ring_size: 65537', 'mode: none\n  ring_size: 65537', noUplinks), FILE);
+  assert.equal(none.dataplane.mode, 'none');
+  assert.deepEqual(none.node.uplinks, []);
+  assert.match(
+    issuesOf(variant('ring_size: 65537', 'mode: tc\n  ring_size: 65537'))
+      .map((i) => i.path)
+      .join(),
+    /dataplane\.mode/,
   );
 });
 
