@@ -11,7 +11,7 @@ TS_SRC := $(shell find src -name '*.ts' 2>/dev/null)
 TESTS ?= $(shell find test -name '*.test.ts' | sort)
 NODE_TEST := node --import tsx --test --test-reporter=spec
 
-.PHONY: all deps bpf native ts lint typecheck test fuzz bench demo clean install
+.PHONY: all deps bpf native ts lint typecheck test fuzz bench demo clean install deb
 all: deps bpf native ts
 
 deps: .stamp-deps node_modules/.package-lock.json
@@ -60,27 +60,17 @@ bench: all
 demo: all
 	node dist/src/cli/main.js demo
 
-# `make install`: a wrapper running dist/src/cli/main.js of this tree, the man page, the systemd unit
-# (its paths pointed at PREFIX), the sysusers.d file creating the group `anycastd` (created at once when
-# installing into /), bash completion and the example config (never over an existing one).
-PREFIX ?= /usr/local
-SYSTEMD_DIR ?= /etc/systemd/system
-SYSUSERS_DIR ?= /usr/lib/sysusers.d
-COMPLETION_DIR ?= /usr/share/bash-completion/completions
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(COMPLETION_DIR) $(DESTDIR)/etc/anycastd
-	printf '#!/bin/sh\nexec %s %s "$$@"\n' "$$(command -v node)" "$(CURDIR)/dist/src/cli/main.js" > $(DESTDIR)$(PREFIX)/bin/anycastd
-	chmod 755 $(DESTDIR)$(PREFIX)/bin/anycastd
-	install -m 644 man/anycastd.8 $(DESTDIR)$(PREFIX)/share/man/man8/anycastd.8
-	install -m 644 completions/anycastd.bash $(DESTDIR)$(COMPLETION_DIR)/anycastd
-	if [ -f packaging/anycastd.service ]; then install -d $(DESTDIR)$(SYSTEMD_DIR) && \
-	  sed 's|/usr/bin/anycastd|$(PREFIX)/bin/anycastd|g' packaging/anycastd.service > $(DESTDIR)$(SYSTEMD_DIR)/anycastd.service; fi
-	install -d $(DESTDIR)$(SYSUSERS_DIR)
-	install -m 644 packaging/anycastd.sysusers $(DESTDIR)$(SYSUSERS_DIR)/anycastd.conf
-	if [ -z "$(DESTDIR)" ] && command -v systemd-sysusers >/dev/null; then \
-	  systemd-sysusers $(SYSUSERS_DIR)/anycastd.conf; fi
-	if [ -f examples/anycastd.yaml ] && [ ! -e $(DESTDIR)/etc/anycastd/anycastd.yaml ]; then \
-	  install -m 640 examples/anycastd.yaml $(DESTDIR)/etc/anycastd/anycastd.yaml; fi
+# `make deb`: build/anycastd_<version>_<arch>.deb (scripts/build-deb.sh: dist/, production node_modules,
+# the addon and BPF object under /usr/lib/anycastd, /usr/bin/anycastd, the unit, sysusers.d, man page,
+# completion, the example as a conffile; Depends: nodejs (>= 20) and the addon's libraries). The package
+# is how a server gets anycastd (docs/DEPLOYING.md): build it here, copy it, `apt install ./anycastd_*.deb`
+# there — no compiler, FRR, BIRD or Prometheus on the server. `make install` installs that package here.
+deb: all
+	scripts/build-deb.sh build
+	@ls -l build/anycastd_*.deb
+
+install: deb
+	apt-get install -y ./build/anycastd_$$(node -p "require('./package.json').version")_$$(dpkg --print-architecture).deb
 
 clean:
 	rm -rf build dist native/build .stamp-deps

@@ -1,5 +1,6 @@
 # bash completion for anycastd(8): commands, show subcommands, options, service names and VIPs
-# (asked of the running agent through `anycastd show services --json`, when it answers).
+# (asked of the running agent through `anycastd show services --json`, when it answers). `demo` and
+# `bench` run the harness of a source checkout and are not offered (the package has no harness).
 _anycastd_services() {
     local socket=$1
     anycastd show services --json ${socket:+--socket "$socket"} 2>/dev/null |
@@ -19,7 +20,7 @@ _anycastd() {
     else # without the bash-completion package
         cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]} words=("${COMP_WORDS[@]}") cword=$COMP_CWORD
     fi
-    local commands="run check show drain undrain reload demo bench help"
+    local commands="run check show drain undrain reload cleanup help"
     local shows="status peers services instances routes rings flows"
     local api_opts="--socket --json --help"
     local socket="" i
@@ -32,7 +33,7 @@ _anycastd() {
             COMPREPLY=($(compgen -f -- "$cur"))
             return
             ;;
-        --config | -c)
+        --config | -c | --pin-dir)
             COMPREPLY=($(compgen -f -- "$cur"))
             return
             ;;
@@ -42,12 +43,18 @@ _anycastd() {
     esac
 
     if ((cword == 1)); then
-        COMPREPLY=($(compgen -W "$commands --help" -- "$cur"))
+        COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
         return
     fi
     case ${words[1]} in
-        run | check)
+        run)
+            COMPREPLY=($(compgen -W "--config --pin-dir --help" -- "$cur"))
+            ;;
+        check)
             COMPREPLY=($(compgen -W "--config --json --help" -- "$cur"))
+            ;;
+        cleanup)
+            COMPREPLY=($(compgen -W "--config --pin-dir --json --help" -- "$cur"))
             ;;
         show)
             if ((cword == 2)); then

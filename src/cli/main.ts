@@ -8,6 +8,7 @@ import { runDaemon } from '../daemon/run.js';
 import { packageVersion } from '../daemon/version.js';
 import { registerBench } from './bench.js';
 import { registerCheck } from './check.js';
+import { registerCleanup } from './cleanup.js';
 import { registerControl } from './control.js';
 import { registerDemo } from './demo.js';
 import { EXIT_OK, EXIT_USAGE } from './exit.js';
@@ -19,6 +20,7 @@ export { EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE } from './exit.js';
 function program(): Command {
   const cli = new Command('anycastd')
     .description('Anycast load-balancer agent: BGP VIP advertisement, health checks, Maglev steering in XDP')
+    .version(packageVersion(), '-V, --version', 'print the version (package.json of the installed program)')
     .exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT_OK : EXIT_USAGE));
 
   registerCheck(cli);
@@ -42,6 +44,7 @@ function program(): Command {
   registerDemo(cli);
   registerShow(cli);
   registerControl(cli);
+  registerCleanup(cli);
   registerBench(cli);
   addCommandExamples(cli);
   cli.addHelpText('after', MAIN_HELP);

@@ -13,7 +13,12 @@ function complete(...words: string[]): string[] {
 }
 
 test('commands, show subcommands and options complete', () => {
-  assert.deepEqual(complete('anycastd', 'd'), ['drain', 'demo']);
+  assert.deepEqual(complete('anycastd', 'd'), ['drain']);
+  assert.deepEqual(complete('anycastd', 'cl'), ['cleanup']);
+  assert.deepEqual(complete('anycastd', '--v'), ['--version']);
+  assert.deepEqual(complete('anycastd', 'run', '--'), ['--config', '--pin-dir', '--help']);
+  assert.deepEqual(complete('anycastd', 'check', '--j'), ['--json']);
+  assert.deepEqual(complete('anycastd', 'cleanup', '--p'), ['--pin-dir']);
   assert.deepEqual(complete('anycastd', 'show', 'r'), ['routes', 'rings']);
   assert.deepEqual(complete('anycastd', 'show', 'flows', '--l'), ['--limit']);
   assert.deepEqual(complete('anycastd', 'reload', '--s'), ['--socket']);
