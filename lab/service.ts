@@ -6,6 +6,11 @@
 // HTTP (default 8080): any request → 200, body "<id>\n", header X-Host-Id.
 // UDP (default 8053): every datagram → one datagram "<id>\n".
 // Prints "ready" on stdout once every socket listens; exits 0 on SIGTERM/SIGINT.
+// Failure modes, for the hung/failing-service scenarios (SIGSTOP is the third: the kernel still
+// completes handshakes, nothing is accepted):
+//   SIGUSR1 → 'error': HTTP answers 500 (TCP and UDP as usual);
+//   SIGUSR2 → 'mute': connections are accepted and requests read, never answered (TCP: no greeting);
+//   SIGHUP  → 'ok' again (the connections held while mute are closed).
 
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
@@ -25,7 +30,17 @@ export interface ServiceOptions {
 
 export interface RunningService {
   close(): Promise<void>;
+  setMode(mode: ServiceMode): void;
 }
+
+export type ServiceMode = 'ok' | 'error' | 'mute';
+/** The signal that puts a running service into each mode. */
+export const MODE_SIGNALS: Readonly<Record<ServiceMode, NodeJS.Signals>> = {
+  ok: 'SIGHUP',
+  error: 'SIGUSR1',
+  mute: 'SIGUSR2',
+};
+const HTTP_ERROR = 500;
 
 function listenTcp(server: TcpServer | HttpServer, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -51,13 +66,26 @@ function bindUdp(sock: UdpSocket, port: number, host: string): Promise<void> {
 export async function startService(opts: ServiceOptions): Promise<RunningService> {
   const answer = `${opts.id}\n`;
   const closers: (() => Promise<void>)[] = [];
+  let mode: ServiceMode = 'ok';
+  /** Connections held unanswered while mute (closed when the mode changes). */
+  const held = new Set<{ destroy(): unknown }>();
+  const hold = (conn: { destroy(): unknown; once(ev: 'close', f: () => void): unknown }): void => {
+    held.add(conn);
+    conn.once('close', () => held.delete(conn));
+  };
   for (const host of opts.bind) {
     const tcp = createTcpServer((conn) => {
       conn.setNoDelay(true);
       conn.on('error', () => conn.destroy());
+      if (mode === 'mute') {
+        conn.resume();
+        hold(conn);
+        return;
+      }
       conn.write(answer);
       let pending = '';
       conn.on('data', (chunk) => {
+        if (mode === 'mute') return;
         pending += chunk.toString('latin1');
         let nl = pending.indexOf('\n');
         while (nl >= 0) {
@@ -70,8 +98,15 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     await listenTcp(tcp, opts.tcpPort, host);
     closers.push(() => new Promise((r) => tcp.close(() => r())));
 
-    const http = createHttpServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/plain', 'x-host-id': opts.id });
+    const http = createHttpServer((req, res) => {
+      if (mode === 'mute') {
+        hold(req.socket);
+        return;
+      }
+      res.writeHead(mode === 'error' ? HTTP_ERROR : 200, {
+        'content-type': 'text/plain',
+        'x-host-id': opts.id,
+      });
       res.end(answer);
     });
     await listenTcp(http, opts.httpPort, host);
@@ -85,7 +120,14 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     await bindUdp(udp, opts.udpPort, host);
     closers.push(() => new Promise((r) => udp.close(() => r())));
   }
-  return { close: async () => void (await Promise.all(closers.map((c) => c()))) };
+  return {
+    close: async () => void (await Promise.all(closers.map((c) => c()))),
+    setMode: (m) => {
+      mode = m;
+      for (const c of held) c.destroy();
+      held.clear();
+    },
+  };
 }
 
 async function main(): Promise<void> {
@@ -118,6 +160,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  for (const [m, sig] of Object.entries(MODE_SIGNALS)) process.on(sig, () => svc.setMode(m as ServiceMode));
   process.stdout.write(`${READY_LINE}\n`);
 }
 

@@ -1,6 +1,7 @@
 // Schema of a service's `checks`: one strict object per check type (tcp, http, https, exec, dns, udp),
 // chosen by `type`, sharing the timing fields (interval, fast interval, timeout, rise, fall) and the
-// optional RFC 2439-style dampening block.
+// optional RFC 2439-style dampening block. TCP and HTTP(S) checks also watch the local listener: gone
+// (watch_socket) and stalled (watch_stall: the service stopped accepting or answering for stall_time).
 
 import { z } from 'zod';
 import { duration, int, port, strict } from './fields.js';
@@ -10,6 +11,8 @@ export const DEFAULT_INTERVAL = '1s';
 export const DEFAULT_TIMEOUT = '500ms';
 export const DEFAULT_RISE = 2;
 export const DEFAULT_FALL = 2;
+/** How long a connection may wait to be accepted or answered before the check runs fast. */
+export const DEFAULT_STALL_TIME = '100ms';
 /** Exec checks run as this user unless they name another: it exists on every Debian/systemd host. */
 export const DEFAULT_EXEC_USER = 'nobody';
 const MAX_COUNT = 100;
@@ -71,10 +74,23 @@ function common(t: TimingIn) {
   };
 }
 
+/** The local listener's watches of a TCP or HTTP(S) check. */
+const listenerWatch = {
+  watch_socket: z.boolean().default(true),
+  watch_stall: z.boolean().default(true),
+  stall_time: duration().prefault(DEFAULT_STALL_TIME),
+};
+
+const watchOf = (c: { watch_socket: boolean; watch_stall: boolean; stall_time: number }) => ({
+  watchSocket: c.watch_socket,
+  watchStall: c.watch_stall,
+  stallMs: c.stall_time,
+});
+
 const tcp = strict({
   type: z.literal('tcp'),
   port: port(),
-  watch_socket: z.boolean().default(true),
+  ...listenerWatch,
   ...timing,
 });
 
@@ -86,7 +102,7 @@ const httpShape = (kind: 'http' | 'https', defaultPort: number) => ({
   status: z.array(int(HTTP_STATUS_MIN, HTTP_STATUS_MAX)).min(1).default([HTTP_OK]),
   body_contains: z.string().min(1).optional(),
   body_regex: z.string().min(1).optional(),
-  watch_socket: z.boolean().default(true),
+  ...listenerWatch,
   ...timing,
 });
 const http = strict(httpShape('http', HTTP_PORT));
@@ -122,7 +138,7 @@ export const checkSchema = z
   .transform((c): CheckConfig => {
     switch (c.type) {
       case 'tcp':
-        return { type: 'tcp', port: c.port, watchSocket: c.watch_socket, ...common(c) };
+        return { type: 'tcp', port: c.port, ...watchOf(c), ...common(c) };
       case 'http':
       case 'https':
         return {
@@ -134,7 +150,7 @@ export const checkSchema = z
           bodyContains: c.body_contains ?? null,
           bodyRegex: c.body_regex ?? null,
           tlsSkipVerify: 'tls_skip_verify' in c ? c.tls_skip_verify : false,
-          watchSocket: c.watch_socket,
+          ...watchOf(c),
           ...common(c),
         };
       case 'exec':

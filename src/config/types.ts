@@ -103,6 +103,10 @@ export interface TcpCheckConfig extends CheckCommon {
   port: number;
   /** Watch the local listener and fail at once when it disappears. */
   watchSocket: boolean;
+  /** Watch the local listener's queue and connections and probe fast at a sign of a stall. */
+  watchStall: boolean;
+  /** How long a connection may wait to be accepted or answered before that is a sign (ms). */
+  stallMs: number;
 }
 
 export interface HttpCheckConfig extends CheckCommon {
@@ -116,6 +120,8 @@ export interface HttpCheckConfig extends CheckCommon {
   bodyRegex: string | null;
   tlsSkipVerify: boolean;
   watchSocket: boolean;
+  watchStall: boolean;
+  stallMs: number;
 }
 
 export interface ExecCheckConfig extends CheckCommon {

@@ -1,7 +1,8 @@
 // The health of one instance of a service: all of its checks must be up for it to be up. Aggregates the
 // checks' transitions, applies the drain state (a healthy drained instance is 'drained'), takes
-// event-driven failures (socket gone) and emits one transition per change of the instance's state, each
-// with the reason of the check or event that caused it. A 'dampened' hold event is passed on with
+// event-driven failures (socket gone) and signs of a stall (the stall-watching checks probe fast at
+// once), and emits one transition per change of the instance's state, each with the reason of the check
+// or event that caused it. A 'dampened' hold event is passed on with
 // from === to when it is the only thing keeping the instance down.
 
 import { type Clock, systemClock } from '../clock.js';
@@ -28,6 +29,8 @@ export interface InstanceCheck {
   probe: Probe;
   /** Fails at once when the local listening socket disappears. */
   watchSocket: boolean;
+  /** Probes at its fast interval at once on a sign that the local service stalled. */
+  watchStall?: boolean;
 }
 
 export interface InstanceHealthOptions {
@@ -43,7 +46,7 @@ export class InstanceHealth {
   readonly service: string;
   readonly instance: string;
   readonly local: boolean;
-  readonly #runners: { runner: CheckRunner; watchSocket: boolean }[];
+  readonly #runners: { runner: CheckRunner; watchSocket: boolean; watchStall: boolean }[];
   readonly #emit: (t: InstanceTransition) => void;
   readonly #clock: Clock;
   #state: InstanceState = 'unknown';
@@ -62,7 +65,7 @@ export class InstanceHealth {
         (t) => this.#onCheck(runner.name, t),
         this.#clock,
       );
-      return { runner, watchSocket: c.watchSocket };
+      return { runner, watchSocket: c.watchSocket, watchStall: c.watchStall ?? false };
     });
   }
 
@@ -74,12 +77,16 @@ export class InstanceHealth {
     return this.#drained;
   }
 
-  /** Checks that are state machines of their own, by name (for metrics and the API). */
-  checks(): { name: string; state: HealthState; detail: string }[] {
+  /**
+   * Checks that are state machines of their own, by name (for metrics and the API); `suspicion` is the
+   * sign of a stall a check is probing fast after, while it does.
+   */
+  checks(): { name: string; state: HealthState; detail: string; suspicion: string | null }[] {
     return this.#runners.map(({ runner }) => ({
       name: runner.name,
       state: runner.state.state,
       detail: runner.state.lastDetail,
+      suspicion: runner.suspicion,
     }));
   }
 
@@ -95,6 +102,11 @@ export class InstanceHealth {
   socketGone(detail: string): void {
     for (const { runner, watchSocket } of this.#runners)
       if (watchSocket) runner.forceDown('socket-gone', detail);
+  }
+
+  /** A sign that the local service stalled: every stall-watching check probes at its fast interval now. */
+  suspect(detail: string): void {
+    for (const { runner, watchStall } of this.#runners) if (watchStall) runner.suspect(detail);
   }
 
   setDrained(drained: boolean, detail: string): void {

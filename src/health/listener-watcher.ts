@@ -10,6 +10,10 @@
 //   the listeners are read right then (and at 5, 15 and 40 ms after, in case the listener's fd closes after
 //   the connection's). A sentinel closed while the listener is still there is reopened, at most once per
 //   `sentinelRetryMs`.
+// - with a connection source (sock_diag), each poll also reads the accept queue and the connections of
+//   every watched port that has a `stalled` handler and passes them to a StallTracker (stall-signs.ts):
+//   a service that still listens but has stopped accepting or answering is reported at the poll that
+//   sees it, for its checks to run at their fast interval at once.
 // A listing that fails (no fd to spare, a netlink error) says nothing about the listeners: that poll
 // changes no watch's state and goes to `onSourceError`; the next one tries again.
 // The poll, the re-reads and the sentinel's retry bound run on the injected clock.
@@ -17,14 +21,25 @@
 import { connect, isIPv6, type Socket } from 'node:net';
 import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import { type Listener, listenerCovers } from './proc-net.js';
+import { type AcceptQueue, DEFAULT_STALL_MS, type ServedConnection, StallTracker } from './stall-signs.js';
+
+/** A listening socket, with its accept queue when the source can tell it. */
+export interface QueuedListener extends Listener {
+  queue?: AcceptQueue;
+}
 
 /** Lists the TCP listening sockets of this network namespace. */
-export type ListenerSource = () => Promise<Listener[]> | Listener[];
+export type ListenerSource = () => Promise<QueuedListener[]> | QueuedListener[];
+
+/** Lists the established connections to a local port (server side) of this network namespace. */
+export type ConnectionSource = (port: number) => Promise<ServedConnection[]> | ServedConnection[];
 
 export interface ListenerSpec {
   port: number;
   /** Local addresses the listener must cover (a wildcard listener covers all); empty: any address. */
   addresses: string[];
+  /** How long a connection may wait (accept or answer) before `stalled` is called (default 100 ms). */
+  stallMs?: number;
 }
 
 export interface ListenerHandlers {
@@ -32,6 +47,8 @@ export interface ListenerHandlers {
   gone(detail: string): void;
   /** It is back after having gone. */
   back?(): void;
+  /** A sign that the service has stopped serving (stall-signs.ts); called at every poll that sees one. */
+  stalled?(detail: string): void;
 }
 
 export interface ListenerWatch {
@@ -59,6 +76,8 @@ export interface PollingWatcherOptions {
   sentinelRetryMs?: number;
   /** A listing failed (the watches keep their state). */
   onSourceError?: (err: unknown) => void;
+  /** Where the stall signs are read (none: `stalled` is never called). */
+  connections?: ConnectionSource;
   /** Default: the system clock. */
   clock?: Clock;
 }
@@ -79,16 +98,14 @@ interface Entry {
   listener: Listener | null;
   sentinel: Socket | null;
   sentinelAt: number;
+  stall: StallTracker;
 }
 
+const serves = (spec: ListenerSpec, l: Listener): boolean =>
+  l.port === spec.port && (spec.addresses.length === 0 || spec.addresses.some((a) => listenerCovers(l, a)));
+
 export function findListener(spec: ListenerSpec, listeners: Listener[]): Listener | null {
-  return (
-    listeners.find(
-      (l) =>
-        l.port === spec.port &&
-        (spec.addresses.length === 0 || spec.addresses.some((a) => listenerCovers(l, a))),
-    ) ?? null
-  );
+  return listeners.find((l) => serves(spec, l)) ?? null;
 }
 
 /** Where a sentinel connects: the listener's own address, or the loopback of a wildcard's family. */
@@ -105,6 +122,7 @@ export class PollingListenerWatcher implements ListenerWatcher {
   readonly #sentinel: boolean;
   readonly #retryMs: number;
   readonly #onSourceError: ((err: unknown) => void) | undefined;
+  readonly #connections: ConnectionSource | undefined;
   readonly #clock: Clock;
   #timer: TimerHandle = null;
   #busy = false;
@@ -116,6 +134,7 @@ export class PollingListenerWatcher implements ListenerWatcher {
     this.#sentinel = opts.sentinel ?? true;
     this.#retryMs = opts.sentinelRetryMs ?? DEFAULT_SENTINEL_RETRY_MS;
     this.#onSourceError = opts.onSourceError;
+    this.#connections = opts.connections;
     this.#clock = opts.clock ?? systemClock;
   }
 
@@ -127,6 +146,7 @@ export class PollingListenerWatcher implements ListenerWatcher {
       listener: null,
       sentinel: null,
       sentinelAt: -Infinity,
+      stall: new StallTracker(),
     };
     this.#entries.add(entry);
     if (this.#timer === null)
@@ -156,7 +176,10 @@ export class PollingListenerWatcher implements ListenerWatcher {
     this.#busy = true;
     try {
       const listeners = await this.#list();
-      if (listeners !== null) for (const e of this.#entries) this.#update(e, findListener(e.spec, listeners));
+      if (listeners !== null) {
+        for (const e of this.#entries) this.#update(e, findListener(e.spec, listeners));
+        await this.#scanStalls(listeners);
+      }
     } finally {
       this.#busy = false;
     }
@@ -166,8 +189,37 @@ export class PollingListenerWatcher implements ListenerWatcher {
     }
   }
 
+  /** Reads the connections of each port with a `stalled` watch (once per port) and looks for signs. */
+  async #scanStalls(listeners: QueuedListener[]): Promise<void> {
+    const source = this.#connections;
+    if (!source) return;
+    const byPort = new Map<number, ServedConnection[] | null>();
+    for (const e of this.#entries) {
+      if (!e.handlers.stalled || !e.present) {
+        e.stall.reset();
+        continue;
+      }
+      const port = e.spec.port;
+      if (!byPort.has(port)) byPort.set(port, await this.#listConnections(source, port));
+      const conns = byPort.get(port);
+      if (!conns) continue;
+      const queues = listeners.flatMap((l) => (l.queue && serves(e.spec, l) ? [l.queue] : []));
+      const sign = e.stall.scan(queues, conns, this.#clock.now(), e.spec.stallMs ?? DEFAULT_STALL_MS);
+      if (sign !== null && this.#entries.has(e)) e.handlers.stalled(sign);
+    }
+  }
+
+  async #listConnections(source: ConnectionSource, port: number): Promise<ServedConnection[] | null> {
+    try {
+      return await source(port);
+    } catch (err) {
+      this.#onSourceError?.(err);
+      return null;
+    }
+  }
+
   /** The source's listing, or null when it failed. */
-  async #list(): Promise<Listener[] | null> {
+  async #list(): Promise<QueuedListener[] | null> {
     try {
       return await this.#source();
     } catch (err) {

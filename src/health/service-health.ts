@@ -43,6 +43,7 @@ export class ServiceHealth {
         options: { ...c, name: `${c.type}#${i}` },
         probe: probeFor(c, address),
         watchSocket: 'watchSocket' in c && c.watchSocket,
+        watchStall: 'watchStall' in c && c.watchStall,
       }));
       const local = inst.id === svc.localInstanceId;
       map.set(
@@ -77,11 +78,27 @@ export class ServiceHealth {
     const host = this.#svc.instances.find((i) => i.id === this.#svc.localInstanceId)!.host;
     // A listener on a VIP, on the host address, or on a wildcard address serves the instance.
     const addresses = [...this.#svc.vips, ...[host.ipv4, host.ipv6].filter((a): a is string => a !== null)];
-    const ports = new Set<number>();
-    for (const c of this.#svc.checks) if ('watchSocket' in c && c.watchSocket) ports.add(c.port);
-    for (const port of ports)
+    // One watch per port: socket-gone if any of its checks watches the socket, the stall signs (with the
+    // shortest stall time) if any watches stalls.
+    const ports = new Map<number, { gone: boolean; stallMs: number | null }>();
+    for (const c of this.#svc.checks) {
+      if (!('watchSocket' in c) || !(c.watchSocket || c.watchStall)) continue;
+      const p = ports.get(c.port) ?? { gone: false, stallMs: null };
+      p.gone ||= c.watchSocket;
+      if (c.watchStall) p.stallMs = Math.min(p.stallMs ?? c.stallMs, c.stallMs);
+      ports.set(c.port, p);
+    }
+    for (const [port, p] of ports)
       this.#watches.push(
-        this.#watcher.watch({ port, addresses }, { gone: (detail) => this.local.socketGone(detail) }),
+        this.#watcher.watch(
+          { port, addresses, ...(p.stallMs === null ? {} : { stallMs: p.stallMs }) },
+          {
+            gone: (detail) => {
+              if (p.gone) this.local.socketGone(detail);
+            },
+            ...(p.stallMs === null ? {} : { stalled: (detail: string) => this.local.suspect(detail) }),
+          },
+        ),
       );
   }
 

@@ -37,6 +37,7 @@ export {
   type TcpSocketOptions,
 } from './sockopt.js';
 export { type ConnectOptions, connectTcp, type ListenOptions, listenTcp, type TcpListener } from './tcp.js';
+export type { TcpInfo } from './tcp-info.js';
 export {
   attachXdp,
   detachXdp,

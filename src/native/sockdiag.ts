@@ -1,11 +1,15 @@
 // sock_diag (NETLINK_SOCK_DIAG, inet_diag): list TCP or UDP sockets by state, e.g. whether a
-// service still has its listening socket. One SockDiag per netlink socket, reusable per poll.
+// service still has its listening socket, with each socket's queues (a listener's accept backlog and its
+// limit) and, on request, its struct tcp_info (tcp-info.ts). A local-port filter is sent to the kernel
+// as inet_diag bytecode, so a dump of one service's connections does not copy every socket of the host.
+// One SockDiag per netlink socket, reusable per poll.
 
 import type { SystemError } from '../errors.js';
 import { AF_INET6, afOf, formatIp, type IpFamily } from '../netlink/ip.js';
-import { fixedHeader, messageType, NLM_F_DUMP } from '../netlink/nlmsg.js';
+import { attr, fixedHeader, messageType, NLM_F_DUMP, replyAttrs } from '../netlink/nlmsg.js';
 import { NETLINK_SOCK_DIAG, type NetlinkOpenOptions, NetlinkSocket } from './netlink.js';
 import { NetlinkWatch } from './nlwatch.js';
+import { decodeTcpInfo, type TcpInfo } from './tcp-info.js';
 
 /** linux/sock_diag.h, inet_diag.h */
 const SOCK_DIAG_BY_FAMILY = 20;
@@ -13,6 +17,14 @@ const INET_DIAG_REQ_V2_SIZE = 56;
 const INET_DIAG_MSG_SIZE = 72;
 const IPPROTO_TCP = 6;
 const IPPROTO_UDP = 17;
+/** Request attribute INET_DIAG_REQ_BYTECODE; reply attribute INET_DIAG_INFO (and its idiag_ext bit). */
+const INET_DIAG_REQ_BYTECODE = 1;
+const INET_DIAG_INFO = 2;
+const EXT_INFO = 1 << (INET_DIAG_INFO - 1);
+/** inet_diag_bc_op codes, and the size of one op (code u8, yes u8, no u16). */
+const INET_DIAG_BC_S_GE = 2;
+const INET_DIAG_BC_S_LE = 3;
+const BC_OP_SIZE = 4;
 
 /** TCP states (include/net/tcp_states.h), by number. */
 const TCP_STATES = [
@@ -45,7 +57,16 @@ export interface InetSocket {
   /** Bound device, 0 when none. */
   ifindex: number;
   uid: number;
+  /** 0 for a connection still in its listener's accept queue (no process has accepted it). */
   inode: number;
+  /** A listener: connections waiting in its accept queue; a connection: bytes received, not yet read. */
+  rqueue: number;
+  /** A listener: the accept queue's limit (the backlog); a connection: bytes not yet acknowledged. */
+  wqueue: number;
+  /** Retransmissions of the segment at the head of the queue (idiag_retrans). */
+  retrans: number;
+  /** struct tcp_info, when asked for (`tcpInfo: true`) and the kernel sent it. */
+  tcpInfo?: TcpInfo;
 }
 
 export interface InetSocketQuery {
@@ -53,8 +74,10 @@ export interface InetSocketQuery {
   protocol: 'tcp' | 'udp';
   /** Only these states (default all). */
   states?: TcpState[];
-  /** Only sockets bound to this local port. */
+  /** Only sockets bound to this local port (filtered by the kernel). */
   localPort?: number;
+  /** Ask for each TCP socket's struct tcp_info. */
+  tcpInfo?: boolean;
 }
 
 /** linux/sock_diag.h SKNLGRP_*: destroy broadcasts per family and protocol. */
@@ -63,20 +86,41 @@ const DESTROY_GROUPS: Readonly<Record<IpFamily, Record<'tcp' | 'udp', number>>> 
   6: { tcp: 3, udp: 4 },
 };
 
+/** Bytecode that keeps sockets whose local port is `port` (S_GE port, then S_LE port). */
+function localPortFilter(port: number): Buffer {
+  const ops = [INET_DIAG_BC_S_GE, INET_DIAG_BC_S_LE];
+  const b = Buffer.alloc(ops.length * 2 * BC_OP_SIZE);
+  ops.forEach((code, i) => {
+    const off = i * 2 * BC_OP_SIZE;
+    const left = b.length - off;
+    b.writeUInt8(code, off);
+    b.writeUInt8(2 * BC_OP_SIZE, off + 1); // yes: on to the next op (past the end: accept)
+    b.writeUInt16LE(left + BC_OP_SIZE, off + 2); // no: past the end and beyond: reject
+    b.writeUInt16LE(port, off + BC_OP_SIZE + 2); // the operand op's `no` holds the port
+  });
+  return b;
+}
+
 function decodeSocket(msg: Buffer): InetSocket {
   const m = fixedHeader(msg, INET_DIAG_MSG_SIZE);
   const family: IpFamily = m.readUInt8(0) === AF_INET6 ? 6 : 4;
   const addrLen = family === 4 ? 4 : 16;
+  const info = replyAttrs(msg, INET_DIAG_MSG_SIZE).get(INET_DIAG_INFO);
+  const tcpInfo = info ? decodeTcpInfo(info) : null;
   return {
     family,
     state: TCP_STATES[m.readUInt8(1)] ?? 'unknown',
+    retrans: m.readUInt8(3),
     localPort: m.readUInt16BE(4),
     remotePort: m.readUInt16BE(6),
     localAddress: formatIp(m.subarray(8, 8 + addrLen)),
     remoteAddress: formatIp(m.subarray(24, 24 + addrLen)),
     ifindex: m.readUInt32LE(40),
+    rqueue: m.readUInt32LE(56),
+    wqueue: m.readUInt32LE(60),
     uid: m.readUInt32LE(64),
     inode: m.readUInt32LE(68),
+    ...(tcpInfo ? { tcpInfo } : {}),
   };
 }
 
@@ -97,12 +141,15 @@ export class SockDiag {
     const req = Buffer.alloc(INET_DIAG_REQ_V2_SIZE);
     req.writeUInt8(afOf(q.family), 0);
     req.writeUInt8(q.protocol === 'tcp' ? IPPROTO_TCP : IPPROTO_UDP, 1);
+    if (q.tcpInfo && q.protocol === 'tcp') req.writeUInt8(EXT_INFO, 2);
     const states = q.states
       ? q.states.reduce((mask, s) => mask | (1 << TCP_STATES.indexOf(s)), 0)
       : ALL_STATES;
     req.writeUInt32LE(states >>> 0, 4);
+    const attrs =
+      q.localPort === undefined ? [] : [attr(INET_DIAG_REQ_BYTECODE, localPortFilter(q.localPort))];
     const sockets = this.#nl
-      .request(SOCK_DIAG_BY_FAMILY, NLM_F_DUMP, req, [], () => `list IPv${q.family} ${q.protocol} sockets`)
+      .request(SOCK_DIAG_BY_FAMILY, NLM_F_DUMP, req, attrs, () => `list IPv${q.family} ${q.protocol} sockets`)
       .map(decodeSocket);
     return q.localPort === undefined ? sockets : sockets.filter((s) => s.localPort === q.localPort);
   }

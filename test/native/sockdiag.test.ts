@@ -1,10 +1,15 @@
 // sock_diag against the kernel: a listener made in a fresh namespace shows up in state 'listen'
 // with its address and port, an accepted connection as 'established', and the listener is gone
-// from the list once closed.
+// from the list once closed; a stopped server's queued connections (inode 0, unread bytes, tcp_info)
+// with the port filtered by the kernel.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { createNetns, type Netns, removeNetnsByPrefix, uniquePrefix } from '../../lab/netns.js';
 import { connectTcp, listenTcp, SockDiag } from '../../src/native/index.js';
+import { program } from '../helpers/programs.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const prefix = uniquePrefix('native-diag');
 let ns: Netns;
@@ -46,3 +51,49 @@ for (const [family, address] of [
     }
   });
 }
+
+test('queues and tcp_info: a stopped server leaves connections unaccepted (inode 0) in its accept queue', async () => {
+  const [node, ...args] = program('tcp-listen', ['--bind', '127.0.0.1']);
+  const child = spawn('ip', ['netns', 'exec', ns.name, node!, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const diag = SockDiag.open({ netns: ns.name });
+  const clients: Socket[] = [];
+  try {
+    const port = await new Promise<number>((r) => child.stdout!.once('data', (d: Buffer) => r(Number(d))));
+    child.kill('SIGSTOP');
+    for (let i = 0; i < 2; i++) {
+      const c = await connectTcp({ family: 4, netns: ns.name, address: '127.0.0.1', port });
+      c.write('hello\n');
+      clients.push(c);
+    }
+    const seen = await waitFor(
+      () => {
+        const l = diag.inetSockets({ family: 4, protocol: 'tcp', states: ['listen'], localPort: port });
+        const est = diag.inetSockets({
+          family: 4,
+          protocol: 'tcp',
+          states: ['established'],
+          localPort: port,
+          tcpInfo: true,
+        });
+        return l[0]?.rqueue === 2 && est.every((s) => s.tcpInfo?.dataSegsIn === 1) ? { l, est } : undefined;
+      },
+      { what: 'two connections queued, each with its data in' },
+    );
+    assert.ok((seen.l[0]?.wqueue ?? 0) >= 2, 'the backlog limit');
+    // The port filter runs in the kernel: the clients' own ends (other local ports) are not listed.
+    assert.equal(seen.est.length, 2);
+    for (const s of seen.est) {
+      assert.equal(s.localPort, port);
+      assert.equal(s.inode, 0, 'not accepted: no socket inode yet');
+      assert.equal(s.rqueue, 'hello\n'.length, 'unread bytes');
+      assert.equal(s.tcpInfo?.dataSegsOut, 0);
+      assert.equal(s.tcpInfo?.bytesReceived, 'hello\n'.length);
+    }
+  } finally {
+    for (const c of clients) c.destroy();
+    child.kill('SIGKILL');
+    diag.close();
+  }
+});

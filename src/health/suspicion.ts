@@ -1,0 +1,71 @@
+// When a check runs fast on a passive sign of trouble (stall-signs.ts): each sign may open a window of
+// timeout + fall fast intervals (long enough for `fall` probes started one fast interval apart to
+// settle). A window in which some probe failed leaves no hold: the next sign opens the next window at
+// once. A window in which every probe passed (a false sign: a loaded host where the service waited its
+// turn for the CPU, or a long-poll service) holds the next one off for one window length, doubling per
+// such window in a row up to one interval; a sign after a quiet interval starts again from no hold.
+// So a service that always shows a sign costs about one window of fast probes per interval, and one
+// false sign delays a true one by one window length at most.
+
+export interface SuspicionTiming {
+  intervalMs: number;
+  fastIntervalMs: number;
+  timeoutMs: number;
+  fall: number;
+}
+
+export class Suspicion {
+  readonly #t: SuspicionTiming;
+  #from = -Infinity;
+  #until = -Infinity;
+  #detail: string | null = null;
+  #failed = false;
+  /** Windows in a row in which every probe passed. */
+  #clean = 0;
+  #lastSign = -Infinity;
+
+  constructor(t: SuspicionTiming) {
+    this.#t = t;
+  }
+
+  get windowMs(): number {
+    return this.#t.timeoutMs + this.#t.fall * this.#t.fastIntervalMs;
+  }
+
+  /** Whether a window is open at `now`. */
+  active(now: number): boolean {
+    return now < this.#until;
+  }
+
+  /** The sign behind the open window, or null. */
+  detail(now: number): string | null {
+    return this.active(now) ? this.#detail : null;
+  }
+
+  /** A probe failed (during a window or not: either way the sign was not false). */
+  failed(): void {
+    this.#failed = true;
+  }
+
+  /** A sign at `now`: opens a window (true) unless one is open or the hold after false ones lasts. */
+  sign(detail: string, now: number): boolean {
+    const quiet = now - this.#lastSign >= this.#t.intervalMs;
+    this.#lastSign = now;
+    if (this.active(now)) return false;
+    if (this.#from > -Infinity) {
+      if (this.#failed || quiet) this.#clean = 0;
+      else if (now < this.#until + this.#hold(this.#clean + 1)) return false;
+      else this.#clean++;
+    }
+    this.#from = now;
+    this.#until = now + this.windowMs;
+    this.#detail = detail;
+    this.#failed = false;
+    return true;
+  }
+
+  /** Hold after `n` false windows in a row: one window length, doubling, at most one interval. */
+  #hold(n: number): number {
+    return Math.min(this.#t.intervalMs, this.windowMs * 2 ** (n - 1));
+  }
+}

@@ -1,0 +1,175 @@
+// The stall signs on hand-made sock_diag views (a queue that drains is no sign; one connection left in
+// the accept queue, a full queue, a request left unanswered are), and the check runner's fast window:
+// a sign starts a probe now and at the fast interval, `fall` at once, so a hung service's probes (each
+// taking the whole timeout) reach fall in timeout + one fast interval; a sign never fails a check alone.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { CheckRunner, type RunnerOptions } from '../../src/health/check-runner.js';
+import { type ServedConnection, StallTracker } from '../../src/health/stall-signs.js';
+import type { Probe, Transition } from '../../src/health/types.js';
+import { FakeClock } from '../helpers/fake-clock.js';
+
+const STALL = 100;
+const info = (recv: number, sent: number, segsIn: number, segsOut: number) => ({
+  lastDataRecvMs: recv,
+  lastDataSentMs: sent,
+  dataSegsIn: segsIn,
+  dataSegsOut: segsOut,
+  bytesReceived: segsIn * 100,
+});
+const waiting = (peer: string, extra: Partial<ServedConnection> = {}): ServedConnection => ({
+  peer,
+  accepted: false,
+  ...extra,
+});
+
+test('stall signs: a queue that drains is healthy however long it is non-empty', () => {
+  const t = new StallTracker();
+  // Every scan shows connections waiting, but never the same one twice: they are being accepted.
+  for (let i = 0; i < 20; i++) {
+    const conns = [
+      waiting(`a${i}`),
+      waiting(`b${i}`),
+      { peer: `c${i}`, accepted: true, info: info(5, 4, 1, 1) },
+    ];
+    assert.equal(t.scan([{ queued: 2, max: 511 }], conns, i * 50, STALL), null, `scan ${i}`);
+  }
+});
+
+test('stall signs: one connection left in the accept queue for the stall time', () => {
+  const t = new StallTracker();
+  assert.equal(t.scan([{ queued: 1, max: 511 }], [waiting('x')], 0, STALL), null);
+  assert.equal(t.scan([{ queued: 2, max: 511 }], [waiting('x'), waiting('y')], 50, STALL), null);
+  assert.equal(
+    t.scan([{ queued: 2, max: 511 }], [waiting('x'), waiting('y')], 100, STALL),
+    'a connection not accepted for 100 ms (from x)',
+  );
+  // Its request's age counts from the first scan that sees it.
+  const u = new StallTracker();
+  assert.equal(
+    u.scan([], [waiting('z', { info: info(130, 140, 1, 0) })], 0, STALL),
+    'a connection not accepted for 130 ms (from z)',
+  );
+});
+
+test('stall signs: a full accept queue at once; an unanswered request after the stall time', () => {
+  assert.equal(new StallTracker().scan([{ queued: 8, max: 8 }], [], 0, STALL), 'accept queue full (8 of 8)');
+  const t = new StallTracker();
+  const conn = (recv: number, sent: number, segsOut: number): ServedConnection => ({
+    peer: 'p',
+    accepted: true,
+    info: info(recv, sent, 3, segsOut),
+  });
+  assert.equal(
+    t.scan([], [conn(120, 500, 0)], 0, STALL),
+    'a request unanswered for 120 ms (from p)',
+    'never answered',
+  );
+  assert.equal(
+    t.scan([], [conn(120, 500, 2)], 0, STALL),
+    'a request unanswered for 120 ms (from p)',
+    'last one unanswered',
+  );
+  assert.equal(t.scan([], [conn(60, 500, 2)], 0, STALL), null, 'not yet the stall time');
+  assert.equal(t.scan([], [conn(900, 900, 2)], 0, STALL), null, 'answered in the same tick');
+  assert.equal(t.scan([], [conn(900, 800, 2)], 0, STALL), null, 'answered, idle since');
+  const idle: ServedConnection = { peer: 's', accepted: true, info: info(900, 900, 0, 1) };
+  assert.equal(t.scan([], [idle], 0, STALL), null, 'nothing received (a sentinel): nothing to answer');
+});
+
+const OPTS: RunnerOptions = {
+  name: 'http#0',
+  intervalMs: 1000,
+  fastIntervalMs: 50,
+  timeoutMs: 150,
+  rise: 1,
+  fall: 2,
+  dampening: null,
+};
+
+/** A probe that passes, or hangs until aborted when `hung`; records each start time. */
+function service(clock: FakeClock) {
+  const ctl: { hung: boolean; starts: number[]; probe: Probe } = {
+    hung: false,
+    starts: [],
+    probe: (signal) => {
+      ctl.starts.push(clock.now());
+      if (!ctl.hung) return Promise.resolve({ ok: true, durationMs: 1, detail: 'status 200' });
+      return new Promise((resolve) =>
+        signal.addEventListener('abort', () => resolve({ ok: false, durationMs: 0, detail: 'aborted' })),
+      );
+    },
+  };
+  return ctl;
+}
+
+/** A runner on a fake clock over service(), started (up at 0, probed again at 1000). */
+function started() {
+  const clock = new FakeClock();
+  const s = service(clock);
+  const seen: Transition[] = [];
+  const r = new CheckRunner(OPTS, s.probe, (t) => seen.push(t), clock);
+  r.start();
+  return { clock, s, seen, r };
+}
+
+test('runner: a sign of a stall → probes now and every fast interval, fall at once → down at timeout + fast', async () => {
+  const { clock, s, seen, r } = started();
+  await clock.advance(1200); // up at 0; probed at 1000
+  assert.equal(r.state.state, 'up');
+  s.hung = true;
+  await clock.advance(100); // 1300
+  r.suspect('a request unanswered for 120 ms');
+  assert.equal(r.suspicion, 'a request unanswered for 120 ms');
+  await clock.advance(400);
+  assert.deepEqual(s.starts.slice(2, 4), [1300, 1350], 'now, then one fast interval later (two in flight)');
+  assert.deepEqual(
+    seen.slice(1).map((t) => [t.at, t.to, t.reason, t.detail]),
+    [[1500, 'down', 'check-failed', 'timeout after 150ms (after: a request unanswered for 120 ms)']],
+  );
+  r.stop();
+});
+
+test('runner: false signs cost a window of fast probes, then fewer: about one window per interval', async () => {
+  const { clock, s, seen, r } = started();
+  await clock.advance(1100);
+  const before = s.starts.length;
+  const SIGNS_MS = 8000;
+  for (let t = 0; t < SIGNS_MS; t += 100) {
+    r.suspect('a request unanswered for 100 ms'); // a long-poll service: a sign at every scan
+    await clock.advance(100);
+  }
+  const starts = s.starts.slice(before);
+  // Windows of 250 ms (timeout + fall × fast): the first at once, the next held off 250 ms after it.
+  assert.deepEqual(
+    starts.filter((t) => t < 1800),
+    [1100, 1150, 1200, 1250, 1300, 1350, 1600, 1650, 1700, 1750],
+  );
+  // Then the hold doubles up to one interval: one window (5 probes) and the probe after it per ~1.25 s.
+  const last = starts.filter((t) => t >= 1100 + SIGNS_MS - 2 * OPTS.intervalMs);
+  assert.ok(last.length <= 14, `${last.length} probes in the last two intervals`);
+  assert.deepEqual(
+    seen.map((t) => t.to),
+    ['up'],
+    'never down',
+  );
+  r.stop();
+});
+
+test('runner: a true sign right after a false one waits one window length at most', async () => {
+  const { clock, s, seen, r } = started();
+  await clock.advance(1100);
+  r.suspect('a connection not accepted for 100 ms'); // the service waited for the CPU
+  await clock.advance(300); // 1400: that window (1100..1350) passed
+  s.hung = true;
+  r.suspect('a request unanswered for 100 ms'); // held off until 1600
+  assert.equal(r.suspicion, null);
+  await clock.advance(200); // 1600
+  r.suspect('a request unanswered for 300 ms');
+  await clock.advance(300);
+  assert.deepEqual(
+    seen.slice(1).map((t) => [t.at, t.to, t.detail]),
+    [[1800, 'down', 'timeout after 150ms (after: a request unanswered for 300 ms)']],
+  );
+  r.stop();
+});
