@@ -118,7 +118,7 @@ export interface FrrInstance {
   bgpd: LabProcess;
 }
 
-function daemonArgs(ns: string, dir: string, daemon: string): string[] {
+export function daemonArgs(ns: string, dir: string, daemon: string): string[] {
   return [
     '-N',
     ns,
@@ -171,7 +171,7 @@ export async function startFrr(
 }
 
 let cachedIds: { uid: number; gid: number } | undefined;
-function frrIds(): { uid: number; gid: number } {
+export function frrIds(): { uid: number; gid: number } {
   if (!cachedIds) {
     // `id` is the plainest way to resolve a user name without a native getpwnam.
     const uid = Number.parseInt(runIdSync(['-u', FRR_USER]), 10);
@@ -185,7 +185,7 @@ function runIdSync(args: string[]): string {
   return run('id', args).trim();
 }
 
-async function vtyshOk(dir: string, daemon: string): Promise<true | undefined> {
+export async function vtyshOk(dir: string, daemon: string): Promise<true | undefined> {
   await runAsync(VTYSH, ['--vty_socket', dir, '-d', daemon, '-c', 'show version']);
   return true;
 }

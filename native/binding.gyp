@@ -14,6 +14,7 @@
         "src/nlwatch.cc",
         "src/sys.cc",
         "src/icmp6.cc",
+        "src/udp.cc",
         "src/notify.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

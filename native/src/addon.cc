@@ -15,6 +15,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   anycastd::InitNlWatch(env, exports);
   anycastd::InitSys(env, exports);
   anycastd::InitIcmp6(env, exports);
+  anycastd::InitUdp(env, exports);
   anycastd::InitNotify(env, exports);
   return exports;
 }

@@ -12,6 +12,7 @@ void InitNetlink(Napi::Env env, Napi::Object exports);  // netlink.cc: request/r
 void InitNlWatch(Napi::Env env, Napi::Object exports);  // nlwatch.cc: multicast events on the event loop
 void InitSys(Napi::Env env, Napi::Object exports);     // sys.cc: mount, setns, close
 void InitIcmp6(Napi::Env env, Napi::Object exports);   // icmp6.cc: raw ICMPv6 (router advertisements)
+void InitUdp(Napi::Env env, Napi::Object exports);     // udp.cc: UDP with received TTL (BFD, RFC 5881)
 void InitNotify(Napi::Env env, Napi::Object exports);  // notify.cc: sd_notify datagrams to systemd
 
 }  // namespace anycastd

@@ -4,7 +4,7 @@
 import { isIPv4 } from 'node:net';
 import { worseAttributes } from '../agent/routes.js';
 import type { ExportAttributes } from '../bgp/announcer.js';
-import type { ReceivedRoute } from '../bgp/speaker-status.js';
+import type { PeerStatus, ReceivedRoute } from '../bgp/speaker-status.js';
 import type { Config } from '../config/types.js';
 import { AnycastdError } from '../errors.js';
 import type { LastChange, OpsParts } from './agent-view.js';
@@ -48,6 +48,12 @@ export interface AgentHandlerState {
   configLoadedAt(): number;
 }
 
+/** "up 100ms x3" (interval and multiplier in force), or the state and our last diagnostic. */
+export function bfdSummary(b: NonNullable<PeerStatus['bfd']>): string {
+  if (b.state === 'up') return `up ${b.txIntervalMs}ms x${b.detectMult}`;
+  return b.localDiag === 'none' ? b.state : `${b.state} (${b.localDiag})`;
+}
+
 export function agentHandler(parts: OpsParts, st: AgentHandlerState): ApiHandler {
   const { agent } = parts;
   const peers = (): PeerInfo[] => {
@@ -64,6 +70,8 @@ export function agentHandler(parts: OpsParts, st: AgentHandlerState): ApiHandler
       prefixesReceived: p.prefixesReceived,
       prefixesAccepted: p.prefixesAccepted,
       lastError: p.lastNotificationIn ?? p.lastNotificationOut ?? '',
+      bfd: p.bfd ? bfdSummary(p.bfd) : '',
+      link: p.linkUp === undefined ? '' : p.linkUp ? 'up' : 'down',
     }));
   };
   const names = (service: string): string[] =>

@@ -27,6 +27,10 @@ export interface PeerInfo {
   prefixesReceived: number;
   prefixesAccepted: number;
   lastError: string;
+  /** BFD session summary ("up 100ms x3", "down (diag)"), "" without BFD. */
+  bfd: string;
+  /** The peer's interface: "up", "down", "" when unknown. */
+  link: string;
 }
 
 export interface ServiceInfo {

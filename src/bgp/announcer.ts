@@ -54,4 +54,6 @@ export interface AnnouncerHandle {
   received?: () => readonly ReceivedRoute[];
   /** Inbound BGP connections refused at accept since start (not from a peer of that listener). */
   connectionsRefused?: () => number;
+  /** BFD packets dropped since start, by reason (src/bfd). */
+  bfdDrops?: () => Readonly<Record<string, number>>;
 }

@@ -132,6 +132,7 @@ export function sessionChanged(a: PeerConfig, b: PeerConfig): boolean {
     maxPrefix: null,
     exportCommunities: null,
     exportLargeCommunities: null,
+    bfd: null, // BFD runs beside the session (src/bfd): its timers change without a reset
   });
   return JSON.stringify(pick(a)) !== JSON.stringify(pick(b));
 }

@@ -95,6 +95,8 @@ export class SpeakerPeer {
   private staleTimer: TimerHandle | undefined;
   /** Max-prefix "withdraw": the peer's routes are not used while it is over its limit. */
   suppressed = false;
+  /** Found unreachable outside BGP (BFD Down, link down): its routes are not used until it is back. */
+  unreachable = false;
   /** Over the limit: the table was asked for again, and is being counted afresh. */
   private recounting = false;
   private recountTimer: TimerHandle | undefined;
@@ -363,6 +365,26 @@ export class SpeakerPeer {
       this.host.log('bgp-handler-failed', { peer: this.config.name, where, error: String(err) });
       this.fail();
     }
+  }
+
+  /**
+   * The peer is unreachable by a signal outside BGP (RFC 5882 §4.3: BFD Down; the link's carrier
+   * gone): its routes go at once, without graceful-restart retention, and its session ends (it
+   * restarts by itself). Its routes stay unused until `reachable(true)`.
+   */
+  reachable(yes: boolean, reason: string): void {
+    if (this.unreachable === !yes) return;
+    this.unreachable = !yes;
+    this.host.log('bgp-peer-reachability', { peer: this.config.name, reachable: yes, reason });
+    if (yes) {
+      this.host.importChanged();
+      return;
+    }
+    this.notified = true; // no stale retention (RFC 4724 helper) for a peer known to be gone
+    this.clearStaleTimer();
+    this.ribIn.clear();
+    this.host.importChanged();
+    if (this.session.state !== 'idle') this.fail();
   }
 
   /** End the session for a failure of our own (Cease); it restarts by itself. */

@@ -2,6 +2,7 @@
 // session state, flaps (Established → any other state), messages by type in each direction, prefixes advertised / received / accepted, max-prefix events,
 // graceful-restart stale routes and the RFC 7606 outcomes counted by the session.
 
+import type { BfdPeerStatus } from '../bfd/manager.js';
 import type { PeerConfig } from '../config/types.js';
 import type { BgpMessage } from './codec/message.js';
 import type { FsmState } from './fsm.js';
@@ -67,6 +68,10 @@ export interface PeerStatus {
   overMaxPrefix: boolean;
   /** RFC 7606 outcomes by "action:reason". */
   rfc7606: Record<string, number>;
+  /** Its BFD session (src/bfd), when it has one; filled by the composition root. */
+  bfd?: BfdPeerStatus;
+  /** Its interface has carrier and is up; undefined when not known. Filled by the composition root. */
+  linkUp?: boolean;
 }
 
 /** What a snapshot reads from the peer. */

@@ -363,7 +363,7 @@ export class BgpSpeaker implements RouteAnnouncer {
     for (const family of [4, 6] as const) {
       const hops: DefaultNexthop[] = [];
       for (const p of this.peerMap.values()) {
-        if (p.suppressed) continue;
+        if (p.suppressed || p.unreachable) continue;
         const nh = p.nexthopOf(DEFAULT_PREFIX[family]);
         if (nh) hops.push(nh);
       }
@@ -373,6 +373,14 @@ export class BgpSpeaker implements RouteAnnouncer {
         this.log('bgp-default-route-failed', { dst: DEFAULT_DST[family], error: String(err) });
       }
     }
+  }
+
+  /**
+   * A peer found unreachable (false) or reachable again (true) outside BGP — BFD, the link's carrier
+   * (src/bfd): unreachable takes its next hops out of the default routes at once and ends its session.
+   */
+  setPeerReachable(name: string, reachable: boolean, reason: string): void {
+    this.peerMap.get(name)?.reachable(reachable, reason);
   }
 
   /** Snapshot of every peer for the metrics layer and the CLI. */

@@ -30,6 +30,8 @@ export const peersText = (r: Reply<'peers'>): string =>
     { header: 'ADV', value: (p) => p.prefixesAdvertised },
     { header: 'RCVD', value: (p) => p.prefixesReceived },
     { header: 'ACCEPTED', value: (p) => p.prefixesAccepted },
+    { header: 'BFD', value: (p) => orDash(p.bfd) },
+    { header: 'LINK', value: (p) => orDash(p.link) },
     { header: 'LAST ERROR', value: (p) => orDash(p.lastError) },
   ]);
 

@@ -57,6 +57,15 @@ export interface PeerConfig {
   importAccept: PrefixMatch[];
   exportCommunities: string[];
   exportLargeCommunities: string[];
+  /** BFD to this peer (RFC 5880/5881, single hop, asynchronous mode); null or absent: none. */
+  bfd?: BfdPeerConfig | null;
+}
+
+/** A peer's BFD timers: our DesiredMinTxInterval, RequiredMinRxInterval and DetectMult. */
+export interface BfdPeerConfig {
+  minTxMs: number;
+  minRxMs: number;
+  multiplier: number;
 }
 
 export interface KernelRouteConfig {

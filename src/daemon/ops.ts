@@ -26,6 +26,8 @@ export interface OpsWiring extends OpsParts {
   cluster?: { counters(): ClusterMetrics };
   /** Inbound BGP connections refused at accept (BgpSpeaker.connectionsRefused). */
   bgpConnectionsRefused?: () => number;
+  /** BFD packets dropped by reason (src/bfd). */
+  bfdDrops?: () => Readonly<Record<string, number>>;
   xdp?: MetricsParts['xdp'];
 }
 
@@ -53,6 +55,7 @@ export async function startOps(parts: OpsWiring, opts: OpsOptions = {}): Promise
     services: () => parts.agent.status().services,
     peers: parts.peers,
     bgpConnectionsRefused: parts.bgpConnectionsRefused,
+    bfdDrops: parts.bfdDrops,
     dataplane: parts.steering?.dataplane,
     cluster: cluster ? () => cluster.counters() : undefined,
     xdp: parts.xdp,

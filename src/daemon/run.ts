@@ -169,7 +169,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       sink,
       clock,
     });
-    const { peers, received, connectionsRefused } = bgp;
+    const { peers, received, connectionsRefused, bfdDrops } = bgp;
     const ctx: RunContext = {
       agent,
       ...(steering ? { steering } : {}),
@@ -180,6 +180,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       ...(peers ? { peers } : {}),
       ...(received ? { received: () => received().map(receivedRouteInfo) } : {}),
       ...(connectionsRefused ? { bgpConnectionsRefused: connectionsRefused } : {}),
+      ...(bfdDrops ? { bfdDrops } : {}),
     };
     if (opts.ops ?? true) {
       const ops = await startOps(ctx, { metrics, clock });

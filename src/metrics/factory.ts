@@ -15,6 +15,7 @@ export interface Snapshot {
   dataplane: DataplaneMetrics | null;
   cluster: ClusterMetrics | null;
   bgpConnectionsRefused: number;
+  bfdDrops: Readonly<Record<string, number>>;
 }
 
 export class MetricFactory {

@@ -4,10 +4,11 @@
 // services, the kernel's counters) are pulled once per scrape by the metrics' collect() callbacks, and
 // events are pushed through the MetricsRecorder methods. A service's instance is labelled `instance_id`:
 // `instance` is Prometheus's own target label (a scraped `instance` would become `exported_instance`).
-// The metrics themselves: bgp-metrics.ts, service-metrics.ts, dataplane-metrics.ts, cluster-metrics.ts.
+// The metrics themselves: bgp-metrics.ts, bfd-metrics.ts, service-metrics.ts, dataplane-metrics.ts, cluster-metrics.ts.
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Config } from '../config/types.js';
 import type { TransitionReason } from '../health/types.js';
+import { defineBfdMetrics } from './bfd-metrics.js';
 import { defineBgpMetrics } from './bgp-metrics.js';
 import { defineClusterMetrics } from './cluster-metrics.js';
 import { defineDataplaneMetrics } from './dataplane-metrics.js';
@@ -53,6 +54,7 @@ export class AnycastdMetrics implements MetricsRecorder {
       registers: [this.registry],
     }).set({ version: build.version, nodejs: process.versions.node, node: build.node }, 1);
     defineBgpMetrics(f);
+    defineBfdMetrics(f);
     this.#events = defineServiceMetrics(f);
     defineDataplaneMetrics(f);
     defineClusterMetrics(f);
@@ -111,6 +113,7 @@ export class AnycastdMetrics implements MetricsRecorder {
         dataplane: src.dataplane?.() ?? null,
         cluster: src.cluster?.() ?? null,
         bgpConnectionsRefused: src.bgpConnectionsRefused?.() ?? 0,
+        bfdDrops: src.bfdDrops?.() ?? {},
       };
       setImmediate(() => {
         this.#snapshot = undefined;

@@ -54,6 +54,8 @@ export interface MetricsParts {
   peers?: () => readonly PeerStatus[];
   /** Inbound BGP connections refused at accept since start. */
   bgpConnectionsRefused?: () => number;
+  /** BFD packets dropped since start, by reason. */
+  bfdDrops?: () => Readonly<Record<string, number>>;
   /** The steering program's maps. */
   dataplane?: Dataplane;
   /** The cluster channel's counters. */
@@ -92,6 +94,19 @@ function peerMetrics(p: PeerStatus, now: number = Date.now()): PeerMetrics {
     prefixesReceived: p.prefixesReceived,
     prefixesAccepted: p.prefixesAccepted,
     updateErrors: errors,
+    ...(p.bfd
+      ? {
+          bfd: {
+            state: p.bfd.state,
+            transitions: p.bfd.counters.transitions,
+            packetsIn: p.bfd.counters.packetsIn,
+            packetsOut: p.bfd.counters.packetsOut,
+            sendErrors: p.bfd.counters.sendErrors,
+            detectTimeMs: p.bfd.detectTimeMs,
+          },
+        }
+      : {}),
+    ...(p.linkUp === undefined ? {} : { linkUp: p.linkUp }),
   };
 }
 
@@ -134,6 +149,7 @@ export function metricsSource(parts: MetricsParts): MetricsSource {
     },
     cluster: () => parts.cluster?.() ?? null,
     bgpConnectionsRefused: () => parts.bgpConnectionsRefused?.() ?? 0,
+    bfdDrops: () => parts.bfdDrops?.() ?? {},
     dataplane: (): DataplaneMetrics | null => {
       const dp = parts.dataplane;
       if (!dp) return null;

@@ -85,6 +85,25 @@ export interface PeerMetrics {
   prefixesReceived: number;
   prefixesAccepted: number;
   updateErrors: Readonly<Record<Rfc7606Action, number>>;
+  /** The peer's BFD session, when it has one (src/bfd). */
+  bfd?: BfdMetrics;
+  /** Its interface is up with carrier; undefined: not known. */
+  linkUp?: boolean;
+}
+
+/** RFC 5880 session states as the `state` label names them. */
+export const BFD_STATES = ['admin-down', 'down', 'init', 'up'] as const;
+export type BfdStateLabel = (typeof BFD_STATES)[number];
+
+/** One peer's BFD session; counters monotonic since the session was made. */
+export interface BfdMetrics {
+  state: BfdStateLabel;
+  /** State changes by new state. */
+  transitions: Readonly<Record<BfdStateLabel, number>>;
+  packetsIn: number;
+  packetsOut: number;
+  sendErrors: number;
+  detectTimeMs: number;
 }
 
 /** One service as the agent sees it. */
@@ -134,6 +153,8 @@ export interface MetricsSource {
   cluster?(): ClusterMetrics | null;
   /** Inbound BGP connections refused at accept since start. */
   bgpConnectionsRefused?(): number;
+  /** BFD packets dropped since start, by reason. */
+  bfdDrops?(): Readonly<Record<string, number>>;
 }
 
 /** The events the agent pushes (implemented by AnycastdMetrics). */

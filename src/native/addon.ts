@@ -51,6 +51,16 @@ export interface RawIcmp6Packet {
   data: Buffer;
 }
 
+/** A received UDP datagram: source, source port, TTL / hop limit it arrived with (-1: unknown). */
+export interface RawUdpPacket {
+  from: string;
+  port: number;
+  ttl: number;
+  /** Longer than the addon reads (512 bytes): `data` holds only the start. */
+  truncated: boolean;
+  data: Buffer;
+}
+
 /** The functions the addon exports (see native/src/*.cc for each one's C counterpart). */
 export interface NativeAddon {
   lastLibbpfLog(maxBytes?: number): string;
@@ -128,6 +138,19 @@ export interface NativeAddon {
   ): number;
   icmp6Send(id: number, destination: string, message: Buffer): void;
   icmp6Close(id: number): void;
+  // udp.cc
+  udpOpen(
+    family: number,
+    address: string,
+    port: number,
+    ifindex: number,
+    ttl: number,
+    callback: (errno: number, packets: RawUdpPacket[]) => void,
+  ): number;
+  /** 0 when sent, else the errno of the failed send. */
+  udpSend(id: number, address: string, port: number, data: Buffer): number;
+  udpLocalPort(id: number): number;
+  udpClose(id: number): void;
   // notify.cc
   notifySend(socketName: string, message: string): void;
   // sys.cc

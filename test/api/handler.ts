@@ -44,6 +44,8 @@ export function testbedHandler(bed: Testbed, configFile: string): ApiHandler & {
         prefixesReceived: 0,
         prefixesAccepted: 0,
         lastError: '',
+        bfd: '',
+        link: '',
       })),
     }),
     services: () => ({

@@ -9,7 +9,7 @@
 //   6  api                               views the running agent, never the daemon
 //   5  agent     metrics                 side by side: neither imports the other
 //   4  bgp
-//   3  health    host    steer  cluster
+//   3  health    host    steer  cluster  bfd
 //   2  native
 //   1  config    netlink log
 //   0  clock     errors
@@ -38,6 +38,7 @@ const LAYERS: Readonly<Record<string, number>> = {
   host: 3, // lo addresses and kernel routes
   steer: 3, // the data plane's maps and rings
   cluster: 3, // what the other hosts say of their instances
+  bfd: 3, // peer liveness below BGP: BFD sessions (RFC 5880/5881) and link state; the daemon tells the speaker
   native: 2, // the native binding's typed face
   config: 1, // the config file: schema, load, reload
   netlink: 1, // pure-TS codecs of netlink messages, routes and IP addresses
