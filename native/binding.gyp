@@ -15,6 +15,7 @@
         "src/sys.cc",
         "src/icmp6.cc",
         "src/udp.cc",
+        "src/polled.cc",
         "src/notify.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -13,10 +13,10 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include <unordered_map>
 #include <vector>
 
 #include "errors.h"
+#include "polled.h"
 #include "util.h"
 
 #ifndef SO_BINDTOIFINDEX
@@ -29,42 +29,12 @@ namespace {
 
 constexpr size_t kMaxPacketBytes = 1500;  // ND messages are small; one link MTU is plenty
 constexpr size_t kControlBytes = 256;     // room for IPV6_HOPLIMIT (and anything else the kernel adds)
-constexpr int kUnknownHopLimit = -1;
 
-struct Icmp6Socket {
-  uv_poll_t poll;
-  int fd;
-  uint32_t ifindex;
-  Napi::FunctionReference callback;
-  Napi::AsyncContext* context;
-  uint32_t id;
-};
-
-std::unordered_map<uint32_t, Icmp6Socket*> g_sockets;
-uint32_t g_next_socket = 1;
-
-void OnClosed(uv_handle_t* handle) {
-  Icmp6Socket* s = static_cast<Icmp6Socket*>(handle->data);
-  close(s->fd);
-  delete s->context;
-  delete s;
-}
-
-// The hop limit the packet arrived with (IPV6_HOPLIMIT control message), or -1.
-int HopLimitOf(msghdr* msg) {
-  for (cmsghdr* c = CMSG_FIRSTHDR(msg); c != nullptr; c = CMSG_NXTHDR(msg, c)) {
-    if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
-      int hops = 0;
-      memcpy(&hops, CMSG_DATA(c), sizeof(hops));
-      return hops;
-    }
-  }
-  return kUnknownHopLimit;
-}
+PolledTable g_sockets;
 
 // Reads every queued packet; calls back (errno, [{from, hopLimit, data}]).
 void OnReadable(uv_poll_t* handle, int status, int /*events*/) {
-  Icmp6Socket* s = static_cast<Icmp6Socket*>(handle->data);
+  PolledSocket* s = static_cast<PolledSocket*>(handle->data);
   Napi::Env env = s->callback.Env();
   Napi::HandleScope scope(env);
   Napi::Array packets = Napi::Array::New(env);
@@ -93,7 +63,7 @@ void OnReadable(uv_poll_t* handle, int status, int /*events*/) {
     inet_ntop(AF_INET6, &from.sin6_addr, text, sizeof(text));
     Napi::Object p = Napi::Object::New(env);
     p.Set("from", Napi::String::New(env, text));
-    p.Set("hopLimit", Napi::Number::New(env, HopLimitOf(&msg)));
+    p.Set("hopLimit", Napi::Number::New(env, ReceivedTtl(&msg)));
     p.Set("data", Napi::Buffer<uint8_t>::Copy(env, buf.data(), static_cast<size_t>(n)));
     packets.Set(count++, p);
   }
@@ -148,60 +118,28 @@ Napi::Value Icmp6Open(const Napi::CallbackInfo& info) {
     close(fd);
     return ThrowSys(env, err, what);
   }
-  uv_loop_t* loop = nullptr;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
-    close(fd);
-    return ThrowSys(env, EIO, "napi_get_uv_event_loop");
-  }
-  Icmp6Socket* s = new Icmp6Socket();
-  s->fd = fd;
-  s->ifindex = ifindex;
-  s->id = g_next_socket++;
-  s->callback = Napi::Persistent(info[3].As<Napi::Function>());
-  s->context = new Napi::AsyncContext(env, "anycastd:icmp6");
-  int ret = uv_poll_init(loop, &s->poll, fd);
-  if (ret != 0) {
-    close(fd);
-    delete s->context;
-    delete s;
-    return ThrowSys(env, -ret, "uv_poll_init");
-  }
-  s->poll.data = s;
-  ret = uv_poll_start(&s->poll, UV_READABLE, OnReadable);
-  if (ret != 0) {
-    uv_close(reinterpret_cast<uv_handle_t*>(&s->poll), OnClosed);
-    return ThrowSys(env, -ret, "uv_poll_start");
-  }
-  g_sockets[s->id] = s;
-  return Napi::Number::New(env, s->id);
+  return g_sockets.Open(env, fd, AF_INET6, ifindex, info[3].As<Napi::Function>(), "anycastd:icmp6", OnReadable);
 }
 
 // icmp6Send(id, destination, message): one ICMPv6 message to `destination`, scoped to the socket's
 // interface (a link-local or multicast destination needs it). The kernel picks the source address.
 Napi::Value Icmp6Send(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto it = g_sockets.find(ArgU32(info, 0));
-  if (it == g_sockets.end()) return ThrowSys(env, EBADF, "sendto(icmp6)");
+  PolledSocket* s = g_sockets.Find(ArgU32(info, 0));
+  if (s == nullptr) return ThrowSys(env, EBADF, "sendto(icmp6)");
   sockaddr_in6 dst = {};
   dst.sin6_family = AF_INET6;
-  dst.sin6_scope_id = it->second->ifindex;
+  dst.sin6_scope_id = s->ifindex;
   if (inet_pton(AF_INET6, ArgStr(info, 1).c_str(), &dst.sin6_addr) != 1) return ThrowSys(env, EINVAL, "inet_pton");
   Napi::Buffer<uint8_t> msg = ArgBuf(info, 2);
-  ssize_t n = sendto(it->second->fd, msg.Data(), msg.Length(), 0, reinterpret_cast<sockaddr*>(&dst), sizeof(dst));
+  ssize_t n = sendto(s->fd, msg.Data(), msg.Length(), 0, reinterpret_cast<sockaddr*>(&dst), sizeof(dst));
   if (n < 0) return ThrowSys(env, errno, "sendto(icmp6)");
   return env.Undefined();
 }
 
 // icmp6Close(id): stops delivery and closes the socket (idempotent).
 Napi::Value Icmp6Close(const Napi::CallbackInfo& info) {
-  auto it = g_sockets.find(ArgU32(info, 0));
-  if (it != g_sockets.end()) {
-    Icmp6Socket* s = it->second;
-    g_sockets.erase(it);
-    s->callback.Reset();
-    uv_poll_stop(&s->poll);
-    uv_close(reinterpret_cast<uv_handle_t*>(&s->poll), OnClosed);
-  }
+  g_sockets.Close(ArgU32(info, 0));
   return info.Env().Undefined();
 }
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "polled.h"
 #include "util.h"
 
 #ifndef TCP_MD5SIG_FLAG_IFINDEX
@@ -20,25 +21,6 @@
 namespace anycastd {
 
 namespace {
-
-// Fills `ss` from (family, address, port, scopeId); false when the address does not parse.
-bool MakeSockaddr(int family, const std::string& address, uint32_t port, uint32_t scope_id, sockaddr_storage* ss,
-                  socklen_t* len) {
-  memset(ss, 0, sizeof(*ss));
-  if (family == AF_INET) {
-    auto* sin = reinterpret_cast<sockaddr_in*>(ss);
-    sin->sin_family = AF_INET;
-    sin->sin_port = htons(port);
-    *len = sizeof(*sin);
-    return inet_pton(AF_INET, address.c_str(), &sin->sin_addr) == 1;
-  }
-  auto* sin6 = reinterpret_cast<sockaddr_in6*>(ss);
-  sin6->sin6_family = AF_INET6;
-  sin6->sin6_port = htons(port);
-  sin6->sin6_scope_id = scope_id;
-  *len = sizeof(*sin6);
-  return inet_pton(AF_INET6, address.c_str(), &sin6->sin6_addr) == 1;
-}
 
 // Parses args [i..i+3] = family, address, port, scopeId; throws EINVAL (syscall inet_pton) on a bad address.
 bool SockaddrArgs(const Napi::CallbackInfo& info, size_t i, sockaddr_storage* ss, socklen_t* len) {

@@ -14,10 +14,10 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include <unordered_map>
 #include <vector>
 
 #include "errors.h"
+#include "polled.h"
 #include "util.h"
 
 #ifndef IPV6_FREEBIND
@@ -34,63 +34,12 @@ namespace {
 constexpr size_t kMaxDatagramBytes = 512;  // BFD control packets are 24..~80 bytes; more is cut and flagged
 constexpr size_t kControlBytes = 128;      // room for IP_TTL / IPV6_HOPLIMIT
 constexpr uint32_t kMaxBatch = 64;         // datagrams handed over per wake-up (the poll fires again)
-constexpr int kUnknownTtl = -1;
 
-struct UdpSocket {
-  uv_poll_t poll;
-  int fd;
-  int family;
-  uint32_t ifindex;
-  Napi::FunctionReference callback;
-  Napi::AsyncContext* context;
-  uint32_t id;
-};
-
-std::unordered_map<uint32_t, UdpSocket*> g_sockets;
-uint32_t g_next_socket = 1;
-
-void OnClosed(uv_handle_t* handle) {
-  UdpSocket* s = static_cast<UdpSocket*>(handle->data);
-  close(s->fd);
-  delete s->context;
-  delete s;
-}
-
-// The TTL / hop limit the datagram arrived with, or -1.
-int TtlOf(msghdr* msg) {
-  for (cmsghdr* c = CMSG_FIRSTHDR(msg); c != nullptr; c = CMSG_NXTHDR(msg, c)) {
-    bool v4 = c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL;
-    bool v6 = c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT;
-    if ((v4 || v6) && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
-      int ttl = 0;
-      memcpy(&ttl, CMSG_DATA(c), sizeof(ttl));
-      return ttl;
-    }
-  }
-  return kUnknownTtl;
-}
-
-bool MakeSockaddr(int family, const std::string& address, uint32_t port, uint32_t scope_id, sockaddr_storage* ss,
-                  socklen_t* len) {
-  memset(ss, 0, sizeof(*ss));
-  if (family == AF_INET) {
-    auto* sin = reinterpret_cast<sockaddr_in*>(ss);
-    sin->sin_family = AF_INET;
-    sin->sin_port = htons(port);
-    *len = sizeof(*sin);
-    return inet_pton(AF_INET, address.c_str(), &sin->sin_addr) == 1;
-  }
-  auto* sin6 = reinterpret_cast<sockaddr_in6*>(ss);
-  sin6->sin6_family = AF_INET6;
-  sin6->sin6_port = htons(port);
-  sin6->sin6_scope_id = scope_id;
-  *len = sizeof(*sin6);
-  return inet_pton(AF_INET6, address.c_str(), &sin6->sin6_addr) == 1;
-}
+PolledTable g_sockets;
 
 // Reads up to kMaxBatch datagrams; calls back (errno, [{from, port, ttl, truncated, data}]).
 void OnReadable(uv_poll_t* handle, int status, int /*events*/) {
-  UdpSocket* s = static_cast<UdpSocket*>(handle->data);
+  PolledSocket* s = static_cast<PolledSocket*>(handle->data);
   Napi::Env env = s->callback.Env();
   Napi::HandleScope scope(env);
   Napi::Array packets = Napi::Array::New(env);
@@ -132,7 +81,7 @@ void OnReadable(uv_poll_t* handle, int status, int /*events*/) {
     Napi::Object p = Napi::Object::New(env);
     p.Set("from", Napi::String::New(env, text));
     p.Set("port", Napi::Number::New(env, port));
-    p.Set("ttl", Napi::Number::New(env, TtlOf(&msg)));
+    p.Set("ttl", Napi::Number::New(env, ReceivedTtl(&msg)));
     p.Set("truncated", Napi::Boolean::New(env, (msg.msg_flags & MSG_TRUNC) != 0));
     p.Set("data", Napi::Buffer<uint8_t>::Copy(env, buf, kept));
     packets.Set(count++, p);
@@ -196,42 +145,15 @@ Napi::Value UdpOpen(const Napi::CallbackInfo& info) {
     close(fd);
     return ThrowSys(env, err, what);
   }
-  uv_loop_t* loop = nullptr;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
-    close(fd);
-    return ThrowSys(env, EIO, "napi_get_uv_event_loop");
-  }
-  UdpSocket* s = new UdpSocket();
-  s->fd = fd;
-  s->family = family;
-  s->ifindex = ifindex;
-  s->id = g_next_socket++;
-  s->callback = Napi::Persistent(info[5].As<Napi::Function>());
-  s->context = new Napi::AsyncContext(env, "anycastd:udp");
-  int ret = uv_poll_init(loop, &s->poll, fd);
-  if (ret != 0) {
-    close(fd);
-    delete s->context;
-    delete s;
-    return ThrowSys(env, -ret, "uv_poll_init");
-  }
-  s->poll.data = s;
-  ret = uv_poll_start(&s->poll, UV_READABLE, OnReadable);
-  if (ret != 0) {
-    uv_close(reinterpret_cast<uv_handle_t*>(&s->poll), OnClosed);
-    return ThrowSys(env, -ret, "uv_poll_start");
-  }
-  g_sockets[s->id] = s;
-  return Napi::Number::New(env, s->id);
+  return g_sockets.Open(env, fd, family, ifindex, info[5].As<Napi::Function>(), "anycastd:udp", OnReadable);
 }
 
 // udpSend(id, address, port, data): one datagram, scoped to the socket's interface (link-local).
 // Returns the errno of a failed send (0: sent), so a peer that is gone costs no exception per packet.
 Napi::Value UdpSend(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto it = g_sockets.find(ArgU32(info, 0));
-  if (it == g_sockets.end()) return ThrowSys(env, EBADF, "sendto(udp)");
-  UdpSocket* s = it->second;
+  PolledSocket* s = g_sockets.Find(ArgU32(info, 0));
+  if (s == nullptr) return ThrowSys(env, EBADF, "sendto(udp)");
   sockaddr_storage dst;
   socklen_t len;
   if (!MakeSockaddr(s->family, ArgStr(info, 1), ArgU32(info, 2), s->ifindex, &dst, &len)) {
@@ -245,11 +167,11 @@ Napi::Value UdpSend(const Napi::CallbackInfo& info) {
 // udpLocalPort(id) -> the bound port.
 Napi::Value UdpLocalPort(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto it = g_sockets.find(ArgU32(info, 0));
-  if (it == g_sockets.end()) return ThrowSys(env, EBADF, "getsockname(udp)");
+  PolledSocket* s = g_sockets.Find(ArgU32(info, 0));
+  if (s == nullptr) return ThrowSys(env, EBADF, "getsockname(udp)");
   sockaddr_storage ss;
   socklen_t len = sizeof(ss);
-  if (getsockname(it->second->fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+  if (getsockname(s->fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
     return ThrowSys(env, errno, "getsockname");
   }
   uint16_t port = ss.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&ss)->sin_port
@@ -259,14 +181,7 @@ Napi::Value UdpLocalPort(const Napi::CallbackInfo& info) {
 
 // udpClose(id): stops delivery and closes the socket (idempotent).
 Napi::Value UdpClose(const Napi::CallbackInfo& info) {
-  auto it = g_sockets.find(ArgU32(info, 0));
-  if (it != g_sockets.end()) {
-    UdpSocket* s = it->second;
-    g_sockets.erase(it);
-    s->callback.Reset();
-    uv_poll_stop(&s->poll);
-    uv_close(reinterpret_cast<uv_handle_t*>(&s->poll), OnClosed);
-  }
+  g_sockets.Close(ArgU32(info, 0));
   return info.Env().Undefined();
 }
 

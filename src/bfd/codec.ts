@@ -76,14 +76,16 @@ export interface ControlPacket {
 }
 
 /** Why a received packet was dropped before it reached a session (metrics label values). */
-export type CodecDropReason =
-  | 'short'
-  | 'version'
-  | 'length'
-  | 'detect-mult-zero'
-  | 'multipoint'
-  | 'my-discriminator-zero'
-  | 'auth-unsupported';
+export const CODEC_DROP_REASONS = [
+  'short',
+  'version',
+  'length',
+  'detect-mult-zero',
+  'multipoint',
+  'my-discriminator-zero',
+  'auth-unsupported',
+] as const;
+export type CodecDropReason = (typeof CODEC_DROP_REASONS)[number];
 
 export type DecodeResult = { ok: true; packet: ControlPacket } | { ok: false; reason: CodecDropReason };
 

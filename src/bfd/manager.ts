@@ -9,7 +9,7 @@
 
 import type { Clock } from '../clock.js';
 import type { UdpSocket } from '../native/udp.js';
-import type { BfdStateName, ControlPacket } from './codec.js';
+import { type BfdStateName, CODEC_DROP_REASONS, type ControlPacket } from './codec.js';
 import { BfdSession, type BfdSessionStatus, type BfdTimers, type SessionDropReason } from './session.js';
 import {
   BFD_CONTROL_PORT,
@@ -26,14 +26,8 @@ const LINK_LOCAL_RE = /^fe[89ab]/i;
 /** Why a received packet was dropped, every reason (the metrics' label values). */
 export type BfdDropReason = TransportDropReason | SessionDropReason | 'no-session' | 'source-mismatch';
 export const DROP_REASONS: readonly BfdDropReason[] = [
-  'short',
+  ...CODEC_DROP_REASONS,
   'truncated',
-  'version',
-  'length',
-  'detect-mult-zero',
-  'multipoint',
-  'my-discriminator-zero',
-  'auth-unsupported',
   'ttl',
   'your-discriminator-zero',
   'admin-down',

@@ -6,7 +6,13 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type BfdStateCode, decodeControl, encodeControl, STATE_NAMES } from '../../src/bfd/codec.js';
+import {
+  type BfdStateCode,
+  CODEC_DROP_REASONS,
+  decodeControl,
+  encodeControl,
+  STATE_NAMES,
+} from '../../src/bfd/codec.js';
 import { BfdSession } from '../../src/bfd/session.js';
 import { seededRandom } from '../bgp/rng.js';
 import { FakeClock } from '../helpers/fake-clock.js';
@@ -14,15 +20,7 @@ import { FakeClock } from '../helpers/fake-clock.js';
 const LONG = process.env['ANYCASTD_FUZZ'] === 'long';
 const BUDGET_MS = LONG ? 60_000 : 2_000;
 const SEED = 0x5eed5880;
-const REASONS = new Set([
-  'short',
-  'version',
-  'length',
-  'detect-mult-zero',
-  'multipoint',
-  'my-discriminator-zero',
-  'auth-unsupported',
-]);
+const REASONS = new Set<string>(CODEC_DROP_REASONS);
 
 const rand = seededRandom(SEED);
 const int = (n: number) => Math.floor(rand() * n);

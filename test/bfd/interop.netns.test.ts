@@ -130,10 +130,18 @@ test('BFD with FRR bfdd and BIRD, both families and link-local: up, frozen peer 
       );
     },
   );
-  const frrStates = await frrBfdStates(frr.dir);
-  for (const a of [l1.ours.v4, l1.ours.v6, l1.ours.ll]) assert.equal(frrStates.get(a), 'up', `FRR's ${a}`);
-  const birdStates = await birdBfdStates(bird.ctl);
-  for (const a of [l2.ours.v4, l2.ours.v6, l2.ours.ll]) assert.equal(birdStates.get(a), 'up', `BIRD's ${a}`);
+  // The peers come Up on our next packet after we do.
+  await waitFor(
+    'FRR and BIRD up',
+    async () => {
+      const frrStates = await frrBfdStates(frr.dir);
+      const birdStates = await birdBfdStates(bird.ctl);
+      const frrUp = [l1.ours.v4, l1.ours.v6, l1.ours.ll].every((a) => frrStates.get(a) === 'up');
+      const birdUp = [l2.ours.v4, l2.ours.v6, l2.ours.ll].every((a) => birdStates.get(a) === 'up');
+      return frrUp && birdUp ? true : undefined;
+    },
+    UP_WITHIN_MS,
+  );
   assert.equal(manager.status('tor1-ll')?.peerAddress, l1.theirs.ll);
   assert.equal(manager.status('tor1-v4')?.txIntervalMs, 100);
   assert.equal(manager.status('tor1-v4')?.detectTimeMs, 300);
