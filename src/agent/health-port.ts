@@ -3,14 +3,11 @@
 // can be tested with a fake driven by hand; health.ts implements it over src/health's ServiceHealth.
 
 import type { ServiceConfig } from '../config/types.js';
-import type { InstanceState, InstanceTransition } from '../health/instance-health.js';
-import type { HealthState } from '../health/types.js';
+import type { CheckSnapshot, InstanceState, InstanceTransition } from '../health/instance-health.js';
 
-export interface CheckView {
-  name: string;
-  state: HealthState;
-  detail: string;
-}
+/** A check as the status shows it: the last run, streak and hold are absent when not known (fakes). */
+export type CheckView = Pick<CheckSnapshot, 'name' | 'state' | 'detail'> &
+  Partial<Pick<CheckSnapshot, 'lastRun' | 'streak' | 'held' | 'suspicion'>>;
 
 export interface HealthPort {
   start(): void;

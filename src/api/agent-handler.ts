@@ -8,6 +8,7 @@ import type { PeerStatus, ReceivedRoute } from '../bgp/speaker-status.js';
 import type { Config } from '../config/types.js';
 import { AnycastdError } from '../errors.js';
 import type { LastChange, OpsParts } from './agent-view.js';
+import { checksOf } from './checks-view.js';
 import { flowsOf, ringsOf } from './dataplane-views.js';
 import { ApiError, type ApiHandler, type PeerInfo, type RouteInfo } from './types.js';
 
@@ -130,6 +131,8 @@ export function agentHandler(parts: OpsParts, st: AgentHandlerState): ApiHandler
           instancesTotal: s.instances.length,
           lastReason: last?.reason ?? '',
           lastChange: last ? seconds(last.at) : 0,
+          lastCheck: last?.check ?? '',
+          lastDetail: last?.detail ?? '',
         };
       }),
     }),
@@ -174,6 +177,7 @@ export function agentHandler(parts: OpsParts, st: AgentHandlerState): ApiHandler
         throw new ApiError('NOT_FOUND', `no VIP ${vip}`);
       return flowsOf(dataplane(), vip, limit || undefined);
     },
+    checks: ({ service }) => ({ checks: checksOf(agent.status(), new Set(names(service)), Date.now()) }),
     drain: ({ service }) => control('drain', service),
     undrain: ({ service }) => control('undrain', service),
     reload: async () => {

@@ -36,4 +36,7 @@ export interface OpsParts {
 export interface LastChange {
   reason: string;
   at: number; // unix ms
+  /** The check that caused it ("" for drain and events) and what it found. */
+  check: string;
+  detail: string;
 }

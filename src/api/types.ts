@@ -43,6 +43,28 @@ export interface ServiceInfo {
   instancesTotal: number;
   lastReason: string;
   lastChange: number;
+  /** The check behind the last transition ("" for drain and events) and what it found. */
+  lastCheck: string;
+  lastDetail: string;
+}
+
+export interface CheckInfo {
+  service: string;
+  instance: string;
+  local: boolean;
+  name: string;
+  type: string;
+  state: string;
+  /** ok, failed, agent-fault, none. */
+  lastResult: string;
+  reason: string;
+  latencySeconds: number;
+  lastRun: number;
+  successes: number;
+  failures: number;
+  held: boolean;
+  output: string;
+  suspicion: string;
 }
 
 export interface InstanceInfo {
@@ -122,6 +144,7 @@ export interface Methods {
   undrain: { args: { service: string }; reply: ActionResult };
   reload: { args: Record<string, never>; reply: ReloadInfo };
   routes: { args: Record<string, never>; reply: { routes: RouteInfo[] } };
+  checks: { args: { service: string }; reply: { checks: CheckInfo[] } };
 }
 export type MethodName = keyof Methods;
 export const METHODS = [
@@ -135,6 +158,7 @@ export const METHODS = [
   'undrain',
   'reload',
   'routes',
+  'checks',
 ] as const satisfies readonly MethodName[];
 
 /** What answers the API: the agent (or a test's handler over real parts). Throw ApiError to refuse. */

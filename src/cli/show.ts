@@ -1,10 +1,11 @@
-// `anycastd show status|peers|services|instances|routes|rings|flows`: read-only views of the running
+// `anycastd show status|peers|services|instances|checks|routes|rings|flows`: read-only views of the running
 // agent over the control API, as tables or (--json) as the API's reply objects.
 import type { Command } from 'commander';
 import type { Methods } from '../api/types.js';
 import { type ApiOptions, apiOptions, runApi } from './api-command.js';
 import { orDash, percent, since, table, yesNo } from './format.js';
 import { examples } from './help.js';
+import { checksText } from './show-checks.js';
 
 type Reply<M extends keyof Methods> = Methods[M]['reply'];
 
@@ -45,8 +46,13 @@ export const servicesText = (r: Reply<'services'>): string =>
     { header: 'VIPS', value: (s) => s.vips.join(',') },
     {
       header: 'LAST CHANGE',
-      value: (s) =>
-        s.lastChange > 0 ? `${orDash(s.lastReason)} (${since(s.lastChange)} ago)` : orDash(s.lastReason),
+      value: (s) => {
+        // the reason with the check behind it and what that check found: "check-failed tcp#0: ECONNREFUSED"
+        const cause =
+          s.lastCheck === '' ? '' : ` ${s.lastCheck}${s.lastDetail === '' ? '' : `: ${s.lastDetail}`}`;
+        const what = `${orDash(s.lastReason)}${cause}`;
+        return s.lastChange > 0 ? `${what} (${since(s.lastChange)} ago)` : what;
+      },
     },
   ]);
 
@@ -124,7 +130,7 @@ export function registerShow(cli: Command): void {
     'services: health, announced, drained, healthy instances, last transition',
     'anycastd show services',
   ).action((o: ApiOptions) => runApi(o, 'services', EMPTY, servicesText));
-  const perService = <M extends 'instances' | 'rings'>(
+  const perService = <M extends 'instances' | 'rings' | 'checks'>(
     name: M,
     description: string,
     text: (r: Reply<M>) => string,
@@ -138,6 +144,11 @@ export function registerShow(cli: Command): void {
     'instances',
     'instances of every service (or of SERVICE): health, ring membership, share',
     instancesText,
+  );
+  perService(
+    'checks',
+    "every check's state, last result and reason, latency, streak; exec checks' first stderr lines",
+    checksText,
   );
   sub('routes', 'routes advertised to the peers and received from them', 'anycastd show routes').action(
     (o: ApiOptions) => runApi(o, 'routes', EMPTY, routesText),

@@ -68,7 +68,13 @@ export async function startOps(parts: OpsWiring, opts: OpsOptions = {}): Promise
   parts.agent.on('log', (r: LogRecord) => {
     if (r.event === 'health-transition' && r.service && typeof r.instance === 'string') {
       metrics.transition(r.service, r.instance, r.reason as TransitionReason);
-      if (r.local === true) lastChange.set(r.service, { reason: String(r.reason), at: Date.parse(r.time) });
+      if (r.local === true)
+        lastChange.set(r.service, {
+          reason: String(r.reason),
+          at: Date.parse(r.time),
+          check: typeof r.check === 'string' ? r.check : '',
+          detail: typeof r.detail === 'string' ? r.detail : '',
+        });
     } else if (r.event === 'config-reloaded') {
       loadedAt = clock.wallNow();
       metrics.reload('success');

@@ -20,6 +20,18 @@ export interface CheckTiming {
   dampening: DampeningConfig | null;
 }
 
+/** The last probe run a check recorded (clock ms). */
+export interface LastRun {
+  ok: boolean;
+  /** The run could not reach the instance for lack of a resource here (agent-fault.ts). */
+  agentFault: boolean;
+  detail: string;
+  durationMs: number;
+  at: number;
+  /** First lines of stderr (exec checks), "" if none. */
+  output: string;
+}
+
 export class CheckState {
   readonly #t: CheckTiming;
   readonly #damp: Dampening | null;
@@ -28,6 +40,7 @@ export class CheckState {
   #fail = 0;
   #held = false;
   #lastDetail = '';
+  #lastRun: LastRun | null = null;
 
   constructor(timing: CheckTiming) {
     this.#t = timing;
@@ -47,6 +60,16 @@ export class CheckState {
     return this.#lastDetail;
   }
 
+  /** The last probe run recorded; null before the first. */
+  get lastRun(): LastRun | null {
+    return this.#lastRun;
+  }
+
+  /** Consecutive successes and failures of the runs so far (one of them is 0). */
+  get streak(): { ok: number; failed: number } {
+    return { ok: this.#ok, failed: this.#fail };
+  }
+
   #move(to: HealthState, reason: TransitionReason, now: number, detail: string): Transition {
     const from = this.#state;
     this.#state = to;
@@ -56,6 +79,14 @@ export class CheckState {
 
   /** Feeds one probe result; returns a transition (or a 'dampened' hold event) if there is one. */
   record(r: ProbeResult, now: number): Transition | null {
+    this.#lastRun = {
+      ok: r.ok,
+      agentFault: r.fault !== undefined,
+      detail: r.detail,
+      durationMs: r.durationMs,
+      at: now,
+      output: r.output ?? '',
+    };
     if (r.fault) {
       this.#lastDetail = `agent fault: ${r.detail}`;
       return null;

@@ -24,6 +24,27 @@ export interface InstanceTransition {
   at: number;
 }
 
+/** One check of an instance as the operator sees it (src/agent/health-port.ts CheckView). */
+export interface CheckSnapshot {
+  name: string;
+  state: HealthState;
+  /** The last run's detail, or the event that failed the check (socket gone). */
+  detail: string;
+  lastRun: {
+    ok: boolean;
+    agentFault: boolean;
+    detail: string;
+    latencyMs: number;
+    /** How long ago it ran (ms). */
+    ageMs: number;
+    output: string;
+  } | null;
+  streak: { ok: number; failed: number };
+  held: boolean;
+  /** The sign of a stall the check is probing fast after, while it does; null otherwise. */
+  suspicion: string | null;
+}
+
 export interface InstanceCheck {
   options: RunnerOptions;
   probe: Probe;
@@ -81,13 +102,27 @@ export class InstanceHealth {
    * Checks that are state machines of their own, by name (for metrics and the API); `suspicion` is the
    * sign of a stall a check is probing fast after, while it does.
    */
-  checks(): { name: string; state: HealthState; detail: string; suspicion: string | null }[] {
-    return this.#runners.map(({ runner }) => ({
-      name: runner.name,
-      state: runner.state.state,
-      detail: runner.state.lastDetail,
-      suspicion: runner.suspicion,
-    }));
+  checks(): CheckSnapshot[] {
+    const now = this.#clock.now();
+    return this.#runners.map(({ runner }) => {
+      const last = runner.state.lastRun;
+      return {
+        name: runner.name,
+        state: runner.state.state,
+        detail: runner.state.lastDetail,
+        lastRun: last && {
+          ok: last.ok,
+          agentFault: last.agentFault,
+          detail: last.detail,
+          latencyMs: last.durationMs,
+          ageMs: now - last.at,
+          output: last.output,
+        },
+        streak: runner.state.streak,
+        held: runner.state.held,
+        suspicion: runner.suspicion,
+      };
+    });
   }
 
   start(): void {

@@ -8,6 +8,7 @@
 
 import { spawn } from 'node:child_process';
 import { type Clock, systemClock } from '../clock.js';
+import { OutputCapture } from './output-capture.js';
 import { errorText, runProbe, settleError } from './probe-util.js';
 import type { ProbeResult } from './types.js';
 
@@ -16,6 +17,11 @@ export const EXEC_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
 /** The locale of an exec check, so its output and messages do not depend on the agent's. */
 export const EXEC_LANG = 'C.UTF-8';
 const EXEC_CWD = '/';
+/**
+ * How long after the command exits its stderr may still deliver what it wrote; a pipe a daemonized
+ * grandchild keeps open is not waited for beyond it.
+ */
+export const STDERR_GRACE_MS = 100;
 
 export interface ExecProbeOptions {
   command: string[];
@@ -43,9 +49,10 @@ export function probeExec(opts: ExecProbeOptions, signal: AbortSignal): Promise<
   const timer = clock.setTimeout(() => inner.abort(), opts.timeoutMs);
   const onOuter = () => inner.abort();
   signal.addEventListener('abort', onOuter, { once: true });
+  const output = new OutputCapture();
   // Settled only by the exit event (never by the abort itself), so a killed command is always reaped —
   // unless the kill itself fails (EPERM: no CAP_KILL), which settles at once and leaves the exit to Node.
-  return runProbe(new AbortController().signal, (settle, cleanup) => {
+  const run = runProbe(new AbortController().signal, (settle, cleanup) => {
     cleanup(() => {
       clock.clearTimeout(timer);
       signal.removeEventListener('abort', onOuter);
@@ -53,7 +60,7 @@ export function probeExec(opts: ExecProbeOptions, signal: AbortSignal): Promise<
     const [file, ...args] = opts.command;
     const child = spawn(file!, args, {
       detached: true,
-      stdio: 'ignore',
+      stdio: ['ignore', 'ignore', 'pipe'],
       cwd: EXEC_CWD,
       env: execEnv(opts.env),
       ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
@@ -74,11 +81,31 @@ export function probeExec(opts: ExecProbeOptions, signal: AbortSignal): Promise<
     inner.signal.addEventListener('abort', killGroup, { once: true });
     cleanup(() => inner.signal.removeEventListener('abort', killGroup));
     if (child.pid !== undefined) opts.onSpawn?.(child.pid);
+    const stderr = child.stderr;
+    let stderrEnded = stderr === null;
+    stderr?.on('data', (chunk: Buffer) => output.push(chunk));
+    stderr?.on('error', () => {}); // a pipe torn down under us: what was read stands
+    cleanup(() => stderr?.destroy());
     child.on('error', (err) => settleError(settle, err));
     child.once('exit', (code, sig) => {
-      if (killed) return settle(false, `killed after timeout ${opts.timeoutMs}ms`);
-      if (code === opts.expectExit) return settle(true, `exit ${code}`);
-      settle(false, code === null ? `signal ${sig}` : `exit ${code}`);
+      const verdict = (): void => {
+        if (killed) return settle(false, `killed after timeout ${opts.timeoutMs}ms`);
+        if (code === opts.expectExit) return settle(true, `exit ${code}`);
+        settle(false, code === null ? `signal ${sig}` : `exit ${code}`);
+      };
+      if (stderrEnded) return verdict();
+      const grace = clock.setTimeout(verdict, STDERR_GRACE_MS);
+      stderr?.once('end', () => {
+        clock.clearTimeout(grace);
+        verdict();
+      });
     });
+    stderr?.once('end', () => {
+      stderrEnded = true;
+    });
+  });
+  return run.then((r) => {
+    const text = output.text();
+    return text === '' ? r : { ...r, output: text };
   });
 }

@@ -7,6 +7,8 @@ export interface ProbeResult {
   durationMs: number;
   /** Short human text: "connected", "status 503", "exit 1", "timeout after 500ms", ... */
   detail: string;
+  /** The first lines the check wrote to stderr (exec checks; bounded: output-capture.ts). */
+  output?: string;
   /**
    * Set when the probe could not run because THIS process lacked a resource (agent-fault.ts): the result
    * says nothing about the instance, so the check neither fails nor passes it.

@@ -59,6 +59,8 @@ export function testbedHandler(bed: Testbed, configFile: string): ApiHandler & {
         instancesTotal: s.instances.length,
         lastReason: drained.has(s.name) ? 'drained' : 'rise-reached',
         lastChange: 0,
+        lastCheck: '',
+        lastDetail: '',
       })),
     }),
     instances: ({ service: name }) => ({
@@ -107,6 +109,27 @@ export function testbedHandler(bed: Testbed, configFile: string): ApiHandler & {
         changes: r.diff.services.changed.map((c) => `service ${c.name} changed`),
       };
     },
+    checks: ({ service: name }) => ({
+      checks: services(name).flatMap((n) =>
+        service(n).svc.checks.map((c, i) => ({
+          service: n,
+          instance: service(n).svc.localInstanceId,
+          local: true,
+          name: `${c.type}#${i}`,
+          type: c.type,
+          state: 'down',
+          lastResult: 'failed',
+          reason: 'exit 1',
+          latencySeconds: 0.012,
+          lastRun: 1_700_000_002,
+          successes: 0,
+          failures: 3,
+          held: false,
+          output: 'backend pool empty\nretry later',
+          suspicion: '',
+        })),
+      ),
+    }),
     routes: () => ({
       routes: store.current.services.flatMap((s) =>
         drained.has(s.name)

@@ -2,33 +2,12 @@
 // message, severity}), an alias bomb is a located config error (exit 2, no stack trace), warnings carry
 // severity "warning".
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { projectRoot } from '../../src/native/addon.js';
 import { aliasBomb, BASE, variant } from '../config/fixtures.js';
-
-export interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-export function cli(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', ...args],
-      { cwd: projectRoot(), env: { ...process.env, ANYCASTD_SOCKET: '' } },
-      (err, stdout, stderr) => {
-        const code = err ? ((err as { code?: number }).code ?? 1) : 0;
-        resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
-      },
-    );
-  });
-}
+import { cli } from './run-cli.js';
 
 test('check: alias bomb, several issues and warnings, as text and as a JSON list', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'acd-check-'));

@@ -2,36 +2,15 @@
 // API server whose handler sits over a real Dataplane and ConfigStore: human tables and --json, and the
 // exit codes scripts rely on (0 ok, 1 failed, 2 usage/config/unknown name, 3 agent not reachable).
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ApiServer } from '../../src/api/server.js';
-import { projectRoot } from '../../src/native/addon.js';
 import { testbedHandler } from '../api/handler.js';
 import { CLIENT4, openTestbed, WEB_VIP } from '../metrics/fixture.js';
 import { flowFrame } from '../steer/packets.js';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', ...args],
-      { cwd: projectRoot(), env: { ...process.env, ANYCASTD_SOCKET: '' } },
-      (err, stdout, stderr) => {
-        const code = err ? ((err as { code?: number }).code ?? 1) : 0;
-        resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
-      },
-    );
-  });
-}
+import { cli } from './run-cli.js';
 
 test('each command against a running API: tables, --json and exit codes', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'acd-cli-'));

@@ -40,8 +40,13 @@ test('an empty ring still shows; a transition shows its reason and age', () => {
         instancesTotal: 3,
         lastReason: 'socket-gone',
         lastChange: Date.now() / 1000 - 125,
+        lastCheck: 'tcp#0',
+        lastDetail: 'no listener on 192.0.2.10:80',
       },
     ],
   });
-  assert.match(svc, /^web +down +no +no +1\/3 +192\.0\.2\.10,2001:db8::10 +socket-gone \(2m5s ago\)$/m);
+  assert.match(
+    svc,
+    /^web +down +no +no +1\/3 +192\.0\.2\.10,2001:db8::10 +socket-gone tcp#0: no listener on 192\.0\.2\.10:80 \(2m5s ago\)$/m,
+  );
 });
