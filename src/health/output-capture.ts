@@ -8,7 +8,7 @@ export const OUTPUT_MAX_BYTES = 2048;
 /** Lines of stderr shown per run. */
 export const OUTPUT_MAX_LINES = 5;
 /** Any C0/C1 control character but newline and tab. */
-const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+const CONTROL = /(?![\n\t])\p{Cc}/gu;
 
 export class OutputCapture {
   readonly #chunks: Buffer[] = [];
@@ -27,7 +27,10 @@ export class OutputCapture {
 
   /** The first lines, trimmed; "" when nothing was written. */
   text(): string {
-    const all = Buffer.concat(this.#chunks).toString('utf8').replace(/\r\n/g, '\n').replace(CONTROL, '\ufffd');
+    const all = Buffer.concat(this.#chunks)
+      .toString('utf8')
+      .replace(/\r\n/g, '\n')
+      .replace(CONTROL, '\ufffd');
     const lines = all.split('\n');
     const shown = lines.slice(0, OUTPUT_MAX_LINES).join('\n').trimEnd();
     const more = lines.filter((l) => l !== '').length > OUTPUT_MAX_LINES || this.#dropped > 0;

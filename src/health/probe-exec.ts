@@ -89,9 +89,9 @@ export function probeExec(opts: ExecProbeOptions, signal: AbortSignal): Promise<
     child.on('error', (err) => settleError(settle, err));
     child.once('exit', (code, sig) => {
       const verdict = (): void => {
-        if (killed) return settle(false, `killed after timeout ${opts.timeoutMs}ms`);
-        if (code === opts.expectExit) return settle(true, `exit ${code}`);
-        settle(false, code === null ? `signal ${sig}` : `exit ${code}`);
+        if (killed) settle(false, `killed after timeout ${opts.timeoutMs}ms`);
+        else if (code === opts.expectExit) settle(true, `exit ${code}`);
+        else settle(false, code === null ? `signal ${sig}` : `exit ${code}`);
       };
       if (stderrEnded) return verdict();
       const grace = clock.setTimeout(verdict, STDERR_GRACE_MS);
