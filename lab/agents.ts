@@ -29,6 +29,17 @@ import type { Lab } from './topology.js';
 
 const TSX_LOADER = import.meta.resolve('tsx');
 const CLI_SCRIPT = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+/** The built product (`make ts`): starts in a fraction of tsx's time on a loaded box. */
+const CLI_DIST = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
+
+export interface HostAgentsOptions {
+  /**
+   * Run the agents from dist/ (the product as built by `make ts`) instead of src/ with tsx. On a loaded
+   * box tsx's start takes ~10 s, past steer/join-grace.ts RESTART_WINDOW_MS: a restart then looks like a
+   * host coming back after an absence. Default: ANYCASTD_LAB_AGENT=dist in the environment.
+   */
+  fromDist?: boolean;
+}
 const XDP_PASS_OBJECT = fileURLToPath(new URL('../build/bpf/xdp_pass.bpf.o', import.meta.url));
 const XDP_SECTION = 'xdp';
 const START_TIMEOUT_MS = 20_000;
@@ -50,10 +61,12 @@ export class HostAgents {
   readonly #lab: Lab;
   readonly #procs = new Map<HostName, LabProcess>();
   readonly bpffs: string;
+  readonly #fromDist: boolean;
 
-  constructor(lab: Lab) {
+  constructor(lab: Lab, opts: HostAgentsOptions = {}) {
     this.#lab = lab;
     this.bpffs = join(lab.dir, 'bpffs');
+    this.#fromDist = opts.fromDist ?? process.env.ANYCASTD_LAB_AGENT === 'dist';
   }
 
   /** bpffs, XDP_PASS on the ToR ends, checksum offload off at the client; VIP on lo and the service on each host. */
@@ -147,7 +160,8 @@ export class HostAgents {
     this.#ensureClusterKey(p.clusterKey);
     if (!existsSync(p.config)) writeFileSync(p.config, renderAgentConfig(host, p));
     const from = this.events(host).length;
-    const args = ['--import', TSX_LOADER, CLI_SCRIPT, 'run', '-c', p.config, '--pin-dir', p.pins];
+    const cli = this.#fromDist ? [CLI_DIST] : ['--import', TSX_LOADER, CLI_SCRIPT];
+    const args = [...cli, 'run', '-c', p.config, '--pin-dir', p.pins];
     const proc = this.#lab.procs.start(`anycastd ${host}`, this.#lab.ns(host), process.execPath, args, p.log);
     this.#procs.set(host, proc);
     await waitFor(
