@@ -3,7 +3,8 @@
 // `bird -f -c <conf> -s <ctl socket> -P <pidfile>` inside the namespace (foreground, so the lab's pid
 // is BIRD's). Queried with `birdc -s <ctl socket>`.
 // Fast-convergence knobs: hold 3 s, keepalive 1 s, connect retry 1 s, connect delay 1 s, error wait
-// 1..5 s (the default 60..300 s would keep a flapped session down for a minute), no graceful restart.
+// 1..5 s (the default 60..300 s would keep a flapped session down for a minute), no graceful restart
+// unless `gracefulRestart` (RFC 4724: BIRD then keeps a restarting host's routes until its End-of-RIB).
 // Kernel export with `merge paths`, which turns equal BGP paths into one ECMP route (RFC 7938 §6.1).
 
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -58,6 +59,7 @@ export function renderBird(
   peers: readonly PeerSpec[],
   logFile: string,
   own?: OwnRoutes,
+  opts: { gracefulRestart?: boolean } = {},
 ): string {
   const parts = [
     `log "${logFile}" all;`,
@@ -82,7 +84,7 @@ export function renderBird(
   connect retry time ${LAB_TIMERS.connectRetryS};
   connect delay time ${CONNECT_DELAY_S};
   error wait time ${ERROR_WAIT_MIN_S}, ${ERROR_WAIT_MAX_S};
-  graceful restart off;
+  graceful restart ${opts.gracefulRestart ? 'on' : 'off'};
 }`);
   for (const p of peers) {
     parts.push(`protocol bgp ${p.name} from lab {

@@ -4,7 +4,8 @@
 // `-i <pidfile>`, `-f <config>`, `-P 0` (no TCP vty), `-u frr -g frr` (the daemons insist that the
 // user be in the frrvty group, which root is not). Queried with `vtysh --vty_socket <dir>`.
 // Fast-convergence knobs: keepalive/hold 1/3 s, connect retry 1 s, MRAI 0, no graceful restart (so
-// a host's withdrawal or lost session removes its routes at once instead of keeping them stale).
+// a host's withdrawal or lost session removes its routes at once instead of keeping them stale) unless
+// `gracefulRestart` (RFC 4724: FRR then keeps a restarting host's routes, stale, until its End-of-RIB).
 
 import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -54,7 +55,12 @@ function routeMap(policy: Policy, family: Family): string {
 }
 
 /** bgpd.conf for a router with these sessions (all share one local AS). */
-export function renderBgpd(hostname: string, routerId: string, peers: readonly PeerSpec[]): string {
+export function renderBgpd(
+  hostname: string,
+  routerId: string,
+  peers: readonly PeerSpec[],
+  opts: { gracefulRestart?: boolean } = {},
+): string {
   const localAs = peers[0]!.localAs;
   const lines = [
     `hostname ${hostname}`,
@@ -64,7 +70,7 @@ export function renderBgpd(hostname: string, routerId: string, peers: readonly P
     ` bgp router-id ${routerId}`,
     ' no bgp default ipv4-unicast',
     ' bgp bestpath as-path multipath-relax',
-    ' bgp graceful-restart-disable',
+    opts.gracefulRestart ? ' bgp graceful-restart' : ' bgp graceful-restart-disable',
     ' bgp fast-convergence',
     ` coalesce-time ${COALESCE_MS}`,
     ` timers bgp ${LAB_TIMERS.keepaliveS} ${LAB_TIMERS.holdS}`,

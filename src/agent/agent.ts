@@ -118,12 +118,19 @@ export class Agent extends EventEmitter<AgentEvents> {
     return next;
   }
 
-  /** Withdraws everything and waits (bounded) until the peers were told; the data plane is left as is. */
-  async stop(timeoutMs = DEFAULT_STOP_TIMEOUT_MS): Promise<{ flushed: boolean; ms: number }> {
+  /**
+   * Withdraws everything and waits (bounded) until the peers were told; the data plane is left as is.
+   * `keepRoutes` (a restart under graceful restart, RFC 4724): the checks stop, nothing is withdrawn.
+   */
+  async stop(
+    timeoutMs = DEFAULT_STOP_TIMEOUT_MS,
+    how: { keepRoutes?: boolean } = {},
+  ): Promise<{ flushed: boolean; ms: number }> {
     const started = this.#clock.now();
     this.#stopping = true;
-    this.log('info', 'agent-stopping', { reason: 'shutdown', timeoutMs });
-    await Promise.all([...this.#services.values()].map((s) => s.shutdown('shutdown')));
+    const keepRoutes = how.keepRoutes ?? false;
+    this.log('info', 'agent-stopping', { reason: 'shutdown', timeoutMs, keepRoutes });
+    await Promise.all([...this.#services.values()].map((s) => s.shutdown('shutdown', keepRoutes)));
     const left = Math.max(0, timeoutMs - (this.#clock.now() - started));
     const flushed = await this.#parts.announcer.flushed(left);
     const ms = Math.round(this.#clock.now() - started);

@@ -107,15 +107,18 @@ export class ServiceAgent {
     return this.#loop.idle();
   }
 
-  /** SIGTERM: stop the checks and withdraw (no worsening); the caller waits for the peers once for all. */
-  async shutdown(reason: string): Promise<void> {
+  /**
+   * Stop: the checks end and the VIPs are withdrawn (no worsening; the caller waits for the peers once
+   * for all) — unless `keepRoutes` (a restart under graceful restart: the peers keep them).
+   */
+  async shutdown(reason: string, keepRoutes = false): Promise<void> {
     this.#stopping = true;
     this.#settling.stop();
     this.#drain.cancel();
     this.#health.stop();
     this.#loop.stop();
     await this.#loop.idle();
-    this.#route.withdraw(this.config.vips, reason);
+    if (!keepRoutes) this.#route.withdraw(this.config.vips, reason);
   }
 
   /** The service left the config: withdraw, wait for the peers, empty its rings, VIPs off lo. */

@@ -48,7 +48,10 @@ export function hasApplyPeers(x: object): x is PeerApplier {
 /** An announcer plus how to close it (the speaker's sessions) and, from a speaker, its peers' snapshot. */
 export interface AnnouncerHandle {
   announcer: RouteAnnouncer;
-  close(): void;
+  /** For good (Cease, routes withdrawn), or `restart`: graceful-restart peers keep our routes (RFC 4724). */
+  close(how?: { restart?: boolean }): void;
+  /** Would a restart now keep our routes anywhere (a session up with graceful restart negotiated)? */
+  restartKeepsRoutes?: () => boolean;
   peers?: () => readonly PeerStatus[];
   /** Routes received from the peers (the speaker's accepted Adj-RIB-In). */
   received?: () => readonly ReceivedRoute[];

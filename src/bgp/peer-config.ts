@@ -40,6 +40,11 @@ export interface PeerEnvironment {
   retryMaxMs?: number;
   /** The agent's clock (src/clock.ts; default systemClock): every BGP timer and time reading. */
   clock?: Clock;
+  /**
+   * The speaker's restart state, shared by every session (RFC 4724 R bit): true from a start that
+   * found the previous agent's forwarding state until End-of-RIB is released.
+   */
+  restartState?: { restarting: boolean };
 }
 
 /** The address family of the session's transport. */
@@ -112,7 +117,9 @@ export function sessionOptions(
     passive: peer.passive || peer.address === null,
     families: families(peer),
     extendedNextHop: isUnnumbered(peer),
-    gracefulRestartTime: GRACEFUL_RESTART_TIME_S,
+    gracefulRestartTime: peer.gracefulRestart.enabled
+      ? Math.round(peer.gracefulRestart.restartTimeMs / MS_PER_S)
+      : GRACEFUL_RESTART_TIME_S,
     peerAddress: peer.address ?? '::',
     port: env.port ?? BGP_PORT,
     retryBaseMs: env.retryBaseMs ?? peer.connectRetryMs,
@@ -121,6 +128,7 @@ export function sessionOptions(
   if (env.retryMaxMs !== undefined) o.retryMaxMs = env.retryMaxMs;
   if (env.clock !== undefined) o.clock = env.clock;
   if (peer.localAddress !== null) o.localAddress = peer.localAddress;
+  if (peer.gracefulRestart.enabled) o.gracefulRestart = env.restartState ?? { restarting: false };
   return o;
 }
 

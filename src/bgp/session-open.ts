@@ -1,6 +1,9 @@
 // What this speaker puts in its OPEN (RFC 4271 §4.2 with the capabilities of RFC 4760, 2918, 6793,
-// 4724 as a helper, 8950) and what the two OPENs leave in common: address families, 4-octet AS,
-// extended next hop, route refresh.
+// 4724, 8950) and what the two OPENs leave in common: address families, 4-octet AS, extended next hop,
+// route refresh. Graceful restart (RFC 4724 §3): as a restarting speaker, every offered family with the
+// forwarding-state bit (the XDP program, its pinned maps and our kernel default route keep forwarding
+// while the agent restarts) and the Restart State bit while the agent is restarting; as a helper only,
+// the restart time and no family.
 
 import { type AfiSafi, type Capability, findCapability } from './codec/capabilities.js';
 import { Afi, Safi } from './codec/constants.js';
@@ -13,8 +16,10 @@ export interface OpenOptions extends FsmConfig {
   families?: AfiSafi[];
   /** Offer IPv4 unicast with IPv6 next hops (RFC 8950), for unnumbered peering. */
   extendedNextHop?: boolean;
-  /** Advertise graceful restart (RFC 4724) as a helper: restart time, no preserved families. */
+  /** Advertise graceful restart (RFC 4724) with this restart time in seconds. */
   gracefulRestartTime?: number;
+  /** Restarting speaker (RFC 4724 §3): list the families with the F bit; `restarting` sets the R bit. */
+  gracefulRestart?: { restarting: boolean };
 }
 
 export const DEFAULT_FAMILIES: readonly AfiSafi[] = [
@@ -33,12 +38,13 @@ export function buildOpen(o: OpenOptions): Omit<OpenMessage, 'version'> {
     });
   }
   if (o.gracefulRestartTime !== undefined) {
+    const gr = o.gracefulRestart;
     caps.push({
       kind: 'graceful-restart',
-      restarting: false,
+      restarting: gr?.restarting ?? false,
       notification: false,
       time: o.gracefulRestartTime,
-      families: [],
+      families: gr ? (o.families ?? DEFAULT_FAMILIES).map((f) => ({ ...f, forwardingPreserved: true })) : [],
     });
   }
   return {

@@ -182,6 +182,31 @@ export class BgpSession {
     if (socket) this.reject(socket, subcode, code);
   }
 
+  /**
+   * Leave for a restart (RFC 4724): close the connection without a NOTIFICATION, so a peer that
+   * negotiated graceful restart keeps our routes for our restart time; no restart here, no FSM events.
+   */
+  abandon(): void {
+    this.running = false;
+    this.fsm.dispose();
+    const socket = this.conn?.socket;
+    this.conn = undefined;
+    socket?.end();
+    socket?.destroySoon();
+    this.closeHeld();
+  }
+
+  /** Graceful restart was negotiated on the session now up (both sides sent the capability). */
+  get gracefulRestartNegotiated(): boolean {
+    const n = this.fsm.negotiated;
+    return (
+      this.fsm.state === 'established' &&
+      this.options.gracefulRestart !== undefined &&
+      n !== undefined &&
+      findCapability(n.peerOpen.capabilities, 'graceful-restart') !== undefined
+    );
+  }
+
   /** Local address of the current connection (the NEXT_HOP this speaker exports), if connected. */
   get localAddress(): string | undefined {
     return this.conn?.socket?.localAddress;

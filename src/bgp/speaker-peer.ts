@@ -62,6 +62,8 @@ export interface PeerHost {
   log(event: string, fields: Record<string, unknown>): void;
   /** ifindex of an interface (unnumbered peers), if it exists. */
   ifindexOf(name: string): number | undefined;
+  /** An End-of-RIB arrived from the peer (the speaker's selection deferral after a restart waits for them). */
+  endOfRibIn?(): void;
   /** Default MAX_PREFIX_RECOUNT_MS. */
   maxPrefixRecountMs?: number;
   /** The agent's clock (src/clock.ts): the stale and recount timers, the uptime. */
@@ -263,6 +265,7 @@ export class SpeakerPeer {
       this.counters.endOfRibIn++;
       if (this.ribIn.sweepStale(eor.afi).length > 0) this.host.importChanged();
       if (!this.ribIn.hasStale()) this.clearStaleTimer();
+      this.host.endOfRibIn?.();
       return;
     }
     const { announced, withdrawn } = updateRoutes(u);
@@ -486,6 +489,24 @@ export class SpeakerPeer {
       stale: r.stale,
       used: !this.suppressed,
     }));
+  }
+
+  /** Every negotiated family's End-of-RIB has come from the peer on the session now up. */
+  get endOfRibReceived(): boolean {
+    return this.established && this.counters.endOfRibIn >= this.session.families.length;
+  }
+
+  /**
+   * The agent restarts (RFC 4724): a peer that negotiated graceful restart is left without a
+   * NOTIFICATION (it keeps our routes for our restart time) and its routes stay in our kernel; true if
+   * so. Any other peer is left as it is (false): stop() it.
+   */
+  leave(): boolean {
+    if (!this.session.gracefulRestartNegotiated) return false;
+    this.session.abandon();
+    this.endOverLimit();
+    this.clearStaleTimer();
+    return true;
   }
 
   stop(message?: string): void {

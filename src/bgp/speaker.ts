@@ -47,6 +47,14 @@ const DEFAULT_PREFIX: Record<IpFamily, Prefix> = {
 export const LISTEN_RETRY_MS = 5_000;
 /** Address and link changes arriving within this window are planned for once. */
 const REPLAN_DELAY_MS = 20;
+/** RFC 4724 §4.1 selection deferral after a restart: the longest the old default routes stay untouched. */
+export const SELECTION_DEFERRAL_MS = 30_000;
+
+/** How the speaker stops: for good (Cease, routes withdrawn) or for a restart (RFC 4724). */
+export interface SpeakerStop {
+  /** Leave graceful-restart peers without a NOTIFICATION and the kernel's default routes in place. */
+  restart?: boolean;
+}
 
 export interface SpeakerOptions extends PeerEnvironment {
   /** Open the passive listeners (default true). */
@@ -59,6 +67,13 @@ export interface SpeakerOptions extends PeerEnvironment {
   log?: (event: string, fields: Record<string, unknown>) => void;
   /** How often a peer over its max-prefix limit is counted afresh (default MAX_PREFIX_RECOUNT_MS). */
   maxPrefixRecountMs?: number;
+  /**
+   * This start follows a restart that left the forwarding state in place (RFC 4724 §4.1): the OPENs
+   * carry the Restart State bit until End-of-RIB is released, and the kernel's default routes (the
+   * previous agent's, still in place) are not touched until every peer sent its End-of-RIB or
+   * SELECTION_DEFERRAL_MS passed.
+   */
+  restarting?: boolean;
   /**
    * Find an unnumbered peer's link-local address on an interface (router advertisements, the
    * neighbour table: unnumbered-peer.ts); once found the session also connects actively. None: the
@@ -92,6 +107,12 @@ export class BgpSpeaker implements RouteAnnouncer {
   /** Peers the last plan found no local address for (logged when the set changes). */
   private unplaced = '';
   private stopped = false;
+  /** Stopped for a restart: the kernel's default routes stay. */
+  private keptForRestart = false;
+  private readonly restartState: { restarting: boolean };
+  /** RFC 4724 §4.1: the kernel is not written until the peers' End-of-RIB (or the deferral timer). */
+  private deferSelection: boolean;
+  private deferTimer: TimerHandle | undefined;
   private readonly onStop: (() => void)[] = [];
   private readonly clock: Clock;
 
@@ -100,6 +121,17 @@ export class BgpSpeaker implements RouteAnnouncer {
     private readonly options: SpeakerOptions,
   ) {
     this.clock = options.clock ?? systemClock;
+    this.restartState = { restarting: options.restarting ?? false };
+    this.deferSelection = this.restartState.restarting;
+    if (this.deferSelection) {
+      this.deferTimer = this.clock.setTimeout(
+        () => this.endSelectionDeferral('timer'),
+        SELECTION_DEFERRAL_MS,
+        {
+          unref: true,
+        },
+      );
+    }
     for (const p of hostPrefixes(node)) {
       this.hostKeys.add(prefixKey(p));
       this.exportTable.set(prefixKey(p), { prefix: p, attributes: {} });
@@ -203,7 +235,7 @@ export class BgpSpeaker implements RouteAnnouncer {
         ...options,
       });
       s.onStop.push(() => {
-        writer.clear();
+        if (!s.keptForRestart) writer.clear(); // a restart keeps forwarding on them (RFC 4724 F bit)
         rtnl.close();
       });
       return s;
@@ -238,12 +270,13 @@ export class BgpSpeaker implements RouteAnnouncer {
   }
 
   private addPeer(config: PeerConfig): void {
-    const env: PeerEnvironment = { ...this.options, clock: this.clock };
+    const env: PeerEnvironment = { ...this.options, clock: this.clock, restartState: this.restartState };
     const peer = new SpeakerPeer(config, sessionOptions(config, this.node, env), {
       localAs: this.node.asn,
       exported: () => this.exportTable.values(),
       endOfRibReleased: () => this.eorReleased,
       importChanged: () => this.updateKernel(),
+      endOfRibIn: () => this.checkSelectionDeferral(),
       ifindexOf: (name) => this.options.ifindexOf?.(name),
       log: (e, f) => this.log(e, f),
       maxPrefixRecountMs: this.options.maxPrefixRecountMs,
@@ -325,6 +358,21 @@ export class BgpSpeaker implements RouteAnnouncer {
     this.eorReleased = true;
     this.flush();
     for (const p of this.peerMap.values()) p.sendEndOfRib();
+    this.restartState.restarting = false; // the restart is done: later OPENs carry no R bit
+  }
+
+  /** A peer's End-of-RIB arrived: the deferral ends once every peer sent all of its own. */
+  private checkSelectionDeferral(): void {
+    if (!this.deferSelection) return;
+    if ([...this.peerMap.values()].every((p) => p.endOfRibReceived)) this.endSelectionDeferral('end-of-rib');
+  }
+
+  private endSelectionDeferral(why: 'end-of-rib' | 'timer'): void {
+    if (!this.deferSelection) return;
+    this.deferSelection = false;
+    this.clock.clearTimeout(this.deferTimer);
+    this.log('bgp-selection-deferral-ended', { why });
+    this.updateKernel();
   }
 
   private markDirty(key: string, prefix: Prefix): void {
@@ -359,7 +407,7 @@ export class BgpSpeaker implements RouteAnnouncer {
   /** One multipath default route per family from every peer's accepted default route. */
   private updateKernel(): void {
     const sink = this.options.defaultRoutes;
-    if (!sink || this.stopped) return;
+    if (!sink || this.stopped || this.deferSelection) return;
     for (const family of [4, 6] as const) {
       const hops: DefaultNexthop[] = [];
       for (const p of this.peerMap.values()) {
@@ -373,6 +421,11 @@ export class BgpSpeaker implements RouteAnnouncer {
         this.log('bgp-default-route-failed', { dst: DEFAULT_DST[family], error: String(err) });
       }
     }
+  }
+
+  /** Is a session up with graceful restart negotiated (a restart would keep our routes there)? */
+  restartKeepsRoutes(): boolean {
+    return [...this.peerMap.values()].some((p) => p.session.gracefulRestartNegotiated);
   }
 
   /**
@@ -393,10 +446,29 @@ export class BgpSpeaker implements RouteAnnouncer {
     return [...this.peerMap.values()].flatMap((p) => p.received());
   }
 
-  /** Close every session (Cease, administrative shutdown) and the listeners. */
-  stop(message = 'anycastd shutting down'): void {
+  /**
+   * Close every session and the listeners: for good, each with a Cease (administrative shutdown) and
+   * our default routes removed; for a restart, graceful-restart peers without a NOTIFICATION (they keep
+   * our routes for the restart time) and the default routes left in place.
+   */
+  stop(message = 'anycastd shutting down', how: SpeakerStop = {}): void {
+    if (how.restart) {
+      this.flush();
+      this.stopped = true;
+      this.keptForRestart = true;
+      const kept: string[] = [];
+      for (const [name, peer] of this.peerMap) {
+        if (!peer.leave()) continue;
+        kept.push(name);
+        this.peerMap.delete(name);
+        this.discoveries.get(name)?.stop();
+        this.discoveries.delete(name);
+      }
+      this.log('bgp-left-for-restart', { keptBy: kept });
+    }
     for (const name of [...this.peerMap.keys()]) this.removePeer(name, message);
     this.stopped = true;
+    this.clock.clearTimeout(this.deferTimer);
     this.clock.clearTimeout(this.replanTimer);
     this.listener?.close();
     for (const f of this.onStop.splice(0)) f();

@@ -20,6 +20,15 @@ import type { BfdPeerConfig, KernelRouteConfig, PeerConfig, PrefixMatch } from '
 export const MIN_HOLD_TIME_MS = 3000;
 export const DEFAULT_HOLD_TIME = '90s';
 export const DEFAULT_CONNECT_RETRY = '5s';
+/**
+ * Graceful restart (RFC 4724) as the restarting speaker: how long the peers keep our routes while the
+ * agent restarts (the data plane forwards meanwhile). Short, because a host that dies keeps its routes
+ * at the ToRs for the hold time plus this long; an agent restart takes a few seconds.
+ */
+export const DEFAULT_RESTART_TIME = '30s';
+/** Bounds of restart_time (the capability carries 12 bits of seconds; longer hides a dead host). */
+export const MIN_RESTART_TIME_MS = 1000;
+export const MAX_RESTART_TIME_MS = 300_000;
 /** RFC 5082: minimum TTL = 256 - hops, so 254 hops is the most that still checks anything. */
 const MAX_GTSM_HOPS = 254;
 /** Not in iproute2's rt_protos: marks the default route(s) anycastd installs. */
@@ -43,6 +52,7 @@ export const DEFAULT_BFD = { minTxMs: 100, minRxMs: 100, multiplier: 3 } as cons
 const MIN_BFD_INTERVAL_MS = 10;
 const MAX_BFD_INTERVAL_MS = 60_000;
 const MAX_BFD_MULTIPLIER = 255;
+const DEFAULT_RESTART_TIME_MS = 30_000;
 const IPV4_BITS = 32;
 const IPV6_BITS = 128;
 
@@ -103,6 +113,10 @@ export const peerSchema = strict({
   keepalive: duration().optional(),
   connect_retry: duration().prefault(DEFAULT_CONNECT_RETRY),
   passive: z.boolean().default(false),
+  graceful_restart: strict({
+    enabled: z.boolean().default(true),
+    restart_time: duration().prefault(DEFAULT_RESTART_TIME),
+  }).optional(),
   max_prefix: strict({
     limit: int(1, MAX_METRIC),
     action: z.enum(['warn', 'withdraw', 'reset']).default(DEFAULT_MAX_PREFIX.action),
@@ -130,6 +144,10 @@ export const peerSchema = strict({
     keepaliveMs: p.keepalive ?? Math.floor(p.hold_time / 3),
     connectRetryMs: p.connect_retry,
     passive: p.passive,
+    gracefulRestart: {
+      enabled: p.graceful_restart?.enabled ?? true,
+      restartTimeMs: p.graceful_restart?.restart_time ?? DEFAULT_RESTART_TIME_MS,
+    },
     maxPrefix: p.max_prefix ?? { ...DEFAULT_MAX_PREFIX },
     importAccept: p.import?.accept ?? DEFAULT_IMPORT.map((d) => parsePrefixMatch(d)!),
     exportCommunities: p.export?.communities ?? [],

@@ -4,7 +4,7 @@
 // Each violation is reported with the key path it belongs to; the local instance id is filled in here.
 
 import { isIPv4 } from 'node:net';
-import { MIN_HOLD_TIME_MS } from './schema-bgp.js';
+import { MAX_RESTART_TIME_MS, MIN_HOLD_TIME_MS, MIN_RESTART_TIME_MS } from './schema-bgp.js';
 import type { CheckConfig, Config, PeerConfig, ServiceConfig } from './types.js';
 
 export type Path = (string | number)[];
@@ -69,6 +69,9 @@ function checkPeer(p: PeerConfig, path: Path, report: Report): void {
     report([...path, 'hold_time'], 'a hold time of 0 or at least 3s');
   if (p.holdTimeMs === 0 ? p.keepaliveMs !== 0 : p.keepaliveMs >= p.holdTimeMs)
     report([...path, 'keepalive'], 'a keepalive shorter than the hold time (0 when the hold time is 0)');
+  const restart = p.gracefulRestart.restartTimeMs;
+  if (restart < MIN_RESTART_TIME_MS || restart > MAX_RESTART_TIME_MS)
+    report([...path, 'graceful_restart', 'restart_time'], 'a restart time from 1s to 5m');
 }
 
 function checkService(cfg: Config, s: ServiceConfig, path: Path, report: Report): void {

@@ -52,6 +52,12 @@ export interface PeerConfig {
   keepaliveMs: number;
   connectRetryMs: number;
   passive: boolean;
+  /**
+   * Graceful restart as the restarting speaker (RFC 4724): advertise it with the forwarding-state bit
+   * and `restartTimeMs`, and on SIGTERM leave this peer's session without a NOTIFICATION so it keeps our
+   * routes. Off: only the helper side (restart time advertised, no families), and SIGTERM sends a Cease.
+   */
+  gracefulRestart: { enabled: boolean; restartTimeMs: number };
   /** Limit on the distinct prefixes the peer announces (before import policy); default 16, withdraw. */
   maxPrefix: { limit: number; action: MaxPrefixAction };
   importAccept: PrefixMatch[];

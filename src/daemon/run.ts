@@ -9,9 +9,12 @@
 // every uplink, the BGP speaker listens and the agent runs; RELOADING=1 … READY=1 around a SIGHUP reload;
 // STOPPING=1 on SIGTERM/SIGINT; a STATUS= line with each.
 //
-// On SIGTERM/SIGINT: the agent withdraws every VIP and waits (bounded) until the peers were sent it;
-// then the speaker closes its sessions (Cease) and the process exits 0, within a bounded time. The XDP
-// program stays attached and its maps stay pinned (see src/agent/agent.ts for why): a restart adopts them.
+// On SIGINT (and on SIGTERM when no peer has graceful restart): the agent withdraws every VIP and waits
+// (bounded) until the peers were sent it; then the speaker closes its sessions (Cease) and the process
+// exits 0, within a bounded time. On SIGTERM with graceful restart (restart-rule.ts): nothing is
+// withdrawn and those sessions close without a NOTIFICATION, so the peers keep our routes while the
+// agent restarts (RFC 4724). Either way the XDP program stays attached and its maps stay pinned (see
+// src/agent/agent.ts for why): a restart adopts them.
 //
 // Every part logs through one rate-limited sink (src/agent/log-limit.ts), and the health checks report the
 // agent faults they meet — a probe this process had no fd for — to ResourceFaults, which keeps an fd reserve.
@@ -43,6 +46,7 @@ import { realHealth } from './health.js';
 import { type OpsWiring, startOps } from './ops.js';
 import { untilRouted } from './routed.js';
 import { runningStatus, Signals } from './signals.js';
+import { startIsRestart, stopKeepsRoutes } from './restart-rule.js';
 import { startSpeaker } from './speaker.js';
 
 export const EXIT_OK = 0;
@@ -56,7 +60,12 @@ export interface DaemonOptions {
   /** Every timer and time stamp of the process (`anycastd run`: systemClock). */
   clock: Clock;
   /** Builds the announcer; default: the BGP speaker of src/bgp (tests: a recorder). */
-  announcer?: (config: Config, sink: LogSink, clock: Clock) => Promise<AnnouncerHandle>;
+  announcer?: (
+    config: Config,
+    sink: LogSink,
+    clock: Clock,
+    start: { restarting: boolean },
+  ) => Promise<AnnouncerHandle>;
   /** bpffs directory of the pinned maps (default /sys/fs/bpf/anycastd). */
   pinDir?: string;
   stopTimeoutMs?: number;
@@ -119,6 +128,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   );
   closers.push(() => notifier.stopWatchdog());
   const signals = new Signals(notifier);
+  /** The stop is a restart under graceful restart: the peers keep our routes (restart-rule.ts). */
+  let keepRoutes = false;
   closers.push(() => signals.close());
   try {
     // dataplane.mode none: no program, no maps, no pins, no bpffs mount
@@ -131,8 +142,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       onSourceError: (error) => log('warn', 'listener-list-failed', { error }),
     });
     closers.push(() => watcher.close());
-    const bgp = await (opts.announcer ?? startSpeaker)(config, sink, clock);
-    closers.push(() => bgp.close());
+    const restarting = startIsRestart(config, data?.pinsAgeMs ?? null);
+    if (restarting) log('info', 'graceful-restart-start', { pins_age_ms: data?.pinsAgeMs });
+    const bgp = await (opts.announcer ?? startSpeaker)(config, sink, clock, { restarting });
+    closers.push(() => bgp.close({ restart: keepRoutes }));
     const connections = sockDiagConnections(config);
     closers.push(() => connections.close());
     notifier.status('starting: BGP listening, waiting for a peer route');
@@ -145,7 +158,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       });
       closers.push(() => reaper.close());
     }
-    if (data && steering?.staleAdoption) log('info', 'pins-stale', { pins_age_ms: data.pinsAgeMs });
+    if (data && steering?.staleAdoption) log('info', 'pins-stale', { pins_age_ms: data?.pinsAgeMs });
     const cluster = new Cluster(config, { log, clock });
     closers.push(() => void cluster.close());
     await cluster.start();
@@ -191,11 +204,14 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     agent.start();
     notifier.ready(runningStatus(config));
     const signal = await signals.run(agent);
-    notifier.stopping(`stopping (${signal}): withdrawing every VIP`);
-    agent.log('info', 'signal-received', { reason: signal.toLowerCase() });
+    keepRoutes = stopKeepsRoutes(agent.config, signal) && (bgp.restartKeepsRoutes?.() ?? false);
+    notifier.stopping(
+      `stopping (${signal}): ${keepRoutes ? 'restart, the peers keep our routes (graceful restart)' : 'withdrawing every VIP'}`,
+    );
+    agent.log('info', 'signal-received', { reason: signal.toLowerCase(), keepRoutes });
     const bound = opts.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
     clock.setTimeout(() => process.exit(EXIT_OK), bound + EXIT_GRACE_MS, { unref: true });
-    await agent.stop(bound);
+    await agent.stop(bound, { keepRoutes });
     return EXIT_OK;
   } catch (err) {
     notifier.status(`failed: ${err instanceof Error ? err.message : String(err)}`);

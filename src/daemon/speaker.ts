@@ -3,7 +3,9 @@
 // structured events going to the agent's log sink (a session leaving Established and the speaker's
 // failures at level warn, the rest info; `bgp-peer-state` carries from, to and the reason). Its timers run
 // on the daemon's clock. Beside it, the peers' liveness outside BGP (liveness.ts: BFD, link state) takes
-// an unreachable peer out of the speaker's default routes at once; a reload reaches both.
+// an unreachable peer out of the speaker's default routes at once; a reload reaches both. `restarting`:
+// this start found the previous agent's forwarding state (RFC 4724 R bit, selection deferral);
+// close({restart}) leaves graceful-restart peers keeping our routes.
 
 import { type Level, type LogSink, makeRecord } from '../agent/log.js';
 import type { AnnouncerHandle, PeerApplier, RouteAnnouncer } from '../bgp/announcer.js';
@@ -12,10 +14,19 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config/types.js';
 import { PeerLiveness } from './liveness.js';
 
-export async function startSpeaker(config: Config, sink: LogSink, clock: Clock): Promise<AnnouncerHandle> {
+export async function startSpeaker(
+  config: Config,
+  sink: LogSink,
+  clock: Clock,
+  start: { restarting?: boolean } = {},
+): Promise<AnnouncerHandle> {
   const log = (event: string, fields: Record<string, unknown>): void =>
     sink(makeRecord(levelOf(event, fields), event, fields));
-  const speaker = await BgpSpeaker.startWithKernel(config, { log, clock });
+  const speaker = await BgpSpeaker.startWithKernel(config, {
+    log,
+    clock,
+    restarting: start.restarting ?? false,
+  });
   let liveness: PeerLiveness;
   try {
     liveness = new PeerLiveness(config.peers, speaker, { clock, log });
@@ -35,10 +46,11 @@ export async function startSpeaker(config: Config, sink: LogSink, clock: Clock):
   };
   return {
     announcer,
-    close: () => {
+    close: (how) => {
       liveness.close();
-      speaker.stop();
+      speaker.stop(undefined, how);
     },
+    restartKeepsRoutes: () => speaker.restartKeepsRoutes(),
     peers: () =>
       speaker.peers().map((p) => ({ ...p, bfd: liveness.status(p.name), linkUp: liveness.linkUp(p.name) })),
     received: () => speaker.received(),

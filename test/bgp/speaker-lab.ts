@@ -33,6 +33,7 @@ export function labPeer(
     keepaliveMs: 3000,
     connectRetryMs: 1000,
     passive: false,
+    gracefulRestart: { enabled: true, restartTimeMs: 30_000 },
     maxPrefix: { ...DEFAULT_MAX_PREFIX },
     importAccept: DEFAULT_IMPORT.map((p) => parsePrefixMatch(p)!),
     exportCommunities: [],
