@@ -44,9 +44,9 @@ import { sockDiagConnections } from './connections.js';
 import { startDataplane } from './dataplane.js';
 import { realHealth } from './health.js';
 import { type OpsWiring, startOps } from './ops.js';
+import { startIsRestart, stopKeepsRoutes } from './restart-rule.js';
 import { untilRouted } from './routed.js';
 import { runningStatus, Signals } from './signals.js';
-import { startIsRestart, stopKeepsRoutes } from './restart-rule.js';
 import { startSpeaker } from './speaker.js';
 
 export const EXIT_OK = 0;
