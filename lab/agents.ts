@@ -1,6 +1,9 @@
 // Real anycastd agents in the lab's host namespaces: `anycastd run -c <config> --pin-dir <dir>` started
 // with `ip netns exec` (tracked by pid in the lab's registry, stdout/stderr to a log file), stopped by pid
-// with SIGTERM or SIGKILL. prepare() readies the fabric for the agents' XDP steering:
+// with SIGTERM or SIGKILL. The agent command is this checkout's src/cli/main.ts through tsx unless
+// overridden: `fromDist` or ANYCASTD_LAB_AGENT=dist (the built dist/), `command` or ANYCASTD_LAB_AGENT
+// split on spaces (e.g. `/usr/bin/anycastd`: an installed package's agent in the lab); it must exec, so
+// the lab's pid is the agent's. prepare() readies the fabric for the agents' XDP steering:
 // - a bpffs mounted in the run directory, one pin directory per host: `ip netns exec` gives every
 //   process a private /sys, so pins under /sys/fs/bpf would vanish with the agent and a restart could
 //   not adopt them (the lab unmounts it with the run: lab/netns.ts);
@@ -32,14 +35,8 @@ const CLI_SCRIPT = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url))
 /** The built product (`make ts`): starts in a fraction of tsx's time on a loaded box. */
 const CLI_DIST = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
 
-export interface HostAgentsOptions {
-  /**
-   * Run the agents from dist/ (the product as built by `make ts`) instead of src/ with tsx. On a loaded
-   * box tsx's start takes ~10 s, past steer/join-grace.ts RESTART_WINDOW_MS: a restart then looks like a
-   * host coming back after an absence. Default: ANYCASTD_LAB_AGENT=dist in the environment.
-   */
-  fromDist?: boolean;
-}
+/** Overrides the agent command (words split on spaces), as HostAgents' `command` does. */
+export const AGENT_COMMAND_ENV = 'ANYCASTD_LAB_AGENT';
 const XDP_PASS_OBJECT = fileURLToPath(new URL('../build/bpf/xdp_pass.bpf.o', import.meta.url));
 const XDP_SECTION = 'xdp';
 const START_TIMEOUT_MS = 20_000;
@@ -57,16 +54,39 @@ export interface AgentEvent {
   [field: string]: unknown;
 }
 
+export interface HostAgentsOptions {
+  /**
+   * Run the agents from dist/ (the product as built by `make ts`) instead of src/ with tsx. On a loaded
+   * box tsx's start takes ~10 s, past steer/join-grace.ts RESTART_WINDOW_MS: a restart then looks like a
+   * host coming back after an absence. Default: ANYCASTD_LAB_AGENT=dist in the environment.
+   */
+  fromDist?: boolean;
+  /**
+   * The `anycastd` command, program first, e.g. an installed package's `/usr/bin/anycastd`; it must exec
+   * (the lab's pid is the agent's). Default: $ANYCASTD_LAB_AGENT split on spaces when it is not `dist`.
+   */
+  command?: readonly string[];
+}
+
+/** The agent command: the option, dist/, the environment's, or this checkout's CLI through tsx. */
+function agentCommand(opts: HostAgentsOptions): readonly string[] {
+  if (opts.command) return opts.command;
+  const env = process.env[AGENT_COMMAND_ENV]?.trim() ?? '';
+  if (opts.fromDist ?? env === 'dist') return [process.execPath, CLI_DIST];
+  if (env !== '') return env.split(/\s+/);
+  return [process.execPath, '--import', TSX_LOADER, CLI_SCRIPT];
+}
+
 export class HostAgents {
   readonly #lab: Lab;
   readonly #procs = new Map<HostName, LabProcess>();
+  readonly #command: readonly string[];
   readonly bpffs: string;
-  readonly #fromDist: boolean;
 
   constructor(lab: Lab, opts: HostAgentsOptions = {}) {
     this.#lab = lab;
+    this.#command = agentCommand(opts);
     this.bpffs = join(lab.dir, 'bpffs');
-    this.#fromDist = opts.fromDist ?? process.env.ANYCASTD_LAB_AGENT === 'dist';
   }
 
   /** bpffs, XDP_PASS on the ToR ends, checksum offload off at the client; VIP on lo and the service on each host. */
@@ -160,9 +180,9 @@ export class HostAgents {
     this.#ensureClusterKey(p.clusterKey);
     if (!existsSync(p.config)) writeFileSync(p.config, renderAgentConfig(host, p));
     const from = this.events(host).length;
-    const cli = this.#fromDist ? [CLI_DIST] : ['--import', TSX_LOADER, CLI_SCRIPT];
-    const args = [...cli, 'run', '-c', p.config, '--pin-dir', p.pins];
-    const proc = this.#lab.procs.start(`anycastd ${host}`, this.#lab.ns(host), process.execPath, args, p.log);
+    const [cmd, ...pre] = this.#command;
+    const args = [...pre, 'run', '-c', p.config, '--pin-dir', p.pins];
+    const proc = this.#lab.procs.start(`anycastd ${host}`, this.#lab.ns(host), cmd!, args, p.log);
     this.#procs.set(host, proc);
     await waitFor(
       `anycastd ${host} started (XDP attached)`,

@@ -6,18 +6,19 @@
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AS_TOR, EXTRA_LINKS, type HostName, ROUTER_ID } from './addressing.js';
-import { birdc, renderBird } from './bird.js';
+import { AS_TOR, EXTRA_LINKS, type HostName } from './addressing.js';
+import { birdc } from './bird.js';
 import { tryRun } from './exec.js';
 import { frrSetNeighbors } from './frr.js';
 import { createNamespace, removeNamespace } from './netns.js';
 import { torPeers } from './peers.js';
+import { routerConfig } from './router-config.js';
 import { addHostAddress, type Lab, wireLinks } from './topology.js';
 
 async function reconfigureTor2(lab: Lab): Promise<void> {
   const bird = lab.tor2;
   if (!bird) throw new Error('tor2 is not running');
-  const conf = renderBird(ROUTER_ID.tor2, torPeers('tor2', lab.hosts), join(bird.dir, 'bird.log'));
+  const conf = routerConfig('tor2', lab.hosts, join(bird.dir, 'bird.log'));
   writeFileSync(join(bird.dir, 'bird.conf'), conf);
   const out = await birdc(bird.ctl, 'configure');
   if (!/Reconfigured|Reconfiguration in progress/.test(out)) throw new Error(`birdc configure: ${out}`);

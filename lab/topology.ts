@@ -17,7 +17,6 @@ import {
   type NodeName,
   P2P_PREFIX_V4,
   P2P_PREFIX_V6,
-  ROUTER_ID,
   TORS,
   VIP4,
   VIP6,
@@ -26,7 +25,7 @@ import { type ProbeOptions, runProbeIn, startServiceIn } from './apps.js';
 import { type BirdInstance, birdSessionStates, renderBird, startBird } from './bird.js';
 import { registerTeardown } from './cleanup.js';
 import { runIn, waitFor } from './exec.js';
-import { type FrrInstance, frrSessionStates, renderBgpd, startFrr } from './frr.js';
+import { type FrrInstance, frrSessionStates, startFrr } from './frr.js';
 import {
   addAddress,
   cleanupStale,
@@ -41,6 +40,7 @@ import {
 import { hostPeers, type PeerSpec, spinePeers, torPeers } from './peers.js';
 import type { ProbeResult } from './probe.js';
 import { type LabProcess, ProcessRegistry } from './processes.js';
+import { routerConfig } from './router-config.js';
 
 export interface LabOptions {
   /** Run number within this process (part of the prefix); each live lab needs its own. */
@@ -159,13 +159,11 @@ export class Lab {
   /** Start a router's daemons (FRR zebra + bgpd for the spine and tor1, BIRD for tor2). */
   async startRouter(router: RouterName): Promise<void> {
     const dir = join(this.dir, router);
+    const conf = routerConfig(router, this.hosts, join(dir, 'bird.log'));
     if (router === 'tor2') {
-      const conf = renderBird(ROUTER_ID.tor2, torPeers('tor2', this.hosts), join(dir, 'bird.log'));
       this.tor2 = await startBird(this.procs, this.ns('tor2'), dir, 'tor2', conf);
       return;
     }
-    const peers = router === 'spine' ? spinePeers() : torPeers(router, this.hosts);
-    const conf = renderBgpd(router, ROUTER_ID[router], peers);
     this.frr.set(router, await startFrr(this.procs, this.ns(router), dir, router, conf));
   }
 

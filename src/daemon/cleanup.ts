@@ -3,7 +3,9 @@
 // host leaves the service for good these go: the services' VIPs off lo, the XDP program off the
 // configured uplinks, the steering maps' pins (and their directory once empty), and a default route of
 // the agent's route protocol that a killed agent left (a stopped one deletes its own). The node's host
-// addresses stay on lo: they may be the host's identity for other uses.
+// addresses stay on lo: they may be the host's identity for other uses. With `dataplane.mode: none` the
+// agent never attached or pinned anything, so only the VIPs and the route are its own to remove (an XDP
+// program on the uplinks then belongs to someone else).
 // Refuses while an agent listens on the config's control socket. Idempotent: every step removes what is
 // there and reports it; what is absent (an address, a program, a pin, an interface) is no error.
 import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
@@ -144,8 +146,10 @@ export function cleanupHost(config: Config, pinDir: string = DEFAULT_PIN_DIR): C
     routes: [],
   };
   report.vips = removeVips(config);
-  detachUplinks(config, report);
-  removePins(pinDir, report);
+  if (config.dataplane.mode !== 'none') {
+    detachUplinks(config, report);
+    removePins(pinDir, report);
+  }
   report.routes = removeDefaultRoutes(config);
   return report;
 }

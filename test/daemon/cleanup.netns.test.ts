@@ -4,12 +4,21 @@
 // leaves. Asserted: cleanup refuses (exit 1, nothing touched) while the agent answers on its socket;
 // after the stop it takes the VIP off lo (the host address stays), detaches XDP, removes every pin and
 // the pin directory and the route, reporting each; a second run finds nothing (exit 0); the kernel's view
-// agrees at each step.
+// agrees at each step. With `dataplane.mode: none` an XDP program on the uplinks is not the agent's and stays.
 
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -192,6 +201,20 @@ test('cleanup refuses while the agent runs, then removes what the stopped agent 
   const text = cli(['cleanup', '-c', configFile, '--pin-dir', pins]);
   assert.equal(text.status, 0);
   assert.equal(text.stdout.trim(), 'nothing left to remove');
+});
+
+test('with dataplane.mode none, cleanup leaves an XDP program on the uplinks alone (not the agent’s)', () => {
+  const none = join(dir, 'none.yaml');
+  writeFileSync(
+    none,
+    readFileSync(configFile, 'utf8').replace(/^dataplane: .*$/m, 'dataplane: { mode: none }'),
+  );
+  const xdpPass = join(projectRoot(), 'build/bpf/xdp_pass.bpf.o');
+  ns.ip(['link', 'set', 'dev', 'up0', 'xdpgeneric', 'obj', xdpPass, 'sec', 'xdp']);
+  const r = cli(['cleanup', '-c', none, '--pin-dir', pins, '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual((JSON.parse(r.stdout) as CleanupReport).xdp, []);
+  assert.ok(xdpProgId() !== undefined, 'the other program stays attached');
 });
 
 test('cleanup with an invalid config exits 2 and touches nothing', () => {
