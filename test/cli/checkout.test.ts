@@ -100,7 +100,11 @@ test('the build holds src/ only and runs under plain node: --help, check', async
   );
   const help = await cli(['--help']);
   assert.equal(help.code, 0, help.stderr);
-  assert.doesNotMatch(help.stdout, /^\s+(demo|bench)\b/m, 'without a checkout, demo and bench are not offered');
+  assert.doesNotMatch(
+    help.stdout,
+    /^\s+(demo|bench)\b/m,
+    'without a checkout, demo and bench are not offered',
+  );
   const check = await cli(['check', '-c', join(ROOT, 'examples/anycastd.yaml')]);
   assert.equal(check.code, 0, check.stderr);
   assert.match(check.stdout, /anycastd\.yaml: ok/);
