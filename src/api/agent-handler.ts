@@ -5,6 +5,7 @@ import { isIPv4 } from 'node:net';
 import { worseAttributes } from '../agent/routes.js';
 import type { ExportAttributes } from '../bgp/announcer.js';
 import type { PeerStatus, ReceivedRoute } from '../bgp/speaker-status.js';
+import { publicView } from '../config/public-view.js';
 import type { Config } from '../config/types.js';
 import { AnycastdError } from '../errors.js';
 import type { LastChange, OpsParts } from './agent-view.js';
@@ -177,6 +178,11 @@ export function agentHandler(parts: OpsParts, st: AgentHandlerState): ApiHandler
         throw new ApiError('NOT_FOUND', `no VIP ${vip}`);
       return flowsOf(dataplane(), vip, limit || undefined);
     },
+    config: () => ({
+      file: agent.config.file,
+      json: JSON.stringify(publicView(agent.config)),
+      loadedAt: seconds(st.configLoadedAt()),
+    }),
     checks: ({ service }) => ({ checks: checksOf(agent.status(), new Set(names(service)), Date.now()) }),
     drain: ({ service }) => control('drain', service),
     undrain: ({ service }) => control('undrain', service),

@@ -132,6 +132,13 @@ export interface RouteInfo {
   best: boolean;
 }
 
+/** The running config (src/config/public-view.ts: secrets as fingerprints), for `anycastd plan`. */
+export interface RunningConfigInfo {
+  file: string;
+  json: string;
+  loadedAt: number;
+}
+
 /** Each method: its request arguments and its reply. */
 export interface Methods {
   status: { args: Record<string, never>; reply: StatusInfo };
@@ -145,6 +152,7 @@ export interface Methods {
   reload: { args: Record<string, never>; reply: ReloadInfo };
   routes: { args: Record<string, never>; reply: { routes: RouteInfo[] } };
   checks: { args: { service: string }; reply: { checks: CheckInfo[] } };
+  config: { args: Record<string, never>; reply: RunningConfigInfo };
 }
 export type MethodName = keyof Methods;
 export const METHODS = [
@@ -159,6 +167,7 @@ export const METHODS = [
   'reload',
   'routes',
   'checks',
+  'config',
 ] as const satisfies readonly MethodName[];
 
 /** What answers the API: the agent (or a test's handler over real parts). Throw ApiError to refuse. */

@@ -16,14 +16,13 @@ export interface ApiOptions {
   json?: boolean;
 }
 
+/** The socket a command talks to unless --socket says otherwise: $ANYCASTD_SOCKET, else the default. */
+export const defaultSocket = (): string => process.env[SOCKET_ENV] || DEFAULT_API_SOCKET;
+
 /** Adds --socket and --json to a command. */
 export function apiOptions(cmd: Command): Command {
   return cmd
-    .option(
-      '-s, --socket <path>',
-      `control socket of the agent (env ${SOCKET_ENV})`,
-      process.env[SOCKET_ENV] ?? DEFAULT_API_SOCKET,
-    )
+    .option('-s, --socket <path>', `control socket of the agent (env ${SOCKET_ENV})`, defaultSocket())
     .option('--json', 'print the reply as JSON (one object on one line)');
 }
 

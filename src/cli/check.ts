@@ -1,11 +1,15 @@
-// `anycastd check -c FILE`: validates a config file without touching the host. Text: one line per
+// `anycastd check -c FILE [--diff]` and `anycastd plan`: validates a config file without touching the
+// host (--diff and plan: and prints what applying it would change, plan.ts). Text: one line per
 // problem on stderr; --json: one object whose `issues` is a list of {code, path, message, severity, line,
 // column}, errors and warnings alike, so a script reads each problem without parsing prose.
 import type { Command } from 'commander';
 import { check, DEFAULT_CONFIG_PATH } from '../config/index.js';
 import { configWarningList } from '../config/warnings.js';
 import { type ConfigIssue, formatConfigIssue } from '../errors.js';
+import { apiOptions, defaultSocket, SOCKET_ENV } from './api-command.js';
 import { EXIT_OK, EXIT_USAGE } from './exit.js';
+import { examples } from './help.js';
+import { type PlanOptions, runPlan } from './plan.js';
 
 export interface CheckIssue {
   code: string;
@@ -30,6 +34,9 @@ const issueOf = (i: ConfigIssue): CheckIssue => ({
 export interface CheckOptions {
   config: string;
   json?: boolean;
+  /** Also print what applying it would change on the running agent (plan.ts). */
+  diff?: boolean;
+  socket: string;
 }
 
 /** Runs `check` and prints its result; returns the exit code. */
@@ -55,7 +62,38 @@ export function registerCheck(cli: Command): void {
     .description('validate a config file without touching the host')
     .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
     .option('--json', 'print the result as JSON: {ok, file, issues: [{code, path, message, severity}]}')
+    .option('--diff', 'and print what it would change on the running agent (as `anycastd plan`)')
+    .option(
+      '-s, --socket <path>',
+      `control socket of the agent, for --diff (env ${SOCKET_ENV})`,
+      defaultSocket(),
+    )
     .action(async (opts: CheckOptions) => {
-      process.exitCode = await runCheck(opts);
+      if (opts.diff && opts.json) {
+        process.exitCode = await runPlan(opts);
+        return;
+      }
+      const code = await runCheck(opts);
+      process.exitCode = code === EXIT_OK && opts.diff ? await runPlan(opts) : code;
+    });
+
+  apiOptions(
+    cli
+      .command('plan')
+      .description(
+        'what applying a config file would do, before it is applied: sessions touched, routes added and withdrawn, the share of each ring (and of new flows) that moves',
+      )
+      .option('-c, --config <file>', 'the new config file', DEFAULT_CONFIG_PATH)
+      .option('--from <file>', 'compare with this file instead of the running agent (offline)'),
+  )
+    .addHelpText(
+      'after',
+      examples(
+        'anycastd plan -c /etc/anycastd/anycastd.yaml.new',
+        'anycastd plan --from old.yaml -c new.yaml --json',
+      ),
+    )
+    .action(async (opts: PlanOptions) => {
+      process.exitCode = await runPlan(opts);
     });
 }

@@ -4,6 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { flowsOf, ringsOf } from '../../src/api/dataplane-views.js';
 import { ApiError, type ApiHandler } from '../../src/api/types.js';
+import { publicView } from '../../src/config/public-view.js';
 import { ConfigStore } from '../../src/config/reload.js';
 import { CONFIG_YAML, type Testbed } from '../metrics/fixture.js';
 
@@ -109,6 +110,11 @@ export function testbedHandler(bed: Testbed, configFile: string): ApiHandler & {
         changes: r.diff.services.changed.map((c) => `service ${c.name} changed`),
       };
     },
+    config: () => ({
+      file: store.current.file,
+      json: JSON.stringify(publicView(store.current)),
+      loadedAt: 1_700_000_001,
+    }),
     checks: ({ service: name }) => ({
       checks: services(name).flatMap((n) =>
         service(n).svc.checks.map((c, i) => ({
