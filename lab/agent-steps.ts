@@ -111,8 +111,13 @@ export interface FailReport {
  * Hold `held` connections, kill `host`'s service (SIGKILL) while new connections arrive at a steady
  * rate, time the withdrawal at both ToRs and the spine, then check the held connections.
  */
-export async function failService(lab: Lab, host: HostName, held: number): Promise<FailReport> {
-  const holder = await Holder.start(lab, { count: held, target: VIP4 });
+export async function failService(
+  lab: Lab,
+  host: HostName,
+  held: number,
+  target: string = VIP4,
+): Promise<FailReport> {
+  const holder = await Holder.start(lab, { count: held, target });
   try {
     const steadyRun = holder.steady(STEADY_EVERY_MS, STEADY_COUNT);
     const withdrawal = await measureWithdrawalBy(lab, host, () => lab.stopService(host, 'SIGKILL'));
@@ -171,8 +176,9 @@ async function heldThroughReturn(
   held: number,
   failed: readonly string[],
   back: () => Promise<void>,
+  target: string,
 ): Promise<ReturnReport> {
-  const holder = await Holder.start(lab, { count: held, target: VIP4 });
+  const holder = await Holder.start(lab, { count: held, target });
   try {
     await back();
     const atBack = kept(holder, await holder.check(), failed);
@@ -193,8 +199,9 @@ export async function drainAndBack(
   agents: HostAgents,
   host: HostName,
   held: number,
+  target: string = VIP4,
 ): Promise<DrainReport> {
-  const holder = await Holder.start(lab, { count: held, target: VIP4 });
+  const holder = await Holder.start(lab, { count: held, target });
   try {
     let via: DrainReport['via'] = 'file';
     const withdrawal = await measureWithdrawalBy(lab, host, async () => {
@@ -205,14 +212,20 @@ export async function drainAndBack(
       HOSTS.filter((h) => h !== host),
     );
     const afterDrain = kept(holder, await holder.check(), []);
-    const newWhileDrained = await lab.probe({ target: VIP4, count: NEW_WHILE_DRAINED });
+    const newWhileDrained = await lab.probe({ target, count: NEW_WHILE_DRAINED });
     let backMs = 0;
-    const openedWhileOut = await heldThroughReturn(lab, held, [], async () => {
-      const start = performance.now();
-      await agents.setDrained(host, false);
-      await waitVipAt(lab, HOSTS);
-      backMs = performance.now() - start;
-    });
+    const openedWhileOut = await heldThroughReturn(
+      lab,
+      held,
+      [],
+      async () => {
+        const start = performance.now();
+        await agents.setDrained(host, false);
+        await waitVipAt(lab, HOSTS);
+        backMs = performance.now() - start;
+      },
+      target,
+    );
     const afterBack = kept(holder, await holder.check(), []);
     return { via, withdrawal, backMs, afterDrain, newWhileDrained, afterBack, openedWhileOut };
   } finally {
@@ -293,8 +306,13 @@ export interface ShutReport {
  * running; ECMP moves), check them, open `held` more while shut, re-enable the sessions (ECMP moves
  * back), check both sets (the second also after the join grace).
  */
-export async function shutSessionsAndBack(lab: Lab, host: HostName, held: number): Promise<ShutReport> {
-  const holder = await Holder.start(lab, { count: held, target: VIP4 });
+export async function shutSessionsAndBack(
+  lab: Lab,
+  host: HostName,
+  held: number,
+  target: string = VIP4,
+): Promise<ShutReport> {
+  const holder = await Holder.start(lab, { count: held, target });
   try {
     const withdrawal = await measureWithdrawalBy(lab, host, () => setHostSessions(lab, host, false));
     await waitVipAt(
@@ -303,13 +321,19 @@ export async function shutSessionsAndBack(lab: Lab, host: HostName, held: number
     );
     const afterShut = kept(holder, await holder.check(), [host]);
     let backMs = 0;
-    const openedWhileOut = await heldThroughReturn(lab, held, [host], async () => {
-      const start = performance.now();
-      await setHostSessions(lab, host, true);
-      await lab.waitEstablished(HOSTS);
-      await waitVipAt(lab, HOSTS);
-      backMs = performance.now() - start;
-    });
+    const openedWhileOut = await heldThroughReturn(
+      lab,
+      held,
+      [host],
+      async () => {
+        const start = performance.now();
+        await setHostSessions(lab, host, true);
+        await lab.waitEstablished(HOSTS);
+        await waitVipAt(lab, HOSTS);
+        backMs = performance.now() - start;
+      },
+      target,
+    );
     const afterBack = kept(holder, await holder.check(), [host]);
     return { withdrawal, backMs, afterShut, afterBack, openedWhileOut };
   } finally {

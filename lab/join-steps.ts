@@ -37,8 +37,9 @@ export async function joinHost(
   host: HostName,
   held: number,
   xdp = true,
+  target: string = VIP4,
 ): Promise<JoinReport> {
-  const holder = await Holder.start(lab, { count: held, target: VIP4 });
+  const holder = await Holder.start(lab, { count: held, target });
   try {
     const start = performance.now();
     await addHost(lab, host);
@@ -50,7 +51,7 @@ export async function joinHost(
     await lab.waitEstablished(lab.hosts);
     await waitVipAt(lab, lab.hosts);
     const joinMs = performance.now() - start;
-    const newFlows = await lab.probe({ target: VIP4, protocol: 'tcp', count: NEW_FLOWS });
+    const newFlows = await lab.probe({ target, protocol: 'tcp', count: NEW_FLOWS });
     const atJoin = kept(holder, await holder.check(), []);
     await sleep(LAB_AGENT_TIMINGS.graceTimeMs + SETTLE_MS);
     const settled = kept(holder, await holder.check(), []);
