@@ -9,9 +9,20 @@ ADDON := native/build/Release/anycastd.node
 NATIVE_SRC := $(wildcard native/src/*.cc native/src/*.h) native/binding.gyp
 TS_SRC := $(shell find src -name '*.ts' 2>/dev/null)
 TESTS ?= $(shell find test -name '*.test.ts' | sort)
+# The unit tier: every test file but those named *.root.test.ts / *.netns.test.ts (they need root: BPF,
+# namespaces, accounts, mounts), *.slow.test.ts (no root, but a build or real-time trials) and the lab's
+# test/e2e/. It runs unprivileged: as root, `make test-unit` drops to nobody, so a test that needs root
+# and is not named so fails here.
+UNIT_TESTS := $(shell find test -name '*.test.ts' ! -name '*.root.*' ! -name '*.netns.*' ! -name '*.slow.*' \
+	! -path 'test/e2e/*' | sort)
+UNIT_USER := nobody
+# One file at a time, as `make test` runs: files run side by side met each other's listeners on
+# 127.0.0.x (a BGP session test counted a second OPEN). --test-force-exit: a file whose failed test left
+# a timer or socket open ends instead of holding the run.
+UNIT_CONCURRENCY := 1
 NODE_TEST := node --import tsx --test --test-reporter=spec
 
-.PHONY: all deps bpf native ts lint typecheck test fuzz bench demo clean install deb
+.PHONY: all deps bpf native ts lint typecheck test test-unit fuzz bench demo clean install deb
 all: deps bpf native ts
 
 deps: .stamp-deps node_modules/.package-lock.json
@@ -47,6 +58,15 @@ lint: | deps
 
 test: all lint typecheck
 	$(NODE_TEST) $(TESTS)
+
+# `make test-unit`: the unit tier without root, in seconds (needs a build: the addon and BPF objects are
+# read by some of its tests, never loaded). HOME and the tsx cache go to a fresh directory nobody owns.
+test-unit: all
+	@if [ "$$(id -u)" = 0 ]; then \
+	  home=$$(mktemp -d /tmp/acd-unit-XXXXXX) && chown $(UNIT_USER) $$home && \
+	  setpriv --reuid=$(UNIT_USER) --regid=nogroup --clear-groups env HOME=$$home TMPDIR=$$home \
+	    $(NODE_TEST) --test-force-exit --test-concurrency=$(UNIT_CONCURRENCY) $(UNIT_TESTS); rc=$$?; rm -rf $$home; exit $$rc; \
+	else $(NODE_TEST) --test-force-exit --test-concurrency=$(UNIT_CONCURRENCY) $(UNIT_TESTS); fi
 
 # `make fuzz`: the fuzzers for long, and the hostile-network lab with floods ten times make test's.
 fuzz: all

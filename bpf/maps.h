@@ -80,6 +80,24 @@ struct {
 	__type(value, struct agent_beat);
 } agent_beat SEC(".maps");
 
+/* The layout version of the pins (pinned, user space only; steer.h STEER_LAYOUT_VERSION). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pin_layout);
+} pin_layout SEC(".maps");
+
+#ifdef STEER_LAYOUT_NEXT
+/* The next layout's new map (the upgrade test: a map the pins do not have yet is made and pinned). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} next_extra SEC(".maps");
+#endif
+
 /* Per-CPU counters per VIP (key = vip_id). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -102,5 +120,8 @@ const volatile __u32 hash_seed = 0x5eed1e55; /* flow-hash seed, the same on ever
 const volatile __u32 mtu = 1500;             /* fabric MTU: encapsulated packets must fit */
 const volatile __be32 host4 = 0;             /* this host's IPv4 address (outer source, decap target) */
 const volatile __u32 host6[4] = {};          /* this host's IPv6 address (network byte order) */
+/* The object's pinned-map layout, read by the loader before load, never set (steer.h). */
+const volatile __u32 layout_version = STEER_LAYOUT_VERSION;
+const volatile __u32 layout_compat = STEER_LAYOUT_COMPAT;
 
 #endif

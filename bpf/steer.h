@@ -2,7 +2,7 @@
 /*
  * steer.h — THE kernel/user contract of the steering program: every map key and value, fixed-width,
  * with explicit padding and static size checks. src/steer/layout.ts mirrors it byte for byte and
- * test/steer/layout.test.ts checks that mirror against this file's BTF.
+ * test/steer/layout.root.test.ts checks that mirror against this file's BTF.
  *
  * Rings are laid out for two ring kinds per service (issue 8: `new` and `established`) and a spare
  * slot per kind, so adding the second kind changes no map layout: ring key = service * RING_SLOTS + slot,
@@ -12,6 +12,25 @@
 #define ANYCASTD_STEER_H
 
 #include <linux/types.h>
+
+/*
+ * The layout of the pinned maps — each one's type, key, value and capacity, and which maps there are —
+ * has a version, kept in the object (rodata layout_version, layout_compat) and with the pins (the pinned
+ * pin_layout map). Raise STEER_LAYOUT_VERSION with any change to a pinned map. A starting agent adopts
+ * pins of its own version, migrates pins of versions from STEER_LAYOUT_COMPAT up (each map adopted, copied
+ * into its wider form, or made anew: src/steer/pin-plan.ts) and refuses any other, leaving the running
+ * program and its pins alone. A migration can only append fields to a value (a copied entry gets zeros
+ * there), grow a capacity and add maps; any other change (a field moved or narrowed, a key or type
+ * changed) must raise STEER_LAYOUT_COMPAT to the new version too.
+ * STEER_LAYOUT_NEXT builds the layout after this one (a field appended to flow_val, a new map), never
+ * shipped: test/steer/upgrade.root.test.ts upgrades to it under traffic.
+ */
+#ifndef STEER_LAYOUT_NEXT
+#define STEER_LAYOUT_VERSION 1
+#else
+#define STEER_LAYOUT_VERSION 2
+#endif
+#define STEER_LAYOUT_COMPAT 1 /* the oldest pinned layout this object migrates from */
 
 #define STEER_FAMILY_V4 4 /* flow_key.family / vip_key.family of an IPv4 flow */
 #define STEER_FAMILY_V6 6 /* ... of an IPv6 flow */
@@ -114,6 +133,9 @@ struct flow_key {
 struct flow_val {
 	__u32 instance; /* instance slot */
 	__u32 flags;    /* FLOW_F_* | last sequence number >> 8 << FLOW_SEQ_SHIFT */
+#ifdef STEER_LAYOUT_NEXT
+	__u64 next_born_ns; /* the next layout's appended field (zero in migrated entries) */
+#endif
 };
 
 /*
@@ -147,6 +169,14 @@ struct flow_cache_entry {
  * is still a member everywhere) from pins a long-gone agent left (the host rejoins as a newcomer). */
 struct agent_beat {
 	__u64 alive_ns;
+};
+
+/* pin_layout value (ARRAY, 1 entry, pinned; never read by the program): the layout version of the pins
+ * beside it (STEER_LAYOUT_VERSION of the object that made or last migrated them). Its own shape never
+ * changes. Pins without it are layout 1 (left before the layout had a version). */
+struct pin_layout {
+	__u32 version;
+	__u32 reserved[3];
 };
 
 /* ctl value (ARRAY, 1 entry): control words the agent flips. */
@@ -191,7 +221,10 @@ _Static_assert(sizeof(struct ring) == 4 * RING_SIZE_MAX, "ring");
 _Static_assert(sizeof(struct instance) == 24, "instance");
 _Static_assert(sizeof(struct instance_id) == INSTANCE_ID_LEN, "instance_id");
 _Static_assert(sizeof(struct flow_key) == 40, "flow_key");
+#ifndef STEER_LAYOUT_NEXT
 _Static_assert(sizeof(struct flow_val) == 8, "flow_val");
+#endif
+_Static_assert(sizeof(struct pin_layout) == 16, "pin_layout");
 _Static_assert(sizeof(struct flow_cache_entry) == 56, "flow_cache_entry");
 _Static_assert(sizeof(struct ctl) == 16, "ctl");
 _Static_assert(sizeof(struct agent_beat) == 8, "agent_beat");

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 // Test program the verifier must reject: it reads the packet without a bounds check.
-// Used by test/native/bpf.test.ts to check that a failed load carries the verifier log.
+// Used by test/native/bpf.root.test.ts to check that a failed load carries the verifier log.
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 

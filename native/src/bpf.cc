@@ -115,6 +115,48 @@ Napi::Value ObjReuseMap(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), true);
 }
 
+// objReadRodata(handle, offset, size) -> Buffer: a copy of the .rodata initial value's bytes (before load).
+Napi::Value ObjReadRodata(const Napi::CallbackInfo& info) {
+  bpf_object* obj = ObjectOf(info);
+  if (obj == nullptr) return info.Env().Undefined();
+  uint32_t offset = ArgU32(info, 1);
+  uint32_t want = ArgU32(info, 2);
+  bpf_map* map = RodataMap(obj);
+  if (map == nullptr) return ThrowSys(info.Env(), ENOENT, "bpf_object__find_map(.rodata)");
+  size_t size = 0;
+  const void* current = bpf_map__initial_value(map, &size);
+  if (current == nullptr || static_cast<size_t>(offset) + want > size) return ThrowSys(info.Env(), ERANGE, "bpf_map__initial_value");
+  return Napi::Buffer<uint8_t>::Copy(info.Env(), static_cast<const uint8_t*>(current) + offset, want);
+}
+
+// objMaps(handle) -> [{ name, type, keySize, valueSize, maxEntries, internal }]: each map's definition
+// as the object declares it (before load: what load would create).
+Napi::Value ObjMaps(const Napi::CallbackInfo& info) {
+  bpf_object* obj = ObjectOf(info);
+  if (obj == nullptr) return info.Env().Undefined();
+  Napi::Array out = Napi::Array::New(info.Env());
+  uint32_t i = 0;
+  bpf_map* map;
+  bpf_object__for_each_map(map, obj) {
+    Napi::Object m = Napi::Object::New(info.Env());
+    m.Set("name", bpf_map__name(map));
+    m.Set("type", static_cast<uint32_t>(bpf_map__type(map)));
+    m.Set("keySize", bpf_map__key_size(map));
+    m.Set("valueSize", bpf_map__value_size(map));
+    m.Set("maxEntries", bpf_map__max_entries(map));
+    m.Set("internal", bpf_map__is_internal(map));
+    out.Set(i++, m);
+  }
+  return out;
+}
+
+// progFdById(id) -> fd of the loaded program with that id (the caller closes it)
+Napi::Value ProgFdById(const Napi::CallbackInfo& info) {
+  int fd = bpf_prog_get_fd_by_id(ArgU32(info, 0));
+  if (fd < 0) return ThrowSys(info.Env(), ErrnoOf(fd), "bpf_prog_get_fd_by_id");
+  return Napi::Number::New(info.Env(), fd);
+}
+
 // objLoad(handle); a failure carries the tail of libbpf's log (the verifier's verdict).
 Napi::Value ObjLoad(const Napi::CallbackInfo& info) {
   bpf_object* obj = ObjectOf(info);
@@ -317,6 +359,9 @@ void InitBpf(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "objRodataVar", ObjRodataVar);
   Export(env, exports, "objWriteRodata", ObjWriteRodata);
   Export(env, exports, "objReuseMap", ObjReuseMap);
+  Export(env, exports, "objReadRodata", ObjReadRodata);
+  Export(env, exports, "objMaps", ObjMaps);
+  Export(env, exports, "progFdById", ProgFdById);
   Export(env, exports, "objLoad", ObjLoad);
   Export(env, exports, "objProgramFd", ObjProgramFd);
   Export(env, exports, "objMapFd", ObjMapFd);

@@ -1,7 +1,9 @@
 // The data plane of one process: the steering program loaded adopting the maps pinned by a previous run,
 // a heartbeat written into the pins on the clock (the next process reads how old they are), and the
-// program attached to every uplink — a plain attach atomically replaces the previous run's program, so no
-// packet meets an interface without one. Closing leaves the attached program and the pins in place.
+// program attached to every uplink, atomically replacing the previous run's program (XDP_FLAGS_REPLACE
+// naming it), so no packet meets an interface without one; pins of an older layout are migrated and their
+// swap finished once every uplink runs the new program (steer/pin-plan.ts). Pins of a layout this program
+// cannot take are refused before anything changes. Closing leaves the attached program and the pins.
 import type { LogSink } from '../agent/log.js';
 import { makeRecord } from '../agent/log.js';
 import type { Clock } from '../clock.js';
@@ -41,8 +43,10 @@ export function startDataplane(
     clock.clearInterval(beat);
     dp.close(); // closing our fds leaves the attached program and the pins in place
   };
+  let added: Record<string, number> | null;
   try {
-    for (const uplink of config.node.uplinks) dp.attach(ifIndex(uplink), config.dataplane.xdpMode);
+    for (const uplink of config.node.uplinks) dp.replaceOn(ifIndex(uplink), config.dataplane.xdpMode);
+    added = dp.finishUpgrade(); // a migration's pins are replaced only once every uplink runs this program
   } catch (err) {
     close();
     throw err;
@@ -53,6 +57,10 @@ export function startDataplane(
       uplinks: config.node.uplinks,
       adopted: dp.adopted,
       pins_age_ms: pinsAgeMs,
+      layout: dp.layout.object,
+      ...(dp.migrated.length > 0
+        ? { migrated: dp.migrated, layout_from: dp.layout.pinned, added_since_copy: added }
+        : {}),
     }),
   );
   return { dp, pinsAgeMs, close };

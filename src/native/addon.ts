@@ -61,6 +61,17 @@ export interface RawUdpPacket {
   data: Buffer;
 }
 
+/** A map as an object declares it, before load. */
+export interface RawObjMap {
+  name: string;
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  /** libbpf's own maps (.rodata, .bss, .data), never pinned. */
+  internal: boolean;
+}
+
 /** The functions the addon exports (see native/src/*.cc for each one's C counterpart). */
 export interface NativeAddon {
   lastLibbpfLog(maxBytes?: number): string;
@@ -69,6 +80,9 @@ export interface NativeAddon {
   objRodataVar(handle: number, name: string): RodataVar | null;
   objWriteRodata(handle: number, offset: number, bytes: Buffer): void;
   objReuseMap(handle: number, mapName: string, pinPath: string): boolean;
+  objReadRodata(handle: number, offset: number, size: number): Buffer;
+  objMaps(handle: number): RawObjMap[];
+  progFdById(id: number): number;
   objLoad(handle: number): void;
   objProgramFd(handle: number, name: string): number | null;
   objMapFd(handle: number, name: string): number | null;

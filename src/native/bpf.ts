@@ -10,6 +10,16 @@ export { BpfMap, type MapUpdateFlag, possibleCpus } from './map.js';
 
 export type XdpMode = 'native' | 'generic';
 
+/** A map as an object declares it (before load); `internal`: libbpf's .rodata/.bss/.data maps. */
+export interface DeclaredMap {
+  readonly name: string;
+  readonly type: number;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly maxEntries: number;
+  readonly internal: boolean;
+}
+
 /** Result of BPF_PROG_TEST_RUN; durationNs is the kernel's average per repeat. */
 export interface TestRunResult {
   retval: number;
@@ -106,6 +116,23 @@ export class BpfObject {
       () => `set rodata ${name} of ${this.path}`,
       () => native().objWriteRodata(handle, v.offset, value),
     );
+  }
+
+  /** Reads a `const volatile` global's initial value (what load would use): null when there is none. */
+  readRodata(name: string): Buffer | null {
+    const handle = this.#openHandle('read rodata');
+    const v = native().objRodataVar(handle, name);
+    if (v === null) return null;
+    return callNative(
+      () => `read rodata ${name} of ${this.path}`,
+      () => native().objReadRodata(handle, v.offset, v.size),
+    );
+  }
+
+  /** Before load: every map the object declares, with the shape load would give it. */
+  declaredMaps(): DeclaredMap[] {
+    const handle = this.#openHandle('list maps');
+    return native().objMaps(handle);
   }
 
   /** Before load: make map `mapName` use the map pinned at `pinPath` (adopt pinned maps). */

@@ -101,6 +101,29 @@ export function detachXdp(ifindex: number, opts: XdpDetachOptions = {}): void {
   );
 }
 
+/**
+ * Attaches `progFd` to `ifindex`, replacing atomically whatever program is attached in `mode`
+ * (XDP_FLAGS_REPLACE with that program as the expected one: a program swapped in meanwhile by someone
+ * else makes this fail with EEXIST instead of being overwritten). Nothing attached: a plain attach.
+ */
+export function replaceXdp(ifindex: number, progFd: number, mode: XdpMode = 'native'): void {
+  const q = queryXdp(ifindex);
+  const current = mode === 'native' ? q.nativeProgId : q.genericProgId;
+  if (current === 0) {
+    attachXdp(ifindex, progFd, { mode });
+    return;
+  }
+  const currentFd = callNative(
+    () => `open program id ${current} attached to ${describe(ifindex)}`,
+    () => native().progFdById(current),
+  );
+  try {
+    attachXdp(ifindex, progFd, { mode, replaceFd: currentFd });
+  } finally {
+    native().closeFd(currentFd);
+  }
+}
+
 /** What XDP program is attached to `ifindex` and in which mode. */
 export function queryXdp(ifindex: number): XdpQueryResult {
   const q = callNative(

@@ -1,5 +1,4 @@
-// Adopting pinned maps when the agent restarts: whether a pin has the shape this program expects (an
-// older layout is not adopted), and what the adopted maps hold — VIPs and their table slots, services
+// Adopting pinned maps when the agent restarts (which pins are adopted: pin-plan.ts): what the adopted maps hold — VIPs and their table slots, services
 // and their active rings, instances and their ids, flows — so the control side's mirror matches them.
 import type { BpfMap } from '../native/index.js';
 import type { Instance, VipEntry } from './layout.js';
@@ -18,21 +17,6 @@ export interface Adopted {
 
 export function u32key(n: number): Buffer {
   return Buffer.from(new Uint32Array([n]).buffer);
-}
-
-/** Does the map pinned at `path` have the shape `spec` (same type, sizes and capacity)? */
-export function sameShape(open: (path: string) => BpfMap, path: string, spec: L.MapSpec): boolean {
-  const m = open(path);
-  try {
-    return (
-      m.type === spec.type &&
-      m.keySize === spec.keySize &&
-      m.valueSize === spec.valueSize &&
-      m.maxEntries === spec.maxEntries
-    );
-  } finally {
-    m.close();
-  }
 }
 
 /** The flow table: key hex → instance slot, read with batch lookups (BpfMap.entries). */

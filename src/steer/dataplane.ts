@@ -1,9 +1,10 @@
 // Control side of the steering program: load bpf/steer.bpf.o with its tunables, pin its maps under
-// /sys/fs/bpf/anycastd/ (adopting the pinned ones on start, so flows survive an agent restart), write
+// /sys/fs/bpf/anycastd/ (adopting the pinned ones on start, so flows survive an agent restart; pins of an
+// older layout migrated, of an unknown one refused: pin-plan.ts, finished by finishUpgrade), write
 // VIPs, instances and Maglev rings (spare ring first, then the one-word flip of the active index),
 // attach/replace on interfaces, and read the per-CPU counters summed. It keeps a mirror of what it
 // wrote (`state`), the input of the TypeScript model of the program (model/steer.ts, outside the product).
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { AnycastdError } from '../errors.js';
 import {
@@ -15,13 +16,16 @@ import {
   ensureBpffs,
   possibleCpus,
   projectRoot,
+  replaceXdp,
   type XdpMode,
 } from '../native/index.js';
 import { ipv4Bytes, ipv6Bytes } from './addr.js';
-import { type Adopted, readFlows, readMaps, sameShape, u32key } from './adopt.js';
+import { type Adopted, readFlows, readMaps, u32key } from './adopt.js';
 import { hashFlowSlot } from './hash.js';
 import * as L from './layout.js';
 import { buildMaglev, EMPTY, isPrime, type MaglevMember } from './maglev.js';
+import { copyEntries, copyMissing } from './migrate.js';
+import { type MapShape, type ObjectLayout, type PinPlan, planPins, UNVERSIONED_LAYOUT } from './pin-plan.js';
 import { placeVips, type VipSpec, vipEntries, vipKeyHex } from './vips.js';
 
 export const DEFAULT_PIN_DIR = '/sys/fs/bpf/anycastd';
@@ -36,11 +40,16 @@ export const MAP_NAMES = [
   'vip_stats',
   'global_stats',
   'agent_beat',
+  'pin_layout',
 ] as const;
 export type MapName = (typeof MAP_NAMES)[number];
 /** The flow_cache key of a flow (steer_core.h: hash_flow_slot & (FLOW_CACHE_SLOTS - 1)). */
 const cacheSlotKey = (flowKey: Buffer): Buffer => u32key(hashFlowSlot(flowKey) & (L.FLOW_CACHE_SLOTS - 1));
 const MIN_MTU = 1280 + 40; // an IPv6 packet of the minimum MTU must fit once encapsulated
+/** Maps of one program instance, never pinned: the per-CPU flow cache and the control word governing it. */
+const UNPINNED: ReadonlySet<string> = new Set(['ctl', 'flow_cache']);
+/** A migrated map's new pin is made under this suffix, then renamed over the old one (bpffs refuses dots). */
+const NEXT_PIN_SUFFIX = '_swap';
 
 export interface DataplaneOptions {
   objectPath?: string; // default <project>/build/bpf/steer.bpf.o
@@ -64,8 +73,10 @@ export interface InstanceSpec extends MaglevMember {
 export class Dataplane {
   readonly state: L.SteerState;
   readonly program: BpfProgram;
-  readonly adopted: MapName[]; // maps taken over from pins
-  readonly dropped: MapName[]; // pins of another shape (an older layout), removed and made anew
+  readonly adopted: string[]; // maps whose content was kept: pins used as they are, or migrated
+  readonly migrated: string[]; // pins of an older layout copied into this object's wider maps
+  /** The pins' layout version as found (null: none were pinned) and this object's. */
+  readonly layout: { readonly pinned: number | null; readonly object: number };
   /** Ms since the agent that left the adopted pins last beat (heartbeat()); null without a beat. */
   readonly pinsAgeMs: number | null;
   readonly #obj: BpfObject;
@@ -74,16 +85,19 @@ export class Dataplane {
   readonly #cache: BpfMap; // flow_cache
   readonly #vipSlots = new Map<string, number>(); // vip key hex → vip_table slot
   readonly #instanceSlots = new Map<string, number>(); // instance id → slot
+  /** A migration waiting for the swap (finishUpgrade): the old pinned maps, still open. */
+  #upgrade: Upgrade | null = null;
 
   private constructor(obj: BpfObject, config: L.SteerConfig, pins: Pins, program: string) {
     this.#obj = obj;
-    this.adopted = pins.adopted;
-    this.dropped = pins.dropped;
+    this.adopted = [...pins.plan.adopt, ...pins.plan.migrate];
+    this.migrated = [...pins.plan.migrate];
+    this.layout = { pinned: pins.plan.pinnedVersion, object: pins.object.version };
     this.program = obj.program(program);
     this.#maps = Object.fromEntries(MAP_NAMES.map((n) => [n, obj.map(n)])) as Record<MapName, BpfMap>;
     this.#ctl = obj.map('ctl');
     this.#cache = obj.map('flow_cache');
-    this.pinsAgeMs = pins.adopted.includes('agent_beat') ? this.#beatAgeMs() : null;
+    this.pinsAgeMs = this.adopted.includes('agent_beat') ? this.#beatAgeMs() : null;
     this.state = {
       config,
       vips: [],
@@ -111,7 +125,7 @@ export class Dataplane {
     if (config.mtu < MIN_MTU || config.mtu > 0xffff)
       throw new AnycastdError('ERR_INVALID_ARGUMENT', `mtu ${config.mtu}: must be ${MIN_MTU}..65535`);
     const obj = BpfObject.open(opts.objectPath ?? join(projectRoot(), 'build/bpf/steer.bpf.o'));
-    const pins: Pins = { adopted: [], dropped: [] };
+    let old: Map<string, BpfMap> = new Map();
     try {
       const u32 = (v: number): Buffer => Buffer.from(new Uint32Array([v]).buffer);
       obj.setRodata('ring_size', u32(config.ringSize));
@@ -120,33 +134,80 @@ export class Dataplane {
       obj.setRodata('host4', config.host4);
       obj.setRodata('host6', config.host6);
       for (const [name, value] of Object.entries(opts.rodata ?? {})) obj.setRodata(name, value);
+      const object = objectLayout(obj);
+      const wanted = new Map(
+        obj
+          .declaredMaps()
+          .filter((m) => !m.internal && !UNPINNED.has(m.name))
+          .map((m) => [m.name, m as MapShape]),
+      );
       const pinDir = opts.pin === false ? undefined : (opts.pinDir ?? DEFAULT_PIN_DIR);
+      let plan: PinPlan = {
+        pinnedVersion: null,
+        adopt: [],
+        migrate: [],
+        create: [...wanted.keys()],
+        stale: [],
+      };
       if (pinDir) {
         ensureBpffs();
         mkdirSync(pinDir, { recursive: true });
-        for (const name of MAP_NAMES) {
-          const path = join(pinDir, name);
-          if (!existsSync(path)) continue;
-          if (!sameShape((p) => BpfMap.openPinned(p), path, L.MAP_SPECS[name]!)) {
-            rmSync(path);
-            pins.dropped.push(name);
-            continue;
-          }
-          obj.reuseMap(name, path);
-          pins.adopted.push(name);
-        }
+        const pinned = readPins(pinDir);
+        plan = planPins(pinDir, pinned.shapes, pinned.version, wanted, object); // refuses before any change
+        for (const name of plan.adopt) obj.reuseMap(name, join(pinDir, name));
+        old = new Map(plan.migrate.map((name) => [name, BpfMap.openPinned(join(pinDir, name))]));
       }
       obj.load();
-      const dp = new Dataplane(obj, config, pins, opts.program ?? PROGRAM);
-      if (pinDir)
-        for (const name of MAP_NAMES)
-          if (!pins.adopted.includes(name)) dp.#maps[name].pin(join(pinDir, name));
-      if (pins.adopted.length > 0) dp.#adopt(readMaps((n) => dp.#maps[n as MapName], config.ringSize));
+      const dp = new Dataplane(obj, config, { plan, object }, opts.program ?? PROGRAM);
+      if (pinDir) {
+        for (const name of plan.create) pinAt(obj.map(name), join(pinDir, name));
+        for (const [name, from] of old) copyEntries(from, obj.map(name));
+        if (plan.migrate.length === 0 && plan.stale.length === 0) dp.#writeLayout(object.version);
+        else dp.#upgrade = { pinDir, old, stale: plan.stale, version: object.version };
+      }
+      if (dp.adopted.length > 0) dp.#adopt(readMaps((n) => dp.#maps[n as MapName], config.ringSize));
       return dp;
     } catch (err) {
+      for (const m of old.values()) m.close();
       obj.close();
       throw err;
     }
+  }
+
+  /** A migration is waiting for finishUpgrade (the new program attached everywhere). */
+  get upgrading(): boolean {
+    return this.#upgrade !== null;
+  }
+
+  /**
+   * Ends a migration once this program replaced the old one on every interface: the flows the old
+   * program recorded since the copy are added (never over the new program's own), each migrated map's
+   * pin is replaced by its new map (pinned beside it, renamed over it), pins of maps this layout no
+   * longer has are removed, and the pins' layout version is written last. Null when there was nothing to
+   * finish; else how many entries were added per map.
+   */
+  finishUpgrade(): Record<string, number> | null {
+    const u = this.#upgrade;
+    if (!u) return null;
+    const added: Record<string, number> = {};
+    for (const [name, from] of u.old) {
+      const to = this.#obj.map(name);
+      added[name] = copyMissing(from, to);
+      const path = join(u.pinDir, name);
+      pinAt(to, path + NEXT_PIN_SUFFIX);
+      renameSync(path + NEXT_PIN_SUFFIX, path);
+      from.close();
+    }
+    for (const name of u.stale) rmSync(join(u.pinDir, name), { force: true });
+    this.#writeLayout(u.version);
+    this.#upgrade = null;
+    return added;
+  }
+
+  #writeLayout(version: number): void {
+    const v = Buffer.alloc(L.LAYOUTS.pin_layout.size);
+    v.writeUInt32LE(version, L.LAYOUTS.pin_layout.fields.version);
+    this.#maps.pin_layout.update(u32key(0), v);
   }
 
   map(name: MapName): BpfMap {
@@ -342,6 +403,14 @@ export class Dataplane {
     this.#ctl.update(u32key(0), ctl);
   }
 
+  /**
+   * Attaches the program on an interface, atomically replacing whatever program is attached there in
+   * `mode` (XDP_FLAGS_REPLACE naming it: a program swapped in meanwhile makes this fail, EEXIST).
+   */
+  replaceOn(ifindex: number, mode: XdpMode = 'native'): void {
+    replaceXdp(ifindex, this.program.fd, mode);
+  }
+
   /** Attaches (or atomically replaces, with replaceFd) the program on an interface. */
   attach(ifindex: number, mode: XdpMode = 'native', replaceFd?: number): void {
     attachXdp(ifindex, this.program.fd, replaceFd === undefined ? { mode } : { mode, replaceFd });
@@ -352,11 +421,66 @@ export class Dataplane {
   }
 
   close(): void {
+    for (const m of this.#upgrade?.old.values() ?? []) m.close();
+    this.#upgrade = null;
     this.#obj.close();
   }
 }
 
 interface Pins {
-  adopted: MapName[];
-  dropped: MapName[];
+  plan: PinPlan;
+  object: ObjectLayout;
+}
+
+interface Upgrade {
+  pinDir: string;
+  old: Map<string, BpfMap>; // migrated map name → the old pinned map
+  stale: string[];
+  version: number;
+}
+
+/** The object's layout version and the oldest it migrates from (rodata, bpf/steer.h). */
+function objectLayout(obj: BpfObject): ObjectLayout {
+  const read = (name: string): number => {
+    const v = obj.readRodata(name);
+    if (!v) throw new AnycastdError('ERR_BPF_OBJECT', `${obj.path}: no ${name}: not a steering object`);
+    return v.readUInt32LE(0);
+  };
+  return { version: read('layout_version'), compat: read('layout_compat') };
+}
+
+/** The maps pinned in `pinDir` (a leftover `_swap` pin of an unfinished swap is skipped) and their version. */
+function readPins(pinDir: string): { shapes: Map<string, MapShape>; version: number | null } {
+  const shapes = new Map<string, MapShape>();
+  for (const name of readdirSync(pinDir)) {
+    if (name.endsWith(NEXT_PIN_SUFFIX)) continue;
+    const m = BpfMap.openPinned(join(pinDir, name));
+    try {
+      shapes.set(name, {
+        type: m.type,
+        keySize: m.keySize,
+        valueSize: m.valueSize,
+        maxEntries: m.maxEntries,
+      });
+    } finally {
+      m.close();
+    }
+  }
+  let version: number | null = null;
+  if (shapes.has('pin_layout')) {
+    const m = BpfMap.openPinned(join(pinDir, 'pin_layout'));
+    try {
+      // 0: made but never written (a start that ended before it): taken as the oldest layout
+      version = m.lookup(u32key(0))?.readUInt32LE(L.LAYOUTS.pin_layout.fields.version) || UNVERSIONED_LAYOUT;
+    } finally {
+      m.close();
+    }
+  }
+  return { shapes, version };
+}
+
+/** Pins `map` at `path`, first removing a pin left there by a start that did not finish. */
+function pinAt(map: BpfMap, path: string): void {
+  if (existsSync(path)) rmSync(path);
+  map.pin(path);
 }

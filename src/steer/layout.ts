@@ -1,6 +1,6 @@
 // The kernel/user contract of the steering program: typed encoders/decoders for every map key and value
 // of bpf/steer.h, its constants, and the state the control side writes (SteerState). Each struct has a
-// descriptor {size, field offsets} that the encoders use and that test/steer/layout.test.ts
+// descriptor {size, field offsets} that the encoders use and that test/steer/layout.root.test.ts
 // checks against the BTF of build/bpf/steer.bpf.o, so a change on one side fails a test.
 
 export const FAMILY_V4 = 4;
@@ -58,6 +58,7 @@ export const LAYOUTS = {
   flow_cache_entry: { size: 56, fields: { key: 0, instance: 40, gen: 44, flags: 48, pad: 52 } },
   ctl: { size: 16, fields: { flow_gen: 0, reserved: 4 } },
   agent_beat: { size: 8, fields: { alive_ns: 0 } },
+  pin_layout: { size: 16, fields: { version: 0, reserved: 4 } },
   vip_stats: {
     size: 128,
     fields: {
@@ -119,6 +120,7 @@ export const MAP_SPECS: Readonly<Record<string, MapSpec>> = {
   },
   ctl: { type: MAP_ARRAY, keySize: 4, valueSize: L.ctl.size, maxEntries: 1 },
   agent_beat: { type: MAP_ARRAY, keySize: 4, valueSize: L.agent_beat.size, maxEntries: 1 },
+  pin_layout: { type: MAP_ARRAY, keySize: 4, valueSize: L.pin_layout.size, maxEntries: 1 },
   vip_stats: { type: MAP_PERCPU_ARRAY, keySize: 4, valueSize: L.vip_stats.size, maxEntries: MAX_VIPS },
   global_stats: { type: MAP_PERCPU_ARRAY, keySize: 4, valueSize: L.global_stats.size, maxEntries: 1 },
 };

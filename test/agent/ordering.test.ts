@@ -2,7 +2,7 @@
 // rings and BGP for start, up, down (plain and worsened), recovery during the worsen delay, drain and
 // undrain, a remote instance's failure, and stop. Pure sequencing on a FakeClock: the agent's delays,
 // drain times and the fake peers' flushes pass when the test moves the clock, so every figure is exact
-// and nothing sleeps. The real parts run in netns.test.ts.
+// and nothing sleeps. The real parts run in netns.root.test.ts.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

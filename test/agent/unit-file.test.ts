@@ -1,7 +1,7 @@
 // The systemd unit in packaging/: exactly the capabilities the agent uses (each one named with its reason
-// in the header; least-privilege.test.ts shows the exec-check ones necessary), root uid with
+// in the header; least-privilege.root.test.ts shows the exec-check ones necessary), root uid with
 // Group=anycastd and no ambient set, the sandbox settings, Type=notify with a watchdog (the agent's side:
-// systemd.test.ts), reload by SIGHUP, stop by SIGTERM with a stop timeout above the agent's own bound;
+// systemd.root.test.ts), reload by SIGHUP, stop by SIGTERM with a stop timeout above the agent's own bound;
 // `systemd-analyze security --offline=yes` exposure at most 3.0 (printed, and the figure the header
 // states), `systemd-analyze verify` finds nothing wrong beyond the binary and man page not being
 // installed on the build machine; the sysusers.d file creates the group, tried on an empty root.

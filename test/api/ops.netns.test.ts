@@ -23,7 +23,7 @@ import { projectRoot } from '../../src/native/addon.js';
 import { Dataplane } from '../../src/steer/dataplane.js';
 import { FakeHost, fakeHealthFactory, Recorder } from '../agent/fakes.js';
 import { SpeakerLab } from '../bgp/speaker-lab.js';
-import { HAVE_PROMETHEUS, Prometheus } from '../metrics/prometheus.js';
+import { Prometheus } from '../metrics/prometheus.js';
 import { flowFrame } from '../steer/packets.js';
 import { HOST4, LINK, NODE_AND_PEER_YAML, startTorLab, TOR_AS, torLabNames } from './tor-lab.js';
 
@@ -51,7 +51,6 @@ async function frrHas(prefix: string): Promise<boolean> {
 
 test('an agent in a lab namespace: Prometheus sees the session, the VIP and rising packet counters; the CLI and a drain work', {
   timeout: 90_000,
-  skip: !HAVE_PROMETHEUS,
 }, async () => {
   await startTorLab(lab);
   const config = parseConfig(CONFIG, join(lab.dir, 'anycastd.yaml'));

@@ -34,7 +34,7 @@ function listen(host: string, onSocket: (s: net.Socket) => void): Promise<number
 
 const BASE = { holdTime: 9, retryBaseMs: 100, retryMaxMs: 400 };
 
-test('active and passive open reach Established; UPDATE across; stop sends a shutdown communication', async () => {
+test('active and passive open reach Established; UPDATE across; stop sends a shutdown communication', async (t) => {
   const updates: DecodedUpdate[] = [];
   const notes: NotificationMessage[] = [];
   const b = new BgpSession(
@@ -51,6 +51,10 @@ test('active and passive open reach Established; UPDATE across; stop sends a shu
     peerAddress: '127.0.0.2',
     port,
   });
+  t.after(() => {
+    a.stop();
+    b.stop();
+  }); // a failed assertion must not leave their timers holding the process open
   a.start();
   await waitFor(() => a.state === 'established' && b.state === 'established');
   assert.equal(a.negotiated?.holdTime, 9);

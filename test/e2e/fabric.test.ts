@@ -1,8 +1,8 @@
 // End to end with three real anycastd agents in the lab (lab/agents.ts), one lab for the file:
 // convergence (the VIP of every host at both ToRs; each ToR's FIB 3 nexthops, the spine's FIB 2 — one
 // per ToR — and its BGP table 6 paths, IPv4 and IPv6; every host ONE default route per family with
-// two nexthops and the agent's route protocol); failure (h2's service killed → h2 leaves both ToRs
-// within a generous bound of the configured detection; held connections on h1 and h3 kept; new
+// two nexthops and the agent's route protocol); failure (h2's service killed → h2 leaves both ToRs,
+// the run's p99 under 500 ms; held connections on h1 and h3 kept; new
 // connections at a steady rate during the failover counted); multihoming (tor2 down → every host's
 // default keeps up1 and the VIP still answers from every host).
 
@@ -13,12 +13,20 @@ import { bringUp, failService, type UpReport } from '../../lab/agent-steps.js';
 import { HostAgents } from '../../lab/agents.js';
 import { runIn } from '../../lab/exec.js';
 import { failTor, waitVipAt } from '../../lab/fabric-checks.js';
+import { percentile } from '../../lab/fabric-scenario.js';
 import { buildLab, type Lab } from '../../lab/topology.js';
 import { DEFAULT_ROUTE_PROTOCOL } from '../../src/config/schema-bgp.js';
 import { heldConnections } from './limits.js';
 
-/** Configured detection (fall 2 × 200 ms) plus the ToRs' own delays, with a wide margin for a busy machine. */
-const WITHDRAWAL_BOUND_MS = 2_000;
+/**
+ * The p99 of the run's withdrawal times (each ToR, each family) stays under this. Detection is the
+ * listener watch (~5 ms after the kill), so the time is the agent's withdrawal plus the ToR's own work:
+ * measured here p99 ~100 ms at tor1 (FRR) and ~36 ms at tor2 (BIRD), the design aims at < 120 ms. 500 ms
+ * leaves ×4 for a busy 2-core box and stays below detection by the checks alone (fall 2 × 200 ms
+ * interval + the 150 ms timeout ≈ 550 ms): a broken watch turns this red.
+ */
+const WITHDRAWAL_P99_MS = 500;
+const P99 = 0.99;
 const log = (l: string): void => void process.stderr.write(`${l}\n`);
 
 let lab: Lab;
@@ -72,8 +80,12 @@ test("failure: h2's service killed → h2 leaves both ToRs fast; held connection
       `(${JSON.stringify(r.kept.check.reasons)}), on h2 ${r.kept.brokenFailed}; new connections failed ` +
       `${r.steady.failures} of ${r.steady.attempts} (${r.steady.firstError ?? 'none'})`,
   );
-  for (const t of TORS)
-    for (const f of [4, 6] as const) assert.ok(w[t][f] < WITHDRAWAL_BOUND_MS, `${t} v${f}: ${w[t][f]} ms`);
+  const times = TORS.flatMap((t) => [w[t][4], w[t][6]]);
+  const p99 = percentile(times, P99);
+  assert.ok(
+    p99 < WITHDRAWAL_P99_MS,
+    `withdrawal p99 ${Math.round(p99)} ms of ${times.map(Math.round).join(', ')}`,
+  );
   const healthy = held - (r.kept.opened.h2 ?? 0);
   assert.ok(healthy > 0 && (r.kept.opened.h2 ?? 0) > 0, `held spread: ${JSON.stringify(r.kept.opened)}`);
   assert.equal(r.kept.brokenHealthy, 0, `broken on h1+h3: ${r.kept.brokenHealthy} of ${healthy}`);

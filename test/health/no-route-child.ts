@@ -1,4 +1,4 @@
-// Run by hostile-service.test.ts inside a namespace with no route but lo (`ip netns exec NS node --import
+// Run by hostile-service.root.test.ts inside a namespace with no route but lo (`ip netns exec NS node --import
 // tsx this-file`): UDP, DNS, TCP and HTTP checks of a lab address that cannot be reached from here. Prints
 // one JSON line with each probe's result once every socket the probes opened has closed; if a probe threw
 // out of an event handler the process dies first.

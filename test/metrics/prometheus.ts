@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export const PROMETHEUS = '/usr/bin/prometheus';
-export const HAVE_PROMETHEUS = existsSync(PROMETHEUS);
 export const JOB = 'anycastd';
 
 export interface PromVector {
@@ -42,6 +41,7 @@ export class Prometheus {
   }
 
   static async start(dir: string, target: string): Promise<Prometheus> {
+    assert.ok(existsSync(PROMETHEUS), `${PROMETHEUS} missing: scripts/install-deps.sh installs prometheus`);
     const port = await freePort();
     const config = join(dir, 'prometheus.yml');
     writeFileSync(

@@ -7,7 +7,7 @@
 //  3. the ToR's route moves to B (an ECMP change: B has never seen these flows), then every held
 //     connection sends a line and must get its own instance's answer.
 // `xdp` false runs the same steps with XDP off on both hosts (plain ECMP anycast, the baseline). Used by
-// keeping.test.ts (small counts) and bench/steer-keeping.bench.ts (1,000).
+// keeping.root.test.ts (small counts) and bench/steer-keeping.bench.ts (1,000).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface, type Interface } from 'node:readline';

@@ -1,4 +1,4 @@
-// The packet cases of rings.test.ts: the two-ring services and VIPs beside the standard ones
+// The packet cases of rings.root.test.ts: the two-ring services and VIPs beside the standard ones
 // of setup.ts, and per case the input frame, the expected verdict and frame (written out here, not taken
 // from the model), the ring kind of the miss and the second-chance outcome.
 

@@ -10,23 +10,20 @@
 //     sends it once, marked, to B (the previous ring is the last resort).
 // And the baseline: when every ring names A (no other owner), case 1 breaks — A's kernel resets it.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createInterface, type Interface } from 'node:readline';
+import type { ChildProcess } from 'node:child_process';
+import type { Interface } from 'node:readline';
 import { after, before, test } from 'node:test';
 import { type Netns, removeNetnsByPrefix, uniquePrefix } from '../../lab/netns.js';
 import { type BpfObject, ifIndex, withNetns } from '../../src/native/index.js';
 import { Dataplane, type InstanceSpec } from '../../src/steer/dataplane.js';
 import { program } from '../helpers/programs.js';
-import { within } from '../helpers/wait-for.js';
+import { type LabProc, nextLine, START_TIMEOUT_MS, spawnIn as spawnInNs } from './lab-procs.js';
 import { buildVethLab, CLIENT, HOST_A, HOST_B, HOST6_A, HOST6_B, VIP } from './veth-lab.js';
 
 const PREFIX = uniquePrefix('steer-sc');
 const PORT = 7778;
 const SVC = 0;
 const VIP_ID = 0;
-/** Bound on a lab process's answer. */
-const LINE_TIMEOUT_MS = 3000;
 
 const A: InstanceSpec = { id: 'a/echo', host4: HOST_A, host6: HOST6_A, local: true };
 const B: InstanceSpec = { id: 'b/echo', host4: HOST_B, host6: HOST6_B, local: false };
@@ -40,23 +37,7 @@ let dpA: Dataplane; // A's view: A local
 let dpB: Dataplane; // B's view: B local
 const procs: ChildProcess[] = [];
 
-/** Runs `argv` in `ns`: its stdin and the lines of its stdout. */
-function spawnIn(ns: Netns, argv: string[]): { p: ChildProcess; lines: Interface } {
-  const p = spawn('ip', ['netns', 'exec', ns.name, ...argv], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  procs.push(p);
-  return { p, lines: createInterface({ input: p.stdout! }) };
-}
-
-/** A lab process's next line (bounded: a lost answer fails the test, it does not hang it). */
-function nextLine(lines: Interface, ms = LINE_TIMEOUT_MS): Promise<string> {
-  return within(
-    once(lines, 'line').then(([l]) => String(l)),
-    ms,
-    'a line from a lab process',
-  );
-}
+const spawnIn = (ns: Netns, argv: string[]): LabProc => spawnInNs(ns, argv, procs);
 
 /** Both hosts' rings: A's view and B's view of the same members. */
 function rings(newRing: InstanceSpec[], established: InstanceSpec[]): void {
@@ -86,7 +67,7 @@ before(async () => {
       ns,
       program('tcp-echo', ['--name', name, '--bind', VIP, '--port', String(PORT)]),
     );
-    assert.equal(await nextLine(lines), 'ready');
+    assert.equal(await nextLine(lines, START_TIMEOUT_MS), 'ready');
   }
 });
 
@@ -104,7 +85,7 @@ async function hold(owner: InstanceSpec): Promise<{ p: ChildProcess; lines: Inte
   rings([owner], [owner]);
   // a held connection: stdin lines out, replies (and 'closed: <why>') to stdout
   const c = spawnIn(tor, program('tcp-hold', ['--from', CLIENT, '--to', VIP, '--port', String(PORT)]));
-  assert.equal(await nextLine(c.lines), 'connected');
+  assert.equal(await nextLine(c.lines, START_TIMEOUT_MS), 'connected');
   c.p.stdin!.write('one\n');
   assert.equal(await nextLine(c.lines), `${owner === A ? 'A' : 'B'}:one`);
   return c;

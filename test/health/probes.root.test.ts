@@ -36,7 +36,7 @@ describe('tcp', () => {
       );
       const r = await probeTcp(host, port, never());
       assert.deepEqual(verdict(r), [true, 'connected']);
-      assert.ok(r.durationMs >= 0 && r.durationMs < 1000);
+      assert.ok(r.durationMs > 0 && r.durationMs < 1000, `connected in ${r.durationMs} ms`); // a connect takes time
       await new Promise((res) => srv.close(res));
       assert.deepEqual(verdict(await probeTcp(host, port, never())), [false, 'ECONNREFUSED']);
     }

@@ -7,7 +7,7 @@
 // startWithKernel()'s speaker removes it on shutdown.
 // (FRR 8.4 with an explicit link-local neighbor stays in "Waiting for NHT": its known NHT problem
 // with `neighbor <LL> interface <if>`; FRR's `neighbor <if> interface` learns our address from
-// the router advertisements the speaker sends: speaker.unnumbered-frr.test.ts.)
+// the router advertisements the speaker sends: speaker.unnumbered-frr.root.test.ts.)
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';

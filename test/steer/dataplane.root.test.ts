@@ -1,11 +1,12 @@
 // The control side: a restarted agent adopts the pinned maps (VIPs, rings, instance slots and flows
 // survive), the program is replaced on an interface atomically, and bad settings are refused.
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { addVethPair, createNetns, removeNetnsByPrefix, uniquePrefix } from '../../lab/netns.js';
-import { ifIndex, queryXdp, withNetns } from '../../src/native/index.js';
+import type { AnycastdError } from '../../src/errors.js';
+import { BpfMap, ifIndex, queryXdp, withNetns } from '../../src/native/index.js';
 import { Dataplane, MAP_NAMES } from '../../src/steer/dataplane.js';
 import * as P from '../../src/steer/proto.js';
 import { vipKeyOf, vipProbeSlots } from '../../src/steer/vips.js';
@@ -47,7 +48,7 @@ test('a restarted agent adopts the pinned maps: VIPs, rings, instance slots and 
   }
 });
 
-test('a pinned map of another shape (an older layout) is dropped and made anew, the rest adopted', (t) => {
+test('a pinned map of another shape under the same layout version is refused; nothing changes', (t) => {
   const pinDir = `/sys/fs/bpf/${uniquePrefix('steer')}shape`;
   t.after(() => rmSync(pinDir, { recursive: true, force: true }));
   const first = openTestbed({ pin: true, pinDir });
@@ -56,14 +57,18 @@ test('a pinned map of another shape (an older layout) is dropped and made anew, 
   const other = openTestbed({ pin: false });
   other.map('services').pin(join(pinDir, 'instance_ids')); // 16-byte values where 64 are expected
   other.close();
-  const second = Dataplane.open({ pinDir, host4: HOST4 });
-  try {
-    assert.deepEqual(second.dropped, ['instance_ids']);
-    assert.ok(second.adopted.includes('flows') && !second.adopted.includes('instance_ids'));
-    assert.equal(second.map('instance_ids').valueSize, 64);
-  } finally {
-    second.close();
-  }
+  const before = readdirSync(pinDir).sort();
+  assert.throws(
+    () => Dataplane.open({ pinDir, host4: HOST4 }),
+    (err: AnycastdError) =>
+      err.code === 'ERR_PIN_LAYOUT' &&
+      err.message.includes('map instance_ids is pinned as type 2, key 4 B, value 16 B, 16 entries') &&
+      err.message.includes('nothing was changed'),
+  );
+  assert.deepEqual(readdirSync(pinDir).sort(), before, 'no pin removed or added');
+  const ids = BpfMap.openPinned(join(pinDir, 'instance_ids'));
+  assert.equal(ids.valueSize, 16, 'the foreign pin is still there');
+  ids.close();
 });
 
 test('the program is replaced on an interface atomically (XDP_FLAGS_REPLACE)', (t) => {

@@ -4,7 +4,7 @@
 // each get an error reply while the server keeps answering; and the bounds: a client sending garbage,
 // one sending nothing or dribbling, one that never reads its replies are dropped, and a flood of
 // connections holds at most MAX_CONNECTIONS while the operator's call still gets through. (Only local
-// users in the socket's group can connect at all: test/agent/systemd.test.ts.)
+// users in the socket's group can connect at all: test/agent/systemd.root.test.ts.)
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
