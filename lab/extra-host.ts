@@ -18,7 +18,9 @@ import { addHostAddress, type Lab, wireLinks } from './topology.js';
 async function reconfigureTor2(lab: Lab): Promise<void> {
   const bird = lab.tor2;
   if (!bird) throw new Error('tor2 is not running');
-  const conf = routerConfig('tor2', lab.hosts, join(bird.dir, 'bird.log'));
+  const conf = routerConfig('tor2', lab.hosts, join(bird.dir, 'bird.log'), {
+    gracefulRestart: lab.gracefulRestart,
+  });
   writeFileSync(join(bird.dir, 'bird.conf'), conf);
   const out = await birdc(bird.ctl, 'configure');
   if (!/Reconfigured|Reconfiguration in progress/.test(out)) throw new Error(`birdc configure: ${out}`);

@@ -13,11 +13,22 @@ export type RouterName = 'spine' | TorName;
 /** The daemon each router runs in the lab. */
 export const ROUTER_DAEMON: Record<RouterName, 'frr' | 'bird'> = { spine: 'frr', tor1: 'frr', tor2: 'bird' };
 
-/** bgpd.conf (FRR) or bird.conf (BIRD) of `router` with sessions to `hosts`; BIRD logs to `birdLog`. */
-export function routerConfig(router: RouterName, hosts: readonly HostName[] = HOSTS, birdLog = ''): string {
+/**
+ * bgpd.conf (FRR) or bird.conf (BIRD) of `router` with sessions to `hosts`; BIRD logs to `birdLog`.
+ * `gracefulRestart`: the ToRs as graceful restart helpers (RFC 4724; the lab's default is off).
+ */
+export function routerConfig(
+  router: RouterName,
+  hosts: readonly HostName[] = HOSTS,
+  birdLog = '',
+  opts: { gracefulRestart?: boolean } = {},
+): string {
+  const gracefulRestart = (opts.gracefulRestart ?? false) && router !== 'spine';
   if (ROUTER_DAEMON[router] === 'bird') {
-    return renderBird(ROUTER_ID[router], torPeers(router as TorName, hosts), birdLog);
+    return renderBird(ROUTER_ID[router], torPeers(router as TorName, hosts), birdLog, undefined, {
+      gracefulRestart,
+    });
   }
   const peers = router === 'spine' ? spinePeers() : torPeers(router as TorName, hosts);
-  return renderBgpd(router, ROUTER_ID[router], peers);
+  return renderBgpd(router, ROUTER_ID[router], peers, { gracefulRestart });
 }

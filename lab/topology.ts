@@ -47,6 +47,8 @@ export interface LabOptions {
   run?: number;
   /** Progress lines ("namespaces up", ...). */
   log?: (line: string) => void;
+  /** The ToRs as graceful restart helpers (RFC 4724; default off: a lost session drops routes at once). */
+  gracefulRestart?: boolean;
 }
 
 export type RouterName = 'spine' | 'tor1' | 'tor2';
@@ -75,6 +77,8 @@ export class Lab {
   readonly procs = new ProcessRegistry();
   readonly frr = new Map<'spine' | 'tor1', FrrInstance>();
   tor2: BirdInstance | undefined;
+  /** The ToRs run as graceful restart helpers (LabOptions.gracefulRestart). */
+  gracefulRestart = false;
   /** Host BGP stand-ins (BIRD) that are running. */
   readonly standIns = new Map<HostName, BirdInstance>();
   readonly services = new Map<HostName, LabProcess>();
@@ -159,7 +163,9 @@ export class Lab {
   /** Start a router's daemons (FRR zebra + bgpd for the spine and tor1, BIRD for tor2). */
   async startRouter(router: RouterName): Promise<void> {
     const dir = join(this.dir, router);
-    const conf = routerConfig(router, this.hosts, join(dir, 'bird.log'));
+    const conf = routerConfig(router, this.hosts, join(dir, 'bird.log'), {
+      gracefulRestart: this.gracefulRestart,
+    });
     if (router === 'tor2') {
       this.tor2 = await startBird(this.procs, this.ns('tor2'), dir, 'tor2', conf);
       return;
@@ -282,6 +288,7 @@ export async function buildLab(opts: LabOptions = {}): Promise<Lab> {
   const log = opts.log ?? (() => {});
   if (stale.length > 0) log(`removed ${stale.length} stale namespaces of crashed runs`);
   const lab = new Lab(labPrefix(opts.run ?? nextRun++), log);
+  lab.gracefulRestart = opts.gracefulRestart ?? false;
   lab.armTeardown();
   try {
     mkdirSync(lab.dir, { recursive: true });
