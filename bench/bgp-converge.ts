@@ -8,15 +8,7 @@ import { join } from 'node:path';
 import { renderBird, startBird } from '../lab/bird.js';
 import { sleep, waitFor } from '../lab/exec.js';
 import { renderBgpd, startFrr } from '../lab/frr.js';
-import {
-  addAddress,
-  createNamespace,
-  createVeth,
-  labPrefix,
-  linkUp,
-  removeByPrefix,
-  runDir,
-} from '../lab/netns.js';
+import { createNamespace, labPrefix, removeByPrefix, runDir, wireHostToTor } from '../lab/netns.js';
 import { type PeerSpec, singleHostTorPeers } from '../lab/peers.js';
 import { ProcessRegistry } from '../lab/processes.js';
 import { Afi } from '../src/bgp/codec/constants.js';
@@ -110,14 +102,7 @@ export async function convergeFigures(vips: number, runs: number): Promise<Conve
   try {
     for (const n of Object.values(ns)) createNamespace(n);
     for (const tor of TORS) {
-      const l = LINK[tor];
-      createVeth(ns.host, `to-${tor}`, ns[tor], 'to-host');
-      addAddress(ns.host, `to-${tor}`, `${l.h4}/31`);
-      addAddress(ns.host, `to-${tor}`, `${l.h6}/127`);
-      addAddress(ns[tor], 'to-host', `${l.t4}/31`);
-      addAddress(ns[tor], 'to-host', `${l.t6}/127`);
-      linkUp(ns.host, `to-${tor}`);
-      linkUp(ns[tor], 'to-host');
+      wireHostToTor(ns.host, tor, ns[tor], LINK[tor]);
     }
     await startFrr(
       procs,

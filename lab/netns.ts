@@ -15,6 +15,7 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, runIn, sleepSync, tryRun } from './exec.js';
+import type { LinkAddresses } from './peers.js';
 import { pidAlive } from './processes.js';
 
 /** Every lab namespace name starts with this. */
@@ -147,6 +148,20 @@ export function linkUp(ns: string, ifname: string): void {
 }
 
 /** A veth pair `a`–`b` in `ns` (or `b` in `peerNs`), both ends up. */
+/**
+ * A host–ToR link of the two-namespace setups: veth `to-<tor>` in the host namespace, `to-host` in the
+ * ToR's, the /31 and /127 of `l` on both ends, both up.
+ */
+export function wireHostToTor(hostNs: string, tor: string, torNs: string, l: LinkAddresses): void {
+  createVeth(hostNs, `to-${tor}`, torNs, 'to-host');
+  addAddress(hostNs, `to-${tor}`, `${l.h4}/31`);
+  addAddress(hostNs, `to-${tor}`, `${l.h6}/127`);
+  addAddress(torNs, 'to-host', `${l.t4}/31`);
+  addAddress(torNs, 'to-host', `${l.t6}/127`);
+  linkUp(hostNs, `to-${tor}`);
+  linkUp(torNs, 'to-host');
+}
+
 export function addVethPair(ns: Netns, a: string, b: string, peerNs: Netns = ns): void {
   createVeth(ns.name, a, peerNs.name, b);
   linkUp(ns.name, a);

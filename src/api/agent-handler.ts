@@ -74,6 +74,7 @@ export function agentHandler(parts: OpsParts, st: AgentHandlerState): ApiHandler
       lastError: p.lastNotificationIn ?? p.lastNotificationOut ?? '',
       bfd: p.bfd ? bfdSummary(p.bfd) : '',
       link: p.linkUp === undefined ? '' : p.linkUp ? 'up' : 'down',
+      routesRejected: Object.entries(p.routesRejected).map(([reason, count]) => ({ reason, count })),
     }));
   };
   const names = (service: string): string[] =>

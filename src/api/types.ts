@@ -31,6 +31,13 @@ export interface PeerInfo {
   bfd: string;
   /** The peer's interface: "up", "down", "" when unknown. */
   link: string;
+  /** Received routes not used, by reason (every reason, 0 included). */
+  routesRejected: RejectCount[];
+}
+
+export interface RejectCount {
+  reason: string;
+  count: number;
 }
 
 export interface ServiceInfo {

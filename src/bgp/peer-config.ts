@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type net from 'node:net';
 import type { Clock } from '../clock.js';
+import { carriedFamilies } from '../config/families.js';
 import type { NodeConfig, PeerConfig } from '../config/types.js';
 import { AnycastdError } from '../errors.js';
 import { MAX_TTL } from '../native/sockopt.js';
@@ -74,9 +75,9 @@ export function md5KeyOf(peer: PeerConfig): string | undefined {
   }
 }
 
+/** The families offered: what config/families.ts says the peer carries (the config check's rule too). */
 function families(peer: PeerConfig): AfiSafi[] {
-  if (isUnnumbered(peer)) return [IPV4_UNICAST, IPV6_UNICAST];
-  return transportFamily(peer) === 4 ? [IPV4_UNICAST] : [IPV6_UNICAST];
+  return carriedFamilies(peer).map((f) => (f === 4 ? IPV4_UNICAST : IPV6_UNICAST));
 }
 
 /** The outgoing connection: a native socket with MD5 and GTSM applied before connect. */

@@ -10,7 +10,8 @@
 // first message is not an OPEN gets FSM Error 5/0 (RFC 6608: no OPEN was exchanged on it); one silent
 // for the whole wait gets Hold Timer Expired (4/0). An Established peer that advertised graceful
 // restart and opens anew has restarted (RFC 4724 §4.2): the old session ends without a NOTIFICATION.
-// RFC 7606 outcomes of received UPDATEs are counted per action and reason, and messages by type in
+// RFC 7606 outcomes of received UPDATEs are counted per action and reason (an UPDATE error that ends
+// the session as 'session-reset', the others as the codec applied them), and messages by type in
 // each direction (the session's connection only: a rejected colliding one is not the session's).
 // Every entry point (socket data, close and error, timers, the outcome of a connect) is guarded: an
 // exception in it, ours or a handler's, ends the session with a Cease and is reported (`onError`),
@@ -21,13 +22,13 @@ import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import type { AttrContext } from './codec/attributes/types.js';
 import { type AfiSafi, findCapability } from './codec/capabilities.js';
 import { CeaseSubcode, ErrorCode, FsmSubcode } from './codec/constants.js';
-import { BgpCodecError } from './codec/errors.js';
+import { BgpCodecError, type Rfc7606Action } from './codec/errors.js';
 import { encodeKeepalive } from './codec/keepalive.js';
 import { type BgpMessage, decodeMessage } from './codec/message.js';
 import { encodeNotification, type NotificationMessage, shutdownData } from './codec/notification.js';
 import { encodeOpen, type OpenMessage } from './codec/open.js';
 import { encodeRouteRefresh } from './codec/route-refresh.js';
-import { type DecodedUpdate, encodeUpdate, type Rfc7606Outcome, type UpdateMessage } from './codec/update.js';
+import { type DecodedUpdate, encodeUpdate, type UpdateMessage } from './codec/update.js';
 import { type OwnConnection, resolveHeld } from './fsm/collision.js';
 import { Fsm, type FsmAction, type FsmEvent, type FsmState, type Negotiated } from './fsm.js';
 import { Connection, codecErrorEvent, linger, messageEvent, tcpConnect } from './session-io.js';
@@ -449,6 +450,8 @@ export class BgpSession {
       c.socket = undefined;
       return;
     }
+    // RFC 7606 §3: an UPDATE error that takes the session down is counted as such.
+    if (e.notifyCode === ErrorCode.UPDATE_MESSAGE) this.count('session-reset', e.reason);
     this.fsm.handle(codecErrorEvent(e));
   }
 
@@ -460,13 +463,13 @@ export class BgpSession {
     }
     if (msg.type === 'update') {
       this.counters.updatesIn++;
-      for (const o of msg.outcomes) this.count(o);
+      for (const o of msg.outcomes) this.count(o.action, o.reason);
     }
     return messageEvent(msg);
   }
 
-  private count(o: Rfc7606Outcome): void {
-    const key = `${o.action}:${o.reason}`;
+  private count(action: Rfc7606Action, reason: string): void {
+    const key = `${action}:${reason}`;
     this.counters.rfc7606.set(key, (this.counters.rfc7606.get(key) ?? 0) + 1);
   }
 

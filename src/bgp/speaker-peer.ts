@@ -15,9 +15,15 @@
 // MAX_PREFIX_RECOUNT_MS the peer is asked for its table again (RFC 2918 ROUTE-REFRESH) and counted
 // afresh; a whole interval within the limit ends the state. A peer without route refresh stays over
 // until its session restarts.
+// Before a received route is kept as usable it passes nexthop-check.ts: a family the session did not
+// negotiate is ignored (RFC 4760 §7), a next hop that is this host's own address (RFC 4271 §5.1.3) or
+// not on-link on a single-hop session is not used; each is counted per reason (`routesRejected`).
+// The check runs on receipt against the addresses of that moment: a route refused then is not looked
+// at again until the peer sends it again (a route refresh or a new session).
 
 import type { Clock, TimerHandle } from '../clock.js';
 import type { PeerConfig } from '../config/types.js';
+import type { InterfaceAddress } from '../netlink/rtnl-codec.js';
 import type { ExportAttributes } from './announcer.js';
 import type { PathAttributes } from './codec/attributes/types.js';
 import { type Capability, findCapability } from './codec/capabilities.js';
@@ -33,6 +39,7 @@ import {
   withPeerCommunities,
 } from './export.js';
 import type { FsmState } from './fsm.js';
+import { type KernelNexthop, negotiated, nexthopProblem, type RejectReason } from './nexthop-check.js';
 import { ImportPolicy, parseCommunity, parseLargeCommunity } from './policy.js';
 import { AdjRibIn, AdjRibOut, type RibOutRoute } from './rib.js';
 import { BgpSession, type SessionOptions } from './session.js';
@@ -48,6 +55,8 @@ const MAX_PREFIX_DATA_LEN = 7;
 /** How long stale routes may wait for the restarted peer's End-of-RIB (FRR's stalepath-time). */
 export const STALE_PATH_TIME_MS = 360_000;
 const LINK_LOCAL_RE = /^fe[89ab]/i;
+/** After the first rejection of a reason, one log line per this many more (the count is in the metrics). */
+const REJECT_LOG_EVERY = 1000;
 
 type GracefulRestart = Extract<Capability, { kind: 'graceful-restart' }>;
 
@@ -64,6 +73,10 @@ export interface PeerHost {
   ifindexOf(name: string): number | undefined;
   /** An End-of-RIB arrived from the peer (the speaker's selection deferral after a restart waits for them). */
   endOfRibIn?(): void;
+  /** This host's interface addresses now (none: not known, the next-hop address checks are skipped). */
+  hostAddresses(): readonly InterfaceAddress[] | undefined;
+  /** Addresses of this host that may be on no interface yet: the host addresses and the exported VIPs. */
+  ownAddresses(): readonly string[];
   /** Default MAX_PREFIX_RECOUNT_MS. */
   maxPrefixRecountMs?: number;
   /** The agent's clock (src/clock.ts): the stale and recount timers, the uptime. */
@@ -268,21 +281,55 @@ export class SpeakerPeer {
       this.host.endOfRibIn?.();
       return;
     }
-    const { announced, withdrawn } = updateRoutes(u);
+    const routes = updateRoutes(u);
+    const families = this.session.families;
+    const withdrawn = routes.withdrawn.filter((p) => negotiated(p, families));
+    const announced = routes.announced.filter(
+      (p) => negotiated(p, families) || this.reject('family-not-negotiated', p),
+    );
     const attrs = keptAttributes(u.attributes);
     // RFC 4271 §9.1.2: a route whose AS_PATH holds our own AS is a loop and is not used.
     const loop = attrs.asPath?.some((seg) => seg.asns.includes(this.host.localAs)) ?? false;
     let changed = false;
     for (const p of withdrawn) changed = this.ribIn.withdraw(p) || changed;
     for (const p of announced) {
-      const accept = !loop && this.policy.accepts(p);
+      let accept = !loop && this.policy.accepts(p);
       this.counters.prefixesReceived++;
+      if (accept) {
+        const problem = nexthopProblem(this.nexthopFrom(attrs), this.nexthopContext());
+        if (problem) accept = this.reject(problem, p);
+      }
       if (accept) this.counters.prefixesAccepted++;
       changed = this.ribIn.announce(p, attrs, accept) || changed;
     }
     const suppressedBefore = this.suppressed;
     this.checkMaxPrefix();
     if (changed || suppressedBefore !== this.suppressed) this.host.importChanged();
+  }
+
+  /** What the next-hop check needs of this session and host. */
+  private nexthopContext(): Parameters<typeof nexthopProblem>[1] {
+    const local = this.session.localAddress;
+    return {
+      families: this.session.families,
+      addresses: this.host.hostAddresses(),
+      own: local ? [...this.host.ownAddresses(), local] : this.host.ownAddresses(),
+      peerAddress: this.config.address,
+      unnumbered: this.config.interface !== null,
+    };
+  }
+
+  /** Count a route not used for `reason` (logged the first time and then every REJECT_LOG_EVERY); false. */
+  private reject(reason: RejectReason, prefix: Prefix): false {
+    const n = this.counters.rejected(reason);
+    if (n % REJECT_LOG_EVERY === 1)
+      this.host.log('bgp-route-rejected', {
+        peer: this.config.name,
+        prefix: prefixKey(prefix),
+        reason,
+        count: n,
+      });
+    return false;
   }
 
   /**
@@ -460,16 +507,20 @@ export class SpeakerPeer {
   }
 
   /** Next hop of an accepted route for the kernel; an IPv6 link-local one needs the peer's interface. */
-  nexthopOf(prefix: Prefix): { gateway: string; ifindex?: number } | undefined {
+  nexthopOf(prefix: Prefix): KernelNexthop | undefined {
     const r = this.ribIn.get(prefix);
-    if (!r) return undefined;
-    if (r.attributes.nextHop && !r.attributes.mpReach) return { gateway: r.attributes.nextHop };
-    const hops = r.attributes.mpReach?.nextHops ?? [];
+    return r ? this.nexthopFrom(r.attributes) : undefined;
+  }
+
+  /** The next hop the kernel would use for a route with these attributes. */
+  private nexthopFrom(a: PathAttributes): KernelNexthop | undefined {
+    if (a.nextHop && !a.mpReach) return { gateway: a.nextHop };
+    const hops = a.mpReach?.nextHops ?? [];
     const global = hops.find((h) => !isLinkLocal(h));
     const ll = hops.find(isLinkLocal);
     if (ll && this.ifindex !== undefined) return { gateway: ll, ifindex: this.ifindex };
     if (global) return { gateway: global };
-    if (r.attributes.nextHop) return { gateway: r.attributes.nextHop };
+    if (a.nextHop) return { gateway: a.nextHop };
     return undefined;
   }
 

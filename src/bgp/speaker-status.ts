@@ -6,6 +6,7 @@ import type { BfdPeerStatus } from '../bfd/manager.js';
 import type { PeerConfig } from '../config/types.js';
 import type { BgpMessage } from './codec/message.js';
 import type { FsmState } from './fsm.js';
+import { REJECT_REASONS, type RejectReason } from './nexthop-check.js';
 import type { AdjRibIn } from './rib.js';
 import type { SessionCounters } from './session.js';
 
@@ -72,6 +73,8 @@ export interface PeerStatus {
   bfd?: BfdPeerStatus;
   /** Its interface has carrier and is up; undefined when not known. Filled by the composition root. */
   linkUp?: boolean;
+  /** Announcements not used, by reason (nexthop-check.ts): since the peer was configured. */
+  routesRejected: Record<RejectReason, number>;
 }
 
 /** What a snapshot reads from the peer. */
@@ -98,6 +101,14 @@ export class PeerCounters {
   maxPrefixExceeded = 0;
   overLimit = false;
   flaps = 0;
+  private readonly rejects = new Map<RejectReason, number>();
+
+  /** One more route not used for `reason`; returns the count so far. */
+  rejected(reason: RejectReason): number {
+    const n = (this.rejects.get(reason) ?? 0) + 1;
+    this.rejects.set(reason, n);
+    return n;
+  }
 
   /** An FSM transition: leaving Established is a flap. */
   state(from: FsmState, to: FsmState): void {
@@ -147,6 +158,10 @@ export class PeerCounters {
       maxPrefixExceeded: this.maxPrefixExceeded,
       overMaxPrefix: this.overLimit,
       rfc7606: Object.fromEntries(c.rfc7606),
+      routesRejected: Object.fromEntries(REJECT_REASONS.map((r) => [r, this.rejects.get(r) ?? 0])) as Record<
+        RejectReason,
+        number
+      >,
     };
   }
 }

@@ -21,6 +21,7 @@ import {
 import { Rtnetlink } from '../native/rtnl.js';
 import { MAX_TTL } from '../native/sockopt.js';
 import type { IpFamily } from '../netlink/ip.js';
+import type { InterfaceAddress } from '../netlink/rtnl-codec.js';
 import type { ExportAttributes, RouteAnnouncer } from './announcer.js';
 import { Afi } from './codec/constants.js';
 import { type Prefix, prefixKey } from './codec/prefix.js';
@@ -102,6 +103,8 @@ export class BgpSpeaker implements RouteAnnouncer {
   private eorReleased = false;
   private listener: BgpListener | undefined;
   private addresses: AddressSource | undefined;
+  /** The host's interface addresses at the last plan (for the next-hop checks). */
+  private hostAddresses: readonly InterfaceAddress[] | undefined;
   private replanTimer: TimerHandle | undefined;
   private replanAt = 0;
   /** Peers the last plan found no local address for (logged when the set changes). */
@@ -189,9 +192,11 @@ export class BgpSpeaker implements RouteAnnouncer {
     this.replanTimer = undefined;
     if (this.stopped || !listener || !addresses) return;
     try {
+      const host = addresses.read();
+      this.hostAddresses = host.addresses;
       const { endpoints, unplaced } = listenPlan(
         [...this.peerMap.values()].map((p) => p.config),
-        addresses.read(),
+        host,
       );
       const names = unplaced.join(',');
       if (names !== this.unplaced && unplaced.length > 0)
@@ -220,6 +225,12 @@ export class BgpSpeaker implements RouteAnnouncer {
       prefsrc: { 4: config.node.host.ipv4, 6: config.node.host.ipv6 },
       onPrefsrcRejected: (family, prefsrc) =>
         options.log?.('bgp-default-route-without-prefsrc', { family, prefsrc, why: 'not a local address' }),
+      onNexthopsRejected: (family, refused) =>
+        options.log?.('bgp-default-nexthop-failed', {
+          family,
+          refused: refused.map((r) => ({ gateway: r.nexthop.gateway, error: r.error })),
+          why: 'the kernel refused these next hops; the others are installed, these are tried again every second',
+        }),
     });
     try {
       const s = await BgpSpeaker.start(config, {
@@ -277,6 +288,8 @@ export class BgpSpeaker implements RouteAnnouncer {
       endOfRibReleased: () => this.eorReleased,
       importChanged: () => this.updateKernel(),
       endOfRibIn: () => this.checkSelectionDeferral(),
+      hostAddresses: () => this.hostAddresses,
+      ownAddresses: () => [...this.exportTable.values()].map((r) => r.prefix.addr),
       ifindexOf: (name) => this.options.ifindexOf?.(name),
       log: (e, f) => this.log(e, f),
       maxPrefixRecountMs: this.options.maxPrefixRecountMs,

@@ -33,8 +33,17 @@ export const peersText = (r: Reply<'peers'>): string =>
     { header: 'ACCEPTED', value: (p) => p.prefixesAccepted },
     { header: 'BFD', value: (p) => orDash(p.bfd) },
     { header: 'LINK', value: (p) => orDash(p.link) },
+    { header: 'REJECTED', value: (p) => orDash(rejectedText(p.routesRejected)) },
     { header: 'LAST ERROR', value: (p) => orDash(p.lastError) },
   ]);
+
+/** The reasons with a count, e.g. "nexthop-own-address=1 family-not-negotiated=2". */
+function rejectedText(counts: readonly { reason: string; count: number }[]): string {
+  return counts
+    .filter((c) => c.count > 0)
+    .map((c) => `${c.reason}=${c.count}`)
+    .join(' ');
+}
 
 export const servicesText = (r: Reply<'services'>): string =>
   table(r.services, [

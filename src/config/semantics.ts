@@ -1,9 +1,10 @@
 // Cross-field rules of the config that a per-field schema cannot state: address families, unique names,
 // ids and VIPs, the one local instance of each service, timer relations (RFC 4271 §4.2 hold time, check
-// timeout below interval), dampening thresholds (RFC 2439: reuse below suppress) and a prime Maglev ring.
+// timeout below interval), every VIP's family carried by a peer (families.ts), dampening thresholds (RFC 2439: reuse below suppress) and a prime Maglev ring.
 // Each violation is reported with the key path it belongs to; the local instance id is filled in here.
 
 import { isIPv4 } from 'node:net';
+import { checkVipFamilies } from './families.js';
 import { MAX_RESTART_TIME_MS, MIN_HOLD_TIME_MS, MIN_RESTART_TIME_MS } from './schema-bgp.js';
 import type { CheckConfig, Config, PeerConfig, ServiceConfig } from './types.js';
 
@@ -53,6 +54,7 @@ export function applySemantics(cfg: Config, report: Report): void {
   });
   if (cfg.dataplane.mode === 'xdp' && node.uplinks.length === 0)
     report(['node', 'uplinks'], 'at least one interface to attach XDP to (or dataplane.mode: none)');
+  checkVipFamilies(cfg, report);
   const maxInstances = Math.max(0, ...cfg.services.map((s) => s.instances.length));
   const ring = cfg.dataplane.ringSize;
   if (!isPrime(ring)) report(['dataplane', 'ring_size'], 'a prime number (Maglev needs a prime table size)');

@@ -1,9 +1,16 @@
 // Per-peer BGP metrics from the speaker's snapshot: session up and FSM state, Established since (unix
 // seconds), flaps, messages by type and direction, prefixes advertised/received/accepted, and UPDATE
-// errors by RFC 7606 action (RFC 4271, RFC 7606); and the connections the listeners refused at accept.
+// errors by RFC 7606 action (RFC 4271, RFC 7606), received routes not used by reason (RFC 4271 §5.1.3,
+// RFC 4760 §7); and the connections the listeners refused at accept.
 import type { MetricFactory } from './factory.js';
 import { SeriesSet, setStateSet } from './series.js';
-import { BGP_MESSAGE_TYPES, FSM_STATES, type PeerMetrics, RFC7606_ACTIONS } from './sources.js';
+import {
+  BGP_MESSAGE_TYPES,
+  FSM_STATES,
+  type PeerMetrics,
+  RFC7606_ACTIONS,
+  ROUTE_REJECT_REASONS,
+} from './sources.js';
 
 const MS_PER_SECOND = 1000;
 
@@ -72,6 +79,17 @@ export function defineBgpMetrics(f: MetricFactory): void {
     },
   );
   f.track(errors, (s) => s.peerAction);
+  const rejected = f.mirrored(
+    'bgp_routes_rejected_total',
+    'Received routes not used: a family the session did not negotiate (RFC 4760 §7), a next hop that is ' +
+      'this host (RFC 4271 §5.1.3), not on-link on a single-hop session, or missing.',
+    ['peer', 'reason'],
+    (c) => {
+      for (const p of peers())
+        for (const reason of ROUTE_REJECT_REASONS) c.set({ peer: p.name, reason }, p.routesRejected[reason]);
+    },
+  );
+  f.track(rejected, (s) => s.peerReject);
   f.mirrored(
     'bgp_connections_refused_total',
     'Inbound BGP connections reset at accept, before a byte was read: not from a peer of that listener.',

@@ -11,6 +11,7 @@ import {
   REPORTED_STATES,
   RFC7606_ACTIONS,
   RING_KINDS,
+  ROUTE_REJECT_REASONS,
   SECOND_CHANCE_OUTCOMES,
   TRANSITION_REASONS,
   type VipLabels,
@@ -35,6 +36,7 @@ export interface ConfigLabelSets {
   peerState: { peer: string; state: string }[];
   peerType: { peer: string; type: string }[];
   peerAction: { peer: string; action: string }[];
+  peerReject: { peer: string; reason: string }[];
   service: { service: string }[];
   serviceVip: { service: string; vip: string }[];
   check: { service: string; instance_id: string; check: string }[];
@@ -61,6 +63,7 @@ export function labelSetsOf(cfg: Config): ConfigLabelSets {
     peerState: per('state', FSM_STATES),
     peerType: per('type', BGP_MESSAGE_TYPES),
     peerAction: per('action', RFC7606_ACTIONS),
+    peerReject: per('reason', ROUTE_REJECT_REASONS),
     service: cfg.services.map((s) => ({ service: s.name })),
     serviceVip: cfg.services.flatMap((s) => s.vips.map((vip) => ({ service: s.name, vip }))),
     check: instances.flatMap(({ service, instance, svc }) =>

@@ -107,6 +107,7 @@ function peerMetrics(p: PeerStatus, now: number = Date.now()): PeerMetrics {
         }
       : {}),
     ...(p.linkUp === undefined ? {} : { linkUp: p.linkUp }),
+    routesRejected: { ...p.routesRejected },
   };
 }
 

@@ -5,6 +5,7 @@
 // reload) are pushed, through the MetricsRecorder methods of AnycastdMetrics.
 import type { Rfc7606Action } from '../bgp/codec/errors.js';
 import type { FsmState } from '../bgp/fsm/types.js';
+import type { RejectReason } from '../bgp/nexthop-check.js';
 import type { ClusterCountersSnapshot } from '../cluster/counters.js';
 import type { TransitionReason } from '../health/types.js';
 import type { GlobalStats, VipStats } from '../steer/layout.js';
@@ -28,6 +29,14 @@ export const RFC7606_ACTIONS = [
   'attribute-discard',
 ] as const satisfies readonly Rfc7606Action[];
 
+/** Why a received route was not used (src/bgp/nexthop-check.ts; the `reason` label). */
+export const ROUTE_REJECT_REASONS = [
+  'family-not-negotiated',
+  'nexthop-own-address',
+  'nexthop-not-on-link',
+  'nexthop-missing',
+] as const satisfies readonly RejectReason[];
+
 export const TRANSITION_REASONS = [
   'check-failed',
   'rise-reached',
@@ -45,7 +54,8 @@ const complete: [
   Missing<FsmState, (typeof FSM_STATES)[number]>,
   Missing<Rfc7606Action, (typeof RFC7606_ACTIONS)[number]>,
   Missing<TransitionReason, (typeof TRANSITION_REASONS)[number]>,
-] = [true, true, true];
+  Missing<RejectReason, (typeof ROUTE_REJECT_REASONS)[number]>,
+] = [true, true, true, true];
 void complete;
 
 export const RELOAD_RESULTS = ['success', 'failure'] as const;
@@ -85,6 +95,8 @@ export interface PeerMetrics {
   prefixesReceived: number;
   prefixesAccepted: number;
   updateErrors: Readonly<Record<Rfc7606Action, number>>;
+  /** Received routes not used, by reason (next hop or family). */
+  routesRejected: Readonly<Record<RejectReason, number>>;
   /** The peer's BFD session, when it has one (src/bfd). */
   bfd?: BfdMetrics;
   /** Its interface is up with carrier; undefined: not known. */

@@ -51,7 +51,13 @@ const peer: PeerStatus = {
   staleRoutes: 0,
   maxPrefixExceeded: 0,
   overMaxPrefix: false,
-  rfc7606: { 'treat-as-withdraw:bad-origin': 2 },
+  rfc7606: { 'treat-as-withdraw:bad-origin': 2, 'session-reset:duplicate-mp-reach-nlri': 1 },
+  routesRejected: {
+    'family-not-negotiated': 1,
+    'nexthop-own-address': 3,
+    'nexthop-not-on-link': 0,
+    'nexthop-missing': 0,
+  },
 };
 
 /** A real Agent and Steering over a real (unpinned) Dataplane; BGP, lo and health are recording fakes. */
@@ -120,6 +126,13 @@ test('startOps over a real Agent and Steering: API replies, drain through the so
   assert.deepEqual(routes, ['192.0.2.11/32', `${VIP}/32`]);
   const peers = (await client.call('peers', {})).peers;
   assert.equal(peers[0]!.state, 'established');
+  assert.deepEqual(
+    peers[0]!.routesRejected.filter((r) => r.count > 0),
+    [
+      { reason: 'family-not-negotiated', count: 1 },
+      { reason: 'nexthop-own-address', count: 3 },
+    ],
+  );
 
   // packets through the real program: flows and counters
   let passed = 0;
@@ -161,6 +174,15 @@ test('startOps over a real Agent and Steering: API replies, drain through the so
     2,
   );
   assert.equal(value(e, 'anycastd_bgp_session_flaps_total', { peer: 'tor1' }), 1, "the speaker's flap count");
+  assert.equal(value(e, 'anycastd_bgp_update_errors_total', { peer: 'tor1', action: 'session-reset' }), 1);
+  assert.equal(
+    value(e, 'anycastd_bgp_routes_rejected_total', { peer: 'tor1', reason: 'nexthop-own-address' }),
+    3,
+  );
+  assert.equal(
+    value(e, 'anycastd_bgp_routes_rejected_total', { peer: 'tor1', reason: 'nexthop-not-on-link' }),
+    0,
+  );
   assert.equal(
     value(e, 'anycastd_health_transitions_total', {
       service: 'web',

@@ -47,6 +47,10 @@ export function testbedHandler(bed: Testbed, configFile: string): ApiHandler & {
         lastError: '',
         bfd: '',
         link: '',
+        routesRejected: [
+          { reason: 'nexthop-own-address', count: p.name === 'tor1' ? 1 : 0 },
+          { reason: 'nexthop-not-on-link', count: 0 },
+        ],
       })),
     }),
     services: () => ({

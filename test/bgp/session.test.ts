@@ -2,8 +2,9 @@
 // across, shutdown communication on stop, a collision when both open at once (the connection opened
 // by the higher BGP identifier survives on both sides, with a Cease 6/7 sent), and errors from a raw
 // socket: a treat-as-withdraw UPDATE keeps the session up and is counted, a duplicate MP_REACH_NLRI
-// resets it with NOTIFICATION 3/1, a bad marker with NOTIFICATION 1/1; a handler that throws ends the
-// session with a Cease (6/0) and an onError report instead of ending the process.
+// resets it with NOTIFICATION 3/1 and is counted as a session-reset UPDATE error, a bad marker with
+// NOTIFICATION 1/1 (no UPDATE error); a handler that throws ends the session with a Cease (6/0) and an
+// onError report instead of ending the process.
 
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -224,6 +225,10 @@ test('RFC 7606 over the wire: a duplicate MP_REACH_NLRI resets the session with 
   const n = received().find((m) => m.type === 'notification');
   assert.ok(n && n.type === 'notification');
   assert.deepEqual([n.code, n.subcode], [3, 1]);
+  // counted as an UPDATE error whose action was a session reset (anycastd_bgp_update_errors_total)
+  assert.deepEqual(Object.fromEntries(session.counters.rfc7606), {
+    'session-reset:duplicate-mp-reach-nlri': 1,
+  });
 });
 
 test('a bad marker on the wire: NOTIFICATION 1/1 (Connection Not Synchronized), session down', async () => {
@@ -236,6 +241,7 @@ test('a bad marker on the wire: NOTIFICATION 1/1 (Connection Not Synchronized), 
   const n = received().find((m) => m.type === 'notification');
   assert.ok(n && n.type === 'notification');
   assert.deepEqual([n.code, n.subcode], [1, 1]);
+  assert.deepEqual(Object.fromEntries(session.counters.rfc7606), {}, 'a header error is no UPDATE error');
 });
 
 test('a handler that throws: the session ends with a Cease and reports it, the process goes on', async () => {

@@ -14,7 +14,7 @@ import { test } from 'node:test';
 import { birdc, renderBird, startBird } from '../../lab/bird.js';
 import { runIn, waitFor } from '../../lab/exec.js';
 import { renderBgpd, startFrr, vtyshJson } from '../../lab/frr.js';
-import { addAddress, createNamespace, createVeth, linkUp } from '../../lab/netns.js';
+import { createNamespace, wireHostToTor } from '../../lab/netns.js';
 import { type PeerSpec, singleHostTorPeers } from '../../lab/peers.js';
 import { Afi } from '../../src/bgp/codec/constants.js';
 import type { Prefix } from '../../src/bgp/codec/prefix.js';
@@ -102,14 +102,7 @@ test('speaker with FRR and BIRD: sessions, VIPs at both peers, no-op re-advertis
   createNamespace(NS.tor1);
   createNamespace(NS.tor2);
   for (const tor of ['tor1', 'tor2'] as const) {
-    const l = LINK[tor];
-    createVeth(NS.host, `to-${tor}`, NS[tor], 'to-host');
-    addAddress(NS.host, `to-${tor}`, `${l.h4}/31`);
-    addAddress(NS.host, `to-${tor}`, `${l.h6}/127`);
-    addAddress(NS[tor], 'to-host', `${l.t4}/31`);
-    addAddress(NS[tor], 'to-host', `${l.t6}/127`);
-    linkUp(NS.host, `to-${tor}`);
-    linkUp(NS[tor], 'to-host');
+    wireHostToTor(NS.host, tor, NS[tor], LINK[tor]);
   }
   await startFrr(
     lab.procs,

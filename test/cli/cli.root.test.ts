@@ -60,10 +60,17 @@ test('each command against a running API: tables, --json and exit codes', async 
   assert.match(status.stdout, /^node {8}h1 \(anycastd 0\.1\.0\)$/m);
   assert.match(status.stdout, /^services {4}2\/2 up$/m);
   const peerLines = peers.stdout.trim().split('\n');
-  assert.match(peerLines[0]!, /^PEER +ADDRESS +ASN +STATE +UP +FLAPS +ADV +RCVD +ACCEPTED +LAST ERROR$/);
-  assert.match(peerLines[1]!, /^tor1 +203\.0\.113\.1 +65001 +idle +- +0 +0 +0 +0 +-$/);
+  assert.match(
+    peerLines[0]!,
+    /^PEER +ADDRESS +ASN +STATE +UP +FLAPS +ADV +RCVD +ACCEPTED +REJECTED +LAST ERROR$/,
+  );
+  assert.match(peerLines[1]!, /^tor1 +203\.0\.113\.1 +65001 +idle +- +0 +0 +0 +0 +nexthop-own-address=1 +-$/);
+  assert.match(peerLines[2]!, /^tor2 .* 0 +- +-$/);
   assert.equal(peerLines.length, 3);
-  const pj = JSON.parse(peersJson.stdout) as { peers: { name: string; remoteAsn: number }[] };
+  const pj = JSON.parse(peersJson.stdout) as {
+    peers: { name: string; remoteAsn: number; routesRejected: { reason: string; count: number }[] }[];
+  };
+  assert.deepEqual(pj.peers[0]!.routesRejected[0], { reason: 'nexthop-own-address', count: 1 });
   assert.deepEqual(
     pj.peers.map((p) => [p.name, p.remoteAsn]),
     [

@@ -212,7 +212,11 @@ const BAD: { name: string; text: string; line: number; column: number; path: str
     text: variant(
       'vips: [203.0.113.10]',
       'vips: [203.0.113.10, "2001:db8:100::10"]',
-      variant('{ ipv4: 192.0.2.12 }', '{ ipv4: 192.0.2.12, ipv6: "2001:db8::12" }'),
+      variant(
+        '{ ipv4: 192.0.2.12 }',
+        '{ ipv4: 192.0.2.12, ipv6: "2001:db8::12" }',
+        variant('      address: 198.51.100.0\n', '      interface: eth1\n'),
+      ),
     ),
     line: 17,
     column: 25,
@@ -408,4 +412,39 @@ test('an unreadable file is a ConfigError naming the file and errno', async () =
   writeFileSync(good, BASE);
   const cfg = await loadConfig(good);
   assert.equal(cfg.file, good);
+});
+
+test('a VIP family no peer carries is refused, naming the VIP and the peers; an interface peer carries both', () => {
+  const v6Only = variant('address: 198.51.100.0', 'address: "2001:db8:1::1"');
+  const issues = issuesOf(v6Only);
+  assert.equal(issues.length, 1);
+  assert.equal(issues[0]!.path, 'services[0].vips[0]');
+  assert.match(issues[0]!.found, /IPv4 VIP 203\.0\.113\.10 of service "web"/);
+  assert.match(issues[0]!.found, /tor1 \(2001:db8:1::1: IPv6\) carry no IPv4/);
+  assert.match(issues[0]!.expected, /add an IPv4 session or an interface peer/);
+  // an IPv6 VIP beside it, with only an IPv4 peer: that one is refused instead
+  const v4Only = variant('vips: [203.0.113.10]', 'vips: [203.0.113.10, "2001:db8:ffff::10"]');
+  const both = variant(
+    '      - { id: h1, host: { ipv4: 192.0.2.11 } }',
+    '      - { id: h1, host: { ipv4: 192.0.2.11, ipv6: "2001:db8::11" } }',
+    v4Only,
+  );
+  const v6Issues = issuesOf(
+    variant(
+      '      - { id: h2, host: { ipv4: 192.0.2.12 }, weight: 2 }',
+      '      - { id: h2, host: { ipv4: 192.0.2.12, ipv6: "2001:db8::12" }, weight: 2 }',
+      both,
+    ),
+  );
+  assert.deepEqual(
+    v6Issues.map((i) => i.path),
+    ['services[0].vips[1]'],
+  );
+  // an unnumbered peer carries both families (RFC 8950): accepted
+  const unnumbered = variant(
+    '      address: 198.51.100.0\n',
+    '      interface: eth1\n',
+    v6Only.replace('address: "2001:db8:1::1"', 'address: 198.51.100.0'),
+  );
+  assert.equal(parseConfig(unnumbered, FILE).peers[0]!.interface, 'eth1');
 });

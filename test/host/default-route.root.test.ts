@@ -1,7 +1,9 @@
 // The default-route writer against the kernel in a namespace of its own: one multipath route per
 // family with anycastd's protocol number and metric, replaced as a whole when the next hops change,
 // deleted when none are left and on clear(); an unchanged set makes no netlink call; an IPv4 default
-// via an IPv6 link-local next hop (RTA_VIA, RFC 8950); another daemon's default route is left alone.
+// via an IPv6 link-local next hop (RTA_VIA, RFC 8950); another daemon's default route is left alone;
+// one next hop the kernel refuses (off-link, interface gone) never blocks the others nor leaves a
+// previous next hop behind, and is tried again until it goes in.
 // `ip -j -N route` is the oracle.
 
 import assert from 'node:assert/strict';
@@ -10,6 +12,7 @@ import { addVethPair, createNetns, type Netns, removeNetnsByPrefix, uniquePrefix
 import { DefaultRouteWriter } from '../../src/host/default-route.js';
 import { Rtnetlink } from '../../src/native/rtnl.js';
 import type { Route } from '../../src/netlink/route.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const prefix = uniquePrefix('host-dr');
 const PROTO = 211;
@@ -175,4 +178,61 @@ test('preferred source: the host address when it is local; without it (and retri
   await new Promise((r) => setTimeout(r, 200));
   assert.equal(prefsrcOf(), '198.51.100.11');
   w2.clear();
+});
+
+test('one refused next hop never blocks the others; a refused update leaves no stale next hop', async () => {
+  const refusals: string[] = [];
+  const w = new DefaultRouteWriter(rt, {
+    protocol: PROTO,
+    metric: METRIC,
+    prefsrcRetryMs: 50,
+    onNexthopsRejected: (f, refused) =>
+      refusals.push(`${f}: ${refused.map((r) => `${r.nexthop.gateway} ${r.error}`).join(', ')}`),
+  });
+  const OFF_LINK4 = '203.0.113.99';
+  const OFF_LINK6 = '2001:db8:99::1';
+  // the kernel's answer to an off-link gateway: IPv4 ENETUNREACH, IPv6 EHOSTUNREACH
+  for (const [f, good, offLink, errno] of [
+    [4, ['192.0.2.1', '192.0.2.3'], OFF_LINK4, 'ENETUNREACH'],
+    [6, ['2001:db8:1::1', '2001:db8:2::1'], OFF_LINK6, 'EHOSTUNREACH'],
+  ] as const) {
+    w.update(
+      f,
+      good.map((gateway) => ({ gateway })),
+    );
+    assert.deepEqual(hopsOf(defaults(f)[0]), [...good]);
+    // a peer's off-link next hop arrives: the other two stay, the refusal is reported with the errno
+    w.update(
+      f,
+      [...good, offLink].map((gateway) => ({ gateway })),
+    );
+    assert.deepEqual(hopsOf(defaults(f)[0]), [...good], `IPv${f}: the good next hops stay`);
+    assert.match(refusals.at(-1) ?? '', new RegExp(`^${f}: ${offLink} ${errno}$`));
+    // the second peer goes away while the off-link one is still there: its next hop leaves the kernel
+    w.update(
+      f,
+      [good[0], offLink].map((gateway) => ({ gateway })),
+    );
+    assert.deepEqual(hopsOf(defaults(f)[0]), [good[0]], `IPv${f}: the vanished peer's next hop is gone`);
+    // only the off-link one left: no default of ours at all (not the previous next hop)
+    w.update(f, [{ gateway: offLink }]);
+    assert.deepEqual(defaults(f), [], `IPv${f}: nothing of ours is left`);
+  }
+  // a next hop on an interface that vanished (ifindex gone) next to a good one
+  w.update(6, [{ gateway: '2001:db8:1::1' }, { gateway: 'fe80::1', ifindex: 999_999 }]);
+  assert.deepEqual(hopsOf(defaults(6)[0]), ['2001:db8:1::1']);
+  assert.match(refusals.at(-1) ?? '', /^6: fe80::1 ENODEV$/);
+  w.update(6, []);
+  // a refused next hop is tried again and goes in once the kernel can reach it, with no BGP change
+  w.update(4, [{ gateway: '192.0.2.1' }, { gateway: OFF_LINK4 }]);
+  assert.deepEqual(hopsOf(defaults(4)[0]), ['192.0.2.1']);
+  ns.ip(['addr', 'add', '203.0.113.98/31', 'dev', 'b0']);
+  try {
+    await waitFor(() => hopsOf(defaults(4)[0]).length === 2, { what: 'the retried next hop in the kernel' });
+    assert.deepEqual(hopsOf(defaults(4)[0]), ['192.0.2.1', OFF_LINK4]);
+  } finally {
+    w.clear();
+    ns.ip(['addr', 'del', '203.0.113.98/31', 'dev', 'b0']);
+  }
+  assert.deepEqual(defaults(4), []);
 });

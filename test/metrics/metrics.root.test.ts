@@ -13,6 +13,7 @@ import {
   FSM_STATES,
   type PeerMetrics,
   RFC7606_ACTIONS,
+  ROUTE_REJECT_REASONS,
   TRANSITION_REASONS,
 } from '../../src/metrics/sources.js';
 import { xdpAttachments } from '../../src/metrics/xdp-source.js';
@@ -47,6 +48,8 @@ test('names follow the Prometheus rules and every labelled series exists at 0 fr
     }
     for (const action of RFC7606_ACTIONS)
       assert.equal(value(e, 'anycastd_bgp_update_errors_total', { peer, action }), 0);
+    for (const reason of ROUTE_REJECT_REASONS)
+      assert.equal(value(e, 'anycastd_bgp_routes_rejected_total', { peer, reason }), 0);
     assert.equal(value(e, 'anycastd_bgp_session_flaps_total', { peer }), 0);
     assert.equal(value(e, 'anycastd_bgp_session_established_timestamp_seconds', { peer }), 0);
   }
@@ -98,6 +101,12 @@ test('snapshot values and pushed events appear; a reload drops the series of a r
     prefixesReceived: 1,
     prefixesAccepted: 1,
     updateErrors: { 'session-reset': 0, 'treat-as-withdraw': 4, 'attribute-discard': 0 },
+    routesRejected: {
+      'family-not-negotiated': 0,
+      'nexthop-own-address': 0,
+      'nexthop-not-on-link': 5,
+      'nexthop-missing': 0,
+    },
   };
   const cfg = testConfig();
   const m = new AnycastdMetrics({ peers: () => [peer] }, BUILD, cfg);
@@ -118,6 +127,10 @@ test('snapshot values and pushed events appear; a reload drops the series of a r
     4,
   );
   assert.equal(value(e, 'anycastd_bgp_session_flaps_total', { peer: 'tor1' }), 2);
+  assert.equal(
+    value(e, 'anycastd_bgp_routes_rejected_total', { peer: 'tor1', reason: 'nexthop-not-on-link' }),
+    5,
+  );
   assert.equal(
     value(e, 'anycastd_health_transitions_total', {
       service: 'web',
