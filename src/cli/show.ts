@@ -31,9 +31,9 @@ export const peersText = (r: Reply<'peers'>): string =>
     { header: 'ADV', value: (p) => p.prefixesAdvertised },
     { header: 'RCVD', value: (p) => p.prefixesReceived },
     { header: 'ACCEPTED', value: (p) => p.prefixesAccepted },
+    { header: 'REJECTED', value: (p) => orDash(rejectedText(p.routesRejected)) },
     { header: 'BFD', value: (p) => orDash(p.bfd) },
     { header: 'LINK', value: (p) => orDash(p.link) },
-    { header: 'REJECTED', value: (p) => orDash(rejectedText(p.routesRejected)) },
     { header: 'LAST ERROR', value: (p) => orDash(p.lastError) },
   ]);
 

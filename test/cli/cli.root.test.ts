@@ -62,10 +62,13 @@ test('each command against a running API: tables, --json and exit codes', async 
   const peerLines = peers.stdout.trim().split('\n');
   assert.match(
     peerLines[0]!,
-    /^PEER +ADDRESS +ASN +STATE +UP +FLAPS +ADV +RCVD +ACCEPTED +REJECTED +LAST ERROR$/,
+    /^PEER +ADDRESS +ASN +STATE +UP +FLAPS +ADV +RCVD +ACCEPTED +REJECTED +BFD +LINK +LAST ERROR$/,
   );
-  assert.match(peerLines[1]!, /^tor1 +203\.0\.113\.1 +65001 +idle +- +0 +0 +0 +0 +nexthop-own-address=1 +-$/);
-  assert.match(peerLines[2]!, /^tor2 .* 0 +- +-$/);
+  assert.match(
+    peerLines[1]!,
+    /^tor1 +203\.0\.113\.1 +65001 +idle +- +0 +0 +0 +0 +nexthop-own-address=1 +- +- +-$/,
+  );
+  assert.match(peerLines[2]!, /^tor2 .* 0 +- +- +- +-$/);
   assert.equal(peerLines.length, 3);
   const pj = JSON.parse(peersJson.stdout) as {
     peers: { name: string; remoteAsn: number; routesRejected: { reason: string; count: number }[] }[];
