@@ -19,8 +19,8 @@ import { HostAgents } from '../lab/agents.js';
 import { birdc } from '../lab/bird.js';
 import { sleep } from '../lab/exec.js';
 import { waitVipAt } from '../lab/fabric-checks.js';
-import { percentile } from '../lab/fabric-scenario.js';
 import { buildLab, type Lab } from '../lab/topology.js';
+import { type Dist, perTor } from './failover-stats.js';
 import { FailoverWatch, type TorTimes } from './failover-watch.js';
 import type { BenchOutput } from './run.js';
 
@@ -43,33 +43,6 @@ const WATCH_OFF = 'watch_socket: false';
 /** Measured elsewhere on this machine (DESIGN.md "Measures that matter"), p99 in ms. */
 const REFERENCES = { birdPollScriptP99: 2100, exabgpHealthcheckP99: 6900, frrTorFloor: 61, aimFrrP99: 120 };
 const TOR_DAEMON: Record<TorName, string> = { tor1: 'FRR', tor2: 'BIRD' };
-
-interface Dist {
-  n: number;
-  p50: number;
-  p99: number;
-  max: number;
-  samples: number[];
-}
-
-const r1 = (x: number): number => Math.round(x * 10) / 10;
-function dist(xs: number[]): Dist {
-  return {
-    n: xs.length,
-    p50: r1(percentile(xs, 0.5)),
-    p99: r1(percentile(xs, 0.99)),
-    max: r1(Math.max(...xs)),
-    samples: xs.map(r1),
-  };
-}
-
-/** Per ToR, both families' samples of every trial. */
-function perTor(trials: TorTimes[]): Record<TorName, Dist> {
-  return Object.fromEntries(TORS.map((t) => [t, dist(trials.flatMap((x) => [x[t][4], x[t][6]]))])) as Record<
-    TorName,
-    Dist
-  >;
-}
 
 function writeHostConfig(agents: HostAgents, watch: boolean): void {
   const p = agents.paths(HOST);

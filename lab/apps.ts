@@ -1,6 +1,6 @@
-// Starting the lab's own Node programs inside namespaces: the service (lab/service.ts) on a host
-// and the probe (lab/probe.ts) on the client. They run as TypeScript through tsx, loaded by an
-// absolute URL so they work whatever the current directory is.
+// Starting the lab's own Node programs inside namespaces: the service (lab/service.ts) on a host,
+// and the probe (lab/probe.ts) and the load generator (lab/load.ts) on the client. They run as
+// TypeScript through tsx, loaded by an absolute URL so they work whatever the current directory is.
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { READY_LINE } from './service.js';
 const TSX_LOADER = import.meta.resolve('tsx');
 const SERVICE_SCRIPT = fileURLToPath(new URL('./service.ts', import.meta.url));
 const PROBE_SCRIPT = fileURLToPath(new URL('./probe.ts', import.meta.url));
+const LOAD_SCRIPT = fileURLToPath(new URL('./load.ts', import.meta.url));
 const SERVICE_READY_TIMEOUT_MS = 15_000;
 
 /** argv of `node` running one of the lab's TypeScript programs through tsx. */
@@ -64,4 +65,24 @@ export async function runProbeIn(ns: string, opts: ProbeOptions): Promise<ProbeR
   ]);
   const out = await runInAsync(ns, process.execPath, args);
   return JSON.parse(out) as ProbeResult;
+}
+
+export interface LoadOptions {
+  target: string;
+  concurrency: number;
+  /** Each worker's pause between requests (0: as fast as it goes). */
+  pauseMs?: number;
+}
+
+/** Start the load generator (lab/load.ts) in `ns`; stop it with SIGTERM, its counts are in its log. */
+export function startLoadIn(procs: ProcessRegistry, ns: string, dir: string, opts: LoadOptions): LabProcess {
+  const args = nodeArgs(LOAD_SCRIPT, [
+    '--target',
+    opts.target,
+    '--concurrency',
+    String(opts.concurrency),
+    '--pause-ms',
+    String(opts.pauseMs ?? 0),
+  ]);
+  return procs.start('load', ns, process.execPath, args, join(dir, `load-${Date.now()}.out`));
 }

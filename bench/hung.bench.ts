@@ -1,0 +1,161 @@
+// Hung and failing services → withdrawal (DESIGN.md "Measures that matter"): the real agent on lab host
+// h2 of the full fabric (tor1 = FRR, tor2 = BIRD), its service (lab/service.ts) made to fail while it
+// still listens, ms until h2 leaves each ToR's kernel FIB for the VIP (both families; the kernel's route
+// events), then healed and its re-advertisement awaited. Three scenarios:
+//  - stop: SIGSTOP (the kernel still completes handshakes; nothing is accepted), healed by SIGCONT;
+//  - error: the service answers HTTP 500 (SIGUSR1), healed by SIGHUP;
+//  - mute: it accepts and reads, never answers (SIGUSR2), healed by SIGHUP.
+// Three modes, in the same run, each over TRIALS trials per scenario, the fault spread over the check's
+// phase, a light load on the VIP from the client (lab/load.ts) throughout (a service with traffic):
+//  - ours: HTTP check every 1 s, fast_interval 50 ms, timeout 150 ms, fall 2, the stall signs on;
+//  - poll: the same check with no fast interval and no stall signs (1 s / fall 2);
+//  - seed: the seed design: h2's agent replaced by a BIRD stand-in and a 1 s poll script (curl, 0.5 s
+//    timeout, fall 2) that withdraws by `birdc disable` of its static protocols.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { HOSTS, TORS, type TorName, VIP4 } from '../lab/addressing.js';
+import { HostAgents } from '../lab/agents.js';
+import { startLoadIn } from '../lab/apps.js';
+import { sleep } from '../lab/exec.js';
+import { waitVipAt } from '../lab/fabric-checks.js';
+import type { LabProcess } from '../lab/processes.js';
+import { MODE_SIGNALS } from '../lab/service.js';
+import { buildLab, type Lab } from '../lab/topology.js';
+import { type Dist, perTor } from './failover-stats.js';
+import { FailoverWatch, type TorTimes } from './failover-watch.js';
+import { FAST_INTERVAL_MS, HTTP_PORT, INTERVAL_MS, TIMINGS, writeHostConfig } from './hung-config.js';
+import type { BenchOutput } from './run.js';
+
+const TRIALS = Number(process.env.ANYCASTD_BENCH_HUNG_TRIALS ?? 30);
+const HOST = 'h2';
+const GONE_TIMEOUT_MS = 15_000;
+const BACK_TIMEOUT_MS = 30_000;
+const SESSIONS_TIMEOUT_MS = 30_000;
+/** The light load on the VIP during the scenarios: workers, and each one's pause between requests. */
+const LOAD = { concurrency: 4, pauseMs: 20 };
+/** The seed design's poll script: its interval (s), curl's timeout (s), failures to withdraw. */
+const SEED = { intervalS: 1, curlTimeoutS: 0.5, fall: 2 };
+const AIM_P99_MS = 500;
+
+type Scenario = 'stop' | 'error' | 'mute';
+const SCENARIOS: Record<Scenario, { fault: NodeJS.Signals; heal: NodeJS.Signals; what: string }> = {
+  stop: { fault: 'SIGSTOP', heal: 'SIGCONT', what: 'SIGSTOP' },
+  error: { fault: MODE_SIGNALS.error, heal: MODE_SIGNALS.ok, what: 'answers 500' },
+  mute: { fault: MODE_SIGNALS.mute, heal: MODE_SIGNALS.ok, what: 'accepts, never answers' },
+};
+type Mode = 'ours' | 'poll' | 'seed';
+
+function servicePid(lab: Lab): number {
+  const proc = lab.services.get(HOST);
+  if (!proc) throw new Error(`no service on ${HOST}`);
+  return proc.pid;
+}
+
+async function trials(lab: Lab, watch: FailoverWatch, s: Scenario, n: number): Promise<TorTimes[]> {
+  const { fault, heal } = SCENARIOS[s];
+  const out: TorTimes[] = [];
+  for (let i = 0; i < n; i++) {
+    // Spread the fault over the check's phase (just after waitBack it would land after a passing probe).
+    await sleep((i / n) * INTERVAL_MS);
+    watch.forget();
+    const pid = servicePid(lab);
+    try {
+      out.push(await watch.timeGone(HOST, async () => void process.kill(pid, fault), GONE_TIMEOUT_MS));
+    } finally {
+      process.kill(pid, heal);
+    }
+    await watch.waitBack(HOST, BACK_TIMEOUT_MS);
+  }
+  return out;
+}
+
+async function allScenarios(
+  lab: Lab,
+  watch: FailoverWatch,
+): Promise<Record<Scenario, Record<TorName, Dist>>> {
+  const out = {} as Record<Scenario, Record<TorName, Dist>>;
+  for (const s of Object.keys(SCENARIOS) as Scenario[]) out[s] = perTor(await trials(lab, watch, s, TRIALS));
+  return out;
+}
+
+/** The seed design's poll-and-pull script, as a shell loop in h2's namespace. */
+function seedScript(ctl: string): string {
+  const birdc = (verb: string) =>
+    `birdc -s ${ctl} ${verb} own4 >/dev/null; birdc -s ${ctl} ${verb} own6 >/dev/null`;
+  return [
+    'fails=0; up=1',
+    'while :; do',
+    `  if curl -sf -m ${SEED.curlTimeoutS} -o /dev/null http://${VIP4}:${HTTP_PORT}/; then`,
+    `    fails=0; if [ $up = 0 ]; then ${birdc('enable')}; up=1; fi`,
+    '  else',
+    `    fails=$((fails+1)); if [ $fails -ge ${SEED.fall} ] && [ $up = 1 ]; then ${birdc('disable')}; up=0; fi`,
+    '  fi',
+    `  sleep ${SEED.intervalS}`,
+    'done',
+  ].join('\n');
+}
+
+export async function run(): Promise<BenchOutput> {
+  const t0 = performance.now();
+  const lab = await buildLab();
+  let watch: FailoverWatch | undefined;
+  let load: LabProcess | undefined;
+  try {
+    const agents = new HostAgents(lab);
+    await agents.prepare();
+    writeHostConfig(agents, HOST, 'ours');
+    await agents.startAll();
+    await lab.waitEstablished(HOSTS, SESSIONS_TIMEOUT_MS);
+    await waitVipAt(lab, HOSTS);
+    watch = await FailoverWatch.start(lab);
+    load = startLoadIn(lab.procs, lab.ns('client'), lab.dir, { target: VIP4, ...LOAD });
+    const results = {} as Record<Mode, Record<Scenario, Record<TorName, Dist>>>;
+    results.ours = await allScenarios(lab, watch);
+    await agents.stop(HOST, 'SIGTERM');
+    writeHostConfig(agents, HOST, 'poll');
+    await agents.start(HOST);
+    await watch.waitBack(HOST, BACK_TIMEOUT_MS);
+    results.poll = await allScenarios(lab, watch);
+    await agents.stop(HOST, 'SIGTERM');
+    const bird = await lab.startHostStandIn(HOST);
+    await watch.waitBack(HOST, BACK_TIMEOUT_MS);
+    const script = join(lab.dir, 'seed-poll.sh');
+    writeFileSync(script, `${seedScript(bird.ctl)}\n`);
+    lab.procs.start('seed poll script', lab.ns(HOST), '/bin/sh', [script], join(lab.dir, 'seed-poll.out'));
+    results.seed = await allScenarios(lab, watch);
+    const data = {
+      trials: TRIALS,
+      check: {
+        intervalMs: INTERVAL_MS,
+        timeoutMs: TIMINGS.checkTimeoutMs,
+        fall: TIMINGS.fall,
+        fastIntervalMs: 50,
+      },
+      load: LOAD,
+      seedScript: SEED,
+      ...results,
+      totalS: Math.round((performance.now() - t0) / 1000),
+    };
+    const fig = (d: Dist) => `p50 ${d.p50} p99 ${d.p99}`;
+    const lines = [
+      `hung/failing service → VIP route gone from the ToR's kernel FIB (ms; ${TRIALS} trials × IPv4+IPv6 each; ` +
+        `light load on the VIP; tor1 FRR, tor2 BIRD):`,
+      ...(Object.keys(SCENARIOS) as Scenario[]).map(
+        (s) =>
+          `  ${s} (${SCENARIOS[s].what}): ` +
+          (['ours', 'poll', 'seed'] as const)
+            .map((m) => `${m} ${TORS.map((t) => `${t} ${fig(results[m][s][t])}`).join(', ')}`)
+            .join(' | ') +
+          ` — ours at FRR ${results.ours[s].tor1.p99 < AIM_P99_MS ? 'meets' : 'misses'} p99 < ${AIM_P99_MS}`,
+      ),
+      `  ours: HTTP every ${INTERVAL_MS} ms, fast ${FAST_INTERVAL_MS} ms, timeout ${TIMINGS.checkTimeoutMs} ms, fall ${TIMINGS.fall}, stall signs; ` +
+        `poll: the same without; seed: BIRD + ${SEED.intervalS} s curl script (fall ${SEED.fall})`,
+      `  total ${data.totalS} s`,
+    ];
+    return { report: lines.join('\n'), data };
+  } finally {
+    if (load) await lab.procs.stop(load);
+    await watch?.stop();
+    lab.teardown();
+  }
+}
