@@ -58,24 +58,30 @@ export function bfdSummary(b: NonNullable<PeerStatus['bfd']>): string {
 
 export function agentHandler(parts: OpsParts, st: AgentHandlerState): ApiHandler {
   const { agent } = parts;
+  const peerInfo = (p: PeerStatus, now: number): PeerInfo => ({
+    name: p.name,
+    address: p.address ?? `interface:${p.interface ?? ''}`,
+    remoteAsn: p.remoteAsn,
+    state: p.state,
+    establishedSince: p.uptimeMs === null ? 0 : seconds(now - p.uptimeMs),
+    flaps: p.flaps,
+    prefixesAdvertised: p.prefixesAdvertised,
+    prefixesReceived: p.prefixesReceived,
+    prefixesAccepted: p.prefixesAccepted,
+    lastError: p.lastNotificationIn ?? p.lastNotificationOut ?? '',
+    bfd: p.bfd ? bfdSummary(p.bfd) : '',
+    link: p.linkUp === undefined ? '' : p.linkUp ? 'up' : 'down',
+    routesRejected: Object.entries(p.routesRejected).map(([reason, count]) => ({ reason, count })),
+  });
   const peers = (): PeerInfo[] => {
-    const list = parts.peers?.() ?? [];
     const now = Date.now();
-    return list.map((p) => ({
-      name: p.name,
-      address: p.address ?? `interface:${p.interface ?? ''}`,
-      remoteAsn: p.remoteAsn,
-      state: p.state,
-      establishedSince: p.uptimeMs === null ? 0 : seconds(now - p.uptimeMs),
-      flaps: p.flaps,
-      prefixesAdvertised: p.prefixesAdvertised,
-      prefixesReceived: p.prefixesReceived,
-      prefixesAccepted: p.prefixesAccepted,
-      lastError: p.lastNotificationIn ?? p.lastNotificationOut ?? '',
-      bfd: p.bfd ? bfdSummary(p.bfd) : '',
-      link: p.linkUp === undefined ? '' : p.linkUp ? 'up' : 'down',
-      routesRejected: Object.entries(p.routesRejected).map(([reason, count]) => ({ reason, count })),
-    }));
+    return (parts.peers?.() ?? []).map((p) => peerInfo(p, now));
+  };
+  const peerNamed = <T>(name: string, f: ((name: string) => T | undefined) | undefined): T => {
+    if (!f) throw new ApiError('UNAVAILABLE', 'the BGP speaker is not running');
+    const found = f(name);
+    if (found === undefined) throw new ApiError('NOT_FOUND', `no peer named ${name}`);
+    return found;
   };
   const names = (service: string): string[] =>
     service === '' ? agent.config.services.map((s) => s.name) : [serviceOf(agent.config, service).name];
@@ -184,6 +190,47 @@ export function agentHandler(parts: OpsParts, st: AgentHandlerState): ApiHandler
       json: JSON.stringify(publicView(agent.config)),
       loadedAt: seconds(st.configLoadedAt()),
     }),
+    peer: ({ name }) => {
+      const d = peerNamed(name, parts.peerDetail);
+      return {
+        peer: peerInfo(d, Date.now()),
+        peerId: d.peerId,
+        holdTime: d.holdTimeS,
+        keepalive: d.keepaliveS,
+        capabilitiesOffered: d.offered,
+        capabilitiesNegotiated: d.negotiated,
+        messagesIn: d.messagesIn,
+        messagesOut: d.messagesOut,
+        updatesIn: d.updatesIn,
+        updatesOut: d.updatesOut,
+        notificationsIn: d.notificationsIn,
+        notificationsOut: d.notificationsOut,
+        routeRefreshIn: d.routeRefreshIn,
+        lastNotificationIn: d.lastNotificationIn ?? '',
+        lastNotificationOut: d.lastNotificationOut ?? '',
+      };
+    },
+    peerReset: ({ name, hard }) => {
+      const reset = parts.resetPeer;
+      const outcome = peerNamed(name, reset && ((n: string) => reset(n, hard)));
+      if (outcome === 'not-established')
+        throw new ApiError(
+          'FAILED',
+          `${name} is not Established: nothing to refresh (a hard reset restarts it)`,
+        );
+      if (outcome === 'no-route-refresh')
+        throw new ApiError(
+          'FAILED',
+          `${name} did not offer route refresh (RFC 2918): only a hard reset is possible`,
+        );
+      return {
+        changed: true,
+        message:
+          outcome === 'reset'
+            ? `${name}: session reset (Cease, administrative reset); it restarts by itself`
+            : `${name}: route refresh asked and our routes sent again; the session stays up`,
+      };
+    },
     checks: ({ service }) => ({ checks: checksOf(agent.status(), new Set(names(service)), Date.now()) }),
     drain: ({ service }) => control('drain', service),
     undrain: ({ service }) => control('undrain', service),

@@ -3,6 +3,7 @@
 // (src/daemon/) fills it; agent-handler.ts turns it into the replies `anycastd show` prints.
 import type { LogRecord } from '../agent/log.js';
 import type { AgentStatus } from '../agent/status.js';
+import type { PeerDetail, ResetOutcome } from '../bgp/peer-admin.js';
 import type { PeerStatus } from '../bgp/speaker-status.js';
 import type { ReloadResult } from '../config/reload.js';
 import type { Config } from '../config/types.js';
@@ -25,6 +26,9 @@ export interface OpsParts {
   peers?: () => readonly PeerStatus[];
   /** The data plane (Steering.dataplane) and the service ids the agent gave it (Steering.serviceId). */
   steering?: { dataplane: Dataplane; serviceId(name: string): number | undefined };
+  /** One peer in detail, and the operator's reset of one (the speaker's; undefined: no such peer). */
+  peerDetail?: (name: string) => PeerDetail | undefined;
+  resetPeer?: (name: string, hard: boolean) => ResetOutcome | undefined;
   /** Routes received from the peers, for `show routes` (the speaker's Adj-RIB-In; none: not shown). */
   received?: () => readonly RouteInfo[];
   version: string;

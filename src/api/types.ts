@@ -146,6 +146,24 @@ export interface RunningConfigInfo {
   loadedAt: number;
 }
 
+export interface PeerDetailInfo {
+  peer: PeerInfo;
+  peerId: string;
+  holdTime: number;
+  keepalive: number;
+  capabilitiesOffered: string[];
+  capabilitiesNegotiated: string[];
+  messagesIn: number;
+  messagesOut: number;
+  updatesIn: number;
+  updatesOut: number;
+  notificationsIn: number;
+  notificationsOut: number;
+  routeRefreshIn: number;
+  lastNotificationIn: string;
+  lastNotificationOut: string;
+}
+
 /** Each method: its request arguments and its reply. */
 export interface Methods {
   status: { args: Record<string, never>; reply: StatusInfo };
@@ -160,6 +178,8 @@ export interface Methods {
   routes: { args: Record<string, never>; reply: { routes: RouteInfo[] } };
   checks: { args: { service: string }; reply: { checks: CheckInfo[] } };
   config: { args: Record<string, never>; reply: RunningConfigInfo };
+  peer: { args: { name: string }; reply: PeerDetailInfo };
+  peerReset: { args: { name: string; hard: boolean }; reply: ActionResult };
 }
 export type MethodName = keyof Methods;
 export const METHODS = [
@@ -175,6 +195,8 @@ export const METHODS = [
   'routes',
   'checks',
   'config',
+  'peer',
+  'peerReset',
 ] as const satisfies readonly MethodName[];
 
 /** What answers the API: the agent (or a test's handler over real parts). Throw ApiError to refuse. */

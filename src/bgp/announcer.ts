@@ -7,6 +7,7 @@
 import type { PeerConfig } from '../config/types.js';
 import type { LargeCommunity } from './codec/attributes/types.js';
 import type { Prefix } from './codec/prefix.js';
+import type { PeerDetail, ResetOutcome } from './peer-admin.js';
 import type { PeerStatus, ReceivedRoute } from './speaker-status.js';
 
 /** What the agent may change about an exported route; the speaker fills ORIGIN, AS_PATH, NEXT_HOP. */
@@ -59,4 +60,8 @@ export interface AnnouncerHandle {
   connectionsRefused?: () => number;
   /** BFD packets dropped since start, by reason (src/bfd). */
   bfdDrops?: () => Readonly<Record<string, number>>;
+  /** One peer in detail (`show peer`); undefined: no such peer. */
+  peerDetail?: (name: string) => PeerDetail | undefined;
+  /** The operator's reset of a peer (`anycastd peer reset`); undefined: no such peer. */
+  resetPeer?: (name: string, hard: boolean) => ResetOutcome | undefined;
 }

@@ -28,6 +28,7 @@ import { type Prefix, prefixKey } from './codec/prefix.js';
 import { type ListenAddress, listenPlan } from './listen-plan.js';
 import { type AddressSource, kernelAddressSource } from './listen-source.js';
 import { BgpListener } from './listener.js';
+import { adminReset, type PeerDetail, peerDetail, type ResetOutcome } from './peer-admin.js';
 import { md5KeyOf, minTtlFor, type PeerEnvironment, sessionChanged, sessionOptions } from './peer-config.js';
 import type { RibOutRoute } from './rib.js';
 import { BGP_PORT } from './session.js';
@@ -452,6 +453,21 @@ export class BgpSpeaker implements RouteAnnouncer {
   /** Snapshot of every peer for the metrics layer and the CLI. */
   peers(): PeerStatus[] {
     return [...this.peerMap.values()].map((p) => p.status());
+  }
+
+  /** One peer in detail for `show peer` (peer-admin.ts); undefined: no such peer. */
+  peerDetail(name: string): PeerDetail | undefined {
+    const p = this.peerMap.get(name);
+    return p && peerDetail(p);
+  }
+
+  /** The operator's hard or soft reset of one peer (peer-admin.ts); undefined: no such peer. */
+  resetPeer(name: string, hard: boolean): ResetOutcome | undefined {
+    const p = this.peerMap.get(name);
+    if (!p) return undefined;
+    const outcome = adminReset(p, hard);
+    this.log('bgp-peer-reset', { peer: name, reason: 'operator', hard, outcome });
+    return outcome;
   }
 
   /** Every peer's accepted routes (Adj-RIB-In after import policy), for `show routes`. */

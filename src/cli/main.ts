@@ -13,6 +13,7 @@ import { registerControl } from './control.js';
 import { registerDemo } from './demo.js';
 import { EXIT_OK, EXIT_USAGE } from './exit.js';
 import { addCommandExamples, MAIN_HELP } from './help.js';
+import { registerPeer } from './peer.js';
 import { registerShow } from './show.js';
 
 export { EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE } from './exit.js';
@@ -44,6 +45,7 @@ function program(): Command {
   registerDemo(cli);
   registerShow(cli);
   registerControl(cli);
+  registerPeer(cli);
   registerCleanup(cli);
   registerBench(cli);
   addCommandExamples(cli);

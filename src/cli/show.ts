@@ -5,6 +5,7 @@ import type { Methods } from '../api/types.js';
 import { type ApiOptions, apiOptions, runApi } from './api-command.js';
 import { orDash, percent, since, table, yesNo } from './format.js';
 import { examples } from './help.js';
+import { registerShowPeer } from './peer.js';
 import { checksText } from './show-checks.js';
 
 type Reply<M extends keyof Methods> = Methods[M]['reply'];
@@ -159,6 +160,7 @@ export function registerShow(cli: Command): void {
     "every check's state, last result and reason, latency, streak; exec checks' first stderr lines",
     checksText,
   );
+  registerShowPeer(show);
   sub('routes', 'routes advertised to the peers and received from them', 'anycastd show routes').action(
     (o: ApiOptions) => runApi(o, 'routes', EMPTY, routesText),
   );

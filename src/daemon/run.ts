@@ -182,7 +182,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       sink,
       clock,
     });
-    const { peers, received, connectionsRefused, bfdDrops } = bgp;
+    const { peers, received, connectionsRefused, bfdDrops, peerDetail, resetPeer } = bgp;
     const ctx: RunContext = {
       agent,
       ...(steering ? { steering } : {}),
@@ -191,6 +191,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       version,
       startedAt: clock.wallNow(),
       ...(peers ? { peers } : {}),
+      ...(peerDetail ? { peerDetail } : {}),
+      ...(resetPeer ? { resetPeer } : {}),
       ...(received ? { received: () => received().map(receivedRouteInfo) } : {}),
       ...(connectionsRefused ? { bgpConnectionsRefused: connectionsRefused } : {}),
       ...(bfdDrops ? { bfdDrops } : {}),

@@ -54,6 +54,11 @@ export async function startSpeaker(
     peers: () =>
       speaker.peers().map((p) => ({ ...p, bfd: liveness.status(p.name), linkUp: liveness.linkUp(p.name) })),
     received: () => speaker.received(),
+    peerDetail: (name) => {
+      const d = speaker.peerDetail(name);
+      return d && { ...d, bfd: liveness.status(name), linkUp: liveness.linkUp(name) };
+    },
+    resetPeer: (name, hard) => speaker.resetPeer(name, hard),
     connectionsRefused: () => speaker.connectionsRefused,
     bfdDrops: () => ({ ...liveness.bfd.drops }),
   };

@@ -114,6 +114,12 @@ export function testbedHandler(bed: Testbed, configFile: string): ApiHandler & {
         changes: r.diff.services.changed.map((c) => `service ${c.name} changed`),
       };
     },
+    peer: () => {
+      throw new ApiError('UNAVAILABLE', 'no BGP speaker in this testbed');
+    },
+    peerReset: () => {
+      throw new ApiError('UNAVAILABLE', 'no BGP speaker in this testbed');
+    },
     config: () => ({
       file: store.current.file,
       json: JSON.stringify(publicView(store.current)),
