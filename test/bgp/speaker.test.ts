@@ -25,10 +25,12 @@ import type { PeerConfig } from '../../src/config/types.js';
 import type { DefaultNexthop, DefaultRouteSink } from '../../src/host/default-route.js';
 import type { IpFamily } from '../../src/netlink/ip.js';
 import { FakeClock } from '../helpers/fake-clock.js';
-import { waitFor } from '../helpers/wait-for.js';
+import { waitFor, within } from '../helpers/wait-for.js';
 import { ScriptedPeer } from './scripted-peer.js';
 
 const CTX = { as4: true, ebgp: true };
+/** Bound on a flushed() that should answer at once (it hangs if it waits for the fake clock). */
+const FLUSH_HANG_MS = 2000;
 /** Connect-retry backoff ceiling in these tests: one step of the clock lets any reconnect start. */
 const RETRY_MAX_MS = 200;
 const HOST_AS = 65101;
@@ -382,15 +384,17 @@ test('applyPeers: a policy change keeps the session, a hold-time change restarts
 });
 
 test('flushed(): a peer that is not Established counts as told', async () => {
+  const clock = new FakeClock();
   const speaker = await BgpSpeaker.start(
     { node: NODE, peers: [peerConfig('127.0.0.29')] },
-    { listen: false, port: 9, retryBaseMs: 1000, retryMaxMs: 1000 },
+    { listen: false, port: 9, retryBaseMs: 1000, retryMaxMs: 1000, clock },
   );
   cleanups.push(() => speaker.stop());
   speaker.advertise(VIP);
-  const t = Date.now();
-  assert.equal(await speaker.flushed(500), true);
-  assert.ok(Date.now() - t < 100);
+  // at once, on the clock: no wait for the 500 ms bound (the clock does not move; waiting would hang,
+  // and `within` fails that)
+  assert.equal(await within(speaker.flushed(500), FLUSH_HANG_MS, 'flushed()'), true);
+  assert.equal(clock.now(), 0, 'no time passed');
   assert.notEqual(speaker.peers()[0]!.state, 'established');
 });
 
