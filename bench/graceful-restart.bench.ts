@@ -9,47 +9,21 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { HOSTS, VIP4 } from '../lab/addressing.js';
-import { bringUp, restartAgent } from '../lab/agent-steps.js';
+import { bringUp } from '../lab/agent-steps.js';
 import { HostAgents } from '../lab/agents.js';
-import { RouteWatch, wallNow } from '../lab/route-watch.js';
+import { type WatchedRestart, watchedRestart } from '../lab/graceful-restart.js';
 import { buildLab } from '../lab/topology.js';
 import { writeMarkdownReport } from './report.js';
 import type { BenchOutput } from './run.js';
 
 const HELD = Number(process.env.ANYCASTD_BENCH_GR_HELD ?? 1000);
 const RESULTS = join(dirname(fileURLToPath(import.meta.url)), 'results');
-const TORS = ['tor1', 'tor2'] as const;
-
-interface RestartFigure {
-  /** Events on the VIP's route in each ToR's FIB between the stop and the VIP back at every host. */
-  fibChanges: Record<(typeof TORS)[number], number>;
-  broken: number;
-  held: number;
-  backMs: number;
-}
-
-async function restartIn(gracefulRestart: boolean): Promise<RestartFigure> {
+async function restartIn(gracefulRestart: boolean): Promise<WatchedRestart> {
   const lab = await buildLab({ gracefulRestart });
   try {
     const agents = new HostAgents(lab, { fromDist: true });
     await bringUp(lab, agents);
-    const watches = await Promise.all(
-      TORS.map((t) => RouteWatch.start(lab.procs, lab.ns(t), join(lab.dir, t))),
-    );
-    const from = wallNow();
-    const r = await restartAgent(lab, agents, 'h1', 'SIGTERM', HELD);
-    const to = wallNow();
-    const changes = watches.map(
-      (w) => w.events.filter((e) => e.at >= from && e.at <= to && e.line.includes(VIP4)).length,
-    );
-    await Promise.all(watches.map((w) => w.stop()));
-    return {
-      fibChanges: { tor1: changes[0] ?? 0, tor2: changes[1] ?? 0 },
-      broken: HOSTS.reduce((n, h) => n + (r.kept.check.broken[h] ?? 0), 0),
-      held: HELD,
-      backMs: Math.round(r.backMs),
-    };
+    return await watchedRestart(lab, agents, 'h1', HELD);
   } finally {
     lab.teardown();
   }
@@ -58,7 +32,7 @@ async function restartIn(gracefulRestart: boolean): Promise<RestartFigure> {
 export async function run(): Promise<BenchOutput> {
   const withGr = await restartIn(true);
   const without = await restartIn(false);
-  const line = (name: string, f: RestartFigure): string =>
+  const line = (name: string, f: WatchedRestart): string =>
     `${name}: VIP route changes in the FIB tor1 (FRR) ${f.fibChanges.tor1}, tor2 (BIRD) ${f.fibChanges.tor2}; ` +
     `broken ${f.broken} of ${f.held} held; VIP at every host again ${f.backMs} ms after SIGTERM`;
   const lines = [
