@@ -59,7 +59,7 @@ lint: | deps
 test: all lint typecheck
 	$(NODE_TEST) $(TESTS)
 
-# `make test-unit`: the unit tier without root, in seconds (needs a build: the addon and BPF objects are
+# `make test-unit`: the unit tier without root (needs a build: the addon and BPF objects are
 # read by some of its tests, never loaded). HOME and the tsx cache go to a fresh directory nobody owns.
 test-unit: all
 	@if [ "$$(id -u)" = 0 ]; then \
