@@ -57,6 +57,8 @@ interface Held {
   broken?: string;
   /** Resolves the pending ping with the id that came back. */
   onLine?: (id: string) => void;
+  /** Resolves the pending ping at once when the connection breaks (a reset is a reset, not a timeout). */
+  onGone?: (why: string) => void;
 }
 
 function bump(rec: Record<string, number>, key: string): void {
@@ -87,15 +89,22 @@ function openOne(target: string, port: number, onBroken: (why: string) => void):
         }
       }
     });
+    const gone = (why: string): void => {
+      if (!held) return;
+      onBroken(why);
+      const cb = held.onGone;
+      held.onGone = undefined;
+      cb?.(held.broken ?? why);
+    };
     sock.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       if (!held) reject(err);
-      else onBroken(err.code ?? err.message);
+      else gone(err.code ?? err.message);
     });
     sock.on('close', () => {
       clearTimeout(timer);
       if (!held) reject(new Error('closed before the greeting'));
-      else onBroken('closed');
+      else gone('closed');
     });
   });
 }
@@ -112,11 +121,18 @@ async function ping(h: Held): Promise<string | undefined> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       h.onLine = undefined;
+      h.onGone = undefined;
       resolve('timeout');
     }, CHECK_TIMEOUT_MS);
     h.onLine = (id) => {
       clearTimeout(timer);
+      h.onGone = undefined;
       resolve(id === h.host ? undefined : `moved to ${id}`);
+    };
+    h.onGone = (why) => {
+      clearTimeout(timer);
+      h.onLine = undefined;
+      resolve(why);
     };
     h.sock.write('?\n');
   });

@@ -548,6 +548,16 @@ export class SpeakerPeer {
   }
 
   /**
+   * RFC 4724 §4.1: the restarting speaker's selection deferral may end as far as this peer goes — its
+   * session is up and it either sent every family's End-of-RIB or did not negotiate graceful restart (it
+   * kept none of our routes, and FRR sends no End-of-RIB then: waiting for one held the kernel's default
+   * routes back for the whole deferral timer).
+   */
+  get selectionReady(): boolean {
+    return this.established && (!this.session.gracefulRestartNegotiated || this.endOfRibReceived);
+  }
+
+  /**
    * The agent restarts (RFC 4724): a peer that negotiated graceful restart is left without a
    * NOTIFICATION (it keeps our routes for our restart time) and its routes stay in our kernel; true if
    * so. Any other peer is left as it is (false): stop() it.

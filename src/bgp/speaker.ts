@@ -287,7 +287,10 @@ export class BgpSpeaker implements RouteAnnouncer {
       localAs: this.node.asn,
       exported: () => this.exportTable.values(),
       endOfRibReleased: () => this.eorReleased,
-      importChanged: () => this.updateKernel(),
+      importChanged: () => {
+        this.checkSelectionDeferral();
+        this.updateKernel();
+      },
       endOfRibIn: () => this.checkSelectionDeferral(),
       hostAddresses: () => this.hostAddresses,
       ownAddresses: () => [...this.exportTable.values()].map((r) => r.prefix.addr),
@@ -375,10 +378,13 @@ export class BgpSpeaker implements RouteAnnouncer {
     this.restartState.restarting = false; // the restart is done: later OPENs carry no R bit
   }
 
-  /** A peer's End-of-RIB arrived: the deferral ends once every peer sent all of its own. */
+  /**
+   * A peer's End-of-RIB or routes arrived: the deferral ends once every peer's session is up and each
+   * graceful-restart peer sent all of its End-of-RIB (a peer without graceful restart sends none to wait for).
+   */
   private checkSelectionDeferral(): void {
     if (!this.deferSelection) return;
-    if ([...this.peerMap.values()].every((p) => p.endOfRibReceived)) this.endSelectionDeferral('end-of-rib');
+    if ([...this.peerMap.values()].every((p) => p.selectionReady)) this.endSelectionDeferral('end-of-rib');
   }
 
   private endSelectionDeferral(why: 'end-of-rib' | 'timer'): void {
