@@ -57,11 +57,22 @@ export async function startFrrBfd(
 ): Promise<FrrBfd> {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'zebra.conf'), 'hostname tor-bfd\n!\n');
-  writeFileSync(join(dir, 'bfdd.conf'), frrBfdConf(sessions));
   const { uid, gid } = frrIds();
   chownSync(dir, uid, gid);
   const zebra = procs.start('zebra bfd', ns, ZEBRA, daemonArgs(ns, dir, 'zebra'), join(dir, 'zebra.out'));
   await waitFor('zebra vty', () => vtyshOk(dir, 'zebra'), DAEMON_READY_TIMEOUT_MS);
+  const bfdd = await startBfdd(procs, ns, dir, frrBfdConf(sessions));
+  return { dir, zebra, bfdd };
+}
+
+/** bfdd in `ns` beside a running zebra of the same directory, with this bfdd.conf. */
+export async function startBfdd(
+  procs: ProcessRegistry,
+  ns: string,
+  dir: string,
+  conf: string,
+): Promise<LabProcess> {
+  writeFileSync(join(dir, 'bfdd.conf'), conf);
   const bfdd = procs.start(
     'bfdd',
     ns,
@@ -70,7 +81,7 @@ export async function startFrrBfd(
     join(dir, 'bfdd.out'),
   );
   await waitFor('bfdd vty', () => vtyshOk(dir, 'bfdd'), DAEMON_READY_TIMEOUT_MS);
-  return { dir, zebra, bfdd };
+  return bfdd;
 }
 
 /** bfdd's session status by peer address ("up", "down", "init", "admin-down"). */

@@ -1,6 +1,7 @@
 // Schema of the `bgp` and `kernel_route` sections: peers (numbered or unnumbered over IPv6 link-local,
 // RFC 8950), TCP MD5 (RFC 2385), GTSM (RFC 5082), timers (RFC 4271 §4.2, §10), max-prefix, the import
-// policy (default: only the default routes) and the communities (RFC 1997, RFC 8092) added on export.
+// policy (default: only the default routes), the communities (RFC 1997, RFC 8092) added on export and
+// BFD (RFC 5880/5881; src/bfd) per peer.
 
 import { z } from 'zod';
 import {
