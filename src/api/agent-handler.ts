@@ -251,26 +251,35 @@ export function agentHandler(parts: OpsParts, st: AgentHandlerState): ApiHandler
     routes: () => {
       const s = agent.status();
       const cfg = agent.config;
-      const advertised = (prefix: string, service: string, worse: ExportAttributes | null): RouteInfo => ({
-        prefix,
-        direction: 'advertised',
-        peer: '',
-        nextHop: '',
-        service,
-        med: worse?.med ?? 0,
-        asPath: worse?.prepend ? Array(worse.prepend).fill(cfg.node.asn).join(' ') : '',
-        communities: (worse?.communities ?? []).map(communityText),
-        best: true,
-      });
+      // Per peer, what its Adj-RIB-Out holds (a route no peer was sent is 'unsent', never "advertised all").
+      const sentTo = new Map<string, string[]>();
+      for (const r of parts.sent?.() ?? []) sentTo.set(r.prefix, [...(sentTo.get(r.prefix) ?? []), r.peer]);
+      const advertised = (prefix: string, service: string, worse: ExportAttributes | null): RouteInfo[] => {
+        const row = {
+          prefix,
+          direction: 'advertised',
+          peer: '',
+          nextHop: '',
+          service,
+          med: worse?.med ?? 0,
+          asPath: worse?.prepend ? Array(worse.prepend).fill(cfg.node.asn).join(' ') : '',
+          communities: (worse?.communities ?? []).map(communityText),
+          best: true,
+        };
+        if (!parts.sent) return [row];
+        const peers = sentTo.get(prefix) ?? [];
+        if (peers.length === 0) return [{ ...row, direction: 'unsent' }];
+        return peers.map((peer) => ({ ...row, peer }));
+      };
       return {
         routes: [
-          ...s.hostAddresses.map((a) => advertised(hostPrefix(a), '', null)),
+          ...s.hostAddresses.flatMap((a) => advertised(hostPrefix(a), '', null)),
           ...s.services
             .filter((x) => x.vipAnnounced)
             .flatMap((x) => {
               const svc = cfg.services.find((c) => c.name === x.name);
               const worse = x.route === 'worsened' && svc ? worseAttributes(svc.onDown) : null;
-              return (svc?.vips ?? []).map((v) => advertised(hostPrefix(v), x.name, worse));
+              return (svc?.vips ?? []).flatMap((v) => advertised(hostPrefix(v), x.name, worse));
             }),
           ...(parts.received?.() ?? []),
         ],

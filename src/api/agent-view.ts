@@ -31,6 +31,8 @@ export interface OpsParts {
   resetPeer?: (name: string, hard: boolean) => ResetOutcome | undefined;
   /** Routes received from the peers, for `show routes` (the speaker's Adj-RIB-In; none: not shown). */
   received?: () => readonly RouteInfo[];
+  /** What each peer was actually sent (the speaker's Adj-RIB-Out): `show routes` lists advertised routes per peer. */
+  sent?: () => readonly { peer: string; prefix: string }[];
   version: string;
   /** Unix time (ms) the agent started. */
   startedAt: number;

@@ -10,6 +10,13 @@ import type { Prefix } from './codec/prefix.js';
 import type { PeerDetail, ResetOutcome } from './peer-admin.js';
 import type { PeerStatus, ReceivedRoute } from './speaker-status.js';
 
+/** One prefix in one peer's Adj-RIB-Out. */
+export interface SentRoute {
+  peer: string;
+  /** "address/length". */
+  prefix: string;
+}
+
 /** What the agent may change about an exported route; the speaker fills ORIGIN, AS_PATH, NEXT_HOP. */
 export interface ExportAttributes {
   /** MULTI_EXIT_DISC; used to worsen a route before withdrawing it. */
@@ -56,6 +63,8 @@ export interface AnnouncerHandle {
   peers?: () => readonly PeerStatus[];
   /** Routes received from the peers (the speaker's accepted Adj-RIB-In). */
   received?: () => readonly ReceivedRoute[];
+  /** What each peer was actually sent: the prefixes in its Adj-RIB-Out (none while its session is down). */
+  sent?: () => readonly SentRoute[];
   /** Inbound BGP connections refused at accept since start (not from a peer of that listener). */
   connectionsRefused?: () => number;
   /** BFD packets dropped since start, by reason (src/bfd). */

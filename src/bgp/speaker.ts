@@ -22,7 +22,7 @@ import { Rtnetlink } from '../native/rtnl.js';
 import { MAX_TTL } from '../native/sockopt.js';
 import type { IpFamily } from '../netlink/ip.js';
 import type { InterfaceAddress } from '../netlink/rtnl-codec.js';
-import type { ExportAttributes, RouteAnnouncer } from './announcer.js';
+import type { ExportAttributes, RouteAnnouncer, SentRoute } from './announcer.js';
 import { Afi } from './codec/constants.js';
 import { type Prefix, prefixKey } from './codec/prefix.js';
 import { type ListenAddress, listenPlan } from './listen-plan.js';
@@ -474,6 +474,13 @@ export class BgpSpeaker implements RouteAnnouncer {
     const outcome = adminReset(p, hard);
     this.log('bgp-peer-reset', { peer: name, reason: 'operator', hard, outcome });
     return outcome;
+  }
+
+  /** What each peer was sent (its Adj-RIB-Out: a family its session cannot carry is not there), for `show routes`. */
+  sent(): SentRoute[] {
+    return [...this.peerMap.values()].flatMap((p) =>
+      p.ribOut.routes().map((r) => ({ peer: p.config.name, prefix: prefixKey(r.prefix) })),
+    );
   }
 
   /** Every peer's accepted routes (Adj-RIB-In after import policy), for `show routes`. */

@@ -83,7 +83,7 @@ export const routesText = (r: Reply<'routes'>): string =>
   table(r.routes, [
     { header: 'PREFIX', value: (x) => x.prefix },
     { header: 'DIRECTION', value: (x) => x.direction },
-    { header: 'PEER', value: (x) => (x.peer === '' ? 'all' : x.peer) },
+    { header: 'PEER', value: (x) => (x.peer !== '' ? x.peer : x.direction === 'unsent' ? '-' : 'all') },
     { header: 'NEXT HOP', value: (x) => orDash(x.nextHop) },
     { header: 'SERVICE', value: (x) => orDash(x.service) },
     { header: 'MED', value: (x) => x.med },

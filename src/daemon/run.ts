@@ -182,7 +182,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       sink,
       clock,
     });
-    const { peers, received, connectionsRefused, bfdDrops, peerDetail, resetPeer } = bgp;
+    const { peers, received, sent, connectionsRefused, bfdDrops, peerDetail, resetPeer } = bgp;
     const ctx: RunContext = {
       agent,
       ...(steering ? { steering } : {}),
@@ -194,6 +194,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       ...(peerDetail ? { peerDetail } : {}),
       ...(resetPeer ? { resetPeer } : {}),
       ...(received ? { received: () => received().map(receivedRouteInfo) } : {}),
+      ...(sent ? { sent } : {}),
       ...(connectionsRefused ? { bgpConnectionsRefused: connectionsRefused } : {}),
       ...(bfdDrops ? { bfdDrops } : {}),
     };

@@ -59,6 +59,7 @@ export async function startSpeaker(
       return d && { ...d, bfd: liveness.status(name), linkUp: liveness.linkUp(name) };
     },
     resetPeer: (name, hard) => speaker.resetPeer(name, hard),
+    sent: () => speaker.sent(),
     connectionsRefused: () => speaker.connectionsRefused,
     bfdDrops: () => ({ ...liveness.bfd.drops }),
   };

@@ -90,6 +90,8 @@ test('startOps over a real Agent and Steering: API replies, drain through the so
       ],
       steering,
       xdp: () => [{ interface: 'eth0', mode: 'native', attached: true }],
+      // the host address went out to tor1; the VIP to no peer (say, a family no session carries)
+      sent: () => [{ peer: 'tor1', prefix: '192.0.2.11/32' }],
       version: '0.1.0',
       startedAt: Date.now() - 60_000,
     },
@@ -122,8 +124,15 @@ test('startOps over a real Agent and Steering: API replies, drain through the so
   );
   const h2 = rings[0]!.shares.find((s) => s.instance === 'web/h2')!;
   assert.ok(Math.abs(h2.share - 2 / 3) < 0.01, `h2 has weight 2: ${h2.share}`);
-  const routes = (await client.call('routes', {})).routes.map((r) => r.prefix);
-  assert.deepEqual(routes, ['192.0.2.11/32', `${VIP}/32`]);
+  const routes = (await client.call('routes', {})).routes;
+  assert.deepEqual(
+    routes.map((r) => [r.prefix, r.direction, r.peer]),
+    [
+      ['192.0.2.11/32', 'advertised', 'tor1'],
+      [`${VIP}/32`, 'unsent', ''],
+    ],
+    'per peer what was sent, never "advertised all"',
+  );
   const peers = (await client.call('peers', {})).peers;
   assert.equal(peers[0]!.state, 'established');
   assert.deepEqual(

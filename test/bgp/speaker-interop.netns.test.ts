@@ -134,6 +134,15 @@ test('GoBGP and ExaBGP as ToRs: own-address, off-link and unnegotiated-family ro
     );
     assert.deepEqual(gateways(4), [LINK.tor3.t4]);
     assert.deepEqual(gateways(6), [LINK.tor3.t6]);
+    // what `show routes` lists per peer: each session was sent its own family only
+    const sentTo = (peer: string) =>
+      sp
+        .sent()
+        .filter((r) => r.peer === peer)
+        .map((r) => r.prefix)
+        .sort();
+    assert.deepEqual(sentTo('gobgp_4'), [`${HOST4}/32`, `${VIP4}/32`]);
+    assert.deepEqual(sentTo('gobgp_6'), [`${HOST6}/128`]);
 
     // ExaBGP, 1: a default via the host's own address on that link
     await exaAnnounces('0.0.0.0/0', LINK.tor4.h4);
