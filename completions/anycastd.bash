@@ -13,6 +13,12 @@ _anycastd_vips() {
         grep -o '"vips":\[[^]]*\]' | grep -o '"[0-9a-fA-F.:]*"' | tr -d '"'
 }
 
+_anycastd_peers() {
+    local socket=$1
+    anycastd show peers --json ${socket:+--socket "$socket"} 2>/dev/null |
+        grep -o '"name":"[^"]*"' | cut -d'"' -f4
+}
+
 _anycastd() {
     local cur prev words cword
     if declare -F _init_completion >/dev/null; then
@@ -20,8 +26,8 @@ _anycastd() {
     else # without the bash-completion package
         cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]} words=("${COMP_WORDS[@]}") cword=$COMP_CWORD
     fi
-    local commands="run check show drain undrain reload cleanup help"
-    local shows="status peers services instances routes rings flows"
+    local commands="run check plan show drain undrain reload peer cleanup help"
+    local shows="status peers peer services checks instances routes rings flows"
     local api_opts="--socket --json --help"
     local socket="" i
     for ((i = 1; i < cword; i++)); do
@@ -33,7 +39,7 @@ _anycastd() {
             COMPREPLY=($(compgen -f -- "$cur"))
             return
             ;;
-        --config | -c | --pin-dir)
+        --config | -c | --pin-dir | --from)
             COMPREPLY=($(compgen -f -- "$cur"))
             return
             ;;
@@ -51,7 +57,19 @@ _anycastd() {
             COMPREPLY=($(compgen -W "--config --pin-dir --help" -- "$cur"))
             ;;
         check)
-            COMPREPLY=($(compgen -W "--config --json --help" -- "$cur"))
+            COMPREPLY=($(compgen -W "--config --json --diff --socket --help" -- "$cur"))
+            ;;
+        plan)
+            COMPREPLY=($(compgen -W "--config --from $api_opts" -- "$cur"))
+            ;;
+        peer)
+            if ((cword == 2)); then
+                COMPREPLY=($(compgen -W "reset" -- "$cur"))
+            elif [[ $cur == -* ]]; then
+                COMPREPLY=($(compgen -W "--hard $api_opts" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "$(_anycastd_peers "$socket")" -- "$cur"))
+            fi
             ;;
         cleanup)
             COMPREPLY=($(compgen -W "--config --pin-dir --json --help" -- "$cur"))
@@ -65,7 +83,8 @@ _anycastd() {
                 COMPREPLY=($(compgen -W "$api_opts $extra" -- "$cur"))
             else
                 case ${words[2]} in
-                    instances | rings) COMPREPLY=($(compgen -W "$(_anycastd_services "$socket")" -- "$cur")) ;;
+                    peer) COMPREPLY=($(compgen -W "$(_anycastd_peers "$socket")" -- "$cur")) ;;
+                    instances | rings | checks) COMPREPLY=($(compgen -W "$(_anycastd_services "$socket")" -- "$cur")) ;;
                     flows) COMPREPLY=($(compgen -W "$(_anycastd_vips "$socket")" -- "$cur")) ;;
                 esac
             fi

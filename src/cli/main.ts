@@ -28,7 +28,9 @@ function program(): Command {
 
   cli
     .command('run')
-    .description('run the agent: health checks, BGP, XDP steering (SIGHUP reloads, SIGTERM stops)')
+    .description(
+      'run the agent: health checks, BGP, XDP steering (SIGHUP reloads; SIGTERM stops for a restart, routes kept by graceful-restart peers; SIGINT is the final stop, everything withdrawn)',
+    )
     .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
     .option('--pin-dir <dir>', 'bpffs directory of the pinned maps (default /sys/fs/bpf/anycastd)')
     .action(async (opts: { config: string; pinDir?: string }) => {

@@ -131,6 +131,6 @@ metrics: { listen: "127.0.0.1:9469" }
   );
   assert.match(
     services.stdout,
-    /^web +down .* check-failed (exec#0: exit 3|tcp#1: ECONNREFUSED) \(\d+s ago\)$/m,
+    /^web +down .* check-failed (exec#0: exit 3|tcp#1: ECONNREFUSED) \((?:\d+[dhms]){1,2} ago\)$/m,
   );
 });

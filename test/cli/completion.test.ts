@@ -23,3 +23,34 @@ test('commands, show subcommands and options complete', () => {
   assert.deepEqual(complete('anycastd', 'show', 'flows', '--l'), ['--limit']);
   assert.deepEqual(complete('anycastd', 'reload', '--s'), ['--socket']);
 });
+
+test('the new commands complete: plan, peer reset, show peer and show checks', () => {
+  assert.deepEqual(complete('anycastd', 'pl'), ['plan']);
+  assert.deepEqual(complete('anycastd', 'plan', '--f'), ['--from']);
+  assert.deepEqual(complete('anycastd', 'check', '--d'), ['--diff']);
+  assert.deepEqual(complete('anycastd', 'peer', ''), ['reset']);
+  assert.deepEqual(complete('anycastd', 'peer', 'reset', '--h'), ['--hard', '--help']);
+  assert.deepEqual(complete('anycastd', 'show', 'pe'), ['peers', 'peer']);
+  assert.deepEqual(complete('anycastd', 'show', 'ch'), ['checks']);
+});
+
+// Commander's help lists the commands one a line, two spaces in: `  name [options] ...  description`.
+function helpCommands(...args: string[]): string[] {
+  const help = execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args, '--help'], {
+    cwd: projectRoot(),
+    encoding: 'utf8',
+  });
+  const section = help.split(/^Commands:$/m)[1]?.split(/^\S/m)[0] ?? '';
+  return [...section.matchAll(/^ {2}([a-z][a-z-]*)/gm)].map((m) => m[1] as string);
+}
+
+test('every command and show subcommand the CLI has is offered (the script cannot fall behind)', () => {
+  const commands = helpCommands();
+  const shows = helpCommands('show');
+  assert.ok(commands.includes('plan') && shows.includes('checks'), `help parsed: ${commands} / ${shows}`);
+  // demo and bench exist only in a checkout (this one); the script is for the package, which has neither.
+  for (const c of commands.filter((name) => name !== 'demo' && name !== 'bench'))
+    assert.ok(complete('anycastd', c).includes(c), `command ${c} not completed`);
+  for (const s of shows.filter((name) => name !== 'help'))
+    assert.ok(complete('anycastd', 'show', s).includes(s), `show ${s} not completed`);
+});
