@@ -113,10 +113,20 @@ export function replaceXdp(ifindex: number, progFd: number, mode: XdpMode = 'nat
     attachXdp(ifindex, progFd, { mode });
     return;
   }
-  const currentFd = callNative(
-    () => `open program id ${current} attached to ${describe(ifindex)}`,
-    () => native().progFdById(current),
-  );
+  let currentFd: number;
+  try {
+    currentFd = callNative(
+      () => `open program id ${current} attached to ${describe(ifindex)}`,
+      () => native().progFdById(current),
+    );
+  } catch (err) {
+    // Opening a program by id needs CAP_SYS_ADMIN, which the unit does not grant (CAP_BPF and
+    // CAP_NET_ADMIN only). A plain attach over it is still one atomic swap in the kernel; only the
+    // guard against a program swapped in meanwhile is lost.
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+    attachXdp(ifindex, progFd, { mode });
+    return;
+  }
   try {
     attachXdp(ifindex, progFd, { mode, replaceFd: currentFd });
   } finally {

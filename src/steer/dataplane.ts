@@ -450,10 +450,16 @@ function objectLayout(obj: BpfObject): ObjectLayout {
 }
 
 /** The maps pinned in `pinDir` (a leftover `_swap` pin of an unfinished swap is skipped) and their version. */
+/**
+ * Files the kernel itself puts at the root of every new bpffs mount (bpf_preload's iterators, with
+ * CONFIG_BPF_PRELOAD): not pinned maps, so never part of a pinned layout.
+ */
+const KERNEL_PRELOAD_FILES = new Set(['maps.debug', 'progs.debug']);
+
 function readPins(pinDir: string): { shapes: Map<string, MapShape>; version: number | null } {
   const shapes = new Map<string, MapShape>();
   for (const name of readdirSync(pinDir)) {
-    if (name.endsWith(NEXT_PIN_SUFFIX)) continue;
+    if (name.endsWith(NEXT_PIN_SUFFIX) || KERNEL_PRELOAD_FILES.has(name)) continue;
     const m = BpfMap.openPinned(join(pinDir, name));
     try {
       shapes.set(name, {

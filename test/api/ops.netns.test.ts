@@ -127,7 +127,7 @@ test('an agent in a lab namespace: Prometheus sees the session, the VIP and risi
   assert.match(
     stdout,
     new RegExp(
-      `^tor1 +${LINK.t4.replaceAll('.', '\\.')} +${TOR_AS} +established +\\d+s +0 +[23] +1 +1 +(-|6/7)$`,
+      `^tor1 +${LINK.t4.replaceAll('.', '\\.')} +${TOR_AS} +established +\\d+s +0 +[23] +1 +1 +- +- +- +(-|6/7)$`,
       'm',
     ),
   );
