@@ -8,7 +8,6 @@
 // veth goes down (`ip link set … down`).
 
 import assert from 'node:assert/strict';
-import { createSocket } from 'node:dgram';
 import { test } from 'node:test';
 import {
   type BfdLabSession,
@@ -202,7 +201,6 @@ test('BFD with FRR bfdd and BIRD, both families and link-local: up, frozen peer 
   );
   const down = names.filter((n) => !manager.isUp(n)).map((n) => `${n} (${manager.status(n)?.localDiag})`);
   assert.deepEqual(down, [], 'hostile packets took no session down');
-  void createSocket;
 
   // Link state: the peer's end of the veth goes down → our end loses carrier, reported at once.
   const rtnl = Rtnetlink.open({ netns: h });
