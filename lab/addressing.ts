@@ -27,6 +27,14 @@
 //   spine AS 65000 (FRR), tor1 AS 65001 (FRR), tor2 AS 65002 (BIRD 2). Router IDs: the router's first
 //   link address (spine 192.0.2.2, tor1 192.0.2.5, tor2 192.0.2.7, hosts their lo address).
 //
+// The management network (only when lab/etcd.ts starts the etcd store): one bridge `br0` in namespace
+// `etcdnet`, every member and every attached host on it by a veth (bridge port `m-<name>`, far end
+// `mgmt0`), 192.0.2.128/26 — apart from the fabric: no router carries it and hosts do not forward, so
+// a host can lose the store (its port blocked) and keep the fabric, or the reverse.
+//   etcdnet br0 192.0.2.129 (the lab's management station: etcdctl runs here)
+//   etcd1..etcd5 192.0.2.131..135 (clients :2379, peers :2380)
+//   h1..h4 mgmt0 192.0.2.141..144; any other attachment (a bench's fleet) 192.0.2.150..190
+//
 // One private AS per host (RFC 7938 §5.2.1 style): every path the spine sees has the same length
 // (tor AS, host AS) so multipath-relax treats them as equal, the origin AS names the host in any
 // `show bgp` output, and no allowas-in is needed anywhere.
@@ -122,6 +130,26 @@ export const ROUTER_ID: Record<'spine' | TorName, string> = {
   tor1: '192.0.2.5',
   tor2: '192.0.2.7',
 };
+
+/** The management network of the etcd store (see the plan above). */
+export const MGMT_NET4 = '192.0.2.128';
+export const MGMT_PREFIX_V4 = 26;
+export const MGMT_STATION4 = '192.0.2.129';
+/** Address of etcd member n (1-based). */
+export const etcdMemberAddress = (n: number): string => `192.0.2.${130 + n}`;
+export const MAX_ETCD_MEMBERS = 5;
+/** A lab host's management address. */
+export const MGMT_HOST4: Record<HostName, string> = {
+  h1: '192.0.2.141',
+  h2: '192.0.2.142',
+  h3: '192.0.2.143',
+  h4: '192.0.2.144',
+};
+/** The first and last management address of other attachments (a bench's fleet namespace). */
+export const MGMT_OTHER_FIRST = 150;
+export const MGMT_OTHER_LAST = 190;
+export const ETCD_CLIENT_PORT = 2379;
+export const ETCD_PEER_PORT = 2380;
 
 /** Ports of the lab service (lab/service.ts). */
 export const SERVICE_PORTS = { tcp: 8000, http: 8080, udp: 8053 } as const;

@@ -107,8 +107,12 @@ export class ProcessRegistry {
     if (proc.child.exitCode !== null || proc.child.signalCode !== null) return;
     signal(proc.pid, sig);
     const killTimer = setTimeout(() => signal(proc.pid, 'SIGKILL'), STOP_GRACE_MS);
+    // The child is unref'd: once the SIGKILL timer has fired, nothing may hold the event loop open
+    // until the exit arrives (the process would end with this promise pending); this interval does.
+    const hold = setInterval(() => {}, STOP_GRACE_MS);
     await proc.exited;
     clearTimeout(killTimer);
+    clearInterval(hold);
     this.#procs.delete(proc.pid);
   }
 

@@ -6,9 +6,10 @@ set -euo pipefail
 # (the unit's exposure score) and systemd-sysusers; util-linux: setpriv (the unit's credentials).
 # gobgpd, exabgp: the third and fourth BGP implementations the interop tests peer with; etcd-server: the
 # fleet store; lintian, fakeroot: `make deb` builds and checks the package; tcpdump: the lab's restart
-# capture (lab/restart-capture.ts) records every namespace's packets around an agent restart.
+# capture (lab/restart-capture.ts) records every namespace's packets around an agent restart;
+# etcd-client: etcdctl, the lab's own reads, writes and leader queries of its etcd store (lab/etcd.ts).
 pkgs=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 ethtool frr bird2 prometheus iputils-ping
-  strace systemd util-linux passwd gobgpd exabgp etcd-server lintian fakeroot tcpdump)
+  strace systemd util-linux passwd gobgpd exabgp etcd-server etcd-client lintian fakeroot tcpdump)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
