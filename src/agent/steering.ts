@@ -25,10 +25,11 @@ import {
   RING_KIND_NEW,
   VIP_F_FRAG,
 } from '../steer/layout.js';
-import { buildMaglev, EMPTY, shares } from '../steer/maglev.js';
+import { shares, tableSlots } from '../steer/maglev.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../steer/proto.js';
 import { ANY_PORT, type VipSpec, vipKeyHex, vipKeyOf } from '../steer/vips.js';
 import type { RingKind, RingShares, SteeringPort } from './steering-port.js';
+import { TableCache } from './table-cache.js';
 
 const KIND: Record<RingKind, number> = { new: RING_KIND_NEW, established: RING_KIND_ESTABLISHED };
 const PROTO = { tcp: IPPROTO_TCP, udp: IPPROTO_UDP } as const;
@@ -39,6 +40,10 @@ export class Steering implements SteeringPort {
   readonly #vipIds = new Map<string, number>(); // vip key hex → vip id
   readonly #shares = new Map<string, RingShares>();
   readonly #written = new Map<string, string>(); // `<service>/<kind>` → members (id*weight) last written
+  /** `<service>/<kind>` → the members and shares of the ring before the active one (in the other slot). */
+  readonly #previous = new Map<string, { written: string; shares: Record<string, number> }>();
+  /** The last few tables built: both kinds of a service, and services of the same instance ids, share one. */
+  readonly #tables = new TableCache();
   readonly #joinGrace = new JoinGrace();
   readonly #joinTimers = new Map<string, TimerHandle>();
   readonly #clock: Clock;
@@ -102,27 +107,46 @@ export class Steering implements SteeringPort {
       this.#scheduleJoin(service, wantedMembers, admitted.nextDue, now);
     }
     const wanted = new Set(members);
+    const chosen = service.instances.filter((i) => wanted.has(i.id));
     // An unchanged ring is not rewritten: a write flips to the kind's other slot, whose old content the
     // second chance reads as the previous ring (bpf/rings.h), and an identical write would lose it.
-    const written = service.instances
-      .filter((i) => wanted.has(i.id))
+    const written = chosen
       .map((i) => `${i.id}*${i.weight}`)
       .sort()
       .join(',');
-    if (this.#written.get(`${service.name}/${kind}`) === written) return;
-    this.#written.set(`${service.name}/${kind}`, written);
-    const table = buildMaglev(
-      service.instances.filter((i) => wanted.has(i.id)).map((i) => ({ id: i.id, weight: i.weight })),
-      this.dataplane.state.config.ringSize,
-    );
-    const slotOf = new Map(
-      table.ids.map((instance) => [instance, this.dataplane.setInstance(this.#spec(service, instance))]),
-    );
-    const ring = table.table.map((e) => (e === EMPTY ? INSTANCE_NONE : slotOf.get(table.ids[e]!)!));
-    this.dataplane.writeRing(id, KIND[kind], ring);
-    const size = table.table.length;
-    const perId = Object.fromEntries([...shares(table)].map(([inst, n]) => [inst, n / size]));
+    const ringKey = `${service.name}/${kind}`;
+    const before = this.#written.get(ringKey);
+    if (before === written) return;
     const current = this.#shares.get(service.name) ?? { new: {}, established: {} };
+    const slotOf = new Map(chosen.map((i) => [i.id, this.dataplane.setInstance(this.#spec(service, i.id))]));
+    // The ring before the active one is still in the kind's other slot: going back to it is a flip.
+    const previous = this.#previous.get(ringKey);
+    const spare = previous?.written === written ? this.dataplane.spareRing(id, KIND[kind]) : undefined;
+    let perId: Record<string, number>;
+    if (previous && spare) {
+      this.dataplane.writeRing(id, KIND[kind], spare);
+      perId = previous.shares;
+    } else {
+      const table = this.#tables.build(
+        chosen.map((i) => ({ id: i.id, weight: i.weight })),
+        written,
+        this.dataplane.state.config.ringSize,
+      );
+      this.dataplane.writeRing(
+        id,
+        KIND[kind],
+        tableSlots(
+          table,
+          table.ids.map((i) => slotOf.get(i)!),
+          INSTANCE_NONE,
+        ),
+      );
+      const size = table.table.length;
+      perId = Object.fromEntries([...shares(table)].map(([inst, n]) => [inst, n / size]));
+    }
+    this.#written.set(ringKey, written);
+    if (before === undefined) this.#previous.delete(ringKey);
+    else this.#previous.set(ringKey, { written: before, shares: current[kind] });
     this.#shares.set(service.name, { ...current, [kind]: perId });
   }
 
@@ -137,7 +161,10 @@ export class Steering implements SteeringPort {
     for (const kind of Object.values(KIND)) this.dataplane.writeRing(id, kind, empty);
     this.#clearJoin(name);
     this.#joinGrace.forget(name);
-    for (const kind of Object.keys(KIND)) this.#written.delete(`${name}/${kind}`);
+    for (const kind of Object.keys(KIND)) {
+      this.#written.delete(`${name}/${kind}`);
+      this.#previous.delete(`${name}/${kind}`);
+    }
     this.#serviceIds.delete(name);
     this.#shares.delete(name);
   }

@@ -1,9 +1,11 @@
 // Read-only views of a Dataplane for the control API, for the agent to return as they are: the share of
 // each Maglev ring (new, established) every instance owns, and the flows of one VIP in the kernel's flow
-// table with the instance each is pinned to. Instance slots are named through the instance_ids map.
+// table with the instance each is pinned to, read in chunks that give the event loop back between them.
+// Instance slots are named through the instance_ids map.
 import { formatIp } from '../netlink/ip.js';
 import { addr16, familyOf } from '../steer/addr.js';
 import type { Dataplane } from '../steer/dataplane.js';
+import { streamFlowTable } from '../steer/flow-stream.js';
 import {
   decodeFlowKey,
   decodeFlowVal,
@@ -58,11 +60,17 @@ export function ringsOf(dp: DataplaneView, serviceId: number, service: string): 
 }
 
 /**
- * The flows whose destination is `vip` in the kernel's flow table, at most `limit` of them. The table is
- * read in batches (BpfMap.entries: ~100–140 ms for 100k flows here, against ~0.77 s for a key walk plus
- * a lookup per key); each instance slot's name is looked up once.
+ * The flows whose destination is `vip` in the kernel's flow table, at most `limit` of them, with the
+ * count of all of them. The table is read in chunks (streamFlowTable: BPF_MAP_LOOKUP_BATCH, the loop
+ * given back between chunks), so a full table never holds the agent's event loop for more than one
+ * chunk (~2–4 ms here); memory stays at one chunk plus `limit` flows. Each instance slot's name is
+ * looked up once. Entries added or removed during the walk are seen at most once.
  */
-export function flowsOf(dp: DataplaneView, vip: string, limit: number = DEFAULT_FLOW_LIMIT): FlowsInfo {
+export async function flowsOf(
+  dp: DataplaneView,
+  vip: string,
+  limit: number = DEFAULT_FLOW_LIMIT,
+): Promise<FlowsInfo> {
   const want = addr16(vip);
   const v4 = familyOf(vip) === 4;
   const flows: FlowInfo[] = [];
@@ -74,22 +82,28 @@ export function flowsOf(dp: DataplaneView, vip: string, limit: number = DEFAULT_
     names.set(slot, name);
     return name;
   };
+  const map = dp.map('flows');
+  const ks = map.keySize;
+  const vs = map.storedValueSize;
   let total = 0;
-  for (const [key, value] of dp.map('flows').entries()) {
-    if (key.compare(want, 0, want.length, FLOW_DST, FLOW_DST + want.length) !== 0) continue; // before decoding
-    const k = decodeFlowKey(key);
-    if ((k.family === FAMILY_V4) !== v4) continue;
-    total++;
-    if (flows.length >= limit) continue;
-    const text = (b: Buffer): string => formatIp(v4 ? b.subarray(0, IPV4_BYTES) : b);
-    flows.push({
-      source: text(k.src),
-      sourcePort: k.sport,
-      destination: text(k.dst),
-      destinationPort: k.dport,
-      protocol: PROTOCOL_NAMES[k.proto] ?? String(k.proto),
-      instance: nameOf(decodeFlowVal(value).instance),
-    });
-  }
+  await streamFlowTable(map, (c) => {
+    for (let i = 0; i < c.count; i++) {
+      const at = i * ks + FLOW_DST;
+      if (c.keys.compare(want, 0, want.length, at, at + want.length) !== 0) continue; // before decoding
+      const k = decodeFlowKey(c.keys.subarray(i * ks, (i + 1) * ks));
+      if ((k.family === FAMILY_V4) !== v4) continue;
+      total++;
+      if (flows.length >= limit) continue;
+      const text = (b: Buffer): string => formatIp(v4 ? b.subarray(0, IPV4_BYTES) : b);
+      flows.push({
+        source: text(k.src),
+        sourcePort: k.sport,
+        destination: text(k.dst),
+        destinationPort: k.dport,
+        protocol: PROTOCOL_NAMES[k.proto] ?? String(k.proto),
+        instance: nameOf(decodeFlowVal(c.values.subarray(i * vs, (i + 1) * vs)).instance),
+      });
+    }
+  });
   return { vip, total, flows };
 }

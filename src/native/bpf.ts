@@ -6,7 +6,7 @@ import { native } from './addon.js';
 import { callNative } from './errors.js';
 import { BpfMap } from './map.js';
 
-export { BpfMap, type MapUpdateFlag, possibleCpus } from './map.js';
+export { BpfMap, type MapChunk, type MapUpdateFlag, possibleCpus } from './map.js';
 
 export type XdpMode = 'native' | 'generic';
 

@@ -10,6 +10,7 @@ export {
   DEFAULT_BPFFS,
   type DeclaredMap,
   ensureBpffs,
+  type MapChunk,
   type MapUpdateFlag,
   possibleCpus,
   type TestRunOptions,

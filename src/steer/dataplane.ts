@@ -23,7 +23,7 @@ import { ipv4Bytes, ipv6Bytes } from './addr.js';
 import { type Adopted, readFlows, readMaps, u32key } from './adopt.js';
 import { hashFlowSlot } from './hash.js';
 import * as L from './layout.js';
-import { buildMaglev, EMPTY, isPrime, type MaglevMember } from './maglev.js';
+import { buildMaglev, isPrime, type MaglevMember, tableSlots } from './maglev.js';
 import { copyEntries, copyMissing } from './migrate.js';
 import { type MapShape, type ObjectLayout, type PinPlan, planPins, UNVERSIONED_LAYOUT } from './pin-plan.js';
 import { placeVips, type VipSpec, vipEntries, vipKeyHex } from './vips.js';
@@ -259,6 +259,8 @@ export class Dataplane {
       host6: spec.host6 ? ipv6Bytes(spec.host6) : Buffer.alloc(16),
       flags: (valid ? L.INSTANCE_F_VALID : 0) | (spec.local ? L.INSTANCE_F_LOCAL : 0),
     };
+    // A valid instance written as it stands is not written again (every ring write names its members).
+    if (valid && sameInstance(this.state.instances.get(slot), inst)) return slot;
     this.#maps.instances.update(u32key(slot), L.encodeInstance(inst));
     // its flows re-steer; no CPU's cache may send them back should the instance return
     if (!valid) this.#newCacheGeneration();
@@ -280,7 +282,11 @@ export class Dataplane {
   #ringOf(members: readonly InstanceSpec[]): Uint32Array {
     const table = buildMaglev(members, this.state.config.ringSize);
     const slotOf = new Map(members.map((m) => [m.id, this.setInstance(m)]));
-    return table.table.map((e) => (e === EMPTY ? L.INSTANCE_NONE : slotOf.get(table.ids[e]!)!));
+    return tableSlots(
+      table,
+      table.ids.map((id) => slotOf.get(id)!),
+      L.INSTANCE_NONE,
+    );
   }
 
   /**
@@ -301,8 +307,14 @@ export class Dataplane {
     }
   }
 
-  /** Writes `ring` (instance slots) into the spare slot of (service, kind), then flips to it. */
-  writeRing(serviceId: number, kind: number, ring: Uint32Array): void {
+  /**
+   * Writes `ring` (instance slots) into the spare slot of (service, kind), then flips to it. The spare
+   * holds the ring before the active one; when it already holds `ring` (an instance that left and came
+   * back) nothing is written but the flip. A ring is one map value (bpf/steer.h `struct ring`): the
+   * kernel copies it in one update (~30–60 µs for 65,537 entries), so changed entries alone could not
+   * be written for less. Returns how many entries the write changed in that slot.
+   */
+  writeRing(serviceId: number, kind: number, ring: Uint32Array): number {
     if (serviceId < 0 || serviceId >= L.MAX_SERVICES || ring.length !== this.state.config.ringSize)
       throw new AnycastdError('ERR_INVALID_ARGUMENT', `ring for service ${serviceId}: bad id or length`);
     const active = [...(this.state.services.get(serviceId) ?? new Array<number>(L.RING_KINDS).fill(0))];
@@ -312,6 +324,14 @@ export class Dataplane {
     const written =
       (current === pair || current === pair + 1) && this.state.rings.has(serviceId * L.RING_SLOTS + current);
     const spare = written ? (current === pair ? pair + 1 : pair) : pair;
+    const before = this.state.rings.get(serviceId * L.RING_SLOTS + spare);
+    const changed = before ? differing(before, ring) : ring.length;
+    if (changed === 0) {
+      active[kind] = spare;
+      this.#maps.services.update(u32key(serviceId), L.encodeService(active));
+      this.state.services.set(serviceId, active);
+      return 0;
+    }
     if (!written) {
       // The kind's other slot is read as the previous ring (the second chance's last resort, rings.h):
       // a ring never written must name no instance, not slot 0 (an array entry is zeros).
@@ -324,6 +344,16 @@ export class Dataplane {
     active[kind] = spare;
     this.#maps.services.update(u32key(serviceId), L.encodeService(active));
     this.state.services.set(serviceId, active);
+    return changed;
+  }
+
+  /** What the other slot of (service, kind) holds: the ring before the active one, if it was written. */
+  spareRing(serviceId: number, kind: number): Uint32Array | undefined {
+    const current = this.state.services.get(serviceId)?.[kind];
+    const pair = kind * 2;
+    if (current !== pair && current !== pair + 1) return undefined;
+    if (!this.state.rings.has(serviceId * L.RING_SLOTS + current)) return undefined;
+    return this.state.rings.get(serviceId * L.RING_SLOTS + (current === pair ? pair + 1 : pair));
   }
 
   vipStats(vipId: number): L.VipStats {
@@ -425,6 +455,23 @@ export class Dataplane {
     this.#upgrade = null;
     this.#obj.close();
   }
+}
+
+/** Whether an instance entry as mirrored already holds `inst`. */
+function sameInstance(had: L.Instance | undefined, inst: L.Instance): boolean {
+  return (
+    had !== undefined &&
+    had.flags === inst.flags &&
+    had.host4.equals(inst.host4) &&
+    had.host6.equals(inst.host6)
+  );
+}
+
+/** Entries that differ between two rings of one length. */
+function differing(a: Uint32Array, b: Uint32Array): number {
+  let n = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) n++;
+  return n;
 }
 
 interface Pins {

@@ -131,3 +131,60 @@ test('adopted pins: a recent heartbeat is a restart (own instance admitted, flow
     back.close();
   }
 });
+
+test('going back to the ring before the active one is a flip: the kernel holds both rings', () => {
+  const dp = Dataplane.open({ pin: false, host4: '192.0.2.11', ringSize: 101 });
+  try {
+    const steering = new Steering(dp, new FakeClock());
+    steering.setServices([service]);
+    const id = steering.serviceId('web')!;
+    const kernelRing = (slot: number): number[] => {
+      const v = dp.map('rings').lookup(Buffer.from(new Uint32Array([id * RING_SLOTS + slot]).buffer))!;
+      return [...new Uint32Array(v.buffer.slice(v.byteOffset, v.byteOffset + 4 * 101))];
+    };
+    const active = () => dp.state.services.get(id)![RING_KIND_NEW]!;
+    steering.setRing(service, 'new', ['h1', 'h2', 'h3']);
+    const all = active();
+    const allRing = kernelRing(all);
+    steering.setRing(service, 'new', ['h2', 'h3']); // the local instance leaves
+    const without = active();
+    assert.notEqual(without, all);
+    const withoutRing = kernelRing(without);
+    assert.notDeepEqual(withoutRing, allRing);
+    const withoutShares = steering.shares('web').new;
+    assert.deepEqual(Object.keys(withoutShares).sort(), ['h2', 'h3']);
+    steering.setRing(service, 'new', ['h1', 'h2', 'h3']); // and comes back: a flip to the other slot
+    assert.equal(active(), all);
+    assert.deepEqual(kernelRing(all), allRing, 'the slot flipped to holds the ring of all three');
+    assert.deepEqual(kernelRing(without), withoutRing, 'the other slot still holds the one without h1');
+    assert.deepEqual(Object.keys(steering.shares('web').new).sort(), ['h1', 'h2', 'h3']);
+    steering.setRing(service, 'new', ['h2', 'h3']); // again: back to the ring without h1
+    assert.equal(active(), without);
+    assert.deepEqual(steering.shares('web').new, withoutShares);
+    // the kernel's entries name the instance slots of the table built afresh for the same set
+    const fresh = new Steering(Dataplane.open({ pin: false, host4: '192.0.2.11', ringSize: 101 }));
+    try {
+      fresh.setServices([service]);
+      fresh.setRing(service, 'new', ['h1', 'h2', 'h3']);
+      fresh.setRing(service, 'new', ['h2', 'h3']);
+      const fid = fresh.serviceId('web')!;
+      const fdp = fresh.dataplane;
+      const name = (d: Dataplane, slot: number) =>
+        d
+          .map('instance_ids')
+          .lookup(Buffer.from(new Uint32Array([slot]).buffer))!
+          .toString()
+          .replace(/\0+$/, '');
+      const slotFresh = fdp.state.services.get(fid)![RING_KIND_NEW]!;
+      const freshRing = [...fdp.state.rings.get(fid * RING_SLOTS + slotFresh)!];
+      assert.deepEqual(
+        kernelRing(without).map((s) => name(dp, s)),
+        freshRing.map((s) => name(fdp, s)),
+      );
+    } finally {
+      fresh.dataplane.close();
+    }
+  } finally {
+    dp.close();
+  }
+});

@@ -2,7 +2,8 @@
 // weights, and little disruption beyond the unavoidable when members leave.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildMaglev, EMPTY, extraMoves, isPrime, shares } from '../../src/steer/maglev.js';
+import { buildMaglev, EMPTY, extraMoves, isPrime, shares, tableSlots } from '../../src/steer/maglev.js';
+import { buildMaglevOracle } from './maglev-oracle.js';
 
 const members = (n: number, from = 0): { id: string }[] =>
   Array.from({ length: n }, (_, i) => ({ id: `h${i + from}/web` }));
@@ -75,4 +76,53 @@ test('when one of N leaves, few entries move beyond its own share', () => {
   }
   const same = buildMaglev(members(5));
   assert.equal(extraMoves(same, buildMaglev(members(5))), 0);
+});
+
+test('byte-identical to the former build for many sets, sizes and weights', () => {
+  const rand = (() => {
+    let x = 0x2545f491; // a fixed xorshift: the same sets every run
+    return (n: number): number => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return (x >>> 0) % n;
+    };
+  })();
+  const sets: { members: { id: string; weight?: number }[]; size: number }[] = [
+    { members: members(1), size: 65537 },
+    { members: members(2), size: 65537 },
+    { members: members(3), size: 251 },
+    { members: members(10), size: 65537 },
+    { members: members(100), size: 65537 },
+    { members: members(1000), size: 65537 },
+    { members: members(300), size: 251 }, // more members than entries
+    { members: [{ id: 'é/web' }, { id: 'z/web' }, { id: '日本/web' }, { id: 'Z' }], size: 65537 },
+    { members: members(7).map((m) => ({ ...m, weight: 3 })), size: 65537 }, // equal weights > 1
+  ];
+  for (let k = 0; k < 6; k++) {
+    const n = 1 + rand(200);
+    sets.push({
+      members: Array.from({ length: n }, (_, i) => ({ id: `s${k}-i${rand(1e6)}-${i}`, weight: 1 + rand(9) })),
+      size: [13, 251, 4099, 65537][rand(4)]!,
+    });
+  }
+  for (const { members: set, size } of sets) {
+    const a = buildMaglev(set, size);
+    const b = buildMaglevOracle(set, size);
+    assert.deepEqual(a.ids, b.ids);
+    assert.ok(
+      Buffer.from(a.table.buffer).equals(Buffer.from(b.table.buffer)),
+      `${set.length} members, size ${size}: tables differ`,
+    );
+  }
+});
+
+test("tableSlots names each entry by its member's slot, an empty entry by the given none", () => {
+  const t = buildMaglev(members(3), 13);
+  const slots = tableSlots(t, [7, 8, 9], 0xffffffff);
+  assert.deepEqual(
+    [...slots],
+    [...t.table].map((e) => [7, 8, 9][e]),
+  );
+  assert.ok(tableSlots(buildMaglev([], 13), [], 42).every((e) => e === 42));
 });
