@@ -10,8 +10,8 @@
 // log line or a JSON rendering of the config: only their fingerprint does.
 
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { inspect } from 'node:util';
+import { FileProblem, readCheckedFile } from './checked-file.js';
 import type { Config } from './types.js';
 
 /** Shortest key accepted: 256 bits, the HMAC-SHA256 output size (RFC 2104 §3 recommends ≥ L bytes). */
@@ -21,20 +21,12 @@ export const MAX_KEYS = 8;
 /** A key file is a few lines; anything bigger is not one. */
 const MAX_KEY_FILE_BYTES = 64 * 1024;
 const FINGERPRINT_HEX = 16;
-const GROUP_OR_OTHER_WRITE = 0o022;
-const OTHER_READ = 0o004;
-const ROOT_UID = 0;
 const HEX_RE = /^(?:[0-9a-fA-F]{2})+$/;
 const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const BASE64URL_RE = /^[A-Za-z0-9_-]+$/;
 
 /** What is wrong with a key file, in the config issue's terms (what it must be, what it is). */
-export class KeyFileProblem {
-  constructor(
-    readonly expected: string,
-    readonly found: string,
-  ) {}
-}
+export { FileProblem as KeyFileProblem } from './checked-file.js';
 
 /** The keys of a key file; `fingerprint` (a hash of all of them, in order) tells two sets apart. */
 export class ClusterKeys {
@@ -86,57 +78,29 @@ export function parseKeyText(text: string, path: string): ClusterKeys {
     const line = lines[i]!.trim();
     if (line === '' || line.startsWith('#')) continue;
     const key = decodeKey(line);
-    if (key === null) throw new KeyFileProblem(expected, `${path} line ${i + 1}: neither hex nor base64`);
+    if (key === null) throw new FileProblem(expected, `${path} line ${i + 1}: neither hex nor base64`);
     if (key.length < MIN_KEY_BYTES)
-      throw new KeyFileProblem(expected, `${path} line ${i + 1}: a key of ${key.length} bytes`);
+      throw new FileProblem(expected, `${path} line ${i + 1}: a key of ${key.length} bytes`);
     keys.push(key);
   }
-  if (keys.length === 0) throw new KeyFileProblem(expected, `${path}: no key`);
+  if (keys.length === 0) throw new FileProblem(expected, `${path}: no key`);
   if (keys.length > MAX_KEYS)
-    throw new KeyFileProblem(`at most ${MAX_KEYS} keys`, `${path}: ${keys.length} keys`);
+    throw new FileProblem(`at most ${MAX_KEYS} keys`, `${path}: ${keys.length} keys`);
   return new ClusterKeys(keys);
 }
 
 /**
- * Reads and checks a key file (see the header); throws KeyFileProblem. `euid` is the user the agent runs
- * as (the owner it accepts besides root). Synchronous: it runs in the config's load step, a few hundred
- * bytes once per load.
+ * Reads and checks a key file (see the header; checked-file.ts); throws KeyFileProblem. `euid` is the user
+ * the agent runs as (the owner it accepts besides root).
  */
-export function readKeyFile(path: string, euid: number = process.geteuid?.() ?? ROOT_UID): ClusterKeys {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (err) {
-    throw new KeyFileProblem(
-      'a readable key file',
-      `${path}: ${(err as NodeJS.ErrnoException).code ?? 'EIO'}`,
-    );
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw new KeyFileProblem('a regular key file', `${path}: not a regular file`);
-    const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
-    const unshared = 'a key file no other user can read or change (mode 0600 or 0640)';
-    if (st.mode & GROUP_OR_OTHER_WRITE)
-      throw new KeyFileProblem(unshared, `${path}: mode ${mode} (writable by group or others)`);
-    if (st.mode & OTHER_READ)
-      throw new KeyFileProblem(unshared, `${path}: mode ${mode} (readable by others)`);
-    if (st.uid !== ROOT_UID && st.uid !== euid)
-      throw new KeyFileProblem(
-        `a key file owned by root or the agent's user (uid ${euid})`,
-        `${path}: owned by uid ${st.uid}`,
-      );
-    if (st.size > MAX_KEY_FILE_BYTES)
-      throw new KeyFileProblem(
-        `a key file of at most ${MAX_KEY_FILE_BYTES} bytes`,
-        `${path}: ${st.size} bytes`,
-      );
-    const buf = Buffer.alloc(st.size);
-    const n = readSync(fd, buf, 0, buf.length, 0);
-    return parseKeyText(buf.subarray(0, n).toString('utf8'), path);
-  } finally {
-    closeSync(fd);
-  }
+export function readKeyFile(path: string, euid?: number): ClusterKeys {
+  const text = readCheckedFile(path, {
+    what: 'key file',
+    maxBytes: MAX_KEY_FILE_BYTES,
+    secret: true,
+    ...(euid === undefined ? {} : { euid }),
+  }).toString('utf8');
+  return parseKeyText(text, path);
 }
 
 /**
@@ -152,7 +116,7 @@ export function loadClusterKeys(
     cfg.cluster.keys = readKeyFile(file);
     return [];
   } catch (err) {
-    if (!(err instanceof KeyFileProblem)) throw err;
+    if (!(err instanceof FileProblem)) throw err;
     return [{ path: ['cluster', 'key_file'], expected: err.expected, found: err.found }];
   }
 }

@@ -42,7 +42,8 @@ export const serviceSchema = strict({
   name: z.string().regex(SERVICE_NAME_RE, { error: 'a name of lower-case letters, digits, "-" and "_"' }),
   vips: z.array(ipAddress()).min(1),
   ports: z.array(portSchema).min(1),
-  instances: z.array(instanceSchema).min(1),
+  // may be omitted with cluster.backend etcd (semantics.ts): the instances register there
+  instances: z.array(instanceSchema).default([]),
   checks: z.array(checkSchema).min(1),
   on_down: onDownSchema.optional(),
   vip_leaves_lo_when_down: z.boolean().default(false),

@@ -5,6 +5,7 @@ import { isIPv6 } from 'node:net';
 import { z } from 'zod';
 import { asn, canonicalIp, int, ipv4, mapped, port, strict } from './fields.js';
 import { bgpSchema, kernelRouteSchema } from './schema-bgp.js';
+import { etcdSchema } from './schema-etcd.js';
 import { addressPairSchema, serviceSchema } from './schema-service.js';
 import { applySemantics } from './semantics.js';
 import type { ClusterConfig, Config, DataplaneConfig, NodeConfig } from './types.js';
@@ -78,11 +79,20 @@ const dataplaneSchema = strict({
 );
 
 const clusterSchema = strict({
+  backend: z.enum(['mesh', 'etcd']).default('mesh'),
+  etcd: etcdSchema.optional(),
   enabled: z.boolean().default(true),
   port: port().default(DEFAULT_CLUSTER_PORT),
   key_file: z.string().startsWith('/').optional(),
 }).transform(
-  (c): ClusterConfig => ({ enabled: c.enabled, port: c.port, keyFile: c.key_file ?? null, keys: null }),
+  (c): ClusterConfig => ({
+    backend: c.backend,
+    etcd: c.etcd ?? null,
+    enabled: c.enabled,
+    port: c.port,
+    keyFile: c.key_file ?? null,
+    keys: null,
+  }),
 );
 
 export const configSchema = strict({

@@ -6,6 +6,7 @@
 import { isIPv4 } from 'node:net';
 import { checkVipFamilies } from './families.js';
 import { MAX_RESTART_TIME_MS, MIN_HOLD_TIME_MS, MIN_RESTART_TIME_MS } from './schema-bgp.js';
+import { checkEtcd } from './semantics-etcd.js';
 import type { CheckConfig, Config, PeerConfig, ServiceConfig } from './types.js';
 
 export type Path = (string | number)[];
@@ -55,6 +56,7 @@ export function applySemantics(cfg: Config, report: Report): void {
   if (cfg.dataplane.mode === 'xdp' && node.uplinks.length === 0)
     report(['node', 'uplinks'], 'at least one interface to attach XDP to (or dataplane.mode: none)');
   checkVipFamilies(cfg, report);
+  checkEtcd(cfg, report);
   const maxInstances = Math.max(0, ...cfg.services.map((s) => s.instances.length));
   const ring = cfg.dataplane.ringSize;
   if (!isPrime(ring)) report(['dataplane', 'ring_size'], 'a prime number (Maglev needs a prime table size)');
@@ -108,6 +110,17 @@ function checkService(cfg: Config, s: ServiceConfig, path: Path, report: Report)
     if (needV6 && inst.host.ipv6 === null) report(hp, 'an ipv6 key (the service has an IPv6 VIP)');
   });
   const { ipv4, ipv6 } = cfg.node.host;
+  if (s.instances.length === 0) {
+    if (cfg.cluster.backend !== 'etcd') {
+      report(
+        [...path, 'instances'],
+        'at least one instance (the list may be omitted with cluster.backend etcd)',
+      );
+      return;
+    }
+    // etcd mode: the local instance is this node; the others register in etcd
+    s.instances = [{ id: cfg.node.id, host: { ipv4, ipv6 }, weight: 1 }];
+  }
   const local = s.instances.filter(
     (i) => (ipv4 !== null && i.host.ipv4 === ipv4) || (ipv6 !== null && i.host.ipv6 === ipv6),
   );

@@ -3,6 +3,7 @@
 // camelCase form of the YAML's snake_case keys. Consumers (agent, bgp, health, steer) read only this.
 
 import type { ClusterKeys } from './cluster-keys.js';
+import type { EtcdTlsMaterial } from './etcd-tls.js';
 
 /** A host's addresses; at least one family is present. */
 export interface AddressPair {
@@ -225,8 +226,38 @@ export interface DataplaneConfig {
   forgetClosedFlows: boolean;
 }
 
+/**
+ * Where the agents learn each other's instances: `mesh` (the instances listed in every host's config,
+ * reports exchanged directly between the agents) or `etcd` (instances registered under leases in etcd,
+ * every agent watches one prefix: src/cluster/etcd/).
+ */
+export type ClusterBackend = 'mesh' | 'etcd';
+
+/** The etcd files of mutual TLS (paths), and what the loader read from them. */
+export interface EtcdTlsConfig {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+  /** The files' bytes, read when the config was loaded (null: not read — parseConfig). */
+  material: EtcdTlsMaterial | null;
+}
+
+export interface EtcdConfig {
+  /** Client URLs of the etcd members, `http://` or `https://` host:port. */
+  endpoints: string[];
+  /** The fabric's key prefix (no trailing '/'): every key of this fabric lies under `<prefix>/`. */
+  prefix: string;
+  /** Mutual TLS (null: plain gRPC, loopback endpoints only). */
+  tls: EtcdTlsConfig | null;
+  /** TTL of the lease this host's instances are registered under (whole seconds, in ms). */
+  leaseTtlMs: number;
+}
+
 /** Agents tell each other their local instances' state and ring membership (src/cluster/). */
 export interface ClusterConfig {
+  backend: ClusterBackend;
+  /** The etcd backend's settings (null with backend mesh). */
+  etcd: EtcdConfig | null;
   enabled: boolean;
   /** TCP port of the state endpoint, the same on every host (default privileged: no other user can take it). */
   port: number;

@@ -1,0 +1,41 @@
+// The etcd v3 client of one agent (npm `etcd3`, gRPC): the members' endpoints, mutual TLS from the bytes
+// the config loader read and checked (src/config/etcd-tls.ts), a bounded dial time and a watch stream that
+// reconnects within WATCH_BACKOFF_MAX_MS once the store is back (the library's default backoff grows to
+// 30 s, far longer than a partition should outlast its cure).
+
+import { Etcd3, type IOptions } from 'etcd3';
+import type { EtcdConfig } from '../../config/types.js';
+import { CALL_TIMEOUT_MS, WATCH_BACKOFF_MAX_MS, WATCH_BACKOFF_MIN_MS } from './limits.js';
+
+/** The library's backoff contract: a duration, and the next backoff after it. */
+interface Backoff {
+  readonly duration: number;
+  next(context: unknown): Backoff;
+}
+
+function doubling(ms: number): Backoff {
+  return { duration: ms, next: () => doubling(Math.min(ms * 2, WATCH_BACKOFF_MAX_MS)) };
+}
+
+/** What a client needs: where, and (optionally) the TLS bytes. */
+export interface ClientSettings {
+  endpoints: readonly string[];
+  tls?: { ca: Buffer; cert: Buffer; key: Buffer } | null;
+}
+
+export function settingsOf(c: EtcdConfig): ClientSettings {
+  const m = c.tls?.material;
+  return { endpoints: c.endpoints, tls: m ? { ca: m.ca, cert: m.cert, key: m.key } : null };
+}
+
+export function makeClient(s: ClientSettings): Etcd3 {
+  const options: IOptions = {
+    hosts: [...s.endpoints],
+    dialTimeout: CALL_TIMEOUT_MS,
+    defaultCallOptions: () => ({ deadline: Date.now() + CALL_TIMEOUT_MS }),
+    faultHandling: { watchBackoff: doubling(WATCH_BACKOFF_MIN_MS) as never },
+  };
+  if (s.tls)
+    options.credentials = { rootCertificate: s.tls.ca, certChain: s.tls.cert, privateKey: s.tls.key };
+  return new Etcd3(options);
+}

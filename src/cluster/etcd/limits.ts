@@ -1,0 +1,25 @@
+// Every bound of the etcd backend, named. Values read from etcd are hostile (another host's agent, or
+// anyone holding a client certificate, wrote them): bounded in size and count before they are parsed.
+
+/** Largest instance or drain value read (a record is ~200 bytes). */
+export const MAX_VALUE_BYTES = 1024;
+/** Largest key read. */
+export const MAX_KEY_BYTES = 256;
+/** Most instances kept per service (beyond: skipped and counted). */
+export const MAX_INSTANCES_PER_SERVICE = 4096;
+/** Largest instance weight (the config's bound). */
+export const MAX_WEIGHT = 1000;
+/** A lost lease is granted again after this, doubling up to REGRANT_MAX_MS while etcd stays away. */
+export const REGRANT_MIN_MS = 500;
+export const REGRANT_MAX_MS = 2_000;
+/** A failed write is retried after this. */
+export const WRITE_RETRY_MS = 1_000;
+/** The watch stream reconnects after this, doubling up to WATCH_BACKOFF_MAX_MS. */
+export const WATCH_BACKOFF_MIN_MS = 200;
+export const WATCH_BACKOFF_MAX_MS = 2_000;
+/** A watch that ended with an error (a compacted revision, a canceled watch) restarts after this. */
+export const WATCH_RESTART_MS = 1_000;
+/** This host's digests are written once the membership has been quiet this long. */
+export const DIGEST_QUIET_MS = 250;
+/** Deadline of one unary call (a put, a range read). */
+export const CALL_TIMEOUT_MS = 5_000;
