@@ -22,7 +22,7 @@ UNIT_USER := nobody
 UNIT_CONCURRENCY := 1
 NODE_TEST := node --import tsx --test --test-reporter=spec
 
-.PHONY: all deps bpf native ts lint typecheck test test-unit fuzz bench demo clean install deb
+.PHONY: all deps bpf native ts lint typecheck test test-unit fuzz bench katran demo clean install deb
 all: deps bpf native ts
 
 deps: .stamp-deps node_modules/.package-lock.json
@@ -73,7 +73,18 @@ fuzz: all
 	ANYCASTD_FUZZ=long $(NODE_TEST) $(shell find test -name '*.fuzz.test.ts' | sort)
 	ANYCASTD_HOSTILE_FLOOD=20000 $(NODE_TEST) test/e2e/hostile.test.ts
 
-bench: all
+# Katran's balancer (bench/katran/, vendored, GPL-2.0): the new-flow bench's baseline only, never shipped.
+# Built as Katran builds it (katran/lib/Makefile-bpf): host clang to LLVM IR, llc to BPF.
+KATRAN_DIR := bench/katran
+KATRAN_OBJ := build/bench/katran_balancer.bpf.o
+$(KATRAN_OBJ): $(shell find $(KATRAN_DIR) -name '*.[ch]') | .stamp-deps
+	@mkdir -p build/bench
+	set -o pipefail; clang -I$(KATRAN_DIR)/katran/lib/linux_includes -I$(KATRAN_DIR) -DDEBUG -D__KERNEL__ \
+	  -Wno-unused-value -Wno-pointer-sign -Wno-compare-distinct-pointer-types -O2 -emit-llvm -c -g \
+	  $(KATRAN_DIR)/katran/lib/bpf/balancer.bpf.c -o - | llc -march=bpf -filetype=obj -o $@
+katran: $(KATRAN_OBJ)
+
+bench: all katran
 	node --import tsx bench/run.ts
 
 # The product from dist/ (no tsx) runs the lab's demo of this checkout (lab/demo.ts, with tsx).

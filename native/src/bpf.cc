@@ -115,6 +115,18 @@ Napi::Value ObjReuseMap(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), true);
 }
 
+// objSetMaxEntries(handle, mapName, n) -> false when the object has no such map (before load: the map is
+// created with n entries; a map reused from a pin keeps the pin's)
+Napi::Value ObjSetMaxEntries(const Napi::CallbackInfo& info) {
+  bpf_object* obj = ObjectOf(info);
+  if (obj == nullptr) return info.Env().Undefined();
+  bpf_map* map = bpf_object__find_map_by_name(obj, ArgStr(info, 1).c_str());
+  if (map == nullptr) return Napi::Boolean::New(info.Env(), false);
+  int ret = bpf_map__set_max_entries(map, ArgU32(info, 2));
+  if (ret != 0) return ThrowSys(info.Env(), ErrnoOf(ret), "bpf_map__set_max_entries");
+  return Napi::Boolean::New(info.Env(), true);
+}
+
 // objReadRodata(handle, offset, size) -> Buffer: a copy of the .rodata initial value's bytes (before load).
 Napi::Value ObjReadRodata(const Napi::CallbackInfo& info) {
   bpf_object* obj = ObjectOf(info);
@@ -359,6 +371,7 @@ void InitBpf(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "objRodataVar", ObjRodataVar);
   Export(env, exports, "objWriteRodata", ObjWriteRodata);
   Export(env, exports, "objReuseMap", ObjReuseMap);
+  Export(env, exports, "objSetMaxEntries", ObjSetMaxEntries);
   Export(env, exports, "objReadRodata", ObjReadRodata);
   Export(env, exports, "objMaps", ObjMaps);
   Export(env, exports, "progFdById", ProgFdById);

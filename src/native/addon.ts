@@ -80,6 +80,7 @@ export interface NativeAddon {
   objRodataVar(handle: number, name: string): RodataVar | null;
   objWriteRodata(handle: number, offset: number, bytes: Buffer): void;
   objReuseMap(handle: number, mapName: string, pinPath: string): boolean;
+  objSetMaxEntries(handle: number, mapName: string, maxEntries: number): boolean;
   objReadRodata(handle: number, offset: number, size: number): Buffer;
   objMaps(handle: number): RawObjMap[];
   progFdById(id: number): number;

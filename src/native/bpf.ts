@@ -145,6 +145,16 @@ export class BpfObject {
     if (!found) throw new AnycastdError('ERR_BPF_OBJECT', `${this.path}: no map ${mapName}`);
   }
 
+  /** Before load: create map `mapName` with `maxEntries` entries instead of what the object declares. */
+  setMaxEntries(mapName: string, maxEntries: number): void {
+    const handle = this.#openHandle('size a map');
+    const found = callNative(
+      () => `set max_entries of ${mapName} of ${this.path} to ${maxEntries}`,
+      () => native().objSetMaxEntries(handle, mapName, maxEntries),
+    );
+    if (!found) throw new AnycastdError('ERR_BPF_OBJECT', `${this.path}: no map ${mapName}`);
+  }
+
   /** Loads every program and creates the maps; a failure carries the tail of the verifier log. */
   load(): void {
     const handle = this.#openHandle('load');
