@@ -14,7 +14,10 @@ export type RingShares = Record<RingKind, Record<string, number>>;
 export interface SteeringPort {
   /** Writes the VIP table for these services (all VIPs × ports), allocating service ids as needed. */
   setServices(services: readonly ServiceConfig[]): void;
-  /** Points ring `kind` of `service` at a Maglev table of `members` (instance ids of the service). */
+  /**
+   * Points ring `kind` of `service` at a Maglev table of `members` (instance ids of the service). The
+   * write may land a few ms later (its table built off the event loop); writes land in call order.
+   */
   setRing(service: ServiceConfig, kind: RingKind, members: readonly string[]): void;
   /** Marks an instance valid or failed; a failed instance's flows re-steer through the ring. */
   setValid(service: ServiceConfig, instance: string, valid: boolean): void;

@@ -11,6 +11,12 @@
 // service's join_grace (default: its grace_time) before it is written into it (src/steer/join-grace.ts; a timer writes it then):
 // had it joined both rings at once, older connections both rings now send to it would find no socket and
 // no other owner.
+//
+// Off the loop: with a builder (src/steer/maglev-pool.ts, as `anycastd run` gives it) a ring whose table
+// is not at hand is built on a worker thread and written when it comes back; every data-plane write
+// (VIPs, rings, failed marks) lands in the order asked for, the ones behind a build queued after it
+// (`settled()` waits for them). A ring going back to the one before it is a flip, and a table just built
+// for another kind or service of the same members is reused: neither builds.
 
 import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import type { ServiceConfig } from '../config/types.js';
@@ -25,7 +31,8 @@ import {
   RING_KIND_NEW,
   VIP_F_FRAG,
 } from '../steer/layout.js';
-import { shares, tableSlots } from '../steer/maglev.js';
+import { buildMaglev, type MaglevTable, shares, tableSlots } from '../steer/maglev.js';
+import type { TableBuilder } from '../steer/maglev-pool.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../steer/proto.js';
 import { ANY_PORT, type VipSpec, vipKeyHex, vipKeyOf } from '../steer/vips.js';
 import type { RingKind, RingShares, SteeringPort } from './steering-port.js';
@@ -34,16 +41,41 @@ import { TableCache } from './table-cache.js';
 const KIND: Record<RingKind, number> = { new: RING_KIND_NEW, established: RING_KIND_ESTABLISHED };
 const PROTO = { tcp: IPPROTO_TCP, udp: IPPROTO_UDP } as const;
 
+export interface SteeringOptions {
+  /** Builds Maglev tables off the event loop (src/steer/maglev-pool.ts); absent: built on it. */
+  builder?: TableBuilder;
+  /** A queued write failed (only with a builder; without one a failure is thrown to the caller). */
+  onError?: (err: unknown, what: string) => void;
+}
+
+/** A ring to write: its service id as of the call, its members, and its table (null: flip back). */
+interface RingWrite {
+  id: number;
+  service: ServiceConfig;
+  kind: RingKind;
+  ringKey: string;
+  chosen: readonly ServiceConfig['instances'][number][];
+  table: MaglevTable | null;
+}
+
 export class Steering implements SteeringPort {
   readonly dataplane: Dataplane;
   readonly #serviceIds = new Map<string, number>();
   readonly #vipIds = new Map<string, number>(); // vip key hex → vip id
   readonly #shares = new Map<string, RingShares>();
-  readonly #written = new Map<string, string>(); // `<service>/<kind>` → members (id*weight) last written
-  /** `<service>/<kind>` → the members and shares of the ring before the active one (in the other slot). */
-  readonly #previous = new Map<string, { written: string; shares: Record<string, number> }>();
+  readonly #written = new Map<string, string>(); // `<service>/<kind>` → members (id*weight) last asked for
+  /** `<service>/<kind>` → the members of the ring before the active one (in the kind's other slot). */
+  readonly #previous = new Map<string, string>();
+  /** As written: `<service>/<kind>` → the shares of the ring before the active one; rings written. */
+  readonly #previousShares = new Map<string, Record<string, number>>();
+  readonly #applied = new Set<string>();
   /** The last few tables built: both kinds of a service, and services of the same instance ids, share one. */
   readonly #tables = new TableCache();
+  /** Builds tables off the event loop (absent: on it, and every write lands before the call returns). */
+  readonly #builder: TableBuilder | undefined;
+  readonly #onError: (err: unknown, what: string) => void;
+  #queued = 0;
+  #tail: Promise<void> = Promise.resolve();
   readonly #joinGrace = new JoinGrace();
   readonly #joinTimers = new Map<string, TimerHandle>();
   readonly #clock: Clock;
@@ -52,9 +84,15 @@ export class Steering implements SteeringPort {
   /** The adopted pins were older than a restart (join-grace.ts RESTART_WINDOW_MS): flows cleared, a newcomer. */
   readonly staleAdoption: boolean = false;
 
-  constructor(dataplane: Dataplane, clock: Clock = systemClock) {
+  constructor(dataplane: Dataplane, clock: Clock = systemClock, opts: SteeringOptions = {}) {
     this.dataplane = dataplane;
     this.#clock = clock;
+    this.#builder = opts.builder;
+    this.#onError =
+      opts.onError ??
+      ((err) => {
+        throw err;
+      });
     // Pins a long-gone agent left: the ids are still good, but the flow entries are from a past life (a
     // 5-tuple reused since would hit them) and this host rejoins as a newcomer (no #adopted services).
     if (dataplane.adopted.length > 0 && !isRestart(dataplane.pinsAgeMs)) {
@@ -92,7 +130,7 @@ export class Steering implements SteeringPort {
           });
         }
     for (const hex of this.#vipIds.keys()) if (!liveVips.has(hex)) this.#vipIds.delete(hex);
-    this.dataplane.setVips(specs);
+    this.#apply(() => this.dataplane.setVips(specs));
   }
 
   setRing(service: ServiceConfig, kind: RingKind, wantedMembers: readonly string[]): void {
@@ -117,48 +155,74 @@ export class Steering implements SteeringPort {
     const ringKey = `${service.name}/${kind}`;
     const before = this.#written.get(ringKey);
     if (before === written) return;
-    const current = this.#shares.get(service.name) ?? { new: {}, established: {} };
-    const slotOf = new Map(chosen.map((i) => [i.id, this.dataplane.setInstance(this.#spec(service, i.id))]));
+    this.#written.set(ringKey, written);
     // The ring before the active one is still in the kind's other slot: going back to it is a flip.
-    const previous = this.#previous.get(ringKey);
-    const spare = previous?.written === written ? this.dataplane.spareRing(id, KIND[kind]) : undefined;
+    const flip = before !== undefined && this.#previous.get(ringKey) === written;
+    if (before === undefined) this.#previous.delete(ringKey);
+    else this.#previous.set(ringKey, before);
+    const write: RingWrite = { id, service, kind, ringKey, chosen, table: null };
+    const size = this.dataplane.state.config.ringSize;
+    const set = chosen.map((i) => ({ id: i.id, weight: i.weight }));
+    const cached = flip ? undefined : this.#tables.get(written, size);
+    if (flip || cached || !this.#builder) {
+      write.table = flip ? null : (cached ?? this.#tables.put(written, size, buildMaglev(set, size)));
+      this.#apply(() => this.#writeRing(write), ringKey);
+      return;
+    }
+    const building = this.#builder.build(set, size); // starts now, beside the writes queued before it
+    this.#applyAfter(
+      building.then((t) => this.#tables.put(written, size, t)),
+      (t) => this.#writeRing({ ...write, table: t }),
+      ringKey,
+    );
+  }
+
+  /**
+   * Writes a ring now (in call order, see #apply): its instances, then the ring (a flip alone when
+   * `table` is null: the other slot holds it), and the shares it gives.
+   */
+  #writeRing(w: RingWrite): void {
+    const slotOf = new Map(
+      w.chosen.map((i) => [i.id, this.dataplane.setInstance(this.#spec(w.service, i.id))]),
+    );
+    const current = this.#shares.get(w.service.name) ?? { new: {}, established: {} };
+    const spare = w.table ? undefined : this.dataplane.spareRing(w.id, KIND[w.kind]);
+    const previous = this.#previousShares.get(w.ringKey);
     let perId: Record<string, number>;
-    if (previous && spare) {
-      this.dataplane.writeRing(id, KIND[kind], spare);
-      perId = previous.shares;
+    if (spare && previous) {
+      this.dataplane.writeRing(w.id, KIND[w.kind], spare);
+      perId = previous;
     } else {
-      const table = this.#tables.build(
-        chosen.map((i) => ({ id: i.id, weight: i.weight })),
-        written,
-        this.dataplane.state.config.ringSize,
+      const table =
+        w.table ??
+        buildMaglev(
+          w.chosen.map((i) => ({ id: i.id, weight: i.weight })),
+          this.dataplane.state.config.ringSize,
+        );
+      const ring = tableSlots(
+        table,
+        table.ids.map((i) => slotOf.get(i)!),
+        INSTANCE_NONE,
       );
-      this.dataplane.writeRing(
-        id,
-        KIND[kind],
-        tableSlots(
-          table,
-          table.ids.map((i) => slotOf.get(i)!),
-          INSTANCE_NONE,
-        ),
-      );
+      this.dataplane.writeRing(w.id, KIND[w.kind], ring);
       const size = table.table.length;
       perId = Object.fromEntries([...shares(table)].map(([inst, n]) => [inst, n / size]));
     }
-    this.#written.set(ringKey, written);
-    if (before === undefined) this.#previous.delete(ringKey);
-    else this.#previous.set(ringKey, { written: before, shares: current[kind] });
-    this.#shares.set(service.name, { ...current, [kind]: perId });
+    if (this.#applied.has(w.ringKey)) this.#previousShares.set(w.ringKey, current[w.kind]);
+    this.#applied.add(w.ringKey);
+    this.#shares.set(w.service.name, { ...current, [w.kind]: perId });
   }
 
   setValid(service: ServiceConfig, instance: string, valid: boolean): void {
-    this.dataplane.setInstance(this.#spec(service, instance), valid);
+    const spec = this.#spec(service, instance);
+    this.#apply(() => {
+      this.dataplane.setInstance(spec, valid);
+    });
   }
 
   removeService(name: string): void {
     const id = this.#serviceIds.get(name);
     if (id === undefined) return;
-    const empty = new Uint32Array(this.dataplane.state.config.ringSize).fill(INSTANCE_NONE);
-    for (const kind of Object.values(KIND)) this.dataplane.writeRing(id, kind, empty);
     this.#clearJoin(name);
     this.#joinGrace.forget(name);
     for (const kind of Object.keys(KIND)) {
@@ -166,7 +230,55 @@ export class Steering implements SteeringPort {
       this.#previous.delete(`${name}/${kind}`);
     }
     this.#serviceIds.delete(name);
-    this.#shares.delete(name);
+    this.#apply(() => {
+      const empty = new Uint32Array(this.dataplane.state.config.ringSize).fill(INSTANCE_NONE);
+      for (const kind of Object.values(KIND)) this.dataplane.writeRing(id, kind, empty);
+      for (const kind of Object.keys(KIND)) {
+        this.#applied.delete(`${name}/${kind}`);
+        this.#previousShares.delete(`${name}/${kind}`);
+      }
+      this.#shares.delete(name);
+    });
+  }
+
+  /** Resolves once every data-plane write asked for so far has landed (builds off the loop included). */
+  async settled(): Promise<void> {
+    while (this.#queued > 0) await this.#tail;
+  }
+
+  /**
+   * Data-plane writes land in the order they were asked for. With nothing queued a write is made at
+   * once (and a failure thrown to the caller); while a ring waits for its table from the builder, later
+   * writes queue behind it, and a failure there is reported through `onError` (the ring is written again
+   * at the next change).
+   */
+  #apply(op: () => void, ringKey?: string): void {
+    if (this.#queued === 0) {
+      op();
+      return;
+    }
+    this.#chain(async () => op(), ringKey);
+  }
+
+  #applyAfter<T>(wait: Promise<T>, op: (v: T) => void, ringKey: string): void {
+    wait.catch(() => {}); // handled in its turn by the chain
+    this.#chain(async () => op(await wait), ringKey);
+  }
+
+  #chain(step: () => Promise<void>, ringKey?: string): void {
+    this.#queued++;
+    this.#tail = this.#tail
+      .then(step)
+      .catch((err: unknown) => {
+        if (ringKey) {
+          this.#written.delete(ringKey);
+          this.#previous.delete(ringKey);
+        }
+        this.#onError(err, ringKey ?? 'instance');
+      })
+      .finally(() => {
+        this.#queued--;
+      });
   }
 
   shares(name: string): RingShares {

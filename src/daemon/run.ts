@@ -40,6 +40,7 @@ import { timedProbeFor } from '../metrics/probe-timing.js';
 import { SystemdNotifier } from '../native/notify.js';
 import { DEFAULT_PIN_DIR } from '../steer/dataplane.js';
 import { FlowReaper } from '../steer/flow-reaper.js';
+import { MaglevThread } from '../steer/maglev-pool.js';
 import { sockDiagConnections } from './connections.js';
 import { startDataplane } from './dataplane.js';
 import { realHealth } from './health.js';
@@ -150,7 +151,15 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     closers.push(() => connections.close());
     notifier.status('starting: BGP listening, waiting for a peer route');
     await untilRouted(config, bgp, sink, clock);
-    const steering = data ? new Steering(data.dp, clock) : null;
+    // Maglev tables are built on a worker thread: a ring change never holds the loop for a build.
+    const tables = new MaglevThread();
+    closers.push(() => void tables.close());
+    const steering = data
+      ? new Steering(data.dp, clock, {
+          builder: tables,
+          onError: (error, what) => log('error', 'ring-write-failed', { ring: what, error }),
+        })
+      : null;
     // connections that end here take their flow entries with them (src/steer/flow-reaper.ts)
     if (data && config.dataplane.forgetClosedFlows) {
       const reaper = FlowReaper.start(data.dp, {
@@ -215,6 +224,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     const bound = opts.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
     clock.setTimeout(() => process.exit(EXIT_OK), bound + EXIT_GRACE_MS, { unref: true });
     await agent.stop(bound, { keepRoutes });
+    await steering?.settled(); // ring writes still queued behind a build land before the maps close
     return EXIT_OK;
   } catch (err) {
     notifier.status(`failed: ${err instanceof Error ? err.message : String(err)}`);

@@ -11,11 +11,18 @@ import { Steering } from '../../src/agent/steering.js';
 import { parseConfig } from '../../src/config/load.js';
 import { Dataplane } from '../../src/steer/dataplane.js';
 import { RESTART_WINDOW_MS } from '../../src/steer/join-grace.js';
-import { RING_KIND_ESTABLISHED, RING_KIND_NEW, RING_SLOTS } from '../../src/steer/layout.js';
+import {
+  INSTANCE_F_VALID,
+  RING_KIND_ESTABLISHED,
+  RING_KIND_NEW,
+  RING_SLOTS,
+} from '../../src/steer/layout.js';
+import { MaglevThread } from '../../src/steer/maglev-pool.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { flowFrame } from '../steer/packets.js';
 
 const JOIN_GRACE_MS = 150;
+const u32 = (v: number) => Buffer.from(new Uint32Array([v]).buffer);
 
 const service = parseConfig(
   `node: { id: h1, host: { ipv4: 192.0.2.11 }, asn: 65101, uplinks: [lo] }
@@ -186,5 +193,45 @@ test('going back to the ring before the active one is a flip: the kernel holds b
     }
   } finally {
     dp.close();
+  }
+});
+
+test('with tables built on the worker thread: writes land in call order once built, the same rings as on the loop', async () => {
+  const dp = Dataplane.open({ pin: false, host4: '192.0.2.11' }); // the default ring size, 65,537
+  const inline = Dataplane.open({ pin: false, host4: '192.0.2.11' });
+  const thread = new MaglevThread();
+  try {
+    const steering = new Steering(dp, new FakeClock(), { builder: thread });
+    const onLoop = new Steering(inline, new FakeClock());
+    for (const s of [steering, onLoop]) s.setServices([service]);
+    const id = steering.serviceId('web')!;
+    const activeRing = (d: Dataplane) => {
+      const slot = d.state.services.get(id)?.[RING_KIND_NEW];
+      return slot === undefined ? undefined : d.state.rings.get(id * RING_SLOTS + slot);
+    };
+    const validFlag = (d: Dataplane, slot: number) => d.state.instances.get(slot)!.flags & INSTANCE_F_VALID;
+    steering.setRing(service, 'new', ['h1', 'h2', 'h3']);
+    assert.equal(activeRing(dp), undefined, 'not written before its table is built');
+    await steering.settled();
+    onLoop.setRing(service, 'new', ['h1', 'h2', 'h3']);
+    assert.deepEqual(activeRing(dp), activeRing(inline));
+    const h1 = dp.instanceSlot('web/h1');
+    steering.setRing(service, 'new', ['h2', 'h3']);
+    steering.setValid(service, 'h1', false); // queued behind the ring that leaves it out
+    assert.ok(validFlag(dp, h1), 'the failed mark waits for the ring write before it');
+    await steering.settled();
+    onLoop.setRing(service, 'new', ['h2', 'h3']);
+    assert.equal(validFlag(dp, h1), 0);
+    assert.deepEqual(activeRing(dp), activeRing(inline), 'the ring without h1, as built on the loop');
+    const kernel = dp.map('rings').lookup(u32(id * RING_SLOTS + dp.state.services.get(id)![RING_KIND_NEW]!))!;
+    assert.ok(
+      Buffer.from(activeRing(inline)!.buffer).equals(kernel.subarray(0, 4 * 65537)),
+      'the kernel holds it',
+    );
+    assert.equal(thread.fellBack, null, 'built on the thread');
+  } finally {
+    await thread.close();
+    dp.close();
+    inline.close();
   }
 });
