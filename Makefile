@@ -16,10 +16,10 @@ TESTS ?= $(shell find test -name '*.test.ts' | sort)
 UNIT_TESTS := $(shell find test -name '*.test.ts' ! -name '*.root.*' ! -name '*.netns.*' ! -name '*.slow.*' \
 	! -path 'test/e2e/*' | sort)
 UNIT_USER := nobody
-# One file at a time, as `make test` runs: files run side by side met each other's listeners on
-# 127.0.0.x (a BGP session test counted a second OPEN). --test-force-exit: a file whose failed test left
-# a timer or socket open ends instead of holding the run.
-UNIT_CONCURRENCY := 1
+# One node process for the whole tier (test/unit-tier.ts imports each file into a suite of its own, one
+# after another, as one process per file did): one node start and one TypeScript load of src/ instead of
+# 66. --test-force-exit: a failed test that left a timer or socket open ends the run instead of holding it.
+UNIT_RUN = ANYCASTD_UNIT_FILES="$(UNIT_TESTS)" $(NODE_TEST) --test-force-exit test/unit-tier.ts
 NODE_TEST := node --import tsx --test --test-reporter=spec
 
 .PHONY: all deps bpf native ts lint typecheck test test-unit fuzz bench katran demo clean install deb
@@ -65,8 +65,8 @@ test-unit: all
 	@if [ "$$(id -u)" = 0 ]; then \
 	  home=$$(mktemp -d /tmp/acd-unit-XXXXXX) && chown $(UNIT_USER) $$home && \
 	  setpriv --reuid=$(UNIT_USER) --regid=nogroup --clear-groups env HOME=$$home TMPDIR=$$home \
-	    $(NODE_TEST) --test-force-exit --test-concurrency=$(UNIT_CONCURRENCY) $(UNIT_TESTS); rc=$$?; rm -rf $$home; exit $$rc; \
-	else $(NODE_TEST) --test-force-exit --test-concurrency=$(UNIT_CONCURRENCY) $(UNIT_TESTS); fi
+	    $(UNIT_RUN); rc=$$?; rm -rf $$home; exit $$rc; \
+	else $(UNIT_RUN); fi
 
 # `make fuzz`: the fuzzers for long, and the hostile-network lab with floods ten times make test's.
 fuzz: all

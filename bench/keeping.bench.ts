@@ -29,7 +29,7 @@ import {
   shutSessionsAndBack,
 } from '../lab/agent-steps.js';
 import { HostAgents } from '../lab/agents.js';
-import { joinHost, leaveHost } from '../lab/join-steps.js';
+import { joinHost, leaveHost, NEW_FLOWS } from '../lab/join-steps.js';
 import { ResilientMirror } from '../lab/resilient.js';
 import { buildLab, type Lab } from '../lab/topology.js';
 import type { TrafficReport } from '../lab/traffic.js';
@@ -61,6 +61,9 @@ interface Sample {
   resets: number;
   stalls: number;
   longestWaitMs: number;
+  /** Join only: of NEW_FLOWS new connections opened once the host is in, how many it served, how many failed. */
+  joinerServed?: number;
+  newFailures?: number;
 }
 
 const sum = (counts: Record<string, number>): number => Object.values(counts).reduce((a, b) => a + b, 0);
@@ -136,7 +139,15 @@ const SCENARIO_STEPS: Record<string, Scenario> = {
   join: async (lab, agents, xdp, target) => {
     const [j, t] = await withTraffic(lab, target, () => joinHost(lab, agents, 'h4', HELD, xdp, target));
     await leaveHost(lab, agents, 'h4');
-    return { 'add h4': { broken: j.settled.brokenHealthy, leavingOwn: 0, ...trafficFigures(t) } };
+    return {
+      'add h4': {
+        broken: j.settled.brokenHealthy,
+        leavingOwn: 0,
+        ...trafficFigures(t),
+        joinerServed: j.newFlows.counts.h4 ?? 0,
+        newFailures: j.newFlows.failures,
+      },
+    };
   },
   kill: async (lab, agents, _xdp, target) => {
     const [k, t] = await withTraffic(lab, target, () => failService(lab, 'h2', HELD, target));
@@ -177,6 +188,7 @@ export async function run(): Promise<BenchOutput> {
   const lab = await buildLab();
   const samples = { ours: {}, 'plain ECMP': {}, resilient: {} } as Samples;
   let mirror: ResilientMirror | undefined;
+  const failures: { mode: Mode; family: 4 | 6; run: number; scenario: string; error: string }[] = [];
   try {
     const agents = new HostAgents(lab);
     await bringUp(lab, agents);
@@ -191,7 +203,17 @@ export async function run(): Promise<BenchOutput> {
             const step = SCENARIO_STEPS[name];
             if (!step)
               throw new Error(`unknown scenario ${name} (one of ${Object.keys(SCENARIO_STEPS).join(',')})`);
-            const out = await step(lab, agents, mode === 'ours', VIP[family]);
+            let out: Record<string, Sample>;
+            try {
+              out = await step(lab, agents, mode === 'ours', VIP[family]);
+            } catch (err) {
+              // One failed step (a lab timeout on a loaded box) is reported, not the end of the run: the
+              // scenarios restore the lab in their own finally blocks.
+              const error = err instanceof Error ? err.message : String(err);
+              failures.push({ mode, family, run: r + 1, scenario: name, error });
+              process.stderr.write(`keeping: ${mode} IPv${family} run ${r + 1} ${name} failed: ${error}\n`);
+              continue;
+            }
             for (const [figure, s] of Object.entries(out)) {
               const list = byFigure[figure] ?? [];
               list.push(s);
@@ -201,15 +223,21 @@ export async function run(): Promise<BenchOutput> {
       }
     }
   } finally {
-    mirror?.stop();
+    await mirror?.stop().catch(() => undefined);
     lab.teardown();
   }
   const data = {
     held: HELD,
     resilientMirror: mirror
-      ? { changes: mirror.changes, failures: mirror.failures, lastError: mirror.lastError }
+      ? {
+          changes: mirror.changes,
+          backstopChanges: mirror.backstopChanges,
+          failures: mirror.failures,
+          lastError: mirror.lastError,
+        }
       : null,
     runs: RUNS,
+    failures,
     traffic: { everyMs: TRAFFIC_EVERY_MS, long: TRAFFIC_LONG },
     figures: Object.fromEntries(
       MODES.map((mode) => [
@@ -230,8 +258,12 @@ export async function run(): Promise<BenchOutput> {
                       'stalls',
                       'longestWaitMs',
                       'requests',
+                      'joinerServed',
+                      'newFailures',
                     ] as const
-                  ).map((k) => [k, dist(ss.map((s) => s[k]))]),
+                  )
+                    .filter((k) => ss.every((s) => s[k] !== undefined))
+                    .map((k) => [k, dist(ss.map((s) => s[k] ?? 0))]),
                 ),
               ]),
             ),
@@ -252,9 +284,15 @@ export async function run(): Promise<BenchOutput> {
       lines.push(
         `${fam} ${figure} (${MODES.join(' / ')}): held broken ${all('broken')}; the leaving host's own ` +
           `${all('leavingOwn')}; in flight (of ~${per[0]!.requests.median} requests) errors ${all('errors')}, ` +
-          `resets ${all('resets')}, stalls > 1 s ${all('stalls')}`,
+          `resets ${all('resets')}, stalls > 1 s ${all('stalls')}` +
+          (per[0]!.joinerServed
+            ? `; of ${NEW_FLOWS} new connections once h4 was in, h4 served ${all('joinerServed')}, ` +
+              `failed ${all('newFailures')}`
+            : ''),
       );
     }
+  for (const f of failures)
+    lines.push(`FAILED: ${f.mode} IPv${f.family} run ${f.run} ${f.scenario}: ${f.error}`);
   writeReport(data, lines);
   return { report: lines.join('\n'), data };
 }

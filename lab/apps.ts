@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VIP4, VIP6 } from './addressing.js';
 import { runInAsync, waitFor } from './exec.js';
-import type { ProbeProtocol, ProbeResult } from './probe.js';
+import { CONNECT_TIMEOUT_MS, type ProbeProtocol, type ProbeResult } from './probe.js';
 import type { LabProcess, ProcessRegistry } from './processes.js';
 import { READY_LINE } from './service.js';
 
@@ -16,6 +16,11 @@ const SERVICE_SCRIPT = fileURLToPath(new URL('./service.ts', import.meta.url));
 const PROBE_SCRIPT = fileURLToPath(new URL('./probe.ts', import.meta.url));
 const LOAD_SCRIPT = fileURLToPath(new URL('./load.ts', import.meta.url));
 const SERVICE_READY_TIMEOUT_MS = 15_000;
+/** The probe's own start (node and tsx on a loaded 2-core box), before its first connection. */
+const PROBE_START_MS = 15_000;
+const PROBE_CONCURRENCY = 20;
+/** Exchanges the probe may wait out per connection slot (an HTTP request: connect, then the answer). */
+const PROBE_WAITS_PER_EXCHANGE = 2;
 
 /** argv of `node` running one of the lab's TypeScript programs through tsx. */
 export function nodeArgs(script: string, args: readonly string[]): string[] {
@@ -61,9 +66,13 @@ export async function runProbeIn(ns: string, opts: ProbeOptions): Promise<ProbeR
     '--count',
     String(opts.count),
     '--concurrency',
-    String(opts.concurrency ?? 20),
+    String(opts.concurrency ?? PROBE_CONCURRENCY),
   ]);
-  const out = await runInAsync(ns, process.execPath, args);
+  // Every exchange ends by its own timeout, so the probe's run is bounded: rounds of its concurrency,
+  // each at most the exchange timeouts. Failures are counted in its result, not thrown.
+  const rounds = Math.ceil(opts.count / (opts.concurrency ?? PROBE_CONCURRENCY));
+  const bound = PROBE_START_MS + rounds * PROBE_WAITS_PER_EXCHANGE * CONNECT_TIMEOUT_MS;
+  const out = await runInAsync(ns, process.execPath, args, bound);
   return JSON.parse(out) as ProbeResult;
 }
 

@@ -47,12 +47,16 @@ export function tryRun(cmd: string, args: readonly string[]): boolean {
 }
 
 /** The asynchronous form of run(), for polling loops that must not block the event loop. */
-export function runAsync(cmd: string, args: readonly string[]): Promise<string> {
+export function runAsync(
+  cmd: string,
+  args: readonly string[],
+  timeoutMs = COMMAND_TIMEOUT_MS,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(
       cmd,
       args,
-      { encoding: 'utf8', timeout: COMMAND_TIMEOUT_MS, maxBuffer: MAX_OUTPUT_BYTES },
+      { encoding: 'utf8', timeout: timeoutMs, maxBuffer: MAX_OUTPUT_BYTES },
       (err, stdout, stderr) => {
         if (err) reject(commandError(cmd, args, err, stderr));
         else resolve(stdout);
@@ -67,10 +71,15 @@ export function runIn(ns: string, cmd: string, args: readonly string[]): string 
   return run(c, a);
 }
 
-/** Run `cmd args` in namespace `ns` (asynchronously). */
-export function runInAsync(ns: string, cmd: string, args: readonly string[]): Promise<string> {
+/** Run `cmd args` in namespace `ns` (asynchronously; `timeoutMs` for a command longer than most). */
+export function runInAsync(
+  ns: string,
+  cmd: string,
+  args: readonly string[],
+  timeoutMs?: number,
+): Promise<string> {
   const [c, a] = inNs(ns, cmd, args);
-  return runAsync(c, a);
+  return runAsync(c, a, timeoutMs);
 }
 
 /** Resolves after `ms` milliseconds. */

@@ -10,7 +10,8 @@ import { connect, isIPv6 } from 'node:net';
 import { parseArgs } from 'node:util';
 import { SERVICE_PORTS } from './addressing.js';
 
-const CONNECT_TIMEOUT_MS = 2_000;
+/** One exchange's limit (an HTTP request may take it twice: to connect, then idle before the answer). */
+export const CONNECT_TIMEOUT_MS = 2_000;
 const HTTP_OK = 200;
 const PROTOCOLS: readonly ProbeProtocol[] = ['tcp', 'udp', 'http'];
 

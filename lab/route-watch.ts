@@ -10,7 +10,8 @@ import type { LabProcess, ProcessRegistry } from './processes.js';
 
 /** A route that is never used otherwise, added and deleted once to prove the monitor listens. */
 const PROBE_ROUTE = '192.0.2.255/32';
-const READY_TIMEOUT_MS = 5_000;
+/** Until the monitor is seen listening: `ip` started in a namespace can take seconds on a loaded box. */
+const READY_TIMEOUT_MS = 20_000;
 /** "[2026-11-22T02:53:50.567082] 203.0.113.10 nhid 35 proto bgp metric 20" */
 const STAMPED_LINE = /^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)\] (.*)$/;
 

@@ -19,10 +19,12 @@ import { encodeOpen } from '../../src/bgp/codec/open.js';
 import type { Prefix } from '../../src/bgp/codec/prefix.js';
 import { encodeRouteRefresh } from '../../src/bgp/codec/route-refresh.js';
 import { encodeUpdate } from '../../src/bgp/codec/update.js';
+import { fuzzBudget } from '../helpers/fuzz-budget.js';
 import { seededRandom } from './rng.js';
 
-const LONG = process.env['ANYCASTD_FUZZ'] === 'long';
-const BUDGET_MS = LONG ? 60_000 : 3_000;
+const SHORT_MESSAGES = 1_000;
+/** Messages per round between two looks at the budget. */
+const ROUND = 100;
 const SEED = 0x5eed4271;
 
 const rand = seededRandom(SEED);
@@ -165,12 +167,13 @@ function decodeChecked(msg: Buffer, counts: Map<string, number>): void {
   }
 }
 
-test(`codec fuzz (${LONG ? 'long' : 'short'}: ${BUDGET_MS} ms, seed ${SEED.toString(16)})`, () => {
+const budget = fuzzBudget(SHORT_MESSAGES);
+
+test(`codec fuzz (${budget.label}, seed ${SEED.toString(16)})`, () => {
   const counts = new Map<string, number>();
-  const end = Date.now() + BUDGET_MS;
   let n = 0;
-  while (Date.now() < end) {
-    for (let i = 0; i < 100; i++, n++) {
+  while (budget.more(n)) {
+    for (let i = 0; i < ROUND; i++, n++) {
       const valid = validMessage();
       decodeChecked(valid, counts);
       let msg = valid;

@@ -4,7 +4,8 @@
 // play too), and connections from an unconfigured address. The invariant: the process never ends and
 // no handler fails with anything but a handled codec error (`bgp-handler-failed` is never logged),
 // every connection is closed in the end (the fd count comes back), and afterwards the same peer
-// still establishes a session. Budget: ~3 s in `make test`, 60 s with ANYCASTD_FUZZ=long.
+// still establishes a session. Budget: SHORT_STREAMS seeded streams in `make test`, 60 s with
+// ANYCASTD_FUZZ=long.
 
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
@@ -15,11 +16,13 @@ import { encodeOpen } from '../../src/bgp/codec/open.js';
 import { encodeUpdate } from '../../src/bgp/codec/update.js';
 import { BgpSpeaker } from '../../src/bgp/speaker.js';
 import { peerSchema } from '../../src/config/schema-bgp.js';
+import { FUZZ_LONG, fuzzBudget, LONG_BUDGET_MS } from '../helpers/fuzz-budget.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { seededRandom } from './rng.js';
 
-const LONG = process.env['ANYCASTD_FUZZ'] === 'long';
-const BUDGET_MS = LONG ? 60_000 : 3_000;
+const SHORT_STREAMS = 40;
+/** Beyond the fuzz itself: the well-behaved peer's session and the fds coming back. */
+const AFTER_FUZZ_MS = 30_000;
 const SEED = 0x1157e4;
 const PARALLEL = 4;
 const PEER = '127.0.0.41';
@@ -113,7 +116,7 @@ let speaker: BgpSpeaker | undefined;
 after(() => speaker?.stop());
 
 test('hostile streams from the peer and from a stranger: the process stays up, the peer still establishes', {
-  timeout: BUDGET_MS + 30_000,
+  timeout: (FUZZ_LONG ? LONG_BUDGET_MS : 0) + AFTER_FUZZ_MS,
 }, async () => {
   const events: string[] = [];
   speaker = await BgpSpeaker.start(
@@ -132,10 +135,10 @@ test('hostile streams from the peer and from a stranger: the process stays up, t
   const sp = speaker;
   const port = sp.listenPort!;
   const fds0 = fds();
-  const end = Date.now() + BUDGET_MS;
+  const budget = fuzzBudget(SHORT_STREAMS);
   let streams = 0;
   const worker = async (): Promise<void> => {
-    while (Date.now() < end) {
+    while (budget.more(streams)) {
       streams++;
       await send(port, rand() < 0.9 ? PEER : STRANGER, hostile());
     }
@@ -166,7 +169,7 @@ test('hostile streams from the peer and from a stranger: the process stays up, t
   await waitFor(() => fds() <= fds0 + 2, { timeoutMs: 5000, what: 'fds back' });
   const p = sp.peers()[0]!;
   console.log(
-    `# listener fuzz: ${streams} hostile streams in ${BUDGET_MS} ms, ${sp.connectionsRefused} refused, ` +
+    `# listener fuzz: ${streams} hostile streams (${budget.label}), ${sp.connectionsRefused} refused, ` +
       `${p.notificationsOut} NOTIFICATIONs sent, fds ${fds0} → ${fds()}`,
   );
 });

@@ -34,6 +34,8 @@ function listen(host: string, onSocket: (s: net.Socket) => void): Promise<number
 }
 
 const BASE = { holdTime: 9, retryBaseMs: 100, retryMaxMs: 400 };
+/** ConnectRetry of a test that counts messages on one connection: far above any connect's time. */
+const ONE_CONNECTION_RETRY_MS = 30_000;
 
 test('active and passive open reach Established; UPDATE across; stop sends a shutdown communication', async (t) => {
   const updates: DecodedUpdate[] = [];
@@ -46,6 +48,10 @@ test('active and passive open reach Established; UPDATE across; stop sends a shu
   b.start();
   const a = new BgpSession({
     ...BASE,
+    // one connection and one OPEN each way: no ConnectRetry expiry while a loaded box (an event loop
+    // stalled past BASE's 100 ms) completes the first connect, which would open a second one
+    retryBaseMs: ONE_CONNECTION_RETRY_MS,
+    retryMaxMs: ONE_CONNECTION_RETRY_MS,
     localAs: 65001,
     localId: '192.0.2.1',
     peerAs: 65002,

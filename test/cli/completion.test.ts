@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import { projectRoot } from '../../src/native/addon.js';
+import { cliNodeArgs } from '../helpers/cli-command.js';
 
 function complete(...words: string[]): string[] {
   const script = `source completions/anycastd.bash; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _anycastd; printf '%s\\n' "\${COMPREPLY[@]}"`;
@@ -36,7 +37,7 @@ test('the new commands complete: plan, peer reset, show peer and show checks', (
 
 // Commander's help lists the commands one a line, two spaces in: `  name [options] ...  description`.
 function helpCommands(...args: string[]): string[] {
-  const help = execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args, '--help'], {
+  const help = execFileSync(process.execPath, [...cliNodeArgs(), ...args, '--help'], {
     cwd: projectRoot(),
     encoding: 'utf8',
   });

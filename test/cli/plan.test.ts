@@ -22,6 +22,12 @@ import { FakeAnnouncer, FakeHost, Recorder } from '../agent/fakes.js';
 import { cli } from './run-cli.js';
 
 const RING = 65537;
+/**
+ * The checks run once at the agent's start and must end by their command's exit, never by the timeout
+ * (a timeout would take h1 or h2 out of the live ring): far above what starting `sh` takes on a loaded box.
+ */
+const CHECK_INTERVAL = '20s';
+const CHECK_TIMEOUT = '10s';
 
 function yaml(o: {
   hold?: string;
@@ -47,12 +53,12 @@ services:
     ports: [{ protocol: tcp, port: 80 }]
     instances:
 ${inst.join('\n')}
-    checks: [{ type: exec, command: [sh, -c, 'test "$ANYCASTD_TARGET" != 127.0.0.3'], interval: 200ms, timeout: 150ms, rise: 1 }]
+    checks: [{ type: exec, command: [sh, -c, 'test "$ANYCASTD_TARGET" != 127.0.0.3'], interval: ${CHECK_INTERVAL}, timeout: ${CHECK_TIMEOUT}, rise: 1 }]
   - name: ${o.second ?? 'old'}
     vips: [${o.second === 'api' ? '203.0.113.20' : '203.0.113.30'}]
     ports: [{ protocol: tcp, port: 81 }]
     instances: [{ id: h1, host: { ipv4: 127.0.0.1 } }]
-    checks: [{ type: exec, command: ["true"], interval: 200ms, timeout: 150ms, rise: 1 }]
+    checks: [{ type: exec, command: ["true"], interval: ${CHECK_INTERVAL}, timeout: ${CHECK_TIMEOUT}, rise: 1 }]
 dataplane: { ring_size: ${o.ring ?? RING} }
 cluster: { enabled: false }
 `;

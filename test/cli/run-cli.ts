@@ -1,7 +1,8 @@
-// The CLI as a process (`node --import tsx src/cli/main.ts ...` from the checkout), with its exit code,
+// The CLI as a process (test/helpers/cli-command.ts: the built CLI, or the source through tsx), with its exit code,
 // stdout and stderr; ANYCASTD_SOCKET is cleared so only --socket decides where it connects.
 import { execFile } from 'node:child_process';
 import { projectRoot } from '../../src/native/addon.js';
+import { cliNodeArgs } from '../helpers/cli-command.js';
 
 export interface Run {
   code: number;
@@ -13,7 +14,7 @@ export function cli(args: string[]): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', ...args],
+      [...cliNodeArgs(), ...args],
       { cwd: projectRoot(), env: { ...process.env, ANYCASTD_SOCKET: '' } },
       (err, stdout, stderr) => {
         const code = err ? ((err as { code?: number }).code ?? 1) : 0;

@@ -8,6 +8,18 @@ import { probeExec, STDERR_GRACE_MS } from '../../src/health/probe-exec.js';
 
 const never = () => new AbortController().signal;
 const FLOOD_BYTES = 4_000_000;
+/** Longer than the probe's timeout: a probe that waited for the grandchild would time out first. */
+const GRANDCHILD_SLEEP_S = 60;
+const PROBE_TIMEOUT_MS = 30_000;
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 test('a stderr flood is read to the end and kept bounded', async () => {
   const r = await probeExec(
@@ -24,18 +36,24 @@ test('a stderr flood is read to the end and kept bounded', async () => {
 });
 
 test('a grandchild holding stderr open does not hold the probe', async () => {
-  const started = performance.now();
+  // The grandchild writes its pid and sleeps far longer than any wait here: the probe must settle
+  // (by its STDERR_GRACE_MS after the child's exit) while the grandchild still holds the pipe.
   const r = await probeExec(
-    { command: ['sh', '-c', 'sleep 3 & echo started >&2; exit 0'], expectExit: 0, timeoutMs: 5000 },
+    {
+      command: ['sh', '-c', `sleep ${GRANDCHILD_SLEEP_S} & echo $! >&2; exit 0`],
+      expectExit: 0,
+      timeoutMs: PROBE_TIMEOUT_MS,
+    },
     never(),
   );
-  const took = performance.now() - started;
-  assert.equal(r.ok, true);
-  assert.equal(r.output, 'started');
-  assert.ok(
-    took < 3000,
-    `settled after ${Math.round(took)} ms (grace ${STDERR_GRACE_MS} ms), not when sleep ended`,
-  );
+  const pid = Number(r.output);
+  assert.ok(Number.isInteger(pid) && pid > 1, `the grandchild's pid on stderr: ${r.output}`);
+  try {
+    assert.equal(r.ok, true);
+    assert.equal(processAlive(pid), true, `settled (grace ${STDERR_GRACE_MS} ms) while the grandchild lives`);
+  } finally {
+    if (processAlive(pid)) process.kill(pid, 'SIGKILL');
+  }
 });
 
 test('nothing on stderr: no output; control characters are replaced; bytes beyond the bound dropped', () => {
