@@ -5,7 +5,8 @@
 // frame a flow never seen; programs interleaved in chunks of CHUNK frames on one CPU (the process is pinned),
 // so load from elsewhere falls on all of them alike. Per packet = median run − the bare XDP_PASS program's
 // median over the same frames + the bare program's 1e6-repeat figure. Ratios are ours / Katran's, per
-// table state, every table ANYCASTD_BENCH_NEWFLOW_TABLE entries (ours: `flows`; Katran: this CPU's LRU):
+// table state, every table ANYCASTD_BENCH_NEWFLOW_TABLE entries (default: the config's flow_table_size
+// default; ours: `flows`; Katran: this CPU's LRU):
 //  - fresh:     a table just made (each round loads ours anew and gives Katran new LRU maps);
 //  - evicting:  filled to capacity first (user-space batch updates), so each insert evicts;
 //  - been full: then emptied (every entry deleted), the state of a table after a burst.
@@ -15,6 +16,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEFAULT_FLOW_TABLE_SIZE } from '../src/config/flow-memory.js';
 import { BpfObject, type BpfProgram, possibleCpus, projectRoot } from '../src/native/index.js';
 import { ipv4Bytes } from '../src/steer/addr.js';
 import { Dataplane } from '../src/steer/dataplane.js';
@@ -28,7 +30,7 @@ import type { BenchOutput } from './run.js';
 const env = (name: string, dflt: number): number => Number(process.env[name] ?? dflt);
 const FRAMES = env('ANYCASTD_BENCH_NEWFLOW_FRAMES', 20_000); // new flows per (round, state, kind)
 const ROUNDS = env('ANYCASTD_BENCH_NEWFLOW_ROUNDS', 5);
-const TABLE = env('ANYCASTD_BENCH_NEWFLOW_TABLE', L.MAX_FLOWS);
+const TABLE = env('ANYCASTD_BENCH_NEWFLOW_TABLE', DEFAULT_FLOW_TABLE_SIZE);
 const BEFORE = process.env.ANYCASTD_BENCH_STEER_BEFORE;
 const CHUNK = 500; // frames per program before the next one runs
 const REPEAT = 1_000_000; // the bare program's per-packet figure
@@ -84,7 +86,14 @@ function ours(name: string, objectPath: string | undefined): Contender {
   let dp: Dataplane | null = null;
   const open = (): Dataplane => {
     dp?.close();
-    dp = Dataplane.open({ pin: false, host4: HOST4, host6: HOST6, mtu: MTU, objectPath });
+    dp = Dataplane.open({
+      pin: false,
+      host4: HOST4,
+      host6: HOST6,
+      mtu: MTU,
+      objectPath,
+      flowTableSize: TABLE,
+    });
     dp.setServiceRings(SVC_REMOTE, { new: [REMOTE], established: [REMOTE] });
     dp.setVips([VIP]);
     return dp;

@@ -9,6 +9,7 @@ export type AnycastdErrorCode =
   | 'ERR_CONFIG' // a configuration file is invalid (see ConfigError)
   | 'ERR_BPF_OBJECT' // a BPF object has no such program/map/variable, or is in the wrong state
   | 'ERR_NOT_SUPPORTED' // the running kernel lacks a needed feature
+  | 'ERR_FLOW_TABLE' // the kernel refused to make the flow table of the configured size (memory)
   | 'ERR_PIN_LAYOUT' // pinned maps of a layout this program neither adopts nor migrates (nothing was changed)
   | 'ERR_BGP_MESSAGE' // a BGP message could not be decoded (see BgpCodecError: NOTIFICATION code/subcode, RFC 7606 action)
   | 'ERR_BGP_ENCODE' // a BGP message could not be encoded (value out of range, message too long)

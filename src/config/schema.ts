@@ -4,6 +4,7 @@
 import { isIPv6 } from 'node:net';
 import { z } from 'zod';
 import { asn, canonicalIp, int, ipv4, mapped, port, strict } from './fields.js';
+import { DEFAULT_FLOW_TABLE_SIZE, MAX_FLOW_TABLE, MIN_FLOW_TABLE } from './flow-memory.js';
 import { bgpSchema, kernelRouteSchema } from './schema-bgp.js';
 import { etcdSchema } from './schema-etcd.js';
 import { addressPairSchema, serviceSchema } from './schema-service.js';
@@ -20,15 +21,12 @@ export const DEFAULT_RING_SIZE = 65_537;
  * local user can take it while the agent is down; 947/tcp is unassigned in the IANA registry.
  */
 export const DEFAULT_CLUSTER_PORT = 947;
-export const DEFAULT_FLOW_TABLE_SIZE = 65_536;
 export const DEFAULT_MTU = 1500;
 /** IPv6's minimum link MTU (RFC 8200) bounds the fabric MTU below. */
 const MIN_MTU = 1280;
 const MAX_MTU = 9216;
-const MAX_FLOW_TABLE = 1 << 24;
 const MAX_RING_SIZE = (1 << 24) - 3;
 const MIN_RING_SIZE = 3;
-const MIN_FLOW_TABLE = 1024;
 const HOST_PORT_RE = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/;
 
 /** "127.0.0.1:9469" or "[::1]:9469" → canonical text, or undefined. */

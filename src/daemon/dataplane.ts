@@ -31,6 +31,7 @@ export function startDataplane(
   const dp = Dataplane.open({
     pinDir,
     ringSize: config.dataplane.ringSize,
+    flowTableSize: config.dataplane.flowTableSize,
     mtu: config.dataplane.mtu,
     ...(ipv4 ? { host4: ipv4 } : {}),
     ...(ipv6 ? { host6: ipv6 } : {}),

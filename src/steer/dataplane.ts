@@ -6,7 +6,7 @@
 // wrote (`state`), the input of the TypeScript model of the program (model/steer.ts, outside the product).
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { AnycastdError } from '../errors.js';
+import { AnycastdError, SystemError } from '../errors.js';
 import {
   attachXdp,
   BpfMap,
@@ -48,6 +48,8 @@ const cacheSlotKey = (flowKey: Buffer): Buffer => u32key(hashFlowSlot(flowKey) &
 const MIN_MTU = 1280 + 40; // an IPv6 packet of the minimum MTU must fit once encapsulated
 /** Maps of one program instance, never pinned: the per-CPU flow cache and the control word governing it. */
 const UNPINNED: ReadonlySet<string> = new Set(['ctl', 'flow_cache']);
+/** Maps whose capacity is set at load (dataplane.flow_table_size): pinned at another size, they are migrated. */
+const RESIZABLE: ReadonlySet<string> = new Set(['flows']);
 /** A migrated map's new pin is made under this suffix, then renamed over the old one (bpffs refuses dots). */
 const NEXT_PIN_SUFFIX = '_swap';
 
@@ -62,6 +64,8 @@ export interface DataplaneOptions {
   host4?: string; // this host's addresses
   host6?: string;
   rodata?: Record<string, Buffer>; // further `const volatile` globals (the benchmark harness's)
+  /** Entries of the flow table (default the object's MAX_FLOWS); a pinned table of another size is migrated. */
+  flowTableSize?: number;
 }
 
 export interface InstanceSpec extends MaglevMember {
@@ -134,6 +138,13 @@ export class Dataplane {
       obj.setRodata('host4', config.host4);
       obj.setRodata('host6', config.host6);
       for (const [name, value] of Object.entries(opts.rodata ?? {})) obj.setRodata(name, value);
+      const flowTableSize = opts.flowTableSize ?? L.MAX_FLOWS;
+      if (!L.validFlowTableSize(flowTableSize))
+        throw new AnycastdError(
+          'ERR_INVALID_ARGUMENT',
+          `flow table size ${flowTableSize}: must be ${L.MIN_FLOW_TABLE}..${L.MAX_FLOW_TABLE}`,
+        );
+      obj.setMaxEntries('flows', flowTableSize);
       const object = objectLayout(obj);
       const wanted = new Map(
         obj
@@ -153,11 +164,11 @@ export class Dataplane {
         ensureBpffs();
         mkdirSync(pinDir, { recursive: true });
         const pinned = readPins(pinDir);
-        plan = planPins(pinDir, pinned.shapes, pinned.version, wanted, object); // refuses before any change
+        plan = planPins(pinDir, pinned.shapes, pinned.version, wanted, object, RESIZABLE); // refuses before any change
         for (const name of plan.adopt) obj.reuseMap(name, join(pinDir, name));
         old = new Map(plan.migrate.map((name) => [name, BpfMap.openPinned(join(pinDir, name))]));
       }
-      obj.load();
+      loadSized(obj, flowTableSize);
       const dp = new Dataplane(obj, config, { plan, object }, opts.program ?? PROGRAM);
       if (pinDir) {
         for (const name of plan.create) pinAt(obj.map(name), join(pinDir, name));
@@ -536,4 +547,21 @@ function readPins(pinDir: string): { shapes: Map<string, MapShape>; version: num
 function pinAt(map: BpfMap, path: string): void {
   if (existsSync(path)) rmSync(path);
   map.pin(path);
+}
+
+/** Loads `obj`; a flow table the kernel refuses (memory: ENOMEM, size: E2BIG) is named with what it needs. */
+function loadSized(obj: BpfObject, flowTableSize: number): void {
+  try {
+    obj.load();
+  } catch (err) {
+    if (!(err instanceof SystemError) || (err.code !== 'ENOMEM' && err.code !== 'E2BIG')) throw err;
+    const mib = (L.flowTableBytes(flowTableSize) / 2 ** 20).toFixed(0);
+    throw new AnycastdError(
+      'ERR_FLOW_TABLE',
+      `the kernel refused the flow table of ${flowTableSize} entries (~${mib} MiB of kernel memory, ` +
+        `${L.FLOW_ENTRY_BYTES} B per entry) with ${err.code}: lower dataplane.flow_table_size or raise ` +
+        `the agent's memory limit (\`anycastd check\` compares it with this host's)`,
+      { cause: err },
+    );
+  }
 }

@@ -2,6 +2,7 @@
 // of bpf/steer.h, its constants, and the state the control side writes (SteerState). Each struct has a
 // descriptor {size, field offsets} that the encoders use and that test/steer/layout.root.test.ts
 // checks against the BTF of build/bpf/steer.bpf.o, so a change on one side fails a test.
+import { MAX_FLOW_TABLE, MIN_FLOW_TABLE } from '../config/flow-memory.js';
 
 export const FAMILY_V4 = 4;
 export const FAMILY_V6 = 6;
@@ -15,7 +16,14 @@ export const RING_KIND_ESTABLISHED = 1;
 export const RING_SLOTS = 4;
 export const RING_SIZE_MAX = 65537;
 export const MAX_INSTANCES = 4096;
+/** The flow table's entries when none is given (the object's declared size; the config's default is larger). */
 export const MAX_FLOWS = 131072;
+
+export { FLOW_ENTRY_BYTES, flowTableBytes, MAX_FLOW_TABLE, MIN_FLOW_TABLE } from '../config/flow-memory.js';
+
+export const validFlowTableSize = (n: number): boolean =>
+  Number.isInteger(n) && n >= MIN_FLOW_TABLE && n <= MAX_FLOW_TABLE;
+
 export const INSTANCE_ID_LEN = 64;
 export const FLOW_CACHE_SLOTS = 4096;
 export const INSTANCE_NONE = 0xffffffff;

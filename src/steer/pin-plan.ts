@@ -5,7 +5,10 @@
 // where the shape is the same, copied into the object's wider map where a value grew by appended fields
 // or a capacity grew, and made anew where the object has a map the pins lack. Anything else is refused
 // before anything changes: a newer layout (a downgrade), one older than the object's compat, or a map
-// whose shape changed otherwise.
+// whose shape changed otherwise. A resizable map (the flow table: its capacity is configured) pinned at
+// another capacity, same type, key and value, is migrated at any layout version: its entries are copied
+// into the new size (a smaller table keeps what fits; the LRU drops the least recently used), so a
+// change of dataplane.flow_table_size keeps the flows.
 import { AnycastdError } from '../errors.js';
 
 /** A map's kernel shape, as pinned or as the object declares it. */
@@ -51,6 +54,12 @@ export function migratable(pinned: MapShape, wanted: MapShape): boolean {
   );
 }
 
+const resized = (a: MapShape, b: MapShape): boolean =>
+  a.type === b.type &&
+  a.keySize === b.keySize &&
+  a.valueSize === b.valueSize &&
+  a.maxEntries !== b.maxEntries;
+
 const sameShape = (a: MapShape, b: MapShape): boolean =>
   a.type === b.type &&
   a.keySize === b.keySize &&
@@ -59,8 +68,9 @@ const sameShape = (a: MapShape, b: MapShape): boolean =>
 
 /**
  * The plan for the pins in `where`: `pinned` (name → shape of each pin there), `pinnedVersion` (from its
- * pin_layout; null: none), `wanted` (the object's pinned maps). Throws ERR_PIN_LAYOUT naming the pins'
- * and the object's layouts (and the map) when the pins can be neither adopted nor migrated.
+ * pin_layout; null: none), `wanted` (the object's pinned maps), `resizable` (maps whose capacity may
+ * differ from the pin's at any version: migrated). Throws ERR_PIN_LAYOUT naming the pins' and the
+ * object's layouts (and the map) when the pins can be neither adopted nor migrated.
  */
 export function planPins(
   where: string,
@@ -68,6 +78,7 @@ export function planPins(
   pinnedVersion: number | null,
   wanted: ReadonlyMap<string, MapShape>,
   object: ObjectLayout,
+  resizable: ReadonlySet<string> = new Set(),
 ): PinPlan {
   const plan: PinPlan = { pinnedVersion: null, adopt: [], migrate: [], create: [], stale: [] };
   if (pinned.size === 0) return { ...plan, create: [...wanted.keys()] };
@@ -86,6 +97,7 @@ export function planPins(
     const have = pinned.get(name);
     if (!have) plan.create.push(name);
     else if (sameShape(have, want)) plan.adopt.push(name);
+    else if (resizable.has(name) && resized(have, want)) plan.migrate.push(name);
     else if (version < object.version && migratable(have, want)) plan.migrate.push(name);
     else refuse(`map ${name} is pinned as ${describe(have)}, the program wants ${describe(want)}`);
   }

@@ -59,7 +59,7 @@ test('a minimal config gets every default', () => {
     mode: 'xdp',
     xdpMode: 'native',
     mtu: 1500,
-    flowTableSize: 65_536,
+    flowTableSize: 1_048_576,
     ringSize: 65_537,
     forgetClosedFlows: true,
   });

@@ -80,3 +80,23 @@ test('refused, naming both layouts and the map: newer pins, older than compat, a
     refused(/map flows/),
   );
 });
+
+test('a resizable map pinned at another capacity is migrated at the same layout (grown or shrunk); others refused', () => {
+  const resizable = new Set(['flows']);
+  const at = (n: number) => new Map([...V1, ['flows', flows(8, n)]]);
+  for (const n of [1 << 20, 4096]) {
+    const plan = planPins('/p', V1, 1, at(n), { version: 1, compat: 1 }, resizable);
+    assert.deepEqual([plan.adopt, plan.migrate], [['pin_layout'], ['flows']], `to ${n}`);
+  }
+  assert.throws(
+    () => planPins('/p', V1, 1, at(1 << 20), { version: 1, compat: 1 }),
+    refused(/map flows is pinned as .*131072 entries, the program wants .*1048576 entries/),
+    'not resizable: refused as before',
+  );
+  const wider = new Map([...V1, ['flows', flows(16, 1 << 20)]]);
+  assert.throws(
+    () => planPins('/p', V1, 1, wider, { version: 1, compat: 1 }, resizable),
+    refused(/map flows/),
+    'a resize never excuses another change under the same version',
+  );
+});
