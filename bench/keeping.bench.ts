@@ -61,6 +61,8 @@ interface Sample {
   resets: number;
   stalls: number;
   longestWaitMs: number;
+  /** The errors by cause (ECONNRESET, timeout, closed, "long …" for the long transfers, moved). */
+  errorKinds: Record<string, number>;
   /** Join only: of NEW_FLOWS new connections opened once the host is in, how many it served, how many failed. */
   joinerServed?: number;
   newFailures?: number;
@@ -70,7 +72,7 @@ const sum = (counts: Record<string, number>): number => Object.values(counts).re
 
 function trafficFigures(
   t: TrafficReport,
-): Pick<Sample, 'requests' | 'errors' | 'resets' | 'stalls' | 'longestWaitMs'> {
+): Pick<Sample, 'requests' | 'errors' | 'resets' | 'stalls' | 'longestWaitMs' | 'errorKinds'> {
   const resets = Object.entries(t.errors)
     .filter(([k]) => k.includes('ECONNRESET'))
     .reduce((a, [, n]) => a + n, 0);
@@ -80,6 +82,7 @@ function trafficFigures(
     resets,
     stalls: t.stalls,
     longestWaitMs: t.longestWaitMs,
+    errorKinds: { ...t.errors, ...(t.moved > 0 ? { moved: t.moved } : {}) },
   };
 }
 
@@ -263,7 +266,11 @@ export async function run(): Promise<BenchOutput> {
                     ] as const
                   )
                     .filter((k) => ss.every((s) => s[k] !== undefined))
-                    .map((k) => [k, dist(ss.map((s) => s[k] ?? 0))]),
+                    .map((k): [string, Dist | Record<string, number>[]] => [
+                      k,
+                      dist(ss.map((s) => s[k] ?? 0)),
+                    ])
+                    .concat([['errorKinds', ss.map((s) => s.errorKinds)]]),
                 ),
               ]),
             ),
