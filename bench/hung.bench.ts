@@ -11,7 +11,9 @@
 //  - poll: the same check with no fast interval and no stall signs (1 s / fall 2);
 //  - seed: the seed design: h2's agent replaced by a BIRD stand-in and a 1 s poll script (curl, 0.5 s
 //    timeout, fall 2) that withdraws by `birdc disable` of its static protocols.
-import { writeFileSync } from 'node:fs';
+// Knobs: ANYCASTD_BENCH_HUNG_TRIALS (30), ANYCASTD_BENCH_HUNG_MODES (ours,poll,seed), ANYCASTD_BENCH_HUNG_KEEP
+// (a directory: the lab directory is copied there before teardown, with trace.jsonl: each trial's fault time).
+import { appendFileSync, cpSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HOSTS, TORS, type TorName, VIP4 } from '../lab/addressing.js';
 import { HostAgents } from '../lab/agents.js';
@@ -27,6 +29,8 @@ import { FAST_INTERVAL_MS, HTTP_PORT, INTERVAL_MS, TIMINGS, writeHostConfig } fr
 import type { BenchOutput } from './run.js';
 
 const TRIALS = Number(process.env.ANYCASTD_BENCH_HUNG_TRIALS ?? 30);
+/** Which modes run (comma list; default all): a short trace of one mode needs no baseline. */
+const MODES = (process.env.ANYCASTD_BENCH_HUNG_MODES ?? 'ours,poll,seed').split(',');
 const HOST = 'h2';
 const GONE_TIMEOUT_MS = 15_000;
 const BACK_TIMEOUT_MS = 30_000;
@@ -51,6 +55,11 @@ function servicePid(lab: Lab): number {
   return proc.pid;
 }
 
+/** Each trial's fault time (wall clock, ms) and figures, to line up with the agent's log (trace.jsonl). */
+function trace(lab: Lab, line: object): void {
+  appendFileSync(join(lab.dir, 'trace.jsonl'), `${JSON.stringify(line)}\n`);
+}
+
 async function trials(lab: Lab, watch: FailoverWatch, s: Scenario, n: number): Promise<TorTimes[]> {
   const { fault, heal } = SCENARIOS[s];
   const out: TorTimes[] = [];
@@ -59,8 +68,10 @@ async function trials(lab: Lab, watch: FailoverWatch, s: Scenario, n: number): P
     await sleep((i / n) * INTERVAL_MS);
     watch.forget();
     const pid = servicePid(lab);
+    const at = Date.now();
     try {
       out.push(await watch.timeGone(HOST, async () => void process.kill(pid, fault), GONE_TIMEOUT_MS));
+      trace(lab, { scenario: s, trial: i, faultAt: new Date(at).toISOString(), gone: out.at(-1) });
     } finally {
       process.kill(pid, heal);
     }
@@ -110,19 +121,23 @@ export async function run(): Promise<BenchOutput> {
     watch = await FailoverWatch.start(lab);
     load = startLoadIn(lab.procs, lab.ns('client'), lab.dir, { target: VIP4, ...LOAD });
     const results = {} as Record<Mode, Record<Scenario, Record<TorName, Dist>>>;
-    results.ours = await allScenarios(lab, watch);
-    await agents.stop(HOST, 'SIGTERM');
-    writeHostConfig(agents, HOST, 'poll');
-    await agents.start(HOST);
-    await watch.waitBack(HOST, BACK_TIMEOUT_MS);
-    results.poll = await allScenarios(lab, watch);
-    await agents.stop(HOST, 'SIGTERM');
-    const bird = await lab.startHostStandIn(HOST);
-    await watch.waitBack(HOST, BACK_TIMEOUT_MS);
-    const script = join(lab.dir, 'seed-poll.sh');
-    writeFileSync(script, `${seedScript(bird.ctl)}\n`);
-    lab.procs.start('seed poll script', lab.ns(HOST), '/bin/sh', [script], join(lab.dir, 'seed-poll.out'));
-    results.seed = await allScenarios(lab, watch);
+    if (MODES.includes('ours')) results.ours = await allScenarios(lab, watch);
+    if (MODES.includes('poll')) {
+      await agents.stop(HOST, 'SIGTERM');
+      writeHostConfig(agents, HOST, 'poll');
+      await agents.start(HOST);
+      await watch.waitBack(HOST, BACK_TIMEOUT_MS);
+      results.poll = await allScenarios(lab, watch);
+    }
+    if (MODES.includes('seed')) {
+      await agents.stop(HOST, 'SIGTERM');
+      const bird = await lab.startHostStandIn(HOST);
+      await watch.waitBack(HOST, BACK_TIMEOUT_MS);
+      const script = join(lab.dir, 'seed-poll.sh');
+      writeFileSync(script, `${seedScript(bird.ctl)}\n`);
+      lab.procs.start('seed poll script', lab.ns(HOST), '/bin/sh', [script], join(lab.dir, 'seed-poll.out'));
+      results.seed = await allScenarios(lab, watch);
+    }
     const data = {
       trials: TRIALS,
       check: {
@@ -144,9 +159,12 @@ export async function run(): Promise<BenchOutput> {
         (s) =>
           `  ${s} (${SCENARIOS[s].what}): ` +
           (['ours', 'poll', 'seed'] as const)
+            .filter((m) => results[m])
             .map((m) => `${m} ${TORS.map((t) => `${t} ${fig(results[m][s][t])}`).join(', ')}`)
             .join(' | ') +
-          ` — ours at FRR ${results.ours[s].tor1.p99 < AIM_P99_MS ? 'meets' : 'misses'} p99 < ${AIM_P99_MS}`,
+          (results.ours
+            ? ` — ours at FRR ${results.ours[s].tor1.p99 < AIM_P99_MS ? 'meets' : 'misses'} p99 < ${AIM_P99_MS}`
+            : ''),
       ),
       `  ours: HTTP every ${INTERVAL_MS} ms, fast ${FAST_INTERVAL_MS} ms, timeout ${TIMINGS.checkTimeoutMs} ms, fall ${TIMINGS.fall}, stall signs; ` +
         `poll: the same without; seed: BIRD + ${SEED.intervalS} s curl script (fall ${SEED.fall})`,
@@ -156,6 +174,13 @@ export async function run(): Promise<BenchOutput> {
   } finally {
     if (load) await lab.procs.stop(load);
     await watch?.stop();
+    // The lab's directory (agent logs, trace.jsonl) goes with the lab; keep a copy when asked.
+    const keep = process.env.ANYCASTD_BENCH_HUNG_KEEP;
+    if (keep)
+      cpSync(lab.dir, keep, {
+        recursive: true,
+        filter: (src) => !src.includes('/bpffs') && (statSync(src).isFile() || statSync(src).isDirectory()),
+      });
     lab.teardown();
   }
 }

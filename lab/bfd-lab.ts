@@ -10,7 +10,7 @@
 // - freeze-host: SIGSTOP the agent and the service → the VIP route leaves that ToR's FIB.
 // Every fault is undone and the lab waits for the routes to come back before the next trial.
 
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { callOnce } from '../src/api/client.js';
@@ -18,7 +18,7 @@ import { peersText } from '../src/cli/show.js';
 import { DEFAULT_ROUTE_PROTOCOL } from '../src/config/schema-bgp.js';
 import { Rtnetlink } from '../src/native/rtnl.js';
 import { watchRtnl } from '../src/native/rtnl-events.js';
-import { nodeArgs, startServiceIn } from './apps.js';
+import { nodeArgs, startLoadIn, startServiceIn } from './apps.js';
 import { startBfdd } from './bfd-peers.js';
 import { runAsync, runIn, sleep, waitFor } from './exec.js';
 import { startFrr } from './frr.js';
@@ -280,6 +280,76 @@ api: { socket: ${dir}/anycastd.sock }
       } else since = undefined;
       if (now() > deadline) throw new Error(`lab not steady in ${timeoutMs} ms (bfd ${this.bfd})`);
       await sleep(POLL_MS * 5);
+    }
+  }
+
+  /** The transitions of each BFD session by new state (anycastd_bfd_transitions_total), summed per state. */
+  bfdTransitions(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const m of this.metrics().matchAll(
+      /^anycastd_bfd_transitions_total\{[^}]*state="([a-z-]+)"[^}]*\} (\d+)/gm,
+    ))
+      out[m[1]!] = (out[m[1]!] ?? 0) + Number(m[2]);
+    return out;
+  }
+
+  /**
+   * Counts route changes for `ms`: each time the host's default loses or regains a ToR's next hop, or a
+   * ToR's FIB loses or regains the VIP (a flap is two). Sampled on every route event and every POLL_MS.
+   */
+  async countRouteChanges(ms: number): Promise<{ host: number; tors: Record<Tor, number> }> {
+    const h = Rtnetlink.open({ netns: this.h });
+    const tors = (Object.keys(this.tors) as Tor[]).map((t) => ({
+      t,
+      rtnl: Rtnetlink.open({ netns: this.tors[t].ns }),
+    }));
+    const state = (): boolean[] => [
+      this.hasNexthop(h, 'frr'),
+      this.hasNexthop(h, 'bird'),
+      ...tors.map((x) => BfdLab.hasVip(x.rtnl)),
+    ];
+    let last = state();
+    const changes = last.map(() => 0);
+    const sample = (): void => {
+      const cur = state();
+      cur.forEach((v, i) => {
+        if (v !== last[i]) changes[i]!++;
+      });
+      last = cur;
+    };
+    const watches = [this.h, ...tors.map((x) => this.tors[x.t].ns)].map((ns) =>
+      watchRtnl(['ipv4-route'], sample, { netns: ns }),
+    );
+    try {
+      const end = now() + ms;
+      while (now() < end) {
+        await sleep(POLL_MS);
+        sample();
+      }
+    } finally {
+      for (const w of watches) w.close();
+      h.close();
+      for (const x of tors) x.rtnl.close();
+    }
+    return {
+      host: changes[0]! + changes[1]!,
+      tors: Object.fromEntries(tors.map((x, i) => [x.t, changes[2 + i]!])) as Record<Tor, number>,
+    };
+  }
+
+  /** The load generator (lab/load.ts) from the FRR ToR's namespace to the VIP over the link, no pause. */
+  startLoad(concurrency: number): LabProcess {
+    return startLoadIn(this.procs, this.tors.frr.ns, this.dir, { target: VIP, concurrency });
+  }
+
+  /** A stopped load generator's counts line ("ok N errors N req/s N"). */
+  static loadResult(load: LabProcess): string {
+    const last = readFileSync(load.logFile, 'utf8').trim().split('\n').at(-1) ?? '{}';
+    try {
+      const c = JSON.parse(last) as { ok: number; errors: number; elapsedMs: number };
+      return `${c.ok} ok, ${c.errors} errors, ${Math.round((c.ok * 1000) / Math.max(1, c.elapsedMs))} req/s`;
+    } catch {
+      return `no counts (${last.slice(0, 80)})`;
     }
   }
 

@@ -16,7 +16,8 @@
         "src/icmp6.cc",
         "src/udp.cc",
         "src/polled.cc",
-        "src/notify.cc"
+        "src/notify.cc",
+        "src/tap.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_DISABLE_CPP_EXCEPTIONS", "NAPI_VERSION=8"],

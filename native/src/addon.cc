@@ -17,6 +17,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   anycastd::InitIcmp6(env, exports);
   anycastd::InitUdp(env, exports);
   anycastd::InitNotify(env, exports);
+  anycastd::InitTap(env, exports);
   return exports;
 }
 

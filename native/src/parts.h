@@ -14,5 +14,6 @@ void InitSys(Napi::Env env, Napi::Object exports);     // sys.cc: mount, setns, 
 void InitIcmp6(Napi::Env env, Napi::Object exports);   // icmp6.cc: raw ICMPv6 (router advertisements)
 void InitUdp(Napi::Env env, Napi::Object exports);     // udp.cc: UDP with received TTL (BFD, RFC 5881)
 void InitNotify(Napi::Env env, Napi::Object exports);  // notify.cc: sd_notify datagrams to systemd
+void InitTap(Napi::Env env, Napi::Object exports);     // tap.cc: AF_PACKET with a classic BPF filter
 
 }  // namespace anycastd

@@ -179,6 +179,14 @@ Napi::Value UdpLocalPort(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, ntohs(port));
 }
 
+// udpReadNow(id): reads what is queued now and calls back, as a wake-up would (a timer that fired late,
+// after the event loop was held, must not beat datagrams already waiting in the socket).
+Napi::Value UdpReadNow(const Napi::CallbackInfo& info) {
+  PolledSocket* s = g_sockets.Find(ArgU32(info, 0));
+  if (s != nullptr) OnReadable(&s->poll, 0, 0);
+  return info.Env().Undefined();
+}
+
 // udpClose(id): stops delivery and closes the socket (idempotent).
 Napi::Value UdpClose(const Napi::CallbackInfo& info) {
   g_sockets.Close(ArgU32(info, 0));
@@ -191,6 +199,7 @@ void InitUdp(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "udpOpen", UdpOpen);
   Export(env, exports, "udpSend", UdpSend);
   Export(env, exports, "udpLocalPort", UdpLocalPort);
+  Export(env, exports, "udpReadNow", UdpReadNow);
   Export(env, exports, "udpClose", UdpClose);
 }
 

@@ -172,6 +172,7 @@ export class BfdManager {
       localDiscriminator: this.#newDiscriminator(),
       timers: spec.timers,
       random: this.#random,
+      readPending: () => this.#receivers.readNow(spec.local),
       send: (packet) =>
         entry.peerAddress === null
           ? 'EDESTADDRREQ'

@@ -82,6 +82,12 @@ export interface SessionOptions {
   send(packet: Buffer): string | null;
   random?: () => number;
   events?: SessionEvents;
+  /**
+   * Called when the detection time expires, before the session goes Down: reads the packets already
+   * waiting (a timer runs before the socket is read in an event-loop turn, so after the loop was held
+   * longer than the detection time the timer would otherwise beat packets that did arrive in time).
+   */
+  readPending?(): void;
 }
 
 export class BfdSession {
@@ -286,6 +292,8 @@ export class BfdSession {
   #detectExpired(): void {
     this.#detectTimer = undefined;
     if (this.#stopped) return;
+    this.#opts.readPending?.();
+    if (this.#detectTimer !== undefined) return; // a waiting packet re-armed detection
     // RFC 5880 §6.8.1: the peer's discriminator is forgotten after a Detection Time of silence.
     this.#remoteDiscriminator = 0;
     this.#remoteState = BfdState.down;

@@ -93,6 +93,11 @@ export class BfdReceivers {
     this.#sockets.delete(key);
   }
 
+  /** Reads what waits on `endpoint`'s socket now (its packets are handled before this returns). */
+  readNow(endpoint: BfdEndpoint): void {
+    this.#sockets.get(endpointKey(endpoint))?.socket.readNow();
+  }
+
   /** The receiving port of an endpoint (tests bind port 0). */
   portOf(endpoint: BfdEndpoint): number | undefined {
     return this.#sockets.get(endpointKey(endpoint))?.socket.localPort();

@@ -139,10 +139,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     else log('info', 'dataplane-off', { reason: 'mode-none' });
     const lo = new LoAddresses();
     closers.push(() => lo.close());
-    const { watcher } = createListenerWatcher({
+    const listenerWatch = createListenerWatcher({
       onSourceError: (error) => log('warn', 'listener-list-failed', { error }),
     });
-    closers.push(() => watcher.close());
+    const { watcher } = listenerWatch;
+    closers.push(() => listenerWatch.close());
+    if (!listenerWatch.errorSign)
+      log('info', 'http-error-sign-off', { reason: 'no packet tap (CAP_NET_RAW)' });
     const restarting = startIsRestart(config, data?.pinsAgeMs ?? null);
     if (restarting) log('info', 'graceful-restart-start', { pins_age_ms: data?.pinsAgeMs });
     const bgp = await (opts.announcer ?? startSpeaker)(config, sink, clock, { restarting });

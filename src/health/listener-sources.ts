@@ -2,12 +2,14 @@
 // (inet_diag dump with only TCPF_LISTEN: the kernel walks the listening hash only), or the listening
 // prefix of /proc/net/tcp{,6} when the addon is not available. createListenerWatcher() picks the first
 // that works. With sock_diag the listeners come with their accept queues, and the stall signs
-// (stall-signs.ts) read one port's established connections with their tcp_info, the port filtered in the
-// kernel (the dump still walks the established hash: ~0.3-1 ms per poll of both families here on an
-// idle box); without the addon there are no stall signs.
+// (stall-signs.ts) read the watched ports' established connections with their tcp_info: one dump per
+// family per poll for all ports, filtered in the kernel (the dump still walks the established hash:
+// ~0.3-1 ms per poll of both families here on an idle box); without the addon there are no stall signs.
 
 import { type InetSocket, SockDiag } from '../native/sockdiag.js';
+import { httpErrorTap } from './http-error-tap.js';
 import {
+  type ConnectionLookup,
   type ConnectionSource,
   type ListenerSource,
   PollingListenerWatcher,
@@ -51,6 +53,13 @@ function served(s: InetSocket): ServedConnection {
   const i = s.tcpInfo;
   return {
     peer: `[${s.remoteAddress}]:${s.remotePort}`,
+    tuple: {
+      family: s.family,
+      localAddress: s.localAddress,
+      localPort: s.localPort,
+      remoteAddress: s.remoteAddress,
+      remotePort: s.remotePort,
+    },
     accepted: s.inode !== 0,
     ...(i
       ? {
@@ -66,26 +75,65 @@ function served(s: InetSocket): ServedConnection {
   };
 }
 
-/** The established connections to a local port with their tcp_info, or null without the addon. */
+/**
+ * The established connections to the given local ports with their tcp_info, by port, or null without
+ * the addon: one dump per family whatever the number of ports (each dump walks the established hash
+ * once; the ports are filtered by one bytecode program in the kernel).
+ */
 export function sockDiagConnections(): ConnectionSource | null {
   const diag = openDiag();
   if (!diag) return null;
-  return (port: number): ServedConnection[] =>
-    FAMILIES.flatMap((family) =>
-      diag
-        .inetSockets({ family, protocol: 'tcp', states: ['established'], localPort: port, tcpInfo: true })
-        .map(served),
-    );
+  return connectionsOf(diag);
+}
+
+/** One connection again by its 4-tuple (a hash lookup), or null without the addon. */
+export function sockDiagLookup(): ConnectionLookup | null {
+  const diag = openDiag();
+  if (!diag) return null;
+  return (tuple) => {
+    const s = diag.tcpConnection({ ...tuple, tcpInfo: true });
+    return s && s.state === 'established' ? served(s) : null;
+  };
+}
+
+function connectionsOf(diag: SockDiag): ConnectionSource {
+  return (ports: readonly number[]): Map<number, ServedConnection[]> => {
+    const byPort = new Map<number, ServedConnection[]>(ports.map((p) => [p, []]));
+    if (ports.length === 0) return byPort;
+    for (const family of FAMILIES)
+      for (const s of diag.inetSockets({
+        family,
+        protocol: 'tcp',
+        states: ['established'],
+        localPorts: ports,
+        tcpInfo: true,
+      }))
+        byPort.get(s.localPort)?.push(served(s));
+    return byPort;
+  };
 }
 
 export function createListenerWatcher(opts: PollingWatcherOptions & { source?: 'sock_diag' | 'proc' } = {}) {
   const source = opts.source === 'proc' ? null : sockDiagSource();
   const connections = source ? (opts.connections ?? sockDiagConnections()) : null;
+  const lookup = connections ? (opts.lookup ?? sockDiagLookup()) : null;
+  const tap = opts.errorAnswers ? null : httpErrorTap();
+  const errorAnswers = opts.errorAnswers ?? tap?.read;
+  const watcher = new PollingListenerWatcher(source ?? procNetSource(), {
+    ...opts,
+    ...(connections ? { connections } : {}),
+    ...(lookup ? { lookup } : {}),
+    ...(errorAnswers ? { errorAnswers } : {}),
+  });
   return {
-    watcher: new PollingListenerWatcher(source ?? procNetSource(), {
-      ...opts,
-      ...(connections ? { connections } : {}),
-    }),
+    watcher,
+    /** Closes the watcher and the tap it owns. */
+    close: () => {
+      watcher.close();
+      tap?.close();
+    },
     source: source ? ('sock_diag' as const) : ('proc' as const),
+    /** Whether 5xx answers are a sign (the packet tap opened: CAP_NET_RAW). */
+    errorSign: errorAnswers !== undefined,
   };
 }

@@ -13,15 +13,26 @@
 // - with a connection source (sock_diag), each poll also reads the accept queue and the connections of
 //   every watched port that has a `stalled` handler and passes them to a StallTracker (stall-signs.ts):
 //   a service that still listens but has stopped accepting or answering is reported at the poll that
-//   sees it, for its checks to run at their fast interval at once.
+//   sees it, for its checks to run at their fast interval at once; and with a `lookup`, the one
+//   connection that would be the first to become a sign is looked up again (by its 4-tuple) when it
+//   would, so a stall is reported at stall time, not up to one poll later;
+// - with an error-answer source (a packet tap, http-error-tap.ts), each poll also counts the HTTP 5xx
+//   answers sent from every watched HTTP port since the last poll: any is reported the same way.
 // A listing that fails (no fd to spare, a netlink error) says nothing about the listeners: that poll
 // changes no watch's state and goes to `onSourceError`; the next one tries again.
 // The poll, the re-reads and the sentinel's retry bound run on the injected clock.
 
 import { connect, isIPv6, type Socket } from 'node:net';
 import { type Clock, systemClock, type TimerHandle } from '../clock.js';
+import type { ErrorAnswerSource } from './http-error-tap.js';
 import { type Listener, listenerCovers } from './proc-net.js';
-import { type AcceptQueue, DEFAULT_STALL_MS, type ServedConnection, StallTracker } from './stall-signs.js';
+import {
+  type AcceptQueue,
+  type ConnectionTuple,
+  DEFAULT_STALL_MS,
+  type ServedConnection,
+  StallTracker,
+} from './stall-signs.js';
 
 /** A listening socket, with its accept queue when the source can tell it. */
 export interface QueuedListener extends Listener {
@@ -31,8 +42,13 @@ export interface QueuedListener extends Listener {
 /** Lists the TCP listening sockets of this network namespace. */
 export type ListenerSource = () => Promise<QueuedListener[]> | QueuedListener[];
 
-/** Lists the established connections to a local port (server side) of this network namespace. */
-export type ConnectionSource = (port: number) => Promise<ServedConnection[]> | ServedConnection[];
+/** Lists the established connections to local ports (server side) of this network namespace, by port. */
+export type ConnectionSource = (
+  ports: readonly number[],
+) => Promise<Map<number, ServedConnection[]>> | Map<number, ServedConnection[]>;
+
+/** Looks one connection up again by its 4-tuple (null: gone). */
+export type ConnectionLookup = (tuple: ConnectionTuple) => ServedConnection | null;
 
 export interface ListenerSpec {
   port: number;
@@ -40,6 +56,8 @@ export interface ListenerSpec {
   addresses: string[];
   /** How long a connection may wait (accept or answer) before `stalled` is called (default 100 ms). */
   stallMs?: number;
+  /** The port serves cleartext HTTP/1.x: a 5xx answer sent from it is a sign too (http-error-tap.ts). */
+  httpErrors?: boolean;
 }
 
 export interface ListenerHandlers {
@@ -78,6 +96,10 @@ export interface PollingWatcherOptions {
   onSourceError?: (err: unknown) => void;
   /** Where the stall signs are read (none: `stalled` is never called). */
   connections?: ConnectionSource;
+  /** Where 5xx answers from `httpErrors` ports are counted (none: no error sign). */
+  errorAnswers?: ErrorAnswerSource;
+  /** Looks a due connection up again when it would become a sign (none: only the polls see it). */
+  lookup?: ConnectionLookup;
   /** Default: the system clock. */
   clock?: Clock;
 }
@@ -89,6 +111,8 @@ export const DEFAULT_SENTINEL_RETRY_MS = 1000;
  * fds one by one, after tearing down its memory, which takes longer on a loaded host.
  */
 const RECHECK_MS = [5, 15, 40];
+/** After a due connection's stall time: tcp_info's ages are whole ms (jiffies), so one more ms. */
+const RECHECK_SLACK_MS = 1;
 
 interface Entry {
   spec: ListenerSpec;
@@ -99,6 +123,8 @@ interface Entry {
   sentinel: Socket | null;
   sentinelAt: number;
   stall: StallTracker;
+  /** The pending look-up of the stall tracker's due connection. */
+  recheck: TimerHandle;
 }
 
 const serves = (spec: ListenerSpec, l: Listener): boolean =>
@@ -123,6 +149,8 @@ export class PollingListenerWatcher implements ListenerWatcher {
   readonly #retryMs: number;
   readonly #onSourceError: ((err: unknown) => void) | undefined;
   readonly #connections: ConnectionSource | undefined;
+  readonly #errorAnswers: ErrorAnswerSource | undefined;
+  readonly #lookup: ConnectionLookup | undefined;
   readonly #clock: Clock;
   #timer: TimerHandle = null;
   #busy = false;
@@ -135,6 +163,8 @@ export class PollingListenerWatcher implements ListenerWatcher {
     this.#retryMs = opts.sentinelRetryMs ?? DEFAULT_SENTINEL_RETRY_MS;
     this.#onSourceError = opts.onSourceError;
     this.#connections = opts.connections;
+    this.#errorAnswers = opts.errorAnswers;
+    this.#lookup = opts.lookup;
     this.#clock = opts.clock ?? systemClock;
   }
 
@@ -147,6 +177,7 @@ export class PollingListenerWatcher implements ListenerWatcher {
       sentinel: null,
       sentinelAt: -Infinity,
       stall: new StallTracker(),
+      recheck: null,
     };
     this.#entries.add(entry);
     if (this.#timer === null)
@@ -156,6 +187,7 @@ export class PollingListenerWatcher implements ListenerWatcher {
       close: () => {
         this.#entries.delete(entry);
         entry.sentinel?.destroy();
+        this.#clock.clearTimeout(entry.recheck);
       },
       get present() {
         return entry.present;
@@ -179,6 +211,7 @@ export class PollingListenerWatcher implements ListenerWatcher {
       if (listeners !== null) {
         for (const e of this.#entries) this.#update(e, findListener(e.spec, listeners));
         await this.#scanStalls(listeners);
+        this.#scanErrorAnswers();
       }
     } finally {
       this.#busy = false;
@@ -189,29 +222,76 @@ export class PollingListenerWatcher implements ListenerWatcher {
     }
   }
 
-  /** Reads the connections of each port with a `stalled` watch (once per port) and looks for signs. */
+  /** Reads the connections of every port with a `stalled` watch (one listing per poll) and looks for signs. */
   async #scanStalls(listeners: QueuedListener[]): Promise<void> {
     const source = this.#connections;
     if (!source) return;
-    const byPort = new Map<number, ServedConnection[] | null>();
-    for (const e of this.#entries) {
-      if (!e.handlers.stalled || !e.present) {
-        e.stall.reset();
-        continue;
-      }
-      const port = e.spec.port;
-      if (!byPort.has(port)) byPort.set(port, await this.#listConnections(source, port));
-      const conns = byPort.get(port);
-      if (!conns) continue;
+    const watching = [...this.#entries].filter((e) => e.handlers.stalled && e.present);
+    for (const e of this.#entries) if (!watching.includes(e)) e.stall.reset();
+    if (watching.length === 0) return;
+    const byPort = await this.#listConnections(source, [...new Set(watching.map((e) => e.spec.port))]);
+    if (!byPort) return;
+    for (const e of watching) {
+      const conns = byPort.get(e.spec.port) ?? [];
       const queues = listeners.flatMap((l) => (l.queue && serves(e.spec, l) ? [l.queue] : []));
       const sign = e.stall.scan(queues, conns, this.#clock.now(), e.spec.stallMs ?? DEFAULT_STALL_MS);
-      if (sign !== null && this.#entries.has(e)) e.handlers.stalled(sign);
+      if (sign !== null && this.#entries.has(e)) e.handlers.stalled?.(sign);
+      else this.#armRecheck(e);
     }
   }
 
-  async #listConnections(source: ConnectionSource, port: number): Promise<ServedConnection[] | null> {
+  /** Looks the tracker's due connection up again when it would become a sign (one pending at a time). */
+  #armRecheck(e: Entry): void {
+    const lookup = this.#lookup;
+    const due = e.stall.due;
+    if (!lookup || !due?.conn.tuple) return;
+    this.#clock.clearTimeout(e.recheck);
+    const tuple = due.conn.tuple;
+    e.recheck = this.#clock.setTimeout(
+      () => {
+        e.recheck = null;
+        if (!this.#entries.has(e) || !e.present) return;
+        let conn: ServedConnection | null;
+        try {
+          conn = lookup(tuple);
+        } catch (err) {
+          this.#onSourceError?.(err);
+          return;
+        }
+        const sign = e.stall.recheck(conn, this.#clock.now(), e.spec.stallMs ?? DEFAULT_STALL_MS);
+        if (sign !== null) e.handlers.stalled?.(sign);
+      },
+      Math.max(0, due.at - this.#clock.now()) + RECHECK_SLACK_MS,
+      { unref: true },
+    );
+  }
+
+  /** Counts the 5xx answers sent from every `httpErrors` port since the last poll: any is a sign. */
+  #scanErrorAnswers(): void {
+    const source = this.#errorAnswers;
+    if (!source) return;
+    const watching = [...this.#entries].filter((e) => e.handlers.stalled && e.present && e.spec.httpErrors);
+    if (watching.length === 0) return;
+    let counts: ReturnType<ErrorAnswerSource>;
     try {
-      return await source(port);
+      counts = source(watching.map((e) => e.spec.port));
+    } catch (err) {
+      this.#onSourceError?.(err);
+      return;
+    }
+    for (const e of watching) {
+      const seen = counts.get(e.spec.port);
+      if (seen && seen.count > 0 && this.#entries.has(e))
+        e.handlers.stalled?.(`${seen.count} HTTP ${seen.last} answer(s) sent from port ${e.spec.port}`);
+    }
+  }
+
+  async #listConnections(
+    source: ConnectionSource,
+    ports: number[],
+  ): Promise<Map<number, ServedConnection[]> | null> {
+    try {
+      return await source(ports);
     } catch (err) {
       this.#onSourceError?.(err);
       return null;
@@ -256,7 +336,10 @@ export class PollingListenerWatcher implements ListenerWatcher {
   }
 
   close(): void {
-    for (const e of this.#entries) e.sentinel?.destroy();
+    for (const e of this.#entries) {
+      e.sentinel?.destroy();
+      this.#clock.clearTimeout(e.recheck);
+    }
     this.#entries.clear();
     this.#clock.clearInterval(this.#timer);
     this.#timer = null;

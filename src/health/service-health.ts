@@ -11,6 +11,9 @@ import { InstanceHealth, type InstanceTransition } from './instance-health.js';
 import type { ListenerWatch, ListenerWatcher } from './listener-watcher.js';
 import { makeProbe } from './probe.js';
 
+/** The lowest HTTP server-error status (RFC 9110 §15.6). */
+const HTTP_SERVER_ERROR_MIN = 500;
+
 export interface ServiceHealthOptions {
   service: ServiceConfig;
   onTransition: (t: InstanceTransition) => void;
@@ -80,18 +83,25 @@ export class ServiceHealth {
     const addresses = [...this.#svc.vips, ...[host.ipv4, host.ipv6].filter((a): a is string => a !== null)];
     // One watch per port: socket-gone if any of its checks watches the socket, the stall signs (with the
     // shortest stall time) if any watches stalls.
-    const ports = new Map<number, { gone: boolean; stallMs: number | null }>();
+    // A cleartext HTTP check whose accepted statuses are all below 500 also watches for 5xx answers.
+    const ports = new Map<number, { gone: boolean; stallMs: number | null; httpErrors: boolean }>();
     for (const c of this.#svc.checks) {
       if (!('watchSocket' in c) || !(c.watchSocket || c.watchStall)) continue;
-      const p = ports.get(c.port) ?? { gone: false, stallMs: null };
+      const p = ports.get(c.port) ?? { gone: false, stallMs: null, httpErrors: false };
       p.gone ||= c.watchSocket;
       if (c.watchStall) p.stallMs = Math.min(p.stallMs ?? c.stallMs, c.stallMs);
+      p.httpErrors ||= c.watchStall && c.type === 'http' && c.status.every((s) => s < HTTP_SERVER_ERROR_MIN);
       ports.set(c.port, p);
     }
     for (const [port, p] of ports)
       this.#watches.push(
         this.#watcher.watch(
-          { port, addresses, ...(p.stallMs === null ? {} : { stallMs: p.stallMs }) },
+          {
+            port,
+            addresses,
+            ...(p.stallMs === null ? {} : { stallMs: p.stallMs }),
+            ...(p.httpErrors ? { httpErrors: true } : {}),
+          },
           {
             gone: (detail) => {
               if (p.gone) this.local.socketGone(detail);

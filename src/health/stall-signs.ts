@@ -12,6 +12,11 @@
 // check's own probes decide whether the instance is down. A service that never answers some requests
 // on purpose (long polls) shows as unanswered: its checks then run fast for a while, and pass.
 // Memory: the tracker keeps only the connections waiting in the accept queue at the last scan.
+//
+// A scan also names the connection that would be the first to become a sign if nothing changed (a
+// waiting or unanswered one younger than the stall time) and when: the watcher looks that one
+// connection up again at that moment (a hash lookup, not a dump), so a stall is seen at stall time
+// after it began, not up to one poll later.
 
 /** A listener's accept queue, as sock_diag reports it. */
 export interface AcceptQueue {
@@ -21,10 +26,21 @@ export interface AcceptQueue {
   max: number;
 }
 
+/** A connection's addresses (local = the service's end), to look it up again. */
+export interface ConnectionTuple {
+  family: 4 | 6;
+  localAddress: string;
+  localPort: number;
+  remoteAddress: string;
+  remotePort: number;
+}
+
 /** One of the service's established connections (server side), as sock_diag reports it. */
 export interface ServedConnection {
   /** Remote address and port: identifies the connection across scans. */
   peer: string;
+  /** Its 4-tuple, when the source can look it up again. */
+  tuple?: ConnectionTuple;
   /** False while it waits in the accept queue. */
   accepted: boolean;
   /** From struct tcp_info, when the kernel sent it. */
@@ -51,9 +67,32 @@ function unansweredMs(c: ServedConnection): number {
   return received && silent ? i.lastDataRecvMs : 0;
 }
 
+/** The connection that would be the first to become a sign, and when (clock ms). */
+export interface StallDue {
+  conn: ServedConnection;
+  at: number;
+}
+
+const notAcceptedSign = (ms: number, peer: string) =>
+  `a connection not accepted for ${Math.round(ms)} ms (from ${peer})`;
+const unansweredSign = (ms: number, peer: string) =>
+  `a request unanswered for ${Math.round(ms)} ms (from ${peer})`;
+
 export class StallTracker {
   /** Peer → when it was first seen waiting in the accept queue. */
   #waiting = new Map<string, number>();
+  #due: StallDue | null = null;
+
+  /** After a scan that found no sign: the connection to look at again, and when; else null. */
+  get due(): StallDue | null {
+    return this.#due;
+  }
+
+  /** How long `c` has waited to be accepted or answered at `now` (0: it is not waiting). */
+  #waitedMs(c: ServedConnection, now: number): number {
+    if (c.accepted) return unansweredMs(c);
+    return Math.max(now - (this.#waiting.get(c.peer) ?? now), unansweredMs(c));
+  }
 
   /** One scan of the service's sockets at `now`: the first sign found, or null. */
   scan(
@@ -64,28 +103,41 @@ export class StallTracker {
   ): string | null {
     const full = queues.find((q) => q.max > 0 && q.queued >= q.max);
     const seen = new Map<string, number>();
+    for (const c of conns) if (!c.accepted) seen.set(c.peer, this.#waiting.get(c.peer) ?? now);
+    this.#waiting = seen;
     const notAccepted = { ms: 0, peer: '' };
     const unanswered = { ms: 0, peer: '' };
-    const worst = (w: { ms: number; peer: string }, ms: number, peer: string) => {
-      if (ms > w.ms) Object.assign(w, { ms, peer });
-    };
+    let due: StallDue | null = null;
     for (const c of conns) {
-      if (!c.accepted) {
-        const since = this.#waiting.get(c.peer) ?? now;
-        seen.set(c.peer, since);
-        worst(notAccepted, Math.max(now - since, unansweredMs(c)), c.peer);
-      } else worst(unanswered, unansweredMs(c), c.peer);
+      const ms = this.#waitedMs(c, now);
+      const worst = c.accepted ? unanswered : notAccepted;
+      if (ms > worst.ms) Object.assign(worst, { ms, peer: c.peer });
+      if (c.tuple && ms > 0 && ms < stallMs && (due === null || now + stallMs - ms < due.at))
+        due = { conn: c, at: now + stallMs - ms };
     }
-    this.#waiting = seen;
+    this.#due = null;
     if (full) return `accept queue full (${full.queued} of ${full.max})`;
-    if (notAccepted.ms >= stallMs)
-      return `a connection not accepted for ${Math.round(notAccepted.ms)} ms (from ${notAccepted.peer})`;
-    if (unanswered.ms >= stallMs)
-      return `a request unanswered for ${Math.round(unanswered.ms)} ms (from ${unanswered.peer})`;
+    if (notAccepted.ms >= stallMs) return notAcceptedSign(notAccepted.ms, notAccepted.peer);
+    if (unanswered.ms >= stallMs) return unansweredSign(unanswered.ms, unanswered.peer);
+    this.#due = due;
     return null;
+  }
+
+  /**
+   * The due connection looked up again at `now` (null: it is gone): a sign if it still waits to be
+   * accepted (by the same rule) or answered and has waited the stall time. Clears `due`.
+   */
+  recheck(c: ServedConnection | null, now: number, stallMs: number): string | null {
+    const was = this.#due;
+    this.#due = null;
+    if (!was || !c || c.accepted !== was.conn.accepted) return null;
+    const ms = this.#waitedMs(c, now);
+    if (ms < stallMs) return null;
+    return c.accepted ? unansweredSign(ms, c.peer) : notAcceptedSign(ms, c.peer);
   }
 
   reset(): void {
     this.#waiting.clear();
+    this.#due = null;
   }
 }

@@ -165,9 +165,14 @@ export interface NativeAddon {
   /** 0 when sent, else the errno of the failed send. */
   udpSend(id: number, address: string, port: number, data: Buffer): number;
   udpLocalPort(id: number): number;
+  udpReadNow(id: number): void;
   udpClose(id: number): void;
   // notify.cc
   notifySend(socketName: string, message: string): void;
+  // tap.cc
+  tapOpen(filter: Buffer, rcvbufBytes: number): number;
+  tapSetFilter(fd: number, filter: Buffer): void;
+  tapDrain(fd: number, max: number): Buffer[];
   // sys.cc
   mount(source: string, target: string, fstype: string, data: string): void;
   setns(fd: number, nstype: number): void;

@@ -38,6 +38,7 @@ export {
   TcpSocketFd,
   type TcpSocketOptions,
 } from './sockopt.js';
+export { type BpfInsn, PacketTap, type PacketTapOptions } from './tap.js';
 export { type ConnectOptions, connectTcp, type ListenOptions, listenTcp, type TcpListener } from './tcp.js';
 export type { TcpInfo } from './tcp-info.js';
 export {

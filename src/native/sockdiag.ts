@@ -5,7 +5,7 @@
 // One SockDiag per netlink socket, reusable per poll.
 
 import type { SystemError } from '../errors.js';
-import { AF_INET6, afOf, formatIp, type IpFamily } from '../netlink/ip.js';
+import { AF_INET6, afOf, formatIp, type IpFamily, parseIp } from '../netlink/ip.js';
 import { attr, fixedHeader, messageType, NLM_F_DUMP, replyAttrs } from '../netlink/nlmsg.js';
 import { NETLINK_SOCK_DIAG, type NetlinkOpenOptions, NetlinkSocket } from './netlink.js';
 import { NetlinkWatch } from './nlwatch.js';
@@ -15,6 +15,9 @@ import { decodeTcpInfo, type TcpInfo } from './tcp-info.js';
 const SOCK_DIAG_BY_FAMILY = 20;
 const INET_DIAG_REQ_V2_SIZE = 56;
 const INET_DIAG_MSG_SIZE = 72;
+/** struct inet_diag_sockid inside the request (sport, dport, src, dst, if, cookie), and "no cookie". */
+const ID_OFFSET = 8;
+const NO_COOKIE = 0xffffffff;
 const IPPROTO_TCP = 6;
 const IPPROTO_UDP = 17;
 /** Request attribute INET_DIAG_REQ_BYTECODE; reply attribute INET_DIAG_INFO (and its idiag_ext bit). */
@@ -22,6 +25,7 @@ const INET_DIAG_REQ_BYTECODE = 1;
 const INET_DIAG_INFO = 2;
 const EXT_INFO = 1 << (INET_DIAG_INFO - 1);
 /** inet_diag_bc_op codes, and the size of one op (code u8, yes u8, no u16). */
+const INET_DIAG_BC_JMP = 1;
 const INET_DIAG_BC_S_GE = 2;
 const INET_DIAG_BC_S_LE = 3;
 const BC_OP_SIZE = 4;
@@ -76,6 +80,8 @@ export interface InetSocketQuery {
   states?: TcpState[];
   /** Only sockets bound to this local port (filtered by the kernel). */
   localPort?: number;
+  /** Only sockets bound to one of these local ports (filtered by the kernel; with localPort: both). */
+  localPorts?: readonly number[];
   /** Ask for each TCP socket's struct tcp_info. */
   tcpInfo?: boolean;
 }
@@ -86,17 +92,32 @@ const DESTROY_GROUPS: Readonly<Record<IpFamily, Record<'tcp' | 'udp', number>>> 
   6: { tcp: 3, udp: 4 },
 };
 
-/** Bytecode that keeps sockets whose local port is `port` (S_GE port, then S_LE port). */
-function localPortFilter(port: number): Buffer {
-  const ops = [INET_DIAG_BC_S_GE, INET_DIAG_BC_S_LE];
-  const b = Buffer.alloc(ops.length * 2 * BC_OP_SIZE);
-  ops.forEach((code, i) => {
-    const off = i * 2 * BC_OP_SIZE;
-    const left = b.length - off;
+/**
+ * Bytecode that keeps sockets whose local port is one of `ports`. Per port: S_GE port, S_LE port, JMP.
+ * Both true reach the JMP, whose `no` (u16; the u8 `yes` could not reach far) jumps to the end: accept;
+ * either false goes on to the next port's ops, or past the end (reject) after the last. Every op's `yes`
+ * is the next op: the kernel's audit walks the program by `yes`.
+ */
+function localPortFilter(ports: readonly number[]): Buffer {
+  const CMP = 2 * BC_OP_SIZE; // a port comparison: the op, then an op whose `no` is the operand
+  const BLOCK = 2 * CMP + BC_OP_SIZE;
+  const b = Buffer.alloc(ports.length * BLOCK);
+  const op = (off: number, code: number, yes: number, no: number) => {
     b.writeUInt8(code, off);
-    b.writeUInt8(2 * BC_OP_SIZE, off + 1); // yes: on to the next op (past the end: accept)
-    b.writeUInt16LE(left + BC_OP_SIZE, off + 2); // no: past the end and beyond: reject
-    b.writeUInt16LE(port, off + BC_OP_SIZE + 2); // the operand op's `no` holds the port
+    b.writeUInt8(yes, off + 1);
+    b.writeUInt16LE(no, off + 2);
+  };
+  ports.forEach((port, i) => {
+    const ge = i * BLOCK;
+    const le = ge + CMP;
+    const jmp = le + CMP;
+    const last = i === ports.length - 1;
+    const miss = (off: number) => (last ? b.length - off + BC_OP_SIZE : ge + BLOCK - off);
+    op(ge, INET_DIAG_BC_S_GE, CMP, miss(ge));
+    b.writeUInt16LE(port, ge + BC_OP_SIZE + 2);
+    op(le, INET_DIAG_BC_S_LE, CMP, miss(le));
+    b.writeUInt16LE(port, le + BC_OP_SIZE + 2);
+    op(jmp, INET_DIAG_BC_JMP, BC_OP_SIZE, b.length - jmp);
   });
   return b;
 }
@@ -146,17 +167,56 @@ export class SockDiag {
       ? q.states.reduce((mask, s) => mask | (1 << TCP_STATES.indexOf(s)), 0)
       : ALL_STATES;
     req.writeUInt32LE(states >>> 0, 4);
-    const attrs =
-      q.localPort === undefined ? [] : [attr(INET_DIAG_REQ_BYTECODE, localPortFilter(q.localPort))];
+    const ports = [...(q.localPort === undefined ? [] : [q.localPort]), ...(q.localPorts ?? [])];
+    if (q.localPorts?.length === 0) return [];
+    const attrs = ports.length === 0 ? [] : [attr(INET_DIAG_REQ_BYTECODE, localPortFilter(ports))];
     const sockets = this.#nl
       .request(SOCK_DIAG_BY_FAMILY, NLM_F_DUMP, req, attrs, () => `list IPv${q.family} ${q.protocol} sockets`)
       .map(decodeSocket);
-    return q.localPort === undefined ? sockets : sockets.filter((s) => s.localPort === q.localPort);
+    const keep = new Set(ports);
+    return ports.length === 0 ? sockets : sockets.filter((s) => keep.has(s.localPort));
+  }
+
+  /**
+   * One TCP connection by its 4-tuple (the kernel's hash lookup, no walk of the table), with its
+   * tcp_info when asked; null when there is no such connection (ENOENT, or only the port's listener).
+   */
+  tcpConnection(q: TcpConnectionQuery): InetSocket | null {
+    const req = Buffer.alloc(INET_DIAG_REQ_V2_SIZE);
+    req.writeUInt8(afOf(q.family), 0);
+    req.writeUInt8(IPPROTO_TCP, 1);
+    if (q.tcpInfo) req.writeUInt8(EXT_INFO, 2);
+    req.writeUInt32LE(ALL_STATES >>> 0, 4);
+    req.writeUInt16BE(q.localPort, ID_OFFSET);
+    req.writeUInt16BE(q.remotePort, ID_OFFSET + 2);
+    parseIp(q.localAddress).bytes.copy(req, ID_OFFSET + 4);
+    parseIp(q.remoteAddress).bytes.copy(req, ID_OFFSET + 20);
+    req.writeUInt32LE(NO_COOKIE, ID_OFFSET + 40);
+    req.writeUInt32LE(NO_COOKIE, ID_OFFSET + 44);
+    try {
+      const [msg] = this.#nl.request(SOCK_DIAG_BY_FAMILY, 0, req, [], () => `look up a TCP connection`);
+      const s = msg ? decodeSocket(msg) : null;
+      // The kernel's lookup falls back to the port's listener when no connection matches.
+      return s && s.remotePort === q.remotePort && s.localPort === q.localPort ? s : null;
+    } catch (err) {
+      if ((err as SystemError).code === 'ENOENT') return null;
+      throw err;
+    }
   }
 
   close(): void {
     this.#nl.close();
   }
+}
+
+/** A TCP connection's 4-tuple, as a dump reports it (local = the socket's own end). */
+export interface TcpConnectionQuery {
+  family: IpFamily;
+  localAddress: string;
+  localPort: number;
+  remoteAddress: string;
+  remotePort: number;
+  tcpInfo?: boolean;
 }
 
 export interface DestroyWatchOptions {

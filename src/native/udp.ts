@@ -89,6 +89,11 @@ export class UdpSocket {
   }
 
   /** Stops delivery and closes the socket. Idempotent. */
+  /** Reads what is queued now and hands it to `onPackets` before returning (as a wake-up would). */
+  readNow(): void {
+    if (this.#id >= 0) native().udpReadNow(this.#id);
+  }
+
   close(): void {
     if (this.#id < 0) return;
     native().udpClose(this.#id);

@@ -133,3 +133,51 @@ test('AdminDown: the peer goes Down (diag 3) but is not reported as a failure of
   b.stop();
   assert.equal(clock.pending, 0);
 });
+
+test('a packet waiting unread when the detection time expires (the event loop was held) keeps the session Up', async () => {
+  const clock = new FakeClock();
+  let a: BfdSession | undefined;
+  const b: BfdSession = new BfdSession({
+    clock,
+    localDiscriminator: 2,
+    timers: FAST,
+    random: () => 0.5,
+    send: (p) => {
+      const r = decodeControl(p);
+      assert.ok(r.ok);
+      if (held) queued.push(r.packet);
+      else clock.setTimeout(() => a?.receive(r.packet), 0);
+      return null;
+    },
+  });
+  let held = false;
+  const queued: Parameters<BfdSession['receive']>[0][] = [];
+  let reads = 0;
+  a = new BfdSession({
+    clock,
+    localDiscriminator: 1,
+    timers: FAST,
+    random: () => 0.5,
+    send: (p) => {
+      const r = decodeControl(p);
+      assert.ok(r.ok);
+      clock.setTimeout(() => b.receive(r.packet), 0);
+      return null;
+    },
+    // What the socket holds is read at expiry: the peer's packets arrived, only the loop was late.
+    readPending: () => {
+      reads++;
+      for (const p of queued.splice(0)) a?.receive(p);
+    },
+  });
+  a.start();
+  b.start();
+  await clock.advance(3_000);
+  assert.equal(a.state, 'up');
+  held = true; // b's packets reach a's socket but are not read until a asks
+  await clock.advance(1_000);
+  assert.equal(a.state, 'up', 'the waiting packets were read at each expiry');
+  assert.ok(reads > 0);
+  a.stop();
+  b.stop();
+});

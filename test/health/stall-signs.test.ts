@@ -77,6 +77,45 @@ test('stall signs: a full accept queue at once; an unanswered request after the 
   assert.equal(t.scan([], [idle], 0, STALL), null, 'nothing received (a sentinel): nothing to answer');
 });
 
+test('stall signs: the connection due to become a sign, looked up again at its stall time', () => {
+  const tuple = {
+    family: 4 as const,
+    localAddress: '10.0.0.1',
+    localPort: 80,
+    remoteAddress: '10.0.0.2',
+    remotePort: 5,
+  };
+  const t = new StallTracker();
+  // Unanswered for 30 ms at scan time 1000: due at 1070; another, younger one is due later.
+  const a: ServedConnection = { peer: 'a', accepted: true, tuple, info: info(30, 500, 1, 0) };
+  const b: ServedConnection = { peer: 'b', accepted: true, tuple, info: info(10, 500, 1, 0) };
+  assert.equal(t.scan([], [b, a], 1000, STALL), null);
+  assert.equal(t.due?.conn.peer, 'a');
+  assert.equal(t.due?.at, 1070);
+  // Still unanswered at 1070 (tcp_info now says 100 ms): a sign, without waiting for the next poll.
+  assert.equal(
+    t.recheck({ ...a, info: info(100, 500, 1, 0) }, 1070, STALL),
+    'a request unanswered for 100 ms (from a)',
+  );
+  assert.equal(t.due, null, 'a recheck clears the due connection');
+  // Answered meanwhile, or gone: no sign.
+  t.scan([], [a], 1000, STALL);
+  assert.equal(t.recheck({ ...a, info: info(100, 20, 1, 1) }, 1070, STALL), null);
+  t.scan([], [a], 1000, STALL);
+  assert.equal(t.recheck(null, 1070, STALL), null);
+  // Waiting in the accept queue since the scan at 2000 (no data): due at 2100, a sign if still not accepted.
+  const w = new StallTracker();
+  const q: ServedConnection = { peer: 'q', accepted: false, tuple };
+  assert.equal(w.scan([], [q], 2000, STALL), null);
+  assert.equal(w.scan([], [q], 2040, STALL), null);
+  assert.equal(w.due?.at, 2100);
+  assert.equal(w.recheck(q, 2101, STALL), 'a connection not accepted for 101 ms (from q)');
+  w.scan([], [q], 2060, STALL);
+  assert.equal(w.recheck({ ...q, accepted: true }, 2101, STALL), null, 'accepted meanwhile');
+  // Without a tuple (a source that cannot look up) nothing is due.
+  assert.equal(new StallTracker().scan([], [{ ...a, tuple: undefined }], 0, STALL), null);
+});
+
 const OPTS: RunnerOptions = {
   name: 'http#0',
   intervalMs: 1000,

@@ -97,3 +97,55 @@ test('queues and tcp_info: a stopped server leaves connections unaccepted (inode
     diag.close();
   }
 });
+
+test('several local ports in one dump (one bytecode program), and one connection by its 4-tuple', async () => {
+  const diag = SockDiag.open({ netns: ns.name });
+  const listeners = await Promise.all(
+    [0, 1, 2].map(() => listenTcp({ family: 4, netns: ns.name, localAddress: '127.0.0.1', port: 0 })),
+  );
+  const clients: Socket[] = [];
+  try {
+    for (const l of listeners)
+      clients.push(await connectTcp({ family: 4, netns: ns.name, address: '127.0.0.1', port: l.port }));
+    const [a, b, c] = listeners.map((l) => l.port) as [number, number, number];
+    const est = await waitFor(
+      () => {
+        const got = diag.inetSockets({
+          family: 4,
+          protocol: 'tcp',
+          states: ['established'],
+          localPorts: [a, c],
+        });
+        return got.length === 2 ? got : undefined;
+      },
+      { what: 'the connections to two of the three ports' },
+    );
+    assert.deepEqual(est.map((s) => s.localPort).sort(), [a, c].sort());
+    // A program longer than a u8 jump (40 ports × 20 bytes) still passes the kernel's audit.
+    const many = [...Array.from({ length: 40 }, (_, i) => 1000 + i), b];
+    assert.deepEqual(
+      diag
+        .inetSockets({ family: 4, protocol: 'tcp', states: ['established'], localPorts: many })
+        .map((s) => s.localPort),
+      [b],
+    );
+    assert.deepEqual(diag.inetSockets({ family: 4, protocol: 'tcp', localPorts: [] }), []);
+    const one = est[0]!;
+    const tuple = {
+      family: 4 as const,
+      localAddress: one.localAddress,
+      localPort: one.localPort,
+      remoteAddress: one.remoteAddress,
+      remotePort: one.remotePort,
+    };
+    const found = diag.tcpConnection({ ...tuple, tcpInfo: true });
+    assert.equal(found?.remotePort, one.remotePort);
+    assert.equal(found?.state, 'established');
+    assert.ok(found?.tcpInfo, 'with tcp_info');
+    assert.equal(diag.tcpConnection({ ...tuple, remotePort: 1 }), null, 'no such connection: null');
+  } finally {
+    for (const cl of clients) cl.destroy();
+    for (const l of listeners) l.server.close();
+    diag.close();
+  }
+});
