@@ -100,6 +100,11 @@ export class Agent extends EventEmitter<AgentEvents> {
     );
     this.log('info', 'agent-started', { node: cfg.node.id, services: cfg.services.map((s) => s.name) });
     for (const svc of cfg.services) this.#addService(svc);
+    // an operator's drain written to the store (etcd backend) for one of our local instances
+    this.#parts.cluster?.onDrain?.((service, instance, drained) => {
+      const s = this.#services.get(service);
+      if (s && s.config.localInstanceId === instance) s.setDrainFlag(drained);
+    });
     this.#maybeReleaseEndOfRib();
   }
 

@@ -12,8 +12,9 @@
 //   drain: the same route steps → out of the `new` ring → after drain_time, or once no client
 //          connection is left, out of the `established` ring → VIPs off lo (if configured; never
 //          before, its flows still need the VIP)
-// Remote instances change the rings at once (no route of ours depends on them); what a remote instance's
-// own agent reports (src/cluster/) can only take it out: a drained one leaves `new` and later
+// Remote instances change the rings at once (no route of ours depends on them). With the etcd backend the
+// remote instances are the registered ones and their own agents alone judge them (members-view.ts); with
+// the mesh what a remote instance's own agent reports (src/cluster/) can only take it out: a drained one leaves `new` and later
 // `established` when its agent's rings do, a failed one is marked failed at once. This host reports its
 // local instance the same way once settled: its health and whether its rings hold it. Nothing is done
 // before the first round of checks has settled (settling.ts). A reload applies only what changed.
@@ -25,6 +26,7 @@ import type { InstanceTransition } from '../health/instance-health.js';
 import { type ConnectionCounter, type DrainEnd, DrainWait } from './drain-wait.js';
 import type { HealthFactory, HealthPort } from './health-port.js';
 import type { Level } from './log.js';
+import { membersView } from './members-view.js';
 import { ReconcileLoop } from './reconcile-loop.js';
 import { ServiceRings } from './service-rings.js';
 import { ServiceRoute, type ServiceRouteDeps } from './service-route.js';
@@ -77,7 +79,7 @@ export class ServiceAgent {
       failed: (error, retryMs) => log('error', 'action-failed', { reason: this.#reason, error, retryMs }),
     });
     this.#drain = new DrainWait(deps.clock);
-    this.#health = deps.health(config, (t) => this.#onTransition(t));
+    this.#health = deps.health(this.#checked(config), (t) => this.#onTransition(t));
   }
 
   get name(): string {
@@ -146,7 +148,7 @@ export class ServiceAgent {
       // New checkers start unknown: hold the running route and rings until they settle again.
       this.#health.stop();
       this.#settling.hold();
-      this.#health = this.#deps.health(next, (t) => this.#onTransition(t));
+      this.#health = this.#deps.health(this.#checked(next), (t) => this.#onTransition(t));
       this.#log('info', 'checks-restarted', { reason: 'config-changed', fields: change.fields });
       this.start();
     }
@@ -272,13 +274,27 @@ export class ServiceAgent {
 
   #writeRings(reason: string): void {
     const cluster = this.#deps.cluster;
-    this.#rings.write(
-      this.config,
-      this.#health.states(),
-      reason,
-      cluster ? (id) => cluster.reported(this.name, id) : undefined,
-    );
+    const members = cluster?.members?.(this.name);
+    if (members) {
+      const m = membersView(this.config, members, this.#health.states());
+      this.#rings.write(m.config, m.states, reason, m.reported);
+    } else
+      this.#rings.write(
+        this.config,
+        this.#health.states(),
+        reason,
+        cluster ? (id) => cluster.reported(this.name, id) : undefined,
+      );
     this.#publish();
+  }
+
+  /**
+   * What this host's checks look at: every instance with the mesh; with the etcd backend the local one
+   * only (the others are judged by their own agents, so every host builds the same rings).
+   */
+  #checked(config: ServiceConfig): ServiceConfig {
+    if (!this.#deps.cluster?.members) return config;
+    return { ...config, instances: config.instances.filter((i) => i.id === config.localInstanceId) };
   }
 
   /**
@@ -292,8 +308,9 @@ export class ServiceAgent {
   }
 
   #view(): ServiceView {
+    const members = this.#deps.cluster?.members?.(this.name);
     return {
-      config: this.config,
+      config: members ? membersView(this.config, members, this.#health.states()).config : this.config,
       settled: this.settled,
       health: this.#health,
       route: this.#route,

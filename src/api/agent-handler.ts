@@ -5,12 +5,14 @@ import { isIPv4 } from 'node:net';
 import { worseAttributes } from '../agent/routes.js';
 import type { ExportAttributes } from '../bgp/announcer.js';
 import type { PeerStatus, ReceivedRoute } from '../bgp/speaker-status.js';
+import type { RegisteredInfo } from '../cluster/etcd/etcd-cluster.js';
 import { publicView } from '../config/public-view.js';
 import type { Config } from '../config/types.js';
 import { AnycastdError } from '../errors.js';
 import type { LastChange, OpsParts } from './agent-view.js';
 import { checksOf } from './checks-view.js';
 import { flowsOf, ringsOf } from './dataplane-views.js';
+import { ringDigests } from './store-views.js';
 import { ApiError, type ApiHandler, type PeerInfo, type RouteInfo } from './types.js';
 
 const MS_PER_SECOND = 1000;
@@ -90,8 +92,18 @@ export function agentHandler(parts: OpsParts, st: AgentHandlerState): ApiHandler
     if (!dp) throw new ApiError('UNAVAILABLE', 'the data plane is not running');
     return dp;
   };
-  const control = (verb: 'drain' | 'undrain', service: string) => {
-    serviceOf(agent.config, service);
+  const control = async (verb: 'drain' | 'undrain', service: string, instance = '') => {
+    const cfg = serviceOf(agent.config, service);
+    if (instance !== '' && instance !== cfg.localInstanceId) {
+      // another host's instance: only the store can carry the drain to its agent
+      if (!parts.store)
+        throw new ApiError(
+          'UNAVAILABLE',
+          `draining another host's instance needs cluster.backend etcd (${instance})`,
+        );
+      await parts.store.setDrain(service, instance, verb === 'drain');
+      return { changed: true, message: `${service}/${instance} ${verb} written to etcd` };
+    }
     const before = agent.status().services.find((s) => s.name === service)?.drained;
     try {
       agent[verb](service);
@@ -100,10 +112,16 @@ export function agentHandler(parts: OpsParts, st: AgentHandlerState): ApiHandler
         throw new ApiError('NOT_FOUND', err.message);
       throw err;
     }
+    // this host's own instance: the flag here at once (etcd away must not block a drain), then the store
+    let note = '';
+    if (parts.store)
+      await parts.store.setDrain(service, cfg.localInstanceId, verb === 'drain').catch((err: Error) => {
+        note = ` (not written to etcd: ${err.message})`;
+      });
     const wanted = verb === 'drain';
     return {
       changed: before !== wanted,
-      message: `${service} ${verb === 'drain' ? 'drained' : 'undrained'}`,
+      message: `${service} ${verb === 'drain' ? 'drained' : 'undrained'}${note}`,
     };
   };
 
@@ -144,8 +162,12 @@ export function agentHandler(parts: OpsParts, st: AgentHandlerState): ApiHandler
         };
       }),
     }),
-    instances: ({ service }) => {
+    instances: async ({ service }) => {
       const wanted = new Set(names(service));
+      const store = parts.store;
+      const registered = new Map<string, RegisteredInfo>();
+      if (store)
+        for (const n of wanted) for (const r of await store.registered(n)) registered.set(`${n}/${r.id}`, r);
       return {
         instances: agent
           .status()
@@ -153,12 +175,22 @@ export function agentHandler(parts: OpsParts, st: AgentHandlerState): ApiHandler
           .flatMap((s) => {
             const cfg = serviceOf(agent.config, s.name);
             return s.instances.map((i) => {
-              const ic = cfg.instances.find((x) => x.id === i.id);
+              const r = registered.get(`${s.name}/${i.id}`);
+              const ic = cfg.instances.find((x) => x.id === i.id) ?? r;
               return {
                 service: s.name,
                 id: i.id,
                 address: ic?.host.ipv4 ?? ic?.host.ipv6 ?? '',
                 weight: ic?.weight ?? 0,
+                ...(r
+                  ? {
+                      lease: r.lease,
+                      leaseTtl: r.leaseTtlSeconds,
+                      revision: r.modRevision,
+                      departing: r.departing,
+                      registered: r.state,
+                    }
+                  : {}),
                 local: i.local,
                 health: i.state,
                 inRing: i.inNew || i.inEstablished,
@@ -171,13 +203,17 @@ export function agentHandler(parts: OpsParts, st: AgentHandlerState): ApiHandler
           }),
       };
     },
-    rings: ({ service }) => {
-      const dp = dataplane();
+    rings: async ({ service }) => {
+      const store = parts.store;
+      const dp = store && !parts.steering ? null : dataplane();
       return {
-        rings: names(service).flatMap((n) => {
-          const id = parts.steering?.serviceId(n);
-          return id === undefined ? [] : ringsOf(dp, id, n);
-        }),
+        rings: dp
+          ? names(service).flatMap((n) => {
+              const id = parts.steering?.serviceId(n);
+              return id === undefined ? [] : ringsOf(dp, id, n);
+            })
+          : [],
+        ...(store ? { digests: await ringDigests(store, names(service)) } : {}),
       };
     },
     flows: ({ vip, limit }) => {
@@ -232,8 +268,8 @@ export function agentHandler(parts: OpsParts, st: AgentHandlerState): ApiHandler
       };
     },
     checks: ({ service }) => ({ checks: checksOf(agent.status(), new Set(names(service)), Date.now()) }),
-    drain: ({ service }) => control('drain', service),
-    undrain: ({ service }) => control('undrain', service),
+    drain: ({ service, instance }) => control('drain', service, instance),
+    undrain: ({ service, instance }) => control('undrain', service, instance),
     reload: async () => {
       const r = await agent.reload();
       if (!r.ok) throw new ApiError('INVALID_CONFIG', r.error.message);

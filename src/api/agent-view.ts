@@ -5,6 +5,8 @@ import type { LogRecord } from '../agent/log.js';
 import type { AgentStatus } from '../agent/status.js';
 import type { PeerDetail, ResetOutcome } from '../bgp/peer-admin.js';
 import type { PeerStatus } from '../bgp/speaker-status.js';
+import type { ServiceAgreement } from '../cluster/etcd/agreement.js';
+import type { EtcdClusterSnapshot, RegisteredInfo } from '../cluster/etcd/etcd-cluster.js';
 import type { ReloadResult } from '../config/reload.js';
 import type { Config } from '../config/types.js';
 import type { Dataplane } from '../steer/dataplane.js';
@@ -20,8 +22,18 @@ export interface OpsAgent {
   on(event: 'log', listener: (record: LogRecord) => void): unknown;
 }
 
+/** The etcd backend (src/cluster/etcd/etcd-cluster.ts satisfies it), when the fabric runs on it. */
+export interface StoreView {
+  setDrain(service: string, instance: string, drained: boolean): Promise<void>;
+  registered(service: string): Promise<RegisteredInfo[]>;
+  agreement(): Promise<ServiceAgreement[]>;
+  snapshot(): EtcdClusterSnapshot;
+}
+
 export interface OpsParts {
   agent: OpsAgent;
+  /** The etcd backend (absent with the mesh). */
+  store?: StoreView;
   /** The speaker's peers() snapshot (BgpSpeaker.peers). */
   peers?: () => readonly PeerStatus[];
   /** The data plane (Steering.dataplane) and the service ids the agent gave it (Steering.serviceId). */

@@ -87,6 +87,24 @@ export interface InstanceInfo {
   inEstablished: boolean;
   /** What the instance's own agent reports (src/cluster/): '' when nothing was heard (or local). */
   reported: string;
+  /** etcd backend: its lease ('' with the mesh), the seconds left on it (-1 unknown), its key's mod revision. */
+  lease?: string;
+  leaseTtl?: number;
+  revision?: number;
+  /** Its lease expired: out of `new`, in `established` until drain_time. */
+  departing?: boolean;
+  /** etcd backend: its registered state (up, drained, failed; '' with the mesh). */
+  registered?: string;
+}
+
+/** etcd backend: this host's ring digest of a service and whether every host agrees. */
+export interface RingDigestInfo {
+  service: string;
+  digest: string;
+  revision: number;
+  agree: boolean;
+  /** `<node>@<revision>=<digest>` of every host that wrote one. */
+  hosts: string[];
 }
 
 export interface RingShareInfo {
@@ -170,10 +188,10 @@ export interface Methods {
   peers: { args: Record<string, never>; reply: { peers: PeerInfo[] } };
   services: { args: Record<string, never>; reply: { services: ServiceInfo[] } };
   instances: { args: { service: string }; reply: { instances: InstanceInfo[] } };
-  rings: { args: { service: string }; reply: { rings: RingInfo[] } };
+  rings: { args: { service: string }; reply: { rings: RingInfo[]; digests?: RingDigestInfo[] } };
   flows: { args: { vip: string; limit: number }; reply: FlowsInfo };
-  drain: { args: { service: string }; reply: ActionResult };
-  undrain: { args: { service: string }; reply: ActionResult };
+  drain: { args: { service: string; instance?: string }; reply: ActionResult };
+  undrain: { args: { service: string; instance?: string }; reply: ActionResult };
   reload: { args: Record<string, never>; reply: ReloadInfo };
   routes: { args: Record<string, never>; reply: { routes: RouteInfo[] } };
   checks: { args: { service: string }; reply: { checks: CheckInfo[] } };

@@ -1,4 +1,5 @@
-// `anycastd drain SERVICE`, `undrain SERVICE`, `reload`: the operator's levers on the running agent.
+// `anycastd drain SERVICE [--instance ID]`, `undrain SERVICE [--instance ID]`, `reload`: the operator's
+// levers on the running agent (an instance of another host: written to the store, etcd backend only).
 import type { Command } from 'commander';
 import { type ApiOptions, apiOptions, runApi } from './api-command.js';
 import { examples } from './help.js';
@@ -10,21 +11,33 @@ export function registerControl(cli: Command): void {
       .description(
         'withdraw SERVICE from the peers and take this host out of its new-flow ring; established flows stay here until they end',
       )
-      .argument('<service>', 'service name'),
+      .argument('<service>', 'service name')
+      .option(
+        '--instance <id>',
+        "another host's instance of SERVICE (cluster.backend etcd: the drain is written to the store and its own agent honours it)",
+      ),
   )
     .addHelpText(
       'after',
-      examples('anycastd drain web && sleep 60 && systemctl restart web && anycastd undrain web'),
+      examples(
+        'anycastd drain web && sleep 60 && systemctl restart web && anycastd undrain web',
+        'anycastd drain web --instance h3    # from any host (etcd backend)',
+      ),
     )
-    .action((service: string, o: ApiOptions) => runApi(o, 'drain', { service }, (r) => r.message));
+    .action((service: string, o: ApiOptions & { instance?: string }) =>
+      runApi(o, 'drain', { service, instance: o.instance ?? '' }, (r) => r.message),
+    );
   apiOptions(
     cli
       .command('undrain')
       .description('end the drain of SERVICE: it is announced again once its checks pass')
-      .argument('<service>', 'service name'),
+      .argument('<service>', 'service name')
+      .option('--instance <id>', "another host's instance of SERVICE (cluster.backend etcd)"),
   )
-    .addHelpText('after', examples('anycastd undrain web'))
-    .action((service: string, o: ApiOptions) => runApi(o, 'undrain', { service }, (r) => r.message));
+    .addHelpText('after', examples('anycastd undrain web', 'anycastd undrain web --instance h3'))
+    .action((service: string, o: ApiOptions & { instance?: string }) =>
+      runApi(o, 'undrain', { service, instance: o.instance ?? '' }, (r) => r.message),
+    );
   apiOptions(
     cli
       .command('reload')

@@ -77,7 +77,30 @@ export const instancesText = (r: Reply<'instances'>): string =>
     { header: 'NEW', value: (i) => yesNo(i.inNew) },
     { header: 'ESTABLISHED', value: (i) => yesNo(i.inEstablished) },
     { header: 'SHARE', value: (i) => percent(i.share) },
+    ...(r.instances.some((i) => (i.lease ?? '') !== '')
+      ? [
+          {
+            header: 'REGISTERED',
+            value: (i: Instance) => orDash(i.registered ?? '') + (i.departing ? ' (departing)' : ''),
+          },
+          { header: 'LEASE', value: (i: Instance) => orDash(i.lease ?? '') },
+          { header: 'TTL', value: (i: Instance) => ((i.leaseTtl ?? -1) < 0 ? '-' : `${i.leaseTtl}s`) },
+          { header: 'REVISION', value: (i: Instance) => i.revision ?? 0 },
+        ]
+      : []),
   ]);
+
+type Instance = Reply<'instances'>['instances'][number];
+
+/** etcd backend: each service's ring digest and revision here, and whether every host shows the same. */
+const digestsText = (r: Reply<'rings'>): string =>
+  (r.digests ?? [])
+    .map(
+      (d) =>
+        `${d.service}: digest ${d.digest} at revision ${d.revision}; hosts ${d.agree ? 'agree' : 'DISAGREE'}` +
+        (d.hosts.length > 0 ? ` (${d.hosts.join(', ')})` : ''),
+    )
+    .join('\n');
 
 export const routesText = (r: Reply<'routes'>): string =>
   table(r.routes, [
@@ -92,6 +115,9 @@ export const routesText = (r: Reply<'routes'>): string =>
   ]);
 
 export const ringsText = (r: Reply<'rings'>): string =>
+  [ringTable(r), digestsText(r)].filter((t) => t !== '').join('\n');
+
+const ringTable = (r: Reply<'rings'>): string =>
   table(
     // a ring with no instance (every one failed) still gets a row
     r.rings.flatMap((ring) =>

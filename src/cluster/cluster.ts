@@ -21,6 +21,7 @@ import type { Config } from '../config/types.js';
 import { LimitedLog } from '../log/limited-log.js';
 import { ReportBoard } from './board.js';
 import { ClusterCounters, type ClusterCountersSnapshot } from './counters.js';
+import type { Member } from './etcd/membership.js';
 import { LOG_INTERVAL_MS, MAX_LOG_KEYS, maxEntries, totalConnections } from './limits.js';
 import type { ClusterLog } from './log.js';
 import { ReportPoller } from './poller.js';
@@ -43,6 +44,16 @@ export interface ClusterPort {
   subscribe(listener: (service: string, instance: string) => void): () => void;
   /** A reloaded config (which hosts to follow, the endpoint's settings, the keys). */
   apply(next: Config): Promise<void>;
+  /**
+   * The etcd backend only: the registered instances of `service` other than this host's (the rings'
+   * source, each judged by its own agent). Absent with the mesh: the config's list and this host's checks.
+   */
+  members?(service: string): readonly Member[];
+  /**
+   * The etcd backend only: calls `listener` when an operator's drain of instance `instance` of `service`
+   * is written or removed anywhere (the agent honours those of its local instances); returns the unsubscribe.
+   */
+  onDrain?(listener: (service: string, instance: string, drained: boolean) => void): () => void;
 }
 
 export interface ClusterPeerStatus {

@@ -58,6 +58,7 @@ export async function startOps(parts: OpsWiring, opts: OpsOptions = {}): Promise
     bfdDrops: parts.bfdDrops,
     dataplane: parts.steering?.dataplane,
     cluster: cluster ? () => cluster.counters() : undefined,
+    etcd: parts.store ? () => parts.store!.snapshot() : undefined,
     xdp: parts.xdp,
   });
   const metrics =

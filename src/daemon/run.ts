@@ -28,6 +28,7 @@ import { receivedRouteInfo } from '../api/agent-handler.js';
 import type { AnnouncerHandle } from '../bgp/announcer.js';
 import type { Clock } from '../clock.js';
 import { Cluster } from '../cluster/cluster.js';
+import { EtcdCluster } from '../cluster/etcd/etcd-cluster.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { ConfigError } from '../errors.js';
@@ -91,8 +92,10 @@ export interface RunContext extends OpsWiring {
   agent: Agent;
   /** The data plane's steering; absent with dataplane.mode none. */
   steering?: Steering;
-  /** The agents' exchange of instance reports (src/cluster/). */
-  cluster: Cluster;
+  /** The agents' exchange of instance reports (src/cluster/; absent with the etcd backend: `store`). */
+  cluster?: Cluster;
+  /** The etcd backend (src/cluster/etcd/; absent with the mesh). */
+  store?: EtcdCluster;
   /** Made before the agent: its health checks record their durations here. */
   metrics: AnycastdMetrics;
 }
@@ -171,7 +174,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       closers.push(() => reaper.close());
     }
     if (data && steering?.staleAdoption) log('info', 'pins-stale', { pins_age_ms: data?.pinsAgeMs });
-    const cluster = new Cluster(config, { log, clock });
+    // the other hosts' instances: the mesh (reports between the agents) or the etcd store
+    const store = config.cluster.backend === 'etcd' ? new EtcdCluster(config, { log, clock }) : null;
+    const cluster = store ?? new Cluster(config, { log, clock });
     closers.push(() => void cluster.close());
     await cluster.start();
     const version = opts.version ?? '0.0.0';
@@ -198,7 +203,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     const ctx: RunContext = {
       agent,
       ...(steering ? { steering } : {}),
-      cluster,
+      ...(store ? { store } : { cluster: cluster as Cluster }),
       metrics,
       version,
       startedAt: clock.wallNow(),

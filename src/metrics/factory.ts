@@ -4,7 +4,13 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ConfigLabelSets } from './label-sets.js';
 import { MirroredCounter } from './series.js';
-import type { ClusterMetrics, DataplaneMetrics, PeerMetrics, ServiceMetrics } from './sources.js';
+import type {
+  ClusterMetrics,
+  DataplaneMetrics,
+  EtcdMetrics,
+  PeerMetrics,
+  ServiceMetrics,
+} from './sources.js';
 
 export const PREFIX = 'anycastd_';
 
@@ -14,6 +20,7 @@ export interface Snapshot {
   services: readonly ServiceMetrics[];
   dataplane: DataplaneMetrics | null;
   cluster: ClusterMetrics | null;
+  etcd: EtcdMetrics | null;
   bgpConnectionsRefused: number;
   bfdDrops: Readonly<Record<string, number>>;
 }

@@ -12,6 +12,7 @@ import { defineBfdMetrics } from './bfd-metrics.js';
 import { defineBgpMetrics } from './bgp-metrics.js';
 import { defineClusterMetrics } from './cluster-metrics.js';
 import { defineDataplaneMetrics } from './dataplane-metrics.js';
+import { defineEtcdMetrics } from './etcd-metrics.js';
 import { MetricFactory, PREFIX, type Snapshot } from './factory.js';
 import { labelSetsOf } from './label-sets.js';
 import { defineProcessMetrics, defineReloadGauges, type ReloadGauges } from './process-metrics.js';
@@ -58,6 +59,7 @@ export class AnycastdMetrics implements MetricsRecorder {
     this.#events = defineServiceMetrics(f);
     defineDataplaneMetrics(f);
     defineClusterMetrics(f);
+    defineEtcdMetrics(f);
     this.#reloads = new Counter({
       name: `${PREFIX}config_reloads_total`,
       help: 'Config reloads (SIGHUP or the control API), by result (success, failure).',
@@ -112,6 +114,7 @@ export class AnycastdMetrics implements MetricsRecorder {
         services: src.services?.() ?? [],
         dataplane: src.dataplane?.() ?? null,
         cluster: src.cluster?.() ?? null,
+        etcd: src.etcd?.() ?? null,
         bgpConnectionsRefused: src.bgpConnectionsRefused?.() ?? 0,
         bfdDrops: src.bfdDrops?.() ?? {},
       };

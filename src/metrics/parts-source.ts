@@ -18,6 +18,7 @@ import {
   type BgpMessageTypeName,
   type ClusterMetrics,
   type DataplaneMetrics,
+  type EtcdMetrics,
   type MetricsSource,
   type PeerMetrics,
   RFC7606_ACTIONS,
@@ -60,6 +61,8 @@ export interface MetricsParts {
   dataplane?: Dataplane;
   /** The cluster channel's counters. */
   cluster?: () => ClusterMetrics;
+  /** The etcd backend's state and counters. */
+  etcd?: () => EtcdMetrics;
   /** Where the program is attached, in which mode (default: the kernel asked about each uplink). */
   xdp?: () => readonly XdpAttachment[];
 }
@@ -149,6 +152,7 @@ export function metricsSource(parts: MetricsParts): MetricsSource {
       );
     },
     cluster: () => parts.cluster?.() ?? null,
+    etcd: () => parts.etcd?.() ?? null,
     bgpConnectionsRefused: () => parts.bgpConnectionsRefused?.() ?? 0,
     bfdDrops: () => parts.bfdDrops?.() ?? {},
     dataplane: (): DataplaneMetrics | null => {

@@ -7,6 +7,7 @@ import type { Rfc7606Action } from '../bgp/codec/errors.js';
 import type { FsmState } from '../bgp/fsm/types.js';
 import type { RejectReason } from '../bgp/nexthop-check.js';
 import type { ClusterCountersSnapshot } from '../cluster/counters.js';
+import type { EtcdClusterSnapshot } from '../cluster/etcd/etcd-cluster.js';
 import type { TransitionReason } from '../health/types.js';
 import type { GlobalStats, VipStats } from '../steer/layout.js';
 
@@ -157,12 +158,16 @@ export interface DataplaneMetrics {
 /** The cluster channel's counters (src/cluster/counters.ts). */
 export type ClusterMetrics = ClusterCountersSnapshot;
 
+/** The etcd backend's state and counters (src/cluster/etcd/etcd-cluster.ts). */
+export type EtcdMetrics = EtcdClusterSnapshot;
+
 /** Everything pulled per scrape; each part may be absent while the agent starts. */
 export interface MetricsSource {
   peers?(): readonly PeerMetrics[];
   services?(): readonly ServiceMetrics[];
   dataplane?(): DataplaneMetrics | null;
   cluster?(): ClusterMetrics | null;
+  etcd?(): EtcdMetrics | null;
   /** Inbound BGP connections refused at accept since start. */
   bgpConnectionsRefused?(): number;
   /** BFD packets dropped since start, by reason. */

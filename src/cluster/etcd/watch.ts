@@ -41,6 +41,7 @@ export interface WatchChange {
 }
 
 export type SkipReason = BadValue | 'bad-key' | 'too-many';
+export const SKIP_REASONS: readonly SkipReason[] = ['too-big', 'not-json', 'invalid', 'bad-key', 'too-many'];
 
 export interface MemberWatchEvents {
   change: [WatchChange];

@@ -8,9 +8,9 @@ import { compareDigests, readDigests } from '../../../src/cluster/etcd/agreement
 import { makeClient } from '../../../src/cluster/etcd/client.js';
 import { Fleet } from '../../../src/cluster/etcd/fleet.js';
 import { EtcdNode } from '../../../src/cluster/etcd/node.js';
-import type { InstanceRecord } from '../../../src/cluster/etcd/record.js';
 import { type EtcdSingle, startEtcdSingle } from '../../helpers/etcd-single.js';
 import { waitFor } from '../../helpers/wait-for.js';
+import { record } from './records.js';
 
 let etcd: EtcdSingle;
 let client: Etcd3;
@@ -24,16 +24,6 @@ after(async () => {
   for (const n of nodes) await n.close(true);
   client.close();
   await etcd.close();
-});
-
-const record = (node: string, octet: number, change: Partial<InstanceRecord> = {}): InstanceRecord => ({
-  node,
-  host: { ipv4: `198.51.100.${octet}`, ipv6: null },
-  weight: 1,
-  state: 'up',
-  new: true,
-  established: true,
-  ...change,
 });
 
 async function node(name: string, prefix: string): Promise<EtcdNode> {

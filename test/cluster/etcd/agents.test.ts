@@ -1,0 +1,150 @@
+// Three agents on the etcd backend in one process (the real Agent and EtcdCluster against a real etcd;
+// the agents' BGP, lo, data plane and health are the recording fakes of test/agent/fakes.ts): no host's
+// config lists another instance, yet every host's rings hold all three, with one digest; a drain written
+// from h1 for h3 is honoured by h3's agent, and every host's `new` ring drops h3 while `established`
+// keeps it until h3's own drain ends; a fourth host joins with no change on the others.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { Agent } from '../../../src/agent/agent.js';
+import { silentSink } from '../../../src/agent/log.js';
+import { agentHandler } from '../../../src/api/agent-handler.js';
+import { makeClient } from '../../../src/cluster/etcd/client.js';
+import { EtcdCluster } from '../../../src/cluster/etcd/etcd-cluster.js';
+import { parseConfig } from '../../../src/config/load.js';
+import { AnycastdMetrics } from '../../../src/metrics/metrics.js';
+import { FakeAnnouncer, FakeHost, FakeSteering, fakeHealthFactory, Recorder } from '../../agent/fakes.js';
+import { type EtcdSingle, startEtcdSingle } from '../../helpers/etcd-single.js';
+import { waitFor } from '../../helpers/wait-for.js';
+
+let etcd: EtcdSingle;
+const stops: (() => Promise<unknown>)[] = [];
+
+before(async () => {
+  etcd = await startEtcdSingle();
+});
+after(async () => {
+  for (const s of stops.reverse()) await s().catch(() => undefined);
+  await etcd.close();
+});
+
+const configOf = (node: string, octet: number, endpoint: string) =>
+  parseConfig(
+    `node:
+  id: ${node}
+  host: { ipv4: 192.0.2.${octet} }
+  asn: 4200000011
+  uplinks: [eth0]
+bgp:
+  peers: [{ name: tor1, address: 198.51.100.0, remote_asn: 65001 }]
+services:
+  - name: web
+    vips: [203.0.113.10]
+    ports: [{ protocol: tcp, port: 80 }]
+    checks: [{ type: tcp, port: 80, interval: 1s }]
+    drain_time: 1500ms
+    drain_file: /nonexistent/etcdc-agents/web
+cluster:
+  backend: etcd
+  etcd: { endpoints: ["${endpoint}"], prefix: /agents/f1, lease_ttl: 5s }
+`,
+    `/test/${node}.yaml`,
+  );
+
+async function host(node: string, octet: number) {
+  const config = configOf(node, octet, etcd.endpoint);
+  const rec = new Recorder();
+  const steering = new FakeSteering(rec);
+  const health = fakeHealthFactory();
+  const client = makeClient({ endpoints: [etcd.endpoint] });
+  const cluster = new EtcdCluster(config, { log: () => undefined, client });
+  await cluster.start();
+  const agent = new Agent(config, {
+    announcer: new FakeAnnouncer(rec),
+    host: new FakeHost(rec),
+    steering,
+    health: health.factory,
+    cluster,
+    sink: silentSink,
+    flushTimeoutMs: 500,
+  });
+  agent.start();
+  health.made.get('web')!.set(node, 'up', 'rise-reached');
+  stops.push(async () => {
+    await agent.stop(100);
+    await cluster.close();
+    client.close();
+  });
+  const ring = (kind: 'new' | 'established') => steering.rings.get(`web ${kind}`) ?? [];
+  return { node, agent, cluster, steering, ring, health };
+}
+
+test('no config lists another host, yet every host rings all of them; a drain from anywhere', async () => {
+  const hosts = [await host('h1', 11), await host('h2', 12), await host('h3', 13)];
+  await waitFor(() => hosts.every((h) => h.ring('new').join() === 'h1,h2,h3'), {
+    timeoutMs: 10_000,
+    what: 'every host rings h1,h2,h3',
+  });
+  assert.ok(hosts.every((h) => h.ring('established').join() === 'h1,h2,h3'));
+  await waitFor(
+    async () => {
+      const rows = await hosts[0]!.cluster.agreement();
+      return rows.length === 1 && rows[0]!.agree && Object.values(rows[0]!.digests)[0]!.length === 3;
+    },
+    { what: 'the three digests written and equal' },
+  );
+  const [h1, , h3] = hosts as [(typeof hosts)[0], (typeof hosts)[0], (typeof hosts)[0]];
+  // the operator's view on h1: instances with their leases and revisions, rings with the digest check
+  const api = agentHandler(
+    { agent: h1.agent, store: h1.cluster, version: 'test', startedAt: 0 },
+    { lastChange: new Map(), configLoadedAt: () => 0 },
+  );
+  const instances = (await api.instances({ service: 'web' })).instances;
+  assert.deepEqual(
+    instances.map((i) => [i.id, i.address, i.registered, i.departing]),
+    [
+      ['h1', '192.0.2.11', 'up', false],
+      ['h2', '192.0.2.12', 'up', false],
+      ['h3', '192.0.2.13', 'up', false],
+    ],
+  );
+  assert.ok(instances.every((i) => i.lease !== '' && (i.leaseTtl ?? 0) > 0 && (i.revision ?? 0) > 0));
+  const rings = await api.rings({ service: 'web' });
+  assert.equal(rings.digests?.[0]?.agree, true);
+  assert.equal(rings.digests?.[0]?.hosts.length, 3);
+  const metrics = new AnycastdMetrics({ etcd: () => h1.cluster.snapshot() }, { version: 't', node: 'h1' });
+  const text = await metrics.text();
+  const digest = h1.cluster.node.digest('web');
+  assert.ok(text.includes(`anycastd_cluster_ring_digest_info{service="web",digest="${digest}"} 1`), text);
+  assert.match(text, /anycastd_cluster_etcd_connected 1/);
+  assert.match(text, /anycastd_cluster_etcd_writes_total [1-9]/);
+  // a drain of h3 written from h1 (anycastd drain web --instance h3)
+  assert.deepEqual(await api.drain({ service: 'web', instance: 'h3' }), {
+    changed: true,
+    message: 'web/h3 drain written to etcd',
+  });
+  await waitFor(() => h3.health.made.get('web')!.drainFlag, { what: "h3's agent honours the drain key" });
+  await waitFor(() => hosts.every((h) => h.ring('new').join() === 'h1,h2'), {
+    timeoutMs: 10_000,
+    what: 'h3 out of every new ring',
+  });
+  assert.ok(
+    hosts.every((h) => h.ring('established').join() === 'h1,h2,h3'),
+    'established keeps h3 while its drain runs',
+  );
+  await waitFor(() => hosts.every((h) => h.ring('established').join() === 'h1,h2'), {
+    timeoutMs: 10_000,
+    what: 'h3 out of established once its drain time is over',
+  });
+  const digests = new Set(hosts.map((h) => h.cluster.node.digest('web')));
+  assert.equal(digests.size, 1);
+  await api.undrain({ service: 'web', instance: 'h3' });
+  await waitFor(() => hosts.every((h) => h.ring('new').join() === 'h1,h2,h3'), {
+    timeoutMs: 10_000,
+    what: 'h3 back after the undrain',
+  });
+  const h4 = await host('h4', 14);
+  await waitFor(() => [...hosts, h4].every((h) => h.ring('new').join() === 'h1,h2,h3,h4'), {
+    timeoutMs: 10_000,
+    what: 'h4 joined with no edit on the others',
+  });
+});

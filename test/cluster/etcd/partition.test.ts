@@ -1,0 +1,109 @@
+// Leases and partitions against a real etcd: an agent whose lease expires leaves `new` at once and stays
+// in `established` for drain_time (the watcher's own timer, on a fake clock); with etcd stopped every
+// agent keeps the membership it had; when etcd returns the agents register again (a new lease) and
+// converge, the other agent's rings never losing the instance (no flap).
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { Etcd3 } from 'etcd3';
+import type { Clock } from '../../../src/clock.js';
+import { makeClient } from '../../../src/cluster/etcd/client.js';
+import { EtcdNode } from '../../../src/cluster/etcd/node.js';
+import { type EtcdSingle, startEtcdSingle } from '../../helpers/etcd-single.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
+import { waitFor } from '../../helpers/wait-for.js';
+import { record } from './records.js';
+
+const TTL_MS = 3_000;
+const DRAIN_MS = 30_000;
+let etcd: EtcdSingle;
+const clients: Etcd3[] = [];
+const nodes: EtcdNode[] = [];
+
+before(async () => {
+  etcd = await startEtcdSingle();
+});
+after(async () => {
+  for (const n of nodes) await n.close(true).catch(() => undefined);
+  for (const c of clients) c.close();
+  await etcd.close();
+});
+
+/** An agent's node with a client of its own (so its keepalives can stop alone). */
+async function agent(name: string, prefix: string, clock?: Clock): Promise<EtcdNode> {
+  const client = makeClient({ endpoints: [etcd.endpoint] });
+  clients.push(client);
+  const n = new EtcdNode({
+    client,
+    prefix,
+    node: name,
+    leaseTtlMs: TTL_MS,
+    ringSize: 65_537,
+    drainTimeMs: () => DRAIN_MS,
+    ...(clock ? { clock } : {}),
+  });
+  nodes.push(n);
+  await n.start();
+  return n;
+}
+
+const ids = (n: EtcdNode, kind: 'new' | 'established'): string[] =>
+  n.membership.ring('web', kind).map((m) => m.id);
+
+test('a lease that expires: out of new at once, in established for drain_time, then gone', async () => {
+  const clock = new FakeClock();
+  const a = await agent('h1', '/p/expiry', clock);
+  const b = await agent('h2', '/p/expiry');
+  a.register('web', 'h1', record('h1', 11));
+  b.register('web', 'h2', record('h2', 12));
+  await waitFor(() => ids(a, 'new').length === 2, { what: 'both registered' });
+  await b.close(false); // the host dies: no revoke, its keepalives stop
+  await waitFor(() => !ids(a, 'new').includes('h2'), { timeoutMs: 3 * TTL_MS, what: 'h2 out of new' });
+  assert.deepEqual(ids(a, 'established'), ['h1', 'h2'], 'its flows keep their owner');
+  const h2 = a.membership.members('web').find((m) => m.id === 'h2')!;
+  assert.equal(h2.departing, true);
+  await clock.advance(DRAIN_MS - 1);
+  assert.deepEqual(ids(a, 'established'), ['h1', 'h2']);
+  await clock.advance(1);
+  assert.deepEqual(ids(a, 'established'), ['h1']);
+  assert.deepEqual(
+    a.membership.members('web').map((m) => m.id),
+    ['h1'],
+  );
+});
+
+test('etcd stopped: membership kept; back: a new lease, converged, no flap', async () => {
+  const a = await agent('h1', '/p/outage');
+  const b = await agent('h2', '/p/outage');
+  a.register('web', 'h1', record('h1', 11));
+  b.register('web', 'h2', record('h2', 12));
+  await waitFor(() => ids(a, 'new').length === 2 && ids(b, 'new').length === 2, { what: 'both registered' });
+  const history: string[][] = [];
+  a.on('changed', () => history.push(ids(a, 'new')));
+  const leaseBefore = b.keys.leaseId;
+  const digest = a.digest('web');
+  await etcd.stop();
+  await waitFor(() => !a.connected && b.keys.leaseId === null, {
+    timeoutMs: 4 * TTL_MS,
+    what: 'etcd seen gone and the lease given up (2 × TTL)',
+  });
+  assert.deepEqual(ids(a, 'new'), ['h1', 'h2'], 'nothing leaves because the store is gone');
+  assert.equal(a.digest('web'), digest);
+  await etcd.start();
+  await waitFor(
+    () => {
+      const h2 = a.membership.members('web').find((m) => m.id === 'h2');
+      return a.connected && b.keys.leaseId !== null && h2?.lease === b.keys.leaseId;
+    },
+    { timeoutMs: 6 * TTL_MS, what: 'h2 registered again under a new lease, seen by h1' },
+  );
+  assert.notEqual(b.keys.leaseId, leaseBefore);
+  // the old lease expires after the restart (etcd renews leases on a restart): wait it out
+  await new Promise((r) => setTimeout(r, TTL_MS + 1_000));
+  assert.deepEqual(ids(a, 'new'), ['h1', 'h2']);
+  assert.equal(a.digest('web'), digest, 'the same rings as before the outage');
+  assert.ok(
+    history.every((h) => h.includes('h2')),
+    `h2 never left h1's new ring: ${JSON.stringify(history)}`,
+  );
+  assert.equal(b.counters().leasesLost, 1);
+});
