@@ -50,3 +50,11 @@ export function since(unixSeconds: number, now: number = Date.now() / 1000): str
 export const percent = (ratio: number): string => `${(ratio * 100).toFixed(1)}%`;
 export const yesNo = (b: boolean): string => (b ? 'yes' : 'no');
 export const orDash = (s: string): string => (s === '' ? '-' : s);
+
+/** Rejected routes by reason with a count, e.g. "nexthop-own-address=1 family-not-negotiated=2". */
+export function rejectedText(counts: readonly { reason: string; count: number }[]): string {
+  return counts
+    .filter((c) => c.count > 0)
+    .map((c) => `${c.reason}=${c.count}`)
+    .join(' ');
+}

@@ -1,10 +1,10 @@
 // `anycastd show peer NAME` (one BGP session in detail: state, uptime, the capabilities offered and
-// negotiated, message counters, last error) and `anycastd peer reset NAME [--hard]` (soft: ROUTE-REFRESH
+// negotiated, message counters, last error, routes rejected by reason, BFD and link state) and `anycastd peer reset NAME [--hard]` (soft: ROUTE-REFRESH
 // both ways, the session stays up; hard: Cease, administrative reset, the session restarts).
 import type { Command } from 'commander';
 import type { PeerDetailInfo } from '../api/types.js';
 import { type ApiOptions, apiOptions, runApi } from './api-command.js';
-import { orDash, since } from './format.js';
+import { orDash, rejectedText, since } from './format.js';
 import { examples } from './help.js';
 
 export function peerText(d: PeerDetailInfo): string {
@@ -19,7 +19,8 @@ export function peerText(d: PeerDetailInfo): string {
     `prefixes      ${p.prefixesAdvertised} advertised, ${p.prefixesReceived} received, ${p.prefixesAccepted} accepted`,
     `messages      in ${d.messagesIn} (updates ${d.updatesIn}, notifications ${d.notificationsIn}, route refresh ${d.routeRefreshIn}); out ${d.messagesOut} (updates ${d.updatesOut}, notifications ${d.notificationsOut})`,
     `last error    in ${orDash(d.lastNotificationIn)}, out ${orDash(d.lastNotificationOut)}`,
-    ...(p.bfd || p.link ? [`liveness      bfd ${orDash(p.bfd)}, link ${orDash(p.link)}`] : []),
+    `rejected      ${orDash(rejectedText(p.routesRejected))}`,
+    `liveness      bfd ${orDash(p.bfd)}, link ${orDash(p.link)}`,
   ].join('\n');
 }
 

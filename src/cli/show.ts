@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import type { Methods } from '../api/types.js';
 import { type ApiOptions, apiOptions, runApi } from './api-command.js';
-import { orDash, percent, since, table, yesNo } from './format.js';
+import { orDash, percent, rejectedText, since, table, yesNo } from './format.js';
 import { examples } from './help.js';
 import { registerShowPeer } from './peer.js';
 import { checksText } from './show-checks.js';
@@ -37,14 +37,6 @@ export const peersText = (r: Reply<'peers'>): string =>
     { header: 'LINK', value: (p) => orDash(p.link) },
     { header: 'LAST ERROR', value: (p) => orDash(p.lastError) },
   ]);
-
-/** The reasons with a count, e.g. "nexthop-own-address=1 family-not-negotiated=2". */
-function rejectedText(counts: readonly { reason: string; count: number }[]): string {
-  return counts
-    .filter((c) => c.count > 0)
-    .map((c) => `${c.reason}=${c.count}`)
-    .join(' ');
-}
 
 export const servicesText = (r: Reply<'services'>): string =>
   table(r.services, [
