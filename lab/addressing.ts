@@ -32,7 +32,7 @@
 // `mgmt0`), 192.0.2.128/26 — apart from the fabric: no router carries it and hosts do not forward, so
 // a host can lose the store (its port blocked) and keep the fabric, or the reverse.
 //   etcdnet br0 192.0.2.129 (the lab's management station: etcdctl runs here)
-//   etcd1..etcd5 192.0.2.131..135 (clients :2379, peers :2380)
+//   etcd1..etcd5 192.0.2.131..135 (clients :2379, peers :2380, metrics :2381 plain HTTP)
 //   h1..h4 mgmt0 192.0.2.141..144; any other attachment (a bench's fleet) 192.0.2.150..190
 //
 // One private AS per host (RFC 7938 §5.2.1 style): every path the spine sees has the same length
@@ -150,6 +150,8 @@ export const MGMT_OTHER_FIRST = 150;
 export const MGMT_OTHER_LAST = 190;
 export const ETCD_CLIENT_PORT = 2379;
 export const ETCD_PEER_PORT = 2380;
+/** Each member's Prometheus metrics, plain HTTP on its management address (the lab's benches read it). */
+export const ETCD_METRICS_PORT = 2381;
 
 /** Ports of the lab service (lab/service.ts). */
 export const SERVICE_PORTS = { tcp: 8000, http: 8080, udp: 8053 } as const;

@@ -3,7 +3,8 @@
 // session (IPv4 and IPv6, the lab routers' timers), the service "web" on the VIP (TCP 8000 and 8080,
 // UDP 8053) with an instance on every host (or the given ones) checked by TCP with a short interval and the listener watch,
 // XDP on both uplinks, the metrics/API sockets and drain file under the host's run directory, and the
-// cluster channel authenticated with the lab's one key file (the same on every host, as in production).
+// cluster channel authenticated with the lab's one key file (the same on every host, as in production) —
+// or, in fleet mode, the etcd backend (lab/etcd.ts's store) and no instance list at all.
 
 import { HOST_PLAN, HOSTS, type HostName, SERVICE_PORTS, VIP4, VIP6 } from './addressing.js';
 import { hostPeers, LAB_TIMERS } from './peers.js';
@@ -48,12 +49,38 @@ export interface AgentPaths {
 
 const ms = (x: number): string => `${x}ms`;
 
-/** The YAML config of `host`'s agent. */
+/** The etcd backend's settings of a lab agent (lab/etcd.ts gives the endpoints and the TLS files). */
+export interface EtcdAgentSettings {
+  endpoints: readonly string[];
+  /** The fabric's key prefix, e.g. "/anycastd/lab". */
+  prefix: string;
+  tls: { caFile: string; certFile: string; keyFile: string };
+  leaseTtlS: number;
+}
+
+/** `cluster:` with the etcd backend: no instance list, no cluster key (the store authenticates by TLS). */
+function etcdClusterLines(e: EtcdAgentSettings): string[] {
+  return [
+    'cluster:',
+    '  backend: etcd',
+    '  etcd:',
+    `    endpoints: [${e.endpoints.map((x) => `"${x}"`).join(', ')}]`,
+    `    prefix: ${e.prefix}`,
+    `    tls: { ca_file: ${e.tls.caFile}, cert_file: ${e.tls.certFile}, key_file: ${e.tls.keyFile} }`,
+    `    lease_ttl: ${e.leaseTtlS}s`,
+  ];
+}
+
+/**
+ * The YAML config of `host`'s agent: with `etcd`, the etcd backend and no instance list (the host's own
+ * instance registers itself; the others are learned from the store), else the mesh listing `instances`.
+ */
 export function renderAgentConfig(
   host: HostName,
   paths: AgentPaths,
   t = LAB_AGENT_TIMINGS,
   instances: readonly HostName[] = HOSTS,
+  etcd?: EtcdAgentSettings,
 ): string {
   const plan = HOST_PLAN[host];
   const peers = hostPeers(host).map(
@@ -81,15 +108,14 @@ export function renderAgentConfig(
     `      - { protocol: tcp, port: ${SERVICE_PORTS.tcp} }`,
     `      - { protocol: tcp, port: ${SERVICE_PORTS.http} }`,
     `      - { protocol: udp, port: ${SERVICE_PORTS.udp} }`,
-    '    instances:',
-    ...instanceLines,
+    ...(etcd ? [] : ['    instances:', ...instanceLines]),
     '    checks:',
     `      - { type: tcp, port: ${SERVICE_PORTS.tcp}, interval: ${ms(t.checkIntervalMs)}, ` +
       `timeout: ${ms(t.checkTimeoutMs)}, rise: ${t.rise}, fall: ${t.fall}, watch_socket: true }`,
     `    drain_time: ${ms(t.drainTimeMs)}`,
     `    grace_time: ${ms(t.graceTimeMs)}`,
     `    drain_file: ${paths.drainFile}`,
-    `cluster: { key_file: ${paths.clusterKey} }`,
+    ...(etcd ? etcdClusterLines(etcd) : [`cluster: { key_file: ${paths.clusterKey} }`]),
     `metrics: { listen: "127.0.0.1:${METRICS_PORT}" }`,
     `api: { socket: ${paths.api} }`,
     `dataplane: { xdp_mode: native, ring_size: ${LAB_RING_SIZE} }`,

@@ -21,6 +21,7 @@ import { callOnce } from '../src/api/client.js';
 import { HOST_PLAN, HOSTS, type HostName, linkBetween, TORS, VIP4, VIP6 } from './addressing.js';
 import {
   type AgentPaths,
+  type EtcdAgentSettings,
   HOST_UPLINKS,
   LAB_AGENT_TIMINGS,
   renderAgentConfig,
@@ -66,6 +67,8 @@ export interface HostAgentsOptions {
    * (the lab's pid is the agent's). Default: $ANYCASTD_LAB_AGENT split on spaces when it is not `dist`.
    */
   command?: readonly string[];
+  /** Fleet mode: every agent's config names the etcd store and lists no instances (lab/etcd.ts). */
+  etcd?: EtcdAgentSettings;
 }
 
 /** The agent command: the option, dist/, the environment's, or this checkout's CLI through tsx. */
@@ -81,11 +84,13 @@ export class HostAgents {
   readonly #lab: Lab;
   readonly #procs = new Map<HostName, LabProcess>();
   readonly #command: readonly string[];
+  readonly #etcd: EtcdAgentSettings | undefined;
   readonly bpffs: string;
 
   constructor(lab: Lab, opts: HostAgentsOptions = {}) {
     this.#lab = lab;
     this.#command = agentCommand(opts);
+    this.#etcd = opts.etcd;
     this.bpffs = join(lab.dir, 'bpffs');
   }
 
@@ -118,11 +123,11 @@ export class HostAgents {
     await this.startService(host);
   }
 
-  /** Write `host`'s config listing the lab's current hosts as instances. */
+  /** Write `host`'s config listing the lab's current hosts as instances (fleet mode: none, the store's settings). */
   writeConfig(host: HostName): void {
     const p = this.paths(host);
     this.#ensureClusterKey(p.clusterKey);
-    writeFileSync(p.config, renderAgentConfig(host, p, LAB_AGENT_TIMINGS, this.#lab.hosts));
+    writeFileSync(p.config, renderAgentConfig(host, p, LAB_AGENT_TIMINGS, this.#lab.hosts, this.#etcd));
   }
 
   /** The lab's cluster key: one random key, mode 0600, made once per run and shared by every host. */
@@ -178,7 +183,8 @@ export class HostAgents {
   async start(host: HostName): Promise<LabProcess> {
     const p = this.paths(host);
     this.#ensureClusterKey(p.clusterKey);
-    if (!existsSync(p.config)) writeFileSync(p.config, renderAgentConfig(host, p));
+    if (!existsSync(p.config))
+      writeFileSync(p.config, renderAgentConfig(host, p, LAB_AGENT_TIMINGS, HOSTS, this.#etcd));
     const from = this.events(host).length;
     const [cmd, ...pre] = this.#command;
     const args = [...pre, 'run', '-c', p.config, '--pin-dir', p.pins];

@@ -18,6 +18,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ETCD_CLIENT_PORT,
+  ETCD_METRICS_PORT,
   ETCD_PEER_PORT,
   etcdMemberAddress,
   MAX_ETCD_MEMBERS,
@@ -76,6 +77,8 @@ export interface EtcdMember {
   /** Its client URL, `https://<address>:2379`. */
   endpoint: string;
   address: string;
+  /** Its Prometheus metrics, `http://<address>:2381/metrics` (plain: the lab's benches read it). */
+  metricsUrl: string;
 }
 
 export class EtcdCluster {
@@ -115,6 +118,7 @@ export class EtcdCluster {
         pid: 0,
         endpoint: `https://${address}:${ETCD_CLIENT_PORT}`,
         address,
+        metricsUrl: `http://${address}:${ETCD_METRICS_PORT}/metrics`,
       };
     });
     this.endpoints = this.members.map((m) => m.endpoint);
@@ -157,6 +161,7 @@ export class EtcdCluster {
       `--data-dir=${join(dataDir, 'data')}`,
       `--listen-client-urls=${m.endpoint}`,
       `--advertise-client-urls=${m.endpoint}`,
+      `--listen-metrics-urls=${m.metricsUrl.replace(/\/metrics$/, '')}`,
       `--listen-peer-urls=${peer(m)}`,
       `--initial-advertise-peer-urls=${peer(m)}`,
       `--initial-cluster=${this.members.map((x) => `${x.name}=${peer(x)}`).join(',')}`,
@@ -225,7 +230,10 @@ export class EtcdCluster {
       names.map((n) =>
         waitFor(
           `etcd ${n} answering`,
-          async () => (await this.#isLeader(this.member(n)), true),
+          async () => {
+            await this.#isLeader(this.member(n));
+            return true;
+          },
           READY_TIMEOUT_MS,
           POLL_MS,
         ),
