@@ -5,7 +5,7 @@
 // line out per command (lab/line-child.ts):
 //   start {size, prefix, endpoints, caFile, certFile, keyFile, leaseTtlMs, agentsPerClient}
 //        → {ms}: every agent watching and registered
-//   change {kind: 'leave'|'join'|'drain'|'undrain', agent}
+//   change {kind: 'leave'|'join'|'drain'|'undrain', agent, timeoutMs?}
 //        → {deliveryMs: per agent, change → its membership at the write's revision; digestMs: one
 //          agent computing the service's ring digest; agree: every agent's digest equal afterwards}
 //   steady {seconds, metricsUrls} → {writes (the agents' puts and deletes), cpuMs (this process),
@@ -22,6 +22,7 @@ interface FleetAgentLike {
   node: {
     digest(service: string): string;
     readonly revision: number;
+    readonly connected: boolean;
   };
   set(change: Record<string, unknown>): void;
   deregister(): void;
@@ -43,6 +44,8 @@ const SERVICE = 'web';
 const MEASURE_TIMEOUT_MS = 30_000;
 /** Digest computations timed per change (the median is reported). */
 const DIGEST_SAMPLES = 5;
+/** Lagging agents named in a failed change's error. */
+const LAGGING_SHOWN = 20;
 /** Counters read from each member's /metrics. */
 const ETCD_COUNTERS = [
   'etcd_mvcc_put_total',
@@ -88,7 +91,11 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)] ?? 0;
 }
 
-async function change(o: { kind: 'leave' | 'join' | 'drain' | 'undrain'; agent: number }): Promise<unknown> {
+async function change(o: {
+  kind: 'leave' | 'join' | 'drain' | 'undrain';
+  agent: number;
+  timeoutMs?: number;
+}): Promise<unknown> {
   if (!fleet) throw new Error('no fleet');
   const writer = fleet.agents[o.agent];
   if (!writer) throw new RangeError(`no agent ${o.agent}`);
@@ -104,7 +111,19 @@ async function change(o: { kind: 'leave' | 'join' | 'drain' | 'undrain'; agent: 
     drain: () => writer.set({ state: 'drained', new: false }),
     undrain: () => writer.set({ state: 'up', new: true }),
   }[o.kind];
-  const deliveryMs = await fleet.measure(writer, act, MEASURE_TIMEOUT_MS);
+  let deliveryMs: number[];
+  try {
+    deliveryMs = await fleet.measure(writer, act, o.timeoutMs ?? MEASURE_TIMEOUT_MS);
+  } catch (err) {
+    // Which agents lag, and where they are: the bench's report names them.
+    const target = writer.node.revision;
+    const lagging = fleet.agents
+      .map((a, i) => ({ i, revision: a.node.revision, connected: a.node.connected }))
+      .filter((a) => a.revision < target);
+    throw new Error(
+      `${(err as Error).message}; writer at ${target}; lagging ${JSON.stringify(lagging.slice(0, LAGGING_SHOWN))}`,
+    );
+  }
   const digestMs: number[] = [];
   let digest = '';
   for (let i = 0; i < DIGEST_SAMPLES; i++) {
