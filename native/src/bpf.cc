@@ -127,6 +127,60 @@ Napi::Value ObjSetMaxEntries(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), true);
 }
 
+// objReuseMapFd(handle, mapName, fd) -> false when the object has no such map: before load, make map
+// `mapName` use an open map (another loaded object's: programs sharing maps). libbpf dups the fd.
+Napi::Value ObjReuseMapFd(const Napi::CallbackInfo& info) {
+  bpf_object* obj = ObjectOf(info);
+  if (obj == nullptr) return info.Env().Undefined();
+  bpf_map* map = bpf_object__find_map_by_name(obj, ArgStr(info, 1).c_str());
+  if (map == nullptr) return Napi::Boolean::New(info.Env(), false);
+  LibbpfLogReset();
+  int ret = bpf_map__reuse_fd(map, ArgInt(info, 2));
+  if (ret != 0) return ThrowSys(info.Env(), ErrnoOf(ret), "bpf_map__reuse_fd", LibbpfLogTail(1024));
+  return Napi::Boolean::New(info.Env(), true);
+}
+
+// objAttach(handle, progName) -> fd of a new BPF link attaching the loaded program where its section
+// names (tp_btf/..., fentry/...). The link lives while the fd (or a pin of it) does: libbpf's own
+// handle and fd are freed, the caller owns the returned fd.
+Napi::Value ObjAttach(const Napi::CallbackInfo& info) {
+  bpf_object* obj = ObjectOf(info);
+  if (obj == nullptr) return info.Env().Undefined();
+  std::string name = ArgStr(info, 1);
+  bpf_program* prog = bpf_object__find_program_by_name(obj, name.c_str());
+  if (prog == nullptr) return ThrowSys(info.Env(), ENOENT, "bpf_object__find_program_by_name");
+  LibbpfLogReset();
+  bpf_link* link = bpf_program__attach(prog);
+  long err = libbpf_get_error(link);
+  if (err != 0 || link == nullptr) return ThrowSys(info.Env(), err ? -err : EIO, "bpf_program__attach", LibbpfLogTail(1024));
+  int fd = dup(bpf_link__fd(link));  // the same open file: the link lives while either fd does
+  int dup_errno = errno;
+  bpf_link__destroy(link);  // closes libbpf's fd only (never disconnect: that would leak it, and the link)
+  if (fd < 0) return ThrowSys(info.Env(), dup_errno, "dup");
+  return Napi::Number::New(info.Env(), fd);
+}
+
+// linkInfo(fd) -> { id, progId, type }
+Napi::Value LinkInfo(const Napi::CallbackInfo& info) {
+  bpf_link_info li = {};
+  uint32_t len = sizeof(li);
+  int ret = bpf_obj_get_info_by_fd(ArgInt(info, 0), &li, &len);
+  if (ret != 0) return ThrowSys(info.Env(), ErrnoOf(ret), "bpf_obj_get_info_by_fd");
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("id", li.id);
+  out.Set("progId", li.prog_id);
+  out.Set("type", li.type);
+  return out;
+}
+
+// enableRunTimeStats() -> fd: the kernel counts every program's run time and runs (bpf_prog_info
+// run_time_ns, run_cnt) while this fd is open (BPF_ENABLE_STATS, BPF_STATS_RUN_TIME).
+Napi::Value EnableRunTimeStats(const Napi::CallbackInfo& info) {
+  int fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+  if (fd < 0) return ThrowSys(info.Env(), ErrnoOf(fd), "bpf_enable_stats");
+  return Napi::Number::New(info.Env(), fd);
+}
+
 // objReadRodata(handle, offset, size) -> Buffer: a copy of the .rodata initial value's bytes (before load).
 Napi::Value ObjReadRodata(const Napi::CallbackInfo& info) {
   bpf_object* obj = ObjectOf(info);
@@ -207,7 +261,7 @@ Napi::Value ObjClose(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// progInfo(fd) -> { id, name, type }
+// progInfo(fd) -> { id, name, type, runTimeNs, runCnt } (the last two count only while stats are on)
 Napi::Value ProgInfo(const Napi::CallbackInfo& info) {
   bpf_prog_info pi = {};
   uint32_t len = sizeof(pi);
@@ -217,6 +271,8 @@ Napi::Value ProgInfo(const Napi::CallbackInfo& info) {
   out.Set("id", pi.id);
   out.Set("name", pi.name);
   out.Set("type", pi.type);
+  out.Set("runTimeNs", static_cast<double>(pi.run_time_ns));
+  out.Set("runCnt", static_cast<double>(pi.run_cnt));
   return out;
 }
 
@@ -373,6 +429,10 @@ void InitBpf(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "objReuseMap", ObjReuseMap);
   Export(env, exports, "objSetMaxEntries", ObjSetMaxEntries);
   Export(env, exports, "objReadRodata", ObjReadRodata);
+  Export(env, exports, "objReuseMapFd", ObjReuseMapFd);
+  Export(env, exports, "objAttach", ObjAttach);
+  Export(env, exports, "linkInfo", LinkInfo);
+  Export(env, exports, "enableRunTimeStats", EnableRunTimeStats);
   Export(env, exports, "objMaps", ObjMaps);
   Export(env, exports, "progFdById", ProgFdById);
   Export(env, exports, "objLoad", ObjLoad);

@@ -1,7 +1,7 @@
 // `anycastd cleanup`: decommissioning after a final stop. A stopped agent deliberately leaves the data
 // plane in place so that a restart keeps every flow (XDP attached, maps pinned, VIPs on lo); when the
 // host leaves the service for good these go: the services' VIPs off lo, the XDP program off the
-// configured uplinks, the steering maps' pins (and their directory once empty), and a default route of
+// configured uplinks, the steering maps' pins and the flow reaper's link pin (and their directory once empty), and a default route of
 // the agent's route protocol that a killed agent left (a stopped one deletes its own). The node's host
 // addresses stay on lo: they may be the host's identity for other uses. With `dataplane.mode: none` the
 // agent never attached or pinned anything, so only the VIPs and the route are its own to remove (an XDP
@@ -19,6 +19,7 @@ import { LoAddresses } from '../host/lo-addresses.js';
 import { Rtnetlink } from '../native/rtnl.js';
 import { detachXdp, ifIndex, queryXdp, type XdpAttachedMode } from '../native/xdp.js';
 import { DEFAULT_PIN_DIR, MAP_NAMES } from '../steer/dataplane.js';
+import { LINK_PINS } from '../steer/pin-plan.js';
 
 /** How long a connect to the control socket may take before the agent counts as not answering. */
 const SOCKET_PROBE_MS = 2_000;
@@ -98,7 +99,7 @@ function detachUplinks(config: Config, report: CleanupReport): void {
 }
 
 function removePins(pinDir: string, report: CleanupReport): void {
-  for (const name of MAP_NAMES) {
+  for (const name of [...MAP_NAMES, ...LINK_PINS]) {
     const path = join(pinDir, name);
     if (!existsSync(path)) continue;
     rmSync(path);

@@ -40,7 +40,7 @@ import { AnycastdMetrics } from '../metrics/metrics.js';
 import { timedProbeFor } from '../metrics/probe-timing.js';
 import { SystemdNotifier } from '../native/notify.js';
 import { DEFAULT_PIN_DIR } from '../steer/dataplane.js';
-import { FlowReaper } from '../steer/flow-reaper.js';
+import { removeReaperPin, startFlowReaper } from '../steer/flow-reaper.js';
 import { MaglevThread } from '../steer/maglev-pool.js';
 import { sockDiagConnections } from './connections.js';
 import { startDataplane } from './dataplane.js';
@@ -166,12 +166,19 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
           onError: (error, what) => log('error', 'ring-write-failed', { ring: what, error }),
         })
       : null;
-    // connections that end here take their flow entries with them (src/steer/flow-reaper.ts)
+    // connections that end here take their flow entries with them (src/steer/flow-reaper.ts): a kernel
+    // program pinned beside the maps, else (refused, said once) a listener in this process
+    const pinDir = opts.pinDir ?? DEFAULT_PIN_DIR;
     if (data && config.dataplane.forgetClosedFlows) {
-      const reaper = FlowReaper.start(data.dp, {
+      const reaper = startFlowReaper(data.dp, {
+        pinDir,
+        onFallback: (err) => log('warn', 'flow-reaper-fallback', { error: err.message }),
         onOverrun: (err) => log('warn', 'flow-reaper-overrun', { error: err.message }),
       });
+      log('info', 'flow-reaper', { kind: reaper.kind });
       closers.push(() => reaper.close());
+    } else if (data) {
+      removeReaperPin(pinDir); // an earlier agent's kernel reaper would go on reaping
     }
     if (data && steering?.staleAdoption) log('info', 'pins-stale', { pins_age_ms: data?.pinsAgeMs });
     // the other hosts' instances: the mesh (reports between the agents) or the etcd store

@@ -16,6 +16,14 @@ export interface RawProgInfo {
   id: number;
   name: string;
   type: number;
+  /** Total ns the program ran and how many runs, counted while run-time stats are on. */
+  runTimeNs: number;
+  runCnt: number;
+}
+export interface RawLinkInfo {
+  id: number;
+  progId: number;
+  type: number;
 }
 export interface RawMapInfo {
   id: number;
@@ -82,6 +90,10 @@ export interface NativeAddon {
   objReuseMap(handle: number, mapName: string, pinPath: string): boolean;
   objSetMaxEntries(handle: number, mapName: string, maxEntries: number): boolean;
   objReadRodata(handle: number, offset: number, size: number): Buffer;
+  objReuseMapFd(handle: number, mapName: string, fd: number): boolean;
+  objAttach(handle: number, progName: string): number;
+  linkInfo(fd: number): RawLinkInfo;
+  enableRunTimeStats(): number;
   objMaps(handle: number): RawObjMap[];
   progFdById(id: number): number;
   objLoad(handle: number): void;

@@ -4,6 +4,7 @@ import { mkdirSync, statfsSync } from 'node:fs';
 import { AnycastdError } from '../errors.js';
 import { native } from './addon.js';
 import { callNative } from './errors.js';
+import { BpfLink } from './link.js';
 import { BpfMap } from './map.js';
 
 export { BpfMap, type MapChunk, type MapUpdateFlag, possibleCpus } from './map.js';
@@ -18,6 +19,12 @@ export interface DeclaredMap {
   readonly valueSize: number;
   readonly maxEntries: number;
   readonly internal: boolean;
+}
+
+/** The kernel's count of a program's runs and their total time (counted while run-time stats are on). */
+export interface ProgRunStats {
+  runTimeNs: number;
+  runCnt: number;
 }
 
 /** Result of BPF_PROG_TEST_RUN; durationNs is the kernel's average per repeat. */
@@ -61,6 +68,15 @@ export class BpfProgram {
       () => `pin program ${this.name} at ${path}`,
       () => native().objPin(this.fd, path),
     );
+  }
+
+  /** Runs and run time so far (both 0 unless run-time stats were on: `enableRunTimeStats`). */
+  runStats(): ProgRunStats {
+    const info = callNative(
+      () => `read info of program ${this.name}`,
+      () => native().progInfo(this.fd),
+    );
+    return { runTimeNs: info.runTimeNs, runCnt: info.runCnt };
   }
 
   /** Runs the program on `data` (BPF_PROG_TEST_RUN): verdict, output bytes, average ns per repeat. */
@@ -153,6 +169,26 @@ export class BpfObject {
       () => native().objSetMaxEntries(handle, mapName, maxEntries),
     );
     if (!found) throw new AnycastdError('ERR_BPF_OBJECT', `${this.path}: no map ${mapName}`);
+  }
+
+  /** Before load: make map `mapName` use `map` (another loaded object's map: programs sharing it). */
+  reuseMapOf(mapName: string, map: BpfMap): void {
+    const handle = this.#openHandle('reuse a map');
+    const found = callNative(
+      () => `reuse map ${map.name} as ${mapName} of ${this.path}`,
+      () => native().objReuseMapFd(handle, mapName, map.fd),
+    );
+    if (!found) throw new AnycastdError('ERR_BPF_OBJECT', `${this.path}: no map ${mapName}`);
+  }
+
+  /** After load: attaches program `name` where its section says (a tracepoint, ...); the link is the caller's. */
+  attach(name: string): BpfLink {
+    const handle = this.#loadedHandle(`attach ${name}`);
+    const fd = callNative(
+      () => `attach program ${name} of ${this.path}`,
+      () => native().objAttach(handle, name),
+    );
+    return new BpfLink(name, fd);
   }
 
   /** Loads every program and creates the maps; a failure carries the tail of the verifier log. */

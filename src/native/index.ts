@@ -12,12 +12,14 @@ export {
   ensureBpffs,
   type MapChunk,
   type MapUpdateFlag,
+  type ProgRunStats,
   possibleCpus,
   type TestRunOptions,
   type TestRunResult,
   type XdpMode,
 } from './bpf.js';
 export { errnoName } from './errors.js';
+export { BpfLink, enableRunTimeStats, type LinkInfo } from './link.js';
 export { NETLINK_ROUTE, NETLINK_SOCK_DIAG, type NetlinkOpenOptions, NetlinkSocket } from './netlink.js';
 export { netnsPath, withNetns } from './netns.js';
 export { NetlinkWatch, type NetlinkWatchOptions } from './nlwatch.js';

@@ -25,7 +25,14 @@ import { hashFlowSlot } from './hash.js';
 import * as L from './layout.js';
 import { buildMaglev, isPrime, type MaglevMember, tableSlots } from './maglev.js';
 import { copyEntries, copyMissing } from './migrate.js';
-import { type MapShape, type ObjectLayout, type PinPlan, planPins, UNVERSIONED_LAYOUT } from './pin-plan.js';
+import {
+  LINK_PINS,
+  type MapShape,
+  type ObjectLayout,
+  type PinPlan,
+  planPins,
+  UNVERSIONED_LAYOUT,
+} from './pin-plan.js';
 import { placeVips, type VipSpec, vipEntries, vipKeyHex } from './vips.js';
 
 export const DEFAULT_PIN_DIR = '/sys/fs/bpf/anycastd';
@@ -51,7 +58,7 @@ const UNPINNED: ReadonlySet<string> = new Set(['ctl', 'flow_cache']);
 /** Maps whose capacity is set at load (dataplane.flow_table_size): pinned at another size, they are migrated. */
 const RESIZABLE: ReadonlySet<string> = new Set(['flows']);
 /** A migrated map's new pin is made under this suffix, then renamed over the old one (bpffs refuses dots). */
-const NEXT_PIN_SUFFIX = '_swap';
+export const NEXT_PIN_SUFFIX = '_swap';
 
 export interface DataplaneOptions {
   objectPath?: string; // default <project>/build/bpf/steer.bpf.o
@@ -223,6 +230,11 @@ export class Dataplane {
 
   map(name: MapName): BpfMap {
     return this.#maps[name];
+  }
+
+  /** A map another program loaded beside this one shares (by fd): a pinned one, or the flow_cache. */
+  sharedMap(name: MapName | 'flow_cache'): BpfMap {
+    return name === 'flow_cache' ? this.#cache : this.#maps[name];
   }
 
   /** Replaces the VIP set: new and changed entries are written first, then vacated slots tombstoned. */
@@ -517,7 +529,7 @@ const KERNEL_PRELOAD_FILES = new Set(['maps.debug', 'progs.debug']);
 function readPins(pinDir: string): { shapes: Map<string, MapShape>; version: number | null } {
   const shapes = new Map<string, MapShape>();
   for (const name of readdirSync(pinDir)) {
-    if (name.endsWith(NEXT_PIN_SUFFIX) || KERNEL_PRELOAD_FILES.has(name)) continue;
+    if (name.endsWith(NEXT_PIN_SUFFIX) || KERNEL_PRELOAD_FILES.has(name) || LINK_PINS.has(name)) continue;
     const m = BpfMap.openPinned(join(pinDir, name));
     try {
       shapes.set(name, {

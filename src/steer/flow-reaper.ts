@@ -2,89 +2,51 @@
 // long after its connection is gone; when a client opens a later connection on the same addresses and
 // ports (ports are reused at once after a reset) and that one lands on another host, the old entry
 // still names this host: should ECMP later bring the new connection here, it hits the entry and this
-// kernel resets it. So every TCP socket the kernel destroys on a VIP (sock_diag destroy broadcasts, the
-// same watch as the health checks' socket-gone events) takes its flow entry with it — only an entry
-// that names a local instance: one that names another host was written since, by the second chance.
-
-import { type InetSocket, type NetlinkWatch, watchSocketDestroy } from '../native/index.js';
-import { unmappedV4 } from '../netlink/ip.js';
-import { addr16 } from './addr.js';
+// kernel resets it. So a connection that ends here takes its entry with it (only an entry naming a local
+// instance). Two ways, the first the kernel accepts: a BPF program on the TCP state change to CLOSE
+// (flow-reaper-kernel.ts, ~0.1 µs of kernel time per closed connection, nothing in the agent), else a
+// sock_diag destroy listener in the agent (flow-reaper-listener.ts, ~40 µs of agent CPU per close).
 import type { Dataplane } from './dataplane.js';
-import {
-  encodeFlowKey,
-  FAMILY_V4,
-  FAMILY_V6,
-  INSTANCE_F_LOCAL,
-  VIP_F_FRAG,
-  type VipEntry,
-} from './layout.js';
-import { IPPROTO_TCP } from './proto.js';
-import { ANY_PORT } from './vips.js';
+import { KernelReaper, removeReaperPin } from './flow-reaper-kernel.js';
+import { ListenerReaper } from './flow-reaper-listener.js';
 
 export interface ReaperCounts {
-  /** Destroyed sockets on a VIP that were looked up. */
+  /** Ended connections looked up in the flow table (the listener: those on a VIP). */
   seen: number;
   /** Flow entries removed (they named a local instance). */
   forgotten: number;
 }
 
-export class FlowReaper {
-  readonly counts: ReaperCounts = { seen: 0, forgotten: 0 };
-  readonly #dp: Dataplane;
-  readonly #watch: NetlinkWatch;
-  #vips: readonly VipEntry[] | undefined; // the VIP table the set below was made from
-  #tcpVips = new Set<string>(); // `<addr16 hex>/<port>` of every TCP VIP (port, or ANY_PORT)
-  #ports = new Set<number>(); // their ports: a socket on any other is rejected before any parsing
+export interface FlowReaper {
+  readonly kind: 'kernel' | 'listener';
+  readonly counts: ReaperCounts;
+  /** Stops this process's part: a kernel reaper pinned in `pinDir` keeps running (a restart replaces it). */
+  close(): void;
+}
 
-  private constructor(dp: Dataplane, onOverrun?: (err: Error) => void) {
-    this.#dp = dp;
-    this.#watch = watchSocketDestroy(
-      { families: [4, 6], protocols: ['tcp'], ...(onOverrun ? { onOverrun } : {}) },
-      (s) => this.#destroyed(s),
-    );
-  }
+export interface FlowReaperOptions {
+  /** Where the kernel reaper's link is pinned beside the maps (none: it lives with this process). */
+  pinDir?: string;
+  /** The reaper program's object (default build/bpf/reaper.bpf.o; tests give one the kernel refuses). */
+  reaperObject?: string;
+  /** The kernel refused the program: the listener runs instead (called once, with why). */
+  onFallback?: (err: Error) => void;
+  /** The listener's destroy broadcasts overran its socket (some closes were missed). */
+  onOverrun?: (err: Error) => void;
+}
 
-  /** Watches this network namespace's TCP socket destructions for `dp`'s VIPs. */
-  static start(dp: Dataplane, opts: { onOverrun?: (err: Error) => void } = {}): FlowReaper {
-    return new FlowReaper(dp, opts.onOverrun);
-  }
-
-  close(): void {
-    this.#watch.close();
-  }
-
-  /** The TCP VIPs of the program's VIP table (re-read when it was replaced). */
-  #refresh(): void {
-    const vips = this.#dp.state.vips;
-    if (vips === this.#vips) return;
-    const tcp = vips.filter((v) => v.key.proto === IPPROTO_TCP && !(v.flags & VIP_F_FRAG)); // not fragment entries
-    this.#tcpVips = new Set(tcp.map((v) => `${v.key.addr.toString('hex')}/${v.key.port}`));
-    this.#ports = new Set(tcp.map((v) => v.key.port));
-    this.#vips = vips;
-  }
-
-  #destroyed(s: InetSocket): void {
-    if (s.remotePort === 0) return; // a listener
-    this.#refresh();
-    if (!this.#ports.has(s.localPort) && !this.#ports.has(ANY_PORT)) return;
-    const localAddress = unmappedV4(s.localAddress);
-    const family = localAddress.includes(':') ? FAMILY_V6 : FAMILY_V4;
-    const local = addr16(localAddress);
-    const hex = local.toString('hex');
-    if (!this.#tcpVips.has(`${hex}/${s.localPort}`) && !this.#tcpVips.has(`${hex}/${ANY_PORT}`)) return;
-    this.counts.seen++;
-    const key = encodeFlowKey({
-      src: addr16(unmappedV4(s.remoteAddress)),
-      dst: local,
-      sport: s.remotePort,
-      dport: s.localPort,
-      proto: IPPROTO_TCP,
-      family,
+/** Starts the kernel reaper, else (the kernel refused it) the listener. */
+export function startFlowReaper(dp: Dataplane, opts: FlowReaperOptions = {}): FlowReaper {
+  try {
+    return KernelReaper.start(dp, {
+      ...(opts.pinDir === undefined ? {} : { pinDir: opts.pinDir }),
+      ...(opts.reaperObject === undefined ? {} : { objectPath: opts.reaperObject }),
     });
-    const slot = this.#dp.map('flows').lookup(key)?.readUInt32LE(0);
-    if (slot === undefined) return;
-    const inst = this.#dp.state.instances.get(slot);
-    if (!inst || !(inst.flags & INSTANCE_F_LOCAL)) return;
-    if (this.#dp.forgetFlow(key)) this.counts.forgotten++;
+  } catch (err) {
+    opts.onFallback?.(err instanceof Error ? err : new Error(String(err)));
+    if (opts.pinDir !== undefined) removeReaperPin(opts.pinDir); // an older agent's: it would reap too
+    return ListenerReaper.start(dp, opts.onOverrun ? { onOverrun: opts.onOverrun } : {});
   }
 }
+
+export { KernelReaper, ListenerReaper, removeReaperPin };

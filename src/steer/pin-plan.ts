@@ -38,6 +38,15 @@ export interface PinPlan {
   readonly stale: string[];
 }
 
+/**
+ * Pins beside the maps that are links, not maps: not part of the map layout (never planned, adopted or
+ * migrated); each start replaces its own. The flow reaper's (steer/flow-reaper-kernel.ts). An agent older
+ * than the reaper program takes it for a map it does not have and refuses the pins (ERR_PIN_LAYOUT naming
+ * it): to go back to one, remove that pin first.
+ */
+export const REAPER_LINK_PIN = 'flow_reaper';
+export const LINK_PINS: ReadonlySet<string> = new Set([REAPER_LINK_PIN]);
+
 /** The layout of pins left before the layout had a version (no pin_layout map). */
 export const UNVERSIONED_LAYOUT = 1;
 

@@ -27,6 +27,11 @@ import { addVethPair, createNetns, type Netns, removeNetnsByPrefix, uniquePrefix
 import type { CleanupReport } from '../../src/daemon/cleanup.js';
 import { projectRoot } from '../../src/native/addon.js';
 import { MAP_NAMES } from '../../src/steer/dataplane.js';
+import { LINK_PINS } from '../../src/steer/pin-plan.js';
+
+/** What a stopped agent leaves pinned: its maps and the flow reaper's link. */
+const PINS = [...MAP_NAMES, ...LINK_PINS];
+
 import { waitFor } from '../helpers/wait-for.js';
 
 const PREFIX = uniquePrefix('cleanup');
@@ -170,14 +175,18 @@ test('cleanup refuses while the agent runs, then removes what the stopped agent 
   assert.ok(loAddresses().includes(VIP), 'the stopped agent left its VIP on lo');
   const progId = xdpProgId();
   assert.ok(progId !== undefined, 'the stopped agent left XDP attached');
-  assert.deepEqual(readdirSync(pins).sort(), [...MAP_NAMES].sort(), 'the stopped agent left its pins');
+  assert.deepEqual(
+    readdirSync(pins).sort(),
+    [...PINS].sort(),
+    'the stopped agent left its pins (maps, reaper link)',
+  );
   ns.ip(['route', 'add', 'default', 'via', TOR, 'dev', 'up0', 'proto', String(ROUTE_PROTOCOL)]);
 
   const first = cleanup();
   assert.equal(first.status, 0, first.stderr);
   assert.deepEqual(first.report.vips, [VIP]);
   assert.deepEqual(first.report.xdp, [{ uplink: 'up0', progId, mode: 'generic' }]);
-  assert.deepEqual(first.report.pins.sort(), MAP_NAMES.map((m) => join(pins, m)).sort());
+  assert.deepEqual(first.report.pins.sort(), PINS.map((m) => join(pins, m)).sort());
   assert.equal(first.report.pinDirRemoved, true);
   assert.deepEqual(first.report.routes, ['0.0.0.0/0']);
   assert.equal(loAddresses().includes(VIP), false, 'VIP off lo');
