@@ -215,6 +215,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   }
 
   async #reload(file?: string): Promise<ReloadResult> {
+    const backend = this.config.cluster.backend;
     let result: ReloadResult;
     try {
       result = await this.store.reload(file);
@@ -256,6 +257,8 @@ export class Agent extends EventEmitter<AgentEvents> {
         reason: 'config-changed',
         fields: [...diff.node.map((f) => `node.${f}`), ...diff.dataplane.map((f) => `dataplane.${f}`)],
       });
+    if (config.cluster.backend !== backend)
+      this.log('warn', 'restart-required', { reason: 'config-changed', fields: ['cluster.backend'] });
     await this.#parts.cluster?.apply(config);
     const peers = diff.peers;
     if (peers.added.length + peers.removed.length + peers.changed.length > 0) {

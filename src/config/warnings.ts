@@ -18,7 +18,7 @@ export function hasRemoteInstances(cfg: Config): boolean {
 
 /** One warning: a stable code, the key it is about, and what it leaves open. */
 export interface ConfigWarning {
-  code: 'CLUSTER_KEY_FILE_UNSET' | 'CLUSTER_PORT_UNPRIVILEGED';
+  code: 'CLUSTER_KEY_FILE_UNSET' | 'CLUSTER_PORT_UNPRIVILEGED' | 'CLUSTER_ETCD_INSTANCES_IGNORED';
   path: string;
   message: string;
 }
@@ -27,6 +27,20 @@ export interface ConfigWarning {
 export function configWarningList(cfg: Config): ConfigWarning[] {
   const out: ConfigWarning[] = [];
   const c = cfg.cluster;
+  if (c.backend === 'etcd') {
+    // the mesh's endpoint and keys are not used; the other hosts' instances come from the store
+    cfg.services.forEach((s, i) => {
+      if (s.instances.some((x) => x.id !== s.localInstanceId))
+        out.push({
+          code: 'CLUSTER_ETCD_INSTANCES_IGNORED',
+          path: `services[${i}].instances`,
+          message:
+            "lists other hosts' instances: with cluster.backend etcd only this host's is used, the others " +
+            'register in etcd (the list may be omitted)',
+        });
+    });
+    return out;
+  }
   if (!c.enabled) return out;
   if (c.keyFile === null && hasRemoteInstances(cfg))
     out.push({

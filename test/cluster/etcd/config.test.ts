@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { check, loadConfig, parseConfig } from '../../../src/config/load.js';
 import { ConfigStore } from '../../../src/config/reload.js';
+import { configWarningList } from '../../../src/config/warnings.js';
 import { ConfigError } from '../../../src/errors.js';
 import { BASE, variant } from '../../config/fixtures.js';
 
@@ -54,6 +55,12 @@ test('mesh stays the default; etcd mode fills the local instance when the list i
     { id: 'h1', host: { ipv4: '192.0.2.11', ipv6: '2001:db8::11' }, weight: 1 },
   ]);
   assert.equal(cfg.services[0]!.localInstanceId, 'h1');
+  assert.deepEqual(configWarningList(cfg), [], 'no mesh warnings in etcd mode');
+  const listed = parseConfig(etcd(PLAIN, BASE), FILE);
+  assert.deepEqual(
+    configWarningList(listed).map((w) => [w.code, w.path]),
+    [['CLUSTER_ETCD_INSTANCES_IGNORED', 'services[0].instances']],
+  );
 });
 
 test('config errors name the key: no instances in mesh mode, etcd settings, TTL, endpoints', () => {
