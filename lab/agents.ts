@@ -69,6 +69,8 @@ export interface HostAgentsOptions {
   command?: readonly string[];
   /** Fleet mode: every agent's config names the etcd store and lists no instances (lab/etcd.ts). */
   etcd?: EtcdAgentSettings;
+  /** How long an agent may take to attach XDP after its start (default START_TIMEOUT_MS). */
+  startTimeoutMs?: number;
 }
 
 /** The agent command: the option, dist/, the environment's, or this checkout's CLI through tsx. */
@@ -85,12 +87,14 @@ export class HostAgents {
   readonly #procs = new Map<HostName, LabProcess>();
   readonly #command: readonly string[];
   readonly #etcd: EtcdAgentSettings | undefined;
+  readonly #startTimeoutMs: number;
   readonly bpffs: string;
 
   constructor(lab: Lab, opts: HostAgentsOptions = {}) {
     this.#lab = lab;
     this.#command = agentCommand(opts);
     this.#etcd = opts.etcd;
+    this.#startTimeoutMs = opts.startTimeoutMs ?? START_TIMEOUT_MS;
     this.bpffs = join(lab.dir, 'bpffs');
   }
 
@@ -198,7 +202,7 @@ export class HostAgents {
           .slice(from)
           .find((e) => e.event === 'xdp-attached');
       },
-      START_TIMEOUT_MS,
+      this.#startTimeoutMs,
     );
     return proc;
   }
