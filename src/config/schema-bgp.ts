@@ -45,8 +45,8 @@ export const DEFAULT_IMPORT = ['0.0.0.0/0', '::/0'];
  */
 export const DEFAULT_MAX_PREFIX = { limit: 16, action: 'withdraw' } as const;
 /**
- * BFD defaults: 100 ms × 3 (300 ms to detect). Measured on a loaded 2-core lab box: no false Down at
- * 100 ms (src/bfd/README.md); RFC 5880 allows down to 1 µs, a JavaScript event loop does not.
+ * BFD defaults: 100 ms × 3 (300 ms to detect). On a 2-core lab box at load ~30 it flapped (soak in
+ * src/bfd/README.md: choose the timers there); RFC 5880 allows down to 1 µs, a JavaScript event loop does not.
  */
 export const DEFAULT_BFD = { minTxMs: 100, minRxMs: 100, multiplier: 3 } as const;
 /** Below this a timer is below what one event-loop stall costs; above, RFC 5880's u32 of µs. */
