@@ -52,11 +52,18 @@ static __always_inline __u32 hash_words(const __u32 *w, const int n, __u32 seed)
 
 #define GOLDEN32 0x9e3779b1u /* 2^32 / phi: Fibonacci hashing */
 
+/* The vip_filter hash of a destination address (4 words, an IPv4 one in the first): Fibonacci hashing,
+ * whose top bits are the good ones (the filter takes the top VIP_FILTER_LOG). */
+static __always_inline __u32 hash_vip_addr(const __u32 *w)
+{
+	return (w[0] ^ rotl32(w[1], 8) ^ rotl32(w[2], 16) ^ rotl32(w[3], 24)) * GOLDEN32;
+}
+
 /* The vip_table slot hash of the 5 words of a vip_key: a few multiplies, no loop (it runs on every
- * packet, VIP or not); plenty for a table of at most a few hundred VIPs in VIP_SLOTS slots. */
+ * packet whose address passed vip_filter); its low bits pick the slot. */
 static __always_inline __u32 hash_vip_key(const __u32 *w)
 {
-	__u32 h = (w[0] ^ rotl32(w[1], 8) ^ rotl32(w[2], 16) ^ rotl32(w[3], 24)) * GOLDEN32;
+	__u32 h = hash_vip_addr(w);
 
 	h ^= w[4] * MURMUR_F1;
 	return h ^ (h >> 16);

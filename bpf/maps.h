@@ -15,6 +15,23 @@ struct {
 	__type(value, struct vip_entry);
 } vip_table SEC(".maps");
 
+/* VIPs whose probe window was full when they were placed (read only behind a VIP_F_SPILL first slot). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VIP_SPILL_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct vip_key);
+	__type(value, struct vip_entry);
+} vip_spill SEC(".maps");
+
+/* One bit per hash_vip_addr() of a VIP address: a clear bit ends a non-VIP packet's path (inlined). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VIP_FILTER_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} vip_filter SEC(".maps");
+
 /* Per service: the active ring slot of each ring kind. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -18,6 +18,8 @@
 #define PARSE_SKIP 1
 #define PARSE_FAIL 2
 
+#define L4_OFF_MAX (L2_MAX_LEN + 2 * IPV4_HLEN_MAX) /* the deepest transport header: under two IP headers */
+
 #define PKT_F_FRAG 0x1     /* an IP fragment: steer on addresses only */
 #define PKT_F_RST 0x2      /* TCP RST: never recorded in the flow table */
 #define PKT_F_ICMP_ERR 0x4 /* an ICMP error: key is the quoted flow, reversed */
@@ -199,9 +201,14 @@ static __always_inline int parse_quoted(void *data, void *data_end, __u32 off, s
 /* Transport header: ports and RST for TCP/UDP, the quoted flow for ICMP errors; others skipped. */
 static __always_inline int parse_l4(void *data, void *data_end, struct pkt *p)
 {
-	__u32 off = p->l3_off + p->ip_hlen;
+	__u64 off = p->l3_off + p->ip_hlen;
 	__u8 proto = p->key.proto;
 
+	/* At most two VLAN tags, an outer IPv4 header with options and an inner one: the bound keeps the
+	 * verifier's range on `data + off` (the fields come back from the stack without it). */
+	asm volatile("" : "+r"(off));
+	if (off > L4_OFF_MAX)
+		return PARSE_FAIL;
 	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP) {
 		if (p->flags & PKT_F_FRAG)
 			return PARSE_OK;

@@ -26,18 +26,22 @@
  * shipped: test/steer/upgrade.root.test.ts upgrades to it under traffic.
  */
 #ifndef STEER_LAYOUT_NEXT
-#define STEER_LAYOUT_VERSION 1
-#else
 #define STEER_LAYOUT_VERSION 2
+#else
+#define STEER_LAYOUT_VERSION 3
 #endif
 #define STEER_LAYOUT_COMPAT 1 /* the oldest pinned layout this object migrates from */
 
 #define STEER_FAMILY_V4 4 /* flow_key.family / vip_key.family of an IPv4 flow */
 #define STEER_FAMILY_V6 6 /* ... of an IPv6 flow */
 
-#define MAX_VIPS 1024                /* vip_stats entries; vip_entry.vip_id < MAX_VIPS */
-#define VIP_SLOTS 4096               /* vip_table: open-addressed, a power of two */
-#define VIP_PROBES 4                 /* slots probed from hash_vip_key(), up to the first empty one */
+#define MAX_VIPS 16384               /* VIP/port entries (vip_stats entries; vip_entry.vip_id < MAX_VIPS) */
+#define VIP_SLOTS 65536              /* vip_table: open-addressed, a power of two; MAX_VIPS port entries and
+					as many fragment entries fill it at most half */
+#define VIP_PROBES 16                /* slots probed from hash_vip_key(), up to the first empty one */
+#define VIP_SPILL_MAX (2 * MAX_VIPS) /* vip_spill: every entry could be there, so placing never fails */
+#define VIP_FILTER_LOG 20            /* vip_filter: 2^20 bits, one per hash_vip_addr() >> (32 - 20) */
+#define VIP_FILTER_WORDS (1u << (VIP_FILTER_LOG - 6)) /* ... as u64 words (128 KiB) */
 #define MAX_SERVICES 16              /* services entries */
 #define RING_KINDS 4                 /* service.active[]: 0 = new, 1 = established (issue 8), 2..3 spare */
 #define RING_KIND_NEW 0              /* TCP SYN, UDP and other flow-table misses (and a one-ring service) */
@@ -54,6 +58,7 @@
 #define VIP_F_ANY_PORT 0x2  /* port 0 entry that matches any port */
 #define VIP_F_FRAG 0x4      /* port 0 entry used only for IP fragments (steer on addresses only) */
 #define VIP_F_TOMB 0x8      /* a removed entry: probing goes on past it (an all-zero slot ends it) */
+#define VIP_F_SPILL 0x10    /* on a key's first probe slot: keys starting here may be in vip_spill */
 
 /* instance.flags */
 #define INSTANCE_F_VALID 0x1 /* the slot describes a live instance */
@@ -75,7 +80,9 @@ struct vip_key {
 	__u8 family;
 };
 
-/* vip_table value (ARRAY, VIP_SLOTS): a VIP lives at one of the VIP_PROBES slots from its hash. */
+/* vip_table value (ARRAY, VIP_SLOTS): a VIP lives at one of the VIP_PROBES slots from its hash, or, when
+ * all of them held live entries as it was placed, in vip_spill (same value, keyed by vip_key) with
+ * VIP_F_SPILL set on its first slot. vip_filter has the bit of every VIP address set. */
 struct vip_entry {
 	struct vip_key key;
 	__u32 vip_id;     /* index into vip_stats */

@@ -182,6 +182,10 @@ export function decide(s: ModelState, frame: Buffer): Decision {
   let rc = parseL2(frame, p);
   if (rc === 'ok') rc = parseIp(frame, p);
   if (rc === 'ok') rc = enterTunnel(s.config, frame, p);
+  // vip_filter: a destination that is no VIP's address ends here (the program's filter has false
+  // positives, which then take the rest of the path and end the same way, bar the counters)
+  if (rc === 'ok' && !s.vips.some((e) => e.flags & VIP_F_USED && sameBytes(e.key.addr, p.key.dst)))
+    return pass('non-vip');
   if (rc === 'ok') rc = parseL4(frame, p);
   if (rc === 'fail') return pass('parse-fail');
   if (rc === 'skip') return pass('not-ip');

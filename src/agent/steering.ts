@@ -113,23 +113,21 @@ export class Steering implements SteeringPort {
     for (const name of this.#serviceIds.keys()) if (!live.has(name)) this.#serviceIds.delete(name);
     for (const s of services)
       if (!this.#serviceIds.has(s.name)) this.#serviceIds.set(s.name, this.#allocService(s));
-    const specs: VipSpec[] = [];
-    const liveVips = new Set<string>();
+    const wanted: { hex: string; spec: Omit<VipSpec, 'vipId'> }[] = [];
     for (const s of services)
       for (const addr of s.vips)
         for (const p of s.ports) {
           const port = p.port ?? ANY_PORT;
           const hex = vipKeyHex(vipKeyOf(addr, PROTO[p.protocol], port));
-          liveVips.add(hex);
-          specs.push({
-            vipId: this.#vipId(hex),
-            serviceId: this.#serviceIds.get(s.name)!,
-            addr,
-            proto: p.protocol,
-            port,
+          wanted.push({
+            hex,
+            spec: { serviceId: this.#serviceIds.get(s.name)!, addr, proto: p.protocol, port },
           });
         }
+    const liveVips = new Set(wanted.map((w) => w.hex));
     for (const hex of this.#vipIds.keys()) if (!liveVips.has(hex)) this.#vipIds.delete(hex);
+    const ids = { taken: new Set(this.#vipIds.values()), next: 0 };
+    const specs = wanted.map((w) => ({ ...w.spec, vipId: this.#vipId(w.hex, ids) }));
     this.#apply(() => this.dataplane.setVips(specs));
   }
 
@@ -324,14 +322,19 @@ export class Steering implements SteeringPort {
     throw new AnycastdError('ERR_INVALID_ARGUMENT', `steering: more than ${MAX_SERVICES} services`);
   }
 
-  #vipId(hex: string): number {
+  /** A VIP's id: the one it has, else the one the adopted maps gave it if free, else the lowest free. */
+  #vipId(hex: string, ids: { taken: Set<number>; next: number }): number {
     const known = this.#vipIds.get(hex);
     if (known !== undefined) return known;
-    const taken = new Set(this.#vipIds.values());
     const prior = this.#adopted.get(hex);
-    let id = prior && !taken.has(prior.vipId) ? prior.vipId : -1;
-    for (let i = 0; id < 0 && i < MAX_VIPS; i++) if (!taken.has(i)) id = i;
-    if (id < 0) throw new AnycastdError('ERR_INVALID_ARGUMENT', `steering: more than ${MAX_VIPS} VIPs`);
+    let id = prior && !ids.taken.has(prior.vipId) ? prior.vipId : -1;
+    if (id < 0) {
+      while (ids.taken.has(ids.next)) ids.next++;
+      id = ids.next;
+    }
+    if (id >= MAX_VIPS)
+      throw new AnycastdError('ERR_INVALID_ARGUMENT', `steering: more than ${MAX_VIPS} VIP/port entries`);
+    ids.taken.add(id);
     this.#vipIds.set(hex, id);
     return id;
   }

@@ -5,6 +5,7 @@
 
 import { isIPv4 } from 'node:net';
 import { checkVipFamilies } from './families.js';
+import { MAX_SERVICES, MAX_VIP_ENTRIES, vipEntryCount } from './limits.js';
 import { MAX_RESTART_TIME_MS, MIN_HOLD_TIME_MS, MIN_RESTART_TIME_MS } from './schema-bgp.js';
 import { checkEtcd } from './semantics-etcd.js';
 import type { CheckConfig, Config, PeerConfig, ServiceConfig } from './types.js';
@@ -41,6 +42,19 @@ export function applySemantics(cfg: Config, report: Report): void {
     'a service name used once',
     report,
   );
+  if (cfg.services.length > MAX_SERVICES)
+    report(
+      ['services'],
+      `at most ${MAX_SERVICES} services (the data plane's limit)`,
+      `${cfg.services.length}`,
+    );
+  const entries = vipEntryCount(cfg.services);
+  if (entries > MAX_VIP_ENTRIES)
+    report(
+      ['services'],
+      `at most ${MAX_VIP_ENTRIES} VIP/port entries (each service's VIPs × ports, summed: the data plane's limit)`,
+      `${entries}`,
+    );
   const vipOwner = new Map<string, string>();
   cfg.services.forEach((s, i) => {
     s.vips.forEach((vip, j) => {

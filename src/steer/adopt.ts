@@ -8,6 +8,9 @@ import { vipKeyHex } from './vips.js';
 export interface Adopted {
   vips: VipEntry[];
   vipSlots: Map<string, number>; // vip key hex → vip_table slot
+  vipSpilled: Set<string>; // vip key hex of the entries in vip_spill
+  vipImage: Map<number, Buffer>; // vip_table slots that are not all zero
+  vipFilter: Map<number, bigint>; // vip_filter words that are not zero
   services: Map<number, readonly number[]>;
   rings: Map<number, Uint32Array>; // the active `new` ring of each service in use
   instances: Map<number, Instance>;
@@ -32,17 +35,32 @@ export function readMaps(map: (name: string) => BpfMap, ringSize: number): Adopt
   const a: Adopted = {
     vips: [],
     vipSlots: new Map(),
+    vipSpilled: new Set(),
+    vipImage: new Map(),
+    vipFilter: new Map(),
     services: new Map(),
     rings: new Map(),
     instances: new Map(),
     instanceSlots: new Map(),
     flows: readFlows(map('flows')),
   };
-  for (let slot = 0; slot < L.VIP_SLOTS; slot++) {
-    const e = L.decodeVipEntry(get('vip_table', slot));
+  for (const [k, v] of map('vip_table').entries()) {
+    if (v.every((b) => b === 0)) continue;
+    const slot = k.readUInt32LE(0);
+    a.vipImage.set(slot, Buffer.from(v));
+    const e = L.decodeVipEntry(v);
     if (!(e.flags & L.VIP_F_USED)) continue;
     a.vips.push(e);
     a.vipSlots.set(vipKeyHex(e.key), slot);
+  }
+  for (const [, v] of map('vip_spill').entries()) {
+    const e = L.decodeVipEntry(v);
+    a.vips.push(e);
+    a.vipSpilled.add(vipKeyHex(e.key));
+  }
+  for (const [k, v] of map('vip_filter').entries()) {
+    const bits = v.readBigUInt64LE(0);
+    if (bits !== 0n) a.vipFilter.set(k.readUInt32LE(0), bits);
   }
   for (let s = 0; s < L.MAX_SERVICES; s++) {
     const active = L.decodeService(get('services', s));

@@ -33,12 +33,23 @@ import {
   planPins,
   UNVERSIONED_LAYOUT,
 } from './pin-plan.js';
-import { placeVips, type VipSpec, vipEntries, vipKeyHex } from './vips.js';
+import {
+  NO_PLACEMENT,
+  placeVips,
+  type VipPlacement,
+  type VipSpec,
+  vipEntries,
+  vipFilterWords,
+  vipKeyHex,
+  vipTableImage,
+} from './vips.js';
 
 export const DEFAULT_PIN_DIR = '/sys/fs/bpf/anycastd';
 export const PROGRAM = 'steer';
 export const MAP_NAMES = [
   'vip_table',
+  'vip_spill',
+  'vip_filter',
   'services',
   'rings',
   'instances',
@@ -94,7 +105,9 @@ export class Dataplane {
   readonly #maps: Record<MapName, BpfMap>;
   readonly #ctl: BpfMap; // per program instance, never pinned (like flow_cache, which it governs)
   readonly #cache: BpfMap; // flow_cache
-  readonly #vipSlots = new Map<string, number>(); // vip key hex → vip_table slot
+  #vipPlaced: VipPlacement = NO_PLACEMENT; // where each VIP entry sits (vip_table slot or vip_spill)
+  #vipImage = new Map<number, Buffer>(); // vip_table slots written (absent: all zero)
+  #vipFilter = new Map<number, bigint>(); // vip_filter words written, non-zero ones
   readonly #instanceSlots = new Map<string, number>(); // instance id → slot
   /** A migration waiting for the swap (finishUpgrade): the old pinned maps, still open. */
   #upgrade: Upgrade | null = null;
@@ -237,25 +250,58 @@ export class Dataplane {
     return name === 'flow_cache' ? this.#cache : this.#maps[name];
   }
 
-  /** Replaces the VIP set: new and changed entries are written first, then vacated slots tombstoned. */
+  /**
+   * Replaces the VIP set so that no packet misses a VIP that stays: spilled entries, then the table's
+   * live slots, then the address filter's bits are written first; then vacated slots become tombstones
+   * and spilled entries no longer wanted are deleted. Only slots and words that change are written.
+   */
   setVips(specs: readonly VipSpec[]): void {
     const entries = vipEntries(specs);
-    const placed = placeVips(entries, this.#vipSlots);
-    const key = (slot: number): Buffer => Buffer.from(new Uint32Array([slot]).buffer);
-    for (const e of entries)
-      this.#maps.vip_table.update(key(placed.get(vipKeyHex(e.key))!), L.encodeVipEntry(e));
-    const live = new Set(placed.values());
-    const tomb = L.encodeVipEntry({
-      key: { addr: Buffer.alloc(16), port: 0, proto: 0, family: 0 },
-      vipId: 0,
-      serviceId: 0,
-      flags: L.VIP_F_TOMB,
-    });
-    for (const slot of this.#vipSlots.values())
-      if (!live.has(slot)) this.#maps.vip_table.update(key(slot), tomb);
-    this.#vipSlots.clear();
-    for (const [hex, slot] of placed) this.#vipSlots.set(hex, slot);
+    const placed = placeVips(entries, this.#vipPlaced);
+    const image = vipTableImage(entries, placed, this.#vipImage);
+    const byHex = new Map(entries.map((e) => [vipKeyHex(e.key), e]));
+    const spilled = [...placed.spilled].map((hex) => byHex.get(hex)!);
+    if (spilled.length > 0)
+      this.#maps.vip_spill.updateBatch(
+        spilled.map((e) => L.encodeVipKey(e.key)),
+        spilled.map((e) => L.encodeVipEntry(e)),
+      );
+    const changed = [...image].filter(([slot, v]) => !this.#vipImage.get(slot)?.equals(v));
+    const isLive = (v: Buffer): boolean =>
+      (v.readUInt32LE(L.LAYOUTS.vip_entry.fields.flags) & L.VIP_F_USED) !== 0;
+    const writeSlots = (slots: [number, Buffer][]): void => {
+      if (slots.length > 0)
+        this.#maps.vip_table.updateBatch(
+          slots.map(([slot]) => u32key(slot)),
+          slots.map(([, v]) => v),
+        );
+    };
+    writeSlots(changed.filter(([, v]) => isLive(v)));
+    const words = vipFilterWords(entries);
+    const wordWrites = [...new Set([...words.keys(), ...this.#vipFilter.keys()])].filter(
+      (w) => (words.get(w) ?? 0n) !== (this.#vipFilter.get(w) ?? 0n),
+    );
+    if (wordWrites.length > 0)
+      this.#maps.vip_filter.updateBatch(
+        wordWrites.map(u32key),
+        wordWrites.map((w) => {
+          const v = Buffer.alloc(8);
+          v.writeBigUInt64LE(words.get(w) ?? 0n);
+          return v;
+        }),
+      );
+    writeSlots(changed.filter(([, v]) => !isLive(v)));
+    for (const hex of this.#vipPlaced.spilled)
+      if (!placed.spilled.has(hex)) this.#maps.vip_spill.delete(Buffer.from(hex, 'hex'));
+    this.#vipPlaced = placed;
+    this.#vipImage = image;
+    this.#vipFilter = words;
     this.state.vips = entries;
+  }
+
+  /** Where the VIP entries sit (tests, diagnostics). */
+  get vipPlacement(): VipPlacement {
+    return this.#vipPlaced;
   }
 
   /** The slot of an instance id (allocated on first use, stable for the life of the maps). */
@@ -405,7 +451,9 @@ export class Dataplane {
   #adopt(a: Adopted): void {
     Object.assign(this.state, { vips: a.vips, services: a.services, rings: a.rings, instances: a.instances });
     this.state.flows = a.flows;
-    for (const [k, v] of a.vipSlots) this.#vipSlots.set(k, v);
+    this.#vipPlaced = { slots: a.vipSlots, spilled: a.vipSpilled };
+    this.#vipImage = a.vipImage;
+    this.#vipFilter = a.vipFilter;
     for (const [k, v] of a.instanceSlots) this.#instanceSlots.set(k, v);
   }
 

@@ -41,12 +41,17 @@ export function hashBytes(bytes: Uint8Array, seed: number): number {
 
 const GOLDEN32 = 0x9e3779b1;
 
+/** hash_vip_addr of bpf/hash.h: the vip_filter hash of a 16-byte address (or of a key's first 16 bytes). */
+export function hashVipAddr(addr: Uint8Array): number {
+  const v = new DataView(addr.buffer, addr.byteOffset, 16);
+  const w = [0, 4, 8, 12].map((o) => v.getUint32(o, true));
+  return Math.imul((w[0]! ^ rotl(w[1]!, 8) ^ rotl(w[2]!, 16) ^ rotl(w[3]!, 24)) >>> 0, GOLDEN32) >>> 0;
+}
+
 /** hash_vip_key of bpf/hash.h: the vip_table slot hash of an encoded vip_key (20 bytes). */
 export function hashVipKey(key: Uint8Array): number {
-  const v = new DataView(key.buffer, key.byteOffset, key.byteLength);
-  const w = [0, 4, 8, 12, 16].map((o) => v.getUint32(o, true));
-  let h = Math.imul((w[0]! ^ rotl(w[1]!, 8) ^ rotl(w[2]!, 16) ^ rotl(w[3]!, 24)) >>> 0, GOLDEN32);
-  h ^= Math.imul(w[4]!, F1);
+  const w4 = new DataView(key.buffer, key.byteOffset, key.byteLength).getUint32(16, true);
+  const h = (hashVipAddr(key) ^ Math.imul(w4, F1)) >>> 0;
   return (h ^ (h >>> 16)) >>> 0;
 }
 

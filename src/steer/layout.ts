@@ -4,11 +4,16 @@
 // checks against the BTF of build/bpf/steer.bpf.o, so a change on one side fails a test.
 import { MAX_FLOW_TABLE, MIN_FLOW_TABLE } from '../config/flow-memory.js';
 
+/** bpf/steer.h STEER_LAYOUT_VERSION: the pinned maps' layout (test/steer/layout.root.test.ts checks the object's). */
+export const STEER_LAYOUT_VERSION = 2;
 export const FAMILY_V4 = 4;
 export const FAMILY_V6 = 6;
-export const MAX_VIPS = 1024;
-export const VIP_SLOTS = 4096;
-export const VIP_PROBES = 4;
+export const MAX_VIPS = 16384;
+export const VIP_SLOTS = 65536;
+export const VIP_PROBES = 16;
+export const VIP_SPILL_MAX = 2 * MAX_VIPS;
+export const VIP_FILTER_LOG = 20;
+export const VIP_FILTER_WORDS = 2 ** (VIP_FILTER_LOG - 6);
 export const MAX_SERVICES = 16;
 export const RING_KINDS = 4;
 export const RING_KIND_NEW = 0;
@@ -32,6 +37,7 @@ export const VIP_F_USED = 0x1;
 export const VIP_F_ANY_PORT = 0x2;
 export const VIP_F_FRAG = 0x4;
 export const VIP_F_TOMB = 0x8;
+export const VIP_F_SPILL = 0x10;
 export const INSTANCE_F_VALID = 0x1;
 export const INSTANCE_F_LOCAL = 0x2;
 export const FLOW_F_ESTABLISHED = 0x1;
@@ -101,7 +107,8 @@ export const LAYOUTS = {
 
 const L = LAYOUTS;
 
-const MAP_ARRAY = 2; // linux/bpf.h enum bpf_map_type
+const MAP_HASH = 1; // linux/bpf.h enum bpf_map_type
+const MAP_ARRAY = 2;
 const MAP_PERCPU_ARRAY = 6;
 const MAP_LRU_HASH = 9;
 
@@ -115,6 +122,13 @@ export interface MapSpec {
 
 export const MAP_SPECS: Readonly<Record<string, MapSpec>> = {
   vip_table: { type: MAP_ARRAY, keySize: 4, valueSize: L.vip_entry.size, maxEntries: VIP_SLOTS },
+  vip_spill: {
+    type: MAP_HASH,
+    keySize: L.vip_key.size,
+    valueSize: L.vip_entry.size,
+    maxEntries: VIP_SPILL_MAX,
+  },
+  vip_filter: { type: MAP_ARRAY, keySize: 4, valueSize: 8, maxEntries: VIP_FILTER_WORDS },
   services: { type: MAP_ARRAY, keySize: 4, valueSize: L.service.size, maxEntries: MAX_SERVICES },
   rings: { type: MAP_ARRAY, keySize: 4, valueSize: L.ring.size, maxEntries: MAX_SERVICES * RING_SLOTS },
   instances: { type: MAP_ARRAY, keySize: 4, valueSize: L.instance.size, maxEntries: MAX_INSTANCES },

@@ -213,12 +213,12 @@ function decaps(): Fixture[] {
     pass(
       'IPIP to another address: untouched',
       eth(P.ETH_P_IP, tunnel(4, REMOTE4, '198.51.100.9', inner4)),
-      'not-ip',
+      'non-vip',
     ),
     pass(
       'IP6-in-IP6 to another address: untouched',
       eth(P.ETH_P_IPV6, tunnel(6, REMOTE6, '2001:db8:100::9', inner6)),
-      'not-ip',
+      'non-vip',
     ),
   ];
 }

@@ -47,6 +47,7 @@ test('every steer.h struct has the size and field offsets of layout.ts', () => {
 test('the loaded maps have the key/value sizes and capacities of the constants', () => {
   const obj = BpfObject.open(OBJECT);
   try {
+    assert.equal(obj.readRodata('layout_version')!.readUInt32LE(0), L.STEER_LAYOUT_VERSION, 'layout version');
     obj.load();
     for (const [name, spec] of Object.entries(L.MAP_SPECS)) {
       const m = obj.map(name);

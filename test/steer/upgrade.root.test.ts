@@ -1,7 +1,7 @@
 // Upgrading the steering program under traffic, on veth pairs in namespaces (veth-lab.ts): host A runs
 // the program with pinned maps, its ring sends the VIP to B, a client behind the ToR holds a connection
 // served by B; then A's ring moves to A, so only A's flow-table entry keeps that connection on B (one
-// ring: no second chance to rescue it). A newer object — built here with -DSTEER_LAYOUT_NEXT: layout 2,
+// ring: no second chance to rescue it). A newer object — built here with -DSTEER_LAYOUT_NEXT: the layout after this one,
 // a field appended to flow_val, a new map — starts on A's pins: the flow table is copied into the wider
 // map, the program is replaced atomically, the pins are swapped; every flow is kept and the held
 // connection answers through the swap. Forgetting its entry afterwards breaks it (the check can fail).
@@ -44,8 +44,10 @@ let nsA: Netns;
 let nsB: Netns;
 let pass: BpfObject;
 let dpB: Dataplane;
-let before1: Dataplane; // A's program of layout 1
-let after2: Dataplane; // A's program of layout 2
+let before1: Dataplane; // A's program of this layout (V)
+let after2: Dataplane; // A's program of the next layout (V + 1)
+/** This tree's layout version (bpf/steer.h STEER_LAYOUT_VERSION). */
+const V = L.STEER_LAYOUT_VERSION;
 let nextObject: string;
 let buildDir: string;
 const procs: ChildProcess[] = [];
@@ -141,10 +143,10 @@ test('a newer layout (flow value widened, a new map) migrates the pins: every fl
   assert.equal(await say(held, 'two'), 'B:two');
   const flowsBefore = before1.readFlows();
   assert.equal(flowsBefore.size, EXTRA_FLOWS + 1);
-  assert.equal(before1.layout.object, 1);
+  assert.equal(before1.layout.object, V);
 
   after2 = Dataplane.open({ pinDir: PIN_DIR, objectPath: nextObject, ...host });
-  assert.deepEqual(after2.layout, { pinned: 1, object: 2 });
+  assert.deepEqual(after2.layout, { pinned: V, object: V + 1 });
   assert.deepEqual(after2.migrated, ['flows']);
   assert.ok(after2.upgrading, 'the swap is still to do');
   assert.equal(after2.map('flows').valueSize, NEXT_FLOW_VAL_SIZE);
@@ -185,7 +187,7 @@ test('a newer layout (flow value widened, a new map) migrates the pins: every fl
   assert.ok(pins.includes('next_extra'), `the new map is pinned: ${pins.join(' ')}`);
   assert.ok(!pins.some((p) => p.endsWith('_swap')), 'no half-made pin left');
   const layout = BpfMap.openPinned(join(PIN_DIR, 'pin_layout'));
-  assert.equal(layout.lookup(Buffer.alloc(4))!.readUInt32LE(0), 2, 'the pins are layout 2 now');
+  assert.equal(layout.lookup(Buffer.alloc(4))!.readUInt32LE(0), V + 1, 'the pins are the next layout now');
   layout.close();
 
   assert.equal(await say(held, 'four'), 'B:four', 'the held connection answers through the swap');
@@ -204,7 +206,9 @@ test('the older layout on the newer pins is refused: the running program and its
     () => Dataplane.open({ pinDir: PIN_DIR, ...host }),
     (err: AnycastdError) =>
       err.code === 'ERR_PIN_LAYOUT' &&
-      /are layout 2, this program's is 1 .*left by a newer agent; nothing was changed/.test(err.message),
+      new RegExp(
+        `are layout ${V + 1}, this program's is ${V} .*left by a newer agent; nothing was changed`,
+      ).test(err.message),
   );
   assert.equal(
     withNetns(nsA.name, () => queryXdp(ifIndex('up0')).progId),
