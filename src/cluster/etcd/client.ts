@@ -2,8 +2,12 @@
 // the config loader read and checked (src/config/etcd-tls.ts), a bounded dial time and a watch stream that
 // reconnects within WATCH_BACKOFF_MAX_MS once the store is back (the library's default backoff grows to
 // 30 s, far longer than a partition should outlast its cure).
+//
+// The library (gRPC, protobuf loading) is required on the first client only: importing it costs seconds
+// of start-up on a busy host, and an agent on the mesh backend never needs it.
 
-import { Etcd3, type IOptions } from 'etcd3';
+import { createRequire } from 'node:module';
+import type { Etcd3, IOptions } from 'etcd3';
 import type { EtcdConfig } from '../../config/types.js';
 import { CALL_TIMEOUT_MS, WATCH_BACKOFF_MAX_MS, WATCH_BACKOFF_MIN_MS } from './limits.js';
 
@@ -28,7 +32,10 @@ export function settingsOf(c: EtcdConfig): ClientSettings {
   return { endpoints: c.endpoints, tls: m ? { ca: m.ca, cert: m.cert, key: m.key } : null };
 }
 
+const requireLazily = createRequire(import.meta.url);
+
 export function makeClient(s: ClientSettings): Etcd3 {
+  const library = requireLazily('etcd3') as typeof import('etcd3');
   const options: IOptions = {
     hosts: [...s.endpoints],
     dialTimeout: CALL_TIMEOUT_MS,
@@ -37,5 +44,5 @@ export function makeClient(s: ClientSettings): Etcd3 {
   };
   if (s.tls)
     options.credentials = { rootCertificate: s.tls.ca, certChain: s.tls.cert, privateKey: s.tls.key };
-  return new Etcd3(options);
+  return new library.Etcd3(options);
 }
