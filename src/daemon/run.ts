@@ -41,7 +41,7 @@ import { timedProbeFor } from '../metrics/probe-timing.js';
 import { SystemdNotifier } from '../native/notify.js';
 import { DEFAULT_PIN_DIR } from '../steer/dataplane.js';
 import { removeReaperPin, startFlowReaper } from '../steer/flow-reaper.js';
-import { MaglevThread } from '../steer/maglev-pool.js';
+import { MaglevThread, type TableBuilder } from '../steer/maglev-pool.js';
 import { sockDiagConnections } from './connections.js';
 import { startDataplane } from './dataplane.js';
 import { realHealth } from './health.js';
@@ -83,6 +83,8 @@ export interface DaemonOptions {
    * parts (tests read status() here). What it returns is called on the way out.
    */
   onStarted?: (ctx: RunContext) => Promise<Closer | undefined> | Closer | undefined;
+  /** Builds the rings' Maglev tables (default: a worker thread, MaglevThread; null: on the event loop). */
+  tableBuilder?: TableBuilder | null;
 }
 
 type Closer = () => void;
@@ -158,11 +160,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     notifier.status('starting: BGP listening, waiting for a peer route');
     await untilRouted(config, bgp, sink, clock);
     // Maglev tables are built on a worker thread: a ring change never holds the loop for a build.
-    const tables = new MaglevThread();
-    closers.push(() => void tables.close());
+    const thread = opts.tableBuilder === undefined ? new MaglevThread() : null;
+    thread?.start(); // up well before a failover needs it; until then tables are built on the loop
+    if (thread) closers.push(() => void thread.close());
+    const builder = thread ?? opts.tableBuilder ?? undefined;
     const steering = data
       ? new Steering(data.dp, clock, {
-          builder: tables,
+          ...(builder ? { builder } : {}),
           onError: (error, what) => log('error', 'ring-write-failed', { ring: what, error }),
         })
       : null;

@@ -1,10 +1,10 @@
 // Maglev tables built on a worker thread, so a ring change costs the agent's event loop nothing but the
 // write (~0.1–0.5 ms: members → slots, the map update) while the build (~1–5 ms per 65,537 entries,
 // maglev.ts) runs beside it; a failover of a host in hundreds of services queues hundreds of builds, and
-// the loop keeps serving BGP, BFD and the control API meanwhile. One thread, started at the first build
-// and unref'd (it never keeps the process alive); requests are answered in order. Should the thread fail
-// to start or die, every later build is made on the loop (the same table, only not off the loop) and
-// `fellBack` says why.
+// the loop keeps serving BGP, BFD and the control API meanwhile. One thread, started by start() or the
+// first build and unref'd (it never keeps the process alive); requests are answered in order. Until it
+// says it is up, and for good should it fail to start or die, builds are made on the loop (the same
+// table, only not off the loop; `fellBack` says why).
 
 import { Worker } from 'node:worker_threads';
 import { AnycastdError } from '../errors.js';
@@ -15,6 +15,9 @@ export interface BuildRequest {
   members: MaglevMember[];
   size: number;
 }
+
+/** The thread's first message: it is up. */
+export const READY = 'ready';
 
 export type BuildReply =
   | { id: number; ids: string[]; table: Uint32Array }
@@ -33,14 +36,32 @@ export interface TableBuilder {
 
 export class MaglevThread implements TableBuilder {
   #worker: Worker | null = null;
+  /** The thread said it is up (its first message). */
+  #ready = false;
   #next = 0;
   readonly #waiting = new Map<number, Waiting>();
   /** Why builds are made on the loop now (the thread failed), or null. */
   fellBack: string | null = null;
 
+  /** Whether builds go to the thread now (it said it is up). */
+  get up(): boolean {
+    return this.#ready && this.#worker !== null;
+  }
+
+  /** Starts the thread now (it takes ~50 ms, seconds under tsx); builds until it is up are made on the loop. */
+  start(): void {
+    if (this.fellBack === null) this.#started();
+  }
+
   build(members: readonly MaglevMember[], size: number): Promise<MaglevTable> {
     const worker = this.fellBack === null ? this.#started() : null;
-    if (!worker) return Promise.resolve().then(() => buildMaglev(members, size));
+    if (!worker || !this.#ready) {
+      try {
+        return Promise.resolve(buildMaglev(members, size));
+      } catch (err) {
+        return Promise.reject(err as Error);
+      }
+    }
     const id = this.#next++;
     const req: BuildRequest = {
       id,
@@ -66,7 +87,7 @@ export class MaglevThread implements TableBuilder {
     try {
       const w = startThread();
       w.unref();
-      w.on('message', (reply: BuildReply) => this.#answer(reply));
+      w.on('message', (reply: BuildReply | typeof READY) => this.#answer(reply));
       w.on('error', (err) => this.#fail(`maglev thread failed: ${err.message}`));
       w.on('exit', (code) => this.#fail(`maglev thread exited (${code})`));
       this.#worker = w;
@@ -77,7 +98,11 @@ export class MaglevThread implements TableBuilder {
     }
   }
 
-  #answer(reply: BuildReply): void {
+  #answer(reply: BuildReply | typeof READY): void {
+    if (reply === READY) {
+      this.#ready = true;
+      return;
+    }
     const w = this.#waiting.get(reply.id);
     if (!w) return;
     this.#waiting.delete(reply.id);
@@ -89,6 +114,7 @@ export class MaglevThread implements TableBuilder {
   #fail(why: string): void {
     this.fellBack ??= why;
     this.#worker = null;
+    this.#ready = false;
     const owed = [...this.#waiting.values()];
     this.#waiting.clear();
     for (const w of owed) {

@@ -3,7 +3,7 @@
 
 import { parentPort } from 'node:worker_threads';
 import { buildMaglev } from './maglev.js';
-import type { BuildReply, BuildRequest } from './maglev-pool.js';
+import { type BuildReply, type BuildRequest, READY } from './maglev-pool.js';
 
 parentPort?.on('message', (req: BuildRequest) => {
   let reply: BuildReply;
@@ -20,3 +20,5 @@ parentPort?.on('message', (req: BuildRequest) => {
     parentPort?.postMessage(reply);
   }
 });
+
+parentPort?.postMessage(READY);
