@@ -140,28 +140,35 @@ const SCENARIO_STEPS: Record<string, Scenario> = {
     };
   },
   join: async (lab, agents, xdp, target) => {
-    const [j, t] = await withTraffic(lab, target, () => joinHost(lab, agents, 'h4', HELD, xdp, target));
-    await leaveHost(lab, agents, 'h4');
-    return {
-      'add h4': {
-        broken: j.settled.brokenHealthy,
-        leavingOwn: 0,
-        ...trafficFigures(t),
-        joinerServed: j.newFlows.counts.h4 ?? 0,
-        newFailures: j.newFlows.failures,
-      },
-    };
+    try {
+      const [j, t] = await withTraffic(lab, target, () => joinHost(lab, agents, 'h4', HELD, xdp, target));
+      return {
+        'add h4': {
+          broken: j.settled.brokenHealthy,
+          leavingOwn: 0,
+          ...trafficFigures(t),
+          joinerServed: j.newFlows.counts.h4 ?? 0,
+          newFailures: j.newFlows.failures,
+        },
+      };
+    } finally {
+      // also after a failed join: the next scenario needs the lab of three hosts
+      if (lab.hosts.includes('h4')) await leaveHost(lab, agents, 'h4');
+    }
   },
   kill: async (lab, agents, _xdp, target) => {
-    const [k, t] = await withTraffic(lab, target, () => failService(lab, 'h2', HELD, target));
-    await restoreService(lab, agents, 'h2');
-    return {
-      "kill h2's service": {
-        broken: k.kept.brokenHealthy,
-        leavingOwn: k.kept.brokenFailed,
-        ...trafficFigures(t),
-      },
-    };
+    try {
+      const [k, t] = await withTraffic(lab, target, () => failService(lab, 'h2', HELD, target));
+      return {
+        "kill h2's service": {
+          broken: k.kept.brokenHealthy,
+          leavingOwn: k.kept.brokenFailed,
+          ...trafficFigures(t),
+        },
+      };
+    } finally {
+      await restoreService(lab, agents, 'h2');
+    }
   },
 };
 

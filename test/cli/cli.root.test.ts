@@ -1,4 +1,4 @@
-// Every CLI command as a process (`node --import tsx src/cli/main.ts ...`) against a running control
+// Every CLI command as a process (run-cli.ts: the built CLI, or the source through tsx) against a running control
 // API server whose handler sits over a real Dataplane and ConfigStore: human tables and --json, and the
 // exit codes scripts rely on (0 ok, 1 failed, 2 usage/config/unknown name, 3 agent not reachable).
 import assert from 'node:assert/strict';
