@@ -82,7 +82,7 @@ interface Contender {
 }
 
 /** Ours: a two-ring service whose rings name one remote instance (production's shape). */
-function ours(name: string, objectPath: string | undefined): Contender {
+function ours(name: string, objectPath: string | undefined, floodNewFlowsPerCpu?: number): Contender {
   let dp: Dataplane | null = null;
   const open = (): Dataplane => {
     dp?.close();
@@ -93,6 +93,7 @@ function ours(name: string, objectPath: string | undefined): Contender {
       mtu: MTU,
       objectPath,
       flowTableSize: TABLE,
+      ...(floodNewFlowsPerCpu ? { floodNewFlowsPerCpu } : {}),
     });
     dp.setServiceRings(SVC_REMOTE, { new: [REMOTE], established: [REMOTE] });
     dp.setVips([VIP]);

@@ -81,6 +81,14 @@ struct {
 	__type(value, struct flow_cache_entry);
 } flow_cache SEC(".maps");
 
+/* The flood guard's per-CPU window (never pinned, like flow_cache: a fresh one per program load). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct flood_window);
+} flood_window SEC(".maps");
+
 /* Control words (flow_cache generation). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -137,6 +145,9 @@ const volatile __u32 hash_seed = 0x5eed1e55; /* flow-hash seed, the same on ever
 const volatile __u32 mtu = 1500;             /* fabric MTU: encapsulated packets must fit */
 const volatile __be32 host4 = 0;             /* this host's IPv4 address (outer source, decap target) */
 const volatile __u32 host6[4] = {};          /* this host's IPv6 address (network byte order) */
+/* The flood guard: flow inserts per CPU per second past which new flows are steered by the ring without
+ * being recorded (0: no guard). */
+const volatile __u32 flood_new_flows = 0;
 /* The object's pinned-map layout, read by the loader before load, never set (steer.h). */
 const volatile __u32 layout_version = STEER_LAYOUT_VERSION;
 const volatile __u32 layout_compat = STEER_LAYOUT_COMPAT;

@@ -218,7 +218,15 @@ struct global_stats {
 	__u64 non_vip;    /* parsed IP packets not for a VIP */
 	__u64 sk_lookup;  /* bpf_skc_lookup_tcp calls (second-chance socket checks) */
 	__u64 stale_flow; /* hits not trusted (sequence number far from the entry's; local: no socket fits): re-steered */
-	__u64 reserved[2];
+	__u64 flood_bypass; /* flows steered by the ring but not recorded: this CPU was past flood_new_flows this second */
+	__u64 reserved;
+};
+
+/* flood_window value (PERCPU_ARRAY, 1 entry; never pinned): this CPU's flow inserts in the second that
+ * began at start_ns (the flood guard, steer_core.h flood_allows). */
+struct flood_window {
+	__u64 start_ns;
+	__u64 count;
 };
 
 _Static_assert(sizeof(struct vip_key) == 20, "vip_key");
@@ -237,5 +245,6 @@ _Static_assert(sizeof(struct ctl) == 16, "ctl");
 _Static_assert(sizeof(struct agent_beat) == 8, "agent_beat");
 _Static_assert(sizeof(struct vip_stats) == 128, "vip_stats");
 _Static_assert(sizeof(struct global_stats) == 64, "global_stats");
+_Static_assert(sizeof(struct flood_window) == 16, "flood_window");
 
 #endif

@@ -249,6 +249,37 @@ static __always_inline int hit_holds(struct xdp_md *ctx, const struct pkt *p, co
 	return 1;
 }
 
+#define FLOOD_WINDOW_NS 1000000000ull /* the flood guard counts inserts per second */
+
+/* The flood guard: may this CPU record one more flow in the current second? Past flood_new_flows, a
+ * new flow is steered by the ring as any other but not recorded (as Katran bypasses its LRU under a
+ * flood): a SYN flood cannot evict the flow table's live entries nor pay an LRU insert per packet. Its
+ * later packets miss again and take the rings (the established ring for non-SYN TCP), which name the same
+ * owner until a ring change; the second chance covers one change. Counted in flood_bypass. */
+static __always_inline int flood_allows(struct global_stats *gs)
+{
+	__u32 zero = 0;
+	struct flood_window *w;
+	__u64 now;
+
+	if (!flood_new_flows)
+		return 1;
+	w = bpf_map_lookup_elem(&flood_window, &zero);
+	if (!w)
+		return 1;
+	now = bpf_ktime_get_ns();
+	if (now - w->start_ns >= FLOOD_WINDOW_NS) {
+		w->start_ns = now;
+		w->count = 0;
+	}
+	if (w->count >= flood_new_flows) {
+		gs->flood_bypass++;
+		return 0;
+	}
+	w->count++;
+	return 1;
+}
+
 /* Writes a flow entry (and this CPU's cached copy of it), with the packet's sequence number. */
 static __always_inline void record(const struct pkt *p, struct flow_val *v, struct flow_cache_entry *ce,
 				   __u32 gen)
@@ -335,7 +366,7 @@ static __always_inline int steer_flow(struct xdp_md *ctx, struct pkt *p, const s
 				unservable = 1;
 			}
 		}
-		if (!unservable && !keep_entry && !(p->flags & (PKT_F_RST | PKT_F_ICMP_ERR)))
+		if (!unservable && !keep_entry && !(p->flags & (PKT_F_RST | PKT_F_ICMP_ERR)) && flood_allows(gs))
 			record(p, &v, cw ? ce : NULL, gen);
 	}
 	if (p->flags & PKT_F_ICMP_ERR)

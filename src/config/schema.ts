@@ -22,6 +22,9 @@ export const DEFAULT_RING_SIZE = 65_537;
  */
 export const DEFAULT_CLUSTER_PORT = 947;
 export const DEFAULT_MTU = 1500;
+/** The flood guard's rate: flow inserts per CPU per second (Katran's MAX_CONN_RATE); 0 turns it off. */
+export const DEFAULT_FLOOD_NEW_FLOWS = 125_000;
+const MAX_FLOOD_NEW_FLOWS = 0xffffffff;
 /** IPv6's minimum link MTU (RFC 8200) bounds the fabric MTU below. */
 const MIN_MTU = 1280;
 const MAX_MTU = 9216;
@@ -65,12 +68,16 @@ const dataplaneSchema = strict({
   flow_table_size: int(MIN_FLOW_TABLE, MAX_FLOW_TABLE).default(DEFAULT_FLOW_TABLE_SIZE),
   ring_size: int(MIN_RING_SIZE, MAX_RING_SIZE).default(DEFAULT_RING_SIZE),
   forget_closed_flows: z.boolean().default(true),
+  flood_guard: strict({
+    new_flows_per_cpu_per_s: int(0, MAX_FLOOD_NEW_FLOWS).default(DEFAULT_FLOOD_NEW_FLOWS),
+  }).default({ new_flows_per_cpu_per_s: DEFAULT_FLOOD_NEW_FLOWS }),
 }).transform(
   (d): DataplaneConfig => ({
     mode: d.mode,
     xdpMode: d.xdp_mode,
     mtu: d.mtu,
     flowTableSize: d.flow_table_size,
+    floodNewFlowsPerCpu: d.flood_guard.new_flows_per_cpu_per_s,
     ringSize: d.ring_size,
     forgetClosedFlows: d.forget_closed_flows,
   }),

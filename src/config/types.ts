@@ -220,6 +220,8 @@ export interface DataplaneConfig {
   xdpMode: XdpMode;
   mtu: number;
   flowTableSize: number;
+  /** The flood guard: flow inserts per CPU per second past which new flows are steered unrecorded (0: off). */
+  floodNewFlowsPerCpu: number;
   /** Maglev ring size; prime. */
   ringSize: number;
   /** A TCP connection that ends on this host takes its flow entry with it (src/steer/flow-reaper.ts). */

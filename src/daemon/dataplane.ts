@@ -32,6 +32,7 @@ export function startDataplane(
     pinDir,
     ringSize: config.dataplane.ringSize,
     flowTableSize: config.dataplane.flowTableSize,
+    floodNewFlowsPerCpu: config.dataplane.floodNewFlowsPerCpu,
     mtu: config.dataplane.mtu,
     ...(ipv4 ? { host4: ipv4 } : {}),
     ...(ipv6 ? { host6: ipv6 } : {}),

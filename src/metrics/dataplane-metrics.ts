@@ -112,6 +112,12 @@ export function defineDataplaneMetrics(f: MetricFactory): void {
         're-steered as misses.',
       'stale_flow',
     ],
+    [
+      'dataplane_flood_bypass_total',
+      'New flows steered by the ring but not recorded in the flow table: this CPU was past ' +
+        'dataplane.flood_guard.new_flows_per_cpu_per_s inserts in the current second.',
+      'flood_bypass',
+    ],
   ] as const;
   for (const [name, help, field] of global)
     f.mirrored(name, help, [], (c) => {

@@ -64,8 +64,8 @@ export type MapName = (typeof MAP_NAMES)[number];
 /** The flow_cache key of a flow (steer_core.h: hash_flow_slot & (FLOW_CACHE_SLOTS - 1)). */
 const cacheSlotKey = (flowKey: Buffer): Buffer => u32key(hashFlowSlot(flowKey) & (L.FLOW_CACHE_SLOTS - 1));
 const MIN_MTU = 1280 + 40; // an IPv6 packet of the minimum MTU must fit once encapsulated
-/** Maps of one program instance, never pinned: the per-CPU flow cache and the control word governing it. */
-const UNPINNED: ReadonlySet<string> = new Set(['ctl', 'flow_cache']);
+/** Maps of one program instance, never pinned: the per-CPU flow cache, the control word governing it, the flood guard's window. */
+const UNPINNED: ReadonlySet<string> = new Set(['ctl', 'flow_cache', 'flood_window']);
 /** Maps whose capacity is set at load (dataplane.flow_table_size): pinned at another size, they are migrated. */
 const RESIZABLE: ReadonlySet<string> = new Set(['flows']);
 /** A migrated map's new pin is made under this suffix, then renamed over the old one (bpffs refuses dots). */
@@ -84,6 +84,8 @@ export interface DataplaneOptions {
   rodata?: Record<string, Buffer>; // further `const volatile` globals (the benchmark harness's)
   /** Entries of the flow table (default the object's MAX_FLOWS); a pinned table of another size is migrated. */
   flowTableSize?: number;
+  /** The flood guard: flow inserts per CPU per second past which new flows are not recorded (0: none, the default). */
+  floodNewFlowsPerCpu?: number;
 }
 
 export interface InstanceSpec extends MaglevMember {
@@ -157,6 +159,7 @@ export class Dataplane {
       obj.setRodata('mtu', u32(config.mtu));
       obj.setRodata('host4', config.host4);
       obj.setRodata('host6', config.host6);
+      if (opts.floodNewFlowsPerCpu) obj.setRodata('flood_new_flows', u32(opts.floodNewFlowsPerCpu));
       for (const [name, value] of Object.entries(opts.rodata ?? {})) obj.setRodata(name, value);
       const flowTableSize = opts.flowTableSize ?? L.MAX_FLOWS;
       if (!L.validFlowTableSize(flowTableSize))

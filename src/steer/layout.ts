@@ -100,9 +100,11 @@ export const LAYOUTS = {
       non_vip: 24,
       sk_lookup: 32,
       stale_flow: 40,
-      reserved: 48,
+      flood_bypass: 48,
+      reserved: 56,
     },
   },
+  flood_window: { size: 16, fields: { start_ns: 0, count: 8 } },
 } as const satisfies Record<string, StructLayout>;
 
 const L = LAYOUTS;
@@ -141,6 +143,7 @@ export const MAP_SPECS: Readonly<Record<string, MapSpec>> = {
     maxEntries: FLOW_CACHE_SLOTS,
   },
   ctl: { type: MAP_ARRAY, keySize: 4, valueSize: L.ctl.size, maxEntries: 1 },
+  flood_window: { type: MAP_PERCPU_ARRAY, keySize: 4, valueSize: L.flood_window.size, maxEntries: 1 },
   agent_beat: { type: MAP_ARRAY, keySize: 4, valueSize: L.agent_beat.size, maxEntries: 1 },
   pin_layout: { type: MAP_ARRAY, keySize: 4, valueSize: L.pin_layout.size, maxEntries: 1 },
   vip_stats: { type: MAP_PERCPU_ARRAY, keySize: 4, valueSize: L.vip_stats.size, maxEntries: MAX_VIPS },
@@ -349,5 +352,6 @@ export function sumGlobalStats(perCpu: readonly Buffer[]): GlobalStats {
     non_vip: sum(f.non_vip),
     sk_lookup: sum(f.sk_lookup),
     stale_flow: sum(f.stale_flow),
+    flood_bypass: sum(f.flood_bypass),
   };
 }

@@ -60,6 +60,7 @@ test('a minimal config gets every default', () => {
     xdpMode: 'native',
     mtu: 1500,
     flowTableSize: 1_048_576,
+    floodNewFlowsPerCpu: 125_000,
     ringSize: 65_537,
     forgetClosedFlows: true,
   });

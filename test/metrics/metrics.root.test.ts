@@ -250,6 +250,7 @@ test('second-chance outcomes are counted per VIP, and the socket lookups behind 
   assert.equal(outcome(e, 'used'), 0);
   assert.equal(value(e, 'anycastd_dataplane_socket_lookups_total'), 2);
   assert.equal(value(e, 'anycastd_dataplane_stale_flows_total'), 0);
+  assert.equal(value(e, 'anycastd_dataplane_flood_bypass_total'), 0);
   assert.equal(value(e, 'anycastd_dataplane_stale_sockets_total', web), 0);
   // a one-ring service (dns) has no second chance, but its series exist at 0
   const dns = { service: 'dns', vip: DNS_VIP, protocol: 'udp', port: '53' };
