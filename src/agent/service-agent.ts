@@ -209,16 +209,20 @@ export class ServiceAgent {
   }
 
   async #pass(target: DesiredState): Promise<void> {
-    if (target === 'up') this.#up();
+    if (target === 'up') await this.#up();
     else if (target === 'down' || target === 'drain') await this.#down(target);
   }
 
-  #up(): void {
+  async #up(): Promise<void> {
     const reason = this.#reason;
     this.#drain.cancel();
     for (const vip of this.config.vips) this.#route.vipOn(vip, reason);
     this.#rings.local.new = this.#rings.local.established = true;
     this.#writeRings(reason);
+    // A ring write may land a few ms later (its table built off the loop): the routers are told to send
+    // here only once the kernel's rings hold this instance.
+    await this.#deps.steering.settled?.();
+    if (this.#desired() !== 'up') return;
     this.#route.advertise(this.config.vips, reason);
   }
 

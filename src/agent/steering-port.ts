@@ -23,6 +23,8 @@ export interface SteeringPort {
   setValid(service: ServiceConfig, instance: string, valid: boolean): void;
   /** Empties the rings of a service that left the config and frees its id. */
   removeService(name: string): void;
+  /** Resolves once every write asked for so far has landed in the data plane (absent: writes are synchronous). */
+  settled?(): Promise<void>;
   /** What the rings give each instance now. */
   shares(name: string): RingShares;
 }

@@ -30,7 +30,7 @@ import {
   sumVipStats,
 } from '../../src/steer/layout.js';
 import { program } from '../helpers/programs.js';
-import { within } from '../helpers/wait-for.js';
+import { waitFor, within } from '../helpers/wait-for.js';
 
 const PREFIX = uniquePrefix('agent');
 const HOST = '198.51.100.1';
@@ -42,6 +42,8 @@ const CONNECTS = 24;
 const PORT = 8080;
 const RING_SIZE = 251;
 const TRIALS = 8;
+/** How long a ring write may take to land after its `ring-updated` line (built off the loop). */
+const RING_LANDS_MS = 2000;
 /** No test may hang the suite: past this it fails and the cleanup runs. */
 const TEST_TIMEOUT_MS = 60_000;
 const POLL_TRIALS = 3;
@@ -234,6 +236,16 @@ function ringOwners(serviceId: number): Record<string, number> {
   }
 }
 
+/**
+ * Waits (bounded) for the kernel's `new` ring to be `expected`: a ring write may land a few ms after its
+ * `ring-updated` line (the table is built off the loop), so a read right after the line can see the old one.
+ */
+async function ringOwnersBecome(expected: Record<string, number>): Promise<void> {
+  const same = (): boolean => JSON.stringify(ringOwners(0)) === JSON.stringify(expected);
+  await waitFor(same, { timeoutMs: RING_LANDS_MS, what: `ring ${JSON.stringify(expected)}` }).catch(() => {});
+  assert.deepEqual(ringOwners(0), expected);
+}
+
 /** The VIP's counters, summed over CPUs, from the pinned vip_stats map (VIP id 0: the only VIP). */
 function vipStats(): { local: bigint; forwarded: bigint } {
   const map = BpfMap.openPinned(join(PIN_DIR, 'vip_stats'));
@@ -358,7 +370,7 @@ test('kill the local service: withdraw → flushed → ring without it → VIP o
     const gone = runner.lines.slice(from).find((l) => l.event === 'health-transition');
     assert.equal(gone?.reason, 'socket-gone');
     detection.push(gone.t - kill.t);
-    assert.deepEqual(ringOwners(0), { 'web/h2': RING_SIZE });
+    await ringOwnersBecome({ 'web/h2': RING_SIZE });
     assert.ok(!loAddresses().includes(VIP), 'VIP off lo');
     if (trial === 0) {
       const h2only = steer();
@@ -388,7 +400,7 @@ test('a remote instance failing changes the ring only; back, it rejoins', {
   runner.send('kill-remote');
   await runner.waitFor((l) => l.event === 'ring-updated' && l.kind === 'established', from, 5000);
   assert.deepEqual(runner.actions(from), ['ring-updated new h1', 'ring-updated established h1']);
-  assert.deepEqual(ringOwners(0), { 'web/h1': RING_SIZE });
+  await ringOwnersBecome({ 'web/h1': RING_SIZE });
   const back = runner.lines.length;
   runner.send('start-remote');
   await runner.waitFor((l) => l.event === 'ring-updated' && l.kind === 'established', back, 5000);
