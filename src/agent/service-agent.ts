@@ -8,7 +8,7 @@
 //          its flows re-steer: nothing can be kept on a dead instance, and packets still arriving here
 //          while the route converges go to healthy instances, not to a dead socket) → if worsened: wait
 //          its delay → withdraw → wait until sent → VIPs off lo (if vip_leaves_lo_when_down).
-//          The route goes first because the ring write (two 65537-entry rings) takes tens of ms.
+//          The route goes first: it is what stops the ToRs sending here, so nothing delays it.
 //   drain: the same route steps → out of the `new` ring → after drain_time, or once no client
 //          connection is left, out of the `established` ring → VIPs off lo (if configured; never
 //          before, its flows still need the VIP)
