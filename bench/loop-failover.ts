@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { nodeArgs } from '../lab/apps.js';
 import { run } from '../lab/exec.js';
 import { addVethPair, createNetns, removeNetnsByPrefix, uniquePrefix } from '../lab/netns.js';
 
@@ -95,15 +96,7 @@ export async function failoverLag(services: number, mode: BuildMode): Promise<Fa
         'exec',
         ns.name,
         process.execPath,
-        '--import',
-        'tsx',
-        RUNNER,
-        configFile,
-        join(dir, 'bpffs', 'pins'),
-        HOST,
-        REMOTE,
-        String(PORT),
-        mode,
+        ...nodeArgs(RUNNER, [configFile, join(dir, 'bpffs', 'pins'), HOST, REMOTE, String(PORT), mode]),
       ],
       { stdio: ['pipe', 'pipe', 'inherit'] },
     );
