@@ -12,6 +12,8 @@
 // Every timed run is checked: verdict, output bytes unchanged (no path here rewrites), and the counters
 // that prove each repeat took the path (non_vip, local).
 // STEER_VIPS_BASE_REV=<rev> picks the baseline (default BASE_REV); STEER_VIPS_RUNS the rounds.
+// ANYCASTD_BENCH_STEER_BEFORE=<steer.bpf.o> adds `prev`: an older object of this tree's layout with the
+// standard test bed, in the same interleaved rounds (the A/B of a change to these paths).
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { BpfObject, type BpfProgram, projectRoot } from '../src/native/index.js';
@@ -29,6 +31,7 @@ const REPEAT = 1_000_000;
 const RUNS = Number(process.env.STEER_VIPS_RUNS ?? 11);
 /** Rounds whose bare figure exceeds the lowest by this factor are dropped (see `run`). */
 const QUIET_FACTOR = 1.5;
+const PREV = process.env.ANYCASTD_BENCH_STEER_BEFORE;
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -78,6 +81,7 @@ export async function run(): Promise<BenchOutput> {
   const base = openBaseline(baselineObject(rev));
   const after: Dataplane = openTestbed();
   const full: Dataplane = openTestbed();
+  const prev: Dataplane | undefined = PREV ? openTestbed({ objectPath: PREV }) : undefined;
   try {
     full.setVips(fullTable());
     const nonVip = flowFrame({ ...ACK, dst: '192.0.2.99', dport: 80 });
@@ -87,6 +91,7 @@ export async function run(): Promise<BenchOutput> {
       before: base.program('steer'),
       after: after.program,
       full: full.program,
+      ...(prev ? { prev: prev.program } : {}),
     };
     const rounds: Record<string, number>[] = [];
     for (let r = 0; r < RUNS; r++) {
@@ -99,7 +104,7 @@ export async function run(): Promise<BenchOutput> {
       }
       rounds.push(m);
     }
-    for (const dp of [after, full]) {
+    for (const dp of [after, full, ...(prev ? [prev] : [])]) {
       assert.ok(dp.globalStats().non_vip >= BigInt(2 * RUNS * REPEAT), 'every non-VIP repeat counted');
       assert.ok(dp.vipStats(VIPS.local4.vipId).local >= BigInt(RUNS * REPEAT), 'every VIP repeat local');
     }
@@ -123,6 +128,7 @@ export async function run(): Promise<BenchOutput> {
       ...Object.entries(paths).map(
         ([k, v]) => `${k.padEnd(27)} ${v.ns.toFixed(1).padStart(6)}  ${v.ratio.toFixed(2).padStart(6)}`,
       ),
+      ...(prev ? [`prev: ${PREV}`] : []),
       `full table: ${L.MAX_VIPS} VIP/port entries + fragment entries, ${spilled} in vip_spill`,
       `aim: non-VIP ≤ 1.5× bare → ${paths['after.nonVip']!.ratio <= 1.5 ? 'met' : 'NOT met'} (${paths['after.nonVip']!.ratio}×, before ${paths['before.nonVip']!.ratio}×)`,
     ];
@@ -133,6 +139,7 @@ export async function run(): Promise<BenchOutput> {
   } finally {
     after.close();
     full.close();
+    prev?.close();
     base.close();
     bareObj.close();
   }

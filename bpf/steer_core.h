@@ -22,6 +22,7 @@
 #include "encap.h"
 #include "hash.h"
 #include "maps.h"
+#include "non_vip.h"
 #include "parse.h"
 #include "rings.h"
 #include "steer.h"
@@ -37,10 +38,7 @@ static __always_inline int vip_key_eq(const struct vip_key *a, const struct vip_
  * a sure no, and ends a non-VIP packet's path before its transport header is read. */
 static __always_inline int vip_addr_maybe(const __u32 *dst)
 {
-	__u32 bit = hash_vip_addr(dst) >> (32 - VIP_FILTER_LOG), word = bit >> 6;
-	__u64 *w = bpf_map_lookup_elem(&vip_filter, &word);
-
-	return w && ((*w >> (bit & 63)) & 1);
+	return vip_filter_bit(hash_vip_addr(dst));
 }
 
 /* Up to VIP_PROBES slots from hash_vip_key(k), ending at an empty one (removed entries are
@@ -413,26 +411,22 @@ static __always_inline int steer_decap(struct xdp_md *ctx, struct pkt *p, const 
 	return forward(ctx, p, alt, st);
 }
 
-/* The whole decision for one frame: an XDP action. */
-static __always_inline int steer_frame(struct xdp_md *ctx)
+/* The full path: parse (VLAN tags, tunnels to this host), the filter where addr_class could not judge,
+ * the transport header, the VIP probes. */
+static __always_inline int steer_parsed(struct xdp_md *ctx, struct global_stats *gs, int addr)
 {
 	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
-	struct global_stats *gs;
 	struct vip_entry *vip;
 	struct vip_stats *st;
 	struct pkt p = {};
-	__u32 zero = 0;
 	int rc;
 
-	gs = bpf_map_lookup_elem(&global_stats, &zero);
-	if (!gs)
-		return XDP_PASS;
 	rc = parse_l2(data, data_end, &p);
 	if (rc == PARSE_OK)
 		rc = parse_ip(data, data_end, &p);
 	if (rc == PARSE_OK)
 		rc = enter_tunnel(data, data_end, &p);
-	if (rc == PARSE_OK && !vip_addr_maybe((const __u32 *)p.key.dst)) {
+	if (rc == PARSE_OK && addr == ADDR_UNKNOWN && !vip_addr_maybe((const __u32 *)p.key.dst)) {
 		gs->non_vip++; /* not a VIP address: no transport header read, no probe */
 		return XDP_PASS;
 	}
@@ -456,6 +450,26 @@ static __always_inline int steer_frame(struct xdp_md *ctx)
 	if (p.outer_len)
 		return steer_decap(ctx, &p, vip, st, gs);
 	return steer_flow(ctx, &p, vip, st, gs);
+}
+
+/* The whole decision for one frame: an XDP action. A frame to an address that is surely no VIP is
+ * answered in place (non_vip.h); the rest takes the full path. */
+static __always_inline int steer_frame(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+	struct global_stats *gs;
+	__u32 zero = 0;
+	int addr;
+
+	gs = bpf_map_lookup_elem(&global_stats, &zero);
+	if (!gs)
+		return XDP_PASS;
+	addr = addr_class(data, data_end);
+	if (addr == ADDR_NOT_VIP) {
+		gs->non_vip++;
+		return XDP_PASS;
+	}
+	return steer_parsed(ctx, gs, addr);
 }
 
 #endif
