@@ -19,6 +19,11 @@ export const WATCH_BACKOFF_MIN_MS = 200;
 export const WATCH_BACKOFF_MAX_MS = 2_000;
 /** A watch that ended with an error (a compacted revision, a canceled watch) restarts after this. */
 export const WATCH_RESTART_MS = 1_000;
+/** The watch's liveness check (watch-liveness.ts) reads the store's side this often; a watch found
+ * behind is read again this much later, and restarted if it delivered nothing in between. A stuck watch
+ * is found within WATCH_CHECK_MS + WATCH_CHECK_CONFIRM_MS; a fleet of N agents reads N / 10 s. */
+export const WATCH_CHECK_MS = 10_000;
+export const WATCH_CHECK_CONFIRM_MS = 2_000;
 /** This host's digests are written once the membership has been quiet this long. */
 export const DIGEST_QUIET_MS = 250;
 /** Deadline of one unary call (a put, a range read). */

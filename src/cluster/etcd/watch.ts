@@ -4,7 +4,9 @@
 // revision every host's rings are built at. The etcd client reconnects a broken stream and resumes where it stopped; a
 // watch that etcd ends (a compacted revision, a canceled watch) or a read that fails starts over with a
 // fresh read after WATCH_RESTART_MS (counted in `restarts`). While etcd is away nothing changes here: the
-// last set stays (partitions cost no traffic).
+// last set stays (partitions cost no traffic). A watch that reports itself connected and delivers
+// nothing while the store moves on is found by the liveness check (watch-liveness.ts) and starts over
+// the same way (counted in `stalls` and `restarts`).
 //
 // Every key and value is hostile: a key of no known shape, a value too big, not JSON or not a record is
 // skipped and counted (`bad`), and the instance it named leaves the set (its key no longer holds a
@@ -17,6 +19,7 @@ import type { Clock, TimerHandle } from '../../clock.js';
 import type { KeyLayout } from './keys.js';
 import { MAX_INSTANCES_PER_SERVICE, MAX_KEY_BYTES, WATCH_RESTART_MS } from './limits.js';
 import { type BadValue, type InstanceRecord, parseDrain, parseRecord } from './record.js';
+import { type StoreView, WatchLiveness } from './watch-liveness.js';
 
 /** Most keys kept in all (instances and drains of every service). */
 export const MAX_KEYS = 65_536;
@@ -51,6 +54,12 @@ export interface MemberWatchEvents {
 
 const key = (service: string, instance: string): string => `${service}/${instance}`;
 
+/** Cancels a watcher without waiting: the library waits for etcd's answer, which a stuck or
+ * already-ended watch never gives (its responses are ignored from here on). */
+function cancelQuietly(w: Watcher): void {
+  void w.cancel().catch(() => undefined);
+}
+
 export class MemberWatch extends EventEmitter<MemberWatchEvents> {
   readonly #client: Etcd3;
   readonly #layout: KeyLayout;
@@ -71,28 +80,65 @@ export class MemberWatch extends EventEmitter<MemberWatchEvents> {
     'too-many': 0,
   };
   #watcher: Watcher | null = null;
+  #resyncing = false;
   #timer: TimerHandle = null;
   #closed = false;
   #started = false;
+  /** Every key of the range the watch holds, valid or not (the liveness check compares the count). */
+  readonly #present = new Set<string>();
+  /** A key too long to keep, or more than MAX_KEYS: the count is unknown until the next full read. */
+  #presentUnknown = false;
+  /** Watch responses received (the liveness check's sign of life). */
+  #delivered = 0;
+  readonly #liveness: WatchLiveness;
 
   constructor(client: Etcd3, layout: KeyLayout, clock: Clock) {
     super();
     this.#client = client;
     this.#layout = layout;
     this.#clock = clock;
+    this.#liveness = new WatchLiveness({
+      clock,
+      view: () => ({
+        live: this.#watcher !== null,
+        established: this.connected,
+        revision: this.revision,
+        keys: this.#presentUnknown ? null : this.#present.size,
+        delivered: this.#delivered,
+      }),
+      read: () => this.#readStore(),
+      stuck: (why) => {
+        void this.#resync();
+        // after the resync started: an 'error' without a listener throws
+        if (this.listenerCount('error') > 0)
+          this.emit('error', { detail: `watch stuck: ${why}; reading the set again` });
+      },
+    });
+  }
+
+  /** Watches found stuck by the liveness check (each started over). */
+  get stalls(): number {
+    return this.#liveness.stalls;
+  }
+
+  /** The client library's watcher of the moment (null while none is established). */
+  get watcher(): Watcher | null {
+    return this.#watcher;
   }
 
   /** Reads the set and starts watching; resolves after the first try (a failure is retried). */
   async start(): Promise<void> {
     await this.#resync();
+    this.#liveness.start();
   }
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#liveness.stop();
     this.#clock.clearTimeout(this.#timer);
     const w = this.#watcher;
     this.#watcher = null;
-    await w?.cancel().catch(() => undefined);
+    if (w) cancelQuietly(w);
   }
 
   get size(): number {
@@ -106,12 +152,21 @@ export class MemberWatch extends EventEmitter<MemberWatchEvents> {
   }
 
   async #resync(): Promise<void> {
-    if (this.#closed) return;
+    if (this.#closed || this.#resyncing) return;
+    this.#resyncing = true;
+    try {
+      await this.#readAndWatch();
+    } finally {
+      this.#resyncing = false;
+    }
+  }
+
+  async #readAndWatch(): Promise<void> {
     if (this.#started) this.restarts++;
     this.#started = true;
     const old = this.#watcher;
     this.#watcher = null;
-    await old?.cancel().catch(() => undefined);
+    if (old) cancelQuietly(old);
     const { start, end } = this.#layout.watched;
     let revision: number;
     let kvs: IKeyValue[];
@@ -127,33 +182,58 @@ export class MemberWatch extends EventEmitter<MemberWatchEvents> {
     }
     if (this.#closed) return;
     this.#replace(kvs, revision);
-    try {
-      const w = await this.#client
-        .watch()
-        .inRange({ start, end })
-        .startRevision(String(revision + 1))
-        .create();
-      if (this.#closed) {
-        await w.cancel().catch(() => undefined);
-        return;
-      }
-      this.#watcher = w;
-      this.#setConnected(true);
-      w.on('data', (res) => this.#guard(() => this.#onData(res)));
-      w.on('connected', () => this.#guard(() => this.#setConnected(true)));
-      w.on('disconnected', () => this.#guard(() => this.#setConnected(false)));
-      w.on('error', (err) =>
-        this.#guard(() => {
-          if (this.#watcher !== w) return;
-          this.emit('error', { detail: err.message });
-          this.#restartLater();
-        }),
-      );
-    } catch (err) {
-      this.#setConnected(false);
-      this.emit('error', { detail: (err as Error).message });
-      this.#restartLater();
+    // The watcher is attached at once and goes live when etcd answers its creation ('connected'):
+    // nothing here waits for that (a creation stuck behind a busy stream is the liveness check's to find).
+    const w = this.#client
+      .watch()
+      .inRange({ start, end })
+      .startRevision(String(revision + 1))
+      .watcher();
+    this.#watcher = w;
+    this.#setConnected(false);
+    // Only the watcher of the moment speaks: a replaced one's late responses are older than the read.
+    const mine = (fn: () => void) => () => {
+      if (this.#watcher === w) this.#guard(fn);
+    };
+    w.on('data', (res) => mine(() => this.#onData(res))());
+    w.on(
+      'connected',
+      mine(() => this.#setConnected(true)),
+    );
+    w.on(
+      'disconnected',
+      mine(() => this.#setConnected(false)),
+    );
+    w.on('error', (err) =>
+      mine(() => {
+        this.emit('error', { detail: err.message });
+        this.#restartLater();
+      })(),
+    );
+  }
+
+  /** The store's side for the liveness check: one key (the highest mod revision) and the count. */
+  async #readStore(): Promise<StoreView> {
+    const { start, end } = this.#layout.watched;
+    const res = await this.#client
+      .getAll()
+      .inRange({ start, end })
+      .serializable(true)
+      .sort('Mod', 'Descend')
+      .limit(1)
+      .exec();
+    return { maxModRevision: Number(res.kvs[0]?.mod_revision ?? 0), count: Number(res.count) };
+  }
+
+  #track(kv: IKeyValue, present: boolean): void {
+    if (kv.key.length > MAX_KEY_BYTES) {
+      this.#presentUnknown = true;
+      return;
     }
+    const k = kv.key.toString('latin1');
+    if (!present) this.#present.delete(k);
+    else if (this.#present.size < MAX_KEYS) this.#present.add(k);
+    else if (!this.#present.has(k)) this.#presentUnknown = true;
   }
 
   #restartLater(): void {
@@ -190,7 +270,12 @@ export class MemberWatch extends EventEmitter<MemberWatchEvents> {
     for (const k of this.drains.keys()) services.add(k.slice(0, k.indexOf('/')));
     this.instances.clear();
     this.drains.clear();
-    for (const kv of kvs) this.#put(kv, services);
+    this.#present.clear();
+    this.#presentUnknown = false;
+    for (const kv of kvs) {
+      this.#track(kv, true);
+      this.#put(kv, services);
+    }
     const gone: Registered[] = [];
     for (const r of before) if (!this.instances.get(r.service)?.has(r.instance)) gone.push(r);
     this.revision = revision;
@@ -200,7 +285,9 @@ export class MemberWatch extends EventEmitter<MemberWatchEvents> {
   #onData(res: IWatchResponse): void {
     const services = new Set<string>();
     const gone: Registered[] = [];
+    this.#delivered++;
     for (const ev of res.events) {
+      this.#track(ev.kv, ev.type === 'Put');
       if (ev.type === 'Put') this.#put(ev.kv, services, gone);
       else this.#delete(ev.kv, services, gone);
     }
