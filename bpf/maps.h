@@ -148,6 +148,8 @@ const volatile __u32 host6[4] = {};          /* this host's IPv6 address (networ
 /* The flood guard: flow inserts per CPU per second past which new flows are steered by the ring without
  * being recorded (0: no guard). */
 const volatile __u32 flood_new_flows = 0;
+/* ... and the length of its window (tests lengthen it so a burst falls in one window on a loaded box). */
+const volatile __u64 flood_window_ns = 1000000000ull;
 /* The object's pinned-map layout, read by the loader before load, never set (steer.h). */
 const volatile __u32 layout_version = STEER_LAYOUT_VERSION;
 const volatile __u32 layout_compat = STEER_LAYOUT_COMPAT;

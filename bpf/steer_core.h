@@ -247,8 +247,6 @@ static __always_inline int hit_holds(struct xdp_md *ctx, const struct pkt *p, co
 	return 1;
 }
 
-#define FLOOD_WINDOW_NS 1000000000ull /* the flood guard counts inserts per second */
-
 /* The flood guard: may this CPU record one more flow in the current second? Past flood_new_flows, a
  * new flow is steered by the ring as any other but not recorded (as Katran bypasses its LRU under a
  * flood): a SYN flood cannot evict the flow table's live entries nor pay an LRU insert per packet. Its
@@ -266,7 +264,7 @@ static __always_inline int flood_allows(struct global_stats *gs)
 	if (!w)
 		return 1;
 	now = bpf_ktime_get_ns();
-	if (now - w->start_ns >= FLOOD_WINDOW_NS) {
+	if (now - w->start_ns >= flood_window_ns) {
 		w->start_ns = now;
 		w->count = 0;
 	}

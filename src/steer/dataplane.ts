@@ -248,6 +248,12 @@ export class Dataplane {
     return this.#maps[name];
   }
 
+  /** A map of this program instance that is never pinned (UNPINNED): the flow cache, its control word,
+   * the flood guard's window — read or set by tests and diagnostics. */
+  unpinnedMap(name: 'ctl' | 'flow_cache' | 'flood_window'): BpfMap {
+    return this.#obj.map(name);
+  }
+
   /** A map another program loaded beside this one shares (by fd): a pinned one, or the flow_cache. */
   sharedMap(name: MapName | 'flow_cache'): BpfMap {
     return name === 'flow_cache' ? this.#cache : this.#maps[name];
