@@ -20,6 +20,7 @@ const CONCURRENCY = Number(process.env.ANYCASTD_BENCH_HUNG_SOAK_CONCURRENCY ?? 6
 const SESSIONS_TIMEOUT_MS = 30_000;
 const MS_PER_S = 1000;
 const LOAD_STOP_GRACE_MS = 1000;
+const DETAILS_PER_HOST = 5;
 
 interface LoadCounts {
   ok: number;
@@ -57,15 +58,23 @@ export async function run(): Promise<BenchOutput> {
     const counts = JSON.parse(
       (await import('node:fs')).readFileSync(loadProc.logFile, 'utf8').trim().split('\n').at(-1) ?? '{}',
     ) as LoadCounts;
-    const downs = Object.fromEntries(
-      HOSTS.map((h) => [
-        h,
-        agents
-          .events(h)
-          .slice(from[h])
-          .filter((e) => e.event === 'health-transition' && e.local === true && e.to === 'down').length,
-      ]),
-    ) as Record<HostName, number>;
+    const downEvents = (h: HostName, local: boolean) =>
+      agents
+        .events(h)
+        .slice(from[h])
+        .filter((e) => e.event === 'health-transition' && e.local === local && e.to === 'down');
+    const downs = Object.fromEntries(HOSTS.map((h) => [h, downEvents(h, true).length])) as Record<
+      HostName,
+      number
+    >;
+    // What each false down said (the first few per host), and the remote instances each host's checks
+    // took down (out of its rings only: no route change, but flows moved).
+    const downDetails = HOSTS.flatMap((h) =>
+      downEvents(h, true)
+        .slice(0, DETAILS_PER_HOST)
+        .map((e) => `${h}: ${String(e.detail)}`),
+    );
+    const remoteDowns = Object.fromEntries(HOSTS.map((h) => [h, downEvents(h, false).length]));
     const routeChanges = Object.fromEntries(
       TORS.map((t, i) => [
         t,
@@ -85,6 +94,8 @@ export async function run(): Promise<BenchOutput> {
       load: counts,
       loadavg1: Math.round(loadavg * 10) / 10,
       localDowns: downs,
+      downDetails,
+      remoteDowns,
       withdrawals,
       routeChanges,
       totalS: Math.round((performance.now() - t0) / MS_PER_S),
@@ -95,6 +106,8 @@ export async function run(): Promise<BenchOutput> {
         'every host checked by HTTP 1 s / fast 50 ms / timeout 150 ms / fall 2 with the stall signs:',
       `  local instance down: ${HOSTS.map((h) => `${h} ${downs[h]}`).join(', ')} (total ${withdrawals}); ` +
         `VIP route changes: ${TORS.map((t) => `${t} ${routeChanges[t]}`).join(', ')}`,
+      `  remote instances down (rings only): ${HOSTS.map((h) => `${h} ${remoteDowns[h]}`).join(', ')}`,
+      ...downDetails.map((d) => `  down: ${d}`),
       `  answered per host: ${JSON.stringify(counts.byHost)}; total ${data.totalS} s`,
     ];
     return { report: lines.join('\n'), data };

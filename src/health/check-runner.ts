@@ -8,13 +8,21 @@
 // window (suspicion.ts: how long, and the hold after false signs) in which a probe starts now and then
 // every fast interval, up to `fall` at once (a hung service's probes each take the whole timeout: one
 // after the other, `fall` of them would take fall × timeout), so fall is counted at the fast rate. The
-// check's own results decide: a sign never fails a check by itself.
+// check's own results decide: a sign never fails a check by itself. In a window the probes start at
+// least the confirm spacing apart (check-state.ts: two timeouts closer than that count as one).
+//
+// A timeout that fired late (by more than LATE_FRACTION of the timeout: this process's event loop was
+// blocked or not scheduled, so an answer may be waiting unread) is inconclusive, not a failure: the
+// check probes again at its fast interval (CheckState bounds how long such results are not counted).
 
 import { type Clock, systemClock } from '../clock.js';
 import { CheckState, type CheckTiming } from './check-state.js';
 import { thrownResult } from './probe-util.js';
-import { Suspicion } from './suspicion.js';
+import { Suspicion, windowSpacingMs } from './suspicion.js';
 import type { Probe, ProbeResult, Transition, TransitionReason } from './types.js';
+
+/** A timeout that fired later than this fraction of the timeout after its due time is inconclusive. */
+export const LATE_FRACTION = 1 / 3;
 
 /** A probe error that means this host has no route to anywhere, not that the instance failed. */
 const NO_ROUTE_FROM_HERE = /\bENETUNREACH\b/;
@@ -34,6 +42,8 @@ export class CheckRunner {
   #timer: unknown = null;
   #releaseTimer: unknown = null;
   #running = false;
+  /** When the last probe started (clock ms). */
+  #lastStart = -Infinity;
   readonly #inFlight = new Set<AbortController>();
   readonly #suspicion: Suspicion;
 
@@ -108,7 +118,7 @@ export class CheckRunner {
     const timedOut = new Promise<ProbeResult>((resolve) => {
       timer = this.#clock.setTimeout(() => {
         abort.abort();
-        resolve({ ok: false, durationMs: timeoutMs, detail: `timeout after ${timeoutMs}ms` });
+        resolve(timeoutResult(timeoutMs, this.#clock.now() - started - timeoutMs));
       }, timeoutMs);
     });
     let run: Promise<ProbeResult>;
@@ -141,15 +151,40 @@ export class CheckRunner {
     this.#timer = null;
     if (!this.#running) return;
     const suspecting = this.#suspecting();
-    if (this.#inFlight.size < (suspecting ? this.#opts.fall : 1))
+    if (this.#mayStart(suspecting)) {
+      this.#lastStart = this.#clock.now();
       void this.runOnce().then(() => this.#settled());
-    if (suspecting) this.#schedule(this.#opts.fastIntervalMs);
+    }
+    // At `fall` in flight the next one waits for one to settle.
+    if (suspecting && this.#inFlight.size < this.#opts.fall) this.#schedule(this.#windowDelay());
   }
 
-  /** A probe settled: outside a window, the last one in flight times the next. */
+  /** One probe at a time, or in a window up to `fall`, each started the window spacing after the last. */
+  #mayStart(suspecting: boolean): boolean {
+    const n = this.#inFlight.size;
+    if (n === 0) return true;
+    return (
+      suspecting && n < this.#opts.fall && this.#clock.now() - this.#lastStart >= windowSpacingMs(this.#opts)
+    );
+  }
+
+  /**
+   * In a window, the delay to the next probe: one fast interval after the last start when none is in
+   * flight (an answer is evidence at once), one window spacing after it while one is (overlapping
+   * probes of a silent service time out that far apart).
+   */
+  #windowDelay(): number {
+    const gap = this.#inFlight.size > 0 ? windowSpacingMs(this.#opts) : this.#opts.fastIntervalMs;
+    return Math.max(0, this.#lastStart + gap - this.#clock.now());
+  }
+
+  /** A probe settled: in a window the next is timed again; outside one, the last in flight times it. */
   #settled(): void {
-    if (this.#running && this.#timer === null && this.#inFlight.size === 0)
-      this.#schedule(this.#suspecting() ? this.#opts.fastIntervalMs : this.state.nextDelay());
+    if (!this.#running) return;
+    if (this.#suspecting()) {
+      this.#clock.clearTimeout(this.#timer);
+      this.#schedule(this.#windowDelay());
+    } else if (this.#timer === null && this.#inFlight.size === 0) this.#schedule(this.state.nextDelay());
   }
 
   #emit(t: Transition | null): void {
@@ -168,4 +203,12 @@ export class CheckRunner {
       this.#armRelease();
     }, release - this.#clock.now());
   }
+}
+
+/** The result of a run its timeout settled, fired `lateMs` after its due time (inconclusive if late). */
+function timeoutResult(timeoutMs: number, lateMs: number): ProbeResult {
+  const detail = `timeout after ${timeoutMs}ms`;
+  const result: ProbeResult = { ok: false, durationMs: timeoutMs, detail, timedOut: true };
+  if (lateMs <= timeoutMs * LATE_FRACTION) return result;
+  return { ...result, inconclusive: `the timer fired ${Math.round(lateMs)} ms late (this agent lagged)` };
 }

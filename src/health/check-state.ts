@@ -7,6 +7,14 @@
 // the check comes up with 'dampening-released' when tick() finds the penalty below the reuse threshold.
 // A result that is an agent fault (this process lacked a resource, agent-fault.ts) is neither a failure nor
 // a success: the state and both counts stay as they were.
+//
+// Silence is evidence over a span only: while up, a timeout counts toward fall only if it came at least
+// the confirm spacing (CONFIRM_SPACING_FRACTION of the timeout) after the failure counted before it, so
+// one stall of this host or of the service cannot fail two overlapping probes at once (a timeout sooner
+// is not counted, and the check probes again at its fast interval). An inconclusive result (the run's
+// timeout fired late, this process having lagged: check-runner.ts) is not counted either, for one
+// interval at most from the first of a row: past that, a late timeout counts as the failure it looks
+// like, so a hung service on a host that always lags is still found.
 
 import type { DampeningConfig } from '../config/types.js';
 import { Dampening } from './dampening.js';
@@ -18,6 +26,16 @@ export interface CheckTiming {
   rise: number;
   fall: number;
   dampening: DampeningConfig | null;
+  /** The probe's timeout; without it timeouts are counted with no spacing. */
+  timeoutMs?: number;
+}
+
+/** Fraction of the timeout two counted timeouts must be apart at least. */
+export const CONFIRM_SPACING_FRACTION = 2 / 3;
+
+/** How far apart two timeouts must come to count as two failures (ms). */
+export function confirmSpacingMs(timeoutMs: number): number {
+  return Math.round(timeoutMs * CONFIRM_SPACING_FRACTION);
 }
 
 /** The last probe run a check recorded (clock ms). */
@@ -41,6 +59,12 @@ export class CheckState {
   #held = false;
   #lastDetail = '';
   #lastRun: LastRun | null = null;
+  /** When the last failure counted toward fall was recorded. */
+  #failedAt = -Infinity;
+  /** When the first of the inconclusive results in a row came (null: the last result was conclusive). */
+  #inconclusiveSince: number | null = null;
+  /** The last result was not counted (inconclusive, or a timeout too soon): probe again soon. */
+  #recheck = false;
 
   constructor(timing: CheckTiming) {
     this.#t = timing;
@@ -79,10 +103,12 @@ export class CheckState {
 
   /** Feeds one probe result; returns a transition (or a 'dampened' hold event) if there is one. */
   record(r: ProbeResult, now: number): Transition | null {
+    const uncounted = r.fault ? null : this.#uncounted(r, now);
+    const detail = uncounted === null ? r.detail : `${r.detail} (not counted: ${uncounted})`;
     this.#lastRun = {
       ok: r.ok,
       agentFault: r.fault !== undefined,
-      detail: r.detail,
+      detail,
       durationMs: r.durationMs,
       at: now,
       output: r.output ?? '',
@@ -91,10 +117,18 @@ export class CheckState {
       this.#lastDetail = `agent fault: ${r.detail}`;
       return null;
     }
+    if (uncounted !== null) {
+      this.#lastDetail = detail;
+      this.#recheck = true;
+      return null;
+    }
+    if (r.inconclusive === undefined) this.#inconclusiveSince = null;
+    this.#recheck = false;
     this.#lastDetail = r.detail;
     if (!r.ok) {
       this.#ok = 0;
       this.#fail++;
+      this.#failedAt = now;
       this.#held = false;
       if (this.#state === 'unknown' || (this.#state === 'up' && this.#fail >= this.#t.fall))
         return this.#move('down', 'check-failed', now, r.detail);
@@ -115,6 +149,19 @@ export class CheckState {
       };
     }
     return this.#move('up', 'rise-reached', now, r.detail);
+  }
+
+  /** Why `r` is not counted at `now` (inconclusive, or a timeout too soon after a failure); null: it is. */
+  #uncounted(r: ProbeResult, now: number): string | null {
+    if (r.inconclusive !== undefined) {
+      this.#inconclusiveSince ??= now;
+      if (now - this.#inconclusiveSince < this.#t.intervalMs) return r.inconclusive;
+    }
+    const spacing = this.#t.timeoutMs === undefined ? 0 : confirmSpacingMs(this.#t.timeoutMs);
+    const gap = now - this.#failedAt;
+    if (r.timedOut && this.#state === 'up' && this.#fail > 0 && gap < spacing)
+      return `${Math.round(gap)} ms after the last failure, under ${spacing} ms`;
+    return null;
   }
 
   /** An event says the check has failed (e.g. 'socket-gone'): down at once, without waiting for fall. */
@@ -141,6 +188,7 @@ export class CheckState {
   /** Delay to the next probe: the fast interval while unknown or while the result is changing. */
   nextDelay(): number {
     const changing =
+      this.#recheck ||
       this.#state === 'unknown' ||
       (this.#state === 'up' && this.#fail > 0) ||
       (this.#state === 'down' && this.#ok > 0 && !this.#held);

@@ -1,17 +1,24 @@
 // When a check runs fast on a passive sign of trouble (stall-signs.ts): each sign may open a window of
-// timeout + fall fast intervals (long enough for `fall` probes started one fast interval apart to
-// settle). A window in which some probe failed leaves no hold: the next sign opens the next window at
+// timeout + fall window spacings (long enough for `fall` probes started one spacing apart to settle;
+// the spacing is the fast interval, and no less than the confirm spacing of check-state.ts). A window in which some probe failed leaves no hold: the next sign opens the next window at
 // once. A window in which every probe passed (a false sign: a loaded host where the service waited its
 // turn for the CPU, or a long-poll service) holds the next one off for one window length, doubling per
 // such window in a row up to one interval; a sign after a quiet interval starts again from no hold.
 // So a service that always shows a sign costs about one window of fast probes per interval, and one
 // false sign delays a true one by one window length at most.
 
+import { confirmSpacingMs } from './check-state.js';
+
 export interface SuspicionTiming {
   intervalMs: number;
   fastIntervalMs: number;
   timeoutMs: number;
   fall: number;
+}
+
+/** Between two probes of a window: the fast interval, and no less than the confirm spacing. */
+export function windowSpacingMs(t: SuspicionTiming): number {
+  return Math.max(t.fastIntervalMs, confirmSpacingMs(t.timeoutMs));
 }
 
 export class Suspicion {
@@ -29,7 +36,7 @@ export class Suspicion {
   }
 
   get windowMs(): number {
-    return this.#t.timeoutMs + this.#t.fall * this.#t.fastIntervalMs;
+    return this.#t.timeoutMs + this.#t.fall * windowSpacingMs(this.#t);
   }
 
   /** Whether a window is open at `now`. */
@@ -37,9 +44,9 @@ export class Suspicion {
     return now < this.#until;
   }
 
-  /** The sign behind the open window, or null. */
+  /** The sign behind the open window and how long ago it opened it, or null. */
   detail(now: number): string | null {
-    return this.active(now) ? this.#detail : null;
+    return this.active(now) ? `${this.#detail}, ${Math.round(now - this.#from)} ms ago` : null;
   }
 
   /** A probe failed (during a window or not: either way the sign was not false). */

@@ -1,13 +1,11 @@
 // The stall signs on hand-made sock_diag views (a queue that drains is no sign; one connection left in
 // the accept queue, a full queue, a request left unanswered are), and the check runner's fast window:
-// a sign starts a probe now and at the fast interval, `fall` at once, so a hung service's probes (each
-// taking the whole timeout) reach fall in timeout + one fast interval; a sign never fails a check alone.
+// a sign starts a probe now and then one spacing later, `fall` at once, so a hung service's probes (each
+// taking the whole timeout) reach fall in timeout + one spacing; a sign never fails a check alone.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CheckRunner, type RunnerOptions } from '../../src/health/check-runner.js';
 import { type ServedConnection, StallTracker } from '../../src/health/stall-signs.js';
-import type { Probe, Transition } from '../../src/health/types.js';
-import { FakeClock } from '../helpers/fake-clock.js';
+import { HUNG_OPTS, startedRunner } from './hung-service.js';
 
 const STALL = 100;
 const info = (recv: number, sent: number, segsIn: number, segsOut: number) => ({
@@ -116,55 +114,30 @@ test('stall signs: the connection due to become a sign, looked up again at its s
   assert.equal(new StallTracker().scan([], [{ ...a, tuple: undefined }], 0, STALL), null);
 });
 
-const OPTS: RunnerOptions = {
-  name: 'http#0',
-  intervalMs: 1000,
-  fastIntervalMs: 50,
-  timeoutMs: 150,
-  rise: 1,
-  fall: 2,
-  dampening: null,
-};
+const OPTS = HUNG_OPTS;
+const started = startedRunner;
 
-/** A probe that passes, or hangs until aborted when `hung`; records each start time. */
-function service(clock: FakeClock) {
-  const ctl: { hung: boolean; starts: number[]; probe: Probe } = {
-    hung: false,
-    starts: [],
-    probe: (signal) => {
-      ctl.starts.push(clock.now());
-      if (!ctl.hung) return Promise.resolve({ ok: true, durationMs: 1, detail: 'status 200' });
-      return new Promise((resolve) =>
-        signal.addEventListener('abort', () => resolve({ ok: false, durationMs: 0, detail: 'aborted' })),
-      );
-    },
-  };
-  return ctl;
-}
-
-/** A runner on a fake clock over service(), started (up at 0, probed again at 1000). */
-function started() {
-  const clock = new FakeClock();
-  const s = service(clock);
-  const seen: Transition[] = [];
-  const r = new CheckRunner(OPTS, s.probe, (t) => seen.push(t), clock);
-  r.start();
-  return { clock, s, seen, r };
-}
-
-test('runner: a sign of a stall → probes now and every fast interval, fall at once → down at timeout + fast', async () => {
+test('runner: a sign of a stall → probes now and every spacing, fall at once → down at timeout + spacing', async () => {
   const { clock, s, seen, r } = started();
   await clock.advance(1200); // up at 0; probed at 1000
   assert.equal(r.state.state, 'up');
   s.hung = true;
   await clock.advance(100); // 1300
   r.suspect('a request unanswered for 120 ms');
-  assert.equal(r.suspicion, 'a request unanswered for 120 ms');
+  assert.equal(r.suspicion, 'a request unanswered for 120 ms, 0 ms ago');
   await clock.advance(400);
-  assert.deepEqual(s.starts.slice(2, 4), [1300, 1350], 'now, then one fast interval later (two in flight)');
+  // The fast interval is 50 ms, but two timeouts count only 100 ms apart (2/3 of the timeout).
+  assert.deepEqual(s.starts.slice(2, 4), [1300, 1400], 'now, then one spacing later (two in flight)');
   assert.deepEqual(
     seen.slice(1).map((t) => [t.at, t.to, t.reason, t.detail]),
-    [[1500, 'down', 'check-failed', 'timeout after 150ms (after: a request unanswered for 120 ms)']],
+    [
+      [
+        1550,
+        'down',
+        'check-failed',
+        'timeout after 150ms (after: a request unanswered for 120 ms, 250 ms ago)',
+      ],
+    ],
   );
   r.stop();
 });
@@ -179,14 +152,18 @@ test('runner: false signs cost a window of fast probes, then fewer: about one wi
     await clock.advance(100);
   }
   const starts = s.starts.slice(before);
-  // Windows of 250 ms (timeout + fall × fast): the first at once, the next held off 250 ms after it.
+  // Windows of 350 ms (timeout + fall × spacing of 100 ms), probes of a service that answers at once one
+  // fast interval apart: the first at once (and the probe its last timer starts), the next held off
+  // 350 ms after it.
   assert.deepEqual(
     starts.filter((t) => t < 1800),
-    [1100, 1150, 1200, 1250, 1300, 1350, 1600, 1650, 1700, 1750],
+    [1100, 1150, 1200, 1250, 1300, 1350, 1400, 1450],
   );
-  // Then the hold doubles up to one interval: one window (5 probes) and the probe after it per ~1.25 s.
+  assert.equal(starts.filter((t) => t >= 1800 && t < 1850).length, 1, 'the next window at 1800');
+  // Then the hold doubles up to one interval: one window (7 probes) and the probe after it per ~1.35 s
+  // (about 17 in two intervals, against 2 at the interval alone).
   const last = starts.filter((t) => t >= 1100 + SIGNS_MS - 2 * OPTS.intervalMs);
-  assert.ok(last.length <= 14, `${last.length} probes in the last two intervals`);
+  assert.ok(last.length <= 18, `${last.length} probes in the last two intervals`);
   assert.deepEqual(
     seen.map((t) => t.to),
     ['up'],
@@ -199,16 +176,16 @@ test('runner: a true sign right after a false one waits one window length at mos
   const { clock, s, seen, r } = started();
   await clock.advance(1100);
   r.suspect('a connection not accepted for 100 ms'); // the service waited for the CPU
-  await clock.advance(300); // 1400: that window (1100..1350) passed
+  await clock.advance(400); // 1500: that window (1100..1450) passed
   s.hung = true;
-  r.suspect('a request unanswered for 100 ms'); // held off until 1600
+  r.suspect('a request unanswered for 100 ms'); // held off until 1800
   assert.equal(r.suspicion, null);
-  await clock.advance(200); // 1600
+  await clock.advance(300); // 1800
   r.suspect('a request unanswered for 300 ms');
   await clock.advance(300);
   assert.deepEqual(
     seen.slice(1).map((t) => [t.at, t.to, t.detail]),
-    [[1800, 'down', 'timeout after 150ms (after: a request unanswered for 300 ms)']],
+    [[2050, 'down', 'timeout after 150ms (after: a request unanswered for 300 ms, 250 ms ago)']],
   );
   r.stop();
 });

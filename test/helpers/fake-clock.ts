@@ -77,6 +77,14 @@ export class FakeClock implements Clock {
     this.#now = end;
   }
 
+  /**
+   * Moves time by `ms` WITHOUT firing the timers that fall due meanwhile, as when the event loop is
+   * blocked (or the process is not scheduled): they fire late, at the next advance, in due order.
+   */
+  block(ms: number): void {
+    this.#now += ms;
+  }
+
   /** Fires every timer, moving time to each, until none is left (promises settle after each). */
   async runAll(): Promise<void> {
     for (let n = 0; ; n++) {
@@ -127,9 +135,10 @@ export class FakeClock implements Clock {
         next = t;
       }
     if (id === undefined || !next) return false;
-    this.#now = next.at;
+    // A timer overdue after block() fires late: time does not go back to its due time.
+    this.#now = Math.max(this.#now, next.at);
     if (next.every === undefined) this.#timers.delete(id);
-    else this.#timers.set(id, { ...next, at: next.at + next.every, order: ++this.#order });
+    else this.#timers.set(id, { ...next, at: this.#now + next.every, order: ++this.#order });
     next.fn();
     return true;
   }
