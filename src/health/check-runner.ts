@@ -12,8 +12,10 @@
 // least the confirm spacing apart (check-state.ts: two timeouts closer than that count as one).
 //
 // A timeout that fired late (by more than LATE_FRACTION of the timeout: this process's event loop was
-// blocked or not scheduled, so an answer may be waiting unread) is inconclusive, not a failure: the
-// check probes again at its fast interval (CheckState bounds how long such results are not counted).
+// blocked or not scheduled, so an answer may be waiting unread: Node runs due timers before it reads
+// sockets) does not end the probe: it gets a grace of that fraction of the timeout, in which the
+// waiting I/O is read (and a service stalled with this process gets some of its time back); only then
+// is it a timeout. A hung service's probes cost that much more on a lagging host, no more.
 
 import { type Clock, systemClock } from '../clock.js';
 import { CheckState, type CheckTiming } from './check-state.js';
@@ -21,7 +23,7 @@ import { thrownResult } from './probe-util.js';
 import { Suspicion, windowSpacingMs } from './suspicion.js';
 import type { Probe, ProbeResult, Transition, TransitionReason } from './types.js';
 
-/** A timeout that fired later than this fraction of the timeout after its due time is inconclusive. */
+/** A timeout that fired later than this fraction of the timeout after its due time gets a grace as long. */
 export const LATE_FRACTION = 1 / 3;
 
 /** A probe error that means this host has no route to anywhere, not that the instance failed. */
@@ -116,9 +118,17 @@ export class CheckRunner {
     const timeoutMs = this.#opts.timeoutMs;
     let timer: unknown = null;
     const timedOut = new Promise<ProbeResult>((resolve) => {
-      timer = this.#clock.setTimeout(() => {
+      const expire = (graceMs: number) => {
         abort.abort();
-        resolve(timeoutResult(timeoutMs, this.#clock.now() - started - timeoutMs));
+        resolve(timeoutResult(timeoutMs, graceMs));
+      };
+      timer = this.#clock.setTimeout(() => {
+        // Late: this loop was blocked, and an answer may be waiting unread behind the timers.
+        const lateMs = this.#clock.now() - started - timeoutMs;
+        const maxGraceMs = timeoutMs * LATE_FRACTION;
+        if (lateMs <= maxGraceMs) return expire(0);
+        const graceMs = Math.min(lateMs, maxGraceMs);
+        timer = this.#clock.setTimeout(() => expire(graceMs), graceMs);
       }, timeoutMs);
     });
     let run: Promise<ProbeResult>;
@@ -135,7 +145,7 @@ export class CheckRunner {
     // healthy remote instances and reset their flows when its sessions return.
     if (!result.ok && NO_ROUTE_FROM_HERE.test(result.detail)) return result;
     const failed = !result.ok && !result.fault;
-    const sign = failed ? this.suspicion : null;
+    const sign = failed ? this.#suspicion.during(started, this.#clock.now()) : null;
     if (failed) this.#suspicion.failed();
     const recorded = sign === null ? result : { ...result, detail: `${result.detail} (after: ${sign})` };
     this.#emit(this.state.record(recorded, this.#clock.now()));
@@ -205,10 +215,13 @@ export class CheckRunner {
   }
 }
 
-/** The result of a run its timeout settled, fired `lateMs` after its due time (inconclusive if late). */
-function timeoutResult(timeoutMs: number, lateMs: number): ProbeResult {
-  const detail = `timeout after ${timeoutMs}ms`;
-  const result: ProbeResult = { ok: false, durationMs: timeoutMs, detail, timedOut: true };
-  if (lateMs <= timeoutMs * LATE_FRACTION) return result;
-  return { ...result, inconclusive: `the timer fired ${Math.round(lateMs)} ms late (this agent lagged)` };
+/** The result of a run its timeout settled, after a grace for this process's lag (0: none). */
+function timeoutResult(timeoutMs: number, graceMs: number): ProbeResult {
+  const lag = graceMs > 0 ? ` (+${Math.round(graceMs)} ms: this agent lagged)` : '';
+  return {
+    ok: false,
+    durationMs: timeoutMs + graceMs,
+    detail: `timeout after ${timeoutMs}ms${lag}`,
+    timedOut: true,
+  };
 }

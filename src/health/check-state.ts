@@ -11,10 +11,7 @@
 // Silence is evidence over a span only: while up, a timeout counts toward fall only if it came at least
 // the confirm spacing (CONFIRM_SPACING_FRACTION of the timeout) after the failure counted before it, so
 // one stall of this host or of the service cannot fail two overlapping probes at once (a timeout sooner
-// is not counted, and the check probes again at its fast interval). An inconclusive result (the run's
-// timeout fired late, this process having lagged: check-runner.ts) is not counted either, for one
-// interval at most from the first of a row: past that, a late timeout counts as the failure it looks
-// like, so a hung service on a host that always lags is still found.
+// is not counted, and the check probes again at its fast interval).
 
 import type { DampeningConfig } from '../config/types.js';
 import { Dampening } from './dampening.js';
@@ -61,9 +58,7 @@ export class CheckState {
   #lastRun: LastRun | null = null;
   /** When the last failure counted toward fall was recorded. */
   #failedAt = -Infinity;
-  /** When the first of the inconclusive results in a row came (null: the last result was conclusive). */
-  #inconclusiveSince: number | null = null;
-  /** The last result was not counted (inconclusive, or a timeout too soon): probe again soon. */
+  /** The last result was not counted (a timeout too soon): probe again soon. */
   #recheck = false;
 
   constructor(timing: CheckTiming) {
@@ -122,7 +117,6 @@ export class CheckState {
       this.#recheck = true;
       return null;
     }
-    if (r.inconclusive === undefined) this.#inconclusiveSince = null;
     this.#recheck = false;
     this.#lastDetail = r.detail;
     if (!r.ok) {
@@ -151,12 +145,8 @@ export class CheckState {
     return this.#move('up', 'rise-reached', now, r.detail);
   }
 
-  /** Why `r` is not counted at `now` (inconclusive, or a timeout too soon after a failure); null: it is. */
+  /** Why `r` is not counted at `now` (a timeout too soon after a failure); null: it is. */
   #uncounted(r: ProbeResult, now: number): string | null {
-    if (r.inconclusive !== undefined) {
-      this.#inconclusiveSince ??= now;
-      if (now - this.#inconclusiveSince < this.#t.intervalMs) return r.inconclusive;
-    }
     const spacing = this.#t.timeoutMs === undefined ? 0 : confirmSpacingMs(this.#t.timeoutMs);
     const gap = now - this.#failedAt;
     if (r.timedOut && this.#state === 'up' && this.#fail > 0 && gap < spacing)

@@ -1,11 +1,11 @@
 // When a check runs fast on a passive sign of trouble (stall-signs.ts): each sign may open a window of
 // timeout + fall window spacings (long enough for `fall` probes started one spacing apart to settle;
-// the spacing is the fast interval, and no less than the confirm spacing of check-state.ts). A window in which some probe failed leaves no hold: the next sign opens the next window at
-// once. A window in which every probe passed (a false sign: a loaded host where the service waited its
-// turn for the CPU, or a long-poll service) holds the next one off for one window length, doubling per
-// such window in a row up to one interval; a sign after a quiet interval starts again from no hold.
-// So a service that always shows a sign costs about one window of fast probes per interval, and one
-// false sign delays a true one by one window length at most.
+// the spacing is the fast interval, and no less than the confirm spacing of check-state.ts). A window
+// in which some probe failed leaves no hold: the next sign opens the next window at once. A window in which every probe passed (a false sign: a loaded host where the service waited its
+// turn for the CPU, or a long-poll service) holds the next one off for timeout + fall fast intervals,
+// doubling per such window in a row up to one interval; a sign after a quiet interval starts again from
+// no hold. So a service that always shows a sign costs about one window of fast probes per interval,
+// and one false sign delays a true one by timeout + fall fast intervals at most.
 
 import { confirmSpacingMs } from './check-state.js';
 
@@ -46,7 +46,19 @@ export class Suspicion {
 
   /** The sign behind the open window and how long ago it opened it, or null. */
   detail(now: number): string | null {
-    return this.active(now) ? `${this.#detail}, ${Math.round(now - this.#from)} ms ago` : null;
+    return this.active(now) ? this.#since(now) : null;
+  }
+
+  /**
+   * The sign behind the last window if it was open at any time from `start` to `now` (a probe that
+   * started in a window and settled after it), as detail() says it; else null.
+   */
+  during(start: number, now: number): string | null {
+    return this.#detail !== null && this.#from <= now && this.#until > start ? this.#since(now) : null;
+  }
+
+  #since(now: number): string {
+    return `${this.#detail}, ${Math.round(now - this.#from)} ms ago`;
   }
 
   /** A probe failed (during a window or not: either way the sign was not false). */
@@ -71,8 +83,13 @@ export class Suspicion {
     return true;
   }
 
-  /** Hold after `n` false windows in a row: one window length, doubling, at most one interval. */
+  /**
+   * Hold after `n` false windows in a row: timeout + fall fast intervals (the window's length before
+   * the confirm spacing lengthened it: a true sign after a false one waits no longer), doubling, at
+   * most one interval.
+   */
   #hold(n: number): number {
-    return Math.min(this.#t.intervalMs, this.windowMs * 2 ** (n - 1));
+    const unit = this.#t.timeoutMs + this.#t.fall * this.#t.fastIntervalMs;
+    return Math.min(this.#t.intervalMs, unit * 2 ** (n - 1));
   }
 }

@@ -16,12 +16,6 @@ export interface ProbeResult {
   fault?: AgentFault;
   /** The check's timeout settled it (the instance was silent), as opposed to an answer or an error. */
   timedOut?: boolean;
-  /**
-   * Set (to the reason) when the run says nothing about the instance because of this host's own timing:
-   * its timeout fired late, this process's event loop having lagged (check-runner.ts). Like an agent
-   * fault it is neither a failure nor a success; the check probes again at its fast interval.
-   */
-  inconclusive?: string;
 }
 
 /** A resource this process ran out of, by its errno name in lower case (see agent-fault.ts). */

@@ -1,12 +1,12 @@
 // A failure is counted only when it says something about the instance: a timeout that fired late
-// because this process lagged is inconclusive, two timeouts closer than the confirm spacing count as
-// one, and a real hang still brings the check down within a bound (on the fake clock; block() stands
-// for a blocked or unscheduled event loop).
+// because this process lagged gives the answer waiting behind it a grace, two timeouts closer than the
+// confirm spacing count as one, and a real hang still brings the check down within a bound (on the fake
+// clock; block() stands for a blocked or unscheduled event loop).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CheckRunner, LATE_FRACTION } from '../../src/health/check-runner.js';
 import { CheckState, confirmSpacingMs } from '../../src/health/check-state.js';
-import type { Probe, Transition } from '../../src/health/types.js';
+import type { Probe, ProbeResult, Transition } from '../../src/health/types.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { HUNG_OPTS, startedRunner } from './hung-service.js';
 
@@ -16,26 +16,50 @@ const started = startedRunner;
 
 const TIMED_OUT = { ok: false, durationMs: 150, detail: 'timeout after 150ms', timedOut: true };
 
-test('confirm: a timeout whose timer fired late (this process lagged) is not a failure', async () => {
-  const { clock, s, seen, r } = started();
+test('confirm: a timeout whose timer fired late (this loop lagged) waits for the answer behind it', async () => {
+  const clock = new FakeClock();
+  let waiting = false;
+  let answer: (r: ProbeResult) => void = () => {};
+  const probe: Probe = () =>
+    waiting
+      ? new Promise((resolve) => {
+          answer = resolve;
+        })
+      : Promise.resolve({ ok: true, durationMs: 1, detail: 'status 200' });
+  const seen: Transition[] = [];
+  const r = new CheckRunner(OPTS, probe, (t) => seen.push(t), clock);
+  r.start();
   await clock.advance(999); // up at 0
-  // The whole box stalls: the service does not answer and this loop is blocked past two timeouts.
-  s.hung = true;
-  await clock.advance(1); // the probe at 1000 starts
-  clock.block(OPTS.timeoutMs * 2); // the timeout due at 1150 fires at 1300: 150 ms late
+  waiting = true;
+  await clock.advance(1); // the probe at 1000 starts; its answer will be read from a socket
+  // The loop is blocked while the answer comes in: the timeout due at 1150 fires at 1300, before the
+  // socket is read (Node runs due timers first).
+  clock.block(OPTS.timeoutMs * 2);
   await clock.advance(0);
-  assert.match(r.state.lastDetail, /timeout after 150ms \(not counted: the timer fired 150 ms late/);
-  assert.equal(r.state.streak.failed, 0, 'not counted');
-  await clock.advance(OPTS.fastIntervalMs); // probed again at the fast interval: 1350
-  assert.equal(s.starts.at(-1), 1350);
-  clock.block(OPTS.timeoutMs * 2); // and stalls again: late once more
+  assert.equal(r.state.lastRun?.at, 0, 'the probe at 1000 is not over');
+  answer({ ok: true, durationMs: 300, detail: 'status 200' }); // the socket is read
   await clock.advance(0);
-  s.hung = false;
-  await clock.advance(OPTS.intervalMs);
+  assert.deepEqual([r.state.lastRun?.at, r.state.lastRun?.detail], [1300, 'status 200']);
   assert.deepEqual(
     seen.map((t) => t.to),
     ['up'],
-    'two late timeouts in a row: never down',
+  );
+  r.stop();
+});
+
+test('confirm: no answer in the grace after a late timer: a timeout, with the lag in its detail', async () => {
+  const { clock, s, r } = started();
+  await clock.advance(999);
+  s.hung = true;
+  await clock.advance(1);
+  clock.block(OPTS.timeoutMs * 2); // fires 150 ms late: a grace of 50 ms (the late fraction)
+  const graceMs = OPTS.timeoutMs * LATE_FRACTION;
+  await clock.advance(graceMs - 1);
+  assert.equal(r.state.streak.failed, 0);
+  await clock.advance(1);
+  assert.deepEqual(
+    [r.state.lastRun?.at, r.state.lastRun?.detail, r.state.streak.failed],
+    [1300 + graceMs, `timeout after 150ms (+${graceMs} ms: this agent lagged)`, 1],
   );
   r.stop();
 });
@@ -89,17 +113,17 @@ test('confirm: a window of fast probes starts them the confirm spacing apart', a
   r.stop();
 });
 
-test('confirm: a real hang on a host that always lags is still down within two intervals and a confirmation', async () => {
+test('confirm: a real hang on a host that always lags is still down within an interval and fall graced timeouts', async () => {
   const { clock, s, seen, r } = started();
   await clock.advance(1100);
   s.hung = true;
   const hungAt = clock.now();
   // Every turn of the loop is blocked 100 ms (each timer fires up to 100 ms late: most timeouts are
-  // later than the late fraction), for as long as it takes.
+  // later than the late fraction and get a grace), for as long as it takes.
   const LAG_MS = 100;
-  // The next probe (one interval), late timeouts not counted (one interval), then fall counted ones,
-  // each a timeout and a fast interval, both late by up to the lag.
-  const BOUND_MS = 2 * OPTS.intervalMs + OPTS.fall * (OPTS.timeoutMs + OPTS.fastIntervalMs + 2 * LAG_MS);
+  // The next probe (one interval), then fall probes, each a timeout, a grace, and a fast interval,
+  // each late by up to the lag.
+  const BOUND_MS = OPTS.intervalMs + OPTS.fall * (OPTS.timeoutMs + OPTS.fastIntervalMs + 4 * LAG_MS);
   while (seen.length < 2 && clock.now() - hungAt < 10 * OPTS.intervalMs) {
     clock.block(LAG_MS);
     await clock.advance(1);
