@@ -40,12 +40,14 @@ struct {
 	__type(value, struct service);
 } services SEC(".maps");
 
-/* Maglev rings, one whole ring per value; key = service * RING_SLOTS + slot. */
+/* Maglev rings, one whole ring per value; key = service * RING_SLOTS + slot. Sized by the loader (steer.h
+ * `struct ring`): so its value is given by size, not by BTF type (the kernel refuses a BTF value type of
+ * another size than the map's). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, MAX_SERVICES * RING_SLOTS);
-	__type(key, __u32);
-	__type(value, struct ring);
+	__uint(max_entries, RING_SERVICES * RING_SLOTS);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct ring));
 } rings SEC(".maps");
 
 /* Instance slots: the instance's host addresses, and whether it is local. */

@@ -45,7 +45,8 @@ static __always_inline __u32 ring_entry(__u32 svc_id, const struct service *svc,
 	__u64 i = idx;
 
 	asm volatile("" : "+r"(i)); /* one register for the bound check and the access (verifier) */
-	if (!ring || i >= RING_SIZE_MAX)
+	/* ring_size is rodata, a constant to the verifier: the map's value is 4 × ring_size bytes */
+	if (!ring || i >= ring_size)
 		return INSTANCE_NONE;
 	return ring->inst[i];
 }

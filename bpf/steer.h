@@ -42,7 +42,9 @@
 #define VIP_SPILL_MAX (2 * MAX_VIPS) /* vip_spill: every entry could be there, so placing never fails */
 #define VIP_FILTER_LOG 20            /* vip_filter: 2^20 bits, one per hash_vip_addr() >> (32 - 20) */
 #define VIP_FILTER_WORDS (1u << (VIP_FILTER_LOG - 6)) /* ... as u64 words (128 KiB) */
-#define MAX_SERVICES 16              /* services entries */
+#define MAX_SERVICES 4096            /* services entries (16 B each); vip_entry.service_id < MAX_SERVICES */
+#define RING_SERVICES 16             /* services the rings map holds as declared; the loader sets its
+					capacity from the configured services (RING_SLOTS entries each) */
 #define RING_KINDS 4                 /* service.active[]: 0 = new, 1 = established (issue 8), 2..3 spare */
 #define RING_KIND_NEW 0              /* TCP SYN, UDP and other flow-table misses (and a one-ring service) */
 #define RING_KIND_ESTABLISHED 1      /* non-SYN TCP flow-table misses; only when its slot is 2 or 3 */
@@ -96,7 +98,10 @@ struct service {
 	__u32 active[RING_KINDS];
 };
 
-/* rings value (ARRAY, MAX_SERVICES * RING_SLOTS, key = service * RING_SLOTS + slot): instance slots. */
+/* rings value (ARRAY, key = service * RING_SLOTS + slot): instance slots. The loader sizes the map:
+ * value 4 × ring_size bytes (only inst[0 .. ring_size) exists; the program never reads past it) and
+ * capacity services × RING_SLOTS, so its memory follows the config (a service whose key lies past the
+ * capacity finds no ring: no instance). Declared at RING_SIZE_MAX and RING_SERVICES. */
 struct ring {
 	__u32 inst[RING_SIZE_MAX];
 };

@@ -127,6 +127,18 @@ Napi::Value ObjSetMaxEntries(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), true);
 }
 
+// objSetValueSize(handle, mapName, bytes) -> false when the object has no such map (before load: the map
+// is created with values of that size; it must have no BTF value type of another size)
+Napi::Value ObjSetValueSize(const Napi::CallbackInfo& info) {
+  bpf_object* obj = ObjectOf(info);
+  if (obj == nullptr) return info.Env().Undefined();
+  bpf_map* map = bpf_object__find_map_by_name(obj, ArgStr(info, 1).c_str());
+  if (map == nullptr) return Napi::Boolean::New(info.Env(), false);
+  int ret = bpf_map__set_value_size(map, ArgU32(info, 2));
+  if (ret != 0) return ThrowSys(info.Env(), ErrnoOf(ret), "bpf_map__set_value_size");
+  return Napi::Boolean::New(info.Env(), true);
+}
+
 // objReuseMapFd(handle, mapName, fd) -> false when the object has no such map: before load, make map
 // `mapName` use an open map (another loaded object's: programs sharing maps). libbpf dups the fd.
 Napi::Value ObjReuseMapFd(const Napi::CallbackInfo& info) {
@@ -428,6 +440,7 @@ void InitBpf(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "objWriteRodata", ObjWriteRodata);
   Export(env, exports, "objReuseMap", ObjReuseMap);
   Export(env, exports, "objSetMaxEntries", ObjSetMaxEntries);
+  Export(env, exports, "objSetValueSize", ObjSetValueSize);
   Export(env, exports, "objReadRodata", ObjReadRodata);
   Export(env, exports, "objReuseMapFd", ObjReuseMapFd);
   Export(env, exports, "objAttach", ObjAttach);

@@ -313,13 +313,18 @@ export class Steering implements SteeringPort {
   /** The id the adopted maps gave one of its VIPs, if free; else the lowest free id. */
   #allocService(s: ServiceConfig): number {
     const taken = new Set(this.#serviceIds.values());
+    const room = Math.min(MAX_SERVICES, this.dataplane.ringServices);
     for (const addr of s.vips)
       for (const p of s.ports) {
         const prior = this.#adopted.get(vipKeyHex(vipKeyOf(addr, PROTO[p.protocol], p.port ?? ANY_PORT)));
-        if (prior && !taken.has(prior.serviceId)) return prior.serviceId;
+        if (prior && prior.serviceId < room && !taken.has(prior.serviceId)) return prior.serviceId;
       }
-    for (let id = 0; id < MAX_SERVICES; id++) if (!taken.has(id)) return id;
-    throw new AnycastdError('ERR_INVALID_ARGUMENT', `steering: more than ${MAX_SERVICES} services`);
+    for (let id = 0; id < room; id++) if (!taken.has(id)) return id;
+    throw new AnycastdError(
+      'ERR_INVALID_ARGUMENT',
+      `steering: service ${s.name} would be service ${room + 1}: the rings map, sized when the program ` +
+        `loaded, has room for ${room} (dataplane.max_services); restart the agent to make room`,
+    );
   }
 
   /** A VIP's id: the one it has, else the one the adopted maps gave it if free, else the lowest free. */

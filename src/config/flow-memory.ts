@@ -4,6 +4,7 @@
 // the unit sets LimitMEMLOCK=infinity for older kernels). A table that does not fit is refused by the
 // kernel with ENOMEM at load (the agent then names the size: ERR_FLOW_TABLE); `check` says so first.
 import { readFileSync } from 'node:fs';
+import { ringServices, ringsBytes, ringValueBytes } from './limits.js';
 import type { HostIssue } from './load.js';
 import type { Config } from './types.js';
 
@@ -90,5 +91,35 @@ export function flowTableIssues(cfg: Config, facts: MemoryFacts = readMemoryFact
       `(${FLOW_ENTRY_BYTES} B per entry), more than ${l.what} (${Math.floor(l.bytes / MIB)} MiB); ` +
       'the kernel would refuse it (ENOMEM) when the program loads',
     found: String(n),
+  }));
+}
+
+/**
+ * Rings that do not fit beside the flow table: the rings map (made at load like the flow table, charged
+ * the same way) needs max_services × 4 rings × ring_size × 4 B; reported when the flow table alone fits
+ * but the two together do not (a flow table too large is flowTableIssues' report).
+ */
+export function ringMemoryIssues(cfg: Config, facts: MemoryFacts = readMemoryFacts()): HostIssue[] {
+  if (cfg.dataplane.mode === 'none') return [];
+  const flow = flowTableBytes(cfg.dataplane.flowTableSize);
+  const room = ringServices(cfg.services.length, cfg.dataplane.maxServices);
+  const rings = ringsBytes(room, cfg.dataplane.ringSize);
+  const limits = [
+    { bytes: facts.availableBytes, what: 'MemAvailable' },
+    { bytes: facts.cgroupFreeBytes, what: "the free memory of this process's memory cgroup" },
+  ].filter(
+    (l): l is { bytes: number; what: string } =>
+      l.bytes !== null && flow <= l.bytes && flow + rings > l.bytes,
+  );
+  const perService = 4 * ringValueBytes(cfg.dataplane.ringSize);
+  return limits.map((l) => ({
+    path: ['dataplane', 'max_services'],
+    expected:
+      `rings the kernel can allocate: ${room} services × 4 rings of ${cfg.dataplane.ringSize} entries need ` +
+      `~${Math.ceil(rings / MIB)} MiB (${Math.ceil(perService / 1024)} KiB per service; a smaller ` +
+      `dataplane.ring_size or fewer services need less), with the flow table's ~${Math.ceil(flow / MIB)} MiB ` +
+      `more than ${l.what} (${Math.floor(l.bytes / MIB)} MiB); the kernel would refuse it (ENOMEM) when the ` +
+      'program loads',
+    found: String(room),
   }));
 }

@@ -12,7 +12,7 @@ import { ConfigError, type ConfigIssue } from '../errors.js';
 import { accountIssues } from './accounts.js';
 import { loadClusterKeys } from './cluster-keys.js';
 import { loadEtcdTls } from './etcd-tls.js';
-import { flowTableIssues } from './flow-memory.js';
+import { flowTableIssues, ringMemoryIssues } from './flow-memory.js';
 import { toConfigIssues } from './issues.js';
 import { formatPath, locate } from './locate.js';
 import { configSchema, DEFAULT_CONFIG_PATH } from './schema.js';
@@ -107,12 +107,13 @@ export function parseConfig(text: string, file: string, host?: HostCheck): Confi
   return { ...result.data, file };
 }
 
-/** What a config read from disk names on this host: accounts, the cluster key file and the etcd TLS files (read into the config), the flow table's memory. */
+/** What a config read from disk names on this host: accounts, the cluster key file and the etcd TLS files (read into the config), the flow table's and the rings' memory. */
 const hostFacts: HostCheck = (cfg) => [
   ...accountIssues(cfg),
   ...loadClusterKeys(cfg),
   ...loadEtcdTls(cfg),
   ...flowTableIssues(cfg),
+  ...ringMemoryIssues(cfg),
 ];
 
 /** Reads and parses a config file. Throws ConfigError (also for an unreadable file). */

@@ -5,6 +5,7 @@ import { isIPv6 } from 'node:net';
 import { z } from 'zod';
 import { asn, canonicalIp, int, ipv4, mapped, port, strict } from './fields.js';
 import { DEFAULT_FLOW_TABLE_SIZE, MAX_FLOW_TABLE, MIN_FLOW_TABLE } from './flow-memory.js';
+import { MAX_SERVICES } from './limits.js';
 import { bgpSchema, kernelRouteSchema } from './schema-bgp.js';
 import { etcdSchema } from './schema-etcd.js';
 import { addressPairSchema, serviceSchema } from './schema-service.js';
@@ -67,6 +68,7 @@ const dataplaneSchema = strict({
   mtu: int(MIN_MTU, MAX_MTU).default(DEFAULT_MTU),
   flow_table_size: int(MIN_FLOW_TABLE, MAX_FLOW_TABLE).default(DEFAULT_FLOW_TABLE_SIZE),
   ring_size: int(MIN_RING_SIZE, MAX_RING_SIZE).default(DEFAULT_RING_SIZE),
+  max_services: int(1, MAX_SERVICES).optional(),
   forget_closed_flows: z.boolean().default(true),
   flood_guard: strict({
     new_flows_per_cpu_per_s: int(0, MAX_FLOOD_NEW_FLOWS).default(DEFAULT_FLOOD_NEW_FLOWS),
@@ -79,6 +81,7 @@ const dataplaneSchema = strict({
     flowTableSize: d.flow_table_size,
     floodNewFlowsPerCpu: d.flood_guard.new_flows_per_cpu_per_s,
     ringSize: d.ring_size,
+    maxServices: d.max_services ?? null,
     forgetClosedFlows: d.forget_closed_flows,
   }),
 );

@@ -5,7 +5,7 @@
 
 import { isIPv4 } from 'node:net';
 import { checkVipFamilies } from './families.js';
-import { MAX_SERVICES, MAX_VIP_ENTRIES, vipEntryCount } from './limits.js';
+import { MAX_SERVICES, MAX_VIP_ENTRIES, ringServices, vipEntryCount } from './limits.js';
 import { MAX_RESTART_TIME_MS, MIN_HOLD_TIME_MS, MIN_RESTART_TIME_MS } from './schema-bgp.js';
 import { checkEtcd } from './semantics-etcd.js';
 import type { CheckConfig, Config, PeerConfig, ServiceConfig } from './types.js';
@@ -47,6 +47,13 @@ export function applySemantics(cfg: Config, report: Report): void {
       ['services'],
       `at most ${MAX_SERVICES} services (the data plane's limit)`,
       `${cfg.services.length}`,
+    );
+  const room = ringServices(cfg.services.length, cfg.dataplane.maxServices);
+  if (cfg.services.length <= MAX_SERVICES && cfg.services.length > room)
+    report(
+      ['dataplane', 'max_services'],
+      `room for the ${cfg.services.length} configured services (the rings map holds max_services)`,
+      `${room}`,
     );
   const entries = vipEntryCount(cfg.services);
   if (entries > MAX_VIP_ENTRIES)

@@ -224,6 +224,8 @@ export interface DataplaneConfig {
   floodNewFlowsPerCpu: number;
   /** Maglev ring size; prime. */
   ringSize: number;
+  /** The rings map's room in services (null: the configured count rounded up, config/limits.ts ringServices). */
+  maxServices: number | null;
   /** A TCP connection that ends on this host takes its flow entry with it (src/steer/flow-reaper.ts). */
   forgetClosedFlows: boolean;
 }

@@ -7,6 +7,7 @@
 import type { LogSink } from '../agent/log.js';
 import { makeRecord } from '../agent/log.js';
 import type { Clock } from '../clock.js';
+import { ringServices } from '../config/limits.js';
 import type { Config } from '../config/types.js';
 import { ifIndex } from '../native/xdp.js';
 import { Dataplane } from '../steer/dataplane.js';
@@ -31,6 +32,7 @@ export function startDataplane(
   const dp = Dataplane.open({
     pinDir,
     ringSize: config.dataplane.ringSize,
+    ringServices: ringServices(config.services.length, config.dataplane.maxServices),
     flowTableSize: config.dataplane.flowTableSize,
     floodNewFlowsPerCpu: config.dataplane.floodNewFlowsPerCpu,
     mtu: config.dataplane.mtu,

@@ -89,6 +89,7 @@ export interface NativeAddon {
   objWriteRodata(handle: number, offset: number, bytes: Buffer): void;
   objReuseMap(handle: number, mapName: string, pinPath: string): boolean;
   objSetMaxEntries(handle: number, mapName: string, maxEntries: number): boolean;
+  objSetValueSize(handle: number, mapName: string, bytes: number): boolean;
   objReadRodata(handle: number, offset: number, size: number): Buffer;
   objReuseMapFd(handle: number, mapName: string, fd: number): boolean;
   objAttach(handle: number, progName: string): number;

@@ -163,10 +163,21 @@ export class BpfObject {
 
   /** Before load: create map `mapName` with `maxEntries` entries instead of what the object declares. */
   setMaxEntries(mapName: string, maxEntries: number): void {
+    this.#sizeMap(mapName, 'max_entries', maxEntries, (h) =>
+      native().objSetMaxEntries(h, mapName, maxEntries),
+    );
+  }
+
+  /** Before load: create map `mapName` with values of `bytes` (a map declared by size, not BTF type). */
+  setValueSize(mapName: string, bytes: number): void {
+    this.#sizeMap(mapName, 'value_size', bytes, (h) => native().objSetValueSize(h, mapName, bytes));
+  }
+
+  #sizeMap(mapName: string, what: string, n: number, set: (handle: number) => boolean): void {
     const handle = this.#openHandle('size a map');
     const found = callNative(
-      () => `set max_entries of ${mapName} of ${this.path} to ${maxEntries}`,
-      () => native().objSetMaxEntries(handle, mapName, maxEntries),
+      () => `set ${what} of ${mapName} of ${this.path} to ${n}`,
+      () => set(handle),
     );
     if (!found) throw new AnycastdError('ERR_BPF_OBJECT', `${this.path}: no map ${mapName}`);
   }

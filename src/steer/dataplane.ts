@@ -66,8 +66,17 @@ const cacheSlotKey = (flowKey: Buffer): Buffer => u32key(hashFlowSlot(flowKey) &
 const MIN_MTU = 1280 + 40; // an IPv6 packet of the minimum MTU must fit once encapsulated
 /** Maps of one program instance, never pinned: the per-CPU flow cache, the control word governing it, the flood guard's window. */
 const UNPINNED: ReadonlySet<string> = new Set(['ctl', 'flow_cache', 'flood_window']);
-/** Maps whose capacity is set at load (dataplane.flow_table_size): pinned at another size, they are migrated. */
-const RESIZABLE: ReadonlySet<string> = new Set(['flows']);
+/**
+ * Maps whose capacity is set at load (dataplane.flow_table_size; the rings' room in services) or fixed by a
+ * constant that grew (services): pinned at another size, they are migrated.
+ */
+const RESIZABLE: ReadonlySet<string> = new Set(['flows', 'services', 'rings']);
+/**
+ * Maps whose value size is set at load (rings: 4 × ring_size): pinned with another value size they are
+ * made anew, nothing copied (a ring of another size is no ring of this one); the agent writes every
+ * service's rings at start.
+ */
+const REVALUED: ReadonlySet<string> = new Set(['rings']);
 /** A migrated map's new pin is made under this suffix, then renamed over the old one (bpffs refuses dots). */
 export const NEXT_PIN_SUFFIX = '_swap';
 
@@ -86,6 +95,8 @@ export interface DataplaneOptions {
   flowTableSize?: number;
   /** The flood guard: flow inserts per CPU per second past which new flows are not recorded (0: none, the default). */
   floodNewFlowsPerCpu?: number;
+  /** Services the rings map has room for (default L.RING_SERVICES; at most L.MAX_SERVICES). */
+  ringServices?: number;
 }
 
 export interface InstanceSpec extends MaglevMember {
@@ -168,6 +179,14 @@ export class Dataplane {
           `flow table size ${flowTableSize}: must be ${L.MIN_FLOW_TABLE}..${L.MAX_FLOW_TABLE}`,
         );
       obj.setMaxEntries('flows', flowTableSize);
+      const ringServices = opts.ringServices ?? L.RING_SERVICES;
+      if (!Number.isInteger(ringServices) || ringServices < 1 || ringServices > L.MAX_SERVICES)
+        throw new AnycastdError(
+          'ERR_INVALID_ARGUMENT',
+          `rings for ${ringServices} services: must be 1..${L.MAX_SERVICES}`,
+        );
+      obj.setMaxEntries('rings', ringServices * L.RING_SLOTS);
+      obj.setValueSize('rings', 4 * config.ringSize);
       const object = objectLayout(obj);
       const wanted = new Map(
         obj
@@ -187,15 +206,17 @@ export class Dataplane {
         ensureBpffs();
         mkdirSync(pinDir, { recursive: true });
         const pinned = readPins(pinDir);
-        plan = planPins(pinDir, pinned.shapes, pinned.version, wanted, object, RESIZABLE); // refuses before any change
+        plan = planPins(pinDir, pinned.shapes, pinned.version, wanted, object, RESIZABLE, REVALUED); // refuses before any change
         for (const name of plan.adopt) obj.reuseMap(name, join(pinDir, name));
         old = new Map(plan.migrate.map((name) => [name, BpfMap.openPinned(join(pinDir, name))]));
       }
-      loadSized(obj, flowTableSize);
+      loadSized(obj, flowTableSize, ringServices, config.ringSize);
       const dp = new Dataplane(obj, config, { plan, object }, opts.program ?? PROGRAM);
       if (pinDir) {
         for (const name of plan.create) pinAt(obj.map(name), join(pinDir, name));
-        for (const [name, from] of old) copyEntries(from, obj.map(name));
+        for (const [name, from] of old)
+          if (!REVALUED.has(name) || from.valueSize === obj.map(name).valueSize)
+            copyEntries(from, obj.map(name));
         if (plan.migrate.length === 0 && plan.stale.length === 0) dp.#writeLayout(object.version);
         else dp.#upgrade = { pinDir, old, stale: plan.stale, version: object.version };
       }
@@ -393,8 +414,11 @@ export class Dataplane {
    * be written for less. Returns how many entries the write changed in that slot.
    */
   writeRing(serviceId: number, kind: number, ring: Uint32Array): number {
-    if (serviceId < 0 || serviceId >= L.MAX_SERVICES || ring.length !== this.state.config.ringSize)
-      throw new AnycastdError('ERR_INVALID_ARGUMENT', `ring for service ${serviceId}: bad id or length`);
+    if (serviceId < 0 || serviceId >= this.ringServices || ring.length !== this.state.config.ringSize)
+      throw new AnycastdError(
+        'ERR_INVALID_ARGUMENT',
+        `ring for service ${serviceId}: bad id (rings for ${this.ringServices} services) or length`,
+      );
     const active = [...(this.state.services.get(serviceId) ?? new Array<number>(L.RING_KINDS).fill(0))];
     const current = active[kind] ?? 0;
     const pair = kind * 2; // each kind owns slots (2k, 2k+1): active and spare
@@ -423,6 +447,11 @@ export class Dataplane {
     this.#maps.services.update(u32key(serviceId), L.encodeService(active));
     this.state.services.set(serviceId, active);
     return changed;
+  }
+
+  /** Services the rings map has room for (service ids below it have rings; set at load). */
+  get ringServices(): number {
+    return this.#maps.rings.maxEntries / L.RING_SLOTS;
   }
 
   /** What the other slot of (service, kind) holds: the ring before the active one, if it was written. */
@@ -619,16 +648,18 @@ function pinAt(map: BpfMap, path: string): void {
 }
 
 /** Loads `obj`; a flow table the kernel refuses (memory: ENOMEM, size: E2BIG) is named with what it needs. */
-function loadSized(obj: BpfObject, flowTableSize: number): void {
+function loadSized(obj: BpfObject, flowTableSize: number, ringServices: number, ringSize: number): void {
   try {
     obj.load();
   } catch (err) {
     if (!(err instanceof SystemError) || (err.code !== 'ENOMEM' && err.code !== 'E2BIG')) throw err;
     const mib = (L.flowTableBytes(flowTableSize) / 2 ** 20).toFixed(0);
+    const ringMib = (L.ringsBytes(ringServices, ringSize) / 2 ** 20).toFixed(0);
     throw new AnycastdError(
       'ERR_FLOW_TABLE',
       `the kernel refused the flow table of ${flowTableSize} entries (~${mib} MiB of kernel memory, ` +
-        `${L.FLOW_ENTRY_BYTES} B per entry) with ${err.code}: lower dataplane.flow_table_size or raise ` +
+        `${L.FLOW_ENTRY_BYTES} B per entry) and rings for ${ringServices} services of ${ringSize} entries ` +
+        `(~${ringMib} MiB) with ${err.code}: lower dataplane.flow_table_size, ring_size or max_services, or raise ` +
         `the agent's memory limit (\`anycastd check\` compares it with this host's)`,
       { cause: err },
     );

@@ -14,7 +14,9 @@ export const VIP_PROBES = 16;
 export const VIP_SPILL_MAX = 2 * MAX_VIPS;
 export const VIP_FILTER_LOG = 20;
 export const VIP_FILTER_WORDS = 2 ** (VIP_FILTER_LOG - 6);
-export const MAX_SERVICES = 16;
+export const MAX_SERVICES = 4096;
+/** The rings map's room in services as the object declares it (Dataplane.open sizes it: ringServices). */
+export const RING_SERVICES = 16;
 export const RING_KINDS = 4;
 export const RING_KIND_NEW = 0;
 export const RING_KIND_ESTABLISHED = 1;
@@ -25,6 +27,7 @@ export const MAX_INSTANCES = 4096;
 export const MAX_FLOWS = 131072;
 
 export { FLOW_ENTRY_BYTES, flowTableBytes, MAX_FLOW_TABLE, MIN_FLOW_TABLE } from '../config/flow-memory.js';
+export { ringServices, ringsBytes } from '../config/limits.js';
 
 export const validFlowTableSize = (n: number): boolean =>
   Number.isInteger(n) && n >= MIN_FLOW_TABLE && n <= MAX_FLOW_TABLE;
@@ -132,7 +135,7 @@ export const MAP_SPECS: Readonly<Record<string, MapSpec>> = {
   },
   vip_filter: { type: MAP_ARRAY, keySize: 4, valueSize: 8, maxEntries: VIP_FILTER_WORDS },
   services: { type: MAP_ARRAY, keySize: 4, valueSize: L.service.size, maxEntries: MAX_SERVICES },
-  rings: { type: MAP_ARRAY, keySize: 4, valueSize: L.ring.size, maxEntries: MAX_SERVICES * RING_SLOTS },
+  rings: { type: MAP_ARRAY, keySize: 4, valueSize: L.ring.size, maxEntries: RING_SERVICES * RING_SLOTS },
   instances: { type: MAP_ARRAY, keySize: 4, valueSize: L.instance.size, maxEntries: MAX_INSTANCES },
   instance_ids: { type: MAP_ARRAY, keySize: 4, valueSize: L.instance_id.size, maxEntries: MAX_INSTANCES },
   flows: { type: MAP_LRU_HASH, keySize: L.flow_key.size, valueSize: L.flow_val.size, maxEntries: MAX_FLOWS },
@@ -253,9 +256,9 @@ export function decodeService(b: Buffer): number[] {
   return Array.from({ length: RING_KINDS }, (_, k) => b.readUInt32LE(L.service.fields.active + 4 * k));
 }
 
-/** A ring value: `slots` (instance slots, length <= RING_SIZE_MAX), the rest INSTANCE_NONE. */
-export function encodeRing(slots: Uint32Array): Buffer {
-  const all = new Uint32Array(RING_SIZE_MAX).fill(INSTANCE_NONE);
+/** A ring value of `entries` (the rings map's value is 4 × ring_size bytes): `slots`, the rest INSTANCE_NONE. */
+export function encodeRing(slots: Uint32Array, entries = slots.length): Buffer {
+  const all = new Uint32Array(entries).fill(INSTANCE_NONE);
   all.set(slots);
   return Buffer.from(all.buffer); // map values are host order, like every u32 here (LE on x86/arm64)
 }

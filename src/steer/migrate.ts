@@ -4,9 +4,15 @@
 // inserts flows; arrays are written by the agent alone, or are counters).
 import { SystemError } from '../errors.js';
 import type { BpfMap } from '../native/index.js';
-import { BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH } from '../native/map.js';
+import {
+  BPF_MAP_TYPE_ARRAY,
+  BPF_MAP_TYPE_HASH,
+  BPF_MAP_TYPE_LRU_HASH,
+  BPF_MAP_TYPE_PERCPU_ARRAY,
+} from '../native/map.js';
 
 const INSERTING_TYPES: ReadonlySet<number> = new Set([BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH]);
+const ARRAY_TYPES: ReadonlySet<number> = new Set([BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PERCPU_ARRAY]);
 
 /** `from`'s stored value in `to`'s form: each value zero-extended to `to.valueSize`. */
 function widen(from: BpfMap, to: BpfMap, value: Buffer): Buffer {
@@ -18,7 +24,11 @@ function widen(from: BpfMap, to: BpfMap, value: Buffer): Buffer {
   return from.perCpu ? to.packPerCpu(from.unpackPerCpu(value).map(one)) : one(value);
 }
 
-/** Copies every entry of `from` into `to` (batch updates); how many. */
+/** An array's keys past `to`'s capacity (a smaller array: the rings of fewer services) are left out. */
+const fits = (to: BpfMap, key: Buffer): boolean =>
+  !ARRAY_TYPES.has(to.type) || key.readUInt32LE(0) < to.maxEntries;
+
+/** Copies every entry of `from` into `to` (batch updates) that `to` has room for; how many. */
 export function copyEntries(from: BpfMap, to: BpfMap): number {
   let n = 0;
   for (const chunk of from.lookupBatch()) {
@@ -26,11 +36,13 @@ export function copyEntries(from: BpfMap, to: BpfMap): number {
     const values: Buffer[] = [];
     const vs = from.storedValueSize;
     for (let i = 0; i < chunk.count; i++) {
-      keys.push(chunk.keys.subarray(i * from.keySize, (i + 1) * from.keySize));
+      const key = chunk.keys.subarray(i * from.keySize, (i + 1) * from.keySize);
+      if (!fits(to, key)) continue;
+      keys.push(key);
       values.push(widen(from, to, chunk.values.subarray(i * vs, (i + 1) * vs)));
     }
-    to.updateBatch(keys, values);
-    n += chunk.count;
+    if (keys.length > 0) to.updateBatch(keys, values);
+    n += keys.length;
   }
   return n;
 }

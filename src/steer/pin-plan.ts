@@ -8,7 +8,9 @@
 // whose shape changed otherwise. A resizable map (the flow table: its capacity is configured) pinned at
 // another capacity, same type, key and value, is migrated at any layout version: its entries are copied
 // into the new size (a smaller table keeps what fits; the LRU drops the least recently used), so a
-// change of dataplane.flow_table_size keeps the flows.
+// change of dataplane.flow_table_size keeps the flows. A revalued map (the rings: value 4 × ring_size,
+// capacity from the configured services) pinned with another value size or capacity, same type and key,
+// is migrated at any version too; the caller copies its entries only where the value size is the same.
 import { AnycastdError } from '../errors.js';
 
 /** A map's kernel shape, as pinned or as the object declares it. */
@@ -69,6 +71,9 @@ const resized = (a: MapShape, b: MapShape): boolean =>
   a.valueSize === b.valueSize &&
   a.maxEntries !== b.maxEntries;
 
+const revaluedOrResized = (a: MapShape, b: MapShape): boolean =>
+  a.type === b.type && a.keySize === b.keySize && !sameShape(a, b);
+
 const sameShape = (a: MapShape, b: MapShape): boolean =>
   a.type === b.type &&
   a.keySize === b.keySize &&
@@ -78,7 +83,8 @@ const sameShape = (a: MapShape, b: MapShape): boolean =>
 /**
  * The plan for the pins in `where`: `pinned` (name → shape of each pin there), `pinnedVersion` (from its
  * pin_layout; null: none), `wanted` (the object's pinned maps), `resizable` (maps whose capacity may
- * differ from the pin's at any version: migrated). Throws ERR_PIN_LAYOUT naming the pins' and the
+ * differ from the pin's at any version: migrated), `revalued` (maps whose value size and capacity may
+ * differ at any version: migrated). Throws ERR_PIN_LAYOUT naming the pins' and the
  * object's layouts (and the map) when the pins can be neither adopted nor migrated.
  */
 export function planPins(
@@ -88,6 +94,7 @@ export function planPins(
   wanted: ReadonlyMap<string, MapShape>,
   object: ObjectLayout,
   resizable: ReadonlySet<string> = new Set(),
+  revalued: ReadonlySet<string> = new Set(),
 ): PinPlan {
   const plan: PinPlan = { pinnedVersion: null, adopt: [], migrate: [], create: [], stale: [] };
   if (pinned.size === 0) return { ...plan, create: [...wanted.keys()] };
@@ -107,6 +114,7 @@ export function planPins(
     if (!have) plan.create.push(name);
     else if (sameShape(have, want)) plan.adopt.push(name);
     else if (resizable.has(name) && resized(have, want)) plan.migrate.push(name);
+    else if (revalued.has(name) && revaluedOrResized(have, want)) plan.migrate.push(name);
     else if (version < object.version && migratable(have, want)) plan.migrate.push(name);
     else refuse(`map ${name} is pinned as ${describe(have)}, the program wants ${describe(want)}`);
   }

@@ -54,3 +54,11 @@ test(`${MAX_SERVICES} services load; one more is refused naming the count and th
     new RegExp(`services: expected at most ${MAX_SERVICES} services .*found ${MAX_SERVICES + 1}`),
   );
 });
+
+test('max_services below the configured services is refused naming both', () => {
+  const text = withServices(20, 1, 1).replace('dataplane:', 'dataplane:\n  max_services: 16');
+  assert.match(
+    problem(text),
+    /dataplane\.max_services: expected room for the 20 configured services .*found 16/,
+  );
+});

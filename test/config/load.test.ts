@@ -62,6 +62,7 @@ test('a minimal config gets every default', () => {
     flowTableSize: 1_048_576,
     floodNewFlowsPerCpu: 125_000,
     ringSize: 65_537,
+    maxServices: null,
     forgetClosedFlows: true,
   });
   const chk = cfg.services[0]!.checks[0]!;

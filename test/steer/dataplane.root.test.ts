@@ -8,6 +8,7 @@ import { addVethPair, createNetns, removeNetnsByPrefix, uniquePrefix } from '../
 import type { AnycastdError } from '../../src/errors.js';
 import { BpfMap, ifIndex, queryXdp, withNetns } from '../../src/native/index.js';
 import { Dataplane, MAP_NAMES } from '../../src/steer/dataplane.js';
+import * as L from '../../src/steer/layout.js';
 import * as P from '../../src/steer/proto.js';
 import { vipKeyOf, vipProbeSlots } from '../../src/steer/vips.js';
 import { flowFrame } from './packets.js';
@@ -62,7 +63,9 @@ test('a pinned map of another shape under the same layout version is refused; no
     () => Dataplane.open({ pinDir, host4: HOST4 }),
     (err: AnycastdError) =>
       err.code === 'ERR_PIN_LAYOUT' &&
-      err.message.includes('map instance_ids is pinned as type 2, key 4 B, value 16 B, 16 entries') &&
+      err.message.includes(
+        `map instance_ids is pinned as type 2, key 4 B, value 16 B, ${L.MAX_SERVICES} entries`,
+      ) &&
       err.message.includes('nothing was changed'),
   );
   assert.deepEqual(readdirSync(pinDir).sort(), before, 'no pin removed or added');

@@ -33,6 +33,8 @@ function btfStructs(): Map<string, { size: number; members: Map<string, number> 
 test('every steer.h struct has the size and field offsets of layout.ts', () => {
   const btf = btfStructs();
   for (const [name, layout] of Object.entries(L.LAYOUTS)) {
+    // the rings map is declared by size (the loader sets its value to 4 × ring_size): no BTF type
+    if (name === 'ring') continue;
     const s = btf.get(name);
     assert.ok(s, `struct ${name} is in the object's BTF`);
     assert.equal(s.size, layout.size, `sizeof(struct ${name})`);

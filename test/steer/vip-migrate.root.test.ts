@@ -1,7 +1,7 @@
 // Pins of layout 1 (BASE_REV's object: a 4,096-slot vip_table, 1,024 vip_stats, no vip_spill or
 // vip_filter) taken over by this tree's object: the VIP table is copied into the 65,536-slot one (entries
 // at their old slots, outside their new probe windows), vip_stats into the larger one, vip_spill and
-// vip_filter made; the adopted VIPs keep their ids, the first setVips re-places them, and BPF_PROG_TEST_RUN
+// vip_filter made, services copied into the larger one; the adopted VIPs keep their ids, the first setVips re-places them, and BPF_PROG_TEST_RUN
 // frames to them are steered by the new program (not passed as non-VIP); finishUpgrade swaps the pins.
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
@@ -54,7 +54,8 @@ test('layout 1 pins: VIPs copied, re-placed by the first setVips, steered; the p
   const dp = Dataplane.open({ pinDir: PIN_DIR, host4: HOST4 });
   try {
     assert.deepEqual(dp.layout, { pinned: 1, object: L.STEER_LAYOUT_VERSION });
-    assert.deepEqual([...dp.migrated].sort(), ['vip_stats', 'vip_table']);
+    // services too: its capacity grew from 16 to MAX_SERVICES (the rings map, as declared, is the same)
+    assert.deepEqual([...dp.migrated].sort(), ['services', 'vip_stats', 'vip_table']);
     assert.equal(dp.state.vips.length, entries.length, 'the adopted VIPs (their ids kept)');
     dp.setVips(specs);
     for (const e of entries) {

@@ -52,7 +52,9 @@ test('an any-port VIP is its own fragment entry', () => {
 test('duplicates and out-of-range ids are refused', () => {
   assert.throws(() => vipEntries([spec(1, 80), spec(2, 80)]), { code: 'ERR_INVALID_ARGUMENT' });
   assert.throws(() => vipEntries([spec(MAX_VIPS, 80)]), { code: 'ERR_INVALID_ARGUMENT' });
-  assert.throws(() => vipEntries([spec(1, 80, { serviceId: 99 })]), { code: 'ERR_INVALID_ARGUMENT' });
+  assert.throws(() => vipEntries([spec(1, 80, { serviceId: MAX_SERVICES })]), {
+    code: 'ERR_INVALID_ARGUMENT',
+  });
 });
 
 test('placement keeps the slots entries have and fills a probe sequence in order', () => {
