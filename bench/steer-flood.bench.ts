@@ -5,8 +5,7 @@
 // rate, A's misses / bypassed / recorded, and how many held connections' flow entries the flood left in
 // A's table. The guard's rate is set below what the generator reaches on this machine (a raw socket in
 // Python, every SYN received through a veth and a TCP stack on the same CPUs: a few thousand per second
-// on a busy 2-core box, far below the default 125,000 per CPU), the table small enough for the unguarded
-// flood to overrun it.
+// on a busy 2-core box, far below the default 125,000 per CPU), the table smaller than the flood.
 import assert from 'node:assert/strict';
 import { uniquePrefix } from '../lab/netns.js';
 import { type FloodReport, floodScenario } from '../test/steer/flood-lab.js';

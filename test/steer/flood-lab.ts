@@ -1,16 +1,18 @@
 // A SYN flood against the VIP on the two-host veth lab (veth-lab.ts) while connections are held, with the
 // flood guard (steer_core.h flood_allows) on or off on the front host A:
 //  1. rings new = established = {A, B} on both hosts (A passes its share, forwards B's), XDP on both
-//     uplinks, the lab service (lab/service.ts) on both; `held` connections opened from the ToR's client
-//     address (lab/holder.ts) and their flow entries on A counted;
+//     uplinks, the lab service (lab/service.ts) on both; `held` connections opened from the ToR (its link
+//     address 198.51.100.128, lab/holder.ts) and their flow entries on A counted;
 //  2. the flood: lab/syn-flood.py in the ToR namespace sends up to `syns` SYNs for at most `seconds` to the
 //     VIP's port, spoofed from documentation prefixes that are nobody's in the lab, while the holder opens
 //     `steadyCount` new legitimate connections, one every `steadyEveryMs` (`steady`);
 //  3. every held connection must still answer with its own instance (`check`), and A's flow table is
 //     read: how many held connections' entries the flood left there.
-// A's flow table is `table` entries: with the guard off the flood's inserts evict the held entries (the
-// rings still name the same owners, so nothing breaks here: what is lost is the table's memory across a
-// ring change); with it on the flood is steered unrecorded past the guard's rate and the entries stay.
+// A's flow table is `table` entries, fewer than the flood's SYNs: with the guard off every SYN is
+// inserted and the table overruns (the held entries mostly survive even then: they were referenced by
+// later packets, and the kernel's LRU evicts unreferenced entries first — 196 of 200 kept in one run);
+// with it on the flood past the guard's rate is steered unrecorded. Either way the rings name the same
+// owners, so nothing breaks here: what the table holds matters across a ring change.
 // Used by flood-lab.root.test.ts (small) and bench/steer-flood.bench.ts (200k SYNs, 1,000 held).
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
