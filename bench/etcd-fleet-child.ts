@@ -23,6 +23,7 @@ interface FleetAgentLike {
     digest(service: string): string;
     readonly revision: number;
     readonly connected: boolean;
+    counters(): { watchRestarts: number };
   };
   set(change: Record<string, unknown>): void;
   deregister(): void;
@@ -30,7 +31,7 @@ interface FleetAgentLike {
 interface FleetLike {
   agents: FleetAgentLike[];
   measure(writer: FleetAgentLike, change: () => void, timeoutMs?: number): Promise<number[]>;
-  counters(): { writes: number; watchRestarts: number; leasesLost: number };
+  counters(): { writes: number; watchRestarts: number; watchStalls?: number; leasesLost: number };
   close(revoke?: boolean): Promise<void>;
 }
 interface FleetModule {
@@ -118,7 +119,12 @@ async function change(o: {
     // Which agents lag, and where they are: the bench's report names them.
     const target = writer.node.revision;
     const lagging = fleet.agents
-      .map((a, i) => ({ i, revision: a.node.revision, connected: a.node.connected }))
+      .map((a, i) => ({
+        i,
+        revision: a.node.revision,
+        connected: a.node.connected,
+        restarts: a.node.counters().watchRestarts,
+      }))
       .filter((a) => a.revision < target);
     throw new Error(
       `${(err as Error).message}; writer at ${target}; lagging ${JSON.stringify(lagging.slice(0, LAGGING_SHOWN))}`,
@@ -171,6 +177,7 @@ async function steady(o: { seconds: number; metricsUrls: string[] }): Promise<un
     seconds: (performance.now() - t0) / 1000,
     writes: after.c.writes - before.c.writes,
     watchRestarts: after.c.watchRestarts - before.c.watchRestarts,
+    watchStalls: (after.c.watchStalls ?? 0) - (before.c.watchStalls ?? 0),
     leasesLost: after.c.leasesLost - before.c.leasesLost,
     cpuMs: (after.cpu.user + after.cpu.system) / 1000,
     rssMb: process.memoryUsage().rss / 2 ** 20,

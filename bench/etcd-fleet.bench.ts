@@ -75,6 +75,7 @@ interface SteadyAnswer {
   seconds: number;
   writes: number;
   watchRestarts: number;
+  watchStalls: number;
   leasesLost: number;
   cpuMs: number;
   rssMb: number;
@@ -110,6 +111,7 @@ export interface FleetFigures {
     rssMb: number;
     leasesLost: number;
     watchRestarts: number;
+    watchStalls: number;
   };
 }
 
@@ -231,6 +233,7 @@ async function fleetSize(
       rssMb: st.rssMb,
       leasesLost: st.leasesLost,
       watchRestarts: st.watchRestarts,
+      watchStalls: st.watchStalls,
     },
   };
 }
@@ -308,7 +311,7 @@ function report(fleet: FleetFigures[], mesh: MeshFigures[]): string {
       `  ${fmt(f.size)} agents: p50 ${fmt(f.p50, 1)} ms, p99 ${fmt(f.p99, 1)} ms per agent; slowest agent p50 ${fmt(f.allP50, 1)} ms, max ${fmt(f.allMax, 1)} ms` +
         ` (${f.changes} changes; digest ${fmt(f.digestMs, 2)} ms; ${f.agreeAll ? 'all digests agree' : 'DIGESTS DISAGREE'}; registered in ${fmt(f.startMs / MS_PER_S, 1)} s, every watch live ${fmt(f.warmupMs / MS_PER_S, 1)} s later)`,
       `    steady: ${fmt(s.writesPerS, 2)} writes/s by agents, ${fmt(s.etcdWritesPerS, 2)} applied by etcd; etcd gRPC in ${fmt(s.etcdBytesInPerS)} B/s, out ${fmt(s.etcdBytesOutPerS)} B/s, peers ${fmt(s.etcdPeerBytesPerS)} B/s;` +
-        ` fleet CPU ${fmt(s.fleetCpuPct, 1)}% (${fmt(s.cpuUsPerAgentPerS, 1)} µs/s per agent, RSS ${fmt(s.rssMb)} MB), etcd members ${fmt(s.etcdCpuPct, 1)}%; leases lost ${s.leasesLost}, watch restarts ${s.watchRestarts}`,
+        ` fleet CPU ${fmt(s.fleetCpuPct, 1)}% (${fmt(s.cpuUsPerAgentPerS, 1)} µs/s per agent, RSS ${fmt(s.rssMb)} MB), etcd members ${fmt(s.etcdCpuPct, 1)}%; leases lost ${s.leasesLost}, watch restarts ${s.watchRestarts} (stuck ${s.watchStalls})`,
     );
   }
   const big = fleet.find((f) => f.size === 1000);

@@ -28,7 +28,7 @@ import { receivedRouteInfo } from '../api/agent-handler.js';
 import type { AnnouncerHandle } from '../bgp/announcer.js';
 import type { Clock } from '../clock.js';
 import { Cluster } from '../cluster/cluster.js';
-import { EtcdCluster } from '../cluster/etcd/etcd-cluster.js';
+import type { EtcdCluster } from '../cluster/etcd/etcd-cluster.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { ConfigError } from '../errors.js';
@@ -186,7 +186,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     }
     if (data && steering?.staleAdoption) log('info', 'pins-stale', { pins_age_ms: data?.pinsAgeMs });
     // the other hosts' instances: the mesh (reports between the agents) or the etcd store
-    const store = config.cluster.backend === 'etcd' ? new EtcdCluster(config, { log, clock }) : null;
+    // (the etcd backend's modules are loaded only when configured: a mesh agent never loads them)
+    const store =
+      config.cluster.backend === 'etcd'
+        ? new (await import('../cluster/etcd/etcd-cluster.js')).EtcdCluster(config, { log, clock })
+        : null;
     const cluster = store ?? new Cluster(config, { log, clock });
     closers.push(() => void cluster.close());
     await cluster.start();

@@ -24,6 +24,17 @@ const DEFAULT_RING_SIZE = 65_537;
 const DEFAULT_DRAIN_TIME_MS = 30_000;
 const DEFAULT_MEASURE_TIMEOUT_MS = 30_000;
 const OCTET = 256;
+/** Agents registering (or reading the set) at once while a fleet starts. */
+const START_CONCURRENCY = 25;
+
+/** Runs `fn` over `items`, at most `n` at once. */
+async function eachBounded<T>(items: readonly T[], n: number, fn: (x: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
+}
 
 export interface FleetOptions extends ClientSettings {
   prefix: string;
@@ -74,7 +85,8 @@ export class Fleet {
     this.#clock = clock;
   }
 
-  /** Starts every agent's watch and registers it up in both rings; resolves once all are written. */
+  /** Registers every agent up in both rings, then starts every watch; resolves once each has read the set
+   * (a watch goes live when etcd answers its creation, shortly after). */
   static async start(o: FleetOptions): Promise<Fleet> {
     const per = o.agentsPerClient ?? DEFAULT_AGENTS_PER_CLIENT;
     const clock = o.clock ?? systemClock;
@@ -109,9 +121,15 @@ export class Fleet {
         }),
       );
     }
-    await Promise.all(agents.map((a) => a.node.start()));
-    for (const a of agents) a.set({});
-    await Promise.all(agents.map((a) => a.node.keys.settled()));
+    // Registrations first, then the watches: watches started first would each receive every other
+    // agent's registration as an event — N² responses into this one process before any is live — where
+    // a watch started after reads the set once (N reads of N keys). A real fleet's agents start at their
+    // own pace on their own CPUs; this process starts START_CONCURRENCY at a time.
+    await eachBounded(agents, START_CONCURRENCY, async (a) => {
+      a.set({});
+      await a.node.keys.settled();
+    });
+    await eachBounded(agents, START_CONCURRENCY, (a) => a.node.start());
     return new Fleet(agents, clients, clock);
   }
 
@@ -160,6 +178,7 @@ export class Fleet {
     const sum: EtcdNodeCounters = {
       writes: 0,
       watchRestarts: 0,
+      watchStalls: 0,
       skipped: { 'too-big': 0, 'not-json': 0, invalid: 0, 'bad-key': 0, 'too-many': 0 },
       leasesGranted: 0,
       leasesLost: 0,
@@ -168,6 +187,7 @@ export class Fleet {
       const c = a.node.counters();
       sum.writes += c.writes;
       sum.watchRestarts += c.watchRestarts;
+      sum.watchStalls += c.watchStalls;
       sum.leasesGranted += c.leasesGranted;
       sum.leasesLost += c.leasesLost;
       for (const k of Object.keys(c.skipped) as (keyof typeof c.skipped)[]) sum.skipped[k] += c.skipped[k];

@@ -23,7 +23,10 @@ export const WATCH_RESTART_MS = 1_000;
  * behind is read again this much later, and restarted if it delivered nothing in between. A stuck watch
  * is found within WATCH_CHECK_MS + WATCH_CHECK_CONFIRM_MS; a fleet of N agents reads N / 10 s. */
 export const WATCH_CHECK_MS = 10_000;
-export const WATCH_CHECK_CONFIRM_MS = 2_000;
+export const WATCH_CHECK_CONFIRM_MS = 5_000;
+/** A watch not established this long (its creation unanswered, or its stream down) while etcd answers
+ * reads is stuck too. */
+export const WATCH_ESTABLISH_MS = 10_000;
 /** This host's digests are written once the membership has been quiet this long. */
 export const DIGEST_QUIET_MS = 250;
 /** Deadline of one unary call (a put, a range read). */

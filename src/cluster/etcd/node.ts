@@ -36,6 +36,8 @@ export interface EtcdNodeCounters {
   /** Puts and deletes this node sent (leased keys and drains). */
   writes: number;
   watchRestarts: number;
+  /** Watches the liveness check found stuck (each also a restart). */
+  watchStalls: number;
   skipped: Record<SkipReason, number>;
   leasesGranted: number;
   leasesLost: number;
@@ -136,6 +138,7 @@ export class EtcdNode extends EventEmitter<EtcdNodeEvents> {
     return {
       writes: this.keys.writes + this.#drainWrites,
       watchRestarts: this.watch.restarts,
+      watchStalls: this.watch.stalls,
       skipped: { ...this.watch.skipped },
       leasesGranted: this.keys.leasesGranted,
       leasesLost: this.keys.leasesLost,

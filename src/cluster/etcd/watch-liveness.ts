@@ -6,7 +6,8 @@
 // watch holds:
 //   - a key in the store whose mod revision is past the watch's last revision (a put not delivered), or
 //   - a key count other than the keys the watch holds (a creation or a deletion not delivered), or
-//   - a watch whose creation etcd has not answered (or whose stream is down) while etcd answers reads
+//   - a watch whose creation etcd has not answered (or whose stream is down) for WATCH_ESTABLISH_MS
+//     while etcd answers reads (a shorter wait is the library's reconnect or a busy stream: not judged)
 // makes the watch suspect; WATCH_CHECK_CONFIRM_MS later a second read decides: still behind and the
 // watch delivered nothing in between → stuck (`stuck` is called: the watch starts over with a full read).
 // A watch that delivers, however late, is never stuck (events in flight at the first read arrive before
@@ -17,14 +18,14 @@
 // the highest revision then both agree); the resync after a stream break or a compaction covers those.
 
 import type { Clock, TimerHandle } from '../../clock.js';
-import { WATCH_CHECK_CONFIRM_MS, WATCH_CHECK_MS } from './limits.js';
+import { WATCH_CHECK_CONFIRM_MS, WATCH_CHECK_MS, WATCH_ESTABLISH_MS } from './limits.js';
 
 /** What the watch holds when asked. */
 export interface WatchView {
   /** A watcher exists (else nothing is checked: the watch is starting over). */
   live: boolean;
-  /** etcd answered its creation and its stream is up. */
-  established: boolean;
+  /** 0 while etcd has answered its creation and its stream is up; else how long it has not (ms). */
+  unestablishedMs: number;
   /** The mod revision of the last change applied (or the full read's revision). */
   revision: number;
   /** Keys of the range the watch holds (null: unknown, the count is not compared). */
@@ -41,7 +42,10 @@ export interface StoreView {
 
 /** Why `w` is behind `s`, or null when it is not. */
 export function behind(w: WatchView, s: StoreView): string | null {
-  if (!w.established) return 'the store answers, the watch is not established';
+  if (w.unestablishedMs > 0)
+    return w.unestablishedMs >= WATCH_ESTABLISH_MS
+      ? `the store answers, the watch is not established after ${Math.round(w.unestablishedMs)} ms`
+      : null;
   if (s.maxModRevision > w.revision)
     return `the store holds a change at revision ${s.maxModRevision}, the watch stopped at ${w.revision}`;
   if (w.keys !== null && w.keys !== s.count)

@@ -81,6 +81,8 @@ export class MemberWatch extends EventEmitter<MemberWatchEvents> {
   };
   #watcher: Watcher | null = null;
   #resyncing = false;
+  /** When the watcher of the moment was attached or lost its stream (null: established). */
+  #pendingSince: number | null = null;
   #timer: TimerHandle = null;
   #closed = false;
   #started = false;
@@ -101,7 +103,7 @@ export class MemberWatch extends EventEmitter<MemberWatchEvents> {
       clock,
       view: () => ({
         live: this.#watcher !== null,
-        established: this.connected,
+        unestablishedMs: this.#pendingSince === null ? 0 : Math.max(1, clock.now() - this.#pendingSince),
         revision: this.revision,
         keys: this.#presentUnknown ? null : this.#present.size,
         delivered: this.#delivered,
@@ -190,6 +192,7 @@ export class MemberWatch extends EventEmitter<MemberWatchEvents> {
       .startRevision(String(revision + 1))
       .watcher();
     this.#watcher = w;
+    this.#pendingSince = this.#clock.now();
     this.#setConnected(false);
     // Only the watcher of the moment speaks: a replaced one's late responses are older than the read.
     const mine = (fn: () => void) => () => {
@@ -198,11 +201,17 @@ export class MemberWatch extends EventEmitter<MemberWatchEvents> {
     w.on('data', (res) => mine(() => this.#onData(res))());
     w.on(
       'connected',
-      mine(() => this.#setConnected(true)),
+      mine(() => {
+        this.#pendingSince = null;
+        this.#setConnected(true);
+      }),
     );
     w.on(
       'disconnected',
-      mine(() => this.#setConnected(false)),
+      mine(() => {
+        this.#pendingSince ??= this.#clock.now();
+        this.#setConnected(false);
+      }),
     );
     w.on('error', (err) =>
       mine(() => {

@@ -8,7 +8,11 @@ import { after, before, test } from 'node:test';
 import type { Etcd3 } from 'etcd3';
 import { makeClient } from '../../../src/cluster/etcd/client.js';
 import { KeyLayout } from '../../../src/cluster/etcd/keys.js';
-import { WATCH_CHECK_CONFIRM_MS, WATCH_CHECK_MS } from '../../../src/cluster/etcd/limits.js';
+import {
+  WATCH_CHECK_CONFIRM_MS,
+  WATCH_CHECK_MS,
+  WATCH_ESTABLISH_MS,
+} from '../../../src/cluster/etcd/limits.js';
 import { encodeRecord } from '../../../src/cluster/etcd/record.js';
 import { MemberWatch } from '../../../src/cluster/etcd/watch.js';
 import { behind } from '../../../src/cluster/etcd/watch-liveness.js';
@@ -69,16 +73,15 @@ async function stall(w: MemberWatch): Promise<void> {
   assert.equal(w.connected, true, 'the stalled watch still reports itself connected');
 }
 
-test('behind: a later mod revision, another key count, or no established watch', () => {
-  const w = { live: true, established: true, revision: 10, keys: 3, delivered: 5 };
+test('behind: a later mod revision, another key count, or a watch not established for long', () => {
+  const w = { live: true, unestablishedMs: 0, revision: 10, keys: 3, delivered: 5 };
   assert.equal(behind(w, { maxModRevision: 10, count: 3 }), null);
   assert.match(behind(w, { maxModRevision: 11, count: 3 }) ?? '', /change at revision 11.*stopped at 10/);
   assert.match(behind(w, { maxModRevision: 9, count: 2 }) ?? '', /holds 2 keys, the watch 3/);
   assert.equal(behind({ ...w, keys: null }, { maxModRevision: 9, count: 2 }), null, 'count unknown');
-  assert.match(
-    behind({ ...w, established: false }, { maxModRevision: 9, count: 3 }) ?? '',
-    /not established/,
-  );
+  const late = { ...w, unestablishedMs: WATCH_ESTABLISH_MS };
+  assert.match(behind(late, { maxModRevision: 9, count: 3 }) ?? '', /not established after/);
+  assert.equal(behind({ ...late, unestablishedMs: 1 }, { maxModRevision: 11, count: 3 }), null, 'given time');
 });
 
 test('a watch etcd dropped while it reports itself connected: a missed put is found and read again', async () => {
