@@ -3,10 +3,11 @@
 import type { Command } from 'commander';
 import { checkoutFile, runFromCheckout } from './checkout.js';
 import { examples } from './help.js';
+import type { CliIo } from './io.js';
 
 export const BENCH_ENTRY = 'bench/run.ts';
 
-export function registerBench(cli: Command): void {
+export function registerBench(cli: Command, io: CliIo): void {
   cli
     .command('bench', { hidden: checkoutFile(BENCH_ENTRY) === undefined })
     .description(`run the benchmarks (${BENCH_ENTRY} of the source tree); results go to bench/results/`)
@@ -14,6 +15,6 @@ export function registerBench(cli: Command): void {
     .allowUnknownOption()
     .addHelpText('after', examples('anycastd bench', 'anycastd bench steer'))
     .action(async (args: string[]) => {
-      process.exitCode = await runFromCheckout('bench', BENCH_ENTRY, args);
+      io.exitCode = await runFromCheckout(io, 'bench', BENCH_ENTRY, args);
     });
 }

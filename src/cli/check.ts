@@ -9,6 +9,7 @@ import { type ConfigIssue, formatConfigIssue } from '../errors.js';
 import { apiOptions, defaultSocket, SOCKET_ENV } from './api-command.js';
 import { EXIT_OK, EXIT_USAGE } from './exit.js';
 import { examples } from './help.js';
+import type { CliIo } from './io.js';
 import { type PlanOptions, runPlan } from './plan.js';
 
 export interface CheckIssue {
@@ -40,23 +41,23 @@ export interface CheckOptions {
 }
 
 /** Runs `check` and prints its result; returns the exit code. */
-export async function runCheck(opts: CheckOptions): Promise<number> {
+export async function runCheck(io: CliIo, opts: CheckOptions): Promise<number> {
   const result = await check(opts.config);
   if (opts.json) {
     const issues: CheckIssue[] = result.ok
       ? configWarningList(result.config).map((w) => ({ ...w, severity: 'warning', line: 0, column: 0 }))
       : result.error.issues.map(issueOf);
-    process.stdout.write(`${JSON.stringify({ ok: result.ok, file: opts.config, issues })}\n`);
+    io.out(`${JSON.stringify({ ok: result.ok, file: opts.config, issues })}\n`);
   } else if (result.ok) {
-    for (const w of result.warnings) process.stderr.write(`${opts.config}: warning: ${w}\n`);
-    process.stdout.write(`${opts.config}: ok\n`);
+    for (const w of result.warnings) io.err(`${opts.config}: warning: ${w}\n`);
+    io.out(`${opts.config}: ok\n`);
   } else {
-    for (const i of result.error.issues) process.stderr.write(`${formatConfigIssue(i)}\n`);
+    for (const i of result.error.issues) io.err(`${formatConfigIssue(i)}\n`);
   }
   return result.ok ? EXIT_OK : EXIT_USAGE;
 }
 
-export function registerCheck(cli: Command): void {
+export function registerCheck(cli: Command, io: CliIo): void {
   cli
     .command('check')
     .description('validate a config file without touching the host')
@@ -66,15 +67,15 @@ export function registerCheck(cli: Command): void {
     .option(
       '-s, --socket <path>',
       `control socket of the agent, for --diff (env ${SOCKET_ENV})`,
-      defaultSocket(),
+      defaultSocket(io),
     )
     .action(async (opts: CheckOptions) => {
       if (opts.diff && opts.json) {
-        process.exitCode = await runPlan(opts);
+        io.exitCode = await runPlan(io, opts);
         return;
       }
-      const code = await runCheck(opts);
-      process.exitCode = code === EXIT_OK && opts.diff ? await runPlan(opts) : code;
+      const code = await runCheck(io, opts);
+      io.exitCode = code === EXIT_OK && opts.diff ? await runPlan(io, opts) : code;
     });
 
   apiOptions(
@@ -85,6 +86,7 @@ export function registerCheck(cli: Command): void {
       )
       .option('-c, --config <file>', 'the new config file', DEFAULT_CONFIG_PATH)
       .option('--from <file>', 'compare with this file instead of the running agent (offline)'),
+    io,
   )
     .addHelpText(
       'after',
@@ -94,6 +96,6 @@ export function registerCheck(cli: Command): void {
       ),
     )
     .action(async (opts: PlanOptions) => {
-      process.exitCode = await runPlan(opts);
+      io.exitCode = await runPlan(io, opts);
     });
 }

@@ -9,6 +9,7 @@ import { constants } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../native/addon.js';
 import { EXIT_FAILED, EXIT_USAGE } from './exit.js';
+import type { CliIo } from './io.js';
 
 const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 /** Exit status for "killed by signal N" (POSIX shells' convention). */
@@ -24,11 +25,16 @@ export function checkoutFile(relative: string, root: string = projectRoot()): st
  * Runs `relative` (a TypeScript program of the checkout) with tsx, stdio inherited, in the checkout's
  * root; resolves with the exit status to report.
  */
-export function runFromCheckout(command: string, relative: string, args: readonly string[]): Promise<number> {
+export function runFromCheckout(
+  io: CliIo,
+  command: string,
+  relative: string,
+  args: readonly string[],
+): Promise<number> {
   const root = projectRoot();
   const entry = checkoutFile(relative, root);
   if (entry === undefined) {
-    process.stderr.write(
+    io.err(
       `anycastd ${command}: needs a source checkout (${relative} is not in ${root}; an installed package has none)\n`,
     );
     return Promise.resolve(EXIT_USAGE);
@@ -44,7 +50,7 @@ export function runFromCheckout(command: string, relative: string, args: readonl
       resolve(status);
     };
     child.once('error', (err) => {
-      process.stderr.write(`anycastd ${command}: ${err.message}\n`);
+      io.err(`anycastd ${command}: ${err.message}\n`);
       done(EXIT_FAILED);
     });
     child.once('exit', (code, signal) =>

@@ -9,6 +9,7 @@ import { AnycastdError, ConfigError } from '../errors.js';
 import { DEFAULT_PIN_DIR } from '../steer/dataplane.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './exit.js';
 import { examples } from './help.js';
+import type { CliIo } from './io.js';
 
 interface CleanupOptions {
   config: string;
@@ -29,13 +30,13 @@ function human(r: CleanupReport): string {
   return [...lines, removed === 0 ? 'nothing left to remove' : 'cleanup done'].join('\n');
 }
 
-function fail(o: CleanupOptions, code: string, message: string, exit: number): void {
-  if (o.json) process.stdout.write(`${JSON.stringify({ ok: false, code, error: message })}\n`);
-  else process.stderr.write(`anycastd cleanup: ${message}\n`);
-  process.exitCode = exit;
+function fail(io: CliIo, o: CleanupOptions, code: string, message: string, exit: number): void {
+  if (o.json) io.out(`${JSON.stringify({ ok: false, code, error: message })}\n`);
+  else io.err(`anycastd cleanup: ${message}\n`);
+  io.exitCode = exit;
 }
 
-export function registerCleanup(cli: Command): void {
+export function registerCleanup(cli: Command, io: CliIo): void {
   cli
     .command('cleanup')
     .description(
@@ -52,15 +53,22 @@ export function registerCleanup(cli: Command): void {
       try {
         const config = readConfigForCleanup(o.config);
         if (await agentListening(config.api.socket)) {
-          fail(o, 'AGENT_RUNNING', `an agent answers on ${config.api.socket}: stop it first`, EXIT_FAILED);
+          fail(
+            io,
+            o,
+            'AGENT_RUNNING',
+            `an agent answers on ${config.api.socket}: stop it first`,
+            EXIT_FAILED,
+          );
           return;
         }
         const report = cleanupHost(config, o.pinDir);
-        process.stdout.write(`${o.json ? JSON.stringify({ ok: true, ...report }) : human(report)}\n`);
-        process.exitCode = EXIT_OK;
+        io.out(`${o.json ? JSON.stringify({ ok: true, ...report }) : human(report)}\n`);
+        io.exitCode = EXIT_OK;
       } catch (err) {
         const code = err instanceof AnycastdError ? err.code : 'ERROR';
         fail(
+          io,
           o,
           code,
           err instanceof Error ? err.message : String(err),

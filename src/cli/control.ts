@@ -3,8 +3,9 @@
 import type { Command } from 'commander';
 import { type ApiOptions, apiOptions, runApi } from './api-command.js';
 import { examples } from './help.js';
+import type { CliIo } from './io.js';
 
-export function registerControl(cli: Command): void {
+export function registerControl(cli: Command, io: CliIo): void {
   apiOptions(
     cli
       .command('drain')
@@ -16,6 +17,7 @@ export function registerControl(cli: Command): void {
         '--instance <id>',
         "another host's instance of SERVICE (cluster.backend etcd: the drain is written to the store and its own agent honours it)",
       ),
+    io,
   )
     .addHelpText(
       'after',
@@ -25,7 +27,7 @@ export function registerControl(cli: Command): void {
       ),
     )
     .action((service: string, o: ApiOptions & { instance?: string }) =>
-      runApi(o, 'drain', { service, instance: o.instance ?? '' }, (r) => r.message),
+      runApi(io, o, 'drain', { service, instance: o.instance ?? '' }, (r) => r.message),
     );
   apiOptions(
     cli
@@ -33,10 +35,11 @@ export function registerControl(cli: Command): void {
       .description('end the drain of SERVICE: it is announced again once its checks pass')
       .argument('<service>', 'service name')
       .option('--instance <id>', "another host's instance of SERVICE (cluster.backend etcd)"),
+    io,
   )
     .addHelpText('after', examples('anycastd undrain web', 'anycastd undrain web --instance h3'))
     .action((service: string, o: ApiOptions & { instance?: string }) =>
-      runApi(o, 'undrain', { service, instance: o.instance ?? '' }, (r) => r.message),
+      runApi(io, o, 'undrain', { service, instance: o.instance ?? '' }, (r) => r.message),
     );
   apiOptions(
     cli
@@ -44,10 +47,11 @@ export function registerControl(cli: Command): void {
       .description(
         'reload the config file (as SIGHUP does): only what changed is applied; an invalid file is rejected whole and the running config stays',
       ),
+    io,
   )
     .addHelpText('after', examples('anycastd check -c /etc/anycastd/anycastd.yaml && anycastd reload'))
     .action((o: ApiOptions) =>
-      runApi(o, 'reload', {}, (r) =>
+      runApi(io, o, 'reload', {}, (r) =>
         r.changed
           ? ['config reloaded:', ...r.changes.map((c) => `  ${c}`)].join('\n')
           : 'config reloaded: no change',

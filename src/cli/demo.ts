@@ -6,10 +6,11 @@
 import type { Command } from 'commander';
 import { checkoutFile, runFromCheckout } from './checkout.js';
 import { examples } from './help.js';
+import type { CliIo } from './io.js';
 
 export const DEMO_ENTRY = 'lab/demo.ts';
 
-export function registerDemo(cli: Command): void {
+export function registerDemo(cli: Command, io: CliIo): void {
   cli
     .command('demo', { hidden: checkoutFile(DEMO_ENTRY) === undefined })
     .description(
@@ -17,6 +18,6 @@ export function registerDemo(cli: Command): void {
     )
     .addHelpText('after', examples('anycastd demo', 'make demo   # the same, after building everything'))
     .action(async () => {
-      process.exitCode = await runFromCheckout('demo', DEMO_ENTRY, []);
+      io.exitCode = await runFromCheckout(io, 'demo', DEMO_ENTRY, []);
     });
 }

@@ -6,6 +6,7 @@ import type { PeerDetailInfo } from '../api/types.js';
 import { type ApiOptions, apiOptions, runApi } from './api-command.js';
 import { orDash, rejectedText, since } from './format.js';
 import { examples } from './help.js';
+import type { CliIo } from './io.js';
 
 export function peerText(d: PeerDetailInfo): string {
   const p = d.peer;
@@ -25,21 +26,22 @@ export function peerText(d: PeerDetailInfo): string {
 }
 
 /** Adds `show peer NAME` to the `show` group. */
-export function registerShowPeer(show: Command): void {
+export function registerShowPeer(show: Command, io: CliIo): void {
   apiOptions(
     show
       .command('peer')
       .description('one BGP session in detail: state, uptime, capabilities, counters, last error')
       .argument('<name>', 'peer name'),
+    io,
   )
     .addHelpText(
       'after',
       examples('anycastd show peer tor1', 'anycastd show peer tor1 --json | jq .capabilitiesNegotiated'),
     )
-    .action((name: string, o: ApiOptions) => runApi(o, 'peer', { name }, peerText));
+    .action((name: string, o: ApiOptions) => runApi(io, o, 'peer', { name }, peerText));
 }
 
-export function registerPeer(cli: Command): void {
+export function registerPeer(cli: Command, io: CliIo): void {
   const peer = cli.command('peer').description('act on one BGP session');
   apiOptions(
     peer
@@ -49,9 +51,10 @@ export function registerPeer(cli: Command): void {
       )
       .argument('<name>', 'peer name')
       .option('--hard', 'end the session (Cease 4, RFC 4486); routes learned from it go until it is back'),
+    io,
   )
     .addHelpText('after', examples('anycastd peer reset tor1', 'anycastd peer reset tor1 --hard'))
     .action((name: string, o: ApiOptions & { hard?: boolean }) =>
-      runApi(o, 'peerReset', { name, hard: o.hard ?? false }, (r) => r.message),
+      runApi(io, o, 'peerReset', { name, hard: o.hard ?? false }, (r) => r.message),
     );
 }

@@ -3,12 +3,12 @@
 // the control socket (`config`: secrets as fingerprints) and its rings' members from `instances`; with
 // --from, two files are compared offline (every instance counted as healthy). Text or --json.
 import { callOnce } from '../api/client.js';
-import { ApiError } from '../api/types.js';
 import { check } from '../config/load.js';
 import { publicView } from '../config/public-view.js';
 import type { Config } from '../config/types.js';
-import { AnycastdError } from '../errors.js';
-import { EXIT_OK, EXIT_USAGE, exitCodeOf } from './exit.js';
+import { reportError } from './api-command.js';
+import { EXIT_OK, EXIT_USAGE } from './exit.js';
+import type { CliIo } from './io.js';
 import { buildPlan, type LiveMembers, type Plan } from './plan-build.js';
 
 const PERCENT = 100;
@@ -79,9 +79,8 @@ async function running(socket: string): Promise<{ config: Config; live: LiveMemb
 }
 
 /** Prints the plan of applying `opts.config`; returns the exit code. */
-export async function runPlan(opts: PlanOptions): Promise<number> {
-  const print = (obj: object, text: string) =>
-    process.stdout.write(`${opts.json ? JSON.stringify(obj) : text}\n`);
+export async function runPlan(io: CliIo, opts: PlanOptions): Promise<number> {
+  const print = (obj: object, text: string) => io.out(`${opts.json ? JSON.stringify(obj) : text}\n`);
   const next = await check(opts.config);
   if (!next.ok) {
     print(
@@ -113,10 +112,6 @@ export async function runPlan(opts: PlanOptions): Promise<number> {
     );
     return EXIT_OK;
   } catch (err) {
-    const code = err instanceof ApiError ? err.apiCode : err instanceof AnycastdError ? err.code : 'ERROR';
-    const message = err instanceof Error ? err.message : String(err);
-    if (opts.json) process.stdout.write(`${JSON.stringify({ ok: false, code, error: message })}\n`);
-    else process.stderr.write(`anycastd: ${message}\n`);
-    return exitCodeOf(err);
+    return reportError(io, opts.json, err);
   }
 }

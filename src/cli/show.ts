@@ -5,6 +5,7 @@ import type { Methods } from '../api/types.js';
 import { type ApiOptions, apiOptions, runApi } from './api-command.js';
 import { orDash, percent, rejectedText, since, table, yesNo } from './format.js';
 import { examples } from './help.js';
+import type { CliIo } from './io.js';
 import { registerShowPeer } from './peer.js';
 import { checksText } from './show-checks.js';
 
@@ -138,26 +139,26 @@ export const flowsText = (r: Reply<'flows'>): string =>
 const EMPTY = {} as Record<string, never>;
 const NO_SHARE = { instance: '-', entries: 0, share: 0 };
 
-export function registerShow(cli: Command): void {
+export function registerShow(cli: Command, io: CliIo): void {
   const show = cli
     .command('show')
     .description('show the state of the running agent (peers, services, routes, rings, flows)');
   const sub = (name: string, description: string, example: string) =>
-    apiOptions(show.command(name).description(description)).addHelpText('after', examples(example));
+    apiOptions(show.command(name).description(description), io).addHelpText('after', examples(example));
 
   sub('status', 'node, readiness, uptime, config file, peers and services up', 'anycastd show status').action(
-    (o: ApiOptions) => runApi(o, 'status', EMPTY, statusText),
+    (o: ApiOptions) => runApi(io, o, 'status', EMPTY, statusText),
   );
   sub(
     'peers',
     'BGP sessions: state, uptime, flaps, prefixes advertised/received/accepted',
     'anycastd show peers --json | jq \'.peers[] | select(.state != "established")\'',
-  ).action((o: ApiOptions) => runApi(o, 'peers', EMPTY, peersText));
+  ).action((o: ApiOptions) => runApi(io, o, 'peers', EMPTY, peersText));
   sub(
     'services',
     'services: health, announced, drained, healthy instances, last transition',
     'anycastd show services',
-  ).action((o: ApiOptions) => runApi(o, 'services', EMPTY, servicesText));
+  ).action((o: ApiOptions) => runApi(io, o, 'services', EMPTY, servicesText));
   const perService = <M extends 'instances' | 'rings' | 'checks'>(
     name: M,
     description: string,
@@ -166,7 +167,7 @@ export function registerShow(cli: Command): void {
     sub(name, description, `anycastd show ${name} web`)
       .argument('[service]', 'only this service')
       .action((service: string | undefined, o: ApiOptions) =>
-        runApi(o, name, { service: service ?? '' } as Methods[M]['args'], text),
+        runApi(io, o, name, { service: service ?? '' } as Methods[M]['args'], text),
       );
   perService(
     'instances',
@@ -178,9 +179,9 @@ export function registerShow(cli: Command): void {
     "every check's state, last result and reason, latency, streak; exec checks' first stderr lines",
     checksText,
   );
-  registerShowPeer(show);
+  registerShowPeer(show, io);
   sub('routes', 'routes advertised to the peers and received from them', 'anycastd show routes').action(
-    (o: ApiOptions) => runApi(o, 'routes', EMPTY, routesText),
+    (o: ApiOptions) => runApi(io, o, 'routes', EMPTY, routesText),
   );
   perService(
     'rings',
@@ -195,6 +196,6 @@ export function registerShow(cli: Command): void {
     .argument('<vip>', 'VIP address')
     .option('-n, --limit <n>', 'show at most n flows', (v) => Number.parseInt(v, 10), 100)
     .action((vip: string, o: ApiOptions & { limit: number }) =>
-      runApi(o, 'flows', { vip, limit: o.limit }, flowsText),
+      runApi(io, o, 'flows', { vip, limit: o.limit }, flowsText),
     );
 }

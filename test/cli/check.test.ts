@@ -1,21 +1,14 @@
-// `anycastd check` as a process: every problem is one element of --json's `issues` ({code, path,
+// `anycastd check` (in this process, run-cli.ts): every problem is one element of --json's `issues` ({code, path,
 // message, severity}), an alias bomb is a located config error (exit 2, no stack trace), warnings carry
 // severity "warning".
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { aliasBomb, BASE, variant } from '../config/fixtures.js';
+import { scratchDir } from '../helpers/scratch-dir.js';
 import { cli } from './run-cli.js';
 
 test('check: alias bomb, several issues and warnings, as text and as a JSON list', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'acd-check-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const file = (name: string, text: string) => {
-    writeFileSync(join(dir, name), text);
-    return join(dir, name);
-  };
+  const { file } = scratchDir(t, 'acd-check-');
   const bomb = file('bomb.yaml', aliasBomb());
   const bad = file(
     'bad.yaml',

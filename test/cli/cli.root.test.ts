@@ -1,6 +1,7 @@
-// Every CLI command as a process (run-cli.ts: the built CLI, or the source through tsx) against a running control
-// API server whose handler sits over a real Dataplane and ConfigStore: human tables and --json, and the
-// exit codes scripts rely on (0 ok, 1 failed, 2 usage/config/unknown name, 3 agent not reachable).
+// Every CLI command (run-cli.ts: in this process; `show status` and the second test as the real program,
+// a process of the built CLI or the source through tsx) against a running control API server whose
+// handler sits over a real Dataplane and ConfigStore: human tables and --json, and the exit codes
+// scripts rely on (0 ok, 1 failed, 2 usage/config/unknown name, 3 agent not reachable).
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,7 @@ import { ApiServer } from '../../src/api/server.js';
 import { testbedHandler } from '../api/handler.js';
 import { CLIENT4, openTestbed, WEB_VIP } from '../metrics/fixture.js';
 import { flowFrame } from '../steer/packets.js';
-import { cli } from './run-cli.js';
+import { cli, cliProcess } from './run-cli.js';
 
 test('each command against a running API: tables, --json and exit codes', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'acd-cli-'));
@@ -43,7 +44,7 @@ test('each command against a running API: tables, --json and exit codes', async 
     flowsJson,
     unknownFlows,
   ] = await Promise.all([
-    cli(['show', 'status', ...s]),
+    cliProcess(['show', 'status', ...s]),
     cli(['show', 'peers', ...s]),
     cli(['show', 'peers', '--json', ...s]),
     cli(['show', 'services', ...s]),
@@ -123,11 +124,11 @@ test('each command against a running API: tables, --json and exit codes', async 
 
 test('exit codes without an agent: 3 unreachable, 2 usage; --help reads like a man page', async () => {
   const [gone, goneJson, usage, missingArg, help] = await Promise.all([
-    cli(['show', 'peers', '--socket', '/nonexistent/anycastd.sock']),
-    cli(['reload', '--json', '--socket', '/nonexistent/anycastd.sock']),
-    cli(['show', 'nothing']),
-    cli(['drain']),
-    cli(['drain', '--help']),
+    cliProcess(['show', 'peers', '--socket', '/nonexistent/anycastd.sock']),
+    cliProcess(['reload', '--json', '--socket', '/nonexistent/anycastd.sock']),
+    cliProcess(['show', 'nothing']),
+    cliProcess(['drain']),
+    cliProcess(['drain', '--help']),
   ]);
   assert.equal(gone.code, 3);
   assert.match(gone.stderr, /cannot reach the agent at \/nonexistent\/anycastd\.sock: ENOENT/);

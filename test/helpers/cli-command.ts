@@ -1,9 +1,10 @@
 // The argv that runs the CLI as a process in tests: the built product (dist/src/cli/main.js, plain node)
 // when dist/ is at least as new as every source file, else the TypeScript source through tsx. Both run
 // the same code; the built one starts with a fifth of the CPU (no TypeScript transform per process),
-// which is most of what a CLI test spends on a loaded box. `make` builds dist/ (its .stamp is touched
-// after every build), so `make test` and `make test-unit` run the built CLI; a test run by hand right
-// after a source edit falls back to tsx and still tests the edit.
+// which is most of what a process-level CLI test spends on a loaded box. `make` builds dist/ (its .stamp
+// is touched after every build), so `make test` runs the built CLI; a test run by hand right after a
+// source edit falls back to tsx and still tests the edit. (Most CLI tests run the commands in-process:
+// test/cli/run-cli.ts.)
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../../src/native/addon.js';
