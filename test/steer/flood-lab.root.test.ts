@@ -31,6 +31,8 @@ test(`SYN flood (guard ${GUARD}/s per CPU) with ${HELD} held: none broken, new c
   );
   assert.ok(r.flood.sent > 0 && r.missesA >= r.flood.sent, `every SYN a new flow at A: ${JSON.stringify(r)}`);
   assert.ok(r.bypassA > 0, `the guard steered some unrecorded: ${JSON.stringify(r)}`);
-  assert.equal(r.heldEntriesBefore, HELD, "every held connection's entry on A");
-  assert.equal(r.heldEntriesAfter, HELD, 'and none evicted by the flood');
+  // the guard also applies to the held connections' own SYNs while they open (200 at once): those past
+  // its rate are steered by the rings unrecorded, so only the entries recorded before the flood count
+  assert.ok(r.heldEntriesBefore > 0, "held connections' entries on A");
+  assert.equal(r.heldEntriesAfter, r.heldEntriesBefore, 'none evicted by the flood');
 });
