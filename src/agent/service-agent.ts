@@ -63,6 +63,8 @@ export class ServiceAgent {
   readonly #transitions = new Map<string, number>();
   /** The reason of the local instance's last transition: logged with the steps it causes. */
   #reason = 'start';
+  /** The operator's drain flag (API, or the store's drain key): kept here so rebuilt health keeps it. */
+  #drainFlag = false;
 
   constructor(config: ServiceConfig, deps: ServiceAgentDeps) {
     this.config = config;
@@ -101,6 +103,7 @@ export class ServiceAgent {
   }
 
   setDrainFlag(drained: boolean): void {
+    this.#drainFlag = drained;
     this.#health.setDrainFlag(drained);
   }
 
@@ -149,6 +152,8 @@ export class ServiceAgent {
       this.#health.stop();
       this.#settling.hold();
       this.#health = this.#deps.health(this.#checked(next), (t) => this.#onTransition(t));
+      // the new checks start unknown; a drained instance comes back drained, never briefly up
+      if (this.#drainFlag) this.#health.setDrainFlag(true);
       this.#log('info', 'checks-restarted', { reason: 'config-changed', fields: change.fields });
       this.start();
     }
@@ -157,8 +162,10 @@ export class ServiceAgent {
 
   /** A remote instance's agent changed what it says of it: rewrite the rings (once settled). */
   reportChanged(instance: string): void {
-    if (!this.settled || this.#stopping || instance === this.config.localInstanceId) return;
-    this.#writeRings('peer-report');
+    if (this.#stopping || instance === this.config.localInstanceId) return;
+    if (!this.settled)
+      this.#checkSettled(); // the store's first read may be what it waited for
+    else this.#writeRings('peer-report');
   }
 
   status(): ServiceStatus {
@@ -190,12 +197,20 @@ export class ServiceAgent {
     this.#loop.kick();
   }
 
+  /**
+   * Settles once the checks allow it (settling.ts) — with the etcd backend also only once the store has
+   * been read: rings of the local instance alone would take every flow the routers move here
+   * (grace_time still bounds the wait, as for a remote instance not seen up).
+   */
   #checkSettled(): void {
+    if (this.#deps.cluster?.membersKnown?.() === false) return;
     this.#settling.check(this.#health.states(), this.config.localInstanceId);
   }
 
   #onSettled(reason: SettleReason): void {
     this.#log('info', 'service-settled', { reason, states: Object.fromEntries(this.#health.states()) });
+    if (this.#deps.cluster?.membersKnown?.() === false)
+      this.#log('warn', 'members-unknown', { reason, detail: 'the store was not read by grace_time' });
     this.#loop.kick();
     this.#publish();
     this.#deps.onSettled();

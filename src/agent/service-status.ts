@@ -33,15 +33,20 @@ export function serviceStatus(v: ServiceView): ServiceStatus {
     vipAnnounced: v.route.state !== 'withdrawn',
     vipsOnLo: v.route.vipsOnLo,
     drained: states.get(config.localInstanceId) === 'drained',
-    instances: config.instances.map((i) => ({
-      id: i.id,
-      local: i.id === config.localInstanceId,
-      state: states.get(i.id) ?? 'unknown',
-      inNew: rings.members('new').includes(i.id),
-      inEstablished: rings.members('established').includes(i.id),
-      reported: v.cluster?.reported(config.name, i.id) ?? null,
-      checks: health.checks(i.id),
-    })),
+    instances: config.instances.map((i) => {
+      const reported = v.cluster?.reported(config.name, i.id) ?? null;
+      return {
+        id: i.id,
+        local: i.id === config.localInstanceId,
+        // an instance this host does not check (etcd backend: the others' own agents judge them)
+        // stands as its own agent registered it
+        state: states.get(i.id) ?? reported?.state ?? 'unknown',
+        inNew: rings.members('new').includes(i.id),
+        inEstablished: rings.members('established').includes(i.id),
+        reported,
+        checks: health.checks(i.id),
+      };
+    }),
     rings: v.steering.shares(config.name),
     transitions: Object.fromEntries(v.transitions),
   };

@@ -54,6 +54,11 @@ export interface ClusterPort {
    * is written or removed anywhere (the agent honours those of its local instances); returns the unsubscribe.
    */
   onDrain?(listener: (service: string, instance: string, drained: boolean) => void): () => void;
+  /**
+   * The etcd backend only: whether the store has been read once, so `members` is the fabric's and not
+   * an empty guess. Subscribers hear of every configured service (instance '') when it turns true.
+   */
+  membersKnown?(): boolean;
 }
 
 export interface ClusterPeerStatus {

@@ -153,6 +153,19 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       log('info', 'http-error-sign-off', { reason: 'no packet tap (CAP_NET_RAW)' });
     const restarting = startIsRestart(config, data?.pinsAgeMs ?? null);
     if (restarting) log('info', 'graceful-restart-start', { pins_age_ms: data?.pinsAgeMs });
+    // The etcd backend's client before BGP: loading its library holds the loop for seconds on a busy
+    // host, which past a peer's hold time resets the sessions (seen in the lab at load 30). Its first read
+    // runs beside BGP's start and the first round of checks; a service settles only once the store has
+    // been read (agent/service-agent.ts), so nothing waits for it here.
+    // (its modules are loaded only when configured: a mesh agent never loads them)
+    const store =
+      config.cluster.backend === 'etcd'
+        ? new (await import('../cluster/etcd/etcd-cluster.js')).EtcdCluster(config, { log, clock })
+        : null;
+    if (store) {
+      closers.push(() => void store.close());
+      void store.start().catch((error: unknown) => log('error', 'cluster-start-failed', { error }));
+    }
     const bgp = await (opts.announcer ?? startSpeaker)(config, sink, clock, { restarting });
     closers.push(() => bgp.close({ restart: keepRoutes }));
     const connections = sockDiagConnections(config);
@@ -186,14 +199,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     }
     if (data && steering?.staleAdoption) log('info', 'pins-stale', { pins_age_ms: data?.pinsAgeMs });
     // the other hosts' instances: the mesh (reports between the agents) or the etcd store
-    // (the etcd backend's modules are loaded only when configured: a mesh agent never loads them)
-    const store =
-      config.cluster.backend === 'etcd'
-        ? new (await import('../cluster/etcd/etcd-cluster.js')).EtcdCluster(config, { log, clock })
-        : null;
     const cluster = store ?? new Cluster(config, { log, clock });
-    closers.push(() => void cluster.close());
-    await cluster.start();
+    if (!store) {
+      closers.push(() => void cluster.close());
+      await cluster.start();
+    }
     const version = opts.version ?? '0.0.0';
     const metrics = new AnycastdMetrics({}, { version, node: config.node.id }, config); // before the agent: its probes are timed
     defineAgentCounters(metrics.registry, {

@@ -123,6 +123,19 @@ export class FakeSteering implements SteeringPort {
 /** The cluster port by hand: `report()` plays a remote agent, `published` records what we said. */
 export class FakeCluster implements ClusterPort {
   readonly published: string[] = [];
+  /** Whether the store was read (the etcd backend's membersKnown); `read()` turns it true. */
+  known: boolean;
+  constructor(o: { known?: boolean } = {}) {
+    this.known = o.known ?? true;
+  }
+  membersKnown(): boolean {
+    return this.known;
+  }
+  /** The store's first read: every listener hears of `services`. */
+  read(services: readonly string[]): void {
+    this.known = true;
+    for (const s of services) for (const l of this.#listeners) l(s, '');
+  }
   readonly #reports = new Map<string, InstanceReport>();
   readonly #listeners = new Set<(service: string, instance: string) => void>();
   publish(service: string, instance: string, report: InstanceReport | null): void {
@@ -177,8 +190,11 @@ export class FakeHealth implements HealthPort {
     else if (this.#states.get(local) === 'drained' && !drained) this.set(local, 'up', 'undrained');
   }
   /** A transition of one instance, as the health layer would emit it. */
-  set(instance: string, to: InstanceState, reason: TransitionReason): void {
+  set(instance: string, wanted: InstanceState, reason: TransitionReason): void {
     const from = this.#states.get(instance)!;
+    // as the health layer: a local instance that comes up while the drain flag is set is drained
+    const to =
+      wanted === 'up' && this.drainFlag && instance === this.service.localInstanceId ? 'drained' : wanted;
     this.#states.set(instance, to);
     this.emit({
       service: this.service.name,

@@ -29,14 +29,18 @@ const UP = [`lo-add ${VIP}`, 'ring web new [h1,h2]', 'ring web established [h1,h
 const DOWN_RINGS = ['ring web new [h2]', 'ring web established [h2]', 'failed web/h1', `lo-remove ${VIP}`];
 const DOWN = [`withdraw ${P}`, 'flushed', ...DOWN_RINGS];
 
-function setup(opts: ServiceOptions = {}, more: string[] = [], connections?: ConnectionCounter) {
+function setup(
+  opts: ServiceOptions = {},
+  more: string[] = [],
+  connections?: ConnectionCounter,
+  cluster = new FakeCluster(),
+) {
   const clock = new FakeClock();
   const rec = new Recorder(clock);
   const announcer = new FakeAnnouncer(rec);
   const host = new FakeHost(rec);
   const steering = new FakeSteering(rec);
   const health = fakeHealthFactory(clock);
-  const cluster = new FakeCluster();
   const agent = new Agent(config([serviceYaml(opts), ...more]), {
     announcer,
     host,
@@ -89,6 +93,39 @@ test('start: host address first; nothing advertised and End-of-RIB held until th
     `advertise ${P}`,
     'end-of-rib',
   ]);
+  await s.stop();
+});
+
+test('a store not read yet (etcd backend): no settling, no ring, no route until its first read', async () => {
+  const s = setup({}, [], undefined, new FakeCluster({ known: false }));
+  s.web().set('h2', 'up', 'rise-reached');
+  s.web().set('h1', 'up', 'rise-reached');
+  await s.idle();
+  assert.equal(s.agent.status().services[0]!.settled, false, 'rings of ours alone would take every flow');
+  assert.equal(s.rec.steps.length, 3, 'no ring, no route before the store was read');
+  s.cluster.read(['web']);
+  await s.idle();
+  assert.deepEqual(s.rec.since(3), [
+    `lo-add ${VIP}`,
+    'ring web new [h1,h2]',
+    'ring web established [h1,h2]',
+    `advertise ${P}`,
+    'end-of-rib',
+  ]);
+  await s.stop();
+});
+
+test('a store never read: grace_time still settles the service, with a warning', async () => {
+  const s = setup({}, [], undefined, new FakeCluster({ known: false }));
+  s.web().set('h2', 'up', 'rise-reached');
+  s.web().set('h1', 'up', 'rise-reached');
+  await s.idle();
+  assert.equal(s.agent.status().services[0]!.settled, false);
+  await s.clock.advance(s.agent.config.services[0]!.graceTimeMs);
+  await s.idle();
+  assert.equal(s.agent.status().services[0]!.route, 'advertised');
+  const warned = s.records.find((r) => r.event === 'members-unknown');
+  assert.equal(warned?.reason, 'grace-time');
   await s.stop();
 });
 

@@ -64,6 +64,7 @@ export class EtcdCluster extends EventEmitter<{ drain: [string, string, boolean]
   readonly #listeners = new Set<(service: string, instance: string) => void>();
   /** Local drains as last handed to the agent: `<service>/<instance>`. */
   readonly #drains = new Set<string>();
+  #membersKnown = false;
 
   constructor(config: Config, o: EtcdClusterOptions) {
     super();
@@ -88,6 +89,14 @@ export class EtcdCluster extends EventEmitter<{ drain: [string, string, boolean]
       ringSize: config.dataplane.ringSize,
       drainTimeMs: (service) => this.#service(service)?.drainTimeMs ?? 0,
       clock,
+    });
+    // the first full read: the members are the store's from now on (even when there are none)
+    this.node.watch.once('change', () => {
+      this.#membersKnown = true;
+      for (const s of this.#config.services) {
+        this.#checkDrains(s.name);
+        for (const l of this.#listeners) l(s.name, '');
+      }
     });
     this.node.on('changed', (service) => {
       this.#checkDrains(service);
@@ -156,6 +165,10 @@ export class EtcdCluster extends EventEmitter<{ drain: [string, string, boolean]
   members(service: string): readonly Member[] {
     const local = this.#service(service)?.localInstanceId;
     return this.node.membership.members(service).filter((m) => m.id !== local);
+  }
+
+  membersKnown(): boolean {
+    return this.#membersKnown;
   }
 
   onDrain(listener: (service: string, instance: string, drained: boolean) => void): () => void {

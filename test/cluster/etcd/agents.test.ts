@@ -11,6 +11,7 @@ import { agentHandler } from '../../../src/api/agent-handler.js';
 import { makeClient } from '../../../src/cluster/etcd/client.js';
 import { EtcdCluster } from '../../../src/cluster/etcd/etcd-cluster.js';
 import { parseConfig } from '../../../src/config/load.js';
+import { ConfigStore } from '../../../src/config/reload.js';
 import { AnycastdMetrics } from '../../../src/metrics/metrics.js';
 import { FakeAnnouncer, FakeHost, FakeSteering, fakeHealthFactory, Recorder } from '../../agent/fakes.js';
 import { type EtcdSingle, startEtcdSingle } from '../../helpers/etcd-single.js';
@@ -27,9 +28,8 @@ after(async () => {
   await etcd.close();
 });
 
-const configOf = (node: string, octet: number, endpoint: string) =>
-  parseConfig(
-    `node:
+const configText = (node: string, octet: number, endpoint: string, prefix: string, interval = '1s') =>
+  `node:
   id: ${node}
   host: { ipv4: 192.0.2.${octet} }
   asn: 4200000011
@@ -40,25 +40,28 @@ services:
   - name: web
     vips: [203.0.113.10]
     ports: [{ protocol: tcp, port: 80 }]
-    checks: [{ type: tcp, port: 80, interval: 1s }]
+    checks: [{ type: tcp, port: 80, interval: ${interval} }]
     drain_time: 1500ms
     drain_file: /nonexistent/etcdc-agents/web
 cluster:
   backend: etcd
-  etcd: { endpoints: ["${endpoint}"], prefix: /agents/f1, lease_ttl: 5s }
-`,
-    `/test/${node}.yaml`,
-  );
+  etcd: { endpoints: ["${endpoint}"], prefix: ${prefix}, lease_ttl: 5s }
+`;
 
-async function host(node: string, octet: number) {
-  const config = configOf(node, octet, etcd.endpoint);
+/** One host's agent; its config file `/test/<node>.yaml` is read from `files` on a reload. */
+async function host(node: string, octet: number, prefix = '/agents/f1', files = new Map<string, string>()) {
+  const file = `/test/${node}.yaml`;
+  if (!files.has(file)) files.set(file, configText(node, octet, etcd.endpoint, prefix));
+  const load = async (f: string) => parseConfig(files.get(f) ?? '', f);
+  const store = new ConfigStore(await load(file), load);
+  const config = store.current;
   const rec = new Recorder();
   const steering = new FakeSteering(rec);
   const health = fakeHealthFactory();
   const client = makeClient({ endpoints: [etcd.endpoint] });
   const cluster = new EtcdCluster(config, { log: () => undefined, client });
   await cluster.start();
-  const agent = new Agent(config, {
+  const agent = new Agent(store, {
     announcer: new FakeAnnouncer(rec),
     host: new FakeHost(rec),
     steering,
@@ -75,7 +78,11 @@ async function host(node: string, octet: number) {
     client.close();
   });
   const ring = (kind: 'new' | 'established') => steering.rings.get(`web ${kind}`) ?? [];
-  return { node, agent, cluster, steering, ring, health };
+  const api = agentHandler(
+    { agent, store: cluster, version: 'test', startedAt: 0 },
+    { lastChange: new Map(), configLoadedAt: () => 0 },
+  );
+  return { node, file, files, agent, cluster, steering, ring, health, api };
 }
 
 test('no config lists another host, yet every host rings all of them; a drain from anywhere', async () => {
@@ -94,17 +101,14 @@ test('no config lists another host, yet every host rings all of them; a drain fr
   );
   const [h1, , h3] = hosts as [(typeof hosts)[0], (typeof hosts)[0], (typeof hosts)[0]];
   // the operator's view on h1: instances with their leases and revisions, rings with the digest check
-  const api = agentHandler(
-    { agent: h1.agent, store: h1.cluster, version: 'test', startedAt: 0 },
-    { lastChange: new Map(), configLoadedAt: () => 0 },
-  );
+  const api = h1.api;
   const instances = (await api.instances({ service: 'web' })).instances;
   assert.deepEqual(
-    instances.map((i) => [i.id, i.address, i.registered, i.departing]),
+    instances.map((i) => [i.id, i.address, i.registered, i.departing, i.health]),
     [
-      ['h1', '192.0.2.11', 'up', false],
-      ['h2', '192.0.2.12', 'up', false],
-      ['h3', '192.0.2.13', 'up', false],
+      ['h1', '192.0.2.11', 'up', false, 'up'],
+      ['h2', '192.0.2.12', 'up', false, 'up'],
+      ['h3', '192.0.2.13', 'up', false, 'up'],
     ],
   );
   assert.ok(instances.every((i) => i.lease !== '' && (i.leaseTtl ?? 0) > 0 && (i.revision ?? 0) > 0));
@@ -146,5 +150,38 @@ test('no config lists another host, yet every host rings all of them; a drain fr
   await waitFor(() => [...hosts, h4].every((h) => h.ring('new').join() === 'h1,h2,h3,h4'), {
     timeoutMs: 10_000,
     what: 'h4 joined with no edit on the others',
+  });
+});
+
+test("a reload that rebuilds a drained host's checks keeps the store's drain; HEALTH of the others as registered", async () => {
+  const prefix = '/agents/f2';
+  const a = await host('a', 21, prefix);
+  const b = await host('b', 22, prefix);
+  await waitFor(() => [a, b].every((h) => h.ring('new').join() === 'a,b'), {
+    timeoutMs: 10_000,
+    what: 'both hosts ring a,b',
+  });
+  await a.api.drain({ service: 'web', instance: 'b' });
+  await waitFor(() => a.ring('new').join() === 'a', { timeoutMs: 10_000, what: 'b drained, out of new' });
+  const health = async (h: typeof a) =>
+    Object.fromEntries((await h.api.instances({ service: 'web' })).instances.map((i) => [i.id, i.health]));
+  assert.deepEqual(await health(a), { a: 'up', b: 'drained' }, "a shows b's own word, not unknown");
+  // b's checks rebuilt by a reload (a changed interval): the drain key is still there, so b stays drained
+  const checks = b.health.made.get('web')!;
+  b.files.set(b.file, configText('b', 22, etcd.endpoint, prefix, '2s'));
+  assert.equal((await b.agent.reload()).ok, true);
+  const rebuilt = b.health.made.get('web')!;
+  assert.notEqual(rebuilt, checks, 'new checkers');
+  assert.equal(rebuilt.drainFlag, true, 'the drain flag carried into the new checkers');
+  rebuilt.set('b', 'up', 'rise-reached');
+  await waitFor(() => b.agent.status().services[0]!.settled, { what: 'b settled again' });
+  await b.agent.idle();
+  assert.equal(b.agent.status().services[0]!.drained, true);
+  assert.deepEqual(await health(b), { a: 'up', b: 'drained' });
+  assert.equal(a.ring('new').join(), 'a', 'b never came back into new');
+  await a.api.undrain({ service: 'web', instance: 'b' });
+  await waitFor(() => [a, b].every((h) => h.ring('new').join() === 'a,b'), {
+    timeoutMs: 10_000,
+    what: 'b back after the undrain',
   });
 });
