@@ -342,6 +342,22 @@ api: { socket: ${dir}/anycastd.sock }
     return startLoadIn(this.procs, this.tors.frr.ns, this.dir, { target: VIP, concurrency });
   }
 
+  /**
+   * `n` CPU burners (a busy shell loop each, in the host's namespace), each ending by itself after
+   * `seconds` (coreutils timeout) should the lab not stop it first.
+   */
+  startBurners(n: number, seconds: number): LabProcess[] {
+    return Array.from({ length: n }, (_, i) =>
+      this.procs.start(
+        `burner ${i}`,
+        this.h,
+        'timeout',
+        [String(seconds), 'sh', '-c', 'while :; do :; done'],
+        join(this.dir, `burner-${i}.log`),
+      ),
+    );
+  }
+
   /** A stopped load generator's counts line ("ok N errors N req/s N"). */
   static loadResult(load: LabProcess): string {
     const last = readFileSync(load.logFile, 'utf8').trim().split('\n').at(-1) ?? '{}';

@@ -36,7 +36,10 @@ Napi::Value PolledTable::Open(Napi::Env env, int fd, int family, uint32_t ifinde
   s->fd = fd;
   s->family = family;
   s->ifindex = ifindex;
-  s->id = next_++;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    s->id = next_++;
+  }
   s->callback = Napi::Persistent(callback);
   s->context = new Napi::AsyncContext(env, resource);
   int ret = uv_poll_init(loop, &s->poll, fd);
@@ -52,20 +55,28 @@ Napi::Value PolledTable::Open(Napi::Env env, int fd, int family, uint32_t ifinde
     uv_close(reinterpret_cast<uv_handle_t*>(&s->poll), OnClosed);
     return ThrowSys(env, -ret, "uv_poll_start");
   }
-  sockets_[s->id] = s;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    sockets_[s->id] = s;
+  }
   return Napi::Number::New(env, s->id);
 }
 
 PolledSocket* PolledTable::Find(uint32_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
   auto it = sockets_.find(id);
   return it == sockets_.end() ? nullptr : it->second;
 }
 
 void PolledTable::Close(uint32_t id) {
-  auto it = sockets_.find(id);
-  if (it == sockets_.end()) return;
-  PolledSocket* s = it->second;
-  sockets_.erase(it);
+  PolledSocket* s = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = sockets_.find(id);
+    if (it == sockets_.end()) return;
+    s = it->second;
+    sockets_.erase(it);
+  }
   s->callback.Reset();
   uv_poll_stop(&s->poll);
   uv_close(reinterpret_cast<uv_handle_t*>(&s->poll), OnClosed);

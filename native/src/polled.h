@@ -1,12 +1,14 @@
 // A socket fd read on Node's event loop (uv_poll) with a JavaScript callback, kept in a table by id:
 // what the raw ICMPv6 and the UDP sockets share (open: poll + callback + async context; close: stop,
 // then free in the close callback, with the fd). Also the (family, address, port, scope) → sockaddr
-// parsing those sockets and sockopt.cc share.
+// parsing those sockets and sockopt.cc share. The table may be used from several threads (each
+// socket by the thread that opened it, whose event loop polls it): its map is locked.
 #pragma once
 #include <napi.h>
 #include <sys/socket.h>
 #include <uv.h>
 
+#include <mutex>
 #include <string>
 #include <unordered_map>
 
@@ -34,6 +36,7 @@ class PolledTable {
   void Close(uint32_t id);
 
  private:
+  std::mutex mu_;
   std::unordered_map<uint32_t, PolledSocket*> sockets_;
   uint32_t next_ = 1;
 };

@@ -4,7 +4,10 @@
 // Bound to one local address and port (a link-local one with its interface as scope), optionally to
 // one interface, and with IP_FREEBIND (the address may come later); datagrams come back on Node's event loop (uv_poll), at most kMaxBatch per wake-up
 // so a flood cannot hold the loop, each with its source, source port, received TTL and whether it
-// was cut short (longer than kMaxDatagramBytes).
+// was cut short (longer than kMaxDatagramBytes). Optionally marked with a traffic class (IP_TOS /
+// IPV6_TCLASS, and SO_PRIORITY for the host's own queues).
+// Each socket is used by the thread that opened it (the BFD sessions run on a worker thread); the
+// table of sockets is shared by the threads and locked.
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -34,6 +37,7 @@ namespace {
 constexpr size_t kMaxDatagramBytes = 512;  // BFD control packets are 24..~80 bytes; more is cut and flagged
 constexpr size_t kControlBytes = 128;      // room for IP_TTL / IPV6_HOPLIMIT
 constexpr uint32_t kMaxBatch = 64;         // datagrams handed over per wake-up (the poll fires again)
+constexpr int kPrioInteractive = 6;        // TC_PRIO_INTERACTIVE: the highest SO_PRIORITY without CAP_NET_ADMIN
 
 PolledTable g_sockets;
 
@@ -90,8 +94,19 @@ void OnReadable(uv_poll_t* handle, int status, int /*events*/) {
   s->callback.MakeCallback(env.Global(), {Napi::Number::New(env, err), packets}, *s->context);
 }
 
-int Configure(int fd, int family, uint32_t ifindex, int ttl, const char** what) {
+// What a socket is opened with besides its address.
+struct SocketSetup {
+  uint32_t ifindex;
+  int ttl;
+  int tos;  // IP_TOS / IPV6_TCLASS byte; 0: left as is
+};
+
+int Configure(int fd, int family, const SocketSetup& setup, const char** what) {
   int one = 1;
+  uint32_t ifindex = setup.ifindex;
+  int ttl = setup.ttl;
+  int tos = setup.tos;
+  int priority = kPrioInteractive;
   int index = static_cast<int>(ifindex);
   struct Option {
     int level, name;
@@ -106,12 +121,16 @@ int Configure(int fd, int family, uint32_t ifindex, int ttl, const char** what) 
     options.push_back({IPPROTO_IP, IP_FREEBIND, &one, sizeof(one), "setsockopt(IP_FREEBIND)"});
     options.push_back({IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl), "setsockopt(IP_TTL)"});
     options.push_back({IPPROTO_IP, IP_RECVTTL, &one, sizeof(one), "setsockopt(IP_RECVTTL)"});
+    if (tos != 0) options.push_back({IPPROTO_IP, IP_TOS, &tos, sizeof(tos), "setsockopt(IP_TOS)"});
   } else {
     options.push_back({IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one), "setsockopt(IPV6_V6ONLY)"});
     options.push_back({IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one), "setsockopt(IPV6_FREEBIND)"});
     options.push_back({IPPROTO_IPV6, IPV6_UNICAST_HOPS, &ttl, sizeof(ttl), "setsockopt(IPV6_UNICAST_HOPS)"});
     options.push_back({IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &one, sizeof(one), "setsockopt(IPV6_RECVHOPLIMIT)"});
+    if (tos != 0) options.push_back({IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof(tos), "setsockopt(IPV6_TCLASS)"});
   }
+  // IP_TOS sets the socket's priority from the TOS on IPv4 only; set it for both families.
+  if (tos != 0) options.push_back({SOL_SOCKET, SO_PRIORITY, &priority, sizeof(priority), "setsockopt(SO_PRIORITY)"});
   for (const Option& o : options) {
     if (setsockopt(fd, o.level, o.name, o.value, o.len) != 0) {
       *what = o.what;
@@ -121,9 +140,10 @@ int Configure(int fd, int family, uint32_t ifindex, int ttl, const char** what) 
   return 0;
 }
 
-// udpOpen(family, address, port, ifindex, ttl, callback(errno, packets)) -> socket id. Bound to
-// address:port (port 0: the kernel picks; ifindex scopes a link-local address and, when non-zero,
-// binds the socket to that interface). Made in the calling thread's network namespace.
+// udpOpen(family, address, port, ifindex, ttl, callback(errno, packets), tos?) -> socket id.
+// Bound to address:port (port 0: the kernel picks; ifindex scopes a link-local address and, when
+// non-zero, binds the socket to that interface). Made in the calling thread's network namespace and
+// read on the calling thread's event loop.
 Napi::Value UdpOpen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int family = ArgInt(info, 0);
@@ -135,8 +155,9 @@ Napi::Value UdpOpen(const Napi::CallbackInfo& info) {
   }
   int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_UDP);
   if (fd < 0) return ThrowSys(env, errno, "socket(SOCK_DGRAM)");
+  SocketSetup setup = {ifindex, ArgInt(info, 4), ArgIsNullish(info, 6) ? 0 : ArgInt(info, 6)};
   const char* what = "";
-  int err = Configure(fd, family, ifindex, ArgInt(info, 4), &what);
+  int err = Configure(fd, family, setup, &what);
   if (err == 0 && bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
     err = errno;
     what = "bind";

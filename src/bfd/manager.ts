@@ -182,7 +182,9 @@ export class BfdManager {
           // An unnumbered peer is learnt again after a silence: it may come back with another address.
           if (to === 'down' && spec.peerAddress === null && diag === 'control-detection-time-expired')
             entry.peerAddress = null;
-          this.#log('bfd-state', { peer: spec.name, from, to, diag });
+          // The peer's diagnostic says who gave up: its detection time expired = our packets were late.
+          const remoteDiag = session.status().remoteDiag;
+          this.#log('bfd-state', { peer: spec.name, from, to, diag, remoteDiag });
           this.opts.onState?.(spec.name, from, to, diag);
         },
         onDrop: (reason) => this.drops[reason]++,

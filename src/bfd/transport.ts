@@ -1,7 +1,7 @@
 // Single-hop BFD over UDP (RFC 5881): the receiving sockets on port 3784, one per local address of
 // the sessions (never a wildcard), and one sending socket per session bound to that address and a
-// source port in 49152–65535, the same for the session's life (§4). Both send with TTL / hop limit
-// 255, and a packet that arrives with less is dropped (§5, the GTSM rule). Every datagram is hostile:
+// source port in 49152–65535, the same for the session's life (§4), marked CS6. Both send with TTL /
+// hop limit 255, and a packet that arrives with less is dropped (§5, the GTSM rule). Every datagram is hostile:
 // it goes through the total codec (codec.ts), the drop reason is counted, and nothing received
 // allocates beyond the packet itself. Which session a packet belongs to (demultiplexing, RFC 5880
 // §6.3) is the manager's (manager.ts): the transport hands it (packet, source, receiving endpoint).
@@ -18,6 +18,11 @@ export const SOURCE_PORT_MIN = 49152;
 export const SOURCE_PORT_MAX = 65535;
 /** RFC 5881 §5: sent with, and required on receipt, TTL / hop limit 255. */
 export const BFD_TTL = 255;
+/**
+ * Our packets' traffic class: CS6 (DSCP 48, network control), as FRR's bfdd marks them. RFC 5881
+ * names none; CS6 is what a ToR's control-plane policing queues ahead of data.
+ */
+export const BFD_TOS = 0xc0;
 /** Source ports tried before a session gives up on binding one (each a random pick of the range). */
 const SOURCE_PORT_TRIES = 32;
 
@@ -129,6 +134,7 @@ export function openSender(
         port,
         ifindex: endpoint.ifindex,
         ttl: BFD_TTL,
+        tos: BFD_TOS,
         netns: opts.netns,
       });
     } catch (err) {

@@ -3,12 +3,14 @@
 // interface is down (no carrier, or administratively down) or while its BFD session, having been Up,
 // is not (RFC 5882 §3.2: a session that never came up — a peer without BFD — takes nothing down);
 // then the speaker drops its routes at once and ends its session (BgpSpeaker.setPeerReachable).
+// The BFD sessions run on their own thread (bfd/thread.ts), so this loop's stalls make no flaps.
 // Each peer's local address and interface are where its BGP session is (bgp/listen-plan.ts), read
 // again on every address or link change, so a peer whose address appears later gets its BFD then.
 
 import type { BfdStateName } from '../bfd/codec.js';
 import { kernelLinkSource, LinkStateWatcher } from '../bfd/link-state.js';
-import { BfdManager, type BfdPeerSpec, type BfdPeerStatus } from '../bfd/manager.js';
+import type { BfdPeerSpec, BfdPeerStatus } from '../bfd/manager.js';
+import { type BfdRunner, BfdThread } from '../bfd/thread.js';
 import { type HostAddresses, listenAddressesOf } from '../bgp/listen-plan.js';
 import { kernelAddressSource } from '../bgp/listen-source.js';
 import type { Clock, TimerHandle } from '../clock.js';
@@ -68,7 +70,7 @@ export function placeOf(peer: PeerConfig, host: HostView): PeerPlace {
 }
 
 export class PeerLiveness {
-  readonly bfd: BfdManager;
+  readonly bfd: BfdRunner;
   readonly #rtnl: Rtnetlink;
   readonly #links: LinkStateWatcher;
   readonly #unwatch: () => void;
@@ -88,7 +90,7 @@ export class PeerLiveness {
     this.#peers = peers;
     this.#rtnl = Rtnetlink.open({ netns: opts.netns });
     this.#source = kernelAddressSource(this.#rtnl, opts.netns);
-    this.bfd = new BfdManager({
+    this.bfd = new BfdThread({
       clock: opts.clock,
       netns: opts.netns,
       port: opts.bfdPort,

@@ -174,6 +174,8 @@ export interface NativeAddon {
     ifindex: number,
     ttl: number,
     callback: (errno: number, packets: RawUdpPacket[]) => void,
+    /** IP_TOS / IPV6_TCLASS byte, with SO_PRIORITY 6 (0: left as is). */
+    tos?: number,
   ): number;
   /** 0 when sent, else the errno of the failed send. */
   udpSend(id: number, address: string, port: number, data: Buffer): number;

@@ -1,7 +1,7 @@
 // A UDP socket that sends with a chosen TTL / hop limit and reports the one each datagram arrived
 // with (native/src/udp.cc: IP_TTL + IP_RECVTTL, IPV6_UNICAST_HOPS + IPV6_RECVHOPLIMIT) — Node's
 // dgram can do neither. Single-hop BFD (RFC 5881 §5) needs both: sent with 255, received with less is
-// dropped. Bound to one local address and port (never a wildcard); a link-local address takes its
+// dropped. Optionally marked with a traffic class. Bound to one local address and port (never a wildcard); a link-local address takes its
 // interface as scope, and the socket is then bound to that interface. Datagrams arrive on Node's event
 // loop in batches of at most 64 per wake-up, each at most 512 bytes (longer ones are cut and flagged).
 import type { SystemError } from '../errors.js';
@@ -23,6 +23,8 @@ export interface UdpSocketOptions {
   ifindex?: number;
   /** TTL / hop limit of sent datagrams (default 255). */
   ttl?: number;
+  /** Traffic class byte of sent datagrams (IP_TOS / IPV6_TCLASS, with SO_PRIORITY 6); default: left 0. */
+  tos?: number;
   /** Make the socket inside this network namespace (name under /run/netns or a path). */
   netns?: string;
   /** Received datagrams, one batch per wake-up. */
@@ -63,6 +65,7 @@ export class UdpSocket {
             opts.ifindex ?? 0,
             opts.ttl ?? MAX_TTL,
             callback,
+            opts.tos ?? 0,
           ),
       );
     return new UdpSocket(opts, opts.netns ? withNetns(opts.netns, open) : open());
