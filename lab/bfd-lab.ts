@@ -126,6 +126,19 @@ export class BfdLab {
     await this.#startBird();
     await this.#startHost();
     await this.waitSteady();
+    if (this.bfd) await this.#waitBfdUp();
+  }
+
+  /** Both of the agent's BFD sessions Up (its metrics), e.g. after a start: the sessions' thread starts in seconds under tsx. */
+  async #waitBfdUp(): Promise<void> {
+    await waitFor(
+      'agent BFD sessions up',
+      async () =>
+        (this.metrics().match(/^anycastd_bfd_session_up\{[^}]*\} 1$/gm) ?? []).length === 2
+          ? true
+          : undefined,
+      SETTLE_MS,
+    );
   }
 
   async #startFrr(): Promise<void> {

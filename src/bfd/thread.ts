@@ -8,7 +8,7 @@
 
 import { Worker } from 'node:worker_threads';
 import type { Clock } from '../clock.js';
-import type { BfdStateName } from './codec.js';
+import { BfdDiag, type BfdStateName, diagName } from './codec.js';
 import {
   type BfdDropReason,
   BfdManager,
@@ -18,6 +18,7 @@ import {
 } from './manager.js';
 import type { BfdThreadData, FromBfdThread, ToBfdThread } from './thread-messages.js';
 
+const US_PER_MS = 1000;
 /** After close(), the thread is ended by force if it has not closed its sockets and exited by then. */
 const CLOSE_GRACE_MS = 1_000;
 
@@ -76,12 +77,13 @@ export class BfdThread implements BfdRunner {
 
   status(name: string): BfdPeerStatus | undefined {
     if (this.#onLoop) return this.#onLoop.status(name);
-    return this.#specs.some((s) => s.name === name) ? this.#statuses.get(name) : undefined;
+    const spec = this.#specs.find((s) => s.name === name);
+    return spec && (this.#statuses.get(name) ?? notStarted(spec));
   }
 
   statuses(): BfdPeerStatus[] {
     if (this.#onLoop) return this.#onLoop.statuses();
-    return this.#specs.flatMap((s) => this.#statuses.get(s.name) ?? []);
+    return this.#specs.map((s) => this.#statuses.get(s.name) ?? notStarted(s));
   }
 
   get drops(): Record<BfdDropReason, number> {
@@ -150,6 +152,33 @@ export class BfdThread implements BfdRunner {
       // a log sink's failure is not the sessions'
     }
   }
+}
+
+/** A session the thread has not reported yet (it is starting, or the apply is on its way): Down. */
+function notStarted(spec: BfdPeerSpec): BfdPeerStatus {
+  return {
+    name: spec.name,
+    peerAddress: spec.peerAddress,
+    localAddress: spec.local.address,
+    desiredMinTxMs: spec.timers.desiredMinTxUs / US_PER_MS,
+    requiredMinRxMs: spec.timers.requiredMinRxUs / US_PER_MS,
+    detectMult: spec.timers.detectMult,
+    state: 'down',
+    remoteState: 'down',
+    localDiag: diagName(BfdDiag.none),
+    remoteDiag: diagName(BfdDiag.none),
+    localDiscriminator: 0,
+    remoteDiscriminator: 0,
+    txIntervalMs: 0,
+    detectTimeMs: 0,
+    pollActive: false,
+    counters: {
+      packetsIn: 0,
+      packetsOut: 0,
+      transitions: { 'admin-down': 0, down: 0, init: 0, up: 0 },
+      sendErrors: 0,
+    },
+  };
 }
 
 /**
