@@ -149,7 +149,7 @@ export class Dataplane {
   static open(opts: DataplaneOptions = {}): Dataplane {
     const config: L.SteerConfig = {
       ringSize: opts.ringSize ?? 65537,
-      hashSeed: (opts.hashSeed ?? 0x5eed1e55) >>> 0,
+      hashSeed: (opts.hashSeed ?? L.DEFAULT_HASH_SEED) >>> 0,
       mtu: opts.mtu ?? 1500,
       host4: opts.host4 ? ipv4Bytes(opts.host4) : Buffer.alloc(4),
       host6: opts.host6 ? ipv6Bytes(opts.host6) : Buffer.alloc(16),

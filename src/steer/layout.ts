@@ -35,6 +35,8 @@ export const validFlowTableSize = (n: number): boolean =>
 export const INSTANCE_ID_LEN = 64;
 export const FLOW_CACHE_SLOTS = 4096;
 export const INSTANCE_NONE = 0xffffffff;
+/** The flow-hash seed when none is given (rodata hash_seed's default: the same on every host). */
+export const DEFAULT_HASH_SEED = 0x5eed1e55;
 
 export const VIP_F_USED = 0x1;
 export const VIP_F_ANY_PORT = 0x2;
