@@ -11,9 +11,9 @@ import { readFileSync } from 'node:fs';
 import { HOSTS, type HostName, MGMT_HOST4, VIP4 } from './addressing.js';
 import { LAB_AGENT_TIMINGS } from './agent-config.js';
 import { bringUp, type KeptReport, kept, SETTLE_MS } from './agent-steps.js';
-import { HostAgents } from './agents.js';
+import { type AgentEvent, HostAgents } from './agents.js';
 import { type EtcdCluster, startEtcdCluster } from './etcd.js';
-import { sleep, waitFor } from './exec.js';
+import { sleep } from './exec.js';
 import { addHost, removeHost } from './extra-host.js';
 import { waitVipAt } from './fabric-checks.js';
 import { Holder } from './holder-client.js';
@@ -27,10 +27,6 @@ export const LAB_LEASE_TTL_S = 3;
 const MS_PER_S = 1000;
 /** Short new connections sent right after each fault. */
 export const FLEET_NEW_FLOWS = 100;
-/** Connections per probe round while waiting for h4 to take new flows. */
-const TAKE_PROBE = 20;
-const TAKE_POLL_MS = 100;
-const TAKE_TIMEOUT_MS = 20_000;
 const NEW_HOST: HostName = 'h4';
 /** Three agents starting at once on a loaded 2-core box took past the lab's default 20 s (seen at load 30). */
 const AGENT_START_TIMEOUT_MS = 60_000;
@@ -102,44 +98,78 @@ function configsOf(f: FleetLab): string[] {
   return HOSTS.map((h) => readFileSync(f.agents.paths(h).config, 'utf8'));
 }
 
+/** How often a new connection is sent while waiting for h4's first one. */
+const TAKE_EVERY_MS = 50;
+/** From the agent's spawn (its start alone takes seconds on a loaded box); below the holder's answer bound. */
+const TAKE_TIMEOUT_MS = 40_000;
+/** h4's log events that time its join, in the order they come. */
+const JOIN_EVENTS = {
+  etcdConnectedMs: (e: AgentEvent) => e.event === 'cluster-etcd-connected',
+  registeredMs: (e: AgentEvent) => e.event === 'cluster-lease-granted',
+  settledMs: (e: AgentEvent) => e.event === 'service-settled',
+  advertisedMs: (e: AgentEvent) => e.event === 'route-advertised' && e.reason !== 'host-address',
+} as const;
+
 /**
  * h4 joins: wired into the fabric and the management network, its service started, its agent started
- * with the etcd settings; nothing is done on h1–h3. `takeMs`: h4's agent started (XDP attached) → the
- * first new connection h4 serves.
+ * with the etcd settings; nothing is done on h1–h3. While it starts, the holder sends a new connection
+ * every 50 ms until h4 answers one. Details (ms): `takeMs` h4's agent started (XDP attached) → the first
+ * new connection h4 answered; `spawnTakeMs` from the agent's process start; the steps between (etcd
+ * watch connected, lease granted, checks settled, VIP advertised), each from XDP attached.
  */
 export function joinNewHost(f: FleetLab, held: number): Promise<FaultReport> {
-  return underHeld(f, held, [], async () => {
+  return underHeld(f, held, [], async (holder) => {
     const before = configsOf(f);
     await addHost(f.lab, NEW_HOST);
     f.etcd.attach(f.lab.ns(NEW_HOST), NEW_HOST, MGMT_HOST4[NEW_HOST]);
     await f.agents.prepareHost(NEW_HOST);
     f.agents.writeConfig(NEW_HOST);
+    const from = f.agents.events(NEW_HOST).length;
+    const spawned = Date.now();
+    const first = holder.first(NEW_HOST, TAKE_EVERY_MS, TAKE_TIMEOUT_MS);
     await f.agents.start(NEW_HOST);
-    const started = performance.now();
-    let probes = 0;
-    await waitFor(
-      `${NEW_HOST} serves new connections`,
-      async () => {
-        probes++;
-        const r = await f.lab.probe({ target: VIP4, protocol: 'tcp', count: TAKE_PROBE });
-        return (r.counts[NEW_HOST] ?? 0) > 0 ? true : undefined;
-      },
-      TAKE_TIMEOUT_MS,
-      TAKE_POLL_MS,
+    const taken = await first;
+    if (taken.at === null)
+      throw new Error(
+        `${NEW_HOST} answered no new connection in ${TAKE_TIMEOUT_MS} ms: ${JSON.stringify(taken)}`,
+      );
+    const events = f.agents.events(NEW_HOST).slice(from);
+    const at = (pred: (e: AgentEvent) => boolean): number => {
+      const e = events.find(pred);
+      return e && typeof e.time === 'string' ? Date.parse(e.time) : Number.NaN;
+    };
+    const attached = at((e) => e.event === 'xdp-attached');
+    const steps = Object.fromEntries(
+      Object.entries(JOIN_EVENTS).map(([k, pred]) => [k, at(pred) - attached]),
     );
-    const takeMs = performance.now() - started;
     await waitVipAt(f.lab, f.lab.hosts);
     const newFlows = await probe(f);
     const othersUntouched = configsOf(f).every((c, i) => c === before[i]);
-    return { newFlows, detail: { takeMs, probes, othersUntouched } };
+    return {
+      newFlows,
+      detail: {
+        takeMs: taken.at - attached,
+        spawnTakeMs: taken.at - spawned,
+        ...steps,
+        takeFailures: taken.failures,
+        othersUntouched,
+      },
+    };
   });
 }
 
-/** h4 leaves: its agent stopped (SIGTERM: its registration goes with it), its service, links and port removed. */
-export function removeNewHost(f: FleetLab, held: number): Promise<FaultReport> {
+/**
+ * h4 leaves: its agent stopped — SIGTERM (it withdraws; its lease is left to expire) or SIGKILL (its
+ * lease expires) — then its service, links and port removed.
+ */
+export function removeNewHost(
+  f: FleetLab,
+  held: number,
+  signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM',
+): Promise<FaultReport> {
   return underHeld(f, held, [NEW_HOST], async () => {
     const t0 = performance.now();
-    await f.agents.stop(NEW_HOST);
+    await f.agents.stop(NEW_HOST, signal);
     await f.lab.stopService(NEW_HOST);
     await removeHost(f.lab, NEW_HOST);
     f.etcd.net.detach(NEW_HOST);

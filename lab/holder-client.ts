@@ -4,7 +4,7 @@
 
 import { fileURLToPath } from 'node:url';
 import { VIP4 } from './addressing.js';
-import type { CheckReport, OpenedReport, SteadyReport } from './holder.js';
+import type { CheckReport, FirstReport, OpenedReport, SteadyReport } from './holder.js';
 import { LineChild } from './line-child.js';
 import type { Lab } from './topology.js';
 
@@ -46,6 +46,11 @@ export class Holder {
   /** `n` new connections, one started every `everyMs`. */
   steady(everyMs: number, n: number): Promise<SteadyReport> {
     return this.#child.ask<SteadyReport>(`steady ${everyMs} ${n}`);
+  }
+
+  /** A new connection every `everyMs` until `host` answers one (or `timeoutMs` passed). */
+  first(host: string, everyMs: number, timeoutMs: number): Promise<FirstReport> {
+    return this.#child.ask<FirstReport>(`first ${host} ${everyMs} ${timeoutMs}`);
   }
 
   stop(): Promise<void> {

@@ -7,6 +7,10 @@
 //                      within a timeout; a reset, close, timeout or different id marks it broken
 //   steady <ms> <n>    n new short connections, one started every <ms> (not waiting for the previous):
 //                      answers per host and failures — new connections during a failover
+//   first <host> <ms> <timeout-ms>
+//                      a new short connection every <ms> (not waiting for the previous) until one is
+//                      answered by <host> or <timeout-ms> passed: the wall time of that answer, per host
+//                      and failures — when a joining host takes its first new flow
 //   quit               close everything and exit
 // First line out: {"type":"opened", ...} once every connection has its greeting (or failed).
 
@@ -39,6 +43,16 @@ export interface CheckReport {
 }
 
 const MAX_SAMPLES = 20;
+
+export interface FirstReport {
+  type: 'first';
+  /** Wall clock (ms since the epoch) of the first answer from the host asked for; null: none in time. */
+  at: number | null;
+  attempts: number;
+  failures: number;
+  byHost: Record<string, number>;
+  firstError?: string;
+}
 
 export interface SteadyReport {
   type: 'steady';
@@ -138,6 +152,37 @@ async function ping(h: Held): Promise<string | undefined> {
   });
 }
 
+/** New connections every `everyMs` until `host` answers one (or `timeoutMs` passed); see `first`. */
+async function firstFrom(
+  target: string,
+  port: number,
+  host: string,
+  everyMs: number,
+  timeoutMs: number,
+): Promise<FirstReport> {
+  const r: FirstReport = { type: 'first', at: null, attempts: 0, failures: 0, byHost: {} };
+  const until = Date.now() + timeoutMs;
+  const jobs: Promise<void>[] = [];
+  while (r.at === null && Date.now() < until) {
+    r.attempts++;
+    jobs.push(
+      once(target, port).then(
+        (id) => {
+          bump(r.byHost, id);
+          if (id === host && r.at === null) r.at = Date.now();
+        },
+        (err: unknown) => {
+          r.failures++;
+          r.firstError ??= err instanceof Error ? err.message : String(err);
+        },
+      ),
+    );
+    await new Promise((res) => setTimeout(res, everyMs));
+  }
+  await Promise.all(jobs);
+  return r;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -213,6 +258,9 @@ async function main(): Promise<void> {
       }
       await Promise.all(jobs);
       say(r);
+    } else if (cmd === 'first') {
+      const [, host, everyMs, timeoutMs] = line.trim().split(/\s+/);
+      say(await firstFrom(target, port, host ?? '', Number(everyMs), Number(timeoutMs)));
     } else if (cmd === 'quit') {
       break;
     }
