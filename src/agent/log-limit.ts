@@ -107,6 +107,11 @@ export class LogLimiter {
     return this.#totals;
   }
 
+  /** (Event, key) pairs tracked in this interval: at most maxKeys, whatever the flood. */
+  get trackedKeys(): number {
+    return this.#keys.size;
+  }
+
   /** Ends the interval if it is over: writes the summaries of what was held back. */
   flush(): void {
     if (this.#clock.now() - this.#windowStart >= this.#intervalMs) this.#roll();

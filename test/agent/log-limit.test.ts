@@ -77,7 +77,9 @@ test('a flood from many addresses: the per-event cap holds, the key table stays 
   const heapBefore = process.memoryUsage().heapUsed;
   for (let i = 0; i < flood; i++) log(refused(`2001:db8::${i.toString(16)}:${'x'.repeat(i % 1_000)}`));
   assert.equal(out.length, perEvent, 'the event cap');
+  assert.equal(limiter.trackedKeys, maxKeys, 'the key table is full, not larger');
   await clock.advance(INTERVAL);
+  assert.equal(limiter.trackedKeys, 0, 'the interval ended: the table starts anew');
   const summaries = out.slice(perEvent);
   const heapGrowthMb = (process.memoryUsage().heapUsed - heapBefore) / 1024 / 1024;
   // the table filled up: maxKeys - perEvent keys were held back in it, the rest found no room
@@ -89,11 +91,12 @@ test('a flood from many addresses: the per-event cap holds, the key table stays 
   assert.equal(total, flood - perEvent, 'every record held back is in a summary');
   assert.equal(limiter.suppressed.get('bgp-connection-refused'), flood - perEvent);
   for (const r of summaries) assert.ok(String(r.address ?? '').length <= KEY_FIELD_MAX, 'key fields are cut');
+  // the heap is reported, not bounded: in the unit tier's one process it moves with the GC and every
+  // other file's garbage; the bound is the table's size above
   t.diagnostic(
     `${flood} records from ${flood} addresses → ${out.length} lines written (${perEvent} passed, ` +
       `${summaries.length} summaries); heap ${heapGrowthMb >= 0 ? '+' : ''}${heapGrowthMb.toFixed(1)} MB`,
   );
-  assert.ok(heapGrowthMb < 64, `heap grew ${heapGrowthMb.toFixed(1)} MB`);
 });
 
 test('the summary is written by the timer when no further record comes, and by close()', async () => {

@@ -164,12 +164,15 @@ test('a simulated fleet (the scale bench API): 20 agents, one drain reaches ever
   });
   try {
     const w = fleet.agents[7]!;
+    // measure resolves once every agent's membership holds the drain (it throws after its own timeout
+    // otherwise); how fast is the scale bench's figure, not a bound here
     const ms = await fleet.measure(w, () => w.set({ state: 'drained', new: false }));
     assert.equal(ms.length, 20);
-    assert.ok(
-      ms.every((t) => t >= 0 && t < 5000),
-      ms.join(','),
-    );
+    for (const a of fleet.agents)
+      assert.ok(
+        !a.node.membership.ring('web', 'new').some((m) => m.id === w.instance),
+        `${a.instance} still has ${w.instance} in its new ring`,
+      );
     const digests = new Set(fleet.agents.map((a) => a.node.digest('web')));
     assert.equal(digests.size, 1, 'one digest across the fleet');
     assert.equal(fleet.agents[0]!.node.membership.ring('web', 'new').length, 19);

@@ -1,7 +1,8 @@
 // Leases and partitions against a real etcd: an agent whose lease expires leaves `new` at once and stays
 // in `established` for drain_time (the watcher's own timer, on a fake clock); with etcd stopped every
 // agent keeps the membership it had; when etcd returns the agents register again (a new lease) and
-// converge, the other agent's rings never losing the instance (no flap).
+// converge, the other agent's rings never losing the instance (no flap). Slow tier: etcd's leases run on
+// its own real time (a TTL to expire, an outage seen after 2 × TTL), ~20 s of waiting in all.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Etcd3 } from 'etcd3';
@@ -15,6 +16,8 @@ import { record } from './records.js';
 
 const TTL_MS = 3_000;
 const DRAIN_MS = 30_000;
+/** etcd's TTL of a lease that has expired (LeaseTimeToLive). */
+const LEASE_GONE = -1;
 let etcd: EtcdSingle;
 const clients: Etcd3[] = [];
 const nodes: EtcdNode[] = [];
@@ -97,8 +100,12 @@ test('etcd stopped: membership kept; back: a new lease, converged, no flap', asy
     { timeoutMs: 6 * TTL_MS, what: 'h2 registered again under a new lease, seen by h1' },
   );
   assert.notEqual(b.keys.leaseId, leaseBefore);
-  // the old lease expires after the restart (etcd renews leases on a restart): wait it out
-  await new Promise((r) => setTimeout(r, TTL_MS + 1_000));
+  // the old lease expires after the restart (etcd renews leases on a restart): wait until etcd says so
+  const oldLease = leaseBefore!;
+  await waitFor(
+    async () => Number((await clients[0]!.leaseClient.leaseTimeToLive({ ID: oldLease })).TTL) === LEASE_GONE,
+    { timeoutMs: 3 * TTL_MS, what: `the old lease ${oldLease} expired` },
+  );
   assert.deepEqual(ids(a, 'new'), ['h1', 'h2']);
   assert.equal(a.digest('web'), digest, 'the same rings as before the outage');
   assert.ok(
