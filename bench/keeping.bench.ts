@@ -46,8 +46,12 @@ const TRAFFIC_EVERY_MS = Number(process.env.ANYCASTD_BENCH_TRAFFIC_EVERY_MS ?? 2
 const TRAFFIC_LONG = Number(process.env.ANYCASTD_BENCH_TRAFFIC_LONG ?? 4);
 const RESULTS = join(dirname(fileURLToPath(import.meta.url)), 'results');
 const VIP = { 4: VIP4, 6: VIP6 } as const;
-const MODES = ['ours', 'plain ECMP', 'resilient'] as const;
-type Mode = (typeof MODES)[number];
+const ALL_MODES = ['ours', 'plain ECMP', 'resilient'] as const;
+type Mode = (typeof ALL_MODES)[number];
+/** ANYCASTD_BENCH_KEEPING_MODES ("ours,plain,resilient"): a subset, so the modes can run as parallel labs. */
+const MODES = ALL_MODES.filter((m) =>
+  (process.env.ANYCASTD_BENCH_KEEPING_MODES ?? 'ours,plain,resilient').split(',').includes(m.split(' ')[0]!),
+);
 
 /** One scenario's figures in one run. */
 interface Sample {
@@ -202,8 +206,12 @@ export async function run(): Promise<BenchOutput> {
   try {
     const agents = new HostAgents(lab);
     await bringUp(lab, agents);
+    let detached = false;
     for (const mode of MODES) {
-      if (mode === 'plain ECMP') for (const h of HOSTS) agents.detachXdp(h);
+      if (mode !== 'ours' && !detached) {
+        for (const h of HOSTS) agents.detachXdp(h);
+        detached = true;
+      }
       if (mode === 'resilient') mirror = await ResilientMirror.start(lab);
       for (const family of FAMILIES) {
         const byFigure: Record<string, Sample[]> = {};
