@@ -40,7 +40,8 @@ const CLI_DIST = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.ur
 export const AGENT_COMMAND_ENV = 'ANYCASTD_LAB_AGENT';
 const XDP_PASS_OBJECT = fileURLToPath(new URL('../build/bpf/xdp_pass.bpf.o', import.meta.url));
 const XDP_SECTION = 'xdp';
-const START_TIMEOUT_MS = 20_000;
+/** ANYCASTD_LAB_START_TIMEOUT_MS stretches it on a loaded box (an agent start is ~1 s of CPU: the verifier, the rings). */
+const START_TIMEOUT_MS = Number(process.env.ANYCASTD_LAB_START_TIMEOUT_MS ?? 20_000);
 /** The lab's cluster key: 256 bits (src/config/cluster-keys.ts MIN_KEY_BYTES). */
 const CLUSTER_KEY_BYTES = 32;
 /** The agent's log event after a SIGHUP reload (src/daemon/signals.ts). */
