@@ -1,11 +1,10 @@
 // The BFD thread's entry (a worker_thread started by thread.ts): the sessions (manager.ts, the RFC 5880
 // state machine unchanged) with their UDP sockets and timers on this thread's own event loop, so a
-// busy or collected agent loop delays neither our packets nor the detection of the peer's. The thread
-// asks for a higher scheduling priority for itself alone (on Linux a nice value is per thread); the
-// agent runs as root, and where that is refused the thread runs at the process's priority. State
+// busy or collected agent loop delays neither our packets nor the detection of the peer's. It runs at
+// the process's priority: the packaged unit denies setpriority (SystemCallFilter ~@resources) and holds
+// no CAP_SYS_NICE, so a nice value asked for here would be refused in every real deployment. State
 // changes, log events and status snapshots go to the agent's loop (thread-messages.ts).
 
-import { constants, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { systemClock } from '../clock.js';
 import { BfdManager } from './manager.js';
@@ -13,8 +12,6 @@ import { type BfdThreadData, type FromBfdThread, plainField, type ToBfdThread } 
 
 /** How often the agent's loop gets the sessions' counters when no state changed. */
 const SNAPSHOT_MS = 1_000;
-/** The thread's nice value: its work is a few microseconds per packet, and its lateness is a flap. */
-export const BFD_THREAD_NICE = constants.priority.PRIORITY_HIGH;
 
 const port = parentPort;
 if (!port) throw new Error('src/bfd/thread-main.ts runs as a worker thread only');
@@ -39,13 +36,6 @@ function snapshot(): { statuses: ReturnType<BfdManager['statuses']>; drops: BfdM
   return { statuses: manager.statuses(), drops: { ...manager.drops } };
 }
 
-let nice = String(BFD_THREAD_NICE);
-try {
-  setPriority(BFD_THREAD_NICE); // pid 0: this thread (Linux setpriority is per thread)
-} catch (err) {
-  nice = `not set: ${(err as Error).message}`;
-}
-
 const timer = setInterval(() => post({ kind: 'snapshot', ...snapshot() }), SNAPSHOT_MS);
 timer.unref();
 
@@ -64,4 +54,4 @@ port.on('message', (m: ToBfdThread) => {
   }
   post({ kind: 'snapshot', ...snapshot() });
 });
-post({ kind: 'ready', nice });
+post({ kind: 'ready' });

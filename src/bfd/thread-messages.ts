@@ -21,7 +21,7 @@ export interface BfdSnapshot {
 }
 
 export type FromBfdThread =
-  | { kind: 'ready'; nice: string }
+  | { kind: 'ready' }
   | ({ kind: 'state'; peer: string; from: BfdStateName; to: BfdStateName; diag: string } & BfdSnapshot)
   | ({ kind: 'snapshot' } & BfdSnapshot)
   | { kind: 'log'; event: string; fields: Record<string, unknown> }

@@ -106,7 +106,7 @@ export class BfdThread implements BfdRunner {
   #message(m: FromBfdThread): void {
     switch (m.kind) {
       case 'ready':
-        this.#log('bfd-thread-started', { nice: m.nice });
+        this.#log('bfd-thread-started', {});
         return;
       case 'log':
         this.#log(m.event, m.fields);
