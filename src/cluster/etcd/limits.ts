@@ -9,9 +9,15 @@ export const MAX_KEY_BYTES = 256;
 export const MAX_INSTANCES_PER_SERVICE = 4096;
 /** Largest instance weight (the config's bound). */
 export const MAX_WEIGHT = 1000;
-/** A lost lease is granted again after this, doubling up to REGRANT_MAX_MS while etcd stays away. */
-export const REGRANT_MIN_MS = 500;
-export const REGRANT_MAX_MS = 2_000;
+/**
+ * A lost lease is granted again after this, doubling up to REGRANT_MAX_MS while etcd stays away. The
+ * longest wait is a small part of the shortest lease TTL (3 s): a restarted etcd renews the old leases
+ * for one TTL, and the agent's keys must be written again under a new lease before those expire, or
+ * every instance leaves the rings for a moment (a flap) although no host failed. A try against an
+ * absent store fails at once, so 2 tries a second cost nothing.
+ */
+export const REGRANT_MIN_MS = 250;
+export const REGRANT_MAX_MS = 500;
 /** A failed write is retried after this. */
 export const WRITE_RETRY_MS = 1_000;
 /** The watch stream reconnects after this, doubling up to WATCH_BACKOFF_MAX_MS. */
@@ -31,3 +37,11 @@ export const WATCH_ESTABLISH_MS = 10_000;
 export const DIGEST_QUIET_MS = 250;
 /** Deadline of one unary call (a put, a range read). */
 export const CALL_TIMEOUT_MS = 5_000;
+/**
+ * A member the client gave up on (three failed calls in a row) is tried again after this long. The
+ * library's default is 5 s, longer than the shortest lease TTL (3 s): after a store outage etcd renews
+ * the old leases for one TTL, and an agent still waiting out its breaker re-registers after its old keys
+ * expired — every instance left the rings for a moment (a flap) although no host had failed.
+ */
+export const HOST_RETRY_MS = 500;
+
