@@ -11,12 +11,7 @@
 import { createRequire } from 'node:module';
 import type { Etcd3, IOptions } from 'etcd3';
 import type { EtcdConfig } from '../../config/types.js';
-import {
-  CALL_TIMEOUT_MS,
-  HOST_RETRY_MS,
-  WATCH_BACKOFF_MAX_MS,
-  WATCH_BACKOFF_MIN_MS,
-} from './limits.js';
+import { CALL_TIMEOUT_MS, HOST_RETRY_MS, WATCH_BACKOFF_MAX_MS, WATCH_BACKOFF_MIN_MS } from './limits.js';
 
 /** The library's backoff contract: a duration, and the next backoff after it. */
 interface Backoff {

@@ -44,4 +44,3 @@ export const CALL_TIMEOUT_MS = 5_000;
  * expired — every instance left the rings for a moment (a flap) although no host had failed.
  */
 export const HOST_RETRY_MS = 500;
-
