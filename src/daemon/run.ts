@@ -26,7 +26,7 @@ import { NoSteering } from '../agent/no-steering.js';
 import { Steering } from '../agent/steering.js';
 import { receivedRouteInfo } from '../api/agent-handler.js';
 import type { AnnouncerHandle } from '../bgp/announcer.js';
-import type { Clock } from '../clock.js';
+import { type Clock, sleep } from '../clock.js';
 import { Cluster } from '../cluster/cluster.js';
 import type { EtcdCluster } from '../cluster/etcd/etcd-cluster.js';
 import { loadConfig } from '../config/load.js';
@@ -56,6 +56,8 @@ export const EXIT_FAILED = 1;
 export const EXIT_CONFIG = 2;
 /** Hard bound on the whole shutdown, beyond the agent's own: exit even if something hangs. */
 export const EXIT_GRACE_MS = 2000;
+/** How long a leaving host waits for the store to take its lease back (revoke) before it exits anyway. */
+const STORE_LEAVE_MS = 1000;
 
 export interface DaemonOptions {
   configFile: string;
@@ -257,6 +259,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     const bound = opts.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
     clock.setTimeout(() => process.exit(EXIT_OK), bound + EXIT_GRACE_MS, { unref: true });
     await agent.stop(bound, { keepRoutes });
+    // a host that withdrew is leaving: its instances go out of the others' `new` rings now, not at
+    // the lease's expiry (bounded: an unreachable store must not hold the exit)
+    if (store && !keepRoutes)
+      await Promise.race([
+        store.close(true).catch(() => undefined),
+        sleep(clock, STORE_LEAVE_MS, undefined, { unref: true }),
+      ]);
     await steering?.settled(); // ring writes still queued behind a build land before the maps close
     return EXIT_OK;
   } catch (err) {

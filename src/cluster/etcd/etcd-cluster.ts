@@ -129,10 +129,19 @@ export class EtcdCluster extends EventEmitter<{ drain: [string, string, boolean]
     await this.node.start();
   }
 
-  /** Stops watching and keepalives; the lease is left to expire (a restart within its TTL changes nothing). */
-  async close(): Promise<void> {
+  #closed = false;
+
+  /**
+   * Stops watching and keepalives. `revoke` (a stop that withdraws every VIP: the host leaves): the lease
+   * is revoked, so the other hosts take this host's instances out of `new` at once (their flows keep
+   * their owner for drain_time) instead of sending it new flows until the lease expires. Otherwise (a
+   * restart under graceful restart) the lease is left to expire: a restart within its TTL changes nothing.
+   */
+  async close(revoke = false): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
     this.#problems.close();
-    await this.node.close(false);
+    await this.node.close(revoke);
     if (this.#ownClient) this.#client.close();
   }
 
