@@ -222,7 +222,10 @@ test('Type=notify: READY after XDP and BGP, watchdog pings, reload and stop', {
   assert.equal(connectAs(outsider.name), 'EACCES', 'a local user outside the group cannot connect');
 
   // The exec check: its user, no capability, only its own environment.
-  await waitFor(() => existsSync(join(checkOut, 'status')), { what: 'the exec check' });
+  // the check writes two files: wait until the second has its lines (read half-written, it was empty)
+  const written = (f: string) =>
+    existsSync(join(checkOut, f)) && readFileSync(join(checkOut, f), 'utf8').trim() !== '';
+  await waitFor(() => written('status') && written('env'), { what: 'the exec check' });
   const procStatus = readFileSync(join(checkOut, 'status'), 'utf8');
   const field = (k: string) => new RegExp(`^${k}:\\s*(.*)$`, 'm').exec(procStatus)?.[1]?.trim() ?? '';
   console.log(
