@@ -59,6 +59,12 @@ static __always_inline __u32 hash_vip_addr(const __u32 *w)
 	return (w[0] ^ rotl32(w[1], 8) ^ rotl32(w[2], 16) ^ rotl32(w[3], 24)) * GOLDEN32;
 }
 
+/* hash_vip_addr of an IPv4 address (its other three words zero), read straight from a header. */
+static __always_inline __u32 hash_vip_addr4(__u32 addr)
+{
+	return addr * GOLDEN32;
+}
+
 /* The vip_table slot hash of the 5 words of a vip_key: a few multiplies, no loop (it runs on every
  * packet whose address passed vip_filter); its low bits pick the slot. */
 static __always_inline __u32 hash_vip_key(const __u32 *w)

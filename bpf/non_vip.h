@@ -50,8 +50,7 @@ static __always_inline int addr_class4(void *data, void *data_end)
 		return ADDR_UNKNOWN;
 	if (iph->protocol == IPPROTO_IPIP_ && iph->daddr == host4)
 		return ADDR_UNKNOWN;
-	/* hash_vip_addr of an IPv4 key's address (its other three words are zero) */
-	return vip_filter_bit(iph->daddr * GOLDEN32) ? ADDR_MAYBE_VIP : ADDR_NOT_VIP;
+	return vip_filter_bit(hash_vip_addr4(iph->daddr)) ? ADDR_MAYBE_VIP : ADDR_NOT_VIP;
 }
 
 static __always_inline int addr_class6(void *data, void *data_end)

@@ -7,6 +7,7 @@
 
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { BfdState, decodeControl } from '../src/bfd/codec.js';
 import { percentile } from './fabric-scenario.js';
 import type { LabProcess, ProcessRegistry } from './processes.js';
 
@@ -14,10 +15,6 @@ const MS_PER_S = 1000;
 /** tcpdump -tt: "1700000000.123456 IP 192.0.2.1.49152 > 192.0.2.0.3784: UDP, length 24" (-x adds hex lines). */
 const HEADER_RE = /^(\d+\.\d+) IP6? ([0-9a-f.:]+)\.(\d+) > [0-9a-f.:]+\.3784:/i;
 const HEX_RE = /^\s+0x([0-9a-f]{4}):\s+((?:[0-9a-f]{4}\s?)+)/i;
-/** BFD control packet fields after the UDP header (8 bytes): byte 0 = version/diag, byte 1 = state/flags. */
-const STATE_SHIFT = 6;
-const DIAG_MASK = 0x1f;
-const STATE_DOWN = 1;
 
 export interface GapStats {
   /** Packets seen from this source in the window. */
@@ -78,9 +75,8 @@ export class BfdCapture {
     const first = Number.parseInt(p.hex.slice(0, 2), 16);
     const ipLen = first >> 4 === 4 ? (first & 0xf) * 4 : 40;
     const off = (ipLen + 8) * 2;
-    const b0 = Number.parseInt(p.hex.slice(off, off + 2), 16);
-    const b1 = Number.parseInt(p.hex.slice(off + 2, off + 4), 16);
-    const downDiag = b1 >> STATE_SHIFT === STATE_DOWN ? b0 & DIAG_MASK : -1;
+    const d = decodeControl(Buffer.from(p.hex.slice(off), 'hex'));
+    const downDiag = d.ok && d.packet.state === BfdState.down ? d.packet.diag : -1;
     const list = this.#bySource.get(p.src) ?? [];
     if (list.length === 0) this.#bySource.set(p.src, list);
     list.push({ at: p.at, downDiag });

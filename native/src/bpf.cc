@@ -115,28 +115,29 @@ Napi::Value ObjReuseMap(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), true);
 }
 
-// objSetMaxEntries(handle, mapName, n) -> false when the object has no such map (before load: the map is
-// created with n entries; a map reused from a pin keeps the pin's)
-Napi::Value ObjSetMaxEntries(const Napi::CallbackInfo& info) {
+// A libbpf setter of one map of an object, before load: setter(map, value) from argument 2; false when
+// the object has no such map.
+static Napi::Value SetMapAttr(const Napi::CallbackInfo& info, int (*setter)(bpf_map*, __u32),
+                              const char* what) {
   bpf_object* obj = ObjectOf(info);
   if (obj == nullptr) return info.Env().Undefined();
   bpf_map* map = bpf_object__find_map_by_name(obj, ArgStr(info, 1).c_str());
   if (map == nullptr) return Napi::Boolean::New(info.Env(), false);
-  int ret = bpf_map__set_max_entries(map, ArgU32(info, 2));
-  if (ret != 0) return ThrowSys(info.Env(), ErrnoOf(ret), "bpf_map__set_max_entries");
+  int ret = setter(map, ArgU32(info, 2));
+  if (ret != 0) return ThrowSys(info.Env(), ErrnoOf(ret), what);
   return Napi::Boolean::New(info.Env(), true);
+}
+
+// objSetMaxEntries(handle, mapName, n) -> false when the object has no such map (before load: the map is
+// created with n entries; a map reused from a pin keeps the pin's)
+Napi::Value ObjSetMaxEntries(const Napi::CallbackInfo& info) {
+  return SetMapAttr(info, bpf_map__set_max_entries, "bpf_map__set_max_entries");
 }
 
 // objSetValueSize(handle, mapName, bytes) -> false when the object has no such map (before load: the map
 // is created with values of that size; it must have no BTF value type of another size)
 Napi::Value ObjSetValueSize(const Napi::CallbackInfo& info) {
-  bpf_object* obj = ObjectOf(info);
-  if (obj == nullptr) return info.Env().Undefined();
-  bpf_map* map = bpf_object__find_map_by_name(obj, ArgStr(info, 1).c_str());
-  if (map == nullptr) return Napi::Boolean::New(info.Env(), false);
-  int ret = bpf_map__set_value_size(map, ArgU32(info, 2));
-  if (ret != 0) return ThrowSys(info.Env(), ErrnoOf(ret), "bpf_map__set_value_size");
-  return Napi::Boolean::New(info.Env(), true);
+  return SetMapAttr(info, bpf_map__set_value_size, "bpf_map__set_value_size");
 }
 
 // objReuseMapFd(handle, mapName, fd) -> false when the object has no such map: before load, make map

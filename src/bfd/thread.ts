@@ -34,7 +34,7 @@ export interface BfdRunner {
 }
 
 export interface BfdThreadOptions extends BfdThreadData {
-  /** The clock of the sessions should they fall back to the loop. */
+  /** The clock of the sessions should they fall back to the loop, and of the close grace. */
   clock: Clock;
   onState?(peer: string, from: BfdStateName, to: BfdStateName, diag: string): void;
   log?(event: string, fields: Record<string, unknown>): void;
@@ -96,7 +96,7 @@ export class BfdThread implements BfdRunner {
     const w = this.#worker;
     if (!w) return;
     this.#post({ kind: 'close' });
-    setTimeout(() => void w.terminate(), CLOSE_GRACE_MS).unref();
+    this.opts.clock.setTimeout(() => void w.terminate(), CLOSE_GRACE_MS, { unref: true });
   }
 
   #post(m: ToBfdThread): void {

@@ -2,7 +2,7 @@
 // the revision the rings were built at, this host's ring digest per service (an info series: compare
 // them across hosts, or use `anycastd show rings`), and since start: writes sent (only state changes
 // write: at steady state this stays flat), watch restarts, leases lost, values skipped by reason.
-import { SKIP_REASONS } from '../cluster/etcd/watch.js';
+import { SKIP_REASONS } from '../cluster/etcd/record.js';
 import type { MetricFactory } from './factory.js';
 
 export function defineEtcdMetrics(f: MetricFactory): void {

@@ -16,6 +16,7 @@
 // Used by flood-lab.root.test.ts (small) and bench/steer-flood.bench.ts (200k SYNs, 1,000 held).
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { nodeArgs } from '../../lab/apps.js';
 import type { CheckReport, OpenedReport, SteadyReport } from '../../lab/holder.js';
 import { removeNetnsByPrefix } from '../../lab/netns.js';
 import { ifIndex, projectRoot, withNetns } from '../../src/native/index.js';
@@ -78,10 +79,7 @@ export async function floodScenario(prefix: string, o: FloodOptions): Promise<Fl
   const dps: Dataplane[] = [];
   const node = (script: string, args: string[]): string[] => [
     process.execPath,
-    '--import',
-    'tsx',
-    join(projectRoot(), script),
-    ...args,
+    ...nodeArgs(join(projectRoot(), script), args),
   ];
   try {
     const open = (host4: string, host6: string): Dataplane => {

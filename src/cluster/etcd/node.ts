@@ -13,8 +13,9 @@ import { KeyLayout } from './keys.js';
 import { LeasedKeys } from './leased-keys.js';
 import { DIGEST_QUIET_MS } from './limits.js';
 import { Membership } from './membership.js';
+import type { SkipReason } from './record.js';
 import { encodeDrain, encodeRecord, type InstanceRecord } from './record.js';
-import { MemberWatch, type SkipReason } from './watch.js';
+import { MemberWatch } from './watch.js';
 
 export interface EtcdNodeOptions {
   client: Etcd3;

@@ -32,6 +32,9 @@ export interface DrainRecord {
 
 /** Why a value was skipped (the metric's reason). */
 export type BadValue = 'too-big' | 'not-json' | 'invalid';
+/** Why a reader skipped a key: its value, a key that does not parse, or one past the per-service bound. */
+export type SkipReason = BadValue | 'bad-key' | 'too-many';
+export const SKIP_REASONS: readonly SkipReason[] = ['too-big', 'not-json', 'invalid', 'bad-key', 'too-many'];
 
 /** The stored form: the fields in one order, so equal records are equal strings (a change test). */
 export function encodeRecord(r: InstanceRecord): string {

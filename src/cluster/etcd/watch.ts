@@ -18,7 +18,7 @@ import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
 import type { Clock, TimerHandle } from '../../clock.js';
 import type { KeyLayout } from './keys.js';
 import { MAX_INSTANCES_PER_SERVICE, MAX_KEY_BYTES, WATCH_RESTART_MS } from './limits.js';
-import { type BadValue, type InstanceRecord, parseDrain, parseRecord } from './record.js';
+import { type InstanceRecord, parseDrain, parseRecord, type SkipReason } from './record.js';
 import { type StoreView, WatchLiveness } from './watch-liveness.js';
 
 /** Most keys kept in all (instances and drains of every service). */
@@ -42,9 +42,6 @@ export interface WatchChange {
   /** A full read replaced the set (start, or after a restart). */
   resync: boolean;
 }
-
-export type SkipReason = BadValue | 'bad-key' | 'too-many';
-export const SKIP_REASONS: readonly SkipReason[] = ['too-big', 'not-json', 'invalid', 'bad-key', 'too-many'];
 
 export interface MemberWatchEvents {
   change: [WatchChange];
