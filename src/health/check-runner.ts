@@ -125,9 +125,8 @@ export class CheckRunner {
       timer = this.#clock.setTimeout(() => {
         // Late: this loop was blocked, and an answer may be waiting unread behind the timers.
         const lateMs = this.#clock.now() - started - timeoutMs;
-        const maxGraceMs = timeoutMs * LATE_FRACTION;
-        if (lateMs <= maxGraceMs) return expire(0);
-        const graceMs = Math.min(lateMs, maxGraceMs);
+        const graceMs = timeoutMs * LATE_FRACTION;
+        if (lateMs <= graceMs) return expire(0);
         timer = this.#clock.setTimeout(() => expire(graceMs), graceMs);
       }, timeoutMs);
     });

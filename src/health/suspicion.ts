@@ -1,8 +1,9 @@
 // When a check runs fast on a passive sign of trouble (stall-signs.ts): each sign may open a window of
 // timeout + fall window spacings (long enough for `fall` probes started one spacing apart to settle;
 // the spacing is the fast interval, and no less than the confirm spacing of check-state.ts). A window
-// in which some probe failed leaves no hold: the next sign opens the next window at once. A window in which every probe passed (a false sign: a loaded host where the service waited its
-// turn for the CPU, or a long-poll service) holds the next one off for timeout + fall fast intervals,
+// in which some probe failed leaves no hold: the next sign opens the next window at once. A window in
+// which every probe passed (a false sign: a loaded host where the service waited its turn for the CPU,
+// or a long-poll service) holds the next one off for timeout + fall fast intervals,
 // doubling per such window in a row up to one interval; a sign after a quiet interval starts again from
 // no hold. So a service that always shows a sign costs about one window of fast probes per interval,
 // and one false sign delays a true one by timeout + fall fast intervals at most.
