@@ -62,7 +62,7 @@ export function readMaps(map: (name: string) => BpfMap, ringSize: number): Adopt
     const bits = v.readBigUInt64LE(0);
     if (bits !== 0n) a.vipFilter.set(k.readUInt32LE(0), bits);
   }
-  const ringServices = Math.min(L.MAX_SERVICES, map('rings').maxEntries / L.RING_SLOTS);
+  const ringServices = L.ringServicesIn(map('rings').maxEntries);
   for (let s = 0; s < ringServices; s++) {
     const active = L.decodeService(get('services', s));
     const rk = s * L.RING_SLOTS + (active[L.RING_KIND_NEW]! & (L.RING_SLOTS - 1));

@@ -451,7 +451,7 @@ export class Dataplane {
 
   /** Services the rings map has room for (service ids below it have rings; set at load). */
   get ringServices(): number {
-    return this.#maps.rings.maxEntries / L.RING_SLOTS;
+    return L.ringServicesIn(this.#maps.rings.maxEntries);
   }
 
   /** What the other slot of (service, kind) holds: the ring before the active one, if it was written. */

@@ -21,6 +21,9 @@ export const RING_KINDS = 4;
 export const RING_KIND_NEW = 0;
 export const RING_KIND_ESTABLISHED = 1;
 export const RING_SLOTS = 4;
+/** The services a rings map of `maxEntries` has room for (RING_SLOTS each), at most MAX_SERVICES. */
+export const ringServicesIn = (maxEntries: number): number =>
+  Math.min(MAX_SERVICES, Math.floor(maxEntries / RING_SLOTS));
 export const RING_SIZE_MAX = 65537;
 export const MAX_INSTANCES = 4096;
 /** The flow table's entries when none is given (the object's declared size; the config's default is larger). */
