@@ -50,6 +50,7 @@ export const etcdSchema = strict({
     .regex(PREFIX_RE, { error: 'a key prefix such as "/anycastd/fabric-1" (no trailing "/")' }),
   tls: tlsSchema.optional(),
   lease_ttl: duration().prefault(DEFAULT_LEASE_TTL),
+  members_cache: z.string().startsWith('/', { error: 'an absolute path' }).optional(),
 }).transform(
   (e): EtcdConfig => ({
     endpoints: e.endpoints,
@@ -58,5 +59,6 @@ export const etcdSchema = strict({
       ? { caFile: e.tls.ca_file, certFile: e.tls.cert_file, keyFile: e.tls.key_file, material: null }
       : null,
     leaseTtlMs: e.lease_ttl,
+    membersCache: e.members_cache ?? null,
   }),
 );

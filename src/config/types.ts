@@ -255,6 +255,12 @@ export interface EtcdConfig {
   tls: EtcdTlsConfig | null;
   /** TTL of the lease this host's instances are registered under (whole seconds, in ms). */
   leaseTtlMs: number;
+  /**
+   * The file the last membership read from the store is kept in, for a restart while etcd is away
+   * (src/cluster/etcd/members-cache.ts). Null: `$STATE_DIRECTORY/etcd-members.json` under systemd
+   * (the unit's StateDirectory), else none.
+   */
+  membersCache: string | null;
 }
 
 /** Agents tell each other their local instances' state and ring membership (src/cluster/). */

@@ -162,7 +162,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     // (its modules are loaded only when configured: a mesh agent never loads them)
     const store =
       config.cluster.backend === 'etcd'
-        ? new (await import('../cluster/etcd/etcd-cluster.js')).EtcdCluster(config, { log, clock })
+        ? new (await import('../cluster/etcd/etcd-cluster.js')).EtcdCluster(config, {
+            log,
+            clock,
+            stateDirectory: process.env.STATE_DIRECTORY ?? null,
+          })
         : null;
     if (store) {
       closers.push(() => void store.close());

@@ -52,6 +52,8 @@ test('sandbox: read-only system but bpffs and the runtime directory, kernel and 
     ReadWritePaths: '/sys/fs/bpf /run/anycastd',
     RuntimeDirectory: 'anycastd',
     RuntimeDirectoryMode: '0755',
+    StateDirectory: 'anycastd',
+    StateDirectoryMode: '0750',
     ProtectHome: 'yes',
     PrivateTmp: 'yes',
     PrivateDevices: 'yes',

@@ -21,6 +21,12 @@ import type { ClusterLog } from '../log.js';
 import type { InstanceReport } from '../report.js';
 import { compareDigests, readDigests, type ServiceAgreement } from './agreement.js';
 import { makeClient, settingsOf } from './client.js';
+import {
+  type CachedMembers,
+  encodeMembersCache,
+  MembersCacheFile,
+  membersCachePath,
+} from './members-cache.js';
 import type { Member } from './membership.js';
 import { EtcdNode, type EtcdNodeCounters } from './node.js';
 import type { RegisteredState } from './record.js';
@@ -30,6 +36,8 @@ export interface EtcdClusterOptions {
   clock?: Clock;
   /** A client to use instead of one made from the config (tests share one). */
   client?: Etcd3;
+  /** systemd's $STATE_DIRECTORY: where the members cache goes when the config names no file. */
+  stateDirectory?: string | null;
 }
 
 /** What the metrics read. */
@@ -51,7 +59,13 @@ const toState = (s: InstanceReport['state']): RegisteredState => (s === 'down' ?
 const fromState = (s: RegisteredState): InstanceReport['state'] => (s === 'failed' ? 'down' : s);
 const settingsKey = (c: Config): string => {
   const e = c.cluster.etcd;
-  return JSON.stringify([e?.endpoints, e?.prefix, e?.leaseTtlMs, e?.tls?.material?.fingerprint ?? null]);
+  return JSON.stringify([
+    e?.endpoints,
+    e?.prefix,
+    e?.leaseTtlMs,
+    e?.membersCache,
+    e?.tls?.material?.fingerprint ?? null,
+  ]);
 };
 
 export class EtcdCluster extends EventEmitter<{ drain: [string, string, boolean] }> implements ClusterPort {
@@ -65,6 +79,9 @@ export class EtcdCluster extends EventEmitter<{ drain: [string, string, boolean]
   /** Local drains as last handed to the agent: `<service>/<instance>`. */
   readonly #drains = new Set<string>();
   #membersKnown = false;
+  readonly #cacheFile: MembersCacheFile | null = null;
+  /** The cached members, used until the store is first read. */
+  #cached: CachedMembers | null = null;
 
   constructor(config: Config, o: EtcdClusterOptions) {
     super();
@@ -90,15 +107,44 @@ export class EtcdCluster extends EventEmitter<{ drain: [string, string, boolean]
       drainTimeMs: (service) => this.#service(service)?.drainTimeMs ?? 0,
       clock,
     });
+    const cachePath = membersCachePath(etcd.membersCache, o.stateDirectory ?? null);
+    if (cachePath) {
+      this.#cacheFile = new MembersCacheFile({
+        path: cachePath,
+        prefix: etcd.prefix,
+        clock,
+        onProblem: (what, detail) => this.#problems.note(what, { reason: what, detail }),
+      });
+      this.#cached = this.#cacheFile.load();
+      if (this.#cached)
+        o.log('info', 'cluster-members-cached', {
+          reason: 'start',
+          revision: this.#cached.revision,
+          ageMs: Math.round(clock.wallNow() - this.#cached.savedAtMs),
+          services: this.#cached.services.size,
+        });
+    }
+    const saveCache = (): void =>
+      this.#cacheFile?.schedule(() =>
+        encodeMembersCache(
+          etcd.prefix,
+          this.node.revision,
+          clock.wallNow(),
+          this.#config.services.map((s) => [s.name, this.node.membership.members(s.name)] as const),
+        ),
+      );
     // the first full read: the members are the store's from now on (even when there are none)
     this.node.watch.once('change', () => {
       this.#membersKnown = true;
+      this.#cached = null;
+      saveCache();
       for (const s of this.#config.services) {
         this.#checkDrains(s.name);
         for (const l of this.#listeners) l(s.name, '');
       }
     });
     this.node.on('changed', (service) => {
+      saveCache();
       this.#checkDrains(service);
       for (const l of this.#listeners) l(service, '');
     });
@@ -141,6 +187,7 @@ export class EtcdCluster extends EventEmitter<{ drain: [string, string, boolean]
     if (this.#closed) return;
     this.#closed = true;
     this.#problems.close();
+    await this.#cacheFile?.flush();
     await this.node.close(revoke);
     if (this.#ownClient) this.#client.close();
   }
@@ -171,9 +218,13 @@ export class EtcdCluster extends EventEmitter<{ drain: [string, string, boolean]
     return () => this.#listeners.delete(listener);
   }
 
+  /** The registered instances of `service` but ours — until the store is first read, the cached ones. */
   members(service: string): readonly Member[] {
     const local = this.#service(service)?.localInstanceId;
-    return this.node.membership.members(service).filter((m) => m.id !== local);
+    const all = this.#cached
+      ? (this.#cached.services.get(service) ?? [])
+      : this.node.membership.members(service);
+    return all.filter((m) => m.id !== local);
   }
 
   membersKnown(): boolean {

@@ -16,6 +16,7 @@ export type EtcdKey =
 
 /** An id as a key part (the config's rule, repeated: a key read back is hostile). */
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+export const isKeyId = (s: unknown): s is string => typeof s === 'string' && ID_RE.test(s);
 
 export class KeyLayout {
   readonly prefix: string;

@@ -44,3 +44,9 @@ export const CALL_TIMEOUT_MS = 5_000;
  * expired — every instance left the rings for a moment (a flap) although no host had failed.
  */
 export const HOST_RETRY_MS = 500;
+/** The members cache (members-cache.ts) is written this long after the last membership change. */
+export const MEMBERS_CACHE_WRITE_MS = 1_000;
+/** A members cache older than this is not used: the hosts it names may be long gone. */
+export const MEMBERS_CACHE_MAX_AGE_MS = 3_600_000;
+/** Largest members cache written or read (≈ 200 bytes per instance). */
+export const MEMBERS_CACHE_MAX_BYTES = 16 * 1024 * 1024;

@@ -75,7 +75,11 @@ const address = (v: unknown, check: (a: string) => boolean): string | null | und
 /** An instance record, or why it is not one. */
 export function parseRecord(bytes: Buffer): InstanceRecord | BadValue {
   const o = decode(bytes);
-  if (typeof o === 'string') return o;
+  return typeof o === 'string' ? o : recordOf(o);
+}
+
+/** An instance record from a decoded JSON object (a stored value, or a cached one), or 'invalid'. */
+export function recordOf(o: Record<string, unknown>): InstanceRecord | 'invalid' {
   const h = o.host;
   if (typeof h !== 'object' || h === null) return 'invalid';
   const ipv4 = address((h as Record<string, unknown>).ipv4, isIPv4);

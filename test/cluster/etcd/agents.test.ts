@@ -5,17 +5,10 @@
 // keeps it until h3's own drain ends; a fourth host joins with no change on the others.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Agent } from '../../../src/agent/agent.js';
-import { silentSink } from '../../../src/agent/log.js';
-import { agentHandler } from '../../../src/api/agent-handler.js';
-import { makeClient } from '../../../src/cluster/etcd/client.js';
-import { EtcdCluster } from '../../../src/cluster/etcd/etcd-cluster.js';
-import { parseConfig } from '../../../src/config/load.js';
-import { ConfigStore } from '../../../src/config/reload.js';
 import { AnycastdMetrics } from '../../../src/metrics/metrics.js';
-import { FakeAnnouncer, FakeHost, FakeSteering, fakeHealthFactory, Recorder } from '../../agent/fakes.js';
 import { type EtcdSingle, startEtcdSingle } from '../../helpers/etcd-single.js';
 import { waitFor } from '../../helpers/wait-for.js';
+import { configText, startHost } from './agent-host.js';
 
 let etcd: EtcdSingle;
 const stops: (() => Promise<unknown>)[] = [];
@@ -28,61 +21,11 @@ after(async () => {
   await etcd.close();
 });
 
-const configText = (node: string, octet: number, endpoint: string, prefix: string, interval = '1s') =>
-  `node:
-  id: ${node}
-  host: { ipv4: 192.0.2.${octet} }
-  asn: 4200000011
-  uplinks: [eth0]
-bgp:
-  peers: [{ name: tor1, address: 198.51.100.0, remote_asn: 65001 }]
-services:
-  - name: web
-    vips: [203.0.113.10]
-    ports: [{ protocol: tcp, port: 80 }]
-    checks: [{ type: tcp, port: 80, interval: ${interval} }]
-    drain_time: 1500ms
-    drain_file: /nonexistent/etcdc-agents/web
-cluster:
-  backend: etcd
-  etcd: { endpoints: ["${endpoint}"], prefix: ${prefix}, lease_ttl: 5s }
-`;
-
-/** One host's agent; its config file `/test/<node>.yaml` is read from `files` on a reload. */
-async function host(node: string, octet: number, prefix = '/agents/f1', files = new Map<string, string>()) {
-  const file = `/test/${node}.yaml`;
-  if (!files.has(file)) files.set(file, configText(node, octet, etcd.endpoint, prefix));
-  const load = async (f: string) => parseConfig(files.get(f) ?? '', f);
-  const store = new ConfigStore(await load(file), load);
-  const config = store.current;
-  const rec = new Recorder();
-  const steering = new FakeSteering(rec);
-  const health = fakeHealthFactory();
-  const client = makeClient({ endpoints: [etcd.endpoint] });
-  const cluster = new EtcdCluster(config, { log: () => undefined, client });
-  await cluster.start();
-  const agent = new Agent(store, {
-    announcer: new FakeAnnouncer(rec),
-    host: new FakeHost(rec),
-    steering,
-    health: health.factory,
-    cluster,
-    sink: silentSink,
-    flushTimeoutMs: 500,
-  });
-  agent.start();
-  health.made.get('web')!.set(node, 'up', 'rise-reached');
-  stops.push(async () => {
-    await agent.stop(100);
-    await cluster.close();
-    client.close();
-  });
-  const ring = (kind: 'new' | 'established') => steering.rings.get(`web ${kind}`) ?? [];
-  const api = agentHandler(
-    { agent, store: cluster, version: 'test', startedAt: 0 },
-    { lastChange: new Map(), configLoadedAt: () => 0 },
-  );
-  return { node, file, files, agent, cluster, steering, ring, health, api };
+/** One host's agent (agent-host.ts), stopped with the test file. */
+async function host(node: string, octet: number, prefix = '/agents/f1') {
+  const h = await startHost(node, octet, etcd.endpoint, { prefix });
+  stops.push(h.stop);
+  return h;
 }
 
 test('no config lists another host, yet every host rings all of them; a drain from anywhere', async () => {
@@ -168,7 +111,7 @@ test("a reload that rebuilds a drained host's checks keeps the store's drain; HE
   assert.deepEqual(await health(a), { a: 'up', b: 'drained' }, "a shows b's own word, not unknown");
   // b's checks rebuilt by a reload (a changed interval): the drain key is still there, so b stays drained
   const checks = b.health.made.get('web')!;
-  b.files.set(b.file, configText('b', 22, etcd.endpoint, prefix, '2s'));
+  b.files.set(b.file, configText('b', 22, etcd.endpoint, { prefix, interval: '2s' }));
   assert.equal((await b.agent.reload()).ok, true);
   const rebuilt = b.health.made.get('web')!;
   assert.notEqual(rebuilt, checks, 'new checkers');

@@ -50,6 +50,7 @@ test('mesh stays the default; etcd mode fills the local instance when the list i
     prefix: '/anycastd/f1',
     tls: null,
     leaseTtlMs: 10_000,
+    membersCache: null,
   });
   assert.deepEqual(cfg.services[0]!.instances, [
     { id: 'h1', host: { ipv4: '192.0.2.11', ipv6: '2001:db8::11' }, weight: 1 },
@@ -75,6 +76,9 @@ test('config errors name the key: no instances in mesh mode, etcd settings, TTL,
   ]);
   assert.deepEqual(messages(etcd(`${PLAIN}    lease_ttl: 10m\n`)), [
     'cluster.etcd.lease_ttl: whole seconds from 3s to 5m / 600000ms',
+  ]);
+  assert.deepEqual(messages(etcd(`${PLAIN}    members_cache: var/cache.json\n`)), [
+    'cluster.etcd.members_cache: an absolute path / "var/cache.json"',
   ]);
   const remote = PLAIN.replace('http://127.0.0.1:2379', 'http://192.0.2.50:2379');
   assert.deepEqual(messages(etcd(remote)), [
