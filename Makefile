@@ -22,8 +22,8 @@ UNIT_USER := nobody
 UNIT_RUN = ANYCASTD_UNIT_FILES="$(UNIT_TESTS)" $(NODE_TEST) --test-force-exit test/unit-tier.ts
 NODE_TEST := node --import tsx --test --test-reporter=spec
 
-.PHONY: all deps bpf native ts lint typecheck test test-unit fuzz bench katran demo clean install deb
-all: deps bpf native ts
+.PHONY: all deps bpf native ts lab-tools lint typecheck test test-unit fuzz bench katran demo clean install deb
+all: deps bpf native ts lab-tools
 
 deps: .stamp-deps node_modules/.package-lock.json
 .stamp-deps: scripts/install-deps.sh
@@ -37,6 +37,12 @@ bpf: $(BPF_OBJ)
 build/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDR) | .stamp-deps
 	@mkdir -p build/bpf
 	clang -O2 -g -target bpf -Wall -Werror -I$(ARCH_INC) -c $< -o $@
+
+# The lab's C tools (test bed, not product): the bounded SYN generator.
+lab-tools: build/lab/syn-flood
+build/lab/syn-flood: lab/syn-flood.c | .stamp-deps
+	@mkdir -p build/lab
+	clang -O2 -Wall -Wextra -Werror -o $@ $<
 
 native: $(ADDON)
 $(ADDON): $(NATIVE_SRC) | deps

@@ -3,7 +3,8 @@
 //  1. rings new = established = {A, B} on both hosts (A passes its share, forwards B's), XDP on both
 //     uplinks, the lab service (lab/service.ts) on both; `held` connections opened from the ToR (its link
 //     address 198.51.100.128, lab/holder.ts) and their flow entries on A counted;
-//  2. the flood: lab/syn-flood.py in the ToR namespace sends up to `syns` SYNs for at most `seconds` to the
+//  2. the flood: build/lab/syn-flood (lab/syn-flood.c) in the ToR namespace sends up to `syns` SYNs for at
+//     most `seconds`, paced at `rate` per second (0: as fast as it goes), to the
 //     VIP's port, spoofed from documentation prefixes that are nobody's in the lab, while the holder opens
 //     `steadyCount` new legitimate connections, one every `steadyEveryMs` (`steady`);
 //  3. every held connection must still answer with its own instance (`check`), and A's flow table is
@@ -32,7 +33,7 @@ const B: InstanceSpec = { id: 'b/svc', host4: HOST_B, host6: HOST6_B, local: fal
 /** Spoofed sources: documentation prefixes no lab address is in (the client is 203.0.113.7, the hosts'
  * links 198.51.100.128/30, their addresses 198.51.100.1 and .2). */
 const FLOOD_SOURCES = '203.0.113.64/26,198.51.100.32/27';
-const PYTHON = '/usr/bin/python3';
+const SYN_FLOOD = join(projectRoot(), 'build/lab/syn-flood');
 /** Time to open the held connections, per connection (a loaded 2-core box), beyond the start. */
 const OPEN_MS_PER_CONN = 30;
 /** Bound on the holder's check and on the flood's and the steady run's reports beyond their own length. */
@@ -40,8 +41,10 @@ const REPORT_SLACK_MS = 30_000;
 
 export interface FloodOptions {
   held: number;
-  syns: number; // at most (lab/syn-flood.py caps it at 200,000)
+  syns: number; // at most (lab/syn-flood.c caps it at 4,000,000)
   seconds: number; // at most (capped at 20)
+  /** SYNs per second (0: as fast as the generator goes). */
+  rate: number;
   guard: number; // dataplane.flood_guard.new_flows_per_cpu_per_s on A and B (0: off)
   table: number; // dataplane.flow_table_size on A and B
   steadyEveryMs: number;
@@ -127,9 +130,9 @@ export async function floodScenario(prefix: string, o: FloodOptions): Promise<Fl
     const g0 = dpA.globalStats();
     const floodArgs = [
       ...['--target', VIP, '--port', String(PORT), '--sources', FLOOD_SOURCES],
-      ...['--count', String(o.syns), '--seconds', String(o.seconds)],
+      ...['--count', String(o.syns), '--seconds', String(o.seconds), '--rate', String(o.rate)],
     ];
-    const flood = spawnIn(lab.tor, [PYTHON, join(projectRoot(), 'lab/syn-flood.py'), ...floodArgs], procs);
+    const flood = spawnIn(lab.tor, [SYN_FLOOD, ...floodArgs], procs);
     const floodLine = nextLine(flood.lines, o.seconds * 1000 + REPORT_SLACK_MS);
     holder.p.stdin!.write(`steady ${o.steadyEveryMs} ${o.steadyCount}\n`);
     const steady = JSON.parse(
