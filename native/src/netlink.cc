@@ -1,6 +1,7 @@
 // Netlink request/response transport (rtnetlink, sock_diag): open a socket, send one message
-// built by the TypeScript codec (src/native/nlmsg.ts), collect the replies that answer it. The
-// C side knows only the framing: nlmsghdr, NLMSG_DONE, NLMSG_ERROR and its extended ack message.
+// built by the TypeScript codec (src/native/nlmsg.ts), collect the replies that answer it; or send a
+// batch of acked requests in one send and collect one ack per request (an errno each, 0 for success).
+// The C side knows only the framing: nlmsghdr, NLMSG_DONE, NLMSG_ERROR and its extended ack message.
 #include <errno.h>
 #include <linux/netlink.h>
 #include <string.h>
@@ -43,6 +44,14 @@ Napi::Value NlOpen(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), fd);
 }
 
+// One read of replies into `buf`, retried when a signal interrupts it; -1 (errno set) on failure.
+ssize_t RecvReplies(int fd, std::vector<uint8_t>& buf) {
+  for (;;) {
+    ssize_t n = recv(fd, buf.data(), buf.size(), 0);
+    if (n >= 0 || errno != EINTR) return n;
+  }
+}
+
 // The extended-ack text (NLMSGERR_ATTR_MSG) of an error message, if the kernel sent one.
 std::string ExtAckMessage(const nlmsghdr* h) {
   if (!(h->nlmsg_flags & NLM_F_ACK_TLVS)) return "";
@@ -78,11 +87,8 @@ Napi::Value NlRequest(const Napi::CallbackInfo& info) {
   uint32_t count = 0;
   std::vector<uint8_t> buf(kRecvBufferBytes);
   for (;;) {
-    ssize_t n = recv(fd, buf.data(), buf.size(), 0);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ThrowSys(env, errno, "recv(netlink)");
-    }
+    ssize_t n = RecvReplies(fd, buf);
+    if (n < 0) return ThrowSys(env, errno, "recv(netlink)");
     int len = static_cast<int>(n);
     for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
       if (h->nlmsg_seq != seq) continue;  // a stale reply to an earlier, abandoned request
@@ -103,11 +109,53 @@ Napi::Value NlRequest(const Napi::CallbackInfo& info) {
   }
 }
 
+// nlBatch(fd, messages, count) -> [errno, text][]: `messages` holds `count` requests, each with
+// NLM_F_ACK and its own sequence number, consecutive from the first one's. They go out in one send
+// (the kernel handles them one by one, in order); the result has one entry per request, in order:
+// 0 and "" for success, else the errno and the extended-ack text. The caller keeps a batch small
+// enough for its acks to fit the socket's receive buffer (they are all queued before the first read).
+Napi::Value NlBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ArgInt(info, 0);
+  Napi::Buffer<uint8_t> req = ArgBuf(info, 1);
+  const uint32_t count = ArgU32(info, 2);
+  if (req.Length() < sizeof(nlmsghdr) || count == 0) return ThrowSys(env, EINVAL, "netlink");
+  const uint32_t first = reinterpret_cast<const nlmsghdr*>(req.Data())->nlmsg_seq;
+  if (send(fd, req.Data(), req.Length(), 0) < 0) return ThrowSys(env, errno, "send(netlink)");
+
+  std::vector<int> errs(count, -1);
+  std::vector<std::string> texts(count);
+  uint32_t acked = 0;
+  std::vector<uint8_t> buf(kRecvBufferBytes);
+  while (acked < count) {
+    ssize_t n = RecvReplies(fd, buf);
+    if (n < 0) return ThrowSys(env, errno, "recv(netlink)");
+    int len = static_cast<int>(n);
+    for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+      const uint32_t i = h->nlmsg_seq - first;  // wraps to a large value for an earlier request's reply
+      if (h->nlmsg_type != NLMSG_ERROR || i >= count || errs[i] != -1) continue;
+      const auto* err = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
+      errs[i] = -err->error;
+      if (err->error != 0) texts[i] = ExtAckMessage(h);
+      acked++;
+    }
+  }
+  Napi::Array out = Napi::Array::New(env, count);
+  for (uint32_t i = 0; i < count; i++) {
+    Napi::Array e = Napi::Array::New(env, 2);
+    e.Set(0u, Napi::Number::New(env, errs[i]));
+    e.Set(1u, Napi::String::New(env, texts[i]));
+    out.Set(i, e);
+  }
+  return out;
+}
+
 }  // namespace
 
 void InitNetlink(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "nlOpen", NlOpen);
   Export(env, exports, "nlRequest", NlRequest);
+  Export(env, exports, "nlBatch", NlBatch);
 }
 
 }  // namespace anycastd

@@ -2,7 +2,9 @@
 // health layer), it is the one place that turns health transitions into ordered actions (per service in
 // service-agent.ts). Around that it owns the life cycle:
 // - start: the host address onto lo and exported, the VIP table written, every service's checks
-//   started; End-of-RIB (RFC 4724) is released only when every service's first round of checks settled;
+//   started, the VIPs that never leave lo put there (every service's in one go, in netlink batches that
+//   leave the loop its turn: one summary line, the VIPs themselves at debug); End-of-RIB (RFC 4724) is
+//   released only when every service's first round of checks settled;
 // - drain/undrain of a service (the drain file is watched by the health layer);
 // - reload (SIGHUP or the API): a bad file is rejected whole and logged, the running config untouched;
 //   a good one is applied as a diff: unchanged services are not touched (no ring write, no route change);
@@ -65,6 +67,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   #eorReleased = false;
   #stopping = false;
   #reloading: Promise<unknown> = Promise.resolve();
+  /** The start's placing of the VIPs that never leave lo. */
+  #placing: Promise<void> = Promise.resolve();
 
   constructor(config: Config | ConfigStore, parts: AgentParts) {
     super();
@@ -99,7 +103,8 @@ export class Agent extends EventEmitter<AgentEvents> {
       this.#services.get(service)?.reportChanged(instance),
     );
     this.log('info', 'agent-started', { node: cfg.node.id, services: cfg.services.map((s) => s.name) });
-    for (const svc of cfg.services) this.#addService(svc);
+    const statics = cfg.services.flatMap((svc) => this.#addService(svc));
+    this.#placing = this.#placeStaticVips(statics);
     // an operator's drain written to the store (etcd backend) for one of our local instances
     this.#parts.cluster?.onDrain?.((service, instance, drained) => {
       const s = this.#services.get(service);
@@ -166,7 +171,27 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   /** Resolves when every service has finished its pending steps (tests). */
   async idle(): Promise<void> {
+    await this.#placing;
+    await this.#servicesIdle();
+  }
+
+  async #servicesIdle(): Promise<void> {
     await Promise.all([...this.#services.values()].map((s) => s.idle()));
+  }
+
+  /** The start's VIPs that never leave lo, onto it: one line with the counts, one at debug naming them. */
+  async #placeStaticVips(vips: readonly string[]): Promise<void> {
+    if (vips.length === 0) return;
+    const started = this.#clock.now();
+    try {
+      const added = await this.#parts.host.addAll(vips);
+      const ms = Math.round(this.#clock.now() - started);
+      this.log('info', 'vips-placed', { reason: 'configured', vips: vips.length, added: added.length, ms });
+      if (added.length > 0) this.log('debug', 'vips-placed-detail', { reason: 'configured', added });
+    } catch (error) {
+      // a service that comes up puts its own VIPs on lo again (and retries while that fails)
+      this.log('error', 'vips-place-failed', { reason: 'configured', vips: vips.length, error });
+    }
   }
 
   #hostAddresses(): string[] {
@@ -180,7 +205,8 @@ export class Agent extends EventEmitter<AgentEvents> {
     return s;
   }
 
-  #addService(svc: Config['services'][number]): void {
+  /** A service's agent, its checks started; returns its VIPs that never leave lo (for the caller to place). */
+  #addService(svc: Config['services'][number]): readonly string[] {
     const sa = new ServiceAgent(svc, {
       announcer: this.#parts.announcer,
       host: this.#parts.host,
@@ -194,8 +220,9 @@ export class Agent extends EventEmitter<AgentEvents> {
       clock: this.#clock,
     });
     this.#services.set(svc.name, sa);
-    sa.placeStaticVips();
+    const statics = sa.staticVips();
     sa.start();
+    return statics;
   }
 
   /** Once every service has settled and taken its first steps: End-of-RIB goes out. */
@@ -204,7 +231,9 @@ export class Agent extends EventEmitter<AgentEvents> {
     const all = [...this.#services.values()];
     if (!all.every((s) => s.settled)) return;
     this.#eorReleased = true;
-    void this.idle().then(() => {
+    // (the start's VIPs that never leave lo may still be going on: each service's own steps put its VIPs
+    // there before it advertises them)
+    void this.#servicesIdle().then(() => {
       if (this.#stopping) return;
       this.#parts.announcer.releaseEndOfRib();
       this.log('info', 'end-of-rib-released', {
@@ -277,8 +306,10 @@ export class Agent extends EventEmitter<AgentEvents> {
     for (const c of changed) await c.agent.dropVips(c.after);
     this.#parts.steering.setServices(config.services);
     for (const c of changed) c.agent.update(c.after, c.change);
-    for (const svc of diff.services.added)
-      if (!this.#stopping) this.#addService(config.services.find((s) => s.name === svc.name)!);
+    const statics = diff.services.added.flatMap((svc) =>
+      this.#stopping ? [] : this.#addService(config.services.find((s) => s.name === svc.name)!),
+    );
+    await this.#placeStaticVips(statics);
     return result;
   }
 }

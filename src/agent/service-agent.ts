@@ -172,10 +172,14 @@ export class ServiceAgent {
     return serviceStatus(this.#view());
   }
 
-  /** VIPs go on lo from the start when they never leave it; the service may need them to bind. */
-  placeStaticVips(): void {
-    if (!this.config.vipLeavesLoWhenDown)
-      for (const vip of this.config.vips) this.#route.vipOn(vip, 'configured');
+  /**
+   * The VIPs that go on lo from the start because they never leave it (the service may need them to
+   * bind); the agent puts every service's on lo in one go and they are this service's from then on.
+   */
+  staticVips(): readonly string[] {
+    if (this.config.vipLeavesLoWhenDown) return [];
+    this.#route.claim(this.config.vips);
+    return this.config.vips;
   }
 
   #onTransition(t: InstanceTransition): void {
@@ -231,7 +235,7 @@ export class ServiceAgent {
   async #up(): Promise<void> {
     const reason = this.#reason;
     this.#drain.cancel();
-    for (const vip of this.config.vips) this.#route.vipOn(vip, reason);
+    this.#route.vipsOn(this.config.vips, reason);
     this.#rings.local.new = this.#rings.local.established = true;
     this.#writeRings(reason);
     // A ring write may land a few ms later (its table built off the loop): the routers are told to send
@@ -258,8 +262,7 @@ export class ServiceAgent {
     }
     if (target === 'down') {
       this.#leaveRings(reason);
-      if (this.config.vipLeavesLoWhenDown)
-        for (const vip of this.config.vips) this.#route.vipOff(vip, reason);
+      if (this.config.vipLeavesLoWhenDown) this.#route.vipsOff(this.config.vips, reason);
       return;
     }
     this.#rings.local.new = false;
@@ -288,7 +291,7 @@ export class ServiceAgent {
     this.#rings.local.established = false;
     this.#writeRings(reason);
     this.#log('info', 'drain-finished', { reason });
-    if (this.config.vipLeavesLoWhenDown) for (const vip of this.config.vips) this.#route.vipOff(vip, reason);
+    if (this.config.vipLeavesLoWhenDown) this.#route.vipsOff(this.config.vips, reason);
   }
 
   #writeRings(reason: string): void {

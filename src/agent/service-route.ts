@@ -1,6 +1,7 @@
 // What one service shows the network: the state of its VIPs' routes (advertised, worsened per its
 // on_down policy, or withdrawn) as told to the RouteAnnouncer, the wait until every peer was sent a
-// change, and which of its VIPs are on lo. Each change is one log line; a repeated one does nothing.
+// change, and which of its VIPs are on lo. Each change is one log line (VIPs put on or taken off lo
+// together: one line naming them); a repeated one does nothing.
 // When to change what is decided in service-agent.ts.
 
 import type { RouteAnnouncer } from '../bgp/announcer.js';
@@ -81,8 +82,7 @@ export class ServiceRoute {
    * with the route's current attributes. */
   addVips(before: ServiceConfig, next: ServiceConfig): void {
     const added = next.vips.filter((v) => !before.vips.includes(v));
-    if (this.#state !== 'withdrawn' || !next.vipLeavesLoWhenDown)
-      for (const vip of next.vips) this.vipOn(vip, 'vip-added');
+    if (this.#state !== 'withdrawn' || !next.vipLeavesLoWhenDown) this.vipsOn(next.vips, 'vip-added');
     if (added.length === 0 || this.#state === 'withdrawn') return;
     const attrs = this.#state === 'worsened' ? worseAttributes(next.onDown) : null;
     for (const vip of added) this.#deps.announcer.advertise(hostPrefix(vip), attrs ?? undefined);
@@ -96,21 +96,33 @@ export class ServiceRoute {
       this.#deps.log('info', 'route-withdrawn', { reason: 'vip-removed', vips: gone });
       await this.flushed('vip-removed');
     }
-    for (const vip of gone) this.vipOff(vip, 'vip-removed');
+    this.vipsOff(gone, 'vip-removed');
   }
 
-  vipOn(vip: string, reason: string): void {
-    if (this.#deps.host.add(vip)) this.#deps.log('info', 'vip-added', { reason, vip });
-    this.#onLo.add(vip);
+  /**
+   * Puts `vips` on lo (those there already stay; they count as this service's from now on, so they
+   * leave with it); one line names those added. A VIP the kernel refused fails the call, named.
+   */
+  vipsOn(vips: readonly string[], reason: string): void {
+    this.claim(vips);
+    const added = this.#deps.host.addMany(vips);
+    if (added.length > 0) this.#deps.log('info', 'vip-added', { reason, vips: added });
   }
 
-  vipOff(vip: string, reason: string): void {
-    if (this.#deps.host.remove(vip)) this.#deps.log('info', 'vip-removed', { reason, vip });
-    this.#onLo.delete(vip);
+  /** VIPs put on lo for this service by the agent's start (every service's in one go, logged there). */
+  claim(vips: readonly string[]): void {
+    for (const vip of vips) this.#onLo.add(vip);
+  }
+
+  /** Takes `vips` off lo; one line names those removed. */
+  vipsOff(vips: readonly string[], reason: string): void {
+    const removed = vips.filter((vip) => this.#deps.host.remove(vip));
+    for (const vip of vips) this.#onLo.delete(vip);
+    if (removed.length > 0) this.#deps.log('info', 'vip-removed', { reason, vips: removed });
   }
 
   /** Every VIP this service put on lo, off it. */
   allVipsOff(reason: string): void {
-    for (const vip of [...this.#onLo]) this.vipOff(vip, reason);
+    this.vipsOff([...this.#onLo], reason);
   }
 }

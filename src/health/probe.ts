@@ -5,6 +5,7 @@ import { lookupUser } from '../config/accounts.js';
 import type { CheckConfig } from '../config/types.js';
 import { probeExec } from './probe-exec.js';
 import { probeHttp } from './probe-http.js';
+import { ProbeSource } from './probe-source.js';
 import { probeTcp } from './probe-tcp.js';
 import { probeDns, probeUdp } from './probe-udp.js';
 import type { Probe } from './types.js';
@@ -25,11 +26,15 @@ function execIdentity(user: string): { uid?: number; gid?: number } | undefined 
 
 export function makeProbe(check: CheckConfig, address: string): Probe {
   switch (check.type) {
-    case 'tcp':
-      return (signal) => probeTcp(address, check.port, signal);
+    case 'tcp': {
+      const source = new ProbeSource(address);
+      return (signal) => probeTcp(address, check.port, signal, source);
+    }
     case 'http':
-    case 'https':
-      return (signal) => probeHttp(address, check, signal);
+    case 'https': {
+      const source = new ProbeSource(address);
+      return (signal) => probeHttp(address, check, signal, source);
+    }
     case 'exec': {
       const identity = execIdentity(check.user);
       return (signal) =>

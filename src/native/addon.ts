@@ -154,6 +154,7 @@ export interface NativeAddon {
   // netlink.cc
   nlOpen(protocol: number): number;
   nlRequest(fd: number, message: Buffer): Buffer[];
+  nlBatch(fd: number, messages: Buffer, count: number): [errno: number, text: string][];
   // nlwatch.cc
   nlWatch(protocol: number, groups: number[], callback: (errno: number, messages: Buffer[]) => void): number;
   nlUnwatch(id: number): void;

@@ -1,8 +1,9 @@
 // rtnetlink for the host: links (by name or index, up/down), interface addresses (the VIP on lo),
 // neighbours, and routes (multipath, RTA_VIA). One socket per Rtnetlink, in this or another network
-// namespace; every call is one request and its replies. Codecs: src/netlink/rtnl-codec.ts, route.ts.
+// namespace; every call is one request and its replies, but for adding many addresses (batches of
+// acked requests, one outcome each). Codecs: src/netlink/rtnl-codec.ts, route.ts.
 
-import { AnycastdError } from '../errors.js';
+import { AnycastdError, type SystemError } from '../errors.js';
 import { afOf, type IpFamily, parseIp } from '../netlink/ip.js';
 import {
   attr,
@@ -53,7 +54,7 @@ import {
   RTM_NEWLINK,
   RTM_NEWNEIGH,
 } from '../netlink/rtnl-codec.js';
-import { NETLINK_ROUTE, type NetlinkOpenOptions, NetlinkSocket } from './netlink.js';
+import { NETLINK_BATCH_MAX, NETLINK_ROUTE, type NetlinkOpenOptions, NetlinkSocket } from './netlink.js';
 
 export class Rtnetlink {
   readonly #nl: NetlinkSocket;
@@ -119,6 +120,28 @@ export class Rtnetlink {
       attrs,
       () => `add address ${text} to ifindex ${spec.ifindex}`,
     );
+  }
+
+  /**
+   * Adds many addresses (like addAddress, without replace), NETLINK_BATCH_MAX per send: one outcome per
+   * address, in order — null when added, else its SystemError ('EEXIST' when present).
+   */
+  addAddresses(specs: readonly AddressSpec[]): (SystemError | null)[] {
+    const out: (SystemError | null)[] = [];
+    for (let i = 0; i < specs.length; i += NETLINK_BATCH_MAX) {
+      const requests = specs.slice(i, i + NETLINK_BATCH_MAX).map((spec) => {
+        const { fixed, attrs, text } = encodeAddress(spec);
+        return {
+          type: RTM_NEWADDR,
+          flags: NLM_F_CREATE | NLM_F_EXCL,
+          fixed,
+          attrs,
+          attempt: () => `add address ${text} to ifindex ${spec.ifindex}`,
+        };
+      });
+      out.push(...this.#nl.batch(requests));
+    }
+    return out;
   }
 
   /** Removes an address; SystemError 'EADDRNOTAVAIL' when absent. */

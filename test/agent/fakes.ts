@@ -85,6 +85,13 @@ export class FakeHost implements HostAddresses {
     this.rec.push(`lo-add ${address}`);
     return true;
   }
+  addMany(addresses: readonly string[]): string[] {
+    return addresses.filter((a) => this.add(a));
+  }
+  /** Adds at once, in order (the returned promise is already settled). */
+  addAll(addresses: readonly string[]): Promise<string[]> {
+    return Promise.resolve(this.addMany(addresses));
+  }
   remove(address: string): boolean {
     if (!this.addresses.delete(address)) return false;
     this.rec.push(`lo-remove ${address}`);

@@ -85,7 +85,7 @@ interface Line {
   kind?: string;
   members?: string[];
   reason?: string;
-  vip?: string;
+  vips?: string[];
   code?: number;
   pid?: number;
   /** sd_notify lines (type 'notify'). */
@@ -210,7 +210,7 @@ class Runner {
       .map((l) =>
         l.type === 'bgp'
           ? `${l.op}${l.prefix ? ` ${l.prefix}` : ''}`
-          : `${l.event} ${l.kind ?? l.vip} ${l.members ?? ''}`.trim(),
+          : `${l.event} ${l.kind ?? l.vips} ${l.members ?? ''}`.trim(),
       );
   }
 }
