@@ -1,7 +1,7 @@
 // The data plane's capacities a config is checked against (semantics.ts), so `anycastd check` and a
 // config load refuse what the agent could not start with. They are bpf/steer.h's MAX_VIPS and
-// MAX_SERVICES (src/steer/layout.ts mirrors them; test/config/limits.test.ts holds the three together):
-// the config layer may not import the steering layer. The rings map's room and memory are here too:
+// MAX_SERVICES (src/steer/layout.ts mirrors them; test/config/limits.test.ts and limits.slow.test.ts
+// hold the three together): the config layer may not import the steering layer. The rings map's room and memory are here too:
 // its capacity is set at load from the configured services (dataplane.max_services), its value from
 // dataplane.ring_size, so it costs what the config needs (bpf/steer.h `struct ring`).
 

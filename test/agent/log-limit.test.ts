@@ -22,7 +22,7 @@ const refused = (address: string, level: 'info' | 'warn' | 'error' = 'info') =>
 
 test('at most perKey records per (event, key) per interval; one summary with the count when it ends', async () => {
   const { clock, out, limiter, log } = setup({ perKey: 3 });
-  for (let i = 0; i < 2_000; i++) log(refused('198.51.100.7'));
+  for (let i = 0; i < 200; i++) log(refused('198.51.100.7'));
   for (let i = 0; i < 2; i++) log(refused('198.51.100.8'));
   log(makeRecord('info', 'config-reloaded', {}));
   assert.equal(out.length, 3 + 2 + 1, 'passed: 3 of the first address, both of the second, the other event');
@@ -31,8 +31,8 @@ test('at most perKey records per (event, key) per interval; one summary with the
   assert.equal(summaries.length, 1, 'one summary: only the first address had records held back');
   assert.equal(summaries[0]!.event, 'bgp-connection-refused');
   assert.equal(summaries[0]!.address, '198.51.100.7');
-  assert.equal(summaries[0]!.suppressed, 1_997);
-  assert.equal(limiter.suppressed.get('bgp-connection-refused'), 1_997);
+  assert.equal(summaries[0]!.suppressed, 197);
+  assert.equal(limiter.suppressed.get('bgp-connection-refused'), 197);
   // the next interval starts afresh
   for (let i = 0; i < 5; i++) log(refused('198.51.100.7'));
   assert.equal(out.length, 7 + 3);
@@ -70,7 +70,7 @@ test("the agent's own records pass: only records naming a network source (addres
 });
 
 test('a flood from many addresses: the per-event cap holds, the key table stays bounded', async (t) => {
-  const flood = 100_000;
+  const flood = 10_000;
   const perEvent = 100;
   const maxKeys = 500;
   const { clock, out, limiter, log } = setup({ perKey: 2, perEvent, maxKeys });
