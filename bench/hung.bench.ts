@@ -13,7 +13,8 @@
 //    timeout, fall 2) that withdraws by `birdc disable` of its static protocols.
 // Knobs: ANYCASTD_BENCH_HUNG_TRIALS (30), ANYCASTD_BENCH_HUNG_MODES (ours,poll,seed), ANYCASTD_BENCH_HUNG_KEEP
 // (a directory: the lab directory is copied there before teardown, with trace.jsonl: each trial's fault time).
-import { appendFileSync, cpSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { HOSTS, TORS, type TorName, VIP4 } from '../lab/addressing.js';
 import { HostAgents } from '../lab/agents.js';
@@ -23,9 +24,10 @@ import { waitVipAt } from '../lab/fabric-checks.js';
 import type { LabProcess } from '../lab/processes.js';
 import { MODE_SIGNALS } from '../lab/service.js';
 import { buildLab, type Lab } from '../lab/topology.js';
-import { type Dist, perTor } from './failover-stats.js';
+import { type Dist, dist, perTor } from './failover-stats.js';
 import { FailoverWatch, type TorTimes } from './failover-watch.js';
 import { FAST_INTERVAL_MS, HTTP_PORT, INTERVAL_MS, TIMINGS, writeHostConfig } from './hung-config.js';
+import { signDelays } from './hung-signs.js';
 import type { BenchOutput } from './run.js';
 
 const TRIALS = Number(process.env.ANYCASTD_BENCH_HUNG_TRIALS ?? 30);
@@ -35,11 +37,24 @@ const HOST = 'h2';
 const GONE_TIMEOUT_MS = 15_000;
 const BACK_TIMEOUT_MS = 30_000;
 const SESSIONS_TIMEOUT_MS = 30_000;
-/** The light load on the VIP during the scenarios: workers, and each one's pause between requests. */
-const LOAD = { concurrency: 4, pauseMs: 20 };
+/**
+ * The light load on the VIP during the scenarios: workers, and each one's pause between requests. A
+ * worker whose request lands on the faulted service waits for it (up to the load's 2 s timeout) and
+ * sends nothing more: with few workers a stop left none sending for a while, and the sign waited for
+ * the next probe. Many slow workers keep connections arriving while some wait.
+ */
+const LOAD = { concurrency: 16, pauseMs: 100 };
 /** The seed design's poll script: its interval (s), curl's timeout (s), failures to withdraw. */
 const SEED = { intervalS: 1, curlTimeoutS: 0.5, fall: 2 };
 const AIM_P99_MS = 500;
+/**
+ * Before each fault, after the host is back in both FIBs: the other hosts re-add it to their rings at
+ * their next check (interval, rise 1), and until then few new connections reach it, so a stop would
+ * wait for a connection to show. One interval and a half.
+ */
+const SETTLE_MS = 1.5 * INTERVAL_MS;
+/** After starting the load generator (a tsx start on a loaded box), before the first trial. */
+const LOAD_WARMUP_MS = 5_000;
 
 type Scenario = 'stop' | 'error' | 'mute';
 const SCENARIOS: Record<Scenario, { fault: NodeJS.Signals; heal: NodeJS.Signals; what: string }> = {
@@ -60,15 +75,27 @@ function trace(lab: Lab, line: object): void {
   appendFileSync(join(lab.dir, 'trace.jsonl'), `${JSON.stringify(line)}\n`);
 }
 
-async function trials(lab: Lab, watch: FailoverWatch, s: Scenario, n: number): Promise<TorTimes[]> {
+/** Each trial's fault time (wall clock ms) of the current mode, by scenario. */
+type FaultTimes = Record<Scenario, number[]>;
+
+async function trials(
+  lab: Lab,
+  watch: FailoverWatch,
+  s: Scenario,
+  n: number,
+  faults: FaultTimes,
+): Promise<TorTimes[]> {
   const { fault, heal } = SCENARIOS[s];
   const out: TorTimes[] = [];
+  faults[s] = [];
   for (let i = 0; i < n; i++) {
-    // Spread the fault over the check's phase (just after waitBack it would land after a passing probe).
-    await sleep((i / n) * INTERVAL_MS);
+    // Settle, then spread the fault over the check's phase (just after waitBack it would land after a
+    // passing probe).
+    await sleep(SETTLE_MS + (i / n) * INTERVAL_MS);
     watch.forget();
     const pid = servicePid(lab);
     const at = Date.now();
+    faults[s].push(at);
     try {
       out.push(await watch.timeGone(HOST, async () => void process.kill(pid, fault), GONE_TIMEOUT_MS));
       trace(lab, { scenario: s, trial: i, faultAt: new Date(at).toISOString(), gone: out.at(-1) });
@@ -83,10 +110,40 @@ async function trials(lab: Lab, watch: FailoverWatch, s: Scenario, n: number): P
 async function allScenarios(
   lab: Lab,
   watch: FailoverWatch,
+  faults: FaultTimes = {} as FaultTimes,
 ): Promise<Record<Scenario, Record<TorName, Dist>>> {
   const out = {} as Record<Scenario, Record<TorName, Dist>>;
-  for (const s of Object.keys(SCENARIOS) as Scenario[]) out[s] = perTor(await trials(lab, watch, s, TRIALS));
+  for (const s of Object.keys(SCENARIOS) as Scenario[])
+    out[s] = perTor(await trials(lab, watch, s, TRIALS, faults));
   return out;
+}
+
+/** Ms from each fault to the sign that opened the fast window (ours), and how many had none. */
+function signFigures(logFile: string, faults: FaultTimes): Record<Scenario, Dist & { none: number }> {
+  const out = {} as Record<Scenario, Dist & { none: number }>;
+  for (const s of Object.keys(faults) as Scenario[]) {
+    const ds = signDelays(logFile, faults[s]);
+    const seen = ds.filter((d): d is number => d !== null);
+    out[s] = { ...dist(seen.length > 0 ? seen : [Number.NaN]), none: ds.length - seen.length };
+  }
+  return out;
+}
+
+/** Requests per second the load generator completed, in all and at the faulted host (its JSON line). */
+function loadRate(file: string): { all: number; atHost: number } | null {
+  const last = readFileSync(file, 'utf8').trim().split('\n').at(-1) ?? '';
+  try {
+    const r = JSON.parse(last) as {
+      ok: number;
+      errors: number;
+      byHost: Record<string, number>;
+      elapsedMs: number;
+    };
+    const perS = (n: number) => Math.round((n * 1000) / r.elapsedMs);
+    return { all: perS(r.ok + r.errors), atHost: perS(r.byHost[HOST] ?? 0) };
+  } catch {
+    return null;
+  }
 }
 
 /** The seed design's poll-and-pull script, as a shell loop in h2's namespace. */
@@ -120,8 +177,15 @@ export async function run(): Promise<BenchOutput> {
     await waitVipAt(lab, HOSTS);
     watch = await FailoverWatch.start(lab);
     load = startLoadIn(lab.procs, lab.ns('client'), lab.dir, { target: VIP4, ...LOAD });
+    await sleep(LOAD_WARMUP_MS);
     const results = {} as Record<Mode, Record<Scenario, Record<TorName, Dist>>>;
-    if (MODES.includes('ours')) results.ours = await allScenarios(lab, watch);
+    const loadBefore = loadavg()[0];
+    let signs: Record<Scenario, Dist & { none: number }> | null = null;
+    if (MODES.includes('ours')) {
+      const faults = {} as FaultTimes;
+      results.ours = await allScenarios(lab, watch, faults);
+      signs = signFigures(agents.paths(HOST).log, faults);
+    }
     if (MODES.includes('poll')) {
       await agents.stop(HOST, 'SIGTERM');
       writeHostConfig(agents, HOST, 'poll');
@@ -138,6 +202,11 @@ export async function run(): Promise<BenchOutput> {
       lab.procs.start('seed poll script', lab.ns(HOST), '/bin/sh', [script], join(lab.dir, 'seed-poll.out'));
       results.seed = await allScenarios(lab, watch);
     }
+    const stopped = load;
+    load = undefined;
+    await lab.procs.stop(stopped);
+    const rate = loadRate(stopped.logFile);
+    const boxLoad = [loadBefore, loadavg()[0]].map((x) => Math.round(x * 10) / 10);
     const data = {
       trials: TRIALS,
       check: {
@@ -147,6 +216,9 @@ export async function run(): Promise<BenchOutput> {
         fastIntervalMs: 50,
       },
       load: LOAD,
+      loadRate: rate,
+      boxLoad,
+      signs,
       seedScript: SEED,
       ...results,
       totalS: Math.round((performance.now() - t0) / 1000),
@@ -166,6 +238,19 @@ export async function run(): Promise<BenchOutput> {
             ? ` — ours at FRR ${results.ours[s].tor1.p99 < AIM_P99_MS ? 'meets' : 'misses'} p99 < ${AIM_P99_MS}`
             : ''),
       ),
+      ...(signs
+        ? [
+            `  ours, fault → the sign opening the fast window (agent log): ` +
+              (Object.keys(signs) as Scenario[])
+                .map(
+                  (s) =>
+                    `${s} ${fig(signs[s])}${signs[s].none ? ` (${signs[s].none} by a probe alone)` : ''}`,
+                )
+                .join(', '),
+          ]
+        : []),
+      `  load: ${LOAD.concurrency} workers ${LOAD.pauseMs} ms apart, ${rate ? `${rate.all} req/s, ${rate.atHost} at ${HOST}` : 'rate unknown'}; ` +
+        `box load average ${boxLoad[0]} at the start, ${boxLoad[1]} at the end (1 min)`,
       `  ours: HTTP every ${INTERVAL_MS} ms, fast ${FAST_INTERVAL_MS} ms, timeout ${TIMINGS.checkTimeoutMs} ms, fall ${TIMINGS.fall}, stall signs; ` +
         `poll: the same without; seed: BIRD + ${SEED.intervalS} s curl script (fall ${SEED.fall})`,
       `  total ${data.totalS} s`,
