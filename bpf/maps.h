@@ -152,6 +152,10 @@ const volatile __u32 host6[4] = {};          /* this host's IPv6 address (networ
 const volatile __u32 flood_new_flows = 0;
 /* ... and the length of its window (tests lengthen it so a burst falls in one window on a loaded box). */
 const volatile __u64 flood_window_ns = 1000000000ull;
+/* Which new flows get a flow-table entry (steer_core.h `settled`): 1 every one (the default), 0 only
+ * those a ring change could have moved — a TCP flow of a two-ring service whose four ring slots (new,
+ * established and both previous) name one owner is steered by this CPU's flow_cache copy alone. */
+const volatile __u32 record_settled = 1;
 /* The object's pinned-map layout, read by the loader before load, never set (steer.h). */
 const volatile __u32 layout_version = STEER_LAYOUT_VERSION;
 const volatile __u32 layout_compat = STEER_LAYOUT_COMPAT;

@@ -94,6 +94,26 @@ static __always_inline struct instance *prev_owners(__u32 svc_id, const struct s
 	return alt ? alt : prev_owner(svc_id, svc, RING_KIND_NEW, idx, slot);
 }
 
+/* Do the live and the previous rings of both kinds all name `slot` at idx (a previous slot never
+ * written, INSTANCE_NONE, agrees)? Then no ring change so far has moved idx, and the next one leaves
+ * the flow's owner in a previous slot, where the second chance finds it. */
+static __always_inline int rings_agree(__u32 svc_id, const struct service *svc, __u32 idx, __u32 slot)
+{
+	struct service prev = *svc;
+	__u32 p;
+
+	if (ring_entry(svc_id, svc, RING_KIND_NEW, idx) != slot ||
+	    ring_entry(svc_id, svc, RING_KIND_ESTABLISHED, idx) != slot)
+		return 0;
+	prev.active[RING_KIND_NEW] ^= 1;
+	prev.active[RING_KIND_ESTABLISHED] ^= 1;
+	p = ring_entry(svc_id, &prev, RING_KIND_ESTABLISHED, idx);
+	if (p != slot && p != INSTANCE_NONE)
+		return 0;
+	p = ring_entry(svc_id, &prev, RING_KIND_NEW, idx);
+	return p == slot || p == INSTANCE_NONE;
+}
+
 /* The fields of the kernel's socket structs the socket check reads (CO-RE: offsets from the running
  * kernel's BTF): a full socket's receive window, and a time-wait socket's (its rcv_nxt sits in
  * sock_common). */

@@ -276,12 +276,25 @@ static __always_inline int flood_allows(struct global_stats *gs)
 	return 1;
 }
 
-/* Writes a flow entry (and this CPU's cached copy of it), with the packet's sequence number. */
+/* A settled flow (record_settled 0): TCP of a two-ring service, placed by the rings themselves (not a
+ * second chance), whose four ring slots name one owner (rings.h rings_agree). It needs no flow-table
+ * entry: its later packets find the same owner by the rings, and after one ring change by the previous
+ * slots and the second chance. It is only cached on this CPU. */
+static __always_inline int settled(const struct pkt *p, const struct service *svc, __u32 svc_id, __u32 idx,
+				   const struct flow_val *v)
+{
+	return !record_settled && p->key.proto == IPPROTO_TCP && !(p->flags & (PKT_F_FRAG | PKT_F_ICMP_ERR)) &&
+	       !(v->flags & FLOW_F_SECOND) && has_established(svc) && rings_agree(svc_id, svc, idx, v->instance);
+}
+
+/* Writes a flow entry unless `cache_only` (and this CPU's cached copy of it), with the packet's sequence
+ * number. */
 static __always_inline void record(const struct pkt *p, struct flow_val *v, struct flow_cache_entry *ce,
-				   __u32 gen)
+				   __u32 gen, int cache_only)
 {
 	v->flags = with_seq(v->flags, p->seq);
-	bpf_map_update_elem(&flows, &p->key, v, BPF_ANY);
+	if (!cache_only)
+		bpf_map_update_elem(&flows, &p->key, v, BPF_ANY);
 	if (ce) {
 		ce->key = p->key;
 		ce->instance = v->instance;
@@ -362,8 +375,12 @@ static __always_inline int steer_flow(struct xdp_md *ctx, struct pkt *p, const s
 				unservable = 1;
 			}
 		}
-		if (!unservable && !keep_entry && !(p->flags & (PKT_F_RST | PKT_F_ICMP_ERR)) && flood_allows(gs))
-			record(p, &v, cw ? ce : NULL, gen);
+		if (!unservable && !keep_entry && !(p->flags & (PKT_F_RST | PKT_F_ICMP_ERR))) {
+			if (settled(p, svc, svc_id, idx, &v))
+				record(p, &v, cw ? ce : NULL, gen, 1);
+			else if (flood_allows(gs))
+				record(p, &v, cw ? ce : NULL, gen, 0);
+		}
 	}
 	if (p->flags & PKT_F_ICMP_ERR)
 		st->icmp_err++;

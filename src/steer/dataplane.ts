@@ -95,6 +95,8 @@ export interface DataplaneOptions {
   flowTableSize?: number;
   /** The flood guard: flow inserts per CPU per second past which new flows are not recorded (0: none, the default). */
   floodNewFlowsPerCpu?: number;
+  /** Record settled flows too (default true); false: a TCP flow whose four ring slots name one owner is only cached per CPU (bpf/README.md "Fewer inserts"). */
+  recordSettled?: boolean;
   /** Services the rings map has room for (default L.RING_SERVICES; at most L.MAX_SERVICES). */
   ringServices?: number;
 }
@@ -171,6 +173,7 @@ export class Dataplane {
       obj.setRodata('host4', config.host4);
       obj.setRodata('host6', config.host6);
       if (opts.floodNewFlowsPerCpu) obj.setRodata('flood_new_flows', u32(opts.floodNewFlowsPerCpu));
+      if (opts.recordSettled === false) obj.setRodata('record_settled', u32(0));
       for (const [name, value] of Object.entries(opts.rodata ?? {})) obj.setRodata(name, value);
       const flowTableSize = opts.flowTableSize ?? L.MAX_FLOWS;
       if (!L.validFlowTableSize(flowTableSize))
