@@ -25,6 +25,7 @@ import {
   bringUp,
   drainAndBack,
   failService,
+  type KeptReport,
   restoreService,
   shutSessionsAndBack,
 } from '../lab/agent-steps.js';
@@ -59,6 +60,12 @@ interface Sample {
   broken: number;
   /** Held connections of the leaving host (drained, shut or killed) that broke. */
   leavingOwn: number;
+  /** Return figures only: of those opened while the host was out, broken at its return (before the join grace). */
+  brokenAtReturn?: number;
+  /** Why the held connections broke (the holder's reasons: ECONNRESET, timeout, moved to …). */
+  brokenWhy: Record<string, number>;
+  /** Up to 20 broken ones: "<instance> <client port> <why>" (the holder's samples), to follow one. */
+  brokenSamples: string[];
   /** Traffic in flight through the transition. */
   requests: number;
   errors: number;
@@ -71,6 +78,12 @@ interface Sample {
   joinerServed?: number;
   newFailures?: number;
 }
+
+/** The holder's reasons and samples of a check, for a figure's JSON. */
+const why = (k: KeptReport): Pick<Sample, 'brokenWhy' | 'brokenSamples'> => ({
+  brokenWhy: k.check.reasons,
+  brokenSamples: k.check.samples,
+});
 
 const sum = (counts: Record<string, number>): number => Object.values(counts).reduce((a, b) => a + b, 0);
 
@@ -118,11 +131,14 @@ const SCENARIO_STEPS: Record<string, Scenario> = {
       'drain h3 (held through drain and undrain)': {
         broken: d.afterBack.brokenHealthy - (d.afterBack.check.broken.h3 ?? 0),
         leavingOwn: d.afterBack.check.broken.h3 ?? 0,
+        ...why(d.afterBack),
         ...traffic,
       },
       'undrain h3 (opened while drained)': {
         broken: d.openedWhileOut.settled.brokenHealthy,
         leavingOwn: 0,
+        brokenAtReturn: d.openedWhileOut.atBack.brokenHealthy,
+        ...why(d.openedWhileOut.settled),
         ...traffic,
       },
     };
@@ -134,11 +150,14 @@ const SCENARIO_STEPS: Record<string, Scenario> = {
       "shut h3's sessions and back (held through)": {
         broken: s.afterBack.brokenHealthy,
         leavingOwn: s.afterBack.brokenFailed,
+        ...why(s.afterBack),
         ...traffic,
       },
       "h3's sessions back (opened while shut)": {
         broken: s.openedWhileOut.settled.brokenHealthy,
         leavingOwn: 0,
+        brokenAtReturn: s.openedWhileOut.atBack.brokenHealthy,
+        ...why(s.openedWhileOut.settled),
         ...traffic,
       },
     };
@@ -150,6 +169,7 @@ const SCENARIO_STEPS: Record<string, Scenario> = {
         'add h4': {
           broken: j.settled.brokenHealthy,
           leavingOwn: 0,
+          ...why(j.settled),
           ...trafficFigures(t),
           joinerServed: j.newFlows.counts.h4 ?? 0,
           newFailures: j.newFlows.failures,
@@ -167,6 +187,7 @@ const SCENARIO_STEPS: Record<string, Scenario> = {
         "kill h2's service": {
           broken: k.kept.brokenHealthy,
           leavingOwn: k.kept.brokenFailed,
+          ...why(k.kept),
           ...trafficFigures(t),
         },
       };
@@ -270,6 +291,7 @@ export async function run(): Promise<BenchOutput> {
                   (
                     [
                       'broken',
+                      'brokenAtReturn',
                       'leavingOwn',
                       'errors',
                       'resets',
@@ -281,11 +303,15 @@ export async function run(): Promise<BenchOutput> {
                     ] as const
                   )
                     .filter((k) => ss.every((s) => s[k] !== undefined))
-                    .map((k): [string, Dist | Record<string, number>[]] => [
+                    .map((k): [string, Dist | Record<string, number>[] | string[][]] => [
                       k,
                       dist(ss.map((s) => s[k] ?? 0)),
                     ])
-                    .concat([['errorKinds', ss.map((s) => s.errorKinds)]]),
+                    .concat([
+                      ['errorKinds', ss.map((s) => s.errorKinds)],
+                      ['brokenWhy', ss.map((s) => s.brokenWhy)],
+                      ['brokenSamples', ss.map((s) => s.brokenSamples)],
+                    ]),
                 ),
               ]),
             ),
@@ -304,7 +330,9 @@ export async function run(): Promise<BenchOutput> {
       if (per.some((x) => !x)) continue;
       const all = (k: keyof Sample): string => per.map((x) => fmt(x![k])).join(' / ');
       lines.push(
-        `${fam} ${figure} (${MODES.join(' / ')}): held broken ${all('broken')}; the leaving host's own ` +
+        `${fam} ${figure} (${MODES.join(' / ')}): held broken ${all('broken')}` +
+          (per.every((x) => x!.brokenAtReturn) ? ` (at the return ${all('brokenAtReturn')})` : '') +
+          `; the leaving host's own ` +
           `${all('leavingOwn')}; in flight (of ~${per[0]!.requests.median} requests) errors ${all('errors')}, ` +
           `resets ${all('resets')}, stalls > 1 s ${all('stalls')}` +
           (per[0]!.joinerServed

@@ -1,5 +1,7 @@
 // Finding why a held connection broke in the keeping scenarios, by hand (root):
 //   node --import tsx lab/keeping-diagnose.ts [--held 1000] [--rounds 2] [--scenarios drain,shut,join,kill,restart]
+//     [--traffic]   (drain and shut with the keeping bench's traffic in flight: a short request every 20 ms
+//                    and 4 long transfers, as bench/keeping.bench.ts runs them)
 // Builds the lab with three agents, then runs the keeping scenarios in order (drain h3 and back, shut
 // h3's sessions and back, add h4, kill h2's service, restart h1's agent by SIGTERM and by SIGKILL),
 // `rounds` times over. After each check that found
@@ -29,10 +31,13 @@ import { HostAgents } from './agents.js';
 import type { CheckReport } from './holder.js';
 import { joinHost, leaveHost } from './join-steps.js';
 import { buildLab, type Lab } from './topology.js';
+import { Traffic } from './traffic-client.js';
 import { readXdpCounters } from './xdp-counters.js';
 
 const HASH_SEED = 0x5eed1e55;
 const SERVICE_ID = 0; // the lab's one service
+/** --traffic: the keeping bench's traffic in flight (bench/keeping.bench.ts defaults). */
+const TRAFFIC = { target: VIP4, everyMs: 20, long: 4 };
 const CLIENT4 = linkBetween('spine', 'client').b.v4; // the holder's source address
 const u32 = (n: number): Buffer => Buffer.from(new Uint32Array([n]).buffer);
 
@@ -110,8 +115,25 @@ function show(lab: Lab, step: string, c: CheckReport): void {
 }
 
 const { values } = parseArgs({
-  options: { held: { type: 'string' }, rounds: { type: 'string' }, scenarios: { type: 'string' } },
+  options: {
+    held: { type: 'string' },
+    rounds: { type: 'string' },
+    scenarios: { type: 'string' },
+    traffic: { type: 'boolean' },
+  },
 });
+
+/** Runs `step`, with the bench's traffic in flight through it when --traffic is given. */
+async function traffic<T>(step: () => Promise<T>): Promise<T> {
+  if (!values.traffic) return step();
+  const t = await Traffic.start(lab, TRAFFIC);
+  try {
+    return await step();
+  } finally {
+    const r = await t.stop();
+    console.log(`  traffic: ${r.requests} requests, errors ${JSON.stringify(r.errors)}, ${r.stalls} stalls`);
+  }
+}
 const held = Number(values.held ?? 1000);
 const lab = await buildLab();
 try {
@@ -121,12 +143,12 @@ try {
   for (let round = 1; round <= Number(values.rounds ?? 1); round++) {
     console.log(`== round ${round}, ${held} held`);
     if (only.has('drain')) {
-      const d = await drainAndBack(lab, agents, 'h3', held);
+      const d = await traffic(() => drainAndBack(lab, agents, 'h3', held));
       show(lab, 'drain h3, held through drain and undrain', d.afterBack.check);
       show(lab, 'undrain h3, opened while drained', d.openedWhileOut.settled.check);
     }
     if (only.has('shut')) {
-      const s = await shutSessionsAndBack(lab, 'h3', held);
+      const s = await traffic(() => shutSessionsAndBack(lab, 'h3', held));
       show(lab, "h3's sessions shut and back, held through", s.afterBack.check);
       show(lab, "h3's sessions back, opened while shut", s.openedWhileOut.settled.check);
     }
