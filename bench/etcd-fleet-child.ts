@@ -1,18 +1,22 @@
-// The scale bench's fleet process (bench/etcd-fleet.bench.ts starts it in a namespace on the lab's
-// management network, lab/mgmt-net.ts): N agents' real registration and watch code
-// (src/cluster/etcd/fleet.ts — an EtcdNode each: a lease, its instance key, a watch, the membership)
-// in this one process, against the lab's 3-member etcd over mutual TLS. Driven over stdin, one JSON
-// line out per command (lab/line-child.ts):
-//   start {size, prefix, endpoints, caFile, certFile, keyFile, leaseTtlMs, agentsPerClient}
-//        → {ms}: every agent watching and registered
-//   change {kind: 'leave'|'join'|'drain'|'undrain', agent, timeoutMs?}
-//        → {deliveryMs: per agent, change → its membership at the write's revision; digestMs: one
-//          agent computing the service's ring digest; agree: every agent's digest equal afterwards}
+// One of the scale bench's fleet processes (bench/etcd-fleet.bench.ts starts 1–4 in a namespace on the
+// lab's management network, lab/mgmt-net.ts): its share of the N agents' real registration and watch code
+// (src/cluster/etcd/fleet.ts — an EtcdNode each: a lease, its instance key, a watch, the membership),
+// against the lab's 3-member etcd over mutual TLS. Driven over stdin, one JSON line out per command
+// (lab/line-child.ts); times are the host's CLOCK_MONOTONIC in ms (process.hrtime), one clock for every
+// process of the bench:
+//   start {size, first, prefix, endpoints, caFile, certFile, keyFile, leaseTtlMs, agentsPerClient}
+//        → {ms}: agents a<first> … a<first+size−1> registered (no watch yet)
+//   watch → {ms}: every agent of this process has read the set and watches
+//   arm → {}: record when each agent's membership changes
+//   write {kind: 'leave'|'join'|'drain'|'undrain', agent} → {rev (null: nothing written), t0}
+//   collect {rev, timeoutMs} → {at: per agent, when it held revision rev} (recording stops)
+//   digests {agent?} → {digests: distinct digests held here, digestMs: one digest computed (median)}
 //   steady {seconds, metricsUrls} → {writes (the agents' puts and deletes), cpuMs (this process),
 //        etcd: the members' counter deltas (writes applied, gRPC bytes in/out, peer bytes)}
 //   close → {}   quit → exits
-// The digest is computed once per change, not per agent: every agent computes the same function of
-// the same membership, and 1,000 copies of it on one core would time this process, not the fleet.
+// The ring digest is a SHA-256 of the member list (src/cluster/etcd/digest.ts), not a Maglev table
+// build: the agents here build no tables. It is timed once per change and added to each agent's
+// delivery time; every agent computes it on its own CPU in a real fleet.
 
 import { readFileSync } from 'node:fs';
 import { type Commands, serveCommands } from './child-commands.js';
@@ -30,12 +34,16 @@ interface FleetAgentLike {
 }
 interface FleetLike {
   agents: FleetAgentLike[];
-  measure(writer: FleetAgentLike, change: () => void, timeoutMs?: number): Promise<number[]>;
+  watchAll(): Promise<void>;
+  arm(): { until(rev: number, timeoutMs?: number): Promise<number[]>; off(): void };
   counters(): { writes: number; watchRestarts: number; watchStalls?: number; leasesLost: number };
   close(revoke?: boolean): Promise<void>;
 }
 interface FleetModule {
-  Fleet: { start(o: Record<string, unknown>): Promise<FleetLike> };
+  Fleet: {
+    start(o: Record<string, unknown>): Promise<FleetLike>;
+    write(writer: FleetAgentLike, change: () => void): Promise<number | null>;
+  };
 }
 
 /** The fleet's module: this checkout's, or another checkout's (ANYCASTD_FLEET_MODULE, a path). */
@@ -59,11 +67,17 @@ const ETCD_COUNTERS = [
 type EtcdCounters = Record<(typeof ETCD_COUNTERS)[number], number>;
 
 let fleet: FleetLike | undefined;
-/** Agents that left (deregistered): 'join' brings one back. */
-const left = new Set<number>();
+let fleetMod: FleetModule | undefined;
+let recording: { until(rev: number, timeoutMs?: number): Promise<number[]>; off(): void } | undefined;
+/** This process's monotonic clock (performance.now) → the host's CLOCK_MONOTONIC (ms). */
+const TO_MONOTONIC = Number(process.hrtime.bigint()) / 1e6 - performance.now();
+const monotonic = (ms: number): number => ms + TO_MONOTONIC;
+/** The first agent's number here (agents are numbered across the fleet). */
+let first = 0;
 
 async function start(o: {
   size: number;
+  first?: number;
   prefix: string;
   endpoints: string[];
   caFile: string;
@@ -72,18 +86,27 @@ async function start(o: {
   leaseTtlMs: number;
   agentsPerClient: number;
 }): Promise<unknown> {
-  const mod = (await import(FLEET_MODULE)) as FleetModule;
+  fleetMod ??= (await import(FLEET_MODULE)) as FleetModule;
   const t0 = performance.now();
-  fleet = await mod.Fleet.start({
+  first = o.first ?? 0;
+  fleet = await fleetMod.Fleet.start({
     endpoints: o.endpoints,
     tls: { ca: readFileSync(o.caFile), cert: readFileSync(o.certFile), key: readFileSync(o.keyFile) },
     prefix: o.prefix,
     size: o.size,
+    first,
+    watch: false,
     service: SERVICE,
     leaseTtlMs: o.leaseTtlMs,
     agentsPerClient: o.agentsPerClient,
   });
-  left.clear();
+  return { ms: performance.now() - t0 };
+}
+
+async function watch(): Promise<unknown> {
+  if (!fleet) throw new Error('no fleet');
+  const t0 = performance.now();
+  await fleet.watchAll();
   return { ms: performance.now() - t0 };
 }
 
@@ -92,61 +115,69 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)] ?? 0;
 }
 
-async function change(o: {
-  kind: 'leave' | 'join' | 'drain' | 'undrain';
-  agent: number;
-  timeoutMs?: number;
-}): Promise<unknown> {
+function agentOf(n: number): FleetAgentLike {
+  const a = fleet?.agents[n - first];
+  if (!a)
+    throw new RangeError(`no agent ${n} here (agents ${first}…${first + (fleet?.agents.length ?? 0) - 1})`);
+  return a;
+}
+
+async function arm(): Promise<unknown> {
   if (!fleet) throw new Error('no fleet');
-  const writer = fleet.agents[o.agent];
-  if (!writer) throw new RangeError(`no agent ${o.agent}`);
+  recording?.off();
+  recording = fleet.arm();
+  return {};
+}
+
+async function write(o: { kind: 'leave' | 'join' | 'drain' | 'undrain'; agent: number }): Promise<unknown> {
+  if (!fleet || !fleetMod) throw new Error('no fleet');
+  const writer = agentOf(o.agent);
   const act = {
-    leave: () => {
-      writer.deregister();
-      left.add(o.agent);
-    },
-    join: () => {
-      left.delete(o.agent);
-      writer.set({});
-    },
+    leave: () => writer.deregister(),
+    join: () => writer.set({}),
     drain: () => writer.set({ state: 'drained', new: false }),
     undrain: () => writer.set({ state: 'up', new: true }),
   }[o.kind];
-  let deliveryMs: number[];
+  const t0 = monotonic(performance.now());
+  const rev = await fleetMod.Fleet.write(writer, act);
+  return { rev, t0 };
+}
+
+async function collect(o: { rev: number; timeoutMs?: number }): Promise<unknown> {
+  if (!fleet || !recording) throw new Error('not armed');
+  const rec = recording;
   try {
-    deliveryMs = await fleet.measure(writer, act, o.timeoutMs ?? MEASURE_TIMEOUT_MS);
+    const at = await rec.until(o.rev, o.timeoutMs ?? MEASURE_TIMEOUT_MS);
+    return { at: at.map(monotonic) };
   } catch (err) {
     // Which agents lag, and where they are: the bench's report names them.
-    const target = writer.node.revision;
     const lagging = fleet.agents
       .map((a, i) => ({
-        i,
+        agent: first + i,
         revision: a.node.revision,
         connected: a.node.connected,
         restarts: a.node.counters().watchRestarts,
       }))
-      .filter((a) => a.revision < target);
-    throw new Error(
-      `${(err as Error).message}; writer at ${target}; lagging ${JSON.stringify(lagging.slice(0, LAGGING_SHOWN))}`,
-    );
+      .filter((a) => a.revision < o.rev);
+    throw new Error(`${(err as Error).message}; lagging ${JSON.stringify(lagging.slice(0, LAGGING_SHOWN))}`);
+  } finally {
+    rec.off();
+    if (recording === rec) recording = undefined;
   }
-  const digestMs: number[] = [];
-  let digest = '';
-  for (let i = 0; i < DIGEST_SAMPLES; i++) {
-    const t = performance.now();
-    digest = writer.node.digest(SERVICE);
-    digestMs.push(performance.now() - t);
-  }
-  const disagree = fleet.agents.filter((a) => a.node.digest(SERVICE) !== digest).length;
-  return {
-    deliveryMs,
-    digestMs: median(digestMs),
-    agree: disagree === 0,
-    disagree,
-    revision: writer.node.revision,
-  };
 }
 
+async function digests(): Promise<unknown> {
+  if (!fleet) throw new Error('no fleet');
+  const digestMs: number[] = [];
+  const one = fleet.agents[0]!;
+  for (let i = 0; i < DIGEST_SAMPLES; i++) {
+    const t = performance.now();
+    one.node.digest(SERVICE);
+    digestMs.push(performance.now() - t);
+  }
+  const held = new Set(fleet.agents.map((a) => a.node.digest(SERVICE)));
+  return { digests: [...held], digestMs: median(digestMs) };
+}
 /** Sum of each counter over the members' Prometheus text. */
 async function etcdCounters(urls: readonly string[]): Promise<EtcdCounters> {
   const sum = Object.fromEntries(ETCD_COUNTERS.map((c) => [c, 0])) as EtcdCounters;
@@ -186,12 +217,14 @@ async function steady(o: { seconds: number; metricsUrls: string[] }): Promise<un
 }
 
 async function close(): Promise<unknown> {
+  recording?.off();
+  recording = undefined;
   await fleet?.close(true);
   fleet = undefined;
   return {};
 }
 
-const commands: Commands = { start, change, steady, close };
+const commands: Commands = { start, watch, arm, write, collect, digests, steady, close };
 
 await serveCommands(commands);
 await fleet?.close(true);

@@ -1,13 +1,14 @@
 // Fleet mode at scale: a simulated fleet of 10 / 100 / 1,000 agents — the real registration and watch code
-// of src/cluster/etcd (fleet.ts: an EtcdNode per agent, many in one process, bench/etcd-fleet-child.ts) —
-// on the lab's 3-member etcd (lab/etcd.ts: one namespace per member, mutual TLS) on this machine. Per
+// of src/cluster/etcd (fleet.ts: an EtcdNode per agent, many per process, bench/etcd-fleet-child.ts; up
+// to 250 agents in a process, a fleet of 1,000 over 4, their timestamps on the host's one monotonic
+// clock) — on the lab's 3-member etcd (lab/etcd.ts: one namespace per member, mutual TLS) on this machine. Per
 // fleet size: the time from one membership change (an agent leaving, or joining again) to every agent
 // holding the new membership (its watch delivered the write's revision) plus one ring digest computation
 // (the same function every agent runs on its own CPU), p50/p99 over every agent of every change, and
 // the slowest agent per change; at steady state (no change, keepalives only) the writes per second,
 // etcd's bytes, the fleet process's CPU per agent and the members' CPU. Beside it the mesh backend
 // (bench/mesh-fleet-child.ts): its long polls n·(n−1) and the CPU of 10 / 50 / 100 real src/cluster
-// Clusters in one process. Knobs: ANYCASTD_BENCH_FLEET_SIZES (10,100,1000), ANYCASTD_BENCH_FLEET_CHANGES
+// Clusters in one process. Knobs: ANYCASTD_BENCH_FLEET_SIZES (10,100,1000), ANYCASTD_BENCH_FLEET_PROCS (0: by size), ANYCASTD_BENCH_FLEET_CHANGES
 // (20), ANYCASTD_BENCH_FLEET_STEADY_S (30), ANYCASTD_BENCH_MESH_SIZES (10,20,50,100), ANYCASTD_BENCH_MESH_STEADY_S (30).
 
 import { randomBytes } from 'node:crypto';
@@ -40,6 +41,14 @@ const MESH_STEADY_S = Number(process.env.ANYCASTD_BENCH_MESH_STEADY_S ?? 30);
 const LEASE_TTL_MS = 10_000;
 /** Agents per etcd client (one gRPC channel; its watches share a stream). */
 const AGENTS_PER_CLIENT = 10;
+/** Fleet processes (0: one per AGENTS_PER_PROCESS agents, at most MAX_FLEET_PROCS). */
+const FLEET_PROCS = Number(process.env.ANYCASTD_BENCH_FLEET_PROCS ?? 0);
+/** A process holds at most this many agents (10 and 100 run in one, as their earlier figures did). */
+const AGENTS_PER_PROCESS = 250;
+/** Two cores here: more processes than 4 only queue behind each other. */
+const MAX_FLEET_PROCS = 4;
+/** The changing agent moves this far each change (a prime: the changes reach every process). */
+const AGENT_STRIDE = 97;
 /** The warm-up change may wait this long for the last watch to go live. */
 const WARMUP_TIMEOUT_MS = 60_000;
 /** The issue's aim at 1,000 agents. */
@@ -64,13 +73,6 @@ const MESH_FAILED: Omit<MeshFigures, 'hosts' | 'error'> = {
   changeMax: Number.NaN,
 };
 
-interface ChangeAnswer {
-  deliveryMs: number[];
-  digestMs: number;
-  agree: boolean;
-  disagree: number;
-  error?: string;
-}
 interface SteadyAnswer {
   seconds: number;
   writes: number;
@@ -85,6 +87,8 @@ interface SteadyAnswer {
 
 export interface FleetFigures {
   size: number;
+  /** Processes the agents were spread over (their shares' figures summed). */
+  processes: number;
   startMs: number;
   /** After the start: a drain and undrain of one agent until every agent had both (ms). */
   warmupMs: number;
@@ -99,6 +103,8 @@ export interface FleetFigures {
   perChange: number[];
   digestMs: number;
   agreeAll: boolean;
+  /** CPU of the fleet's processes over the timed changes, per agent per change (µs). */
+  changeCpuUsPerAgent: number;
   steady: {
     writesPerS: number;
     etcdWritesPerS: number;
@@ -153,89 +159,168 @@ async function ask<T extends { error?: string }>(child: LineChild, line: string)
   return a;
 }
 
+/** Processes a fleet of `size` is spread over: ANYCASTD_BENCH_FLEET_PROCS, else one per AGENTS_PER_PROCESS. */
+function processesFor(size: number): number {
+  const n = FLEET_PROCS > 0 ? FLEET_PROCS : Math.ceil(size / AGENTS_PER_PROCESS);
+  return Math.max(1, Math.min(MAX_FLEET_PROCS, n, size));
+}
+
+/** One fleet process and the agents it holds: [first, first + size). */
+interface Share {
+  child: LineChild;
+  first: number;
+  size: number;
+}
+
+/** One change by `agent`, timed in every process on the host's one monotonic clock. */
+async function timedChange(
+  shares: readonly Share[],
+  kind: string,
+  agent: number,
+  timeoutMs?: number,
+): Promise<{ deliveryMs: number[]; digestMs: number; digests: Set<string> }> {
+  const owner = shares.find((s) => agent >= s.first && agent < s.first + s.size);
+  if (!owner) throw new RangeError(`no process holds agent ${agent}`);
+  await Promise.all(shares.map((s) => ask(s.child, 'arm')));
+  const w = await ask<{ rev: number | null; t0: number; error?: string }>(
+    owner.child,
+    `write ${JSON.stringify({ kind, agent })}`,
+  );
+  const rev = w.rev ?? 0; // nothing written: every agent already holds it
+  const got = await Promise.all(
+    shares.map((s) =>
+      ask<{ at: number[]; error?: string }>(s.child, `collect ${JSON.stringify({ rev, timeoutMs })}`),
+    ),
+  );
+  const deliveryMs = got.flatMap((g) => g.at.map((t) => (w.rev === null ? 0 : Math.max(0, t - w.t0))));
+  const held = await Promise.all(
+    shares.map((s) => ask<{ digests: string[]; digestMs: number; error?: string }>(s.child, 'digests')),
+  );
+  const digests = new Set(held.flatMap((h) => h.digests));
+  return { deliveryMs, digestMs: held[shares.indexOf(owner)]!.digestMs, digests };
+}
+
 async function fleetSize(
-  child: LineChild,
+  place: { procs: ProcessRegistry; dir: string; ns: string },
   etcd: EtcdCluster,
   size: number,
   ticksPerS: number,
 ): Promise<FleetFigures> {
-  const started = await ask<{ ms: number; error?: string }>(
-    child,
-    `start ${JSON.stringify({
-      size,
-      prefix: `/bench/fleet${size}`,
-      endpoints: etcd.endpoints,
-      ...etcd.tls,
-      leaseTtlMs: LEASE_TTL_MS,
-      agentsPerClient: AGENTS_PER_CLIENT,
-    })}`,
-  );
-  // Fleet.start resolves once every agent has read the set; its watch may go live later (the etcd
-  // client creates a channel's watchers one after another). A drain and undrain of the last agent, not
-  // counted, shows when every watch delivers — and names any that never does.
-  const warm = performance.now();
-  for (const kind of ['drain', 'undrain'])
-    await ask<ChangeAnswer>(
-      child,
-      `change ${JSON.stringify({ kind, agent: size - 1, timeoutMs: WARMUP_TIMEOUT_MS })}`,
+  const n = processesFor(size);
+  const shares: Share[] = [];
+  try {
+    for (let k = 0; k < n; k++) {
+      const first = Math.floor((k * size) / n);
+      const to = Math.floor(((k + 1) * size) / n);
+      const child = new LineChild(place, `fleet${size}-${k}`, FLEET_CHILD, [], CHILD_ANSWER_MS);
+      shares.push({ child, first, size: to - first });
+    }
+    const t0 = performance.now();
+    // Every share registers before any watch starts: a watch started first receives every other agent's
+    // registration as an event (N² responses) where one started after reads the set once.
+    await Promise.all(
+      shares.map((s) =>
+        ask(
+          s.child,
+          `start ${JSON.stringify({
+            size: s.size,
+            first: s.first,
+            prefix: `/bench/fleet${size}`,
+            endpoints: etcd.endpoints,
+            ...etcd.tls,
+            leaseTtlMs: LEASE_TTL_MS,
+            agentsPerClient: AGENTS_PER_CLIENT,
+          })}`,
+        ),
+      ),
     );
-  const warmupMs = performance.now() - warm;
-  const samples: number[] = [];
-  const slowest: number[] = [];
-  const digests: number[] = [];
-  let agreeAll = true;
-  for (let i = 0; i < CHANGES; i++) {
-    // Leave then join again, each time another agent (spread over the fleet).
-    const agent = Math.floor(i / 2) % size;
-    const kind = i % 2 === 0 ? 'leave' : 'join';
-    const a = await ask<ChangeAnswer>(child, `change ${JSON.stringify({ kind, agent })}`);
-    for (const d of a.deliveryMs) samples.push(d + a.digestMs);
-    slowest.push(Math.max(...a.deliveryMs) + a.digestMs);
-    digests.push(a.digestMs);
-    agreeAll &&= a.agree;
+    await Promise.all(shares.map((s) => ask(s.child, 'watch')));
+    const startMs = performance.now() - t0;
+    // Every agent has read the set; its watch may go live later (the etcd client creates a channel's
+    // watchers one after another). A drain and undrain of the last agent, not counted, shows when every
+    // watch delivers — and names any that never does.
+    const warm = performance.now();
+    for (const kind of ['drain', 'undrain']) await timedChange(shares, kind, size - 1, WARMUP_TIMEOUT_MS);
+    const warmupMs = performance.now() - warm;
+    const cpuOf = () => shares.reduce((sum, s) => sum + cpuMsOf(s.child.pid, ticksPerS), 0);
+    const changeCpu0 = cpuOf();
+    const samples: number[] = [];
+    const slowest: number[] = [];
+    const digests: number[] = [];
+    let agreeAll = true;
+    for (let i = 0; i < CHANGES; i++) {
+      // Leave then join again, each time another agent (spread over the fleet and its processes).
+      const agent = (Math.floor(i / 2) * AGENT_STRIDE) % size;
+      const kind = i % 2 === 0 ? 'leave' : 'join';
+      const a = await timedChange(shares, kind, agent);
+      for (const d of a.deliveryMs) samples.push(d + a.digestMs);
+      slowest.push(Math.max(...a.deliveryMs) + a.digestMs);
+      digests.push(a.digestMs);
+      agreeAll &&= a.digests.size === 1;
+    }
+    const changeCpuMs = cpuOf() - changeCpu0;
+    const pids = etcd.running().map((m) => m.pid);
+    const etcdCpu0 = pids.reduce((s, p) => s + cpuMsOf(p, ticksPerS), 0);
+    const urls = etcd.members.map((m) => m.metricsUrl);
+    const parts = await Promise.all(
+      shares.map((s, k) =>
+        ask<SteadyAnswer>(
+          s.child,
+          `steady ${JSON.stringify({ seconds: STEADY_S, metricsUrls: k === 0 ? urls : [] })}`,
+        ),
+      ),
+    );
+    const etcdCpuMs = pids.reduce((s, p) => s + cpuMsOf(p, ticksPerS), 0) - etcdCpu0;
+    const st = {
+      seconds: Math.max(...parts.map((p) => p.seconds)),
+      writes: parts.reduce((x, p) => x + p.writes, 0),
+      cpuMs: parts.reduce((x, p) => x + p.cpuMs, 0),
+      rssMb: parts.reduce((x, p) => x + p.rssMb, 0),
+      leasesLost: parts.reduce((x, p) => x + p.leasesLost, 0),
+      watchRestarts: parts.reduce((x, p) => x + p.watchRestarts, 0),
+      watchStalls: parts.reduce((x, p) => x + p.watchStalls, 0),
+      etcd: parts[0]!.etcd,
+    };
+    await Promise.all(shares.map((s) => ask(s.child, 'close')));
+    const perChange = [...slowest];
+    samples.sort((x, y) => x - y);
+    slowest.sort((x, y) => x - y);
+    const perS = (x: number) => x / st.seconds;
+    return {
+      size,
+      processes: n,
+      startMs,
+      warmupMs,
+      changes: CHANGES,
+      p50: quantile(samples, 0.5),
+      p99: quantile(samples, 0.99),
+      allP50: quantile(slowest, 0.5),
+      allMax: slowest.at(-1) ?? Number.NaN,
+      perChange,
+      digestMs: quantile(
+        [...digests].sort((x, y) => x - y),
+        0.5,
+      ),
+      agreeAll,
+      changeCpuUsPerAgent: (changeCpuMs * MS_PER_S) / CHANGES / size,
+      steady: {
+        writesPerS: perS(st.writes),
+        etcdWritesPerS: perS((st.etcd.etcd_mvcc_put_total ?? 0) + (st.etcd.etcd_mvcc_delete_total ?? 0)),
+        etcdBytesInPerS: perS(st.etcd.etcd_network_client_grpc_received_bytes_total ?? 0),
+        etcdBytesOutPerS: perS(st.etcd.etcd_network_client_grpc_sent_bytes_total ?? 0),
+        etcdPeerBytesPerS: perS(st.etcd.etcd_network_peer_sent_bytes_total ?? 0),
+        fleetCpuPct: (st.cpuMs / (st.seconds * MS_PER_S)) * 100,
+        cpuUsPerAgentPerS: (st.cpuMs * MS_PER_S) / st.seconds / size,
+        etcdCpuPct: (etcdCpuMs / (st.seconds * MS_PER_S)) * 100,
+        rssMb: st.rssMb,
+        leasesLost: st.leasesLost,
+        watchRestarts: st.watchRestarts,
+        watchStalls: st.watchStalls,
+      },
+    };
+  } finally {
+    for (const s of shares) await s.child.stop();
   }
-  const pids = etcd.running().map((m) => m.pid);
-  const etcdCpu0 = pids.reduce((s, p) => s + cpuMsOf(p, ticksPerS), 0);
-  const st = await ask<SteadyAnswer>(
-    child,
-    `steady ${JSON.stringify({ seconds: STEADY_S, metricsUrls: etcd.members.map((m) => m.metricsUrl) })}`,
-  );
-  const etcdCpuMs = pids.reduce((s, p) => s + cpuMsOf(p, ticksPerS), 0) - etcdCpu0;
-  await ask(child, 'close');
-  const perChange = [...slowest];
-  samples.sort((x, y) => x - y);
-  slowest.sort((x, y) => x - y);
-  const perS = (x: number) => x / st.seconds;
-  return {
-    size,
-    startMs: started.ms,
-    warmupMs,
-    changes: CHANGES,
-    p50: quantile(samples, 0.5),
-    p99: quantile(samples, 0.99),
-    allP50: quantile(slowest, 0.5),
-    allMax: slowest.at(-1) ?? Number.NaN,
-    perChange,
-    digestMs: quantile(
-      [...digests].sort((x, y) => x - y),
-      0.5,
-    ),
-    agreeAll,
-    steady: {
-      writesPerS: perS(st.writes),
-      etcdWritesPerS: perS((st.etcd.etcd_mvcc_put_total ?? 0) + (st.etcd.etcd_mvcc_delete_total ?? 0)),
-      etcdBytesInPerS: perS(st.etcd.etcd_network_client_grpc_received_bytes_total ?? 0),
-      etcdBytesOutPerS: perS(st.etcd.etcd_network_client_grpc_sent_bytes_total ?? 0),
-      etcdPeerBytesPerS: perS(st.etcd.etcd_network_peer_sent_bytes_total ?? 0),
-      fleetCpuPct: (st.cpuMs / (st.seconds * MS_PER_S)) * 100,
-      cpuUsPerAgentPerS: (st.cpuMs * MS_PER_S) / st.seconds / size,
-      etcdCpuPct: (etcdCpuMs / (st.seconds * MS_PER_S)) * 100,
-      rssMb: st.rssMb,
-      leasesLost: st.leasesLost,
-      watchRestarts: st.watchRestarts,
-      watchStalls: st.watchStalls,
-    },
-  };
 }
 
 /** The mesh of `hosts` split over processes of at most MESH_HOSTS_PER_PROCESS hosts, in one namespace. */
@@ -309,7 +394,7 @@ function report(fleet: FleetFigures[], mesh: MeshFigures[]): string {
     const s = f.steady;
     lines.push(
       `  ${fmt(f.size)} agents: p50 ${fmt(f.p50, 1)} ms, p99 ${fmt(f.p99, 1)} ms per agent; slowest agent p50 ${fmt(f.allP50, 1)} ms, max ${fmt(f.allMax, 1)} ms` +
-        ` (${f.changes} changes; digest ${fmt(f.digestMs, 2)} ms; ${f.agreeAll ? 'all digests agree' : 'DIGESTS DISAGREE'}; registered in ${fmt(f.startMs / MS_PER_S, 1)} s, every watch live ${fmt(f.warmupMs / MS_PER_S, 1)} s later)`,
+        ` (${f.changes} changes; digest ${fmt(f.digestMs, 2)} ms; ${f.agreeAll ? 'all digests agree' : 'DIGESTS DISAGREE'}; ${f.processes} process${f.processes === 1 ? '' : 'es'}; registered and watching in ${fmt(f.startMs / MS_PER_S, 1)} s, every watch live ${fmt(f.warmupMs / MS_PER_S, 1)} s later; ${fmt(f.changeCpuUsPerAgent, 0)} µs CPU per agent per change)`,
       `    steady: ${fmt(s.writesPerS, 2)} writes/s by agents, ${fmt(s.etcdWritesPerS, 2)} applied by etcd; etcd gRPC in ${fmt(s.etcdBytesInPerS)} B/s, out ${fmt(s.etcdBytesOutPerS)} B/s, peers ${fmt(s.etcdPeerBytesPerS)} B/s;` +
         ` fleet CPU ${fmt(s.fleetCpuPct, 1)}% (${fmt(s.cpuUsPerAgentPerS, 1)} µs/s per agent, RSS ${fmt(s.rssMb)} MB), etcd members ${fmt(s.etcdCpuPct, 1)}%; leases lost ${s.leasesLost}, watch restarts ${s.watchRestarts} (stuck ${s.watchStalls})`,
     );
@@ -369,12 +454,7 @@ export async function run(): Promise<BenchOutput> {
     const ns = createNetns(prefix, 'fleet');
     etcd.attach(ns.name, 'fleet');
     const fleet: FleetFigures[] = [];
-    const child = new LineChild({ procs, dir, ns: ns.name }, 'fleet', FLEET_CHILD, [], CHILD_ANSWER_MS);
-    try {
-      for (const size of SIZES) fleet.push(await fleetSize(child, etcd, size, ticksPerS));
-    } finally {
-      await child.stop();
-    }
+    for (const size of SIZES) fleet.push(await fleetSize({ procs, dir, ns: ns.name }, etcd, size, ticksPerS));
     const mesh: MeshFigures[] = [];
     for (const hosts of MESH_SIZES) mesh.push(await meshSize(procs, dir, prefix, hosts));
     return {
@@ -382,7 +462,16 @@ export async function run(): Promise<BenchOutput> {
       data: {
         fleet,
         mesh,
-        knobs: { SIZES, CHANGES, STEADY_S, MESH_SIZES, MESH_STEADY_S, LEASE_TTL_MS, AGENTS_PER_CLIENT },
+        knobs: {
+          SIZES,
+          FLEET_PROCS,
+          CHANGES,
+          STEADY_S,
+          MESH_SIZES,
+          MESH_STEADY_S,
+          LEASE_TTL_MS,
+          AGENTS_PER_CLIENT,
+        },
       },
     };
   } finally {

@@ -10,7 +10,10 @@
 //   await fleet.close();
 //
 // Agent i is node `a<i>` with instance `a<i>` of `service` (default "web") on 203.0.113.x / 2001:db8::x
-// addresses (documentation ranges; never contacted: they are only written into records).
+// addresses (documentation ranges; never contacted: they are only written into records). A fleet spread
+// over processes gives each its share: `first` (the first agent's number) and `size` (how many), with
+// `watch: false` so every share registers before any watch starts (`watchAll`); `arm` records when each
+// agent's membership reaches a revision written by another process.
 
 import type { Etcd3 } from 'etcd3';
 import { type Clock, systemClock } from '../../clock.js';
@@ -38,7 +41,12 @@ async function eachBounded<T>(items: readonly T[], n: number, fn: (x: T) => Prom
 
 export interface FleetOptions extends ClientSettings {
   prefix: string;
+  /** Agents in this process. */
   size: number;
+  /** The number of this process's first agent (default 0: agents a<first> … a<first+size−1>). */
+  first?: number;
+  /** Start the watches once registered (default true; false: `watchAll` starts them). */
+  watch?: boolean;
   service?: string;
   agentsPerClient?: number;
   leaseTtlMs?: number;
@@ -93,8 +101,9 @@ export class Fleet {
     const service = o.service ?? 'web';
     const clients: Etcd3[] = [];
     const agents: FleetAgent[] = [];
-    for (let i = 0; i < o.size; i++) {
-      if (i % per === 0) clients.push(makeClient(o));
+    const first = o.first ?? 0;
+    for (let i = first; i < first + o.size; i++) {
+      if ((i - first) % per === 0) clients.push(makeClient(o));
       const id = `a${i}`;
       const node = new EtcdNode({
         client: clients[clients.length - 1]!,
@@ -129,8 +138,45 @@ export class Fleet {
       a.set({});
       await a.node.keys.settled();
     });
-    await eachBounded(agents, START_CONCURRENCY, (a) => a.node.start());
-    return new Fleet(agents, clients, clock);
+    const fleet = new Fleet(agents, clients, clock);
+    if (o.watch ?? true) await fleet.watchAll();
+    return fleet;
+  }
+
+  /** Starts every agent's watch; resolves once each has read the set. */
+  async watchAll(): Promise<void> {
+    await eachBounded(this.agents, START_CONCURRENCY, (a) => a.node.start());
+  }
+
+  /**
+   * Records, per agent, when its membership changes (clock ms); `until(rev)` resolves with the time each
+   * agent first held revision `rev` or later, `off()` stops recording.
+   */
+  arm(): { until(rev: number, timeoutMs?: number): Promise<number[]>; off(): void } {
+    const seen: { rev: number; at: number }[][] = this.agents.map(() => []);
+    const offs = this.agents.map((a, i) => {
+      const fn = (_s: string, rev: number): void => {
+        seen[i]!.push({ rev, at: this.#clock.now() });
+      };
+      a.node.on('changed', fn);
+      return () => a.node.off('changed', fn);
+    });
+    const off = (): void => {
+      for (const f of offs) f();
+    };
+    const until = async (rev: number, timeoutMs = DEFAULT_MEASURE_TIMEOUT_MS): Promise<number[]> => {
+      const deadline = this.#clock.now() + timeoutMs;
+      for (;;) {
+        const times = seen.map((s) => s.find((e) => e.rev >= rev)?.at);
+        if (times.every((t) => t !== undefined)) return times as number[];
+        if (this.#clock.now() > deadline)
+          throw new Error(
+            `fleet: ${times.filter((t) => t === undefined).length} agents did not reach revision ${rev}`,
+          );
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    };
+    return { until, off };
   }
 
   /**
@@ -142,35 +188,25 @@ export class Fleet {
     change: () => void,
     timeoutMs = DEFAULT_MEASURE_TIMEOUT_MS,
   ): Promise<number[]> {
-    const seen: { rev: number; at: number }[][] = this.agents.map(() => []);
-    const offs = this.agents.map((a, i) => {
-      const fn = (_s: string, rev: number): void => {
-        seen[i]!.push({ rev, at: this.#clock.now() });
-      };
-      a.node.on('changed', fn);
-      return () => a.node.off('changed', fn);
-    });
+    const rec = this.arm();
     try {
       const t0 = this.#clock.now();
-      const key = writer.node.layout.instance(writer.service, writer.instance);
-      const before = writer.node.keys.revisionOf(key);
-      change();
-      await writer.node.keys.settled();
-      const rev = writer.node.keys.revisionOf(key);
-      if (rev === before) return this.agents.map(() => 0); // nothing was written
-      const deadline = t0 + timeoutMs;
-      for (;;) {
-        const times = seen.map((s) => s.find((e) => e.rev >= rev)?.at);
-        if (times.every((t) => t !== undefined)) return times.map((t) => t! - t0);
-        if (this.#clock.now() > deadline)
-          throw new Error(
-            `fleet: ${times.filter((t) => t === undefined).length} agents did not reach revision ${rev}`,
-          );
-        await new Promise((r) => setTimeout(r, 1));
-      }
+      const rev = await Fleet.write(writer, change);
+      if (rev === null) return this.agents.map(() => 0); // nothing was written
+      return (await rec.until(rev, timeoutMs)).map((t) => t - t0);
     } finally {
-      for (const off of offs) off();
+      rec.off();
     }
+  }
+
+  /** Runs `change` (a write by `writer`'s registration): the write's revision, null if nothing was written. */
+  static async write(writer: FleetAgent, change: () => void): Promise<number | null> {
+    const key = writer.node.layout.instance(writer.service, writer.instance);
+    const before = writer.node.keys.revisionOf(key);
+    change();
+    await writer.node.keys.settled();
+    const rev = writer.node.keys.revisionOf(key);
+    return rev === before ? null : rev;
   }
 
   /** Every agent's counters, summed. */

@@ -2,13 +2,16 @@
 // should hold, and only a difference from what was last written under the live lease is written — the
 // lease's keepalives carry liveness, so a health check that changes nothing writes nothing. When the lease
 // is lost (etcd said it expired, or no keepalive got through for twice its TTL) every key is written again
-// under a new lease, as soon as etcd answers (retried with a doubling delay). A write that fails is retried
+// under a new lease, as soon as etcd answers (retried with a doubling delay) — unless etcd still holds the
+// lost lease (a store that restarted renews its leases for one TTL): then that lease is kept alive again
+// (kept-lease.ts) and its keys, never gone from the store, are not written again. A write that fails is retried
 // after WRITE_RETRY_MS; nothing here throws to the caller. The etcd client keeps its own keepalive timers
 // (real time, as etcd's TTL is); the retries here run on the injected clock.
 
 import { EventEmitter } from 'node:events';
 import type { Etcd3, Lease } from 'etcd3';
 import type { Clock, TimerHandle } from '../../clock.js';
+import { KeptLease, leaseTtlLeft } from './kept-lease.js';
 import { REGRANT_MAX_MS, REGRANT_MIN_MS, WRITE_RETRY_MS } from './limits.js';
 
 const MS_PER_S = 1000;
@@ -19,14 +22,21 @@ export interface LeasedKeysEvents {
   'write-failed': [{ key: string; error: unknown }];
 }
 
+/** A lease as the keys use it: the library's own (granted here) or one kept from before. */
+type HeldLease = Pick<Lease, 'put' | 'revoke' | 'release'> & {
+  on(event: 'lost', fn: (err: Error) => void): unknown;
+};
+
 export class LeasedKeys extends EventEmitter<LeasedKeysEvents> {
   readonly #client: Etcd3;
   readonly #ttlS: number;
   readonly #clock: Clock;
   readonly #want = new Map<string, string>();
   readonly #written = new Map<string, string>();
-  #lease: Lease | null = null;
+  #lease: HeldLease | null = null;
   #leaseId: string | null = null;
+  /** The lease lost last and what it held: kept again if etcd still has it. */
+  #lostLease: { id: string; written: Map<string, string> } | null = null;
   #running = false;
   #dirty = false;
   #closed = false;
@@ -39,6 +49,8 @@ export class LeasedKeys extends EventEmitter<LeasedKeysEvents> {
   readonly #revisions = new Map<string, number>();
   leasesGranted = 0;
   leasesLost = 0;
+  /** Lost leases that etcd still held, kept alive again. */
+  leasesKept = 0;
 
   constructor(client: Etcd3, leaseTtlMs: number, clock: Clock) {
     super();
@@ -135,7 +147,7 @@ export class LeasedKeys extends EventEmitter<LeasedKeysEvents> {
   async #flush(): Promise<number> {
     if (this.#inStep() && this.#lease) return 0;
     if (this.#want.size === 0 && this.#written.size === 0) return 0;
-    const lease = this.#lease ?? (await this.#grant());
+    const lease = this.#lease ?? (await this.#keep()) ?? (await this.#grant());
     if (!lease) {
       const ms = this.#regrantMs;
       this.#regrantMs = Math.min(ms * 2, REGRANT_MAX_MS);
@@ -169,6 +181,25 @@ export class LeasedKeys extends EventEmitter<LeasedKeysEvents> {
     return 0;
   }
 
+  /** The lost lease again, if etcd still holds it (its keys are there: nothing is written again). */
+  async #keep(): Promise<HeldLease | null> {
+    const lost = this.#lostLease;
+    if (!lost) return null;
+    const ttl = await leaseTtlLeft(this.#client, lost.id);
+    if (ttl === null) return null; // no answer: granting fails too, and is retried
+    this.#lostLease = null;
+    if (ttl <= 0 || this.#closed) return null;
+    const lease = new KeptLease(this.#client, lost.id, this.#ttlS);
+    lease.on('lost', (err: Error) => this.#lost(lease, err));
+    this.#lease = lease;
+    this.#leaseId = lost.id;
+    for (const [k, v] of lost.written) this.#written.set(k, v);
+    this.#regrantMs = REGRANT_MIN_MS;
+    this.leasesKept++;
+    this.emit('lease', { granted: true, id: lost.id, detail: 'kept: etcd still held it' });
+    return lease;
+  }
+
   async #grant(): Promise<Lease | null> {
     const lease = this.#client.lease(this.#ttlS, { autoKeepAlive: true });
     lease.on('lost', (err: Error) => this.#lost(lease, err));
@@ -186,6 +217,7 @@ export class LeasedKeys extends EventEmitter<LeasedKeysEvents> {
     }
     this.#lease = lease;
     this.#leaseId = id;
+    this.#lostLease = null;
     this.#written.clear();
     this.#regrantMs = REGRANT_MIN_MS;
     this.leasesGranted++;
@@ -193,8 +225,9 @@ export class LeasedKeys extends EventEmitter<LeasedKeysEvents> {
     return lease;
   }
 
-  #lost(lease: Lease, err: Error): void {
+  #lost(lease: HeldLease, err: Error): void {
     if (this.#lease !== lease) return;
+    if (this.#leaseId !== null) this.#lostLease = { id: this.#leaseId, written: new Map(this.#written) };
     this.#lease = null;
     this.#leaseId = null;
     this.#written.clear();

@@ -1,7 +1,7 @@
 // Leases and partitions against a real etcd: an agent whose lease expires leaves `new` at once and stays
 // in `established` for drain_time (the watcher's own timer, on a fake clock); with etcd stopped every
-// agent keeps the membership it had; when etcd returns the agents register again (a new lease) and
-// converge, the other agent's rings never losing the instance (no flap). Slow tier: etcd's leases run on
+// agent keeps the membership it had; when etcd returns (renewing its leases for one TTL) the agents keep
+// their old leases alive and converge, the other agent's rings never losing the instance (no flap). Slow tier: etcd's leases run on
 // its own real time (a TTL to expire, an outage seen after 2 × TTL), ~20 s of waiting in all.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -74,7 +74,7 @@ test('a lease that expires: out of new at once, in established for drain_time, t
   );
 });
 
-test('etcd stopped: membership kept; back: a new lease, converged, no flap', async () => {
+test('etcd stopped: membership kept; back: the same lease kept alive, converged, no flap', async () => {
   const a = await agent('h1', '/p/outage');
   const b = await agent('h2', '/p/outage');
   a.register('web', 'h1', record('h1', 11));
@@ -83,6 +83,8 @@ test('etcd stopped: membership kept; back: a new lease, converged, no flap', asy
   const history: string[][] = [];
   a.on('changed', () => history.push(ids(a, 'new')));
   const leaseBefore = b.keys.leaseId;
+  const h2Key = b.layout.instance('web', 'h2');
+  const h2Written = b.keys.revisionOf(h2Key);
   const digest = a.digest('web');
   await etcd.stop();
   await waitFor(() => !a.connected && b.keys.leaseId === null, {
@@ -92,20 +94,28 @@ test('etcd stopped: membership kept; back: a new lease, converged, no flap', asy
   assert.deepEqual(ids(a, 'new'), ['h1', 'h2'], 'nothing leaves because the store is gone');
   assert.equal(a.digest('web'), digest);
   await etcd.start();
+  // etcd renews the leases it had for one TTL after a restart: h2 keeps its lease (and its key, never
+  // written again) alive, so nothing expires however late h2 finds the store back
+  await waitFor(() => a.connected && b.keys.leaseId !== null, {
+    timeoutMs: 6 * TTL_MS,
+    what: 'h2 holds a lease again, h1 watches again',
+  });
+  assert.equal(b.keys.leaseId, leaseBefore, 'h2 kept the lease etcd still held');
+  assert.equal(b.keys.leasesKept, 1);
+  // kept alive: past twice the TTL etcd restored it with, etcd still holds it (an expired lease is gone)
+  const ttlOf = async () => Number((await clients[0]!.leaseClient.leaseTimeToLive({ ID: leaseBefore! })).TTL);
+  const since = performance.now();
+  let ttl = await ttlOf();
   await waitFor(
-    () => {
-      const h2 = a.membership.members('web').find((m) => m.id === 'h2');
-      return a.connected && b.keys.leaseId !== null && h2?.lease === b.keys.leaseId;
+    async () => {
+      ttl = await ttlOf();
+      return ttl === LEASE_GONE || performance.now() - since > 2 * TTL_MS;
     },
-    { timeoutMs: 6 * TTL_MS, what: 'h2 registered again under a new lease, seen by h1' },
+    { timeoutMs: 4 * TTL_MS, what: `lease ${leaseBefore} alive for 2 × TTL, or gone` },
   );
-  assert.notEqual(b.keys.leaseId, leaseBefore);
-  // the old lease expires after the restart (etcd renews leases on a restart): wait until etcd says so
-  const oldLease = leaseBefore!;
-  await waitFor(
-    async () => Number((await clients[0]!.leaseClient.leaseTimeToLive({ ID: oldLease })).TTL) === LEASE_GONE,
-    { timeoutMs: 3 * TTL_MS, what: `the old lease ${oldLease} expired` },
-  );
+  assert.notEqual(ttl, LEASE_GONE, `lease ${leaseBefore} expired after the store's return`);
+  assert.equal(b.keys.revisionOf(h2Key), h2Written, 'the kept key was not written again');
+  assert.equal(a.membership.members('web').find((m) => m.id === 'h2')?.modRevision, h2Written);
   assert.deepEqual(ids(a, 'new'), ['h1', 'h2']);
   assert.equal(a.digest('web'), digest, 'the same rings as before the outage');
   assert.ok(
