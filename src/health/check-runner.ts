@@ -79,11 +79,12 @@ export class CheckRunner {
 
   /**
    * A passive sign of trouble: probe now and at the fast interval, `fall` at once at most, for one window.
-   * Ignored unless the check is up, and while a window is open or held off (suspicion.ts).
+   * Ignored unless the check is up, and while a window is open or held off (suspicion.ts; `waitedMs`:
+   * how long the connection behind the sign has waited, 0 if none).
    */
-  suspect(detail: string): void {
+  suspect(detail: string, waitedMs = 0): void {
     if (!this.#running || this.state.state !== 'up') return;
-    if (!this.#suspicion.sign(detail, this.#clock.now())) return;
+    if (!this.#suspicion.sign(detail, this.#clock.now(), waitedMs)) return;
     this.#clock.clearTimeout(this.#timer);
     this.#fire();
   }

@@ -139,9 +139,12 @@ export class InstanceHealth {
       if (watchSocket) runner.forceDown('socket-gone', detail);
   }
 
-  /** A sign that the local service stalled: every stall-watching check probes at its fast interval now. */
-  suspect(detail: string): void {
-    for (const { runner, watchStall } of this.#runners) if (watchStall) runner.suspect(detail);
+  /**
+   * A sign that the local service stalled (`waitedMs`: how long its connection has waited, 0 if none):
+   * every stall-watching check probes at its fast interval now.
+   */
+  suspect(detail: string, waitedMs = 0): void {
+    for (const { runner, watchStall } of this.#runners) if (watchStall) runner.suspect(detail, waitedMs);
   }
 
   setDrained(drained: boolean, detail: string): void {

@@ -65,8 +65,11 @@ export interface ListenerHandlers {
   gone(detail: string): void;
   /** It is back after having gone. */
   back?(): void;
-  /** A sign that the service has stopped serving (stall-signs.ts); called at every poll that sees one. */
-  stalled?(detail: string): void;
+  /**
+   * A sign that the service has stopped serving (stall-signs.ts); called at every poll that sees one,
+   * with how long the connection behind it has waited (ms; 0 when no connection is: a 5xx answer).
+   */
+  stalled?(detail: string, waitedMs: number): void;
 }
 
 export interface ListenerWatch {
@@ -235,7 +238,7 @@ export class PollingListenerWatcher implements ListenerWatcher {
       const conns = byPort.get(e.spec.port) ?? [];
       const queues = listeners.flatMap((l) => (l.queue && serves(e.spec, l) ? [l.queue] : []));
       const sign = e.stall.scan(queues, conns, this.#clock.now(), e.spec.stallMs ?? DEFAULT_STALL_MS);
-      if (sign !== null && this.#entries.has(e)) e.handlers.stalled?.(sign);
+      if (sign !== null && this.#entries.has(e)) e.handlers.stalled?.(sign, e.stall.signWaitMs);
       else this.#armRecheck(e);
     }
   }
@@ -259,7 +262,7 @@ export class PollingListenerWatcher implements ListenerWatcher {
           return;
         }
         const sign = e.stall.recheck(conn, this.#clock.now(), e.spec.stallMs ?? DEFAULT_STALL_MS);
-        if (sign !== null) e.handlers.stalled?.(sign);
+        if (sign !== null) e.handlers.stalled?.(sign, e.stall.signWaitMs);
       },
       Math.max(0, due.at - this.#clock.now()) + RECHECK_SLACK_MS,
       { unref: true },
@@ -282,7 +285,7 @@ export class PollingListenerWatcher implements ListenerWatcher {
     for (const e of watching) {
       const seen = counts.get(e.spec.port);
       if (seen && seen.count > 0 && this.#entries.has(e))
-        e.handlers.stalled?.(`${seen.count} HTTP ${seen.last} answer(s) sent from port ${e.spec.port}`);
+        e.handlers.stalled?.(`${seen.count} HTTP ${seen.last} answer(s) sent from port ${e.spec.port}`, 0);
     }
   }
 

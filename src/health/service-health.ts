@@ -106,7 +106,9 @@ export class ServiceHealth {
             gone: (detail) => {
               if (p.gone) this.local.socketGone(detail);
             },
-            ...(p.stallMs === null ? {} : { stalled: (detail: string) => this.local.suspect(detail) }),
+            ...(p.stallMs === null
+              ? {}
+              : { stalled: (detail: string, waitedMs: number) => this.local.suspect(detail, waitedMs) }),
           },
         ),
       );

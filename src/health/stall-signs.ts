@@ -82,6 +82,12 @@ export class StallTracker {
   /** Peer → when it was first seen waiting in the accept queue. */
   #waiting = new Map<string, number>();
   #due: StallDue | null = null;
+  #signWaitMs = 0;
+
+  /** How long the connection behind the last sign returned had waited (ms; 0 for a full queue). */
+  get signWaitMs(): number {
+    return this.#signWaitMs;
+  }
 
   /** After a scan that found no sign: the connection to look at again, and when; else null. */
   get due(): StallDue | null {
@@ -116,6 +122,7 @@ export class StallTracker {
         due = { conn: c, at: now + stallMs - ms };
     }
     this.#due = null;
+    this.#signWaitMs = Math.max(notAccepted.ms, unanswered.ms);
     if (full) return `accept queue full (${full.queued} of ${full.max})`;
     if (notAccepted.ms >= stallMs) return notAcceptedSign(notAccepted.ms, notAccepted.peer);
     if (unanswered.ms >= stallMs) return unansweredSign(unanswered.ms, unanswered.peer);
@@ -133,6 +140,7 @@ export class StallTracker {
     if (!was || !c || c.accepted !== was.conn.accepted) return null;
     const ms = this.#waitedMs(c, now);
     if (ms < stallMs) return null;
+    this.#signWaitMs = ms;
     return c.accepted ? unansweredSign(ms, c.peer) : notAcceptedSign(ms, c.peer);
   }
 

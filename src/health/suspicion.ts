@@ -7,6 +7,15 @@
 // doubling per such window in a row up to one interval; a sign after a quiet interval starts again from
 // no hold. So a service that always shows a sign costs about one window of fast probes per interval,
 // and one false sign delays a true one by timeout + fall fast intervals at most.
+//
+// But a stalled service's sign grows: the connection behind it keeps waiting, while on a loaded host
+// the one that made a false sign is taken in its turn. So the hold only keeps off signs whose
+// connection has waited no longer than the longest wait seen from the last window's opening on (its
+// sign's and those that came while it was open or held): a longer wait opens a window at once, and if
+// that one is false too its longest wait is the next bar. On a host loaded enough to give false signs
+// all the time (the hold at one interval) a stall is then seen once its connection has waited longer
+// than the loaded service ever made one wait, not up to an interval later. Signs with no wait (a 5xx
+// answer) are held as before.
 
 import { confirmSpacingMs } from './check-state.js';
 
@@ -31,6 +40,8 @@ export class Suspicion {
   /** Windows in a row in which every probe passed. */
   #clean = 0;
   #lastSign = -Infinity;
+  /** The longest wait of a sign since the last window opened (ms): a held sign must wait longer. */
+  #seenWaitMs = 0;
 
   constructor(t: SuspicionTiming) {
     this.#t = t;
@@ -67,16 +78,24 @@ export class Suspicion {
     this.#failed = true;
   }
 
-  /** A sign at `now`: opens a window (true) unless one is open or the hold after false ones lasts. */
-  sign(detail: string, now: number): boolean {
+  /**
+   * A sign at `now` whose connection has waited `waitedMs` (0: none): opens a window (true) unless one
+   * is open, or the hold after false ones lasts and the wait is no longer than the longest since then.
+   */
+  sign(detail: string, now: number, waitedMs = 0): boolean {
     const quiet = now - this.#lastSign >= this.#t.intervalMs;
     this.#lastSign = now;
-    if (this.active(now)) return false;
+    if (this.active(now)) {
+      this.#seenWaitMs = Math.max(this.#seenWaitMs, waitedMs);
+      return false;
+    }
     if (this.#from > -Infinity) {
+      const held = now < this.#until + this.#hold(this.#clean + 1) && waitedMs <= this.#seenWaitMs;
       if (this.#failed || quiet) this.#clean = 0;
-      else if (now < this.#until + this.#hold(this.#clean + 1)) return false;
+      else if (held) return false;
       else this.#clean++;
     }
+    this.#seenWaitMs = waitedMs;
     this.#from = now;
     this.#until = now + this.windowMs;
     this.#detail = detail;

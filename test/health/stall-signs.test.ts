@@ -189,3 +189,50 @@ test('runner: a true sign right after a false one waits timeout + fall fast inte
   );
   r.stop();
 });
+
+/** When the service stops in stallAfterFalseSigns(): in the hold after the false windows. */
+const STOP_AT = 4500;
+
+/**
+ * A host loaded enough to give false signs at every scan (waits of 100..250 ms, each connection taken
+ * in its turn) from 1100, then the service stops at STOP_AT: its connection's sign grows by 100 ms a
+ * scan. `waits`: the signs carry their wait (else 0, as a 5xx sign does). Ms of the down transition.
+ */
+async function stallAfterFalseSigns(waits: boolean): Promise<number> {
+  const { clock, s, seen, r } = started();
+  await clock.advance(1100);
+  for (let t = 1100; t < STOP_AT; t += 100) {
+    const waited = 100 + (t % 400) / 2; // 100, 150, 200, 250, 100, …
+    r.suspect(`a connection not accepted for ${waited} ms`, waits ? waited : 0);
+    await clock.advance(100);
+  }
+  s.hung = true;
+  for (let waited = 100; seen.length === 1 && waited < 2000; waited += 100) {
+    await clock.advance(100);
+    r.suspect(`a connection not accepted for ${waited} ms`, waits ? waited : 0);
+  }
+  await clock.advance(1000);
+  r.stop();
+  const down = seen.find((x) => x.to === 'down');
+  assert.ok(down, 'down');
+  return down.at;
+}
+
+test('runner: under false signs at every scan, a stall is seen once its wait outgrows theirs', async () => {
+  // The stopped service's connection has waited 300 ms at 4800, longer than any false one did: a
+  // window at once, down a spacing and a timeout later.
+  assert.equal(await stallAfterFalseSigns(true), 4800 + 250);
+  // The same signs without their waits are held to the end of the hold (one interval after the last
+  // false window): the interval's probe at 5350 and the window's at 5450 fail at 5600.
+  assert.equal(await stallAfterFalseSigns(false), 5600);
+});
+
+test('stall signs: the wait behind the last sign', () => {
+  const w = new StallTracker();
+  const q = waiting('q');
+  w.scan([], [q], 1000, STALL);
+  assert.equal(w.scan([], [q], 1130, STALL), 'a connection not accepted for 130 ms (from q)');
+  assert.equal(w.signWaitMs, 130);
+  assert.equal(w.scan([{ queued: 4, max: 4 }], [], 1200, STALL), 'accept queue full (4 of 4)');
+  assert.equal(w.signWaitMs, 0, 'a full queue with no connection listed: no wait');
+});

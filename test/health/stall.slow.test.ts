@@ -129,9 +129,9 @@ services:
     watch: (spec, handlers) =>
       real.watch(spec, {
         ...handlers,
-        stalled: (d) => {
+        stalled: (d, waitedMs) => {
           signs.push([performance.now(), d]);
-          handlers.stalled?.(d);
+          handlers.stalled?.(d, waitedMs);
         },
       }),
     close,
