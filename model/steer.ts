@@ -142,6 +142,21 @@ function prevOwner(s: ModelState, serviceId: number, idx: number) {
   );
 }
 
+/** rings_agree of rings.h: the live and previous rings of both kinds name `slot` at idx (a previous
+ * slot never written, INSTANCE_NONE, agrees). */
+function ringsAgree(s: ModelState, serviceId: number, idx: number, slot: number): boolean {
+  const prevAgrees = (kind: number): boolean => {
+    const p = ringEntry(s, serviceId, kind, idx, true);
+    return p === slot || p === INSTANCE_NONE;
+  };
+  return (
+    ringEntry(s, serviceId, RING_KIND_NEW, idx) === slot &&
+    ringEntry(s, serviceId, RING_KIND_ESTABLISHED, idx) === slot &&
+    prevAgrees(RING_KIND_ESTABLISHED) &&
+    prevAgrees(RING_KIND_NEW)
+  );
+}
+
 /** sc_candidate of rings.h: non-SYN TCP, whole, not an ICMP error, in a two-ring service. */
 function scCandidate(s: ModelState, p: Pkt, serviceId: number): boolean {
   return p.key.proto === P.IPPROTO_TCP && !p.syn && !p.frag && !p.icmpErr && hasEstablished(s, serviceId);
@@ -275,7 +290,18 @@ function steerFlow(s: ModelState, f: Buffer, p: Pkt, vip: VipEntry): Decision {
     // a flow nobody can serve (no socket here, no other owner) is not recorded (steer_core.h)
     // an entry naming an instance marked failed is re-steered but kept (steer_core.h keep_entry)
     const keepEntry = known !== undefined && validInstance(s, known) === undefined;
-    if (!p.rst && !p.icmpErr && sc !== 'none' && !keepEntry) {
+    // a settled flow (record_settled 0: TCP of a two-ring service placed by its rings, which all agree)
+    // is only cached by the program — the model has no cache: its next packet takes the rings again,
+    // the same owner while they are unchanged (steer_core.h settled)
+    const settled =
+      s.config.recordSettled === false &&
+      p.key.proto === P.IPPROTO_TCP &&
+      !p.frag &&
+      !p.icmpErr &&
+      !p.mark &&
+      two &&
+      ringsAgree(s, vip.serviceId, idx, slot);
+    if (!p.rst && !p.icmpErr && sc !== 'none' && !keepEntry && !settled) {
       s.flows.set(keyHex, slot);
       rememberSeq(s, keyHex, p.seq);
       recorded = true;

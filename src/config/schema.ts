@@ -70,6 +70,7 @@ const dataplaneSchema = strict({
   ring_size: int(MIN_RING_SIZE, MAX_RING_SIZE).default(DEFAULT_RING_SIZE),
   max_services: int(1, MAX_SERVICES).optional(),
   forget_closed_flows: z.boolean().default(true),
+  record_flows: z.enum(['all', 'movable']).default('all'),
   flood_guard: strict({
     new_flows_per_cpu_per_s: int(0, MAX_FLOOD_NEW_FLOWS).default(DEFAULT_FLOOD_NEW_FLOWS),
   }).default({ new_flows_per_cpu_per_s: DEFAULT_FLOOD_NEW_FLOWS }),
@@ -83,6 +84,7 @@ const dataplaneSchema = strict({
     ringSize: d.ring_size,
     maxServices: d.max_services ?? null,
     forgetClosedFlows: d.forget_closed_flows,
+    recordFlows: d.record_flows,
   }),
 );
 

@@ -228,6 +228,8 @@ export interface DataplaneConfig {
   maxServices: number | null;
   /** A TCP connection that ends on this host takes its flow entry with it (src/steer/flow-reaper.ts). */
   forgetClosedFlows: boolean;
+  /** Which new flows get a flow-table entry: every one, or only those a ring change could move (bpf/README.md "Fewer inserts"). */
+  recordFlows: 'all' | 'movable';
 }
 
 /**

@@ -35,6 +35,7 @@ export function startDataplane(
     ringServices: ringServices(config.services.length, config.dataplane.maxServices),
     flowTableSize: config.dataplane.flowTableSize,
     floodNewFlowsPerCpu: config.dataplane.floodNewFlowsPerCpu,
+    recordSettled: config.dataplane.recordFlows === 'all',
     mtu: config.dataplane.mtu,
     ...(ipv4 ? { host4: ipv4 } : {}),
     ...(ipv6 ? { host6: ipv6 } : {}),

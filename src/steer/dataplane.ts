@@ -155,6 +155,7 @@ export class Dataplane {
       mtu: opts.mtu ?? 1500,
       host4: opts.host4 ? ipv4Bytes(opts.host4) : Buffer.alloc(4),
       host6: opts.host6 ? ipv6Bytes(opts.host6) : Buffer.alloc(16),
+      ...(opts.recordSettled === false ? { recordSettled: false } : {}),
     };
     if (!isPrime(config.ringSize) || config.ringSize > L.RING_SIZE_MAX)
       throw new AnycastdError(
@@ -173,7 +174,7 @@ export class Dataplane {
       obj.setRodata('host4', config.host4);
       obj.setRodata('host6', config.host6);
       if (opts.floodNewFlowsPerCpu) obj.setRodata('flood_new_flows', u32(opts.floodNewFlowsPerCpu));
-      if (opts.recordSettled === false) obj.setRodata('record_settled', u32(0));
+      if (config.recordSettled === false) obj.setRodata('record_settled', u32(0));
       for (const [name, value] of Object.entries(opts.rodata ?? {})) obj.setRodata(name, value);
       const flowTableSize = opts.flowTableSize ?? L.MAX_FLOWS;
       if (!L.validFlowTableSize(flowTableSize))

@@ -194,6 +194,7 @@ export interface SteerConfig {
   mtu: number;
   host4: Buffer; // 4 bytes, zero = none
   host6: Buffer; // 16 bytes, zero = none
+  recordSettled?: boolean; // rodata record_settled (default true); false: settled flows get no entry
 }
 
 /** What the maps hold, as the control side wrote it (Dataplane.state; the input of the model). */

@@ -64,6 +64,7 @@ test('a minimal config gets every default', () => {
     ringSize: 65_537,
     maxServices: null,
     forgetClosedFlows: true,
+    recordFlows: 'all',
   });
   const chk = cfg.services[0]!.checks[0]!;
   assert.deepEqual(
@@ -182,6 +183,14 @@ const BAD: { name: string; text: string; line: number; column: number; path: str
     column: 24,
     path: 'dataplane.forget_closed_flows',
     message: 'dataplane.forget_closed_flows: expected true or false, found "sometimes"',
+  },
+  {
+    name: 'record_flows is all or movable',
+    text: variant('ring_size: 65537', 'ring_size: 65537\n  record_flows: some'),
+    line: 25,
+    column: 17,
+    path: 'dataplane.record_flows',
+    message: 'dataplane.record_flows: expected one of "all", "movable", found "some"',
   },
   {
     name: 'hold time between 0 and 3s (RFC 4271)',

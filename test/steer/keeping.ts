@@ -82,6 +82,7 @@ export async function keepingScenario(
   count: number,
   xdp: boolean,
   change: Change = 'drain',
+  recordSettled = true, // false: the hosts record only flows a ring change could move (bpf/README.md "Fewer inserts")
 ): Promise<KeepingReport> {
   const [before, after] = CHANGES[change];
   const lab = buildVethLab(prefix);
@@ -89,9 +90,9 @@ export async function keepingScenario(
   const dps: Dataplane[] = [];
   try {
     lab.tor.exec(['ethtool', '-K', 'tB', 'tx', 'off']); // after the move, B encapsulates the ToR's frames
-    const dpA = Dataplane.open({ pin: false, host4: HOST_A, host6: HOST6_A });
+    const dpA = Dataplane.open({ pin: false, host4: HOST_A, host6: HOST6_A, recordSettled });
     dps.push(dpA);
-    const dpB = Dataplane.open({ pin: false, host4: HOST_B, host6: HOST6_B });
+    const dpB = Dataplane.open({ pin: false, host4: HOST_B, host6: HOST6_B, recordSettled });
     dps.push(dpB);
     const rings = (fresh: InstanceSpec[], established: InstanceSpec[]): void => {
       for (const [dp, me] of [

@@ -5,6 +5,7 @@
 // owner. With the default (record every flow) both kinds are recorded.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { decide } from '../../model/steer.js';
 import type { Dataplane } from '../../src/steer/dataplane.js';
 import * as P from '../../src/steer/proto.js';
 import { flowFrame } from './packets.js';
@@ -23,10 +24,13 @@ const outerDst = (b: Buffer): string => [...b.subarray(OUTER_DST, OUTER_DST + 4)
  * {REMOTE}); returns how many went to OTHER and how many the table holds after. */
 function open(dp: Dataplane): { toOther: number; recorded: number } {
   dp.setServiceRings(SVC_REMOTE, { new: [REMOTE, OTHER], established: [REMOTE] });
+  const model = { ...dp.state, flows: new Map<string, number>() };
   let toOther = 0;
   for (let i = 0; i < FLOWS; i++) {
-    const r = dp.program.testRun({ data: frame(2000 + i, P.TCP_SYN) });
+    const syn = frame(2000 + i, P.TCP_SYN);
+    const r = dp.program.testRun({ data: syn });
     assert.equal(r.retval, P.XDP_TX, `flow ${i}: forwarded`);
+    assert.ok(r.data.equals(decide(model, syn).data), `flow ${i}: the model's bytes`);
     const to = outerDst(r.data);
     assert.ok(to === REMOTE.host4 || to === OTHER.host4, `flow ${i}: to an owner (${to})`);
     if (to === OTHER.host4) toOther++;
@@ -35,7 +39,9 @@ function open(dp: Dataplane): { toOther: number; recorded: number } {
     assert.equal(ack.retval, P.XDP_TX, `flow ${i}: ACK forwarded`);
     if (to === REMOTE.host4) assert.equal(outerDst(ack.data), to, `flow ${i}: ACK to the SYN's owner`);
   }
-  return { toOther, recorded: dp.map('flows').count() };
+  const recorded = dp.map('flows').count();
+  assert.equal(model.flows.size, recorded, "the model's recorded flows");
+  return { toOther, recorded };
 }
 
 test('record_settled 0: only flows whose ring slots disagree get an entry', (t) => {
