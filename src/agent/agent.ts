@@ -2,7 +2,8 @@
 // health layer), it is the one place that turns health transitions into ordered actions (per service in
 // service-agent.ts). Around that it owns the life cycle:
 // - start: the host address onto lo and exported, the VIP table written, every service's checks
-//   started, the VIPs that never leave lo put there (every service's in one go, in netlink batches that
+//   started (START_SLICE services per turn of the event loop, so BGP keepalives and probe results flow
+//   between slices), the VIPs that never leave lo put there (every service's in one go, in netlink batches that
 //   leave the loop its turn: one summary line, the VIPs themselves at debug); End-of-RIB (RFC 4724) is
 //   released only when every service's first round of checks settled;
 // - drain/undrain of a service (the drain file is watched by the health layer);
@@ -16,6 +17,7 @@
 // is the snapshot the metrics/API layer reads.
 
 import { EventEmitter } from 'node:events';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { hasApplyPeers, type RouteAnnouncer } from '../bgp/announcer.js';
 import { type Clock, systemClock } from '../clock.js';
 import type { ClusterPort } from '../cluster/cluster.js';
@@ -33,6 +35,8 @@ import type { SteeringPort } from './steering-port.js';
 
 export type { AgentStatus, InstanceStatus, ServiceStatus } from './status.js';
 
+/** Services made and started per turn of the event loop at start (a turn of ~10-20 ms on a quiet host). */
+export const START_SLICE = 50;
 /** Bound on waiting for a withdrawal to reach every peer before the ring and lo steps go on anyway. */
 export const DEFAULT_FLUSH_TIMEOUT_MS = 2000;
 /** Bound on the whole stop (withdraw, wait for the peers). */
@@ -67,6 +71,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   #eorReleased = false;
   #stopping = false;
   #reloading: Promise<unknown> = Promise.resolve();
+  /** The start is still adding its services (End-of-RIB waits for all of them). */
+  #starting = false;
   /** The start's placing of the VIPs that never leave lo. */
   #placing: Promise<void> = Promise.resolve();
 
@@ -103,7 +109,32 @@ export class Agent extends EventEmitter<AgentEvents> {
       this.#services.get(service)?.reportChanged(instance),
     );
     this.log('info', 'agent-started', { node: cfg.node.id, services: cfg.services.map((s) => s.name) });
-    const statics = cfg.services.flatMap((svc) => this.#addService(svc));
+    this.#starting = true;
+    // the first slice at once (a service that cannot be made fails the start, as a small config's would)
+    const statics = cfg.services.slice(0, START_SLICE).flatMap((svc) => this.#addService(svc));
+    // a reload waits until every service of the start is there
+    this.#reloading = this.#addServices(cfg.services.slice(START_SLICE), statics);
+  }
+
+  /**
+   * The rest of the start's services, START_SLICE per turn of the event loop (their checks begin
+   * staggered, so their first results and the steps they cause come in slices too, with BGP keepalives
+   * between); then the VIPs that never leave lo onto it, and the store's drains (once every service is
+   * there). A service that cannot be made is logged, the others go on.
+   */
+  async #addServices(rest: Config['services'], statics: string[]): Promise<void> {
+    for (let i = 0; i < rest.length; i += START_SLICE) {
+      await nextTurn();
+      if (this.#stopping) return;
+      for (const svc of rest.slice(i, i + START_SLICE)) {
+        try {
+          statics.push(...this.#addService(svc));
+        } catch (error) {
+          this.log('error', 'service-start-failed', { reason: 'start', service: svc.name, error });
+        }
+      }
+    }
+    this.#starting = false;
     this.#placing = this.#placeStaticVips(statics);
     // an operator's drain written to the store (etcd backend) for one of our local instances
     this.#parts.cluster?.onDrain?.((service, instance, drained) => {
@@ -171,6 +202,7 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   /** Resolves when every service has finished its pending steps (tests). */
   async idle(): Promise<void> {
+    await this.#reloading;
     await this.#placing;
     await this.#servicesIdle();
   }
@@ -227,7 +259,7 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   /** Once every service has settled and taken its first steps: End-of-RIB goes out. */
   #maybeReleaseEndOfRib(): void {
-    if (this.#eorReleased || this.#stopping) return;
+    if (this.#eorReleased || this.#stopping || this.#starting) return;
     const all = [...this.#services.values()];
     if (!all.every((s) => s.settled)) return;
     this.#eorReleased = true;

@@ -140,6 +140,14 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   let keepRoutes = false;
   closers.push(() => signals.close());
   try {
+    // The metrics first (before the agent: its probes are timed): every series a config implies is made
+    // here at once, seconds of loop at 10,000 VIPs, which no BGP session must sit through.
+    const version = opts.version ?? '0.0.0';
+    const metrics = new AnycastdMetrics({}, { version, node: config.node.id }, config);
+    defineAgentCounters(metrics.registry, {
+      logSuppressed: () => logs.suppressed,
+      resourceFaults: () => faults.counts,
+    });
     // dataplane.mode none: no program, no maps, no pins, no bpffs mount
     const data = withXdp ? startDataplane(config, opts.pinDir ?? DEFAULT_PIN_DIR, clock, sink) : null;
     if (data) closers.push(() => data.close());
@@ -210,12 +218,6 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       closers.push(() => void cluster.close());
       await cluster.start();
     }
-    const version = opts.version ?? '0.0.0';
-    const metrics = new AnycastdMetrics({}, { version, node: config.node.id }, config); // before the agent: its probes are timed
-    defineAgentCounters(metrics.registry, {
-      logSuppressed: () => logs.suppressed,
-      resourceFaults: () => faults.counts,
-    });
     const agent = new Agent(config, {
       announcer: bgp.announcer,
       host: lo,

@@ -39,6 +39,7 @@ export class AnycastdMetrics implements MetricsRecorder {
   readonly registry = new Registry();
   #source: MetricsSource;
   #snapshot: Snapshot | undefined;
+  #configured: Config | undefined;
   readonly #factory: MetricFactory;
   readonly #events: ServiceEventMetrics;
   readonly #reloads: Counter<'result'>;
@@ -72,8 +73,14 @@ export class AnycastdMetrics implements MetricsRecorder {
     if (config) this.configure(config);
   }
 
-  /** Creates every series the config implies at 0, and drops the series of what it no longer has. */
+  /**
+   * Creates every series the config implies at 0, and drops the series of what it no longer has. The
+   * config configured last is not gone through again (at 10,000 VIPs a pass over its ~190,000 label sets
+   * holds the loop for about a second).
+   */
   configure(config: Config): void {
+    if (config === this.#configured) return;
+    this.#configured = config;
     const sets = labelSetsOf(config);
     for (const sync of this.#factory.syncs) sync(sets);
   }

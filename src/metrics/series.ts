@@ -7,12 +7,16 @@ import type { Counter, Gauge, Histogram } from 'prom-client';
 export type Labels<L extends string> = Record<L, string>;
 type AnyMetric<L extends string> = Counter<L> | Gauge<L> | Histogram<L>;
 
-const keyOf = (labels: Record<string, string>): string =>
-  JSON.stringify(
-    Object.keys(labels)
-      .sort()
-      .map((k) => [k, labels[k]]),
-  );
+/** Separates names and values in a key: a character no label name or value of ours contains. */
+const KEY_SEP = '\u0000';
+
+/** One string per label set, whatever the order its names were written in. */
+const keyOf = (labels: Record<string, string>): string => {
+  const names = Object.keys(labels).sort();
+  let key = '';
+  for (const n of names) key += `${n}${KEY_SEP}${labels[n]}${KEY_SEP}`;
+  return key;
+};
 
 /** The label sets a metric currently has; sync() makes them exactly `sets`. */
 export class SeriesSet<L extends string> {
