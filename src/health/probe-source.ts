@@ -8,7 +8,7 @@
 // source, set by the agent, without a scan), and the target is tried bound again only after
 // SOURCE_RECHECK_MS, so an address that moves onto this host later is found.
 
-import { systemClock } from '../clock.js';
+import { type Clock, systemClock } from '../clock.js';
 
 /** How long a target that refused the bind is probed unbound before binding is tried again. */
 export const SOURCE_RECHECK_MS = 60_000;
@@ -16,22 +16,24 @@ const BIND_REFUSED = 'EADDRNOTAVAIL';
 
 export class ProbeSource {
   readonly #target: string;
+  readonly #clock: Clock;
   #unboundUntil = Number.NEGATIVE_INFINITY;
 
-  constructor(target: string) {
+  constructor(target: string, clock: Clock = systemClock) {
     this.#target = target;
+    this.#clock = clock;
   }
 
   /** The address to bind the next probe's socket to; undefined: leave it to the kernel. */
   get bind(): string | undefined {
-    return systemClock.now() >= this.#unboundUntil ? this.#target : undefined;
+    return this.#clock.now() >= this.#unboundUntil ? this.#target : undefined;
   }
 
   /** True (and remembered for SOURCE_RECHECK_MS) when `err` is the kernel refusing to bind the target. */
   refused(err: unknown): boolean {
     const e = err as NodeJS.ErrnoException | null;
     if (e?.code !== BIND_REFUSED || e.syscall !== 'bind') return false;
-    this.#unboundUntil = systemClock.now() + SOURCE_RECHECK_MS;
+    this.#unboundUntil = this.#clock.now() + SOURCE_RECHECK_MS;
     return true;
   }
 }

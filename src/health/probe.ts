@@ -1,6 +1,7 @@
 // Builds the Probe for a configured check against one instance's host address; an exec check's user is
 // looked up here (once per probe built) and the command runs with that uid and the user's primary gid.
 
+import { type Clock, systemClock } from '../clock.js';
 import { lookupUser } from '../config/accounts.js';
 import type { CheckConfig } from '../config/types.js';
 import { probeExec } from './probe-exec.js';
@@ -24,15 +25,16 @@ function execIdentity(user: string): { uid?: number; gid?: number } | undefined 
   return account.uid === process.getuid?.() ? {} : { uid: account.uid, gid: account.gid };
 }
 
-export function makeProbe(check: CheckConfig, address: string): Probe {
+/** `clock`: when a refused source bind is tried again (probe-source.ts). */
+export function makeProbe(check: CheckConfig, address: string, clock: Clock = systemClock): Probe {
   switch (check.type) {
     case 'tcp': {
-      const source = new ProbeSource(address);
+      const source = new ProbeSource(address, clock);
       return (signal) => probeTcp(address, check.port, signal, source);
     }
     case 'http':
     case 'https': {
-      const source = new ProbeSource(address);
+      const source = new ProbeSource(address, clock);
       return (signal) => probeHttp(address, check, signal, source);
     }
     case 'exec': {

@@ -44,7 +44,7 @@ export class ServiceHealth {
       const address = inst.host.ipv4 ?? inst.host.ipv6!;
       const checks = svc.checks.map((c, i) => ({
         options: { ...c, name: `${c.type}#${i}` },
-        probe: probeFor(c, address),
+        probe: probeFor(c, address, clock),
         watchSocket: 'watchSocket' in c && c.watchSocket,
         watchStall: 'watchStall' in c && c.watchStall,
       }));

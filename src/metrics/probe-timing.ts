@@ -3,6 +3,7 @@
 // probe and records how long every run took, labelled with the service, the instance (found by the
 // address the probe targets) and the check's name (`<type>#<index>`, as the health layer names it).
 // A run that was an agent fault (src/health/agent-fault.ts) is not observed.
+import type { Clock } from '../clock.js';
 import type { CheckConfig, ServiceConfig } from '../config/types.js';
 import { makeProbe } from '../health/probe.js';
 import { probeTarget } from '../health/probe-target.js';
@@ -16,8 +17,8 @@ export function timedProbeFor(
   service: ServiceConfig,
   inner: typeof makeProbe = makeProbe,
 ): typeof makeProbe {
-  return (check: CheckConfig, address: string): Probe => {
-    const probe = inner(check, address);
+  return (check: CheckConfig, address: string, clock?: Clock): Probe => {
+    const probe = inner(check, address, clock);
     const target = probeTarget(service, check, address);
     return async (signal) => {
       const result = await probe(signal);
