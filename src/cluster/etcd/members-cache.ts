@@ -22,7 +22,7 @@ import {
   MEMBERS_CACHE_WRITE_MS,
 } from './limits.js';
 import type { Member } from './membership.js';
-import { encodeRecord, recordOf } from './record.js';
+import { recordFields, recordOf } from './record.js';
 
 const VERSION = 1;
 /** Its name in systemd's state directory. */
@@ -55,7 +55,7 @@ export function encodeMembersCache(
   for (const [service, members] of services)
     out[service] = members
       .filter((m) => !m.departing)
-      .map((m) => ({ id: m.id, modRevision: m.modRevision, ...JSON.parse(encodeRecord(m)) }));
+      .map((m) => ({ id: m.id, modRevision: m.modRevision, ...recordFields(m) }));
   return JSON.stringify({ version: VERSION, prefix, revision, savedAt: savedAtMs, services: out });
 }
 

@@ -36,16 +36,19 @@ export type BadValue = 'too-big' | 'not-json' | 'invalid';
 export type SkipReason = BadValue | 'bad-key' | 'too-many';
 export const SKIP_REASONS: readonly SkipReason[] = ['too-big', 'not-json', 'invalid', 'bad-key', 'too-many'];
 
+/** The record's own fields (none of a wider object's), in one order. */
+export const recordFields = (r: InstanceRecord): InstanceRecord => ({
+  node: r.node,
+  host: { ipv4: r.host.ipv4, ipv6: r.host.ipv6 },
+  weight: r.weight,
+  state: r.state,
+  new: r.new,
+  established: r.established,
+});
+
 /** The stored form: the fields in one order, so equal records are equal strings (a change test). */
 export function encodeRecord(r: InstanceRecord): string {
-  return JSON.stringify({
-    node: r.node,
-    host: { ipv4: r.host.ipv4, ipv6: r.host.ipv6 },
-    weight: r.weight,
-    state: r.state,
-    new: r.new,
-    established: r.established,
-  });
+  return JSON.stringify(recordFields(r));
 }
 
 export function encodeDrain(d: DrainRecord): string {
